@@ -1,0 +1,55 @@
+# Two commands on a fresh Debian machine, as root:
+#   make run   set everything up and serve the portal with its worker on 127.0.0.1:8000
+#   make test  set everything up, run the whole suite, take the local cluster down
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+NODES ?= 2
+export DEBUG ?= true
+export SECRET_KEY ?= insecure-development-key-do-not-use-in-production
+
+.PHONY: run test setup system-packages venv redis cluster-up cluster-down db bench clean
+
+run: setup
+	@$(PY) manage.py demo_setup
+	@scripts/serve
+
+test: setup
+	@set -o pipefail; status=0; \
+	$(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	cluster/cluster down || true; \
+	exit $$status
+
+setup: system-packages venv redis cluster-up db
+
+system-packages:
+	@scripts/install-system-packages
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --upgrade pip
+	@$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@touch $@
+
+redis:
+	@scripts/ensure-redis
+
+cluster-up:
+	@cluster/cluster up --nodes $(NODES)
+
+cluster-down:
+	@cluster/cluster down
+
+db:
+	@mkdir -p var
+	@$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py demo_setup
+	@$(PY) manage.py cluster_register --tenant demo
+
+bench: setup
+	@$(PY) bench/allocator.py
+
+clean: cluster-down
+	rm -rf var

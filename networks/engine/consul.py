@@ -1,0 +1,72 @@
+"""Adapter over py-consul: the cluster's key-value state and agent membership."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import consul
+import requests.exceptions
+
+from .errors import EngineError, StateStoreUnavailable
+
+DEFAULT_TIMEOUT = 10
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, consul.Timeout) as exc:
+        raise StateStoreUnavailable(raw=str(exc)) from exc
+    except consul.ConsulException as exc:
+        raise EngineError(f"Consul refused the request: {exc}", code="consul_error", raw=str(exc)) from exc
+
+
+@functools.lru_cache(maxsize=16)
+def client(address: str) -> consul.Consul:
+    parts = urlsplit(address if "://" in address else f"http://{address}")
+    return consul.Consul(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 8500,
+        scheme=parts.scheme or "http",
+        timeout=DEFAULT_TIMEOUT,
+    )
+
+
+def leader(address: str) -> str:
+    with translated():
+        return client(address).status.leader()
+
+
+def members(address: str) -> list[dict]:
+    """Agents the cluster knows, with Consul's `Status` (1 = alive)."""
+    with translated():
+        return client(address).agent.members()
+
+
+def kv_put(address: str, key: str, value: str, *, cas: int | None = None) -> bool:
+    """Write a key; with `cas=0` the write only succeeds when the key does not exist yet."""
+    with translated():
+        return bool(client(address).kv.put(key, value, cas=cas))
+
+
+def kv_get(address: str, key: str) -> str | None:
+    with translated():
+        _, item = client(address).kv.get(key)
+    if item is None or item.get("Value") is None:
+        return None
+    return item["Value"].decode("utf-8")
+
+
+def kv_get_tree(address: str, prefix: str) -> dict[str, str]:
+    with translated():
+        _, items = client(address).kv.get(prefix, recurse=True)
+    return {item["Key"]: (item["Value"] or b"").decode("utf-8") for item in items or []}
+
+
+def kv_delete(address: str, key: str, *, recurse: bool = False) -> None:
+    with translated():
+        client(address).kv.delete(key, recurse=recurse)

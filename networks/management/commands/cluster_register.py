@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from networks.services.clusters import ClusterDescriptionError, cluster_description_load, cluster_register
+from portal.models import Tenant
+
+
+class Command(BaseCommand):
+    help = "Register a cluster description (the local cluster's by default) for a tenant."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", default="demo", help="Slug of the tenant that owns the cluster.")
+        parser.add_argument("--file", default=settings.CLUSTER_DESCRIPTION_FILE, help="Cluster description JSON.")
+        parser.add_argument("--name", default=None, help="Name in the portal (defaults to the description's).")
+
+    def handle(self, *args, tenant, file, name, **options):
+        try:
+            owner = Tenant.objects.get(slug=tenant)
+        except Tenant.DoesNotExist:
+            raise CommandError(f'No tenant "{tenant}". Create it in the admin, or run `manage.py demo_setup`.')
+        try:
+            cluster = cluster_register(tenant=owner, description=cluster_description_load(file), name=name)
+        except ClusterDescriptionError as exc:
+            raise CommandError(str(exc))
+        nodes = ", ".join(f"{n.name} {n.address}" for n in cluster.nodes.all())
+        self.stdout.write(self.style.SUCCESS(f"Cluster {cluster} registered: {nodes}"))

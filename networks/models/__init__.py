@@ -1,0 +1,3 @@
+from .cluster import Cluster, Node, ReservedRange
+
+__all__ = ["Cluster", "Node", "ReservedRange"]

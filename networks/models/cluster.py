@@ -1,0 +1,129 @@
+import ipaddress
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from networks import ipam
+
+SERVICENET_CIDR = "10.176.224.0/19"
+DEFAULT_POOL = "10.0.0.0/8"
+DEFAULT_PREFIXLEN = 24
+
+
+class Cluster(models.Model):
+    """A Docker Swarm with a Consul agent on every node, owned by one tenant (as in Carina)."""
+
+    tenant = models.ForeignKey("portal.Tenant", on_delete=models.PROTECT, related_name="clusters")
+    name = models.SlugField(max_length=63)
+    docker_endpoint = models.CharField(
+        max_length=255, help_text="Docker API of the swarm manager, e.g. tcp://192.168.250.11:2375."
+    )
+    consul_address = models.CharField(
+        max_length=255, help_text="Consul HTTP API of the cluster, e.g. http://192.168.250.11:8500."
+    )
+    address_pool = models.CharField(
+        max_length=43, default=DEFAULT_POOL, help_text="Overlay subnets are handed out from this IPv4 range."
+    )
+    default_prefixlen = models.PositiveSmallIntegerField(
+        default=DEFAULT_PREFIXLEN, help_text="Size of a network's subnet when none is asked for (/24 = 254 addresses)."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant__name", "name"]
+        verbose_name = "cluster"
+        verbose_name_plural = "clusters"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="cluster_unique_tenant_name"),
+            models.CheckConstraint(
+                condition=models.Q(default_prefixlen__gte=ipam.MIN_PREFIXLEN)
+                & models.Q(default_prefixlen__lte=ipam.MAX_PREFIXLEN),
+                name="cluster_default_prefixlen_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}/{self.name}"
+
+    @property
+    def pool(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.address_pool)
+
+    def clean(self) -> None:
+        try:
+            pool = ipaddress.IPv4Network(self.address_pool)
+        except ValueError:
+            raise ValidationError(
+                {"address_pool": f'"{self.address_pool}" is not an IPv4 range in CIDR notation, such as 10.0.0.0/8.'}
+            )
+        if self.default_prefixlen is not None and self.default_prefixlen < pool.prefixlen:
+            raise ValidationError(
+                {"default_prefixlen": f"/{self.default_prefixlen} blocks do not fit in the pool {pool}."}
+            )
+
+
+class ReservedRange(models.Model):
+    """A range no network may use: ServiceNet, host networks, VPNs."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="reserved_ranges")
+    cidr = models.CharField(max_length=43, verbose_name="CIDR")
+    description = models.CharField(max_length=200)
+    is_servicenet = models.BooleanField(
+        default=False, help_text="Containers on a subnet overlapping ServiceNet lose connectivity to it."
+    )
+
+    class Meta:
+        ordering = ["cluster", "cidr"]
+        verbose_name = "reserved range"
+        verbose_name_plural = "reserved ranges"
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "cidr"], name="reservedrange_unique_cluster_cidr"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} ({self.description})"
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+    def clean(self) -> None:
+        try:
+            self.cidr = str(ipaddress.IPv4Network(self.cidr, strict=False))
+        except ValueError:
+            raise ValidationError({"cidr": f'"{self.cidr}" is not an IPv4 range in CIDR notation, such as 10.176.224.0/19.'})
+
+
+class Node(models.Model):
+    """One Docker engine of a cluster, as the swarm reports it."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        WORKER = "worker", "Worker"
+
+    class State(models.TextChoices):
+        READY = "ready", "Ready"
+        DOWN = "down", "Down"
+        UNKNOWN = "unknown", "Unknown"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="nodes")
+    name = models.CharField(max_length=63)
+    docker_endpoint = models.CharField(max_length=255)
+    address = models.GenericIPAddressField(protocol="IPv4", help_text="Published ports answer on this address.")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.WORKER)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN)
+    consul_container = models.CharField(max_length=128, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        verbose_name = "node"
+        verbose_name_plural = "nodes"
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "name"], name="node_unique_cluster_name"),
+            models.UniqueConstraint(fields=["cluster", "address"], name="node_unique_cluster_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster.name}/{self.name}"

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """Tenants, memberships and authentication live in the project package itself."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "portal"
+    verbose_name = "Tenants and access"
