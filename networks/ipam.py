@@ -232,7 +232,7 @@ def _check_prefixlen(pool: IPv4Network, prefixlen: int) -> None:
         raise IpamError(
             "bad_prefix",
             f"A /{prefixlen} is larger than the cluster's whole address pool {pool}. "
-            f"Ask for /{max(pool.prefixlen, MIN_PREFIXLEN)} or smaller (a larger number).",
+            f"Ask for /{max(pool.prefixlen, MIN_PREFIXLEN)} or a larger number.",
             "subnet",
         )
 
@@ -250,9 +250,7 @@ def _prefix_error(prefixlen: int) -> IpamError:
     return IpamError("bad_prefix", f"{bounds}: {reason}. {advice}", "subnet")
 
 
-def first_fit(
-    pool: IPv4Network, prefixlen: int, *, overlap: OverlapFn, floor: int | None = None
-) -> IPv4Network:
+def first_fit(pool: IPv4Network, prefixlen: int, *, overlap: OverlapFn, floor: int | None = None) -> IPv4Network:
     """The lowest free aligned /``prefixlen`` block of ``pool``.
 
     ``floor`` is an address below which no free block can start -- the persisted
@@ -337,7 +335,7 @@ def parse_subnet(text: str) -> IPv4Network:
 def _not_ipv4(text: str) -> IpamError:
     return IpamError(
         "not_ipv4",
-        f'"{text}" is an IPv6 subnet; overlay networks here use IPv4 subnets, such as {_SUBNET_EXAMPLE}.',
+        f'"{text}" is IPv6; overlay networks here use IPv4 subnets, such as {_SUBNET_EXAMPLE}.',
         "subnet",
     )
 

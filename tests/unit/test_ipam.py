@@ -161,15 +161,25 @@ def test_servicenet_is_skipped():
     assert first_fit(POOL, 16, overlap=overlap) == net("10.177.0.0/16")
 
 
+def test_each_step_jumps_a_whole_occupied_run():
+    rows = DisjointRows([(addr("10.0.0.0"), addr("10.176.223.255")), to_range(SERVICENET)])
+    assert first_fit(POOL, 24, overlap=rows.overlap) == net("10.177.0.0/24")
+    assert rows.calls == 3
+
+
 def test_full_pool_is_exhausted_with_a_sentence():
     full = index_of(POOL)
     with pytest.raises(PoolExhausted) as caught:
         first_fit(POOL, 24, overlap=full.overlap)
     assert caught.value.code == "pool_exhausted"
     assert caught.value.field is None
-    assert str(caught.value) == caught.value.message == (
-        "No free /24 left in 10.0.0.0/8. Remove networks you no longer need, "
-        "or ask an admin to widen the cluster's address pool."
+    assert (
+        str(caught.value)
+        == caught.value.message
+        == (
+            "No free /24 left in 10.0.0.0/8. Remove networks you no longer need, "
+            "or ask an admin to widen the cluster's address pool."
+        )
     )
     assert isinstance(caught.value, IpamError) and isinstance(caught.value, ValueError)
 
@@ -278,12 +288,12 @@ def test_parse_subnet_accepts_cidr():
         (
             "fd00::/64",
             "not_ipv4",
-            '"fd00::/64" is an IPv6 subnet; overlay networks here use IPv4 subnets, such as 10.0.1.0/24.',
+            '"fd00::/64" is IPv6; overlay networks here use IPv4 subnets, such as 10.0.1.0/24.',
         ),
         (
             "fd00::1",
             "not_ipv4",
-            '"fd00::1" is an IPv6 subnet; overlay networks here use IPv4 subnets, such as 10.0.1.0/24.',
+            '"fd00::1" is IPv6; overlay networks here use IPv4 subnets, such as 10.0.1.0/24.',
         ),
         ("10.0.1.5/24", "host_bits_set", "10.0.1.5/24 has host bits set: did you mean 10.0.1.0/24?"),
     ],
@@ -311,18 +321,24 @@ def test_check_subnet_accepts_a_free_subnet():
     [
         (
             "10.0.0.0/30",
-            "Subnets must be between /16 and /29: a /30 leaves only one address for containers "
-            "once the gateway has one. Use /29 or a smaller number, such as /24.",
+            (
+                "Subnets must be between /16 and /29: a /30 leaves only one address for containers "
+                "once the gateway has one. Use /29 or a smaller number, such as /24."
+            ),
         ),
         (
             "10.0.0.0/32",
-            "Subnets must be between /16 and /29: a /32 leaves no addresses for containers "
-            "once the gateway has one. Use /29 or a smaller number, such as /24.",
+            (
+                "Subnets must be between /16 and /29: a /32 leaves no addresses for containers "
+                "once the gateway has one. Use /29 or a smaller number, such as /24."
+            ),
         ),
         (
             "10.0.0.0/12",
-            "Subnets must be between /16 and /29: a /12 would take 1,048,576 addresses from the "
-            "cluster's pool. Use /16 or a larger number, such as /24.",
+            (
+                "Subnets must be between /16 and /29: a /12 would take 1,048,576 addresses from the "
+                "cluster's pool. Use /16 or a larger number, such as /24."
+            ),
         ),
     ],
 )
@@ -394,26 +410,34 @@ def test_default_gateway_is_the_first_host():
         (
             "gateway",
             "bad_gateway",
-            '"gateway" is not an IPv4 address. Enter an address inside 10.0.1.0/24, such as 10.0.1.1, '
-            "or leave it empty to use 10.0.1.1.",
+            (
+                '"gateway" is not an IPv4 address. Enter an address inside 10.0.1.0/24, such as 10.0.1.1, '
+                "or leave it empty to use 10.0.1.1."
+            ),
         ),
         (
             "10.0.2.1",
             "gateway_outside",
-            "Gateway 10.0.2.1 is outside the subnet 10.0.1.0/24. Enter an address inside 10.0.1.0/24, "
-            "such as 10.0.1.1, or leave it empty to use 10.0.1.1.",
+            (
+                "Gateway 10.0.2.1 is outside the subnet 10.0.1.0/24. Enter an address inside 10.0.1.0/24, "
+                "such as 10.0.1.1, or leave it empty to use 10.0.1.1."
+            ),
         ),
         (
             "10.0.1.0",
             "gateway_network_address",
-            "Gateway 10.0.1.0 is the network address of 10.0.1.0/24, which no host can use. "
-            "Enter an address inside 10.0.1.0/24, such as 10.0.1.1, or leave it empty to use 10.0.1.1.",
+            (
+                "Gateway 10.0.1.0 is the network address of 10.0.1.0/24, which no host can use. "
+                "Enter an address inside 10.0.1.0/24, such as 10.0.1.1, or leave it empty to use 10.0.1.1."
+            ),
         ),
         (
             "10.0.1.255",
             "gateway_broadcast",
-            "Gateway 10.0.1.255 is the broadcast address of 10.0.1.0/24, which no host can use. "
-            "Enter an address inside 10.0.1.0/24, such as 10.0.1.1, or leave it empty to use 10.0.1.1.",
+            (
+                "Gateway 10.0.1.255 is the broadcast address of 10.0.1.0/24, which no host can use. "
+                "Enter an address inside 10.0.1.0/24, such as 10.0.1.1, or leave it empty to use 10.0.1.1."
+            ),
         ),
     ],
 )
@@ -491,8 +515,10 @@ ADDRESS_HINT = "Enter an address from 10.0.1.1 to 10.0.1.254, or leave it empty 
         (
             "10.0.1.2",
             "address_in_use",
-            "10.0.1.2 is already used by another container on this network. "
-            "Pick another address, or leave it empty to get the next free one.",
+            (
+                "10.0.1.2 is already used by another container on this network. "
+                "Pick another address, or leave it empty to get the next free one."
+            ),
         ),
     ],
 )
@@ -523,9 +549,7 @@ def test_capacity_of_a_full_pool():
 # --------------------------------------------------------------------------- properties
 
 # Pools small enough to enumerate every aligned block: at most 2**9 candidates.
-POOLS = st.sampled_from(
-    [net("10.0.0.0/20"), net("10.0.16.0/21"), net("10.3.8.0/22"), net("172.16.0.0/24")]
-)
+POOLS = st.sampled_from([net("10.0.0.0/20"), net("10.0.16.0/21"), net("10.3.8.0/22"), net("172.16.0.0/24")])
 
 
 @st.composite
@@ -658,8 +682,11 @@ def test_capacity_adds_up_and_agrees_with_brute_force(data):
     def networks(max_size):
         ps = st.integers(max(pool.prefixlen - 2, 0), 32)
         return st.lists(
-            st.builds(lambda p, i: IPv4Network((int(pool.network_address) + i, p), strict=False), ps,
-                      st.integers(0, pool.num_addresses - 1)),
+            st.builds(
+                lambda p, i: IPv4Network((int(pool.network_address) + i, p), strict=False),
+                ps,
+                st.integers(0, pool.num_addresses - 1),
+            ),
             max_size=max_size,
         )
 
@@ -677,7 +704,9 @@ def test_capacity_adds_up_and_agrees_with_brute_force(data):
         else:
             counts["free"] += 1
     assert (result.reserved_blocks, result.used_blocks, result.free_blocks) == (
-        counts["reserved"], counts["used"], counts["free"],
+        counts["reserved"],
+        counts["used"],
+        counts["free"],
     )
     assert result.total_blocks == 1 << (prefixlen - pool.prefixlen)
     expected_next = brute_first_fit(pool, prefixlen, [to_range(n) for n in (*reserved, *used)])
@@ -687,7 +716,9 @@ def test_capacity_adds_up_and_agrees_with_brute_force(data):
 
 UNIVERSE = 128
 small_ranges = st.lists(
-    st.integers(0, UNIVERSE - 1).flatmap(lambda lo: st.tuples(st.just(lo), st.integers(lo, min(lo + 40, UNIVERSE - 1)))),
+    st.integers(0, UNIVERSE - 1).flatmap(
+        lambda lo: st.tuples(st.just(lo), st.integers(lo, min(lo + 40, UNIVERSE - 1)))
+    ),
     max_size=15,
 )
 
