@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,16 +28,6 @@ def cluster_description() -> dict:
     return json.loads(path.read_text())
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, tmp_path_factory):
     """A real `celery worker` process on the real Redis, reading and writing the test database."""
@@ -43,7 +35,7 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
+    env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
     env["CELERY_RESULT_BACKEND"] = settings.CELERY_RESULT_BACKEND
     celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
     with open(log, "wb") as out:

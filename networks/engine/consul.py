@@ -32,7 +32,7 @@ def client(address: str) -> consul.Consul:
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 8500,
         scheme=parts.scheme or "http",
-        timeout=DEFAULT_TIMEOUT,
+        connections_timeout=DEFAULT_TIMEOUT,
     )
 
 

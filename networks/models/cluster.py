@@ -1,4 +1,5 @@
 import ipaddress
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,6 +16,9 @@ class Cluster(models.Model):
 
     tenant = models.ForeignKey("portal.Tenant", on_delete=models.PROTECT, related_name="clusters")
     name = models.SlugField(max_length=63)
+    uid = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Names this cluster's keys in its Consul."
+    )
     docker_endpoint = models.CharField(
         max_length=255, help_text="Docker API of the swarm manager, e.g. tcp://192.168.250.11:2375."
     )
@@ -26,6 +30,12 @@ class Cluster(models.Model):
     )
     default_prefixlen = models.PositiveSmallIntegerField(
         default=DEFAULT_PREFIXLEN, help_text="Size of a network's subnet when none is asked for (/24 = 254 addresses)."
+    )
+    allocation_floor = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Every address of the pool below this one is known to be taken; the allocator starts here.",
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -49,6 +59,17 @@ class Cluster(models.Model):
     @property
     def pool(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.address_pool)
+
+    def save(self, *args, **kwargs):
+        if self.pk and "update_fields" not in kwargs:
+            previous = Cluster.objects.filter(pk=self.pk).values_list("address_pool", flat=True).first()
+            if previous != self.address_pool:
+                self.allocation_floor = None  # the floor is an address of the old pool
+        super().save(*args, **kwargs)
+
+    @property
+    def consul_prefix(self) -> str:
+        return f"overlay-portal/clusters/{self.uid}"
 
     def clean(self) -> None:
         try:
@@ -87,6 +108,15 @@ class ReservedRange(models.Model):
     @property
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.cidr)
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # A changed reserved range may free or take blocks below the allocator's floor.
+        Cluster.objects.filter(pk=self.cluster_id).update(allocation_floor=None)
+
+    def delete(self, *args, **kwargs):
+        Cluster.objects.filter(pk=self.cluster_id).update(allocation_floor=None)
+        return super().delete(*args, **kwargs)
 
     def clean(self) -> None:
         try:

@@ -1,0 +1,121 @@
+"""How long one subnet allocation takes as a cluster's pool fills up, against a set-difference baseline.
+
+Levels: 0, 10,000 and 60,000 used /24s of 10.0.0.0/8 (ServiceNet reserved). At each level:
+- portal: one allocation through the real path (transaction, per-cluster lock, floor, index
+  lookups, insert; Consul left out), median of several, each released again afterwards;
+- baseline: the same choice made the way general IPAM tools compute "available prefixes":
+  read every used block, netaddr IPSet(pool) - IPSet(used + reserved), first /24 of the rest.
+
+Run: `make bench` (or `.venv/bin/python bench/allocator.py`; set DATABASE_URL for PostgreSQL).
+"""
+
+import ipaddress
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DEBUG", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+import netaddr  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from networks import ipam  # noqa: E402
+from networks.models import Cluster, ReservedRange, SubnetAllocation  # noqa: E402
+from networks.models.cluster import SERVICENET_CIDR  # noqa: E402
+from networks.services.allocations import subnet_allocate, subnet_release  # noqa: E402
+from portal.models import Tenant  # noqa: E402
+
+LEVELS = (0, 10_000, 60_000)
+PORTAL_RUNS = 25
+BASELINE_RUNS = 3
+POOL = ipaddress.IPv4Network("10.0.0.0/8")
+SERVICENET = ipaddress.IPv4Network(SERVICENET_CIDR)
+
+
+def fill(cluster: Cluster, upto: int) -> None:
+    """Hold the first `upto` /24s of the pool that are not ServiceNet, as a dense first-fit fill would."""
+    have = SubnetAllocation.objects.filter(cluster=cluster).count()
+    rows, index = [], 0
+    for block in POOL.subnets(new_prefix=24):
+        if len(rows) + have >= upto:
+            break
+        if block.overlaps(SERVICENET):
+            continue
+        index += 1
+        if index <= have:
+            continue
+        first, last = ipam.to_range(block)
+        rows.append(SubnetAllocation(cluster=cluster, cidr=str(block), first=first, last=last, owner=f"bench {index}"))
+    SubnetAllocation.objects.bulk_create(rows, batch_size=5000)
+
+
+def time_portal(cluster: Cluster) -> tuple[float, str]:
+    # Settle the floor as the running portal would have it after the fill (not timed).
+    warm = subnet_allocate(cluster=cluster, owner="bench warm-up")
+    subnet_release(allocation=warm)
+    samples, cidr = [], ""
+    for _ in range(PORTAL_RUNS):
+        start = time.perf_counter()
+        allocation = subnet_allocate(cluster=cluster, owner="bench")
+        samples.append(time.perf_counter() - start)
+        cidr = allocation.cidr
+        subnet_release(allocation=allocation)
+    return statistics.median(samples) * 1000, cidr
+
+
+def time_baseline(cluster: Cluster) -> tuple[float, str]:
+    samples, cidr = [], ""
+    for _ in range(BASELINE_RUNS):
+        start = time.perf_counter()
+        used = list(SubnetAllocation.objects.filter(cluster=cluster).values_list("cidr", flat=True))
+        reserved = [r.cidr for r in cluster.reserved_ranges.all()]
+        available = netaddr.IPSet([str(POOL)]) - netaddr.IPSet(used + reserved)
+        choice = None
+        for free in available.iter_cidrs():
+            if free.prefixlen <= 24:
+                choice = next(free.subnet(24))
+                break
+        samples.append(time.perf_counter() - start)
+        cidr = str(choice)
+    return statistics.median(samples) * 1000, cidr
+
+
+def main() -> None:
+    tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    Cluster.objects.filter(tenant=tenant, name="bench").delete()
+    cluster = Cluster.objects.create(
+        tenant=tenant, name="bench", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
+    )
+    ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
+    print(f"database: {connection.vendor}; portal median of {PORTAL_RUNS}, baseline median of {BASELINE_RUNS}")
+    results = {}
+    try:
+        for level in LEVELS:
+            fill(cluster, level)
+            portal_ms, portal_cidr = time_portal(cluster)
+            baseline_ms, baseline_cidr = time_baseline(cluster)
+            assert portal_cidr == baseline_cidr, (portal_cidr, baseline_cidr)
+            results[level] = (portal_ms, baseline_ms)
+            print(
+                f"allocator at {level} used: portal {portal_ms:.2f} ms, baseline {baseline_ms:.2f} ms, "
+                f"speedup {baseline_ms / portal_ms:.1f}x (both chose {portal_cidr})"
+            )
+    finally:
+        cluster.delete()
+        tenant.delete()
+    top = LEVELS[-1]
+    portal_ms, baseline_ms = results[top]
+    print(f"portal at {top} used vs at 0 used: {portal_ms / results[0][0]:.2f}x")
+    print(f"allocator at {top} used: portal {portal_ms:.2f} ms, baseline {baseline_ms:.2f} ms, speedup {baseline_ms / portal_ms:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

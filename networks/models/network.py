@@ -1,0 +1,93 @@
+import ipaddress
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+NAME_MAX_LENGTH = 63
+PREDEFINED_NAMES = frozenset({"bridge", "host", "none", "ingress", "docker_gwbridge"})
+
+
+def validate_network_name(name: str) -> None:
+    if not NAME_PATTERN.match(name or ""):
+        raise ValidationError(
+            f'"{name}" is not a valid network name: start with a letter or digit, then use letters, '
+            "digits, underscores, periods or hyphens.",
+            code="invalid_name",
+        )
+    if name.lower() in PREDEFINED_NAMES:
+        raise ValidationError(
+            f'"{name}" is one of Docker\'s predefined networks (bridge, host, none, ingress, docker_gwbridge). '
+            "Pick another name.",
+            code="predefined_name",
+        )
+
+
+class Network(models.Model):
+    """An overlay network on a cluster, made by the portal or found on the cluster (external)."""
+
+    class Status(models.TextChoices):
+        CREATING = "creating", "Creating"
+        ACTIVE = "active", "Active"
+        REMOVING = "removing", "Removing"
+        REMOVED = "removed", "Removed"
+        FAILED = "failed", "Failed"
+
+    # Which status may follow which; services refuse anything else, so a retried task can tell
+    # what is already done.
+    TRANSITIONS = {
+        Status.CREATING: {Status.ACTIVE, Status.FAILED},
+        Status.ACTIVE: {Status.REMOVING, Status.REMOVED},
+        Status.REMOVING: {Status.REMOVED, Status.ACTIVE},
+        Status.FAILED: {Status.REMOVED, Status.CREATING},
+        Status.REMOVED: set(),
+    }
+    LIVE_STATUSES = (Status.CREATING, Status.ACTIVE, Status.REMOVING)
+
+    tenant = models.ForeignKey("portal.Tenant", on_delete=models.PROTECT, related_name="networks")
+    cluster = models.ForeignKey("networks.Cluster", on_delete=models.PROTECT, related_name="networks")
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_network_name])
+    subnet = models.CharField(max_length=43)
+    gateway = models.GenericIPAddressField(protocol="IPv4")
+    internal = models.BooleanField(default=False, help_text="No traffic to or from outside the network.")
+    encrypted = models.BooleanField(default=False, help_text="Encrypt traffic between nodes (IPsec).")
+    labels = models.JSONField(default=dict, blank=True)
+    is_external = models.BooleanField(
+        default=False, help_text="Found on the cluster rather than made by the portal; its subnet is blocked."
+    )
+    docker_id = models.CharField(max_length=64, blank=True, verbose_name="Docker network ID")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        verbose_name = "network"
+        verbose_name_plural = "networks"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "name"],
+                condition=~models.Q(status="removed"),
+                name="network_unique_live_name_per_cluster",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["creating", "active", "removing", "removed", "failed"]),
+                name="network_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="network_tenant_status_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def subnet_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.subnet)
+
+    def can_transition(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]

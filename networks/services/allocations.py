@@ -1,0 +1,224 @@
+"""Subnet and address allocation: never two holders of one block, in Carina's order.
+
+Every allocation runs inside a per-cluster lock (the cluster row, `select_for_update`), computes
+its answer inside the lock, and is backed by the database (unique start address everywhere, an
+exclusion constraint on PostgreSQL). The choice costs a few index lookups whatever the number of
+allocations: the walk starts at the cluster's persisted floor (everything below it is taken) and
+jumps from one held block to the end of the next.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from networks import ipam
+from networks.engine import consul as consul_engine
+from networks.models import AddressAllocation, Cluster, Network, ReservedRange, SubnetAllocation
+
+
+class SubnetConflict(ipam.IpamError):
+    """The cluster's state store says another writer already holds the block."""
+
+
+def _lock_cluster(cluster_id: int) -> Cluster:
+    return Cluster.objects.select_for_update().get(pk=cluster_id)
+
+
+def _reserved(cluster: Cluster) -> list[ipam.Reserved]:
+    return [
+        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet)
+        for r in ReservedRange.objects.filter(cluster=cluster)
+    ]
+
+
+def _held_overlap(cluster_id: int) -> ipam.OverlapFn:
+    """Overlap lookup over held blocks; they never overlap each other, so one index probe is enough."""
+
+    def overlap(lo: int, hi: int) -> int | None:
+        last = (
+            SubnetAllocation.objects.filter(cluster_id=cluster_id, first__lte=hi)
+            .order_by("-first")
+            .values_list("last", flat=True)
+            .first()
+        )
+        return last if last is not None and last >= lo else None
+
+    return overlap
+
+
+def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | None]]:
+    reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
+    overlap = ipam.combine(_held_overlap(cluster.pk), reserved.overlap)
+    return overlap, lambda x: overlap(x, x)
+
+
+def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network) -> list[ipam.Taken]:
+    lo, hi = ipam.to_range(subnet)
+    row = (
+        SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi).order_by("-first").first()
+    )
+    if row is None or row.last < lo:
+        return []
+    return [ipam.Taken(row.subnet, row.owner)]
+
+
+def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None]) -> None:
+    start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
+    floor = ipam.advance_floor(start, cover=cover)
+    if floor != cluster.allocation_floor:
+        Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
+        cluster.allocation_floor = floor
+
+
+def _describe(network: Network | None, owner: str | None) -> str:
+    if owner:
+        return owner
+    return f'network "{network.name}"' if network else "unnamed holder"
+
+
+@transaction.atomic
+def subnet_allocate(
+    *,
+    cluster: Cluster,
+    network: Network | None = None,
+    owner: str | None = None,
+    subnet: str | None = None,
+    prefixlen: int | None = None,
+) -> SubnetAllocation:
+    """Hold a block for `network`: the one asked for (validated), or the first free one.
+
+    Raises `ipam.IpamError` with a sentence for every refusal; `ipam.PoolExhausted` when no block
+    of the size is left (HTTP 409 in the API).
+    """
+    cluster = _lock_cluster(cluster.pk)
+    overlap, cover = _lookups(cluster)
+    if subnet:
+        block = ipam.parse_subnet(subnet)
+        ipam.check_subnet(
+            block, pool=cluster.pool, reserved=_reserved(cluster), taken=_held_overlapping(cluster, block)
+        )
+    else:
+        block = ipam.first_fit(
+            cluster.pool,
+            prefixlen or cluster.default_prefixlen,
+            overlap=overlap,
+            floor=cluster.allocation_floor,
+        )
+    first, last = ipam.to_range(block)
+    try:
+        with transaction.atomic():
+            allocation = SubnetAllocation.objects.create(
+                cluster=cluster,
+                network=network,
+                cidr=str(block),
+                first=first,
+                last=last,
+                kind=SubnetAllocation.Kind.NETWORK,
+                owner=_describe(network, owner),
+            )
+    except IntegrityError as exc:
+        # Only reachable when something bypassed the lock; the constraint keeps the promise.
+        raise SubnetConflict(
+            "subnet_taken", f"{block} was taken at the same moment by another request. Try again.", "subnet"
+        ) from exc
+    _advance_floor(cluster, cover)
+    return allocation
+
+
+@transaction.atomic
+def subnet_import_external(*, cluster: Cluster, cidr: str, owner: str) -> SubnetAllocation | None:
+    """Block the subnet of a network the portal did not make (the swarm's ingress, a CLI network).
+
+    Idempotent; a subnet already held (or overlapping a held block) is left as it is.
+    """
+    cluster = _lock_cluster(cluster.pk)
+    block = ipaddress.IPv4Network(cidr, strict=False)
+    if _held_overlapping(cluster, block):
+        return None
+    first, last = ipam.to_range(block)
+    allocation = SubnetAllocation.objects.create(
+        cluster=cluster, cidr=str(block), first=first, last=last, kind=SubnetAllocation.Kind.EXTERNAL, owner=owner
+    )
+    _, cover = _lookups(cluster)
+    _advance_floor(cluster, cover)
+    return allocation
+
+
+@transaction.atomic
+def subnet_release(*, allocation: SubnetAllocation) -> None:
+    """Free a block; first fit hands it out again before anything above it."""
+    cluster = _lock_cluster(allocation.cluster_id)
+    allocation.delete()
+    if cluster.allocation_floor is None or allocation.first < cluster.allocation_floor:
+        Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=allocation.first)
+
+
+def cluster_floor_reset(*, cluster_id: int) -> None:
+    """Forget the floor after the pool or the reserved ranges change; the next allocation rebuilds it."""
+    Cluster.objects.filter(pk=cluster_id).update(allocation_floor=None)
+
+
+# --- the Consul mirror (run by workers only: web requests never talk to Consul) --------------
+
+
+def _subnet_key(cluster: Cluster, cidr: str) -> str:
+    return f"{cluster.consul_prefix}/subnets/{cidr.replace('/', '_')}"
+
+
+def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
+    """Create the block's key with check-and-set 0: a second writer fails instead of overwriting."""
+    cluster = allocation.cluster
+    key = _subnet_key(cluster, allocation.cidr)
+    value = json.dumps(
+        {
+            "allocation": allocation.pk,
+            "cidr": allocation.cidr,
+            "owner": allocation.owner,
+            "network": allocation.network_id,
+            "tenant": cluster.tenant.slug,
+        },
+        sort_keys=True,
+    )
+    if consul_engine.kv_put(cluster.consul_address, key, value, cas=0):
+        return
+    existing = consul_engine.kv_get(cluster.consul_address, key)
+    if existing and json.loads(existing).get("allocation") == allocation.pk:
+        return  # our own key, written by an earlier try of the same task
+    raise SubnetConflict(
+        "subnet_taken_in_store",
+        f"{allocation.cidr} is already reserved in the cluster's state store by another writer. "
+        "Reconcile the cluster, then try again.",
+        "subnet",
+    )
+
+
+def subnet_release_in_consul(*, cluster: Cluster, cidr: str) -> None:
+    consul_engine.kv_delete(cluster.consul_address, _subnet_key(cluster, cidr))
+
+
+# --- addresses inside a network ---------------------------------------------------------------
+
+
+@transaction.atomic
+def address_allocate(*, network: Network, owner: str, requested: str | None = None) -> AddressAllocation:
+    """Hold an IPv4 address of `network` for a container: the one asked for (validated) or the first free."""
+    network = Network.objects.select_for_update().get(pk=network.pk)
+    subnet = network.subnet_network
+    gateway = ipaddress.IPv4Address(network.gateway)
+    used = {ipaddress.IPv4Address(a) for a in network.address_allocations.values_list("address", flat=True)}
+    address = ipam.check_address(requested, subnet, gateway=gateway, used=used)
+    try:
+        with transaction.atomic():
+            return AddressAllocation.objects.create(network=network, address=str(address), owner=owner)
+    except IntegrityError as exc:
+        raise ipam.IpamError(
+            "address_in_use", f"{address} was taken at the same moment by another container. Try again.", "ip_address"
+        ) from exc
+
+
+def address_release(*, network: Network, address: str) -> None:
+    AddressAllocation.objects.filter(network=network, address=address).delete()
