@@ -114,7 +114,9 @@ def main() -> None:
     top = LEVELS[-1]
     portal_ms, baseline_ms = results[top]
     print(f"portal at {top} used vs at 0 used: {portal_ms / results[0][0]:.2f}x")
-    print(f"allocator at {top} used: portal {portal_ms:.2f} ms, baseline {baseline_ms:.2f} ms, speedup {baseline_ms / portal_ms:.1f}x")
+    print(
+        f"allocator at {top} used: portal {portal_ms:.2f} ms, baseline {baseline_ms:.2f} ms, speedup {baseline_ms / portal_ms:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,155 @@
-"""Thin Celery tasks: ids in, services called. Names are explicit so renames never orphan queued work."""
+"""Thin Celery tasks: operation ids in, services called.
 
-from celery import shared_task
+`OperationTask` carries the operation state machine around every run: it starts the operation
+(a stale or duplicate delivery does nothing), turns a transient cluster outage into "waiting for
+the cluster" and a retry with backoff, and turns a final failure into the operation's error
+sentence plus the service's clean-up (a failed create gives its subnet back).
+"""
 
-from networks.engine import ClusterUnavailable
-from networks.models import Cluster
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
+
+from networks import ipam
+from networks.engine import ClusterUnavailable, EngineError
+from networks.models import Cluster, Operation
+from networks.services import containers, networks, reconcile
 from networks.services.clusters import cluster_refresh_health
+from networks.services.errors import ServiceError
+from networks.services.operations import (
+    RECOVERY_GRACE_SECONDS,
+    OperationNotStartable,
+    operation_fail,
+    operation_recover_orphans,
+    operation_start,
+    operation_wait,
+)
+
+logger = logging.getLogger(__name__)
+
+RUNNERS = {
+    Operation.Kind.NETWORK_CREATE: (networks.network_create_run, networks.network_create_failed),
+    Operation.Kind.NETWORK_REMOVE: (networks.network_remove_run, networks.network_remove_failed),
+    Operation.Kind.NETWORK_CONNECT: (networks.network_connect_run, networks.network_connect_failed),
+    Operation.Kind.NETWORK_DISCONNECT: (networks.network_disconnect_run, None),
+    Operation.Kind.CONTAINER_RUN: (containers.container_run_run, containers.container_run_failed),
+    Operation.Kind.CONTAINER_STOP: (containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_START: (containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_RESTART: (containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_REMOVE: (containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CLUSTER_RECONCILE: (reconcile.cluster_reconcile_run, None),
+}
+
+
+def _sentence(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, (EngineError, ServiceError, ipam.IpamError)):
+        return getattr(exc, "message", None) or str(exc), exc.code
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return (
+            "The cluster took too long to answer. Try again; if it keeps happening, check the cluster's nodes.",
+            "timeout",
+        )
+    return "Something unexpected went wrong; an admin can find the details in the worker log.", "internal_error"
+
+
+class OperationTask(Task):
+    abstract = True
+    acks_late = True
+    reject_on_worker_lost = True
+    autoretry_for = (ClusterUnavailable,)
+    retry_backoff = 2
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = 8
+    soft_time_limit = 120
+    time_limit = 150
+
+    def run_operation(self, operation_id: int) -> str:
+        try:
+            operation = operation_start(operation_id=operation_id, task_id=self.request.id)
+        except OperationNotStartable as exc:
+            logger.info("skipping delivery: %s", exc)
+            return "skipped"
+        run, _ = RUNNERS[operation.kind]
+        run(operation=operation)
+        return "done"
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo):
+        operation_wait(operation_id=args[0], message=f"Waiting for the cluster: {_sentence(exc)[0]}")
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        message, code = _sentence(exc)
+        if code == "internal_error":
+            logger.error("operation %s failed unexpectedly", args[0], exc_info=(type(exc), exc, einfo.tb))
+        operation = operation_fail(operation_id=args[0], error=message, code=code)
+        if operation is None:
+            return
+        _, cleanup = RUNNERS[operation.kind]
+        if cleanup is not None:
+            try:
+                cleanup(operation=operation)
+            except Exception:  # clean-up is best effort; reconcile finishes it
+                logger.exception("clean-up after operation %s failed", operation.pk)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.network_create")
+def network_create_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.network_remove")
+def network_remove_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.network_connect")
+def network_connect_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.network_disconnect")
+def network_disconnect_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.container_run")
+def container_run_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.container_action")
+def container_action_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+@shared_task(bind=True, base=OperationTask, name="networks.cluster_reconcile")
+def cluster_reconcile_task(self, operation_id: int) -> str:
+    return self.run_operation(operation_id)
+
+
+TASK_FOR_KIND = {
+    Operation.Kind.NETWORK_CREATE: network_create_task,
+    Operation.Kind.NETWORK_REMOVE: network_remove_task,
+    Operation.Kind.NETWORK_CONNECT: network_connect_task,
+    Operation.Kind.NETWORK_DISCONNECT: network_disconnect_task,
+    Operation.Kind.CONTAINER_RUN: container_run_task,
+    Operation.Kind.CONTAINER_STOP: container_action_task,
+    Operation.Kind.CONTAINER_START: container_action_task,
+    Operation.Kind.CONTAINER_RESTART: container_action_task,
+    Operation.Kind.CONTAINER_REMOVE: container_action_task,
+    Operation.Kind.CLUSTER_RECONCILE: cluster_reconcile_task,
+}
+
+
+@shared_task(name="networks.network_inspect", soft_time_limit=30, time_limit=40)
+def network_inspect_task(network_id: int) -> dict:
+    from networks.models import Network
+
+    return networks.network_inspect_live(network=Network.objects.get(pk=network_id))
 
 
 @shared_task(
@@ -18,3 +163,29 @@ from networks.services.clusters import cluster_refresh_health
 )
 def cluster_refresh_health_task(cluster_id: int) -> dict:
     return cluster_refresh_health(cluster=Cluster.objects.get(pk=cluster_id))
+
+
+@shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
+def operations_recover_task() -> list[int]:
+    """Hand operations orphaned by a dead worker to a live one (run at worker start and by beat)."""
+    from portal.celery import app
+
+    inspector = app.control.inspect(timeout=2.0)
+    live: set[str] = set()
+    for method in (inspector.active, inspector.reserved, inspector.scheduled):
+        for tasks in (method() or {}).values():
+            for task in tasks:
+                live.add(task.get("id") or task.get("request", {}).get("id", ""))
+    return operation_recover_orphans(live_task_ids=live, requeue=lambda op: TASK_FOR_KIND[op.kind])
+
+
+@shared_task(name="networks.reconcile_all", soft_time_limit=240, time_limit=300)
+def reconcile_all_task() -> list[int]:
+    """Beat: reconcile every cluster through an operation, so the result is visible like any other."""
+    return [reconcile.cluster_reconcile(cluster=cluster).pk for cluster in Cluster.objects.all()]
+
+
+@worker_ready.connect
+def _recover_on_start(sender=None, **kwargs):
+    # After the grace period, so operations the dead worker touched last are old enough to be judged.
+    operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)

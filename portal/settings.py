@@ -146,12 +146,17 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "240"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "recover-orphaned-operations": {"task": "networks.operations_recover", "schedule": 30.0},
+    "reconcile-clusters": {
+        "task": "networks.reconcile_all",
+        "schedule": float(os.environ.get("RECONCILE_EVERY", "300")),
+    },
+}
 
 # --- The local cluster made by cluster/cluster --------------------------------------------------
-CLUSTER_DESCRIPTION_FILE = os.environ.get(
-    "OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json"
-)
+CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -28,36 +28,105 @@ def cluster_description() -> dict:
     return json.loads(path.read_text())
 
 
+class WorkerProcess:
+    """A real `celery worker` process on the real Redis, reading and writing the test database."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"worker-{self.starts}.log"
+
+    def start(self) -> None:
+        from portal.celery import app
+
+        self.starts += 1
+        env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
+        env["CELERY_RESULT_BACKEND"] = settings.CELERY_RESULT_BACKEND
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        with open(self.log_path, "wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    celery,
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--loglevel=INFO",
+                    "--concurrency=2",
+                    "--without-heartbeat",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"test-{os.getpid()}-{self.starts}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"The Celery worker exited at start:\n{self.log_path.read_text()}")
+            if app.control.ping(timeout=1.0):
+                return
+        pytest.fail(f"The Celery worker did not answer within 60 s:\n{self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (parent and pool), as a crash or an OOM kill would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, tmp_path_factory):
-    """A real `celery worker` process on the real Redis, reading and writing the test database."""
     import redis
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
-    env["CELERY_RESULT_BACKEND"] = settings.CELERY_RESULT_BACKEND
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [celery, "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2", "--without-heartbeat",
-             "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    from portal.celery import app
+    worker = WorkerProcess(tmp_path_factory.mktemp("worker"))
+    worker.start()
+    yield worker
+    worker.stop()
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"The Celery worker exited at start:\n{log.read_text()}")
-        if app.control.ping(timeout=1.0):
-            break
-    else:
-        pytest.fail(f"The Celery worker did not answer within 60 s:\n{log.read_text()}")
-    process.log_path = log
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+
+@pytest.fixture
+def tenant_cluster(cluster_description, transactional_db):
+    """The local cluster registered for a fresh tenant, reconciled (the ingress and leftovers are external).
+
+    On teardown every Docker object carrying this cluster's label and its Consul keys are removed,
+    so tests do not see each other's networks.
+    """
+    import uuid
+
+    from networks.engine import consul as consul_engine
+    from networks.engine import docker as docker_engine
+    from networks.services.clusters import cluster_register
+    from networks.services.containers import system_containers_sync
+    from networks.services.reconcile import reconcile_cluster
+    from portal.services import tenant_create
+
+    tenant = tenant_create(name=f"Team {uuid.uuid4().hex[:6]}")
+    cluster = cluster_register(tenant=tenant, description=cluster_description)
+    reconcile_cluster(cluster=cluster)
+    system_containers_sync(cluster=cluster)
+    yield cluster
+    label = [f"overlay-portal.cluster={cluster.uid}"]
+    for node in cluster_description["nodes"]:
+        for attrs in docker_engine.list_containers(node["docker_endpoint"], label=label):
+            docker_engine.remove_container(node["docker_endpoint"], attrs["Id"])
+    for attrs in docker_engine.find_networks(cluster.docker_endpoint, labels=label):
+        docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
+    consul_engine.kv_delete(cluster.consul_address, cluster.consul_prefix, recurse=True)

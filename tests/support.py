@@ -12,3 +12,30 @@ def database_url() -> str:
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def wait_for_operation(operation, timeout: float = 120):
+    """Poll the database until the worker finishes the operation; return it fresh."""
+    import time
+
+    from networks.models import Operation
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = Operation.objects.get(pk=operation.pk)
+        if fresh.is_finished:
+            return fresh
+        time.sleep(0.2)
+    raise AssertionError(f"operation {operation.pk} did not finish in {timeout}s: {fresh.status} {fresh.progress}")
+
+
+def wait_until(predicate, timeout: float = 60, interval: float = 0.5):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -34,6 +34,13 @@ def translate(exc: Exception) -> EngineError:
         return exc
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return ClusterUnavailable(raw=str(exc))
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return EngineError(
+            "The image is not on that node and no registry could be reached to pull it. "
+            "Pick an image the node already has (the run form lists them per node).",
+            code="image_unavailable",
+            raw=str(exc),
+        )
     if isinstance(exc, docker.errors.NotFound):
         return EngineError(f"Docker could not find it: {exc.explanation}", code="not_found", raw=str(exc))
     if isinstance(exc, docker.errors.APIError):
@@ -56,6 +63,36 @@ def translate(exc: Exception) -> EngineError:
             return EngineError(
                 "Containers are still attached to the network. Disconnect them first, or remove with disconnect.",
                 code="active_endpoints",
+                raw=text,
+            )
+        if (
+            "pull access denied" in lowered
+            or "manifest" in lowered
+            or "registry" in lowered
+            or "no such image" in lowered
+        ):
+            return EngineError(
+                "The image is not on that node and no registry could be reached to pull it. "
+                "Pick an image the node already has (the run form lists them per node).",
+                code="image_unavailable",
+                raw=text,
+            )
+        if (
+            "could not allocate ip" in lowered
+            or "no available ip" in lowered
+            or "ipam" in lowered
+            and "in use" in lowered
+        ):
+            return EngineError(
+                "That address is already used on the network (Docker also gives one to each node's load "
+                "balancer). Pick another address, or leave it empty to get the next free one.",
+                code="address_in_use",
+                raw=text,
+            )
+        if "address already in use" in lowered or "port is already allocated" in lowered:
+            return EngineError(
+                "That host port is already published by another container on the node. Pick another host port.",
+                code="port_in_use",
                 raw=text,
             )
         if "error getting pools config from store" in lowered or "datastore" in lowered:
@@ -138,10 +175,15 @@ def create_overlay_network(
         return network.attrs
 
 
-def find_networks(endpoint: str, *, label: str | None = None, name: str | None = None) -> list[dict]:
-    filters: dict[str, str] = {}
-    if label:
-        filters["label"] = label
+def find_networks(
+    endpoint: str, *, labels: list[str] | None = None, name: str | None = None, id: str | None = None
+) -> list[dict]:
+    """Networks matching every label (`key=value`), or a name, or an id, as `docker network ls` filters."""
+    filters: dict[str, str | list[str]] = {}
+    if labels:
+        filters["label"] = labels
+    if id:
+        filters["id"] = id
     if name:
         filters["name"] = name
     with translated():
@@ -171,30 +213,60 @@ def run_container(
     command: list[str] | str | None = None,
     network: str | None = None,
     aliases: list[str] | None = None,
+    ipv4_address: str | None = None,
     labels: dict[str, str] | None = None,
     environment: dict[str, str] | None = None,
     ports: dict[str, int | None] | None = None,
+    publish_all: bool = False,
+    restart_policy: str = "no",
 ) -> dict:
-    """Start a detached container on one node and return its inspect attributes."""
+    """Start a detached container on one node, attached to `network` with its address and aliases."""
     with translated():
         docker_client = client(endpoint)
+        networking_config = None
+        if network and (aliases or ipv4_address):
+            networking_config = {
+                network: docker_client.api.create_endpoint_config(
+                    aliases=aliases or None, ipv4_address=ipv4_address or None
+                )
+            }
         container = docker_client.containers.run(
             image,
-            command,
+            command or None,
             name=name,
             detach=True,
             network=network,
+            networking_config=networking_config,
             labels=labels or {},
             environment=environment or {},
             ports=ports or {},
+            publish_all_ports=publish_all,
+            restart_policy={"Name": restart_policy} if restart_policy and restart_policy != "no" else None,
         )
-        if network and aliases:
-            # `containers.run` cannot set aliases; reconnecting with them is the documented way.
-            net = docker_client.networks.get(network)
-            net.disconnect(container)
-            net.connect(container, aliases=aliases)
         container.reload()
         return container.attrs
+
+
+def container_action(endpoint: str, container: str, action: str, *, timeout: int = 10) -> dict | None:
+    """stop, start or restart a container; returns its inspect attributes, or None when it is gone."""
+    try:
+        with translated():
+            obj = client(endpoint).containers.get(container)
+            if action == "start":
+                obj.start()
+            else:
+                getattr(obj, action)(timeout=timeout)
+            obj.reload()
+            return obj.attrs
+    except EngineError as error:
+        if error.code == "not_found":
+            return None
+        raise
+
+
+def list_images(endpoint: str) -> list[str]:
+    with translated():
+        return sorted(tag for image in client(endpoint).images.list() for tag in image.tags)
 
 
 def exec_in_container(endpoint: str, container: str, command: list[str]) -> tuple[int, str]:
@@ -213,7 +285,48 @@ def remove_container(endpoint: str, container: str, *, force: bool = True) -> No
             raise
 
 
-def list_containers(endpoint: str, *, all: bool = True, label: str | None = None) -> list[dict]:
+def list_containers(endpoint: str, *, all: bool = True, label: list[str] | None = None) -> list[dict]:
+    """Containers of one node with their full inspect attributes, filtered by every `key=value` label."""
     filters = {"label": label} if label else {}
     with translated():
-        return [c.attrs for c in client(endpoint).containers.list(all=all, filters=filters)]
+        return [c.attrs for c in client(endpoint).containers.list(all=all, filters=filters, sparse=False)]
+
+
+def connect_container(
+    endpoint: str, network_id: str, container: str, *, aliases: list[str] | None = None, ipv4_address: str | None = None
+) -> None:
+    """Attach a container, on the node it runs on, to a network (the low-level call works on swarm workers)."""
+    with translated():
+        client(endpoint).api.connect_container_to_network(
+            container, network_id, aliases=aliases or None, ipv4_address=ipv4_address or None
+        )
+
+
+def disconnect_container(endpoint: str, network_id: str, container: str, *, force: bool = False) -> None:
+    try:
+        with translated():
+            client(endpoint).api.disconnect_container_from_network(container, network_id, force=force)
+    except EngineError as error:
+        if error.code != "not_found" and "is not connected" not in error.raw:
+            raise
+
+
+def inspect_container(endpoint: str, container: str) -> dict | None:
+    try:
+        with translated():
+            return client(endpoint).api.inspect_container(container)
+    except EngineError as error:
+        if error.code == "not_found":
+            return None
+        raise
+
+
+def network_on_node(endpoint: str, network_id: str) -> dict | None:
+    """The network as one node sees it (its local containers), or None where it is not instantiated."""
+    try:
+        with translated():
+            return client(endpoint).api.inspect_network(network_id)
+    except EngineError as error:
+        if error.code == "not_found":
+            return None
+        raise

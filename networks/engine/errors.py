@@ -12,7 +12,8 @@ class ClusterUnavailable(EngineError):
 
     def __init__(self, message: str = "", *, raw: str = ""):
         super().__init__(
-            message or "The cluster cannot be reached right now; the portal keeps retrying. "
+            message
+            or "The cluster cannot be reached right now; the portal keeps retrying. "
             "If this lasts, check that the cluster's nodes are up.",
             code="cluster_unavailable",
             raw=raw,

@@ -33,7 +33,9 @@ class SubnetAllocation(models.Model):
             # Two blocks of one cluster never start at the same address; on PostgreSQL an exclusion
             # constraint (migration 0003) also refuses any overlap at all.
             models.UniqueConstraint(fields=["cluster", "first"], name="subnetallocation_unique_cluster_first"),
-            models.CheckConstraint(condition=models.Q(first__lte=models.F("last")), name="subnetallocation_first_le_last"),
+            models.CheckConstraint(
+                condition=models.Q(first__lte=models.F("last")), name="subnetallocation_first_le_last"
+            ),
         ]
 
     def __str__(self) -> str:

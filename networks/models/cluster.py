@@ -77,7 +77,7 @@ class Cluster(models.Model):
         except ValueError:
             raise ValidationError(
                 {"address_pool": f'"{self.address_pool}" is not an IPv4 range in CIDR notation, such as 10.0.0.0/8.'}
-            )
+            ) from None
         if self.default_prefixlen is not None and self.default_prefixlen < pool.prefixlen:
             raise ValidationError(
                 {"default_prefixlen": f"/{self.default_prefixlen} blocks do not fit in the pool {pool}."}
@@ -122,7 +122,9 @@ class ReservedRange(models.Model):
         try:
             self.cidr = str(ipaddress.IPv4Network(self.cidr, strict=False))
         except ValueError:
-            raise ValidationError({"cidr": f'"{self.cidr}" is not an IPv4 range in CIDR notation, such as 10.176.224.0/19.'})
+            raise ValidationError(
+                {"cidr": f'"{self.cidr}" is not an IPv4 range in CIDR notation, such as 10.176.224.0/19.'}
+            ) from None
 
 
 class Node(models.Model):

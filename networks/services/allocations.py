@@ -58,9 +58,7 @@ def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | No
 
 def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network) -> list[ipam.Taken]:
     lo, hi = ipam.to_range(subnet)
-    row = (
-        SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi).order_by("-first").first()
-    )
+    row = SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi).order_by("-first").first()
     if row is None or row.last < lo:
         return []
     return [ipam.Taken(row.subnet, row.owner)]
@@ -218,6 +216,14 @@ def address_allocate(*, network: Network, owner: str, requested: str | None = No
         raise ipam.IpamError(
             "address_in_use", f"{address} was taken at the same moment by another container. Try again.", "ip_address"
         ) from exc
+
+
+def address_record(*, network: Network, address: str, owner: str) -> AddressAllocation:
+    """Record the address Docker's IPAM gave a container (idempotent)."""
+    allocation, _ = AddressAllocation.objects.update_or_create(
+        network=network, address=address, defaults={"owner": owner}
+    )
+    return allocation
 
 
 def address_release(*, network: Network, address: str) -> None:

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from networks.engine import docker as engine
+from tests.support import wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -25,18 +26,21 @@ def test_container_on_node2_resolves_and_fetches_from_node1(cluster_description)
         assert network["Driver"] == "overlay"
         assert network["IPAM"]["Config"][0]["Subnet"] == "10.250.7.0/24"
         engine.run_container(
-            node1, name=web, image=tools, network=net_name, labels=labels,
+            node1,
+            name=web,
+            image=tools,
+            network=net_name,
+            labels=labels,
             command=["sh", "-c", f"echo hello-from-{web} > /tmp/index.html && exec httpd -f -p 80 -h /tmp"],
         )
-        engine.run_container(node2, name=client, image=tools, network=net_name, labels=labels,
-                             command=["sleep", "600"])
+        engine.run_container(node2, name=client, image=tools, network=net_name, labels=labels, command=["sleep", "600"])
 
         code, output = engine.exec_in_container(node2, client, ["nslookup", web])
         assert code == 0, output
         assert "10.250.7." in output
 
         for _ in range(20):
-            code, output = engine.exec_in_container(node2, client, ["wget", "-qO-", "-T", "3", f"http://{web}/"])
+            code, output = engine.exec_in_container(node2, client, ["timeout", "3", "wget", "-qO-", f"http://{web}/"])
             if code == 0:
                 break
         assert code == 0, output
@@ -46,4 +50,5 @@ def test_container_on_node2_resolves_and_fetches_from_node1(cluster_description)
         engine.remove_container(node1, web)
         engine.remove_network(manager, net_name)
 
-    assert engine.find_networks(manager, name=net_name) == []
+    # Swarm removes networks asynchronously: the manager stops listing it within seconds.
+    wait_until(lambda: engine.find_networks(manager, name=net_name) == [], timeout=30)

@@ -1,6 +1,5 @@
 """A Celery task goes through the real Redis to a real worker process and changes the database."""
 
-
 import pytest
 
 from networks.models import Node

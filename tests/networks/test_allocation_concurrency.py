@@ -47,7 +47,7 @@ def consul_subnets(cluster) -> set[str]:
 def assert_distinct_and_disjoint(cidrs):
     nets = sorted(ipaddress.IPv4Network(c) for c in cidrs)
     assert len(set(nets)) == len(nets)
-    for a, b in zip(nets, nets[1:]):
+    for a, b in zip(nets, nets[1:], strict=False):
         assert not a.overlaps(b), (a, b)
 
 
@@ -76,7 +76,11 @@ def test_five_processes_of_ten_get_fifty_distinct_blocks(cluster):
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.networks.allocate_many", str(cluster.pk), "10", f"proc{i}"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for i in range(5)
     ]

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from networks.engine import EngineError
 from networks.services.clusters import ClusterDescriptionError, cluster_description_load, cluster_register
+from networks.services.reconcile import reconcile_cluster
 from portal.models import Tenant
 
 
@@ -17,10 +19,18 @@ class Command(BaseCommand):
         try:
             owner = Tenant.objects.get(slug=tenant)
         except Tenant.DoesNotExist:
-            raise CommandError(f'No tenant "{tenant}". Create it in the admin, or run `manage.py demo_setup`.')
+            raise CommandError(
+                f'No tenant "{tenant}". Create it in the admin, or run `manage.py demo_setup`.'
+            ) from None
         try:
             cluster = cluster_register(tenant=owner, description=cluster_description_load(file), name=name)
         except ClusterDescriptionError as exc:
-            raise CommandError(str(exc))
+            raise CommandError(str(exc)) from exc
         nodes = ", ".join(f"{n.name} {n.address}" for n in cluster.nodes.all())
         self.stdout.write(self.style.SUCCESS(f"Cluster {cluster} registered: {nodes}"))
+        try:
+            changes = reconcile_cluster(cluster=cluster)
+        except EngineError as exc:
+            raise CommandError(f"Registered, but the cluster could not be read: {exc}") from exc
+        for change in changes:
+            self.stdout.write(f"  {change}")

@@ -1,0 +1,79 @@
+from django.db import models
+
+
+class Container(models.Model):
+    """A container on one node of a cluster: the tenant's own, or a protected system container."""
+
+    class Status(models.TextChoices):
+        CREATING = "creating", "Creating"
+        RUNNING = "running", "Running"
+        EXITED = "exited", "Exited"
+        REMOVING = "removing", "Removing"
+        REMOVED = "removed", "Removed"
+        FAILED = "failed", "Failed"
+
+    tenant = models.ForeignKey(
+        "portal.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="containers"
+    )
+    cluster = models.ForeignKey("networks.Cluster", on_delete=models.CASCADE, related_name="containers")
+    node = models.ForeignKey(
+        "networks.Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="containers"
+    )
+    name = models.CharField(max_length=128)
+    image = models.CharField(max_length=255)
+    command = models.JSONField(default=list, blank=True)
+    environment = models.JSONField(
+        default=list, blank=True, help_text='[{"name", "value", "secret"}]; secret values are masked everywhere.'
+    )
+    ports = models.JSONField(
+        default=list, blank=True, help_text='Published ports: [{"host", "container", "protocol"}].'
+    )
+    publish_all = models.BooleanField(default=False)
+    is_system = models.BooleanField(default=False, help_text="Protected: tenants can neither change nor remove it.")
+    docker_id = models.CharField(max_length=64, blank=True, verbose_name="Docker container ID")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
+    labels = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        verbose_name = "container"
+        verbose_name_plural = "containers"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "name"],
+                condition=~models.Q(status="removed"),
+                name="container_unique_live_name_per_cluster",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_system=True) | models.Q(tenant__isnull=False),
+                name="container_tenant_unless_system",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Endpoint(models.Model):
+    """A container's attachment to a network: its address, MAC and DNS aliases there."""
+
+    network = models.ForeignKey("networks.Network", on_delete=models.CASCADE, related_name="endpoints")
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="endpoints")
+    ipv4_address = models.GenericIPAddressField(protocol="IPv4", null=True, blank=True, verbose_name="IPv4 address")
+    mac_address = models.CharField(max_length=17, blank=True, verbose_name="MAC address")
+    endpoint_id = models.CharField(max_length=64, blank=True, verbose_name="Docker endpoint ID")
+    aliases = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["network", "container__name"]
+        verbose_name = "endpoint"
+        verbose_name_plural = "endpoints"
+        constraints = [
+            models.UniqueConstraint(fields=["network", "container"], name="endpoint_unique_network_container"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.container} on {self.network}"

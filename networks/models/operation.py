@@ -1,0 +1,92 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Operation(models.Model):
+    """A change a user asked for, done asynchronously by a worker, watched live by the user."""
+
+    class Kind(models.TextChoices):
+        NETWORK_CREATE = "network.create", "Create network"
+        NETWORK_REMOVE = "network.remove", "Remove network"
+        NETWORK_CONNECT = "network.connect", "Connect container"
+        NETWORK_DISCONNECT = "network.disconnect", "Disconnect container"
+        CONTAINER_RUN = "container.run", "Run container"
+        CONTAINER_STOP = "container.stop", "Stop container"
+        CONTAINER_START = "container.start", "Start container"
+        CONTAINER_RESTART = "container.restart", "Restart container"
+        CONTAINER_REMOVE = "container.remove", "Remove container"
+        CLUSTER_RECONCILE = "cluster.reconcile", "Reconcile cluster"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    # RUNNING -> QUEUED only when a worker died holding it and the operation is handed to another.
+    TRANSITIONS = {
+        Status.QUEUED: {Status.RUNNING, Status.FAILED},
+        Status.RUNNING: {Status.SUCCEEDED, Status.FAILED, Status.QUEUED},
+        Status.SUCCEEDED: set(),
+        Status.FAILED: set(),
+    }
+    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+
+    tenant = models.ForeignKey("portal.Tenant", on_delete=models.CASCADE, related_name="operations")
+    cluster = models.ForeignKey("networks.Cluster", on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    target = models.CharField(max_length=200, help_text="What the operation acts on, in words.")
+    network = models.ForeignKey(
+        "networks.Network", null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    container = models.ForeignKey(
+        "networks.Container", null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    params = models.JSONField(default=dict, blank=True, help_text="What was asked for; never holds secret values.")
+    progress = models.JSONField(default=list, blank=True, help_text="Progress messages, oldest first.")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed, as a sentence that says what to do.")
+    error_code = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "operation"
+        verbose_name_plural = "operations"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="operation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="failed") | ~models.Q(error=""), name="operation_failed_has_error"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.target} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def last_message(self) -> str:
+        return self.progress[-1]["message"] if self.progress else ""
+
+    @property
+    def duration(self):
+        if self.started is None:
+            return None
+        return (self.finished or timezone.now()) - self.started

@@ -1,0 +1,386 @@
+"""Containers on overlay networks: run (private by default), lifecycle, protected system containers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from networks.engine import EngineError
+from networks.engine import docker as docker_engine
+from networks.models import Cluster, Container, Network, Node, Operation
+
+from .allocations import address_release
+from .errors import ServiceError
+from .networks import LABEL_CLUSTER, LABEL_TENANT, _check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
+from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+
+LABEL_CONTAINER_ID = "overlay-portal.container-id"
+CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PORT_SPEC = re.compile(r"^(?:(?P<host>\d{1,5}):)?(?P<container>\d{1,5})(?:/(?P<protocol>tcp|udp))?$")
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+MASK = "••••••"
+
+
+def _tasks():
+    from networks import tasks
+
+    return tasks
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    host: int | None
+    container: int
+    protocol: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.container}/{self.protocol}"
+
+
+def parse_ports(specs: list[str]) -> list[PublishedPort]:
+    """`HOST:CONTAINER[/tcp|udp]` or `CONTAINER[/proto]` (any free host port), as `docker run --publish`."""
+    ports, seen = [], set()
+    for spec in specs or []:
+        spec = (spec or "").strip()
+        if not spec:
+            continue
+        match = PORT_SPEC.match(spec)
+        if not match:
+            raise ServiceError(
+                "bad_port",
+                f'"{spec}" is not a port mapping. Write HOST:CONTAINER, such as 8080:80 or 53:53/udp.',
+                field="ports",
+            )
+        host = int(match["host"]) if match["host"] else None
+        container = int(match["container"])
+        for number in filter(None, (host, container)):
+            if not 1 <= number <= 65535:
+                raise ServiceError("bad_port", f'"{spec}": ports are numbers from 1 to 65535.', field="ports")
+        port = PublishedPort(host, container, match["protocol"] or "tcp")
+        if port.key in seen:
+            raise ServiceError("duplicate_port", f"Container port {port.key} is published twice.", field="ports")
+        seen.add(port.key)
+        ports.append(port)
+    return ports
+
+
+def parse_environment(items: list[dict]) -> list[dict]:
+    env, seen = [], set()
+    for item in items or []:
+        name = (item.get("name") or "").strip()
+        if not name:
+            continue
+        if not ENV_NAME.match(name):
+            raise ServiceError(
+                "bad_env",
+                f'"{name}" is not a valid environment variable name (letters, digits, underscores).',
+                field="environment",
+            )
+        if name in seen:
+            raise ServiceError("duplicate_env", f"{name} is set twice.", field="environment")
+        seen.add(name)
+        env.append({"name": name, "value": str(item.get("value") or ""), "secret": bool(item.get("secret"))})
+    return env
+
+
+def masked_environment(container: Container) -> list[dict]:
+    """The environment as anyone may see it: names, plain values, secret values masked."""
+    return [
+        {"name": e["name"], "value": MASK if e.get("secret") else e.get("value", ""), "secret": bool(e.get("secret"))}
+        for e in container.environment
+    ]
+
+
+def node_pick_spread(*, cluster: Cluster) -> Node:
+    """The ready node with the fewest running containers, as Swarm's classic spread strategy chose."""
+    node = (
+        cluster.nodes.filter(state__in=[Node.State.READY, Node.State.UNKNOWN])
+        .annotate(
+            load=Count("containers", filter=Q(containers__status=Container.Status.RUNNING, containers__is_system=False))
+        )
+        .order_by("load", "name")
+        .first()
+    )
+    if node is None:
+        raise ServiceError(
+            "no_node", f"Cluster {cluster.name} has no ready node. Try again when its nodes are up.", http_status=409
+        )
+    return node
+
+
+@transaction.atomic
+def container_run(
+    *,
+    tenant,
+    cluster: Cluster,
+    user=None,
+    name: str,
+    image: str,
+    command: list[str] | None = None,
+    networks: list[dict] | None = None,
+    environment: list[dict] | None = None,
+    ports: list[str] | None = None,
+    publish_all: bool = False,
+    restart_policy: str = "no",
+    node: Node | None = None,
+) -> Operation:
+    """Record a container and enqueue its start. Private unless ports are published on purpose."""
+    if cluster.tenant_id != tenant.pk:
+        raise ServiceError("not_found", "No such cluster.", http_status=404)
+    name = (name or "").strip()
+    if not CONTAINER_NAME.match(name):
+        raise ServiceError(
+            "bad_name",
+            f'"{name}" is not a valid container name: letters, digits, _ . - and at most 128 characters.',
+            field="name",
+        )
+    if Container.objects.filter(cluster=cluster, name=name).exclude(status=Container.Status.REMOVED).exists():
+        raise ServiceError(
+            "name_taken", f'A container named "{name}" already exists on {cluster.name}.', field="name", http_status=409
+        )
+    image = (image or "").strip()
+    if not image:
+        raise ServiceError("image_required", "Pick an image to run.", field="image")
+    published = parse_ports(ports or [])
+    if (published or publish_all) and not tenant.allow_published_ports:
+        raise ServiceError(
+            "publishing_forbidden",
+            f"{tenant.name}'s policy forbids published ports: they expose containers to the Internet and ServiceNet. "
+            "Run it without ports and reach it over an overlay network.",
+            field="ports",
+            http_status=403,
+        )
+    if restart_policy not in RESTART_POLICIES:
+        raise ServiceError(
+            "bad_restart", f"Restart policy must be one of {', '.join(RESTART_POLICIES)}.", field="restart_policy"
+        )
+    env = parse_environment(environment or [])
+    if node is not None and node.cluster_id != cluster.pk:
+        raise ServiceError("bad_node", "That node is not in this cluster.", field="node")
+    node = node or node_pick_spread(cluster=cluster)
+    container = Container.objects.create(
+        tenant=tenant,
+        cluster=cluster,
+        node=node,
+        name=name,
+        image=image,
+        command=list(command or []),
+        environment=env,
+        ports=[{"host": p.host, "container": p.container, "protocol": p.protocol} for p in published],
+        publish_all=publish_all,
+        labels={"restart_policy": restart_policy},
+    )
+    for spec in networks or []:
+        network = spec["network"]
+        if network.tenant_id != tenant.pk or network.cluster_id != cluster.pk:
+            raise ServiceError("not_found", "No such network on this cluster.", field="networks", http_status=404)
+        if network.status != Network.Status.ACTIVE:
+            raise ServiceError(
+                "bad_state", f'Network "{network.name}" is not active.', field="networks", http_status=409
+            )
+        endpoint_plan(
+            network=network,
+            container=container,
+            aliases=_check_aliases(spec.get("aliases")),
+            ipv4_address=spec.get("ipv4_address") or "",
+        )
+    operation = operation_create(
+        tenant=tenant,
+        cluster=cluster,
+        kind=Operation.Kind.CONTAINER_RUN,
+        target=name,
+        user=user,
+        container=container,
+        params={
+            "image": image,
+            "node": node.name,
+            "networks": [e.network.name for e in container.endpoints.select_related("network")],
+            "ports": [f"{p.host or ''}:{p.container}/{p.protocol}".lstrip(":") for p in published],
+            "environment": [e["name"] for e in env],  # names only: values may be secret
+        },
+    )
+    operation_enqueue(operation=operation, task=_tasks().container_run_task)
+    return operation
+
+
+def _container_labels(container: Container) -> dict[str, str]:
+    return {
+        docker_engine.PORTAL_LABEL: "true",
+        LABEL_CLUSTER: str(container.cluster.uid),
+        LABEL_CONTAINER_ID: str(container.pk),
+        LABEL_TENANT: container.tenant.slug,
+    }
+
+
+def _record_state(container: Container, attrs: dict) -> None:
+    container.docker_id = attrs["Id"]
+    container.status = Container.Status.RUNNING if attrs["State"]["Running"] else Container.Status.EXITED
+    container.save(update_fields=["docker_id", "status", "environment", "updated"])
+
+
+def container_run_run(*, operation: Operation) -> None:
+    container = operation.container
+    node = container.node
+    endpoints = list(container.endpoints.select_related("network").order_by("id"))
+    found = docker_engine.list_containers(
+        node.docker_endpoint, label=[f"{LABEL_CLUSTER}={container.cluster.uid}", f"{LABEL_CONTAINER_ID}={container.pk}"]
+    )
+    if found:
+        attrs = found[0]
+        operation_progress(operation=operation, message="Found the container started by an earlier try; using it.")
+    else:
+        first = endpoints[0] if endpoints else None
+        operation_progress(
+            operation=operation, message=f"Starting {container.name} ({container.image}) on {node.name}."
+        )
+        attrs = docker_engine.run_container(
+            node.docker_endpoint,
+            name=container.name,
+            image=container.image,
+            command=container.command or None,
+            network=first.network.name if first else None,
+            aliases=first.aliases if first else None,
+            ipv4_address=first.ipv4_address if first else None,
+            labels=_container_labels(container),
+            environment={e["name"]: e["value"] for e in container.environment},
+            ports={f"{p['container']}/{p['protocol']}": p["host"] for p in container.ports},
+            publish_all=container.publish_all,
+            restart_policy=container.labels.get("restart_policy", "no"),
+        )
+    # Docker has the secret values now; the portal keeps only their names.
+    container.environment = [{**e, "value": ""} if e.get("secret") else e for e in container.environment]
+    _record_state(container, attrs)
+    for endpoint in endpoints[1:]:
+        if endpoint.network.name not in attrs["NetworkSettings"]["Networks"]:
+            operation_progress(operation=operation, message=f"Connecting to {endpoint.network.name}.")
+            docker_engine.connect_container(
+                node.docker_endpoint,
+                endpoint.network.docker_id,
+                container.docker_id,
+                aliases=endpoint.aliases,
+                ipv4_address=endpoint.ipv4_address,
+            )
+    attrs = docker_engine.inspect_container(node.docker_endpoint, container.docker_id) or attrs
+    for endpoint in endpoints:
+        endpoint_refresh(endpoint=endpoint, attrs=attrs)
+    operation_succeed(
+        operation=operation,
+        message=f"{container.name} is {container.get_status_display().lower()} on {node.name}.",
+        result={"id": container.docker_id, "node": node.name},
+    )
+
+
+def container_run_failed(*, operation: Operation) -> None:
+    container = operation.container
+    if container is None or container.docker_id:
+        return
+    with transaction.atomic():
+        for endpoint in container.endpoints.select_related("network"):
+            if endpoint.ipv4_address:
+                address_release(network=endpoint.network, address=endpoint.ipv4_address)
+            endpoint.delete()
+        container.status = Container.Status.FAILED
+        container.environment = [{**e, "value": ""} if e.get("secret") else e for e in container.environment]
+        container.save(update_fields=["status", "environment", "updated"])
+
+
+def _check_not_system(container: Container, verb: str) -> None:
+    if container.is_system:
+        raise ServiceError(
+            "system_container",
+            f"{container.name} is a protected system container of the cluster (its Consul agent); "
+            f"it cannot be {verb}. Only an admin's cluster rebuild touches it.",
+            http_status=403,
+        )
+
+
+ACTIONS = {
+    "stop": (Operation.Kind.CONTAINER_STOP, "stopped"),
+    "start": (Operation.Kind.CONTAINER_START, "started"),
+    "restart": (Operation.Kind.CONTAINER_RESTART, "restarted"),
+    "remove": (Operation.Kind.CONTAINER_REMOVE, "removed"),
+}
+
+
+@transaction.atomic
+def container_action_request(*, tenant, container: Container, action: str, user=None) -> Operation:
+    kind, verb = ACTIONS[action]
+    _check_not_system(container, verb)
+    if container.tenant_id != tenant.pk:
+        raise ServiceError("not_found", "No such container.", http_status=404)
+    if container.status in (Container.Status.REMOVING, Container.Status.REMOVED, Container.Status.CREATING):
+        raise ServiceError(
+            "bad_state",
+            f"{container.name} is {container.get_status_display().lower()}; it cannot be {verb} now.",
+            http_status=409,
+        )
+    if action == "remove":
+        container.status = Container.Status.REMOVING
+        container.save(update_fields=["status", "updated"])
+    operation = operation_create(
+        tenant=tenant, cluster=container.cluster, kind=kind, target=container.name, user=user, container=container
+    )
+    operation_enqueue(operation=operation, task=_tasks().container_action_task)
+    return operation
+
+
+def container_remove_exited(*, tenant, user=None) -> list[Operation]:
+    """`docker rm $(docker ps -qf status=exited)` for the tenant: never running or system containers."""
+    exited = Container.objects.filter(tenant=tenant, status=Container.Status.EXITED, is_system=False)
+    return [container_action_request(tenant=tenant, container=c, action="remove", user=user) for c in exited]
+
+
+def container_action_run(*, operation: Operation) -> None:
+    container = operation.container
+    _check_not_system(container, "changed")
+    action = {v[0]: k for k, v in ACTIONS.items()}[operation.kind]
+    endpoint = container.node.docker_endpoint
+    if action == "remove":
+        if container.docker_id:
+            docker_engine.remove_container(endpoint, container.docker_id, force=True)
+        for ep in container.endpoints.select_related("network", "container__node"):
+            endpoint_remove(endpoint=ep, force=True, in_docker=False)
+        container.status = Container.Status.REMOVED
+        container.save(update_fields=["status", "updated"])
+        operation_succeed(operation=operation, message=f"{container.name} removed.")
+        return
+    attrs = docker_engine.container_action(endpoint, container.docker_id, action)
+    if attrs is None:
+        raise EngineError(f"{container.name} no longer exists on the cluster.", code="container_gone")
+    _record_state(container, attrs)
+    operation_succeed(operation=operation, message=f"{container.name} is {container.get_status_display().lower()}.")
+
+
+def container_action_failed(*, operation: Operation) -> None:
+    container = operation.container
+    if container is not None and container.status == Container.Status.REMOVING:
+        container.status = Container.Status.EXITED
+        container.save(update_fields=["status", "updated"])
+
+
+def system_containers_sync(*, cluster: Cluster) -> int:
+    """Record the cluster's system containers (its Consul agents), labelled as system on every node."""
+    count = 0
+    for node in cluster.nodes.all():
+        for attrs in docker_engine.list_containers(node.docker_endpoint, label=[f"{docker_engine.SYSTEM_LABEL}=true"]):
+            name = attrs["Name"].lstrip("/")
+            Container.objects.update_or_create(
+                cluster=cluster,
+                name=name,
+                is_system=True,
+                defaults={
+                    "node": node,
+                    "tenant": None,
+                    "image": attrs["Config"]["Image"],
+                    "docker_id": attrs["Id"],
+                    "status": Container.Status.RUNNING if attrs["State"]["Running"] else Container.Status.EXITED,
+                    "labels": attrs["Config"].get("Labels") or {},
+                },
+            )
+            count += 1
+    return count

@@ -1,0 +1,524 @@
+"""Overlay networks: requests (validate, allocate, record, enqueue) and their runs (done by workers)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from networks import ipam
+from networks.engine import EngineError
+from networks.engine import docker as docker_engine
+from networks.models import Cluster, Container, Endpoint, Network, Operation
+from networks.models.network import NAME_MAX_LENGTH, validate_network_name
+
+from .allocations import (
+    address_allocate,
+    address_record,
+    address_release,
+    subnet_allocate,
+    subnet_release,
+    subnet_release_in_consul,
+    subnet_reserve_in_consul,
+)
+from .errors import ServiceError
+from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .state import state_endpoint_delete, state_endpoint_write, state_network_delete, state_network_write
+
+LABEL_PREFIX = "overlay-portal."
+LABEL_CLUSTER = "overlay-portal.cluster"
+LABEL_NETWORK_ID = "overlay-portal.network-id"
+LABEL_TENANT = "overlay-portal.tenant"
+
+
+def _tasks():
+    from networks import tasks  # tasks import services; import lazily to keep the layers one-way
+
+    return tasks
+
+
+def network_labels(network: Network) -> dict[str, str]:
+    return {
+        **network.labels,
+        docker_engine.PORTAL_LABEL: "true",
+        LABEL_CLUSTER: str(network.cluster.uid),
+        LABEL_NETWORK_ID: str(network.pk),
+        LABEL_TENANT: network.tenant.slug,
+    }
+
+
+def _check_name(cluster: Cluster, name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("name_required", "Give the network a name, such as mynetwork.", field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ServiceError(
+            "name_too_long",
+            f"Network names are at most {NAME_MAX_LENGTH} characters; this one has {len(name)}.",
+            field="name",
+        )
+    try:
+        validate_network_name(name)
+    except ValidationError as exc:
+        raise ServiceError(exc.code or "invalid_name", exc.messages[0], field="name") from exc
+    if Network.objects.filter(cluster=cluster, name=name, status__in=Network.LIVE_STATUSES).exists():
+        raise ServiceError(
+            "name_taken",
+            f'A network named "{name}" already exists on cluster {cluster.name}. Pick another name.',
+            field="name",
+            http_status=409,
+        )
+    return name
+
+
+def _check_labels(labels: dict | None) -> dict[str, str]:
+    labels = labels or {}
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise ServiceError("bad_labels", "Labels are pairs of text, such as team=payments.", field="labels")
+    reserved = sorted(key for key in labels if key.startswith(LABEL_PREFIX))
+    if reserved:
+        raise ServiceError(
+            "reserved_label",
+            f"Labels starting with {LABEL_PREFIX} belong to the portal ({', '.join(reserved)}). Rename them.",
+            field="labels",
+        )
+    return labels
+
+
+def _set_status(network: Network, status: str) -> None:
+    if network.status != status and not network.can_transition(status):
+        raise ServiceError(
+            "bad_state",
+            f'Network "{network.name}" is {network.get_status_display().lower()}; it cannot become {status}.',
+            http_status=409,
+        )
+    network.status = status
+    network.save(update_fields=["status", "docker_id", "updated"])
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def network_create(
+    *,
+    tenant,
+    cluster: Cluster,
+    user=None,
+    name: str,
+    subnet: str = "",
+    prefixlen: int | None = None,
+    gateway: str = "",
+    internal: bool = False,
+    encrypted: bool = False,
+    labels: dict | None = None,
+) -> Operation:
+    """Validate, hold a subnet, record the network and its operation, and enqueue the work."""
+    if cluster.tenant_id != tenant.pk:
+        raise ServiceError("not_found", "No such cluster.", http_status=404)
+    name = _check_name(cluster, name)
+    labels = _check_labels(labels)
+    allocation = subnet_allocate(
+        cluster=cluster, owner=f'network "{name}"', subnet=(subnet or "").strip() or None, prefixlen=prefixlen
+    )
+    gateway_address = ipam.parse_gateway(gateway, allocation.subnet)
+    network = Network.objects.create(
+        tenant=tenant,
+        cluster=cluster,
+        name=name,
+        subnet=allocation.cidr,
+        gateway=str(gateway_address),
+        internal=internal,
+        encrypted=encrypted,
+        labels=labels,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    allocation.network = network
+    allocation.save(update_fields=["network"])
+    operation = operation_create(
+        tenant=tenant,
+        cluster=cluster,
+        kind=Operation.Kind.NETWORK_CREATE,
+        target=name,
+        user=user,
+        network=network,
+        params={
+            "subnet": allocation.cidr,
+            "gateway": str(gateway_address),
+            "internal": internal,
+            "encrypted": encrypted,
+        },
+    )
+    operation_enqueue(operation=operation, task=_tasks().network_create_task)
+    return operation
+
+
+def network_create_run(*, operation: Operation) -> None:
+    """Make the Docker network; a retried or duplicated run finds the one it made by its labels."""
+    network = operation.network
+    cluster = network.cluster
+    if network.status == Network.Status.ACTIVE and network.docker_id:
+        operation_succeed(operation=operation, message="The network already exists.", result={"id": network.docker_id})
+        return
+    operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
+    subnet_reserve_in_consul(allocation=network.allocation)
+    found = docker_engine.find_networks(
+        cluster.docker_endpoint, labels=[f"{LABEL_CLUSTER}={cluster.uid}", f"{LABEL_NETWORK_ID}={network.pk}"]
+    )
+    if found:
+        attrs = found[0]
+        operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
+    else:
+        operation_progress(operation=operation, message=f"Creating overlay network {network.name} on {network.subnet}.")
+        attrs = docker_engine.create_overlay_network(
+            cluster.docker_endpoint,
+            network.name,
+            subnet=network.subnet,
+            gateway=network.gateway,
+            labels=network_labels(network),
+            internal=network.internal,
+            encrypted=network.encrypted,
+        )
+    network.docker_id = attrs["Id"]
+    _set_status(network, Network.Status.ACTIVE)
+    operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
+    state_network_write(network=network)
+    operation_succeed(
+        operation=operation,
+        message=f"Network {network.name} is active: {network.docker_id}",
+        result={"id": network.docker_id},
+    )
+
+
+def network_create_failed(*, operation: Operation) -> None:
+    """A create that finally failed gives its subnet back."""
+    network = operation.network
+    if network is None or network.status != Network.Status.CREATING:
+        return
+    with transaction.atomic():
+        network.status = Network.Status.FAILED
+        network.save(update_fields=["status", "updated"])
+        allocation = getattr(network, "allocation", None)
+        if allocation is not None:
+            subnet_release(allocation=allocation)
+    try:
+        subnet_release_in_consul(cluster=network.cluster, cidr=network.subnet)
+    except EngineError:
+        pass  # reconcile removes a stale key later
+
+
+# --- remove -----------------------------------------------------------------------------------
+
+
+def _attached_sentence(names: list[str]) -> str:
+    count = len(names)
+    noun = "container is" if count == 1 else "containers are"
+    return f"{count} {noun} still attached: {', '.join(names)} — disconnect them first, or remove with disconnect."
+
+
+@transaction.atomic
+def network_remove(*, tenant, network: Network, user=None, disconnect: bool = False) -> Operation:
+    network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
+    if network.is_external:
+        raise ServiceError(
+            "external_network",
+            f'"{network.name}" was not made by the portal; remove it on the cluster itself.',
+            http_status=409,
+        )
+    if network.status not in (Network.Status.ACTIVE, Network.Status.FAILED):
+        raise ServiceError(
+            "bad_state",
+            f'Network "{network.name}" is {network.get_status_display().lower()}; wait for it to finish.',
+            http_status=409,
+        )
+    names = list(network.endpoints.order_by("container__name").values_list("container__name", flat=True))
+    if names and not disconnect:
+        raise ServiceError("containers_attached", _attached_sentence(names), http_status=409)
+    if network.status == Network.Status.ACTIVE:
+        _set_status(network, Network.Status.REMOVING)
+    operation = operation_create(
+        tenant=tenant,
+        cluster=network.cluster,
+        kind=Operation.Kind.NETWORK_REMOVE,
+        target=network.name,
+        user=user,
+        network=network,
+        params={"disconnect": disconnect},
+    )
+    operation_enqueue(operation=operation, task=_tasks().network_remove_task)
+    return operation
+
+
+def network_remove_run(*, operation: Operation) -> None:
+    network = operation.network
+    cluster = network.cluster
+    if network.status == Network.Status.REMOVED:
+        operation_succeed(operation=operation, message="The network was already removed.")
+        return
+    for endpoint in network.endpoints.select_related("container__node"):
+        operation_progress(operation=operation, message=f"Disconnecting {endpoint.container.name}.")
+        endpoint_remove(endpoint=endpoint, force=True)
+    if network.docker_id:
+        operation_progress(operation=operation, message=f"Removing {network.name} from the cluster.")
+        _remove_and_confirm(cluster, network)
+    operation_progress(operation=operation, message=f"The cluster confirms it is gone; freeing {network.subnet}.")
+    with transaction.atomic():
+        allocation = getattr(network, "allocation", None)
+        if allocation is not None:
+            subnet_release(allocation=allocation)
+        network.status = Network.Status.REMOVED
+        network.save(update_fields=["status", "updated"])
+    subnet_release_in_consul(cluster=cluster, cidr=network.subnet)
+    state_network_delete(network=network)
+    operation_succeed(operation=operation, message=f"Network {network.name} removed.")
+
+
+def _remove_and_confirm(cluster: Cluster, network: Network, *, wait_seconds: float = 20) -> None:
+    """Remove the Docker network and wait until the swarm no longer lists it.
+
+    Swarm tears endpoints down asynchronously: right after a disconnect Docker may still say the
+    network has active endpoints, and right after a removal the manager may still list it.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            docker_engine.remove_network(cluster.docker_endpoint, network.docker_id)
+        except EngineError as error:
+            if error.code != "active_endpoints" or time.monotonic() > deadline:
+                raise
+        if not docker_engine.find_networks(cluster.docker_endpoint, id=network.docker_id):
+            return
+        if time.monotonic() > deadline:
+            raise EngineError(
+                f"The cluster still has network {network.name} after removing it. Try removing it again.",
+                code="still_present",
+            )
+        time.sleep(0.5)
+
+
+def network_remove_failed(*, operation: Operation) -> None:
+    network = operation.network
+    if network is not None and network.status == Network.Status.REMOVING:
+        network.status = Network.Status.ACTIVE
+        network.save(update_fields=["status", "updated"])
+
+
+# --- connect and disconnect -------------------------------------------------------------------
+
+
+def _check_container_usable(container: Container, verb: str) -> None:
+    if container.is_system:
+        raise ServiceError(
+            "system_container",
+            f"{container.name} is a protected system container of the cluster (its Consul agent); "
+            f"it cannot be {verb}. Only an admin's cluster rebuild touches it.",
+            http_status=403,
+        )
+    if container.status in (Container.Status.REMOVING, Container.Status.REMOVED):
+        raise ServiceError("container_gone", f"{container.name} is being removed or is gone.", http_status=409)
+
+
+def _check_aliases(aliases) -> list[str]:
+    aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
+    for alias in aliases:
+        try:
+            validate_network_name(alias)
+        except ValidationError as exc:
+            raise ServiceError("bad_alias", f'Alias "{alias}": {exc.messages[0]}', field="aliases") from exc
+    return aliases
+
+
+@transaction.atomic
+def network_connect(
+    *, tenant, network: Network, container: Container, user=None, aliases=None, ipv4_address: str = ""
+) -> Operation:
+    network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
+    _check_container_usable(container, "connected")
+    if container.tenant_id != tenant.pk or container.cluster_id != network.cluster_id:
+        raise ServiceError("not_found", "No such container on this network's cluster.", http_status=404)
+    if network.status != Network.Status.ACTIVE:
+        raise ServiceError("bad_state", f'Network "{network.name}" is not active yet.', http_status=409)
+    if Endpoint.objects.filter(network=network, container=container).exists():
+        raise ServiceError(
+            "already_connected", f"{container.name} is already connected to {network.name}.", http_status=409
+        )
+    aliases = _check_aliases(aliases)
+    endpoint = endpoint_plan(network=network, container=container, aliases=aliases, ipv4_address=ipv4_address)
+    operation = operation_create(
+        tenant=tenant,
+        cluster=network.cluster,
+        kind=Operation.Kind.NETWORK_CONNECT,
+        target=f"{container.name} to {network.name}",
+        user=user,
+        network=network,
+        container=container,
+        params={"aliases": aliases, "ipv4_address": endpoint.ipv4_address or ""},
+    )
+    operation_enqueue(operation=operation, task=_tasks().network_connect_task)
+    return operation
+
+
+def endpoint_plan(*, network: Network, container: Container, aliases: list[str], ipv4_address: str = "") -> Endpoint:
+    """Record an endpoint to be made. A static address is validated and held now; otherwise Docker's
+    IPAM picks one (it also hands addresses to each node's load balancer, so the portal must not
+    guess) and `endpoint_refresh` records it."""
+    requested = (ipv4_address or "").strip()
+    if requested:
+        requested = address_allocate(network=network, owner=container.name, requested=requested).address
+    return Endpoint.objects.create(
+        network=network, container=container, ipv4_address=requested or None, aliases=aliases
+    )
+
+
+def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:
+    """Copy Docker's view of the endpoint (address, MAC, endpoint id) into the portal and Consul."""
+    container = endpoint.container
+    attrs = attrs or docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id) or {}
+    settings = attrs.get("NetworkSettings", {}).get("Networks", {}).get(endpoint.network.name)
+    if settings:
+        address = settings.get("IPAddress") or endpoint.ipv4_address
+        with transaction.atomic():
+            if address and address != endpoint.ipv4_address and endpoint.ipv4_address:
+                address_release(network=endpoint.network, address=endpoint.ipv4_address)
+            if address:
+                address_record(network=endpoint.network, address=address, owner=container.name)
+            endpoint.ipv4_address = address
+            endpoint.mac_address = settings.get("MacAddress", "")
+            endpoint.endpoint_id = settings.get("EndpointID", "")
+            endpoint.save(update_fields=["mac_address", "endpoint_id", "ipv4_address"])
+    state_endpoint_write(endpoint=endpoint)
+    return endpoint
+
+
+def network_connect_run(*, operation: Operation) -> None:
+    network, container = operation.network, operation.container
+    endpoint = Endpoint.objects.get(network=network, container=container)
+    node = container.node.docker_endpoint
+    attrs = docker_engine.inspect_container(node, container.docker_id)
+    if attrs is None:
+        raise EngineError(f"{container.name} no longer exists on the cluster.", code="container_gone")
+    if network.name not in attrs["NetworkSettings"]["Networks"]:
+        operation_progress(
+            operation=operation, message=f"Connecting {container.name} to {network.name} at {endpoint.ipv4_address}."
+        )
+        docker_engine.connect_container(
+            node, network.docker_id, container.docker_id, aliases=endpoint.aliases, ipv4_address=endpoint.ipv4_address
+        )
+        attrs = docker_engine.inspect_container(node, container.docker_id)
+    endpoint_refresh(endpoint=endpoint, attrs=attrs)
+    operation_succeed(
+        operation=operation,
+        message=f"{container.name} is on {network.name} at {endpoint.ipv4_address}.",
+        result={"ipv4_address": endpoint.ipv4_address, "mac_address": endpoint.mac_address},
+    )
+
+
+def network_connect_failed(*, operation: Operation) -> None:
+    if operation.network and operation.container:
+        endpoint = Endpoint.objects.filter(network=operation.network, container=operation.container).first()
+        if endpoint and not endpoint.endpoint_id:
+            if endpoint.ipv4_address:
+                address_release(network=operation.network, address=endpoint.ipv4_address)
+            endpoint.delete()
+
+
+@transaction.atomic
+def network_disconnect(*, tenant, network: Network, container: Container, user=None, force: bool = False) -> Operation:
+    network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
+    if container.is_system:
+        _check_container_usable(container, "disconnected")
+    if not Endpoint.objects.filter(network=network, container=container).exists():
+        raise ServiceError("not_connected", f"{container.name} is not connected to {network.name}.", http_status=409)
+    operation = operation_create(
+        tenant=tenant,
+        cluster=network.cluster,
+        kind=Operation.Kind.NETWORK_DISCONNECT,
+        target=f"{container.name} from {network.name}",
+        user=user,
+        network=network,
+        container=container,
+        params={"force": force},
+    )
+    operation_enqueue(operation=operation, task=_tasks().network_disconnect_task)
+    return operation
+
+
+def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) -> None:
+    """Detach a container from a network (in Docker unless it is gone) and give its address back."""
+    container, network = endpoint.container, endpoint.network
+    if in_docker and container.node and container.docker_id:
+        try:
+            docker_engine.disconnect_container(
+                container.node.docker_endpoint, network.docker_id, container.docker_id, force=force
+            )
+        except EngineError:
+            if not force:
+                raise
+    with transaction.atomic():
+        if endpoint.ipv4_address:
+            address_release(network=network, address=endpoint.ipv4_address)
+        endpoint.delete()
+    state_endpoint_delete(network=network, container_id=container.pk)
+
+
+def network_disconnect_run(*, operation: Operation) -> None:
+    endpoint = (
+        Endpoint.objects.filter(network=operation.network, container=operation.container)
+        .select_related("container__node", "network")
+        .first()
+    )
+    if endpoint is not None:
+        operation_progress(operation=operation, message=f"Disconnecting {operation.container.name}.")
+        endpoint_remove(endpoint=endpoint, force=operation.params.get("force", False))
+    operation_succeed(operation=operation, message=f"{operation.container.name} is off {operation.network.name}.")
+
+
+# --- inspect ----------------------------------------------------------------------------------
+
+
+def network_inspect_live(*, network: Network) -> dict:
+    """`docker network inspect` from the cluster, with every node's containers merged in.
+
+    In swarm mode each engine only lists its own containers on an overlay network, so the
+    Containers of every node where the network is instantiated are gathered.
+    """
+    cluster = network.cluster
+    attrs = docker_engine.inspect_network(cluster.docker_endpoint, network.docker_id)
+    containers = dict(attrs.get("Containers") or {})
+    for node in cluster.nodes.exclude(docker_endpoint=cluster.docker_endpoint):
+        local = docker_engine.network_on_node(node.docker_endpoint, network.docker_id)
+        if local:
+            containers.update(local.get("Containers") or {})
+    ipam_config = attrs.get("IPAM") or {}
+    return {
+        "Name": attrs.get("Name"),
+        "Id": attrs.get("Id"),
+        "Created": attrs.get("Created"),
+        "Scope": attrs.get("Scope"),
+        "Driver": attrs.get("Driver"),
+        "EnableIPv6": attrs.get("EnableIPv6", False),
+        "IPAM": {
+            "Driver": ipam_config.get("Driver", "default"),
+            "Options": ipam_config.get("Options"),
+            "Config": [
+                {"Subnet": c.get("Subnet"), "Gateway": c.get("Gateway")} for c in ipam_config.get("Config") or []
+            ],
+        },
+        "Internal": attrs.get("Internal", False),
+        "Attachable": attrs.get("Attachable", False),
+        "Ingress": attrs.get("Ingress", False),
+        "Containers": {
+            cid: {
+                "Name": c.get("Name"),
+                "EndpointID": c.get("EndpointID"),
+                "MacAddress": c.get("MacAddress"),
+                "IPv4Address": c.get("IPv4Address"),
+                "IPv6Address": c.get("IPv6Address"),
+            }
+            for cid, c in containers.items()
+            if not cid.startswith("lb-") and not cid.startswith("ingress-")
+        },
+        "Options": attrs.get("Options") or {},
+        "Labels": attrs.get("Labels") or {},
+    }

@@ -1,0 +1,156 @@
+"""Bring the database, Docker and Consul back into agreement for one cluster.
+
+Docker is the truth about what exists; the database is the truth about who asked for what;
+Consul mirrors the database. Reconcile reports every change it makes and makes none when the
+three agree.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+
+from networks.engine import consul as consul_engine
+from networks.engine import docker as docker_engine
+from networks.models import Cluster, Network, Operation, SubnetAllocation
+
+from .allocations import _subnet_key, subnet_import_external, subnet_release, subnet_reserve_in_consul
+from .containers import system_containers_sync
+from .networks import LABEL_CLUSTER, LABEL_NETWORK_ID, endpoint_refresh
+from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .state import network_document, network_key, state_network_delete, state_network_write
+
+
+def cluster_reconcile(*, cluster: Cluster, user=None) -> Operation:
+    operation = operation_create(
+        tenant=cluster.tenant, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
+    )
+    from networks import tasks
+
+    operation_enqueue(operation=operation, task=tasks.cluster_reconcile_task)
+    return operation
+
+
+def cluster_reconcile_run(*, operation: Operation) -> None:
+    changes = reconcile_cluster(
+        cluster=operation.cluster, progress=lambda m: operation_progress(operation=operation, message=m)
+    )
+    summary = f"{len(changes)} change(s)." if changes else "Database, Docker and Consul agree; nothing changed."
+    operation_succeed(operation=operation, message=summary, result={"changes": changes})
+
+
+def _overlay_networks(cluster: Cluster) -> dict[str, dict]:
+    return {n["Id"]: n for n in docker_engine.find_networks(cluster.docker_endpoint) if n.get("Driver") == "overlay"}
+
+
+def _mark_gone(network: Network) -> None:
+    with transaction.atomic():
+        for endpoint in network.endpoints.all():
+            endpoint.delete()
+        network.address_allocations.all().delete()
+        allocation = getattr(network, "allocation", None)
+        if allocation is not None:
+            subnet_release(allocation=allocation)
+        network.status = Network.Status.REMOVED
+        network.save(update_fields=["status", "updated"])
+
+
+def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> list[str]:
+    changes: list[str] = []
+    progress("Reading the cluster's networks.")
+    docker_networks = _overlay_networks(cluster)
+    known = {
+        n.docker_id: n for n in Network.objects.filter(cluster=cluster, status__in=Network.LIVE_STATUSES) if n.docker_id
+    }
+
+    # Networks the database has but Docker does not: removed outside the portal.
+    for docker_id, network in known.items():
+        if docker_id not in docker_networks and network.status != Network.Status.CREATING:
+            _mark_gone(network)
+            state_network_delete(network=network)
+            changes.append(
+                f'Network "{network.name}" was removed outside the portal: marked gone, {network.subnet} freed.'
+            )
+
+    # Networks Docker has but the database does not: made outside the portal (ingress, docker CLI).
+    for docker_id, attrs in docker_networks.items():
+        if docker_id in known:
+            continue
+        labels = attrs.get("Labels") or {}
+        if labels.get(LABEL_CLUSTER) == str(cluster.uid) and labels.get(LABEL_NETWORK_ID):
+            continue  # ours, still being created: its create run records it
+        configs = (attrs.get("IPAM") or {}).get("Config") or []
+        subnet = next((c.get("Subnet") for c in configs if c.get("Subnet") and ":" not in c["Subnet"]), None)
+        if subnet is None:
+            continue
+        name = attrs["Name"]
+        if Network.objects.filter(cluster=cluster, name=name, status__in=Network.LIVE_STATUSES).exists():
+            changes.append(f'Network "{name}" on the cluster shares a name with a portal network; left alone.')
+            continue
+        with transaction.atomic():
+            allocation = subnet_import_external(cluster=cluster, cidr=subnet, owner=f'external network "{name}"')
+            network = Network.objects.create(
+                tenant=cluster.tenant,
+                cluster=cluster,
+                name=name,
+                subnet=subnet,
+                gateway=next((c.get("Gateway") for c in configs if c.get("Gateway")), "") or subnet.split("/")[0],
+                internal=attrs.get("Internal", False),
+                labels={k: v for k, v in labels.items() if not k.startswith("overlay-portal.")},
+                is_external=True,
+                docker_id=docker_id,
+                status=Network.Status.ACTIVE,
+            )
+            if allocation is not None:
+                allocation.network = network
+                allocation.save(update_fields=["network"])
+        changes.append(f'Network "{name}" was made outside the portal: imported as external, {subnet} blocked.')
+
+    progress("Comparing the cluster's state store with the portal.")
+    changes += _reconcile_consul(cluster)
+
+    progress("Refreshing container endpoints.")
+    for network in Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE, is_external=False):
+        for endpoint in network.endpoints.select_related("container__node", "network__cluster"):
+            if endpoint.container.docker_id and endpoint.container.node:
+                before = (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id)
+                endpoint_refresh(endpoint=endpoint)
+                if before != (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id):
+                    changes.append(f"Endpoint of {endpoint.container.name} on {network.name} refreshed.")
+    system_containers_sync(cluster=cluster)
+    return changes
+
+
+def _reconcile_consul(cluster: Cluster) -> list[str]:
+    changes = []
+    address = cluster.consul_address
+    tree = consul_engine.kv_get_tree(address, f"{cluster.consul_prefix}/")
+    active = list(
+        Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE).select_related("tenant", "cluster")
+    )
+    wanted_network_keys = set()
+    for network in active:
+        key = network_key(network)
+        wanted_network_keys.add(key)
+        current = tree.get(key)
+        if current is None or json.loads(current) != network_document(network):
+            state_network_write(network=network)
+            changes.append(
+                f'Consul key for network "{network.name}" was {"missing" if current is None else "stale"}: rewritten.'
+            )
+    wanted_subnet_keys = set()
+    for allocation in SubnetAllocation.objects.filter(cluster=cluster).select_related("cluster__tenant"):
+        key = _subnet_key(cluster, allocation.cidr)
+        wanted_subnet_keys.add(key)
+        if key not in tree:
+            subnet_reserve_in_consul(allocation=allocation)
+            changes.append(f"Consul reservation for {allocation.cidr} was missing: rewritten.")
+    for key in tree:
+        kind = key[len(cluster.consul_prefix) + 1 :].split("/", 1)[0]
+        if (kind == "networks" and key not in wanted_network_keys) or (
+            kind == "subnets" and key not in wanted_subnet_keys
+        ):
+            consul_engine.kv_delete(address, key)
+            changes.append(f"Stale Consul key {key} removed.")
+    return changes

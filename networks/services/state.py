@@ -1,0 +1,82 @@
+"""The network state kept in the cluster's Consul, under the cluster's own prefix (run by workers only).
+
+Keys: <prefix>/networks/<network id>, <prefix>/endpoints/<network id>/<container id>,
+<prefix>/subnets/<cidr with _ for />. Values are JSON, readable by anyone operating the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+
+from networks.engine import consul as consul_engine
+from networks.models import Endpoint, Network
+
+
+def network_key(network: Network) -> str:
+    return f"{network.cluster.consul_prefix}/networks/{network.pk}"
+
+
+def endpoint_prefix(network: Network) -> str:
+    return f"{network.cluster.consul_prefix}/endpoints/{network.pk}/"
+
+
+def network_document(network: Network) -> dict:
+    return {
+        "id": network.docker_id,
+        "portal_id": network.pk,
+        "name": network.name,
+        "subnet": network.subnet,
+        "gateway": network.gateway,
+        "internal": network.internal,
+        "encrypted": network.encrypted,
+        "tenant": network.tenant.slug,
+        "labels": network.labels,
+        "external": network.is_external,
+    }
+
+
+def endpoint_document(endpoint: Endpoint) -> dict:
+    container = endpoint.container
+    return {
+        "container": container.docker_id,
+        "name": container.name,
+        "network": endpoint.network.docker_id,
+        "ipv4_address": endpoint.ipv4_address,
+        "mac_address": endpoint.mac_address,
+        "endpoint_id": endpoint.endpoint_id,
+        "aliases": endpoint.aliases,
+        "node": container.node.name if container.node else "",
+    }
+
+
+def _put(network: Network, key: str, document: dict) -> None:
+    consul_engine.kv_put(network.cluster.consul_address, key, json.dumps(document, sort_keys=True))
+
+
+def state_network_write(*, network: Network) -> None:
+    _put(network, network_key(network), network_document(network))
+
+
+def state_network_delete(*, network: Network) -> None:
+    address = network.cluster.consul_address
+    consul_engine.kv_delete(address, network_key(network))
+    consul_engine.kv_delete(address, endpoint_prefix(network), recurse=True)
+
+
+def state_endpoint_write(*, endpoint: Endpoint) -> None:
+    _put(endpoint.network, endpoint_prefix(endpoint.network) + str(endpoint.container_id), endpoint_document(endpoint))
+
+
+def state_endpoint_delete(*, network: Network, container_id: int) -> None:
+    consul_engine.kv_delete(network.cluster.consul_address, endpoint_prefix(network) + str(container_id))
+
+
+def state_read(*, network: Network) -> dict:
+    """What Consul holds for a network: its document and its endpoints' documents."""
+    address = network.cluster.consul_address
+    raw = consul_engine.kv_get(address, network_key(network))
+    endpoints = consul_engine.kv_get_tree(address, endpoint_prefix(network))
+    return {
+        "network": json.loads(raw) if raw else None,
+        "endpoints": {key.rsplit("/", 1)[1]: json.loads(value) for key, value in endpoints.items()},
+    }

@@ -1,0 +1,240 @@
+"""Network lifecycle through the real worker, the real local cluster and its real Consul."""
+
+import ipaddress
+import json
+import re
+
+import pytest
+
+from networks.engine import consul as consul_engine
+from networks.engine import docker as docker_engine
+from networks.models import Network, Operation, SubnetAllocation
+from networks.selectors import cluster_capacity, network_inspect
+from networks.services.containers import container_run
+from networks.services.errors import ServiceError
+from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
+from networks.services.state import state_read
+from tests.support import wait_for_operation
+
+pytestmark = [pytest.mark.cluster, pytest.mark.worker]
+
+
+@pytest.fixture
+def worker(celery_worker_process):
+    return celery_worker_process
+
+
+def create(cluster, name, **kwargs):
+    operation = wait_for_operation(network_create(tenant=cluster.tenant, cluster=cluster, name=name, **kwargs))
+    assert operation.status == Operation.Status.SUCCEEDED, operation.error
+    return Network.objects.get(pk=operation.network_id)
+
+
+def run(cluster, name, networks, node=None, command=None):
+    operation = container_run(
+        tenant=cluster.tenant,
+        cluster=cluster,
+        name=name,
+        image="overlay-portal/tools:latest",
+        command=command or ["sh", "-c", f"echo hello from {name} > /tmp/index.html && exec httpd -f -p 80 -h /tmp"],
+        networks=[{"network": n} if isinstance(n, Network) else n for n in networks],
+        node=cluster.nodes.get(name=node) if node else None,
+    )
+    operation = wait_for_operation(operation)
+    assert operation.status == Operation.Status.SUCCEEDED, operation.error
+    return operation.container
+
+
+def exec_in(container, command):
+    container.refresh_from_db()
+    return docker_engine.exec_in_container(container.node.docker_endpoint, container.docker_id, command)
+
+
+def test_create_gets_next_free_block_and_lands_in_docker_and_consul(worker, tenant_cluster):
+    cluster = tenant_cluster
+    expected = cluster_capacity(cluster=cluster).next_block
+    network = create(cluster, "mynetwork", labels={"team": "web"})
+
+    assert network.status == Network.Status.ACTIVE
+    # Swarm-scoped networks have 25-character IDs; the portal shows the one `docker network create` prints.
+    assert re.fullmatch(r"[0-9a-z]{25}|[0-9a-f]{64}", network.docker_id)
+    subnet = ipaddress.IPv4Network(network.subnet)
+    assert subnet.prefixlen == 24 and network.gateway == str(subnet.network_address + 1)
+    assert network.subnet == str(expected), "the next free block in Carina's order"
+    assert not subnet.overlaps(ipaddress.IPv4Network("10.0.0.0/24")), "the ingress is never handed out"
+
+    attrs = docker_engine.inspect_network(cluster.docker_endpoint, network.docker_id)
+    assert attrs["Id"] == network.docker_id
+    assert attrs["Driver"] == "overlay" and attrs["Attachable"] is True
+    assert attrs["IPAM"]["Config"][0] == {"Subnet": network.subnet, "Gateway": network.gateway}
+    assert attrs["Labels"]["team"] == "web"
+    assert attrs["Labels"]["overlay-portal.network-id"] == str(network.pk)
+
+    state = state_read(network=network)
+    assert state["network"]["id"] == network.docker_id and state["network"]["subnet"] == network.subnet
+    key = f"{cluster.consul_prefix}/subnets/{network.subnet.replace('/', '_')}"
+    assert json.loads(consul_engine.kv_get(cluster.consul_address, key))["network"] == network.pk
+
+    operation = network.operations.get()
+    messages = [p["message"] for p in operation.progress]
+    assert (
+        messages[0].startswith("Queued")
+        and "Running." in messages
+        and messages[-1].startswith("Network mynetwork is active")
+    )
+    assert operation.started and operation.finished and operation.celery_task_id
+
+
+def test_internal_and_encrypted_networks(worker, tenant_cluster):
+    network = create(tenant_cluster, "secure", internal=True, encrypted=True)
+    attrs = docker_engine.inspect_network(tenant_cluster.docker_endpoint, network.docker_id)
+    assert attrs["Internal"] is True
+    assert "encrypted" in attrs["Options"]
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("bridge", "predefined_name"),
+        ("ingress", "predefined_name"),
+        ("-bad", "invalid_name"),
+        ("a" * 64, "name_too_long"),
+        ("", "name_required"),
+    ],
+)
+def test_bad_names_are_refused_before_anything_is_held(tenant_cluster, name, code):
+    before = SubnetAllocation.objects.count()
+    with pytest.raises(ServiceError) as excinfo:
+        network_create(tenant=tenant_cluster.tenant, cluster=tenant_cluster, name=name)
+    assert excinfo.value.code == code
+    assert SubnetAllocation.objects.count() == before
+
+
+def test_duplicate_name_is_refused(worker, tenant_cluster):
+    create(tenant_cluster, "dup")
+    with pytest.raises(ServiceError) as excinfo:
+        network_create(tenant=tenant_cluster.tenant, cluster=tenant_cluster, name="dup")
+    assert excinfo.value.code == "name_taken" and excinfo.value.http_status == 409
+
+
+def test_connect_disconnect_dns_and_inspect_across_nodes(worker, tenant_cluster):
+    cluster = tenant_cluster
+    front = create(cluster, "front")
+    back = create(cluster, "back")
+    web = run(cluster, "web", [front], node="node1")
+    probe = run(cluster, "probe", [front], node="node2", command=["sleep", "3600"])
+
+    code, out = exec_in(probe, ["timeout", "5", "wget", "-qO-", "http://web/"])
+    assert code == 0 and "hello from web" in out
+
+    # Connect the already running web to a second network with an alias and a static address.
+    static = str(ipaddress.IPv4Network(back.subnet).network_address + 20)
+    op = wait_for_operation(
+        network_connect(tenant=cluster.tenant, network=back, container=web, aliases=["www"], ipv4_address=static)
+    )
+    assert op.status == Operation.Status.SUCCEEDED, op.error
+    other = run(cluster, "other", [back], node="node2", command=["sleep", "3600"])
+    for name in ("web", "www"):
+        code, out = exec_in(other, ["nslookup", name])
+        assert code == 0 and static in out, out
+    code, out = exec_in(other, ["timeout", "5", "wget", "-qO-", "http://www/"])
+    assert code == 0 and "hello from web" in out
+
+    inspect = network_inspect(network=back)
+    assert set(inspect) >= {
+        "Name",
+        "Id",
+        "Created",
+        "Scope",
+        "Driver",
+        "EnableIPv6",
+        "IPAM",
+        "Internal",
+        "Attachable",
+        "Ingress",
+        "Containers",
+        "Options",
+        "Labels",
+    }
+    assert inspect["Name"] == "back" and inspect["Driver"] == "overlay" and inspect["Scope"] == "swarm"
+    assert inspect["IPAM"]["Config"] == [{"Subnet": back.subnet, "Gateway": back.gateway}]
+    names = {c["Name"]: c for c in inspect["Containers"].values()}
+    assert set(names) == {"web", "other"}, "containers of both nodes are merged"
+    assert names["web"]["IPv4Address"] == f"{static}/24"
+
+    state = state_read(network=back)
+    assert {e["name"] for e in state["endpoints"].values()} == {"web", "other"}
+
+    op = wait_for_operation(network_disconnect(tenant=cluster.tenant, network=back, container=web))
+    assert op.status == Operation.Status.SUCCEEDED, op.error
+    code, out = exec_in(other, ["nslookup", "web"])
+    assert code != 0 or static not in out
+    assert not back.address_allocations.filter(address=static).exists(), "the address is free again"
+
+
+def test_remove_refused_while_attached_then_with_disconnect_frees_subnet(worker, tenant_cluster):
+    cluster = tenant_cluster
+    network = create(cluster, "shop")
+    for name in ("web", "db", "cache"):
+        run(cluster, name, [network], command=["sleep", "3600"])
+    with pytest.raises(ServiceError) as excinfo:
+        network_remove(tenant=cluster.tenant, network=network)
+    assert excinfo.value.message == (
+        "3 containers are still attached: cache, db, web — disconnect them first, or remove with disconnect."
+    )
+
+    op = wait_for_operation(network_remove(tenant=cluster.tenant, network=network, disconnect=True))
+    assert op.status == Operation.Status.SUCCEEDED, op.error
+    network.refresh_from_db()
+    assert network.status == Network.Status.REMOVED
+    assert docker_engine.find_networks(cluster.docker_endpoint, id=network.docker_id) == []
+    assert not SubnetAllocation.objects.filter(cluster=cluster, cidr=network.subnet).exists()
+    assert state_read(network=network) == {"network": None, "endpoints": {}}
+    # First fit: the freed block is handed out again.
+    assert create(cluster, "again").subnet == network.subnet
+
+
+def test_duplicated_task_makes_one_docker_network(worker, tenant_cluster):
+    from networks.tasks import network_create_task
+
+    cluster = tenant_cluster
+    operation = network_create(tenant=cluster.tenant, cluster=cluster, name="twice")
+    # The same message delivered again (as after a broker redelivery), racing the first.
+    network_create_task.apply_async((operation.pk,), task_id=Operation.objects.get(pk=operation.pk).celery_task_id)
+    operation = wait_for_operation(operation)
+    assert operation.status == Operation.Status.SUCCEEDED
+    found = docker_engine.find_networks(cluster.docker_endpoint, labels=[f"overlay-portal.cluster={cluster.uid}"])
+    assert [n["Name"] for n in found] == ["twice"]
+
+
+def test_retried_create_adopts_the_network_an_earlier_try_made(worker, tenant_cluster):
+    from networks.services.networks import network_labels
+
+    cluster = tenant_cluster
+    with worker_paused(worker):
+        operation = network_create(tenant=cluster.tenant, cluster=cluster, name="adopted")
+        network = operation.network
+        made = docker_engine.create_overlay_network(
+            cluster.docker_endpoint,
+            "adopted",
+            subnet=network.subnet,
+            gateway=network.gateway,
+            labels=network_labels(network),
+        )
+    operation = wait_for_operation(operation)
+    assert operation.status == Operation.Status.SUCCEEDED
+    assert Network.objects.get(pk=network.pk).docker_id == made["Id"]
+    assert any("earlier try" in p["message"] for p in operation.progress)
+
+
+class worker_paused:
+    """Stop the worker for a moment, so the test can arrange the cluster before the task runs."""
+
+    def __init__(self, worker):
+        self.worker = worker
+
+    def __enter__(self):
+        self.worker.stop()
+
+    def __exit__(self, *exc):
+        self.worker.start()
