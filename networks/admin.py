@@ -1,6 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html_join
 
-from .models import Cluster, Node, ReservedRange
+from .models import (
+    AddressAllocation,
+    Cluster,
+    Container,
+    Endpoint,
+    Network,
+    Node,
+    Operation,
+    ReservedRange,
+    SubnetAllocation,
+)
+from .services.containers import masked_environment
+from .services.reconcile import cluster_reconcile
 
 
 class NodeInline(admin.TabularInline):
@@ -18,7 +31,17 @@ class ClusterAdmin(admin.ModelAdmin):
     list_display = ["name", "tenant", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
     list_filter = ["tenant"]
     search_fields = ["name", "tenant__name", "docker_endpoint"]
+    readonly_fields = ["uid", "allocation_floor"]
     inlines = [NodeInline, ReservedRangeInline]
+    actions = ["reconcile"]
+
+    @admin.action(description="Reconcile with Docker and Consul (runs on a worker)")
+    def reconcile(self, request, queryset):
+        for cluster in queryset:
+            cluster_reconcile(cluster=cluster, user=request.user)
+        self.message_user(
+            request, f"Reconcile queued for {queryset.count()} cluster(s); see Operations.", messages.SUCCESS
+        )
 
 
 @admin.register(Node)
@@ -33,3 +56,66 @@ class ReservedRangeAdmin(admin.ModelAdmin):
     list_display = ["cidr", "description", "is_servicenet", "cluster"]
     list_filter = ["is_servicenet", "cluster"]
     search_fields = ["cidr", "description"]
+
+
+class EndpointInline(admin.TabularInline):
+    model = Endpoint
+    extra = 0
+    fields = ["container", "ipv4_address", "mac_address", "aliases", "endpoint_id"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Network)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant", "cluster", "subnet", "gateway", "status", "is_external", "docker_id", "created"]
+    list_filter = ["status", "is_external", "internal", "encrypted", "cluster", "tenant"]
+    search_fields = ["name", "subnet", "docker_id"]
+    readonly_fields = ["docker_id", "status", "created_by", "created", "updated"]
+    inlines = [EndpointInline]
+
+
+@admin.register(SubnetAllocation)
+class SubnetAllocationAdmin(admin.ModelAdmin):
+    list_display = ["cidr", "cluster", "kind", "owner", "network", "created"]
+    list_filter = ["kind", "cluster"]
+    search_fields = ["cidr", "owner"]
+    readonly_fields = ["first", "last"]
+
+
+@admin.register(AddressAllocation)
+class AddressAllocationAdmin(admin.ModelAdmin):
+    list_display = ["address", "network", "owner", "created"]
+    list_filter = ["network__cluster"]
+    search_fields = ["address", "owner", "network__name"]
+
+
+@admin.register(Container)
+class ContainerAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant", "cluster", "node", "image", "status", "is_system", "exposed"]
+    list_filter = ["status", "is_system", "cluster", "tenant"]
+    search_fields = ["name", "image", "docker_id"]
+    # The environment is shown masked and never edited here: secret values must not come back.
+    exclude = ["environment"]
+    readonly_fields = ["environment_masked", "docker_id", "published_ports", "status", "created", "updated"]
+
+    @admin.display(boolean=True, description="Exposed")
+    def exposed(self, obj):
+        return obj.is_exposed
+
+    @admin.display(description="Environment")
+    def environment_masked(self, obj):
+        return format_html_join(
+            "", "<div><code>{}={}</code></div>", ((e["name"], e["value"]) for e in masked_environment(obj))
+        )
+
+
+@admin.register(Operation)
+class OperationAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "target", "tenant", "cluster", "status", "requested_by", "created", "finished"]
+    list_filter = ["status", "kind", "cluster", "tenant"]
+    search_fields = ["target", "error", "celery_task_id"]
+    readonly_fields = [f.name for f in Operation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

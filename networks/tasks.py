@@ -189,3 +189,18 @@ def reconcile_all_task() -> list[int]:
 def _recover_on_start(sender=None, **kwargs):
     # After the grace period, so operations the dead worker touched last are old enough to be judged.
     operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
+
+
+@shared_task(name="networks.container_diagnose", soft_time_limit=20, time_limit=30)
+def container_diagnose_task(container_id: int, target: str, port: int | None) -> dict:
+    from networks.models import Container
+    from networks.services.diagnostics import container_diagnose_run
+
+    return container_diagnose_run(container=Container.objects.get(pk=container_id), target=target, port=port)
+
+
+@shared_task(name="networks.cluster_images", soft_time_limit=20, time_limit=30)
+def cluster_images_task(cluster_id: int) -> dict[str, list[str]]:
+    from networks.services.containers import cluster_images_run
+
+    return cluster_images_run(cluster=Cluster.objects.get(pk=cluster_id))

@@ -130,3 +130,8 @@ def tenant_cluster(cluster_description, transactional_db):
     for attrs in docker_engine.find_networks(cluster.docker_endpoint, labels=label):
         docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
     consul_engine.kv_delete(cluster.consul_address, cluster.consul_prefix, recurse=True)
+    for node in cluster_description["nodes"]:
+        agent = f"http://{node['address']}:8500"
+        for service_id in consul_engine.services(agent):
+            if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
+                consul_engine.service_deregister(agent, service_id)

@@ -70,3 +70,24 @@ def kv_get_tree(address: str, prefix: str) -> dict[str, str]:
 def kv_delete(address: str, key: str, *, recurse: bool = False) -> None:
     with translated():
         client(address).kv.delete(key, recurse=recurse)
+
+
+def service_register(
+    address: str, *, service_id: str, name: str, service_address: str, port: int, tags: list[str]
+) -> None:
+    """Register a service on one node's agent (the agent of the node the container runs on)."""
+    with translated():
+        client(address).agent.service.register(
+            name, service_id=service_id, address=service_address, port=port, tags=tags
+        )
+
+
+def service_deregister(address: str, service_id: str) -> None:
+    with translated():
+        client(address).agent.service.deregister(service_id)
+
+
+def services(address: str) -> dict[str, dict]:
+    """The services registered on one agent, by id."""
+    with translated():
+        return client(address).agent.services()

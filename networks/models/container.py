@@ -29,6 +29,11 @@ class Container(models.Model):
         default=list, blank=True, help_text='Published ports: [{"host", "container", "protocol"}].'
     )
     publish_all = models.BooleanField(default=False)
+    published_ports = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='What Docker published, as `docker port` shows it: [{"port": "80/tcp", "host_ip", "host_port"}].',
+    )
     is_system = models.BooleanField(default=False, help_text="Protected: tenants can neither change nor remove it.")
     docker_id = models.CharField(max_length=64, blank=True, verbose_name="Docker container ID")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
@@ -54,6 +59,17 @@ class Container(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_exposed(self) -> bool:
+        """Published ports expose a container to the Internet and ServiceNet (the tutorial's warning)."""
+        return bool(self.published_ports or self.ports or self.publish_all)
+
+    @property
+    def exposure(self) -> list[str]:
+        """Each published port as NODE_ADDRESS:PORT -> CONTAINER_PORT, as the tutorial's `docker port` shows it."""
+        address = self.node.address if self.node else "?"
+        return [f"{address}:{p['host_port']} -> {p['port']}" for p in self.published_ports]
 
 
 class Endpoint(models.Model):

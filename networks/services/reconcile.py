@@ -13,10 +13,10 @@ from django.db import transaction
 
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Network, Operation, SubnetAllocation
+from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
 
 from .allocations import _subnet_key, subnet_import_external, subnet_release, subnet_reserve_in_consul
-from .containers import system_containers_sync
+from .containers import container_refresh, system_containers_sync
 from .networks import LABEL_CLUSTER, LABEL_NETWORK_ID, endpoint_refresh
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .state import network_document, network_key, state_network_delete, state_network_write
@@ -118,6 +118,13 @@ def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> lis
                 endpoint_refresh(endpoint=endpoint)
                 if before != (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id):
                     changes.append(f"Endpoint of {endpoint.container.name} on {network.name} refreshed.")
+    progress("Refreshing containers.")
+    for container in Container.objects.filter(cluster=cluster, is_system=False).exclude(
+        status__in=[Container.Status.REMOVED, Container.Status.CREATING, Container.Status.FAILED]
+    ):
+        change = container_refresh(container=container)
+        if change:
+            changes.append(change)
     system_containers_sync(cluster=cluster)
     return changes
 

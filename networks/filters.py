@@ -1,0 +1,69 @@
+"""One filterset per model, shared by the UI lists and the API lists."""
+
+import django_filters
+from django.db.models import Q
+
+from networks.models import Cluster, Container, Network, Operation
+
+
+class NetworkFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.none())
+    status = django_filters.MultipleChoiceFilter(choices=Network.Status.choices)
+    is_external = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Network
+        fields = ["q", "name", "cluster", "status", "is_external"]
+
+    def __init__(self, *args, tenant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant is not None:
+            self.filters["cluster"].queryset = Cluster.objects.filter(tenant=tenant)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(subnet__startswith=value) | Q(docker_id__startswith=value))
+
+
+class ContainerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.none())
+    status = django_filters.MultipleChoiceFilter(choices=Container.Status.choices)
+    is_system = django_filters.BooleanFilter()
+    exposed = django_filters.BooleanFilter(method="filter_exposed", label="Exposed")
+    network = django_filters.NumberFilter(field_name="endpoints__network")
+
+    class Meta:
+        model = Container
+        fields = ["q", "name", "cluster", "status", "is_system", "exposed", "network"]
+
+    def __init__(self, *args, tenant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant is not None:
+            self.filters["cluster"].queryset = Cluster.objects.filter(tenant=tenant)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(image__icontains=value))
+
+    def filter_exposed(self, queryset, name, value):
+        published = Q(publish_all=True) | ~Q(ports=[])
+        return queryset.filter(published) if value else queryset.exclude(published)
+
+
+class OperationFilterSet(django_filters.FilterSet):
+    cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.none())
+    status = django_filters.MultipleChoiceFilter(choices=Operation.Status.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=Operation.Kind.choices)
+    network = django_filters.NumberFilter(field_name="network")
+    container = django_filters.NumberFilter(field_name="container")
+
+    class Meta:
+        model = Operation
+        fields = ["cluster", "status", "kind", "network", "container"]
+
+    def __init__(self, *args, tenant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant is not None:
+            self.filters["cluster"].queryset = Cluster.objects.filter(tenant=tenant)

@@ -1,0 +1,61 @@
+"""Which tenant a request acts for, and what the user may do there.
+
+The tenant comes from the `X-Tenant` header (API scripts), else the session (the tenant
+switcher), else the user's first membership. Views and API permissions ask `can_change` /
+`can_manage` here, so UI and API apply the same roles.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from .models import Membership
+
+SESSION_KEY = "tenant_id"
+
+
+def membership_for_request(request) -> Membership | None:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(user=user).select_related("tenant")
+    slug = request.headers.get("X-Tenant")
+    if slug:
+        return memberships.filter(tenant__slug=slug).first()
+    tenant_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if tenant_id:
+        membership = memberships.filter(tenant_id=tenant_id).first()
+        if membership:
+            return membership
+    return memberships.order_by("tenant__name").first()
+
+
+def tenant_switch(request, *, tenant_id: int) -> Membership:
+    membership = Membership.objects.filter(user=request.user, tenant_id=tenant_id).select_related("tenant").first()
+    if membership is None:
+        raise PermissionDenied("You are not a member of that tenant.")
+    request.session[SESSION_KEY] = membership.tenant_id
+    return membership
+
+
+class CurrentTenantMiddleware:
+    """Sets `request.membership` and `request.tenant` (None when the user has no tenant)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.membership = membership_for_request(request)
+        request.tenant = request.membership.tenant if request.membership else None
+        return self.get_response(request)
+
+
+def require_change(request) -> None:
+    """Members and owners change things; viewers only read."""
+    if request.membership is None or not request.membership.can_change:
+        raise PermissionDenied("Your role in this tenant is read-only. Ask an owner to make you a member.")
+
+
+def require_manage(request) -> None:
+    if request.membership is None or not request.membership.can_manage:
+        raise PermissionDenied("Only the tenant's owners can manage members and policies.")

@@ -1,0 +1,181 @@
+"""Containers on overlay networks against the real cluster: the tutorial, exposure, secrets, system containers."""
+
+import json
+import urllib.request
+
+import pytest
+
+from networks.engine import consul as consul_engine
+from networks.engine import docker as docker_engine
+from networks.models import Container, Network, Operation
+from networks.selectors import container_list
+from networks.services.containers import (
+    container_action_request,
+    container_port_query,
+    container_remove_exited,
+    container_run,
+    masked_environment,
+)
+from networks.services.diagnostics import container_diagnose
+from networks.services.errors import ServiceError
+from networks.services.networks import network_create, network_disconnect
+from tests.support import wait_for_operation
+
+pytestmark = [pytest.mark.cluster, pytest.mark.worker]
+TOOLS = "overlay-portal/tools:latest"
+
+
+def succeed(operation):
+    operation = wait_for_operation(operation)
+    assert operation.status == Operation.Status.SUCCEEDED, operation.error
+    return operation
+
+
+def run(cluster, name, networks=(), **kwargs):
+    kwargs.setdefault("image", TOOLS)
+    operation = succeed(
+        container_run(
+            tenant=cluster.tenant, cluster=cluster, name=name, networks=[{"network": n} for n in networks], **kwargs
+        )
+    )
+    return Container.objects.get(pk=operation.container_id)
+
+
+def test_the_tutorial(celery_worker_process, tenant_cluster):
+    """Carina's "Use overlay networks", replayed through the portal with the tools image."""
+    cluster = tenant_cluster
+    # $ docker network create mynetwork
+    operation = succeed(network_create(tenant=cluster.tenant, cluster=cluster, name="mynetwork"))
+    mynetwork = Network.objects.get(pk=operation.network_id)
+    assert mynetwork.gateway == str(mynetwork.subnet_network.network_address + 1)
+
+    # $ docker run --detach --name mysql --net mynetwork --env MYSQL_ROOT_PASSWORD=my-root-pw mysql:5.6
+    mysql = run(
+        cluster,
+        "mysql",
+        [mynetwork],
+        command=["sh", "-c", "while true; do echo ok | nc -l -p 3306; done"],
+        environment=[{"name": "MYSQL_ROOT_PASSWORD", "value": "my-root-pw", "secret": True}],
+    )
+    assert not mysql.is_exposed
+    # $ docker port mysql 3306
+    with pytest.raises(ServiceError) as excinfo:
+        container_port_query(container=mysql, port="3306")
+    assert excinfo.value.message == "Error: No public port '3306/tcp' published for mysql"
+    # The secret reached Docker, and the portal kept only its name.
+    attrs = docker_engine.inspect_container(mysql.node.docker_endpoint, mysql.docker_id)
+    assert "MYSQL_ROOT_PASSWORD=my-root-pw" in attrs["Config"]["Env"]
+    assert "my-root-pw" not in json.dumps(mysql.environment)
+    assert masked_environment(mysql) == [{"name": "MYSQL_ROOT_PASSWORD", "value": "••••••", "secret": True}]
+    assert "my-root-pw" not in json.dumps([op.params for op in Operation.objects.filter(tenant=cluster.tenant)])
+
+    # $ docker run --detach --name wordpress --net mynetwork --publish 80:80 --env WORDPRESS_DB_HOST=mysql wordpress:4.4
+    wordpress = run(
+        cluster,
+        "wordpress",
+        [mynetwork],
+        ports=["80:80"],
+        command=["sh", "-c", "echo wordpress-home > /tmp/index.html && exec httpd -f -p 80 -h /tmp"],
+        environment=[{"name": "WORDPRESS_DB_HOST", "value": "mysql"}],
+    )
+    # $ docker port wordpress 80  ->  NODE_ADDRESS:80
+    assert container_port_query(container=wordpress, port="80") == [f"{wordpress.node.address}:80"]
+    page = urllib.request.urlopen(f"http://{wordpress.node.address}:80/", timeout=10).read().decode()
+    assert "wordpress-home" in page
+    # wordpress reaches mysql:3306 by name over the overlay network.
+    result = container_diagnose(tenant=cluster.tenant, container=wordpress, target="mysql", port=3306)
+    assert result["ok"], result
+    dns, tcp = result["checks"]
+    assert dns["command"] == "nslookup mysql" and dns["addresses"] == [mysql.endpoints.get().ipv4_address]
+    assert tcp["command"] == "timeout 5 nc -w 3 mysql 3306" and tcp["ok"]
+
+    # The exposure list: wordpress exposed on the node's address, mysql private.
+    exposure = {c.name: c for c in container_list(tenant=cluster.tenant).filter(is_system=False)}
+    assert exposure["wordpress"].is_exposed and exposure["wordpress"].exposure == [
+        f"{wordpress.node.address}:80 -> 80/tcp"
+    ]
+    assert not exposure["mysql"].is_exposed
+    # A published container is a Consul service on its node's agent.
+    services = consul_engine.services(f"http://{wordpress.node.address}:8500")
+    service_id = f"overlay-portal-{cluster.uid}-{wordpress.pk}"
+    assert services[service_id]["Service"] == "wordpress" and services[service_id]["Port"] == 80
+    assert services[service_id]["Address"] == wordpress.node.address
+
+    # Removing the system Consul container is refused.
+    consul = Container.objects.filter(cluster=cluster, is_system=True).first()
+    assert consul is not None and consul.name.startswith("op-consul-")
+    with pytest.raises(ServiceError) as excinfo:
+        container_action_request(tenant=cluster.tenant, container=consul, action="remove")
+    assert "protected system container" in excinfo.value.message
+
+    # $ docker rm $(docker ps -qf "status=exited"): running and system containers stay.
+    succeed(container_action_request(tenant=cluster.tenant, container=mysql, action="stop"))
+    removals = container_remove_exited(tenant=cluster.tenant)
+    assert [op.target for op in removals] == ["mysql"]
+    for op in removals:
+        succeed(op)
+    assert Container.objects.get(pk=mysql.pk).status == Container.Status.REMOVED
+    assert Container.objects.get(pk=wordpress.pk).status == Container.Status.RUNNING
+    assert docker_engine.inspect_container(consul.node.docker_endpoint, consul.docker_id)["State"]["Running"]
+
+    # Removing wordpress takes it off its node's Consul agent.
+    succeed(container_action_request(tenant=cluster.tenant, container=wordpress, action="remove"))
+    assert service_id not in consul_engine.services(f"http://{wordpress.node.address}:8500")
+
+
+def test_spread_places_containers_on_the_emptiest_node(celery_worker_process, tenant_cluster):
+    nodes = [run(tenant_cluster, f"spread{i}", command=["sleep", "600"]).node.name for i in range(4)]
+    assert sorted(nodes) == ["node1", "node1", "node2", "node2"]
+
+
+def test_policy_can_forbid_published_ports(tenant_cluster):
+    tenant = tenant_cluster.tenant
+    tenant.allow_published_ports = False
+    tenant.save()
+    with pytest.raises(ServiceError) as excinfo:
+        container_run(tenant=tenant, cluster=tenant_cluster, name="web", image=TOOLS, ports=["8080:80"])
+    assert excinfo.value.code == "publishing_forbidden" and "Internet and ServiceNet" in excinfo.value.message
+
+
+@pytest.mark.parametrize("spec", ["80:", "x:80", "70000:80", "80:80/sctp"])
+def test_bad_port_specs_are_refused(tenant_cluster, spec):
+    with pytest.raises(ServiceError) as excinfo:
+        container_run(tenant=tenant_cluster.tenant, cluster=tenant_cluster, name="web", image=TOOLS, ports=[spec])
+    assert excinfo.value.field == "ports"
+
+
+def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_cluster):
+    operation = wait_for_operation(
+        container_run(tenant=tenant_cluster.tenant, cluster=tenant_cluster, name="ghost", image="mysql:5.6")
+    )
+    assert operation.status == Operation.Status.FAILED
+    assert "no registry could be reached" in operation.error
+    assert Container.objects.get(pk=operation.container_id).status == Container.Status.FAILED
+
+
+def test_system_containers_are_listed_but_untouchable(celery_worker_process, tenant_cluster):
+    cluster = tenant_cluster
+    system = list(container_list(tenant=cluster.tenant).filter(is_system=True))
+    assert sorted(c.name for c in system) == sorted(f"op-consul-{n.name}" for n in cluster.nodes.all())
+    consul = system[0]
+    for action in ("stop", "restart", "remove"):
+        with pytest.raises(ServiceError) as excinfo:
+            container_action_request(tenant=cluster.tenant, container=consul, action=action)
+        assert excinfo.value.http_status == 403
+    with pytest.raises(ServiceError):
+        container_diagnose(tenant=cluster.tenant, container=consul, target="node1")
+    network = Network.objects.filter(cluster=cluster, is_external=True).first()
+    with pytest.raises(ServiceError):
+        network_disconnect(tenant=cluster.tenant, network=network, container=consul)
+
+
+def test_diagnostics_report_a_name_that_does_not_resolve(celery_worker_process, tenant_cluster):
+    cluster = tenant_cluster
+    net = Network.objects.get(
+        pk=succeed(network_create(tenant=cluster.tenant, cluster=cluster, name="lonely")).network_id
+    )
+    probe = run(cluster, "probe", [net], command=["sleep", "600"])
+    result = container_diagnose(tenant=cluster.tenant, container=probe, target="nobody-here", port=80)
+    assert not result["ok"]
+    assert "does not resolve" in result["checks"][0]["summary"]
+    assert result["checks"][0]["command"] == "nslookup nobody-here"
