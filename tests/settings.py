@@ -8,3 +8,13 @@ os.environ.setdefault("SECRET_KEY", "insecure-development-key-do-not-use-in-prod
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
 from portal.settings import *  # noqa: E402,F403
+from portal.settings import BASE_DIR, DATABASES  # noqa: E402
+
+# TEST_RUN_ID lets two test sessions run side by side (each its own test database; give each its
+# own CELERY_BROKER_URL database too).
+_run = os.environ.get("TEST_RUN_ID")
+if _run:
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{_run}.sqlite3")}
+    else:
+        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
