@@ -59,8 +59,8 @@ def parse_ports(specs: list[str]) -> list[PublishedPort]:
             )
         host = int(match["host"]) if match["host"] else None
         container = int(match["container"])
-        for number in filter(None, (host, container)):
-            if not 1 <= number <= 65535:
+        for number in (host, container):
+            if number is not None and not 1 <= number <= 65535:
                 raise ServiceError("bad_port", f'"{spec}": ports are numbers from 1 to 65535.', field="ports")
         port = PublishedPort(host, container, match["protocol"] or "tcp")
         if port.key in seen:
