@@ -461,3 +461,24 @@ def container_refresh(*, container: Container) -> str | None:
     if before != (container.status, container.published_ports):
         return f"Container {container.name} is now {container.get_status_display().lower()}."
     return None
+
+
+@transaction.atomic
+def container_remove_by_names(*, tenant, names: list[str], user=None) -> list[Operation]:
+    """`docker rm NAME NAME ...`: every name must be the tenant's own container; system ones are refused."""
+    names = [n.strip() for n in names if n and n.strip()]
+    if not names:
+        raise ServiceError("names_required", "Name the containers to remove.", field="names")
+    found = {
+        c.name: c
+        for c in Container.objects.filter(name__in=names).exclude(status=Container.Status.REMOVED)
+        if c.tenant_id == tenant.pk or (c.is_system and c.cluster.tenant_id == tenant.pk)
+    }
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ServiceError("not_found", f"No container named {', '.join(missing)}.", field="names", http_status=404)
+    for name in names:
+        _check_not_system(found[name], "removed")
+    return [
+        container_action_request(tenant=tenant, container=found[name], action="remove", user=user) for name in names
+    ]
