@@ -154,3 +154,32 @@ def test_database_refuses_a_second_holder_of_the_same_block(cluster):
     subnet_allocate(cluster=cluster, subnet="10.0.5.0/24", owner="t")
     with pytest.raises(IntegrityError), transaction.atomic():
         SubnetAllocation.objects.create(cluster=cluster, cidr="10.0.5.0/24", first=167773440, last=167773695, owner="x")
+
+
+@pytest.mark.parametrize(
+    ("gateway", "code"),
+    [
+        ("10.0.7.300", "bad_gateway"),
+        ("10.0.8.1", "gateway_outside"),
+        ("10.0.7.0", "gateway_network_address"),
+        ("10.0.7.255", "gateway_broadcast"),
+    ],
+)
+def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway, code):
+    from networks.services.networks import network_create
+
+    with pytest.raises(ipam.IpamError) as excinfo:
+        network_create(tenant=cluster.tenant, cluster=cluster, name="gw", subnet="10.0.7.0/24", gateway=gateway)
+    assert excinfo.value.code == code and excinfo.value.field == "gateway"
+    assert not SubnetAllocation.objects.filter(cluster=cluster).exists()
+    assert not Network.objects.filter(cluster=cluster).exists()
+
+
+def test_network_create_records_the_held_block_and_a_queued_operation(cluster):
+    from networks.services.networks import network_create
+
+    operation = network_create(tenant=cluster.tenant, cluster=cluster, name="mynetwork", gateway="10.0.0.254")
+    network = operation.network
+    assert (network.subnet, network.gateway, network.status) == ("10.0.0.0/24", "10.0.0.254", "creating")
+    assert network.allocation.cidr == "10.0.0.0/24" and network.allocation.owner == 'network "mynetwork"'
+    assert operation.status == "queued" and operation.celery_task_id
