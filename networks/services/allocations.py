@@ -65,17 +65,27 @@ def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network) -> list[i
 
 
 def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None]) -> None:
+    """Persist the first address not known to be taken (the row's value may lag the in-memory one)."""
     start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
     floor = ipam.advance_floor(start, cover=cover)
-    if floor != cluster.allocation_floor:
-        Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
-        cluster.allocation_floor = floor
+    Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
+    cluster.allocation_floor = floor
 
 
 def _describe(network: Network | None, owner: str | None) -> str:
     if owner:
         return owner
     return f'network "{network.name}"' if network else "unnamed holder"
+
+
+def subnet_check(*, cluster: Cluster, subnet: str) -> ipaddress.IPv4Network:
+    """The block a user asked for, refused as `subnet_allocate` would refuse it, without holding it.
+
+    The create form asks this while the user types; `subnet_allocate` asks it again inside the lock.
+    """
+    block = ipam.parse_subnet(subnet)
+    ipam.check_subnet(block, pool=cluster.pool, reserved=_reserved(cluster), taken=_held_overlapping(cluster, block))
+    return block
 
 
 @transaction.atomic
@@ -95,10 +105,7 @@ def subnet_allocate(
     cluster = _lock_cluster(cluster.pk)
     overlap, cover = _lookups(cluster)
     if subnet:
-        block = ipam.parse_subnet(subnet)
-        ipam.check_subnet(
-            block, pool=cluster.pool, reserved=_reserved(cluster), taken=_held_overlapping(cluster, block)
-        )
+        block = subnet_check(cluster=cluster, subnet=subnet)
     else:
         block = ipam.first_fit(
             cluster.pool,
@@ -108,21 +115,23 @@ def subnet_allocate(
         )
     first, last = ipam.to_range(block)
     try:
-        with transaction.atomic():
-            allocation = SubnetAllocation.objects.create(
-                cluster=cluster,
-                network=network,
-                cidr=str(block),
-                first=first,
-                last=last,
-                kind=SubnetAllocation.Kind.NETWORK,
-                owner=_describe(network, owner),
-            )
+        # No savepoint: a violation aborts the whole allocation anyway.
+        allocation = SubnetAllocation.objects.create(
+            cluster=cluster,
+            network=network,
+            cidr=str(block),
+            first=first,
+            last=last,
+            kind=SubnetAllocation.Kind.NETWORK,
+            owner=_describe(network, owner),
+        )
     except IntegrityError as exc:
         # Only reachable when something bypassed the lock; the constraint keeps the promise.
         raise SubnetConflict(
             "subnet_taken", f"{block} was taken at the same moment by another request. Try again.", "subnet"
         ) from exc
+    if cluster.allocation_floor is not None and first <= cluster.allocation_floor <= last:
+        cluster.allocation_floor = last + 1  # the block just made covers the floor: skip one lookup
     _advance_floor(cluster, cover)
     return allocation
 
