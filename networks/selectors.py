@@ -1,12 +1,18 @@
 """Tenant-scoped reads. Another tenant's object looks exactly like a missing one."""
 
-import ipaddress
+from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from networks import ipam
-from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
+from networks import diagrams, ipam
+from networks.filters import ContainerFilterSet
+from networks.models import Cluster, Container, Network, Node, Operation, SubnetAllocation
 from portal.models import Tenant
 
 
@@ -64,3 +70,155 @@ def network_inspect(*, network: Network, timeout: float = 15) -> dict:
     from networks.tasks import network_inspect_task
 
     return network_inspect_task.delay(network.pk).get(timeout=timeout)
+
+
+# --- pages that gather several reads ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterHealth:
+    """How a cluster was when a worker last looked: node states and Consul agents, from the database."""
+
+    cluster: Cluster
+    nodes: list[Node]
+    consul_running: int
+    consul_total: int
+
+    @property
+    def nodes_total(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def nodes_ready(self) -> int:
+        return sum(1 for node in self.nodes if node.state == Node.State.READY)
+
+    @property
+    def consul_up(self) -> bool | None:
+        """True when every Consul agent runs, None when no worker has looked at them yet."""
+        if self.consul_total == 0:
+            return None
+        return self.consul_running == self.consul_total
+
+    @property
+    def healthy(self) -> bool:
+        return self.nodes_total > 0 and self.nodes_ready == self.nodes_total and self.consul_up is True
+
+    @property
+    def last_seen(self) -> datetime | None:
+        return max((node.last_seen for node in self.nodes if node.last_seen), default=None)
+
+
+def cluster_health_list(*, tenant: Tenant, pk: int | None = None) -> list[ClusterHealth]:
+    clusters = cluster_list(tenant=tenant)
+    if pk is not None:
+        clusters = clusters.filter(pk=pk)
+    clusters = clusters.annotate(
+        consul_total=Count("containers", filter=Q(containers__is_system=True) & ~Q(containers__status="removed")),
+        consul_running=Count(
+            "containers", filter=Q(containers__is_system=True, containers__status=Container.Status.RUNNING)
+        ),
+    )
+    return [
+        ClusterHealth(cluster, list(cluster.nodes.all()), cluster.consul_running, cluster.consul_total)
+        for cluster in clusters
+    ]
+
+
+def cluster_health_get(*, tenant: Tenant, pk: int) -> ClusterHealth:
+    found = cluster_health_list(tenant=tenant, pk=pk)
+    if not found:
+        raise Http404("No such cluster.")
+    return found[0]
+
+
+def container_exposed_list(*, tenant: Tenant) -> QuerySet[Container]:
+    """The tenant's live containers that publish ports: reachable from the Internet and ServiceNet."""
+    live = container_list(tenant=tenant).filter(tenant=tenant).exclude(status=Container.Status.REMOVED)
+    return ContainerFilterSet({"exposed": "true"}, queryset=live, tenant=tenant).qs
+
+
+def dashboard_summary(*, tenant: Tenant) -> dict:
+    live_networks = network_list(tenant=tenant).filter(status__in=Network.LIVE_STATUSES)
+    live_containers = Container.objects.filter(tenant=tenant).exclude(status=Container.Status.REMOVED)
+    return {
+        "clusters": cluster_health_list(tenant=tenant),
+        "networks_count": live_networks.filter(is_external=False).count(),
+        "external_networks_count": live_networks.filter(is_external=True).count(),
+        "containers_count": live_containers.count(),
+        "running_count": live_containers.filter(status=Container.Status.RUNNING).count(),
+        "exposed": list(container_exposed_list(tenant=tenant)[:20]),
+        "operations": list(operation_list(tenant=tenant)[:8]),
+        "operations_unfinished": operation_list(tenant=tenant).exclude(status__in=Operation.FINISHED).count(),
+    }
+
+
+def network_connect_candidates(*, tenant: Tenant, network: Network) -> QuerySet[Container]:
+    """The tenant's containers on the network's cluster that can be connected to it now."""
+    return (
+        Container.objects.filter(tenant=tenant, cluster=network.cluster, is_system=False)
+        .exclude(status__in=[Container.Status.REMOVING, Container.Status.REMOVED, Container.Status.FAILED])
+        .exclude(endpoints__network=network)
+        .order_by("name")
+    )
+
+
+def cluster_allocation_map(
+    *, tenant: Tenant, cluster: Cluster, focus: str | None = None, selected: str | None = None
+) -> tuple[diagrams.AllocationMap, ipam.Capacity]:
+    """The pool as two grids (see networks.diagrams) and the capacity figures for its legend."""
+    capacity = cluster_capacity(cluster=cluster)
+    holders = [
+        diagrams.Holder.of(
+            ipaddress.IPv4Network(cidr),
+            diagrams.EXTERNAL if kind == SubnetAllocation.Kind.EXTERNAL else diagrams.NETWORK,
+            owner,
+            network_id,
+        )
+        for cidr, kind, owner, network_id in subnet_allocation_list(tenant=tenant, cluster=cluster).values_list(
+            "cidr", "kind", "owner", "network_id"
+        )
+    ]
+    for reserved in cluster.reserved_ranges.all():
+        kind = diagrams.SERVICENET if reserved.is_servicenet else diagrams.RESERVED
+        owner = "ServiceNet" if reserved.is_servicenet else f"reserved range ({reserved.description})"
+        holders.append(diagrams.Holder.of(reserved.network, kind, owner))
+    picture = diagrams.allocation_map(
+        cluster.pool,
+        capacity.prefixlen,
+        holders,
+        next_block=capacity.next_block,
+        focus=focus,
+        selected=selected,
+    )
+    return picture, capacity
+
+
+def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> diagrams.Topology:
+    """The cluster's nodes, live networks and containers (system ones included), placed for drawing."""
+    nodes = [
+        diagrams.TopoNode(node.name, node.address, node.get_role_display(), node.state) for node in cluster.nodes.all()
+    ]
+    networks = [
+        diagrams.TopoNetwork(n.pk, n.name, n.subnet, n.is_external, n.status)
+        for n in network_list(tenant=tenant)
+        .filter(cluster=cluster, status__in=Network.LIVE_STATUSES)
+        .order_by("is_external", "name")
+    ]
+    containers = [
+        diagrams.TopoContainer(
+            id=c.pk,
+            name=c.name,
+            image=c.image,
+            status=c.status,
+            node=c.node.name if c.node else "",
+            exposed=c.is_exposed,
+            exposure=c.exposure,
+            system=c.is_system,
+            network_ids=[e.network_id for e in c.endpoints.all()],
+        )
+        for c in container_list(tenant=tenant)
+        .filter(cluster=cluster)
+        .exclude(status=Container.Status.REMOVED)
+        .order_by("is_system", "name")
+    ]
+    return diagrams.topology(nodes, networks, containers)

@@ -7,7 +7,11 @@ switcher), else the user's first membership. Views and API permissions ask `can_
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
 
 from .models import Membership
 
@@ -59,3 +63,28 @@ def require_change(request) -> None:
 def require_manage(request) -> None:
     if request.membership is None or not request.membership.can_manage:
         raise PermissionDenied("Only the tenant's owners can manage members and policies.")
+
+
+def tenant_required(view):
+    """Log in first; a user in no tenant yet gets a page that says whom to ask, not an error."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.tenant is None:
+            return render(request, "portal/no_tenant.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def tenancy(request) -> dict:
+    """Template context: the current membership, the user's others (the tenant switcher) and the role's rights."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {"membership": None, "can_change": False, "can_manage": False}
+    return {
+        "membership": membership,
+        "switchable_memberships": Membership.objects.filter(user=request.user).select_related("tenant"),
+        "can_change": membership.can_change,
+        "can_manage": membership.can_manage,
+    }

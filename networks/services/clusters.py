@@ -13,6 +13,8 @@ from networks.models import Cluster, Node, ReservedRange
 from networks.models.cluster import SERVICENET_CIDR
 from portal.models import Tenant
 
+from .containers import system_containers_sync
+
 
 class ClusterDescriptionError(ValueError):
     """The cluster description file is missing or malformed; the message says how to fix it."""
@@ -93,6 +95,11 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
         if node.state == Node.State.READY:
             node.last_seen = now
         node.save(update_fields=["state", "last_seen"])
+    # The dashboard tells whether Consul is up from its agents' system containers: refresh them too.
+    try:
+        system_containers_sync(cluster=cluster)
+    except EngineError:
+        pass  # a node that cannot be reached is already recorded as down
     try:
         alive = {m["Name"] for m in consul_engine.members(cluster.consul_address) if m.get("Status") == 1}
         consul_up = bool(consul_engine.leader(cluster.consul_address))
@@ -104,3 +111,10 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
         "consul_leader": consul_up,
         "consul_alive": sorted(alive),
     }
+
+
+def cluster_refresh_health_request(*, cluster: Cluster) -> None:
+    """Ask a worker to look at the cluster's nodes and Consul (web requests never call the cluster)."""
+    from networks import tasks  # tasks import services; import lazily to keep the layers one-way
+
+    transaction.on_commit(lambda: tasks.cluster_refresh_health_task.delay(cluster.pk))

@@ -23,3 +23,21 @@ def http_status_of(error: Exception) -> int:
     if isinstance(error, ipam.PoolExhausted):
         return 409
     return getattr(error, "http_status", 400)
+
+
+def worker_failure_sentence(error: BaseException) -> str:
+    """What to tell a user when a question sent to a worker (inspect, diagnostics) got no usable answer."""
+    from celery.exceptions import TimeoutError as WorkerTimeout
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from networks.engine import EngineError
+
+    if isinstance(error, USER_ERRORS):
+        return error.message
+    if isinstance(error, WorkerTimeout):
+        return "The portal's worker did not answer in time. The cluster may be busy: try again in a moment."
+    if isinstance(error, BrokerDown):
+        return "The portal cannot reach its task queue right now, so no worker can ask the cluster. Try again later."
+    if isinstance(error, EngineError):
+        return str(error)
+    return "The cluster could not be asked just now. Try again; if it keeps failing, an admin can read the worker log."

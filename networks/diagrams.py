@@ -1,0 +1,314 @@
+"""Pictures of a cluster as plain data for the SVG templates: pure Python, no Django, no I/O.
+
+The allocation map. A pool such as 10.0.0.0/8 holds 65,536 /24 blocks, too many to draw one by
+one, so it is drawn at two zoom levels of at most 256 cells each: an overview of the pool (a /8
+gives 256 /16 cells, each shaded by how much of it is held) and a detail grid of one overview cell
+(its 256 /24 blocks, each coloured by its holder: a portal network, an external network, a
+reserved range such as ServiceNet, or nobody).
+
+The topology. Nodes stand side by side; every overlay network is a bus across all of them (an
+overlay spans the cluster); each container stands in its node's column with a line up to every
+network it is attached to.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from itertools import accumulate
+
+GRID_LOG2 = 8  # at most 2**8 = 256 cells per grid
+
+# Kinds of holder, in the order the legend lists them.
+NETWORK, EXTERNAL, RESERVED, SERVICENET = "network", "external", "reserved", "servicenet"
+KIND_NAMES = {
+    NETWORK: "portal network",
+    EXTERNAL: "external network",
+    RESERVED: "reserved range",
+    SERVICENET: "ServiceNet",
+}
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A range of the pool that is held (by a network) or reserved (ServiceNet, a host network)."""
+
+    first: int
+    last: int
+    kind: str
+    owner: str
+    cidr: str
+    network_id: int | None = None
+
+    @classmethod
+    def of(cls, block: IPv4Network, kind: str, owner: str, network_id: int | None = None) -> Holder:
+        return cls(int(block.network_address), int(block.broadcast_address), kind, owner, str(block), network_id)
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+    @property
+    def description(self) -> str:
+        return f"{self.cidr}: {self.owner}"
+
+
+class HolderIndex:
+    """Holders sorted by first address, answering "who overlaps this range" with two bisections.
+
+    Holders may overlap each other (an external network inside a reserved range), so the search
+    start comes from the running maximum of the last addresses, which never decreases.
+    """
+
+    def __init__(self, holders: Sequence[Holder]):
+        self.holders = sorted(holders, key=lambda h: (h.first, h.last))
+        self._firsts = [h.first for h in self.holders]
+        self._reach = list(accumulate((h.last for h in self.holders), max))
+
+    def overlapping(self, first: int, last: int) -> list[Holder]:
+        start = bisect_left(self._reach, first)
+        stop = bisect_right(self._firsts, last)
+        return [h for h in self.holders[start:stop] if h.last >= first]
+
+
+def _covered(first: int, last: int, holders: Sequence[Holder]) -> int:
+    """How many addresses of [first, last] the holders cover together (holders sorted by first)."""
+    total, end = 0, first - 1
+    for holder in holders:
+        lo, hi = max(holder.first, end + 1), min(holder.last, last)
+        if lo <= hi:
+            total += hi - lo + 1
+            end = hi
+    return total
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One square of a grid: a block of the pool and what holds it."""
+
+    block: IPv4Network
+    column: int
+    row: int
+    state: str  # free, next, a holder kind when one kind covers it all, or "partial"
+    held: float  # share of the block's addresses held or reserved, 0..1
+    holders: tuple[Holder, ...]
+    is_next: bool
+
+    @property
+    def level(self) -> int:
+        """0 nothing held, 1 under a quarter, 2 under half, 3 more, 4 all of it."""
+        if self.held <= 0:
+            return 0
+        if self.held >= 1:
+            return 4
+        return 1 if self.held < 0.25 else 2 if self.held < 0.5 else 3
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind in KIND_NAMES if any(h.kind == kind for h in self.holders)]
+
+    @property
+    def label(self) -> str:
+        """The octet that tells the cells of a grid apart: 10.3.0.0/16 -> "3", 10.0.7.0/24 -> "7"."""
+        octets = str(self.block.network_address).split(".")
+        index = max(self.block.prefixlen // 8 - 1, 0)
+        return octets[index] if self.block.prefixlen % 8 == 0 else f"{octets[index]}.{octets[index + 1]}"
+
+    def _phrase(self, holder: Holder) -> str:
+        if holder.cidr == str(self.block):
+            return holder.owner
+        if holder.first <= int(self.block.network_address) and holder.last >= int(self.block.broadcast_address):
+            return f"part of {holder.owner} ({holder.cidr})"
+        return f"{holder.owner} ({holder.cidr})"
+
+    @property
+    def title(self) -> str:
+        """What hovering over the cell says: the block, how much of it is held, and by whom."""
+        if not self.holders:
+            return f"{self.block}: free" + (" — the next network gets this block" if self.state == "next" else "")
+        held = "" if self.held >= 1 else f" ({self.held:.0%} held)"
+        if len(self.holders) <= 3:
+            names = "; ".join(self._phrase(h) for h in self.holders)
+        else:
+            counts = {kind: sum(1 for h in self.holders if h.kind == kind) for kind in self.kinds}
+            names = ", ".join(f"{n} {KIND_NAMES[kind]}{'s' if n > 1 else ''}" for kind, n in counts.items())
+        return f"{self.block}{held}: {names}"
+
+
+def grid(area: IPv4Network, cell_prefixlen: int, index: HolderIndex, next_block: IPv4Network | None) -> list[Cell]:
+    """The cells of `area` at /`cell_prefixlen`, row by row, with what holds each."""
+    count = 1 << (cell_prefixlen - area.prefixlen)
+    columns = 1 << ((count.bit_length() - 1 + 1) // 2)
+    size = 1 << (32 - cell_prefixlen)
+    start = int(area.network_address)
+    cells = []
+    for i in range(count):
+        first = start + i * size
+        last = first + size - 1
+        holders = index.overlapping(first, last)
+        covered = _covered(first, last, holders)
+        block = IPv4Network((first, cell_prefixlen))
+        is_next = next_block is not None and next_block.overlaps(block)
+        if not holders:
+            state = "next" if is_next and next_block.prefixlen >= cell_prefixlen else "free"
+        elif covered == size and len({h.kind for h in holders}) == 1:
+            state = holders[0].kind
+        else:
+            state = "partial"
+        cells.append(Cell(block, i % columns, i // columns, state, covered / size, tuple(holders), is_next))
+    return cells
+
+
+@dataclass(frozen=True)
+class AllocationMap:
+    pool: IPv4Network
+    block_prefixlen: int
+    overview: list[Cell]
+    focus: IPv4Network
+    detail: list[Cell]  # empty when the overview already shows single blocks
+    selected: IPv4Network | None
+    selected_holders: list[Holder]
+
+    @property
+    def overview_prefixlen(self) -> int:
+        return self.overview[0].block.prefixlen
+
+    @property
+    def detail_prefixlen(self) -> int | None:
+        return self.detail[0].block.prefixlen if self.detail else None
+
+
+def _within(text: str | None, parent: IPv4Network, prefixlen: int) -> IPv4Network | None:
+    try:
+        block = IPv4Network((text or "").strip(), strict=False)
+    except ValueError:
+        return None
+    if block.prefixlen != prefixlen or not block.subnet_of(parent):
+        return None
+    return block
+
+
+def allocation_map(
+    pool: IPv4Network,
+    block_prefixlen: int,
+    holders: Sequence[Holder],
+    *,
+    next_block: IPv4Network | None,
+    focus: str | None = None,
+    selected: str | None = None,
+) -> AllocationMap:
+    """The two grids of a pool. `focus` names the overview cell to show in detail (default: the one
+    holding the next free block); `selected` a block whose holders are listed."""
+    index = HolderIndex(holders)
+    overview_prefixlen = min(pool.prefixlen + GRID_LOG2, block_prefixlen)
+    overview = grid(pool, overview_prefixlen, index, next_block)
+    chosen = _within(focus, pool, overview_prefixlen)
+    if chosen is None:
+        around = next_block or pool
+        chosen = IPv4Network((int(around.network_address), overview_prefixlen), strict=False)
+    detail_prefixlen = min(overview_prefixlen + GRID_LOG2, block_prefixlen)
+    detail = grid(chosen, detail_prefixlen, index, next_block) if detail_prefixlen > overview_prefixlen else []
+    picked = _within(selected, pool, detail_prefixlen) or _within(selected, pool, overview_prefixlen)
+    picked_holders = index.overlapping(int(picked.network_address), int(picked.broadcast_address)) if picked else []
+    return AllocationMap(pool, block_prefixlen, overview, chosen, detail, picked, picked_holders)
+
+
+# --------------------------------------------------------------------------- topology
+
+TOPO_LEFT = 190  # room for the network names
+TOPO_TOP = 64  # node names and addresses
+TOPO_BUS_GAP = 34
+TOPO_BOX_W = 150
+TOPO_BOX_H = 66
+TOPO_GAP = 16
+TOPO_PALETTE = 8  # distinct network colours (portal.css .net-0 .. .net-7)
+
+
+@dataclass
+class TopoNetwork:
+    id: int
+    name: str
+    subnet: str
+    external: bool
+    status: str
+    y: int = 0
+    colour: int = 0
+
+
+@dataclass
+class TopoContainer:
+    id: int
+    name: str
+    image: str
+    status: str
+    node: str
+    exposed: bool
+    exposure: list[str]
+    system: bool
+    network_ids: list[int]
+    x: int = 0
+    y: int = 0
+    links: list[tuple[int, int, int]] = field(default_factory=list)  # (x, bus y, colour)
+
+
+@dataclass
+class TopoNode:
+    name: str
+    address: str
+    role: str
+    state: str
+    x: int = 0
+    width: int = 0
+    containers: list[TopoContainer] = field(default_factory=list)
+
+
+@dataclass
+class Topology:
+    nodes: list[TopoNode]
+    networks: list[TopoNetwork]
+    width: int
+    height: int
+    box_width: int = TOPO_BOX_W
+    box_height: int = TOPO_BOX_H
+    left: int = TOPO_LEFT
+    top: int = TOPO_TOP
+    unplaced: list[TopoContainer] = field(default_factory=list)
+
+    @property
+    def bus_end(self) -> int:
+        return self.width - TOPO_GAP
+
+
+def topology(nodes: list[TopoNode], networks: list[TopoNetwork], containers: list[TopoContainer]) -> Topology:
+    """Place nodes, network buses and containers; containers of unknown nodes are listed apart."""
+    by_name = {node.name: node for node in nodes}
+    unplaced = []
+    for container in containers:
+        node = by_name.get(container.node)
+        if node is None:
+            unplaced.append(container)
+        else:
+            node.containers.append(container)
+    for i, network in enumerate(networks):
+        network.y = TOPO_TOP + 24 + i * TOPO_BUS_GAP
+        network.colour = i % TOPO_PALETTE
+    buses = {network.id: network for network in networks}
+    box_top = TOPO_TOP + 24 + max(len(networks) - 1, 0) * TOPO_BUS_GAP + 40
+    x = TOPO_LEFT
+    for node in nodes:
+        node.x = x
+        node.width = max(len(node.containers), 1) * (TOPO_BOX_W + TOPO_GAP) + TOPO_GAP
+        for j, container in enumerate(node.containers):
+            container.x = x + TOPO_GAP + j * (TOPO_BOX_W + TOPO_GAP)
+            container.y = box_top
+            attached = [buses[i] for i in container.network_ids if i in buses]
+            step = (TOPO_BOX_W - 24) // max(len(attached), 1)
+            container.links = [
+                (container.x + 12 + k * min(step, 14), bus.y, bus.colour) for k, bus in enumerate(attached)
+            ]
+        x += node.width + TOPO_GAP
+    width = max(x, TOPO_LEFT + 200)
+    height = box_top + TOPO_BOX_H + 24
+    return Topology(nodes=nodes, networks=networks, width=width, height=height, unplaced=unplaced)
