@@ -15,8 +15,9 @@ from networks.models import Cluster, Container, Network, Node, Operation
 
 from .allocations import address_release
 from .errors import ServiceError
-from .networks import LABEL_CLUSTER, LABEL_TENANT, _check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
+from .networks import LABEL_CLUSTER, _check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove, portal_labels
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .protection import check_not_system
 
 LABEL_CONTAINER_ID = "overlay-portal.container-id"
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -210,12 +211,9 @@ def container_run(
 
 
 def _container_labels(container: Container) -> dict[str, str]:
-    return {
-        docker_engine.PORTAL_LABEL: "true",
-        LABEL_CLUSTER: str(container.cluster.uid),
-        LABEL_CONTAINER_ID: str(container.pk),
-        LABEL_TENANT: container.tenant.slug,
-    }
+    return portal_labels(
+        cluster=container.cluster, tenant=container.tenant, id_label=LABEL_CONTAINER_ID, pk=container.pk
+    )
 
 
 def published_ports_of(attrs: dict) -> list[dict]:
@@ -341,16 +339,6 @@ def container_run_failed(*, operation: Operation) -> None:
         container.save(update_fields=["status", "environment", "updated"])
 
 
-def _check_not_system(container: Container, verb: str) -> None:
-    if container.is_system:
-        raise ServiceError(
-            "system_container",
-            f"{container.name} is a protected system container of the cluster (its Consul agent); "
-            f"it cannot be {verb}. Only an admin's cluster rebuild touches it.",
-            http_status=403,
-        )
-
-
 ACTIONS = {
     "stop": (Operation.Kind.CONTAINER_STOP, "stopped"),
     "start": (Operation.Kind.CONTAINER_START, "started"),
@@ -362,7 +350,7 @@ ACTIONS = {
 @transaction.atomic
 def container_action_request(*, tenant, container: Container, action: str, user=None) -> Operation:
     kind, verb = ACTIONS[action]
-    _check_not_system(container, verb)
+    check_not_system(container, verb)
     if container.tenant_id != tenant.pk:
         raise ServiceError("not_found", "No such container.", http_status=404)
     if container.status in (Container.Status.REMOVING, Container.Status.REMOVED, Container.Status.CREATING):
@@ -389,7 +377,7 @@ def container_remove_exited(*, tenant, user=None) -> list[Operation]:
 
 def container_action_run(*, operation: Operation) -> None:
     container = operation.container
-    _check_not_system(container, "changed")
+    check_not_system(container, "changed")
     action = {v[0]: k for k, v in ACTIONS.items()}[operation.kind]
     endpoint = container.node.docker_endpoint
     if action == "remove":
@@ -478,7 +466,7 @@ def container_remove_by_names(*, tenant, names: list[str], user=None) -> list[Op
     if missing:
         raise ServiceError("not_found", f"No container named {', '.join(missing)}.", field="names", http_status=404)
     for name in names:
-        _check_not_system(found[name], "removed")
+        check_not_system(found[name], "removed")
     return [
         container_action_request(tenant=tenant, container=found[name], action="remove", user=user) for name in names
     ]

@@ -12,19 +12,14 @@ from networks.engine import docker as docker_engine
 from networks.models import Container
 
 from .errors import ServiceError
+from .protection import check_not_system
 
 HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
 TIMEOUT_SECONDS = 3
 
 
 def _check_request(container: Container, target: str, port: int | None) -> tuple[str, int | None]:
-    if container.is_system:
-        raise ServiceError(
-            "system_container",
-            f"{container.name} is a protected system container of the cluster (its Consul agent); "
-            "it cannot be used for diagnostics. Run the check from one of your own containers.",
-            http_status=403,
-        )
+    check_not_system(container, "used for diagnostics")
     if container.status != Container.Status.RUNNING:
         raise ServiceError(
             "not_running", f"{container.name} is not running; start it to run checks from it.", http_status=409

@@ -24,6 +24,7 @@ from .allocations import (
 )
 from .errors import ServiceError
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .protection import check_not_system
 from .state import state_endpoint_delete, state_endpoint_write, state_network_delete, state_network_write
 
 LABEL_PREFIX = "overlay-portal."
@@ -38,13 +39,20 @@ def _tasks():
     return tasks
 
 
+def portal_labels(*, cluster: Cluster, tenant, id_label: str, pk: int) -> dict[str, str]:
+    """The labels by which the portal finds its own Docker objects again (idempotent runs, reconcile)."""
+    return {
+        docker_engine.PORTAL_LABEL: "true",
+        LABEL_CLUSTER: str(cluster.uid),
+        id_label: str(pk),
+        LABEL_TENANT: tenant.slug,
+    }
+
+
 def network_labels(network: Network) -> dict[str, str]:
     return {
         **network.labels,
-        docker_engine.PORTAL_LABEL: "true",
-        LABEL_CLUSTER: str(network.cluster.uid),
-        LABEL_NETWORK_ID: str(network.pk),
-        LABEL_TENANT: network.tenant.slug,
+        **portal_labels(cluster=network.cluster, tenant=network.tenant, id_label=LABEL_NETWORK_ID, pk=network.pk),
     }
 
 
@@ -308,13 +316,7 @@ def network_remove_failed(*, operation: Operation) -> None:
 
 
 def _check_container_usable(container: Container, verb: str) -> None:
-    if container.is_system:
-        raise ServiceError(
-            "system_container",
-            f"{container.name} is a protected system container of the cluster (its Consul agent); "
-            f"it cannot be {verb}. Only an admin's cluster rebuild touches it.",
-            http_status=403,
-        )
+    check_not_system(container, verb)
     if container.status in (Container.Status.REMOVING, Container.Status.REMOVED):
         raise ServiceError("container_gone", f"{container.name} is being removed or is gone.", http_status=409)
 
@@ -426,8 +428,7 @@ def network_connect_failed(*, operation: Operation) -> None:
 @transaction.atomic
 def network_disconnect(*, tenant, network: Network, container: Container, user=None, force: bool = False) -> Operation:
     network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
-    if container.is_system:
-        _check_container_usable(container, "disconnected")
+    check_not_system(container, "disconnected")
     if not Endpoint.objects.filter(network=network, container=container).exists():
         raise ServiceError("not_connected", f"{container.name} is not connected to {network.name}.", http_status=409)
     operation = operation_create(
