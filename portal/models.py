@@ -56,3 +56,48 @@ class Membership(models.Model):
     @property
     def can_manage(self) -> bool:
         return self.role == self.Role.OWNER
+
+
+class ApiToken(models.Model):
+    """A user's key for the REST API. Only its SHA-256 is stored: the key is shown once, when it is made."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, such as cli or ci-deploy.")
+    prefix = models.CharField(max_length=16, help_text="The key's first characters, to tell tokens apart.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name="key hash (SHA-256)")
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True, help_text="When set, the token no longer authenticates.")
+
+    class Meta:
+        ordering = ["user__username", "-created"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked is None
+
+
+class IdempotencyRecord(models.Model):
+    """The answer to a create sent with an `Idempotency-Key`, replayed when a script retries it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path, tenant and body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(default=dict)
+    location = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "idempotency record"
+        verbose_name_plural = "idempotency records"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotencyrecord_unique_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.key}"

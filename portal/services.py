@@ -1,8 +1,18 @@
+import hashlib
+import secrets
+
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Membership, Tenant
+from networks.services.errors import ServiceError
+
+from .models import ApiToken, IdempotencyRecord, Membership, Tenant
+
+API_TOKEN_PREFIX = "op_"
+# last_used is a hint for people, not an audit log: write it at most this often per token.
+API_TOKEN_TOUCH_SECONDS = 60
 
 
 @transaction.atomic
@@ -16,6 +26,62 @@ def membership_set(*, tenant: Tenant, user, role: str) -> Membership:
     return membership
 
 
+def _check_role(role: str) -> str:
+    if role not in Membership.Role.values:
+        raise ServiceError("bad_role", f"The role is one of {', '.join(Membership.Role.values)}.", field="role")
+    return role
+
+
+def _check_not_last_owner(membership: Membership, verb: str) -> None:
+    if membership.role != Membership.Role.OWNER:
+        return
+    owners = Membership.objects.select_for_update().filter(tenant=membership.tenant, role=Membership.Role.OWNER)
+    if owners.exclude(pk=membership.pk).count() == 0:
+        raise ServiceError(
+            "last_owner",
+            f"{membership.user.username} is the last owner of {membership.tenant.name}; "
+            f"make someone else an owner before they are {verb}.",
+            http_status=409,
+        )
+
+
+@transaction.atomic
+def membership_add(*, tenant: Tenant, username: str, role: str) -> Membership:
+    """An owner adds an existing user to the tenant."""
+    role = _check_role(role)
+    user = get_user_model().objects.filter(username=(username or "").strip()).first()
+    if user is None:
+        raise ServiceError(
+            "no_such_user",
+            f'There is no user named "{username}". Ask an admin to create the account.',
+            field="username",
+        )
+    if Membership.objects.filter(tenant=tenant, user=user).exists():
+        raise ServiceError(
+            "already_member",
+            f"{user.username} is already a member of {tenant.name}; change their role instead.",
+            field="username",
+            http_status=409,
+        )
+    return Membership.objects.create(tenant=tenant, user=user, role=role)
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, role: str) -> Membership:
+    role = _check_role(role)
+    if role != Membership.Role.OWNER:
+        _check_not_last_owner(membership, "demoted")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    _check_not_last_owner(membership, "removed")
+    membership.delete()
+
+
 @transaction.atomic
 def demo_setup(*, username: str = "demo", password: str = "overlay-demo", tenant_name: str = "Demo") -> tuple:
     """Create (or reset) the demo tenant and its owner; idempotent."""
@@ -25,3 +91,86 @@ def demo_setup(*, username: str = "demo", password: str = "overlay-demo", tenant
     user.save()
     membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
     return tenant, user
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def api_token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    """Make a token and return it with its key; the key is not stored and cannot be shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("name_required", "Name the token after what will use it, such as cli.", field="name")
+    if len(name) > 100:
+        raise ServiceError("name_too_long", "Token names are at most 100 characters.", field="name")
+    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 8], key_hash=api_token_hash(key)
+    )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked is None:
+        token.revoked = timezone.now()
+        token.save(update_fields=["revoked"])
+    return token
+
+
+def api_token_authenticate(*, key: str) -> ApiToken:
+    """The live token for a key; a wrong or revoked key is refused with a sentence."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(key)).first()
+    if token is None or not token.user.is_active:
+        raise ServiceError(
+            "invalid_token", "The API token is not valid. Create a new one on the Tokens page.", http_status=401
+        )
+    if token.revoked is not None:
+        raise ServiceError(
+            "revoked_token", "This API token was revoked. Create a new one on the Tokens page.", http_status=401
+        )
+    now = timezone.now()
+    if token.last_used is None or (now - token.last_used).total_seconds() > API_TOKEN_TOUCH_SECONDS:
+        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        token.last_used = now
+    return token
+
+
+# --- Idempotency-Key --------------------------------------------------------------------------
+
+
+def idempotency_fingerprint(*, method: str, path: str, tenant_id, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), str(tenant_id).encode(), body])).hexdigest()
+
+
+def idempotency_find(*, user, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """The stored answer for a retried request; the same key with another request is refused."""
+    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if record is not None and record.fingerprint != fingerprint:
+        raise ServiceError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
+            http_status=422,
+        )
+    return record
+
+
+def idempotency_save(*, user, key: str, fingerprint: str, status_code: int, body, location: str = "") -> None:
+    """Store the answer inside the transaction that made the object, so both exist or neither does.
+
+    A concurrent request with the same key that got there first makes this one fail and roll back.
+    """
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                user=user, key=key, fingerprint=fingerprint, status_code=status_code, body=body, location=location
+            )
+    except IntegrityError:
+        raise ServiceError(
+            "idempotency_conflict",
+            "Another request with this Idempotency-Key is being handled. Retry in a moment to get its answer.",
+            http_status=409,
+        ) from None

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "portal",
     "networks",
@@ -91,7 +93,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.tenancy.tenancy",
             ],
         },
     },
@@ -160,14 +161,46 @@ CELERY_BEAT_SCHEDULE = {
 # --- The local cluster made by cluster/cluster --------------------------------------------------
 CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
 
+# --- The REST mirror under /api/v1/ -----------------------------------------------------------
 REST_FRAMEWORK = {
+    # The token first: its "WWW-Authenticate: Token" makes a missing credential a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "networks.api.throttling.Pagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["networks.api.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "networks.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "networks.api.schema.PortalAutoSchema",
+}
+# Requests per token (per user for the browser session), as DRF writes rates: N/second|minute|hour|day.
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/minute")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Overlay Portal API",
+    "DESCRIPTION": (
+        "Docker overlay networks on Swarm clusters, as in Carina's tutorial, for scripts. Authenticate with "
+        "`Authorization: Token <key>`; pick the tenant with `X-Tenant: <slug>`. Calls that change a cluster "
+        "answer 202 with the operation and its URL in Location; add `?wait=SECONDS` to wait for it. Every error "
+        'is `{"error": {"code", "message", "field"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "NetworkStatusEnum": "networks.models.network.Network.Status",
+        "ContainerStatusEnum": "networks.models.container.Container.Status",
+        "OperationStatusEnum": "networks.models.operation.Operation.Status",
+        "MembershipRoleEnum": "portal.models.Membership.Role",
+    },
 }
 
 LOGGING = {

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("tokens/", views.tokens, name="tokens"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("networks.api.urls")),
     path("", include("networks.urls")),

@@ -1,4 +1,31 @@
-"""The REST mirror under /api/v1/."""
+"""The REST mirror under /api/v1/, its OpenAPI schema and a self-hosted Swagger UI."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+from .errors import not_found_view
 
 app_name = "api"
-urlpatterns: list = []
+
+
+class Router(DefaultRouter):
+    include_root_view = False
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("clusters", views.ClusterViewSet, basename="cluster")
+router.register("networks", views.NetworkViewSet, basename="network")
+router.register("containers", views.ContainerViewSet, basename="container")
+router.register("operations", views.OperationViewSet, basename="operation")
+router.register("members", views.MembershipViewSet, basename="member")
+router.register("tokens", views.ApiTokenViewSet, basename="token")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", not_found_view),
+]

@@ -1,0 +1,518 @@
+"""The REST mirror: thin viewsets over the same selectors and services as the UI.
+
+A view checks the request's shape with a serializer, finds objects through tenant-scoped
+selectors, calls a service and answers; refusals are the services' sentences in the API's one
+error shape (errors.py). Calls that change the cluster answer 202 with the operation (base.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from networks import selectors
+from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
+from networks.models import Cluster, Network, Node
+from networks.services import containers as container_services
+from networks.services import networks as network_services
+from networks.services.diagnostics import container_diagnose
+from networks.services.errors import USER_ERRORS, ServiceError, worker_failure_sentence
+from portal import selectors as portal_selectors
+from portal import services as portal_services
+
+from . import serializers as s
+from .base import BaseViewSet
+from .errors import ErrorSerializer
+from .schema import IDEMPOTENCY_KEY, WAIT, accepted, errors
+
+logger = logging.getLogger(__name__)
+WORKER_TIMEOUT_SECONDS = 20
+
+
+def ask_worker(question):
+    """Answer with what a worker found, or refuse with a sentence (503) when no usable answer came."""
+    try:
+        return question()
+    except USER_ERRORS:
+        raise
+    except Exception as error:  # the worker's failure, reported by Celery from another process
+        logger.warning("a question to the worker failed: %r", error)
+        raise ServiceError("worker_unavailable", worker_failure_sentence(error), http_status=503) from error
+
+
+def cluster_for(tenant, pk: int | None) -> Cluster:
+    """The cluster named in a body, or the tenant's only one when none is named."""
+    if pk is not None:
+        try:
+            return selectors.cluster_get(tenant=tenant, pk=pk)
+        except Http404:
+            raise ServiceError("not_found", "No such cluster.", field="cluster", http_status=404) from None
+    clusters = list(selectors.cluster_list(tenant=tenant)[:10])
+    if not clusters:
+        raise ServiceError(
+            "no_cluster",
+            f"{tenant.name} has no cluster yet. An admin registers one with manage.py cluster_register.",
+            field="cluster",
+            http_status=409,
+        )
+    if len(clusters) > 1:
+        raise ServiceError(
+            "cluster_required",
+            f"{tenant.name} has several clusters ({', '.join(c.name for c in clusters)}); send the cluster's id.",
+            field="cluster",
+        )
+    return clusters[0]
+
+
+def network_for(tenant, cluster: Cluster, ref, *, field: str) -> Network:
+    """A live network of the tenant on the cluster, by id or by name."""
+    networks = selectors.network_list(tenant=tenant).filter(cluster=cluster)
+    if isinstance(ref, int):
+        network = networks.filter(pk=ref).first()
+    else:
+        network = networks.filter(name=ref, status__in=Network.LIVE_STATUSES).first()
+    if network is None:
+        raise ServiceError("not_found", f"No network {ref!r} on cluster {cluster.name}.", field=field, http_status=404)
+    return network
+
+
+def container_for(tenant, pk: int, *, field: str = "container"):
+    try:
+        return selectors.container_get(tenant=tenant, pk=pk)
+    except Http404:
+        raise ServiceError("not_found", "No such container.", field=field, http_status=404) from None
+
+
+def valid(serializer_class, request, **kwargs) -> dict:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- clusters ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's clusters, with their nodes and health"),
+    retrieve=extend_schema(summary="A cluster, its nodes and their last known health"),
+)
+class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.ClusterSerializer
+    noun = "cluster"
+    selector_get = staticmethod(selectors.cluster_get)
+    ordering_fields = ["name", "created"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return selectors.cluster_list(tenant=self.request.tenant)
+
+    @extend_schema(
+        summary="Subnet capacity: blocks used, free and reserved, and who holds each allocation",
+        parameters=[
+            OpenApiParameter(
+                "prefixlen", OpenApiTypes.INT, description="Count blocks of this size (16-29); default the cluster's."
+            )
+        ],
+        responses={200: s.CapacitySerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def capacity(self, request, pk=None):
+        cluster = self.get_object()
+        raw = request.query_params.get("prefixlen")
+        prefixlen = None
+        if raw not in (None, ""):
+            if not raw.isdigit() or not 0 < int(raw) <= 32:
+                raise ServiceError("bad_prefixlen", "prefixlen is a whole number such as 24.", field="prefixlen")
+            prefixlen = int(raw)
+        capacity = selectors.cluster_capacity(cluster=cluster, prefixlen=prefixlen)
+        data = {
+            "prefixlen": capacity.prefixlen,
+            "total_blocks": capacity.total_blocks,
+            "used_blocks": capacity.used_blocks,
+            "reserved_blocks": capacity.reserved_blocks,
+            "free_blocks": capacity.free_blocks,
+            "next_block": str(capacity.next_block) if capacity.next_block else None,
+            "allocations": selectors.subnet_allocation_list(tenant=request.tenant, cluster=cluster),
+            "reserved_ranges": cluster.reserved_ranges.all(),
+        }
+        return Response(s.CapacitySerializer(data).data)
+
+    @extend_schema(
+        summary="Ask the cluster now: swarm nodes ready, Consul leader and live agents (a worker asks)",
+        responses={200: s.LiveHealthSerializer, **errors(503)},
+    )
+    @action(detail=True, methods=["get"])
+    def health(self, request, pk=None):
+        from networks.tasks import cluster_refresh_health_task
+
+        cluster = self.get_object()
+        answer = ask_worker(lambda: cluster_refresh_health_task.delay(cluster.pk).get(timeout=WORKER_TIMEOUT_SECONDS))
+        return Response(s.LiveHealthSerializer(answer).data)
+
+
+# --- networks ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's networks (docker network ls)"),
+    retrieve=extend_schema(summary="A network, as the portal records it, with its containers"),
+)
+class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.NetworkSerializer
+    filterset_class = NetworkFilterSet
+    noun = "network"
+    selector_get = staticmethod(selectors.network_get)
+    ordering_fields = ["name", "subnet", "status", "created", "updated"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return selectors.network_list(tenant=self.request.tenant).prefetch_related("endpoints__container")
+
+    @extend_schema(
+        summary="Create an overlay network (docker network create)",
+        request=s.NetworkCreateSerializer,
+        parameters=[WAIT, IDEMPOTENCY_KEY],
+        responses=accepted(s.OperationSerializer, 409, 422),
+    )
+    def create(self, request):
+        data = valid(s.NetworkCreateSerializer, request)
+
+        def create():
+            cluster = cluster_for(request.tenant, data.pop("cluster", None))
+            return network_services.network_create(tenant=request.tenant, cluster=cluster, user=request.user, **data)
+
+        return self.idempotent_create(create)
+
+    @extend_schema(
+        summary="Remove a network (docker network rm)",
+        parameters=[
+            WAIT,
+            OpenApiParameter(
+                "disconnect",
+                OpenApiTypes.BOOL,
+                description="Disconnect attached containers first, instead of refusing.",
+            ),
+        ],
+        responses=accepted(s.OperationSerializer, 409),
+    )
+    def destroy(self, request, pk=None):
+        disconnect = request.query_params.get("disconnect", "").lower()
+        if disconnect not in ("", "true", "false", "1", "0"):
+            raise ServiceError("bad_disconnect", "disconnect is true or false.", field="disconnect")
+        operation = network_services.network_remove(
+            tenant=request.tenant, network=self.get_object(), user=request.user, disconnect=disconnect in ("true", "1")
+        )
+        return self.operation_answer(operation)
+
+    @extend_schema(
+        summary="The live view from the cluster (docker network inspect), a worker asks",
+        responses={200: s.NetworkInspectSerializer(many=True), **errors(409, 503)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def inspect(self, request, pk=None):
+        network = self.get_object()
+        if network.status != Network.Status.ACTIVE or not network.docker_id:
+            raise ServiceError(
+                "bad_state",
+                f'Network "{network.name}" is {network.get_status_display().lower()}; inspect it once it is active.',
+                http_status=409,
+            )
+        answer = ask_worker(lambda: selectors.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS))
+        return Response([answer])
+
+    @extend_schema(
+        summary="Connect a container to the network (docker network connect)",
+        request=s.NetworkConnectSerializer,
+        parameters=[WAIT],
+        responses=accepted(s.OperationSerializer, 409),
+    )
+    @action(detail=True, methods=["post"])
+    def connect(self, request, pk=None):
+        network = self.get_object()
+        data = valid(s.NetworkConnectSerializer, request)
+        container = container_for(request.tenant, data.pop("container"))
+        operation = network_services.network_connect(
+            tenant=request.tenant, network=network, container=container, user=request.user, **data
+        )
+        return self.operation_answer(operation)
+
+    @extend_schema(
+        summary="Disconnect a container from the network (docker network disconnect)",
+        request=s.NetworkDisconnectSerializer,
+        parameters=[WAIT],
+        responses=accepted(s.OperationSerializer, 409),
+    )
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request, pk=None):
+        network = self.get_object()
+        data = valid(s.NetworkDisconnectSerializer, request)
+        container = container_for(request.tenant, data.pop("container"))
+        operation = network_services.network_disconnect(
+            tenant=request.tenant, network=network, container=container, user=request.user, **data
+        )
+        return self.operation_answer(operation)
+
+
+# --- containers -------------------------------------------------------------------------------
+
+CONTAINER_ACTION = {"request": None, "parameters": [WAIT], "responses": accepted(s.OperationSerializer, 409)}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's containers and its clusters' system containers (docker ps -a)"),
+    retrieve=extend_schema(summary="A container: masked environment, published ports and exposure, networks"),
+)
+class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.ContainerSerializer
+    filterset_class = ContainerFilterSet
+    noun = "container"
+    selector_get = staticmethod(selectors.container_get)
+    ordering_fields = ["name", "status", "image", "created", "updated"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return selectors.container_list(tenant=self.request.tenant).distinct()
+
+    @extend_schema(
+        summary="Run a container (docker run --detach): private unless ports are published",
+        request=s.ContainerRunSerializer,
+        parameters=[WAIT, IDEMPOTENCY_KEY],
+        responses=accepted(s.OperationSerializer, 409, 422),
+    )
+    def create(self, request):
+        data = valid(s.ContainerRunSerializer, request)
+
+        def create():
+            cluster = cluster_for(request.tenant, data.pop("cluster", None))
+            networks = [
+                {**spec, "network": network_for(request.tenant, cluster, spec["network"], field="networks")}
+                for spec in data.pop("networks")
+            ]
+            node_name = data.pop("node").strip()
+            node = None
+            if node_name:
+                node = Node.objects.filter(cluster=cluster, name=node_name).first()
+                if node is None:
+                    raise ServiceError(
+                        "bad_node", f'Cluster {cluster.name} has no node named "{node_name}".', field="node"
+                    )
+            return container_services.container_run(
+                tenant=request.tenant,
+                cluster=cluster,
+                user=request.user,
+                networks=networks,
+                node=node,
+                environment=[dict(item) for item in data.pop("environment")],
+                **data,
+            )
+
+        return self.idempotent_create(create)
+
+    @extend_schema(summary="Remove the container (docker rm -f)", **CONTAINER_ACTION)
+    def destroy(self, request, pk=None):
+        return self._act("remove")
+
+    @extend_schema(
+        summary="Which public address a container port answers on (docker port CONTAINER [PORT])",
+        parameters=[
+            OpenApiParameter(
+                "port", OpenApiTypes.STR, description="PORT or PORT/PROTOCOL, e.g. 80 or 53/udp; empty for all."
+            )
+        ],
+        responses={
+            200: s.PortAnswerSerializer,
+            404: OpenApiResponse(
+                ErrorSerializer, description="No such container, or `Error: No public port '3306/tcp' published`."
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def port(self, request, pk=None):
+        container = self.get_object()
+        port = (request.query_params.get("port") or "").strip()
+        lines = container_services.container_port_query(container=container, port=port)
+        spec = (port if "/" in port else f"{port}/tcp") if port else None
+        return Response(s.PortAnswerSerializer({"container": container.name, "port": spec, "lines": lines}).data)
+
+    def _act(self, action_name: str) -> Response:
+        operation = container_services.container_action_request(
+            tenant=self.request.tenant, container=self.get_object(), action=action_name, user=self.request.user
+        )
+        return self.operation_answer(operation)
+
+    @extend_schema(summary="Stop the container (docker stop)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return self._act("stop")
+
+    @extend_schema(summary="Start the container (docker start)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act("start")
+
+    @extend_schema(summary="Restart the container (docker restart)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def restart(self, request, pk=None):
+        return self._act("restart")
+
+    @extend_schema(summary="Remove the container (docker rm -f)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):
+        return self._act("remove")
+
+    @extend_schema(
+        summary='Remove every exited container of the tenant (docker rm $(docker ps -qf "status=exited"))',
+        request=None,
+        parameters=[WAIT],
+        responses={
+            202: OpenApiResponse(s.OperationBatchSerializer, description="One queued removal per exited container."),
+            200: OpenApiResponse(
+                s.OperationBatchSerializer, description="Nothing to remove, or with ?wait= all removals have ended."
+            ),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="remove-exited")
+    def remove_exited(self, request):
+        from .base import operation_wait_until_finished, wait_seconds
+
+        seconds = wait_seconds(request)
+        operations = container_services.container_remove_exited(tenant=request.tenant, user=request.user)
+        if seconds:
+            for operation in operations:
+                operation_wait_until_finished(operation, seconds)  # the deadlines overlap: bounded by the last
+        finished = all(operation.is_finished for operation in operations)
+        body = {"count": len(operations), "operations": operations}
+        code = status.HTTP_200_OK if finished and (seconds or not operations) else status.HTTP_202_ACCEPTED
+        return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(
+        summary="DNS and reachability checks run inside the container (nslookup, nc), a worker runs them",
+        request=s.DiagnoseSerializer,
+        responses={200: s.DiagnosticsSerializer, **errors(409, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    def diagnose(self, request, pk=None):
+        container = self.get_object()
+        data = valid(s.DiagnoseSerializer, request)
+        answer = ask_worker(
+            lambda: container_diagnose(
+                tenant=request.tenant, container=container, timeout=WORKER_TIMEOUT_SECONDS, **data
+            )
+        )
+        return Response(s.DiagnosticsSerializer(answer).data)
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's operations, newest first"),
+    retrieve=extend_schema(summary="An operation: status, progress messages, result or error sentence"),
+)
+class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.OperationSerializer
+    filterset_class = OperationFilterSet
+    noun = "operation"
+    selector_get = staticmethod(selectors.operation_get)
+    ordering_fields = ["created", "finished", "status", "kind"]
+    ordering = ["-created", "-id"]
+
+    def scoped_queryset(self):
+        return selectors.operation_list(tenant=self.request.tenant)
+
+
+# --- the tenant's members ---------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's members and their roles (owners only)"),
+    retrieve=extend_schema(summary="A membership (owners only)"),
+)
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.MembershipSerializer
+    noun = "member"
+    role_required = "manage"
+    role_required_for_read = "manage"
+    ordering_fields = ["created", "role", "user__username"]
+    ordering = ["user__username"]
+
+    selector_get = staticmethod(portal_selectors.membership_get)
+
+    def scoped_queryset(self):
+        return portal_selectors.membership_list(tenant=self.request.tenant)
+
+    @extend_schema(
+        summary="Add an existing user to the tenant",
+        request=s.MembershipCreateSerializer,
+        responses={201: s.MembershipSerializer, **errors(409)},
+    )
+    def create(self, request):
+        data = valid(s.MembershipCreateSerializer, request)
+        membership = portal_services.membership_add(tenant=request.tenant, **data)
+        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a member's role",
+        request=s.MembershipUpdateSerializer,
+        responses={200: s.MembershipSerializer, **errors(409)},
+    )
+    def partial_update(self, request, pk=None):
+        membership = self.get_object()
+        data = valid(s.MembershipUpdateSerializer, request)
+        membership = portal_services.membership_role_change(membership=membership, role=data["role"])
+        return Response(s.MembershipSerializer(membership).data)
+
+    @extend_schema(summary="Remove a member from the tenant", responses={204: None, **errors(409)})
+    def destroy(self, request, pk=None):
+        portal_services.membership_remove(membership=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the user's API tokens --------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your API tokens (their keys are never shown again)"),
+    retrieve=extend_schema(summary="One of your API tokens"),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """A user's own tokens: they belong to the user, not to a tenant."""
+
+    serializer_class = s.ApiTokenSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filter_backends = BaseViewSet.filter_backends[1:]
+    tenant_scoped = False
+    noun = "token"
+    ordering_fields = ["created", "last_used", "name"]
+    ordering = ["-created"]
+
+    def scoped_queryset(self):
+        return portal_selectors.api_token_list(user=self.request.user)
+
+    def get_object(self):
+        try:
+            return portal_selectors.api_token_get(user=self.request.user, pk=self.kwargs["pk"])
+        except Http404:
+            raise NotFound("No such token.") from None
+
+    @extend_schema(
+        summary="Create a token; its key is in this answer only",
+        request=s.ApiTokenCreateSerializer,
+        responses={201: s.ApiTokenCreatedSerializer},
+    )
+    def create(self, request):
+        data = valid(s.ApiTokenCreateSerializer, request)
+        token, key = portal_services.api_token_create(user=request.user, name=data["name"])
+        return Response(s.ApiTokenCreatedSerializer(token, context={"key": key}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Revoke a token: it stops working at once", responses={200: s.ApiTokenSerializer})
+    def destroy(self, request, pk=None):
+        token = portal_services.api_token_revoke(token=self.get_object())
+        return Response(s.ApiTokenSerializer(token).data)

@@ -1,0 +1,22 @@
+"""Reads of tenant membership and API tokens: scoped like every other read (a foreign id is a 404)."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from .models import ApiToken, Membership, Tenant
+
+
+def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.filter(tenant=tenant).select_related("user", "tenant")
+
+
+def membership_get(*, tenant: Tenant, pk: int) -> Membership:
+    return get_object_or_404(membership_list(tenant=tenant), pk=pk)
+
+
+def api_token_list(*, user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user)
+
+
+def api_token_get(*, user, pk: int) -> ApiToken:
+    return get_object_or_404(api_token_list(user=user), pk=pk)
