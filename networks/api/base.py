@@ -103,6 +103,13 @@ class BaseViewSet(viewsets.GenericViewSet):
     noun = "object"
     selector_get = None  # selector(*, tenant, pk)
 
+    wait = 0.0
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in permissions.SAFE_METHODS:
+            self.wait = wait_seconds(request)  # a bad ?wait= is refused before anything is changed
+
     def scoped_queryset(self):
         raise NotImplementedError
 
@@ -126,12 +133,11 @@ class BaseViewSet(viewsets.GenericViewSet):
 
     def operation_answer(self, operation: Operation, *, headers=None) -> Response:
         """202 with the operation and its Location; with ?wait=, 200 once it has finished."""
-        seconds = wait_seconds(self.request)
-        if seconds:
-            operation = operation_wait_until_finished(operation, seconds)
+        if self.wait:
+            operation = operation_wait_until_finished(operation, self.wait)
         return Response(
             self.operation_body(operation),
-            status=status.HTTP_200_OK if seconds and operation.is_finished else status.HTTP_202_ACCEPTED,
+            status=status.HTTP_200_OK if self.wait and operation.is_finished else status.HTTP_202_ACCEPTED,
             headers={"Location": operation_location(self.request, operation), **(headers or {})},
         )
 
@@ -146,7 +152,6 @@ class BaseViewSet(viewsets.GenericViewSet):
             return self.operation_answer(create())
         if len(key) > 255:
             raise ServiceError("bad_idempotency_key", "The Idempotency-Key is at most 255 characters.")
-        seconds = wait_seconds(self.request)  # a bad ?wait= is refused before anything is made
         fingerprint = portal_services.idempotency_fingerprint(
             method=self.request.method,
             path=self.request.path,
@@ -169,6 +174,6 @@ class BaseViewSet(viewsets.GenericViewSet):
             return self.operation_answer(operation)
         replayed = {"Idempotent-Replayed": "true"}
         operation = Operation.objects.filter(pk=record.body.get("id"), tenant=self.request.tenant).first()
-        if seconds and operation is not None:
+        if self.wait and operation is not None:
             return self.operation_answer(operation, headers=replayed)
         return Response(record.body, status=record.status_code, headers={"Location": record.location, **replayed})

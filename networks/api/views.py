@@ -8,6 +8,7 @@ error shape (errors.py). Calls that change the cluster answer 202 with the opera
 from __future__ import annotations
 
 import logging
+import time
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -28,7 +29,7 @@ from portal import selectors as portal_selectors
 from portal import services as portal_services
 
 from . import serializers as s
-from .base import BaseViewSet
+from .base import BaseViewSet, operation_wait_until_finished
 from .errors import ErrorSerializer
 from .schema import IDEMPOTENCY_KEY, WAIT, accepted, errors
 
@@ -380,16 +381,13 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     )
     @action(detail=False, methods=["post"], url_path="remove-exited")
     def remove_exited(self, request):
-        from .base import operation_wait_until_finished, wait_seconds
-
-        seconds = wait_seconds(request)
         operations = container_services.container_remove_exited(tenant=request.tenant, user=request.user)
-        if seconds:
-            for operation in operations:
-                operation_wait_until_finished(operation, seconds)  # the deadlines overlap: bounded by the last
+        deadline = time.monotonic() + self.wait
+        for operation in operations if self.wait else []:
+            operation_wait_until_finished(operation, max(0.0, deadline - time.monotonic()))
         finished = all(operation.is_finished for operation in operations)
         body = {"count": len(operations), "operations": operations}
-        code = status.HTTP_200_OK if finished and (seconds or not operations) else status.HTTP_202_ACCEPTED
+        code = status.HTTP_200_OK if finished and (self.wait or not operations) else status.HTTP_202_ACCEPTED
         return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(

@@ -48,7 +48,7 @@ class Api:
         self.headers = {"X-Tenant": tenant} if tenant else {}
 
     def _call(self, method, path, data=None, headers=None, **kwargs):
-        url = path if path.startswith("/") else f"/api/v1/{path}"
+        url = path if path.startswith(("/", "http")) else f"/api/v1/{path}"
         call = getattr(self.client, method)
         return call(url, data, format="json", headers={**self.headers, **(headers or {})}, **kwargs)
 

@@ -1,0 +1,111 @@
+"""One error shape for every refusal; malformed requests are 400s, never 500s."""
+
+import pytest
+
+from .conftest import Api, assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bad_json_is_a_400(team):
+    response = team.api().raw("post", "networks/", '{"name": "mynetwork",')
+    error = assert_error(response, 400, "parse_error", field=None)
+    assert "JSON" in error["message"]
+
+
+def test_a_body_that_is_not_an_object_is_a_400(team):
+    assert_error(team.api().raw("post", "networks/", "[1, 2]"), 400, "invalid")
+    assert_error(team.api().raw("post", "networks/", '"mynetwork"'), 400, "invalid")
+
+
+def test_form_bodies_are_415(team):
+    response = team.api().raw("post", "networks/", "name=mynetwork", content_type="application/x-www-form-urlencoded")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "mynetwork", "subent": "10.0.9.0/24"}, "subent"),
+        ({"name": "mynetwork", "labels": {"team": "a"}, "Internal": True}, "Internal"),
+    ],
+)
+def test_unknown_fields_are_named(team, body, field):
+    error = assert_error(team.api().post("networks/", body), 400, "unknown_field", field=field)
+    assert f'Unknown field "{field}"' in error["message"]
+
+
+def test_unknown_fields_in_nested_objects_are_refused(team):
+    body = {"name": "web", "image": "overlay-portal/tools:latest", "environment": [{"name": "A", "valu": "1"}]}
+    assert_error(team.api().post("containers/", body), 400, "unknown_field", field="environment.0.valu")
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("networks/", {"name": 42}, "name"),
+        ("networks/", {"name": "n", "internal": "yes"}, "internal"),
+        ("networks/", {"name": "n", "prefixlen": "24"}, "prefixlen"),
+        ("networks/", {"name": "n", "prefixlen": 24.5}, "prefixlen"),
+        ("networks/", {"name": "n", "cluster": True}, "cluster"),
+        ("networks/", {"name": "n", "labels": {"team": 1}}, "labels.team"),
+        ("networks/", {"name": "n", "labels": ["team=a"]}, "labels"),
+        ("containers/", {"name": "c", "image": "i", "ports": "80:80"}, "ports"),
+        ("containers/", {"name": "c", "image": "i", "networks": [{"network": True}]}, "networks.0.network"),
+        ("containers/", {"name": "c", "image": "i", "networks": ["mynetwork"]}, "networks.0"),
+        ("containers/", {"name": "c", "image": "i", "restart_policy": "sometimes"}, "restart_policy"),
+        ("containers/", {"name": "c", "image": "i", "cluster": 2**70}, "cluster"),
+    ],
+)
+def test_wrong_types_are_400s_naming_the_field(team, path, body, field):
+    assert_error(team.api().post(path, body), 400, field=field)
+
+
+def test_a_missing_field_says_which(team):
+    assert_error(
+        team.api().post("networks/", {}), 400, "required", field="name", message="name: This field is required."
+    )
+
+
+def test_the_restart_policy_sentence_is_the_services(team):
+    body = {"name": "c", "image": "i", "restart_policy": "sometimes"}
+    assert_error(
+        team.api().post("containers/", body),
+        400,
+        message="Restart policy must be one of no, always, unless-stopped, on-failure.",
+    )
+
+
+def test_unknown_urls_and_methods_answer_in_the_error_shape(team):
+    assert_error(team.api().get("nothing-here/"), 404, "not_found")
+    assert_error(team.api().get("networks/not-a-number/"), 404, "not_found")
+    assert_error(team.api().get(f"networks/{10**30}/"), 404, "not_found")
+    assert_error(team.api().raw("put", f"networks/{team.network().pk}/", "{}"), 405, "method_not_allowed")
+
+
+def test_bad_filters_are_400s(team, other_team):
+    assert_error(team.api().get("networks/", {"status": "sleeping"}), 400, field="status")
+    assert_error(team.api().get("networks/", {"cluster": other_team.cluster.pk}), 400, field="cluster")
+    assert_error(team.api().get("containers/", {"network": "x"}), 400, field="network")
+    assert team.api().get("networks/", {"ordering": "nonsense"}).status_code == 200  # DRF ignores unknown orderings
+
+
+def test_filters_are_the_uis(team):
+    active, _removing = team.network("alpha"), team.network("beta", status="removing")
+    listed = team.api("viewer").get("networks/", {"status": "active"}).json()["results"]
+    assert [n["id"] for n in listed] == [active.pk]
+    assert [n["name"] for n in team.api().get("networks/", {"q": "bet"}).json()["results"]] == ["beta"]
+
+
+def test_the_schema_and_docs_are_served(team):
+    schema = team.api().get("/api/v1/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
+    assert schema.status_code == 200
+    assert b"/api/v1/networks/{id}/inspect/" in schema.content
+    docs = team.api().client.get("/api/v1/docs/")
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower() and b"//unpkg" not in docs.content
+
+
+def test_schema_needs_no_login_to_read_but_the_api_does():
+    assert Api().get("/api/v1/schema/").status_code == 200
+    assert Api().get("networks/").status_code == 401
