@@ -4,6 +4,7 @@ Names carry a random suffix: another test session may use the same cluster at th
 """
 
 import secrets
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -34,7 +35,7 @@ def test_the_tutorial_over_the_api(celery_worker_process, tenant_cluster, api):
         operation = api.get(location).json()
         if operation["status"] in ("succeeded", "failed"):
             break
-        __import__("time").sleep(0.25)
+        time.sleep(0.25)
     assert operation["status"] == "succeeded", operation
     network_id = operation["network"]
 
@@ -104,7 +105,7 @@ def test_the_tutorial_over_the_api(celery_worker_process, tenant_cluster, api):
     assert api.get(f"networks/{network_id}/").json()["status"] == "removed"
 
 
-def test_wait_runs_out_with_a_202_and_a_failed_operation_is_200_with_its_sentence(
+def test_a_failed_operation_is_200_with_its_sentence_and_health_is_asked_live(
     celery_worker_process, tenant_cluster, api
 ):
     ran = api.post("containers/?wait=60", {"name": f"ghost-{secrets.token_hex(3)}", "image": "no-such/image:1"})
