@@ -20,6 +20,10 @@ from ipaddress import IPv4Network
 from itertools import accumulate
 
 GRID_LOG2 = 8  # at most 2**8 = 256 cells per grid
+GRID_CELL = 26  # a cell's side in SVG units
+GRID_STRIDE = 28  # a cell and the gap after it
+GRID_LEFT = 64  # room for the row labels
+GRID_TOP = 8
 
 # Kinds of holder, in the order the legend lists them.
 NETWORK, EXTERNAL, RESERVED, SERVICENET = "network", "external", "reserved", "servicenet"
@@ -106,6 +110,28 @@ class Cell:
         return 1 if self.held < 0.25 else 2 if self.held < 0.5 else 3
 
     @property
+    def x(self) -> int:
+        return GRID_LEFT + self.column * GRID_STRIDE
+
+    @property
+    def y(self) -> int:
+        return GRID_TOP + self.row * GRID_STRIDE
+
+    @property
+    def centre_x(self) -> int:
+        return self.x + GRID_CELL // 2
+
+    @property
+    def centre_y(self) -> int:
+        return self.y + GRID_CELL // 2
+
+    @property
+    def short_name(self) -> str:
+        """The block's address without its trailing zero octets: 10.16.0.0/16 -> 10.16, 10.0.7.0/24 -> 10.0.7."""
+        octets = str(self.block.network_address).split(".")
+        return ".".join(octets[: max(-(-self.block.prefixlen // 8), 1)])
+
+    @property
     def kinds(self) -> list[str]:
         return [kind for kind in KIND_NAMES if any(h.kind == kind for h in self.holders)]
 
@@ -162,6 +188,24 @@ def grid(area: IPv4Network, cell_prefixlen: int, index: HolderIndex, next_block:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """A grid's size and row labels, for the SVG's viewBox."""
+
+    width: int
+    height: int
+    rows: list[tuple[int, str]]  # (baseline y, label)
+    cell: int = GRID_CELL
+    label_x: int = GRID_LEFT - 6
+
+
+def frame(cells: Sequence[Cell]) -> Frame:
+    columns = max(cell.column for cell in cells) + 1
+    starts = [cell for cell in cells if cell.column == 0]
+    rows = [(cell.centre_y + 4, cell.short_name) for cell in starts]
+    return Frame(GRID_LEFT + columns * GRID_STRIDE, GRID_TOP + len(starts) * GRID_STRIDE + GRID_TOP, rows)
+
+
+@dataclass(frozen=True)
 class AllocationMap:
     pool: IPv4Network
     block_prefixlen: int
@@ -178,6 +222,14 @@ class AllocationMap:
     @property
     def detail_prefixlen(self) -> int | None:
         return self.detail[0].block.prefixlen if self.detail else None
+
+    @property
+    def overview_frame(self) -> Frame:
+        return frame(self.overview)
+
+    @property
+    def detail_frame(self) -> Frame | None:
+        return frame(self.detail) if self.detail else None
 
 
 def _within(text: str | None, parent: IPv4Network, prefixlen: int) -> IPv4Network | None:
@@ -252,6 +304,11 @@ class TopoContainer:
     y: int = 0
     links: list[tuple[int, int, int]] = field(default_factory=list)  # (x, bus y, colour)
 
+    @property
+    def published(self) -> list[str]:
+        """Where the Internet reaches it: NODE_ADDRESS:PORT of each published port."""
+        return [line.split(" -> ")[0] for line in self.exposure]
+
 
 @dataclass
 class TopoNode:
@@ -279,6 +336,14 @@ class Topology:
     @property
     def bus_end(self) -> int:
         return self.width - TOPO_GAP
+
+    @property
+    def bus_start(self) -> int:
+        return self.left - 12
+
+    @property
+    def node_height(self) -> int:
+        return self.height - 16
 
 
 def topology(nodes: list[TopoNode], networks: list[TopoNetwork], containers: list[TopoContainer]) -> Topology:

@@ -6,6 +6,9 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("tenant/switch/", views.tenant_switch_view, name="tenant_switch"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/", views.membership_update, name="membership_update"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

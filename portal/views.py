@@ -1,21 +1,86 @@
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
-from networks.selectors import cluster_list
+from networks.forms import submit
+from networks.selectors import dashboard_summary
 from networks.services.errors import ServiceError
 
-from .selectors import api_token_list
-from .services import api_token_create, api_token_revoke
+from .forms import MembershipAddForm
+from .models import Membership
+from .selectors import api_token_list, membership_get, membership_list
+from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
+from .tenancy import require_manage, tenant_required, tenant_switch
+
+
+@tenant_required
+@require_GET
+def home(request):
+    """The dashboard: the tenant's clusters and their health, what runs, what is exposed, what changed."""
+    return render(request, "portal/home.html", dashboard_summary(tenant=request.tenant))
 
 
 @login_required
-def home(request):
-    memberships = request.user.memberships.select_related("tenant")
-    tenants = [m.tenant for m in memberships]
-    clusters = [cluster for tenant in tenants for cluster in cluster_list(tenant=tenant)]
-    return render(request, "portal/home.html", {"memberships": memberships, "clusters": clusters})
+@require_POST
+def tenant_switch_view(request):
+    tenant_id = request.POST.get("tenant", "")
+    membership = tenant_switch(request, tenant_id=int(tenant_id) if tenant_id.isdigit() else 0)
+    messages.success(
+        request, f"You are now working in {membership.tenant.name} as {membership.get_role_display().lower()}."
+    )
+    return redirect(_page_after_switch(request, request.POST.get("next", "")))
+
+
+def _page_after_switch(request, target: str) -> str:
+    """Stay on the same page, unless it shows one object: the previous team's objects are 404s here."""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        try:
+            match = resolve(urlsplit(target).path)
+        except Resolver404:
+            match = None
+        if match is not None and not match.kwargs:
+            return urlsplit(target).path
+    return reverse("home")
+
+
+@tenant_required
+def members(request):
+    """Who is in the team and with which role; owners add people, change roles and remove them."""
+    form = MembershipAddForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        require_manage(request)
+        added, status = submit(form, lambda data: membership_add(tenant=request.tenant, **data))
+        if added is not None:
+            messages.success(
+                request, f"{added.user.username} joined {request.tenant.name} as {added.get_role_display().lower()}."
+            )
+            return redirect("members")
+    context = {"form": form, "memberships": membership_list(tenant=request.tenant), "roles": Membership.Role.choices}
+    return render(request, "portal/members.html", context, status=status)
+
+
+@tenant_required
+@require_POST
+def membership_update(request, pk: int):
+    require_manage(request)
+    membership = membership_get(tenant=request.tenant, pk=pk)
+    try:
+        if request.POST.get("action") == "remove":
+            membership_remove(membership=membership)
+            messages.success(request, f"{membership.user.username} is no longer in {request.tenant.name}.")
+        else:
+            membership_role_change(membership=membership, role=request.POST.get("role", ""))
+            messages.success(request, f"{membership.user.username} is now {membership.get_role_display().lower()}.")
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("members")
 
 
 def healthz(request):

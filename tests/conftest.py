@@ -135,3 +135,18 @@ def tenant_cluster(cluster_description, transactional_db):
         for service_id in consul_engine.services(agent):
             if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
                 consul_engine.service_deregister(agent, service_id)
+
+
+@pytest.fixture
+def team(db):
+    """A tenant with an owner, a member and a viewer, and a cluster that is only rows (see tests/pages.py)."""
+    from tests.pages import make_team
+
+    return make_team()
+
+
+@pytest.fixture
+def other_team(db):
+    from tests.pages import make_team
+
+    return make_team()

@@ -1,0 +1,288 @@
+"""Forms of the portal's pages. They parse what people type; services decide whether it may happen."""
+
+from __future__ import annotations
+
+import shlex
+
+from django import forms
+
+from networks import ipam
+from networks.models import Container, Network
+from networks.models.network import NAME_MAX_LENGTH
+from networks.selectors import cluster_list, network_list
+from networks.services.containers import RESTART_POLICIES
+from networks.services.errors import USER_ERRORS, http_status_of
+
+
+class PortalForm(forms.Form):
+    """Labels without Django's trailing colon, as the rest of the portal writes them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class ClusterChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, cluster) -> str:
+        return cluster.name
+
+
+def _offer_clusters(form: forms.Form, tenant):
+    """The tenant's clusters in the form's cluster field, the first one picked; returns them."""
+    clusters = cluster_list(tenant=tenant)
+    form.fields["cluster"].queryset = clusters
+    first = clusters.first()
+    if first is not None:
+        form.fields["cluster"].initial = first.pk
+    return clusters
+
+
+def refuse(form: forms.Form, error) -> None:
+    """Show a service's refusal on the field it is about, or above the form when it is about no field."""
+    field = getattr(error, "field", None)
+    if field in getattr(form, "shown_elsewhere", ()):
+        form.errors[field] = form.error_class([error.message])
+    else:
+        form.add_error(field if field in form.fields else None, error.message)
+
+
+def submit(form: forms.Form, action, *, valid: bool = True):
+    """Hand a valid form's data to `action` (a service call); returns (its answer, HTTP status).
+
+    Bad input answers 400; a service's refusal goes onto the form, with what the user typed kept,
+    and answers the service's status (409 for a conflict). The answer is None unless it succeeded.
+    """
+    if not (form.is_valid() and valid):
+        return None, 400
+    try:
+        return action(form.cleaned_data), 200
+    except USER_ERRORS as error:
+        refuse(form, error)
+        return None, http_status_of(error)
+
+
+def _prefix_choices() -> list[tuple[int, str]]:
+    return [
+        (length, f"/{length} — {2 ** (32 - length) - 2:,} addresses")
+        for length in range(ipam.MIN_PREFIXLEN, ipam.MAX_PREFIXLEN + 1)
+    ]
+
+
+class NetworkCreateForm(PortalForm):
+    cluster = ClusterChoiceField(queryset=None, empty_label=None)
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH,
+        help_text="Letters, digits, underscores, periods or hyphens, such as mynetwork.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    prefixlen = forms.TypedChoiceField(
+        label="Size", coerce=int, choices=_prefix_choices, help_text="/24, Docker's default, gives 254 addresses."
+    )
+    subnet = forms.CharField(
+        label="Custom subnet",
+        required=False,
+        help_text="Leave empty to get the next free block, or type one such as 10.0.42.0/24.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "decimal"}),
+    )
+    gateway = forms.CharField(
+        required=False,
+        help_text="Leave empty to use the subnet's first address, as Docker does.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "decimal"}),
+    )
+    internal = forms.BooleanField(required=False, help_text="No traffic to or from outside the network.")
+    encrypted = forms.BooleanField(required=False, help_text="Encrypt traffic between nodes (IPsec).")
+    labels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="One KEY=VALUE per line, such as team=payments.",
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        first = _offer_clusters(self, tenant).first()
+        if first is not None:
+            self.fields["prefixlen"].initial = first.default_prefixlen
+
+    def clean_labels(self) -> dict[str, str]:
+        labels = {}
+        for number, line in enumerate(self.cleaned_data["labels"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise forms.ValidationError(f'Line {number}, "{line}", is not KEY=VALUE, such as team=payments.')
+            labels[key.strip()] = value.strip()
+        return labels
+
+
+class ConnectForm(PortalForm):
+    container = forms.ModelChoiceField(queryset=Container.objects.none(), empty_label="Pick a container")
+    aliases = forms.CharField(
+        required=False,
+        help_text="Other names the container answers to on this network, separated by commas.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    ip_address = forms.CharField(
+        label="IPv4 address",
+        required=False,
+        help_text="Leave empty to let Docker pick one.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "decimal"}),
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["container"].queryset = candidates
+
+    def clean_aliases(self) -> list[str]:
+        return split_words(self.cleaned_data["aliases"])
+
+
+class NetworkRemoveForm(PortalForm):
+    disconnect = forms.BooleanField(
+        required=False, label="Disconnect the attached containers first", help_text="Otherwise removal is refused."
+    )
+
+
+def split_words(text: str) -> list[str]:
+    return [word for word in text.replace(",", " ").split() if word]
+
+
+class EnvironmentRowForm(PortalForm):
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    value = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    )
+    secret = forms.BooleanField(required=False, help_text="Masked on every page; only the container sees it.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("value") and not cleaned.get("name"):
+            self.add_error("name", "Name this variable, or clear its value.")
+        return cleaned
+
+
+EnvironmentFormSet = forms.formset_factory(EnvironmentRowForm, extra=2)
+
+
+class ContainerRunForm(PortalForm):
+    cluster = ClusterChoiceField(queryset=None, empty_label=None)
+    name = forms.CharField(
+        max_length=128,
+        help_text="Other containers on its networks reach it by this name, such as db.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    image = forms.CharField(
+        max_length=255,
+        help_text="An image the cluster's nodes already have.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "list": "known-images"}),
+    )
+    command = forms.CharField(
+        required=False,
+        help_text="Optional, as on a shell: sh -c 'httpd -f -p 80'.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    networks = forms.ModelMultipleChoiceField(
+        queryset=Network.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The container joins every network ticked; it resolves the other containers there by name.",
+    )
+    ports = forms.CharField(
+        required=False,
+        label="Published ports",
+        help_text="HOST:CONTAINER, such as 8080:80 or 53:53/udp, separated by commas. Leave empty to keep it private.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    publish_all = forms.BooleanField(required=False, label="Publish every port the image exposes (--publish-all)")
+    restart_policy = forms.ChoiceField(choices=[(p, p) for p in RESTART_POLICIES], initial="no")
+    node = forms.ChoiceField(label="Node", required=False)
+
+    SPREAD = ""
+    # The environment rows are a formset beside this form; the service's sentences about them go there.
+    shown_elsewhere = ("environment",)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        clusters = _offer_clusters(self, tenant)
+        self.fields["networks"].queryset = (
+            network_list(tenant=tenant).filter(status=Network.Status.ACTIVE, is_external=False).order_by("name")
+        )
+        self.fields["node"].choices = [(self.SPREAD, "Spread: the node running the fewest containers")] + [
+            (
+                f"{cluster.pk}:{node.name}",
+                f"{node.name} ({node.address})" + (f" on {cluster.name}" if len(clusters) > 1 else ""),
+            )
+            for cluster in clusters
+            for node in cluster.nodes.all()
+        ]
+        # One alias field per network, drawn next to its checkbox.
+        self.alias_fields = {}
+        for network in self.fields["networks"].queryset:
+            key = f"aliases_{network.pk}"
+            self.fields[key] = forms.CharField(
+                required=False,
+                label=f"Aliases on {network.name}",
+                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "aliases"}),
+            )
+            self.alias_fields[network.pk] = key
+        if not tenant.allow_published_ports:
+            for name in ("ports", "publish_all"):
+                self.fields[name].disabled = True
+
+    def network_rows(self):
+        """(checkbox, aliases field) pairs, for the template."""
+        boxes = {str(box.data["value"]): box for box in self["networks"]}
+        return [(boxes[str(pk)], self[key]) for pk, key in self.alias_fields.items() if str(pk) in boxes]
+
+    def clean_command(self) -> list[str]:
+        try:
+            return shlex.split(self.cleaned_data["command"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"The command has unbalanced quotes ({exc}).") from None
+
+    def clean_ports(self) -> list[str]:
+        return split_words(self.cleaned_data["ports"] or "")
+
+    def clean(self):
+        cleaned = super().clean()
+        cluster, choice = cleaned.get("cluster"), cleaned.get("node")
+        cleaned["node_object"] = None
+        if cluster is not None and choice:
+            cluster_id, _, name = choice.partition(":")
+            node = cluster.nodes.filter(name=name).first() if str(cluster.pk) == cluster_id else None
+            if node is None:
+                self.add_error("node", f"That node is not in cluster {cluster.name}; pick one of its nodes or spread.")
+            cleaned["node_object"] = node
+        return cleaned
+
+    def network_specs(self) -> list[dict]:
+        return [
+            {"network": network, "aliases": split_words(self.cleaned_data.get(self.alias_fields[network.pk]) or "")}
+            for network in self.cleaned_data["networks"]
+        ]
+
+
+class PortQueryForm(PortalForm):
+    port = forms.CharField(
+        required=False,
+        max_length=16,
+        help_text="Such as 80 or 53/udp; leave empty for every published port.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+
+class DiagnoseForm(PortalForm):
+    target = forms.CharField(
+        max_length=253,
+        label="Name to look up",
+        help_text="A container name or alias on one of this container's networks, such as db.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    port = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=65535,
+        label="TCP port (optional)",
+        help_text="Also check that this port answers, such as 3306.",
+    )

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from networks.selectors import cluster_allocation_map, cluster_get, cluster_health_get, cluster_list, cluster_topology
+from networks.services.clusters import cluster_refresh_health_request
+from portal.tenancy import require_change, tenant_required
+
+
+def _chosen_cluster(request):
+    """The cluster named by ?cluster= (another tenant's is a 404), else the tenant's first."""
+    clusters = cluster_list(tenant=request.tenant)
+    pk = request.GET.get("cluster")
+    if pk and pk.isdigit():
+        return cluster_get(tenant=request.tenant, pk=int(pk)), clusters
+    return clusters.first(), clusters
+
+
+def _cluster_page(request, template: str, picture) -> object:
+    """A page about one cluster: `picture(cluster)` adds what it draws."""
+    cluster, clusters = _chosen_cluster(request)
+    context = {"cluster": cluster, "clusters": clusters}
+    if cluster is not None:
+        context.update(picture(cluster))
+    return render(request, template, context)
+
+
+@tenant_required
+@require_GET
+def allocation_map_view(request):
+    def picture(cluster):
+        drawing, capacity = cluster_allocation_map(
+            tenant=request.tenant, cluster=cluster, focus=request.GET.get("block"), selected=request.GET.get("select")
+        )
+        return {"picture": drawing, "capacity": capacity}
+
+    return _cluster_page(request, "networks/allocation_map.html", picture)
+
+
+@tenant_required
+@require_GET
+def topology_view(request):
+    return _cluster_page(
+        request,
+        "networks/topology.html",
+        lambda cluster: {"topology": cluster_topology(tenant=request.tenant, cluster=cluster)},
+    )
+
+
+@tenant_required
+@require_GET
+def cluster_health_view(request, pk: int):
+    """One cluster's health card, fetched again a moment after a refresh was asked for."""
+    health = cluster_health_get(tenant=request.tenant, pk=pk)
+    return render(request, "portal/_cluster_card.html", {"health": health})
+
+
+@tenant_required
+@require_POST
+def cluster_refresh_health_view(request, pk: int):
+    require_change(request)
+    cluster = cluster_get(tenant=request.tenant, pk=pk)
+    cluster_refresh_health_request(cluster=cluster)
+    if request.htmx:
+        health = cluster_health_get(tenant=request.tenant, pk=pk)
+        return render(request, "portal/_cluster_card.html", {"health": health, "refreshing": True})
+    messages.info(request, f"Asked cluster {cluster.name} how its nodes and Consul agents are; reload in a moment.")
+    return redirect("home")

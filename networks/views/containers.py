@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from networks.filters import ContainerFilterSet
+from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm, refuse, submit
+from networks.models import Container, Operation
+from networks.selectors import container_get, container_list
+from networks.services.containers import (
+    ACTIONS,
+    container_action_request,
+    container_port_query,
+    container_remove_exited,
+    container_run,
+    masked_environment,
+)
+from networks.services.diagnostics import container_diagnose
+from networks.services.errors import USER_ERRORS, http_status_of, worker_failure_sentence
+from portal.tenancy import require_change, tenant_required
+
+from . import attempt, paginate, wants_fragment
+
+# Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
+ACTIONS_BY_STATUS = {
+    Container.Status.RUNNING: ["stop", "restart", "remove"],
+    Container.Status.EXITED: ["start", "remove"],
+    Container.Status.FAILED: ["remove"],
+}
+
+
+@tenant_required
+@require_GET
+def container_list_view(request):
+    queryset = container_list(tenant=request.tenant)
+    if not request.GET.getlist("status"):
+        queryset = queryset.exclude(status=Container.Status.REMOVED)
+    filterset = ContainerFilterSet(
+        request.GET, queryset=queryset.order_by("is_system", "cluster__name", "name"), tenant=request.tenant
+    )
+    context = {
+        "filterset": filterset,
+        "page": paginate(request, filterset.qs.distinct()),
+        "statuses": Container.Status.choices,
+        "selected_statuses": request.GET.getlist("status"),
+        "exited_count": Container.objects.filter(
+            tenant=request.tenant, status=Container.Status.EXITED, is_system=False
+        ).count(),
+    }
+    template = (
+        "networks/_container_results.html" if wants_fragment(request, "results") else "networks/container_list.html"
+    )
+    return render(request, template, context)
+
+
+def _known_images(tenant) -> list[str]:
+    return sorted(set(Container.objects.filter(tenant=tenant).values_list("image", flat=True)))
+
+
+@tenant_required
+def container_run_view(request):
+    require_change(request)
+    data = request.POST or None
+    form = ContainerRunForm(data, tenant=request.tenant)
+    environment = EnvironmentFormSet(data, prefix="env")
+    status, environment_error = 200, ""
+    if request.method == "POST":
+        operation, status = submit(
+            form,
+            lambda data: container_run(
+                tenant=request.tenant,
+                cluster=data["cluster"],
+                user=request.user,
+                name=data["name"],
+                image=data["image"],
+                command=data["command"],
+                networks=form.network_specs(),
+                environment=[row for row in environment.cleaned_data if row.get("name")],
+                ports=data["ports"],
+                publish_all=data["publish_all"],
+                restart_policy=data["restart_policy"],
+                node=data["node_object"],
+            ),
+            valid=environment.is_valid(),
+        )
+        if operation is not None:
+            messages.success(request, f"Starting {operation.target} on {operation.params['node']}.")
+            return redirect("networks:container_detail", pk=operation.container_id)
+        environment_error = " ".join(form.errors.get("environment", []))
+    context = {
+        "form": form,
+        "environment": environment,
+        "environment_error": environment_error,
+        "known_images": _known_images(request.tenant),
+        "has_clusters": form.fields["cluster"].queryset.exists(),
+        "publishing_allowed": request.tenant.allow_published_ports,
+    }
+    return render(request, "networks/container_run.html", context, status=status)
+
+
+def _unfinished(container: Container):
+    return container.operations.exclude(status__in=Operation.FINISHED).order_by("created")
+
+
+def _settled(container: Container, unfinished) -> bool:
+    return container.status not in (Container.Status.CREATING, Container.Status.REMOVING) and not unfinished
+
+
+def _port_answer(container: Container, port: str) -> dict:
+    """`docker port CONTAINER [PORT]`: the command as typed, and its lines or Docker's error sentence."""
+    port = (port or "").strip()
+    command = f"docker port {container.name}" + (f" {port}" if port else "")
+    try:
+        return {"command": command, "lines": container_port_query(container=container, port=port), "error": ""}
+    except USER_ERRORS as error:
+        return {"command": command, "lines": [], "error": error.message}
+
+
+def _detail_context(request, container: Container, **extra) -> dict:
+    unfinished = list(_unfinished(container))
+    port_form = PortQueryForm(request.GET if "port" in request.GET else None)
+    port = port_form.cleaned_data["port"] if port_form.is_bound and port_form.is_valid() else ""
+    return {
+        "container": container,
+        "endpoints": container.endpoints.select_related("network").order_by("network__name"),
+        "environment": masked_environment(container),
+        "unfinished": unfinished,
+        "settled": _settled(container, unfinished),
+        "actions": [] if container.is_system else ACTIONS_BY_STATUS.get(container.status, []),
+        "operations": container.operations.select_related("requested_by", "network")[:10],
+        "port_form": port_form,
+        "port_answer": _port_answer(container, port),
+        "diagnose_form": extra.pop("diagnose_form", None) or DiagnoseForm(),
+        "can_diagnose": container.status == Container.Status.RUNNING and not container.is_system,
+        **extra,
+    }
+
+
+@tenant_required
+@require_GET
+def container_detail_view(request, pk: int):
+    container = container_get(tenant=request.tenant, pk=pk)
+    context = _detail_context(request, container)
+    if wants_fragment(request, "port-answer"):
+        return render(request, "networks/_port_answer.html", context)
+    return render(request, "networks/container_detail.html", context)
+
+
+@tenant_required
+@require_GET
+def container_status_view(request, pk: int):
+    container = container_get(tenant=request.tenant, pk=pk)
+    unfinished = list(_unfinished(container))
+    settled = _settled(container, unfinished)
+    response = render(
+        request,
+        "networks/_container_status.html",
+        {"container": container, "unfinished": unfinished, "settled": settled},
+    )
+    if settled:
+        response["HX-Trigger"] = "container-settled"
+    return response
+
+
+@tenant_required
+@require_POST
+def container_action_view(request, pk: int, action: str):
+    require_change(request)
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    container = container_get(tenant=request.tenant, pk=pk)
+    attempt(
+        request,
+        lambda: container_action_request(tenant=request.tenant, container=container, action=action, user=request.user),
+        f"{action.capitalize()} requested for {container.name}.",
+    )
+    return redirect("networks:container_detail", pk=container.pk)
+
+
+@tenant_required
+@require_POST
+def container_remove_exited_view(request):
+    require_change(request)
+    attempt(
+        request,
+        lambda: container_remove_exited(tenant=request.tenant, user=request.user),
+        lambda operations: f"Removing {len(operations)} exited container(s): {', '.join(op.target for op in operations)}."
+        if operations
+        else "No exited containers to remove.",
+    )
+    return redirect("networks:container_list")
+
+
+@tenant_required
+@require_POST
+def container_diagnose_view(request, pk: int):
+    """DNS (and TCP) checks run inside the container by a worker, shown with the exact commands."""
+    require_change(request)
+    container = container_get(tenant=request.tenant, pk=pk)
+    form = DiagnoseForm(request.POST)
+    result, error, status = None, "", 400
+    if form.is_valid():
+        try:
+            result = container_diagnose(
+                tenant=request.tenant,
+                container=container,
+                target=form.cleaned_data["target"],
+                port=form.cleaned_data["port"],
+            )
+            status = 200
+        except USER_ERRORS as refusal:
+            refuse(form, refusal)
+            status = http_status_of(refusal)
+        except Exception as failure:  # the worker's answer may be any error, or none at all: say so
+            error, status = worker_failure_sentence(failure), 502
+    context = _detail_context(request, container, diagnose_form=form, diagnosis=result, diagnosis_error=error)
+    if request.htmx:
+        # The fragment replaces the form and its answer; htmx swaps refusals too (see base.html).
+        return render(request, "networks/_diagnose.html", context, status=status)
+    return render(request, "networks/container_detail.html", context, status=status)

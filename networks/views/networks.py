@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from networks import ipam
+from networks.filters import NetworkFilterSet
+from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, submit
+from networks.models import Network, Operation
+from networks.selectors import (
+    cluster_capacity,
+    container_get,
+    network_connect_candidates,
+    network_get,
+    network_inspect,
+    network_list,
+)
+from networks.services.allocations import subnet_check
+from networks.services.errors import worker_failure_sentence
+from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
+from portal.tenancy import require_change, tenant_required
+
+from . import attempt, paginate, wants_fragment
+
+
+@tenant_required
+@require_GET
+def network_list_view(request):
+    queryset = network_list(tenant=request.tenant).annotate(containers_count=Count("endpoints"))
+    if not request.GET.getlist("status"):
+        queryset = queryset.exclude(status=Network.Status.REMOVED)
+    filterset = NetworkFilterSet(
+        request.GET, queryset=queryset.order_by("cluster__name", "name"), tenant=request.tenant
+    )
+    context = {
+        "filterset": filterset,
+        "page": paginate(request, filterset.qs),
+        "statuses": Network.Status.choices,
+        "selected_statuses": request.GET.getlist("status"),
+    }
+    template = "networks/_network_results.html" if wants_fragment(request, "results") else "networks/network_list.html"
+    return render(request, template, context)
+
+
+def subnet_preview(*, cluster, prefixlen, subnet: str, gateway: str) -> dict:
+    """What the create form promises before it is sent: the block the network will get, or why not."""
+    if cluster is None:
+        return {"ok": False, "message": "Pick a cluster."}
+    subnet = (subnet or "").strip()
+    try:
+        if subnet:
+            block = subnet_check(cluster=cluster, subnet=subnet)
+            free = None
+        else:
+            capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen or None)
+            if capacity.next_block is None:
+                raise ipam.PoolExhausted(cluster.pool, capacity.prefixlen)
+            block, free = capacity.next_block, capacity
+        gateway_address = ipam.parse_gateway(gateway, block)
+    except ipam.IpamError as error:
+        return {"ok": False, "message": error.message, "field": error.field}
+    return {
+        "ok": True,
+        "custom": bool(subnet),
+        "block": block,
+        "gateway": gateway_address,
+        "addresses": block.num_addresses - 2,
+        "capacity": free,
+    }
+
+
+def _preview_for(form: NetworkCreateForm) -> dict:
+    def value(name):
+        return form[name].value() if form.is_bound else form.fields[name].initial
+
+    try:
+        cluster = form.fields["cluster"].queryset.filter(pk=int(value("cluster") or 0)).first()
+        prefixlen = int(value("prefixlen") or 0)
+    except (TypeError, ValueError):
+        cluster, prefixlen = None, 0
+    return subnet_preview(
+        cluster=cluster, prefixlen=prefixlen, subnet=value("subnet") or "", gateway=value("gateway") or ""
+    )
+
+
+@tenant_required
+def network_create_view(request):
+    require_change(request)
+    form = NetworkCreateForm(request.POST or None, tenant=request.tenant)
+    status = 200
+    if request.method == "POST":
+        operation, status = submit(
+            form,
+            lambda data: network_create(
+                tenant=request.tenant,
+                cluster=data["cluster"],
+                user=request.user,
+                name=data["name"],
+                subnet=data["subnet"],
+                prefixlen=data["prefixlen"],
+                gateway=data["gateway"],
+                internal=data["internal"],
+                encrypted=data["encrypted"],
+                labels=data["labels"],
+            ),
+        )
+        if operation is not None:
+            messages.success(request, f"Creating network {operation.target} on {operation.params['subnet']}.")
+            return redirect("networks:network_detail", pk=operation.network_id)
+    context = {"form": form, "preview": _preview_for(form), "has_clusters": form.fields["cluster"].queryset.exists()}
+    return render(request, "networks/network_create.html", context, status=status)
+
+
+@tenant_required
+@require_GET
+def network_preview_view(request):
+    """The create form's live preview: the next free block, or the custom subnet checked as typed."""
+    require_change(request)
+    form = NetworkCreateForm(request.GET, tenant=request.tenant)
+    return render(request, "networks/_subnet_preview.html", {"preview": _preview_for(form)})
+
+
+def _unfinished(network: Network):
+    return network.operations.exclude(status__in=Operation.FINISHED).order_by("created")
+
+
+def _settled(network: Network, unfinished) -> bool:
+    return network.status not in (Network.Status.CREATING, Network.Status.REMOVING) and not unfinished
+
+
+def _status_context(network: Network) -> dict:
+    unfinished = list(_unfinished(network))
+    failure = None
+    if network.status == Network.Status.FAILED:
+        failure = network.operations.filter(status=Operation.Status.FAILED).first()
+    return {"network": network, "unfinished": unfinished, "settled": _settled(network, unfinished), "failure": failure}
+
+
+def _detail_context(request, network: Network, **extra) -> dict:
+    candidates = network_connect_candidates(tenant=request.tenant, network=network)
+    endpoints = network.endpoints.select_related("container__node").order_by("container__name")
+    return {
+        **_status_context(network),
+        "endpoints": endpoints,
+        "removable": not network.is_external and network.status in (Network.Status.ACTIVE, Network.Status.FAILED),
+        "operations": network.operations.select_related("requested_by", "container")[:10],
+        "addresses_used": network.address_allocations.count(),
+        "addresses_total": network.subnet_network.num_addresses - 2,
+        "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates),
+        "has_candidates": candidates.exists(),
+        "remove_form": NetworkRemoveForm(),
+        **extra,
+    }
+
+
+@tenant_required
+@require_GET
+def network_detail_view(request, pk: int):
+    network = network_get(tenant=request.tenant, pk=pk)
+    return render(request, "networks/network_detail.html", _detail_context(request, network))
+
+
+@tenant_required
+@require_GET
+def network_status_view(request, pk: int):
+    """The polled part of the detail page; once the work is done it stops polling and says so."""
+    network = network_get(tenant=request.tenant, pk=pk)
+    context = _status_context(network)
+    response = render(request, "networks/_network_status.html", context)
+    if context["settled"]:
+        response["HX-Trigger"] = "network-settled"
+    return response
+
+
+@tenant_required
+@require_GET
+def network_inspect_view(request, pk: int):
+    """`docker network inspect`, asked of a worker; loaded after the page so a slow cluster never blocks it."""
+    network = network_get(tenant=request.tenant, pk=pk)
+    context = {"network": network, "inspect": None, "error": ""}
+    if network.status == Network.Status.ACTIVE and network.docker_id:
+        try:
+            context["inspect"] = network_inspect(network=network, timeout=10)
+            context["inspect_json"] = json.dumps([context["inspect"]], indent=4)
+        except Exception as error:  # a worker's answer may be any error, or none at all: say so, never a 500
+            context["error"] = worker_failure_sentence(error)
+    return render(request, "networks/_network_inspect.html", context)
+
+
+@tenant_required
+@require_POST
+def network_connect_view(request, pk: int):
+    require_change(request)
+    network = network_get(tenant=request.tenant, pk=pk)
+    candidates = network_connect_candidates(tenant=request.tenant, network=network)
+    form = ConnectForm(request.POST, candidates=candidates)
+    operation, status = submit(
+        form,
+        lambda data: network_connect(
+            tenant=request.tenant,
+            network=network,
+            container=data["container"],
+            user=request.user,
+            aliases=data["aliases"],
+            ipv4_address=data["ip_address"],
+        ),
+    )
+    if operation is not None:
+        messages.success(request, f"Connecting {operation.container.name} to {network.name}.")
+        return redirect("networks:network_detail", pk=network.pk)
+    network.refresh_from_db()
+    context = _detail_context(request, network, connect_form=form)
+    return render(request, "networks/network_detail.html", context, status=status)
+
+
+@tenant_required
+@require_POST
+def network_disconnect_view(request, pk: int, container_pk: int):
+    require_change(request)
+    network = network_get(tenant=request.tenant, pk=pk)
+    container = container_get(tenant=request.tenant, pk=container_pk)
+    attempt(
+        request,
+        lambda: network_disconnect(
+            tenant=request.tenant,
+            network=network,
+            container=container,
+            user=request.user,
+            force=bool(request.POST.get("force")),
+        ),
+        f"Disconnecting {container.name} from {network.name}.",
+    )
+    return redirect("networks:network_detail", pk=network.pk)
+
+
+@tenant_required
+@require_POST
+def network_remove_view(request, pk: int):
+    require_change(request)
+    network = network_get(tenant=request.tenant, pk=pk)
+    form = NetworkRemoveForm(request.POST)
+    form.is_valid()
+    attempt(
+        request,
+        lambda: network_remove(
+            tenant=request.tenant,
+            network=network,
+            user=request.user,
+            disconnect=form.cleaned_data.get("disconnect", False),
+        ),
+        f"Removing network {network.name}; {network.subnet} is freed once the cluster confirms.",
+    )
+    return redirect("networks:network_detail", pk=network.pk)

@@ -1,0 +1,18 @@
+from django import forms
+
+from networks.forms import PortalForm
+
+from .models import Membership
+
+
+class MembershipAddForm(PortalForm):
+    username = forms.CharField(
+        max_length=150,
+        help_text="The person's login name; an admin creates accounts.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}),
+    )
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        initial=Membership.Role.MEMBER,
+        help_text="Owners manage members; members create, change and remove; viewers only read.",
+    )

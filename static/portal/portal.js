@@ -1,0 +1,44 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // The team switcher submits as soon as a team is picked.
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.requestSubmit();
+  });
+
+  // A secret environment value is typed into a password field.
+  document.addEventListener("change", function (event) {
+    var box = event.target.closest("input[data-secret-toggle]");
+    if (!box) return;
+    var row = box.closest("[data-env-row]");
+    var value = row && row.querySelector("input[data-env-value]");
+    if (value) value.type = box.checked ? "password" : "text";
+  });
+
+  // "Add a variable": copy the formset's empty row and count it.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-add-env]");
+    if (!button) return;
+    var total = document.getElementById("id_env-TOTAL_FORMS");
+    var template = document.getElementById("env-empty-row");
+    var rows = document.getElementById("env-rows");
+    if (!total || !template || !rows) return;
+    var index = parseInt(total.value, 10);
+    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    rows.insertAdjacentHTML("beforeend", html);
+    total.value = String(index + 1);
+    var added = rows.lastElementChild && rows.lastElementChild.querySelector("input");
+    if (added) added.focus();
+  });
+
+  // Buttons that remove or stop things ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  document.documentElement.classList.add("js");
+})();

@@ -1,0 +1,229 @@
+"""The container pages: list with exposure badges, run form, detail with port query, lifecycle buttons."""
+
+import re
+
+import pytest
+
+from networks.models import Container, Operation
+from networks.services.containers import MASK
+from tests.pages import make_container, make_network, make_system_container, run_form
+
+pytestmark = pytest.mark.django_db
+
+PUBLISHED = {
+    "ports": [{"host": 8080, "container": 80, "protocol": "tcp"}],
+    "published_ports": [{"port": "80/tcp", "host_ip": "0.0.0.0", "host_port": "8080"}],
+}
+
+
+def test_the_list_badges_exposed_private_and_system_containers(client, team, other_team):
+    make_container(team, "db")
+    make_container(team, "web", **PUBLISHED)
+    make_system_container(team)
+    make_container(other_team, "theirs")
+    client.force_login(team.viewer)
+    page = client.get("/containers/").content.decode()
+    node = team.node().address
+    assert f"⚠ Exposed: {node}:8080 -&gt; 80/tcp" in page
+    assert ">Private</span>" in page and ">System</span>" in page
+    assert "theirs" not in page
+
+    page = client.get("/containers/?exposed=true").content.decode()
+    assert ">web</strong>" in page and ">db</strong>" not in page
+
+
+def test_the_run_form_starts_private_and_warns_before_publishing(client, team):
+    make_network(team, "mynetwork")
+    client.force_login(team.member)
+    page = client.get("/containers/run/").content.decode()
+    assert re.search(r'<input type="text" name="ports"[^>]*>', page)
+    assert not re.search(r'<input type="text" name="ports"[^>]* value=', page)  # empty
+    assert "Publishing a port exposes this container to the Internet and to ServiceNet" in page
+    assert ">mynetwork</span>" in page and 'name="aliases_' in page
+    assert 'name="env-0-secret"' in page and 'id="env-empty-row"' in page
+    assert "Spread: the node running the fewest containers" in page
+
+
+def test_run_records_the_container_with_its_networks_aliases_and_secrets(client, team):
+    net = make_network(team, "mynetwork")
+    client.force_login(team.member)
+    response = client.post(
+        "/containers/run/",
+        run_form(
+            team.cluster,
+            env=[("MYSQL_ROOT_PASSWORD", "my-root-pw", True), ("TZ", "UTC", False)],
+            name="mysql",
+            command="sh -c 'while true; do echo ok | nc -l -p 3306; done'",
+            networks=[net.pk],
+            node=f"{team.cluster.pk}:node2",
+            **{f"aliases_{net.pk}": "db, database"},
+        ),
+    )
+    container = Container.objects.get(name="mysql")
+    assert response.status_code == 302 and response["Location"] == f"/containers/{container.pk}/"
+    assert container.command == ["sh", "-c", "while true; do echo ok | nc -l -p 3306; done"]
+    assert container.node.name == "node2" and not container.is_exposed
+    assert container.endpoints.get().aliases == ["db", "database"]
+    assert Operation.objects.get(container=container).params["environment"] == ["MYSQL_ROOT_PASSWORD", "TZ"]
+
+    page = client.get(f"/containers/{container.pk}/").content.decode()
+    assert "my-root-pw" not in page and MASK in page and "UTC" in page
+
+
+def test_a_refused_run_keeps_what_was_typed_and_keeps_secrets_masked(client, team):
+    net = make_network(team, "mynetwork")
+    client.force_login(team.member)
+    response = client.post(
+        "/containers/run/",
+        run_form(
+            team.cluster,
+            env=[("API_KEY", "hunter2", True)],
+            name="web",
+            networks=[net.pk],
+            ports="80:80, 99999:80",
+            **{f"aliases_{net.pk}": "site"},
+        ),
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "ports are numbers from 1 to 65535" in page
+    assert 'value="web"' in page and 'value="80:80 99999:80"' in page or 'value="80:80, 99999:80"' in page
+    assert 'value="site"' in page and f'value="{net.pk}"' in page and "checked" in page
+    # the secret stays in the form, in a password field
+    assert re.search(r'<input type="password" data-env-value name="env-0-value"[^>]*value="hunter2"', page)
+    assert not Container.objects.exists()
+
+
+def test_a_bad_environment_name_is_shown_by_the_variables(client, team):
+    client.force_login(team.member)
+    response = client.post(
+        "/containers/run/", run_form(team.cluster, env=[("1BAD", "x", False), ("", "orphan value", False)], name="web")
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Name this variable, or clear its value." in page
+    response = client.post("/containers/run/", run_form(team.cluster, env=[("1BAD", "x", False)], name="web"))
+    assert "is not a valid environment variable name" in response.content.decode()
+
+
+def test_a_tenant_policy_can_forbid_publishing(client, team):
+    team.tenant.allow_published_ports = False
+    team.tenant.save()
+    client.force_login(team.member)
+    page = client.get("/containers/run/").content.decode()
+    assert "Your team's policy forbids published ports." in page
+    assert re.search(r'<input type="text" name="ports"[^>]*disabled', page)
+
+
+def test_viewers_cannot_run_or_act(client, team):
+    db = make_container(team, "db")
+    client.force_login(team.viewer)
+    page = client.get("/containers/").content.decode()
+    assert "Run container" not in page and "Remove all exited" not in page
+    page = client.get(f"/containers/{db.pk}/").content.decode()
+    assert ">Stop</button>" not in page and ">Remove</button>" not in page and "Run checks" not in page
+    assert client.get("/containers/run/").status_code == 403
+    assert client.post("/containers/run/", {"name": "x"}).status_code == 403
+    for action in ("stop", "restart", "remove"):
+        assert client.post(f"/containers/{db.pk}/{action}/").status_code == 403
+    assert client.post("/containers/remove-exited/").status_code == 403
+    assert client.post(f"/containers/{db.pk}/diagnose/", {"target": "web"}).status_code == 403
+    assert not Operation.objects.exists()
+
+
+def test_lifecycle_buttons_follow_the_status(client, team):
+    running = make_container(team, "running")
+    exited = make_container(team, "exited", status=Container.Status.EXITED)
+    client.force_login(team.member)
+    page = client.get(f"/containers/{running.pk}/").content.decode()
+    assert ">Stop</button>" in page and ">Restart</button>" in page and ">Start</button>" not in page
+    page = client.get(f"/containers/{exited.pk}/").content.decode()
+    assert ">Start</button>" in page and ">Stop</button>" not in page
+
+    response = client.post(f"/containers/{running.pk}/stop/", follow=True)
+    assert b"Stop requested for running." in response.content
+    assert Operation.objects.get(container=running).kind == Operation.Kind.CONTAINER_STOP
+    assert client.post(f"/containers/{running.pk}/explode/").status_code == 404
+
+
+def test_system_containers_are_shown_but_never_offered_an_action(client, team):
+    consul = make_system_container(team)
+    client.force_login(team.owner)
+    page = client.get(f"/containers/{consul.pk}/").content.decode()
+    assert "protected system container" in page and ">Stop</button>" not in page
+    response = client.post(f"/containers/{consul.pk}/remove/", follow=True)
+    assert "protected system container" in response.content.decode()
+    assert Container.objects.get(pk=consul.pk).status == Container.Status.RUNNING
+
+
+def test_remove_all_exited_leaves_running_and_system_containers(client, team):
+    make_container(team, "running")
+    make_container(team, "done-1", status=Container.Status.EXITED)
+    make_container(team, "done-2", status=Container.Status.EXITED)
+    make_system_container(team, running=False)
+    client.force_login(team.member)
+    assert "Remove all exited (2)" in client.get("/containers/").content.decode()
+    response = client.post("/containers/remove-exited/", follow=True)
+    assert "Removing 2 exited container(s): done-1, done-2." in response.content.decode()
+    assert set(Container.objects.filter(status=Container.Status.REMOVING).values_list("name", flat=True)) == {
+        "done-1",
+        "done-2",
+    }
+
+
+def test_the_port_query_answers_like_docker_port(client, team):
+    db = make_container(team, "mysql")
+    web = make_container(team, "wordpress", **PUBLISHED)
+    client.force_login(team.viewer)
+    node = team.node().address
+
+    page = client.get(f"/containers/{db.pk}/?port=3306").content.decode()
+    assert "$ docker port mysql 3306" in page
+    assert "Error: No public port &#x27;3306/tcp&#x27; published for mysql" in page
+
+    response = client.get(f"/containers/{web.pk}/?port=80", headers={"HX-Request": "true", "HX-Target": "port-answer"})
+    page = response.content.decode()
+    assert "<html" not in page and "$ docker port wordpress 80" in page and f"{node}:8080" in page
+
+    page = client.get(f"/containers/{web.pk}/").content.decode()
+    assert f"80/tcp -&gt; {node}:8080" in page and "Exposed to the Internet and ServiceNet" in page
+
+
+def test_diagnostics_need_a_running_container(client, team):
+    exited = make_container(team, "exited", status=Container.Status.EXITED)
+    client.force_login(team.member)
+    page = client.get(f"/containers/{exited.pk}/").content.decode()
+    assert "start it first" in page and "Run checks" not in page
+    response = client.post(f"/containers/{exited.pk}/diagnose/", {"target": "db"}, headers={"HX-Request": "true"})
+    assert response.status_code == 409 and b"start it first" in response.content
+
+
+def test_a_refused_diagnosis_keeps_what_was_typed(client, team):
+    db = make_container(team, "db")
+    client.force_login(team.member)
+    response = client.post(f"/containers/{db.pk}/diagnose/", {"target": "no such name!", "port": "70000"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'value="no such name!"' in page and 'value="70000"' in page
+
+
+def test_another_teams_container_is_a_404(client, team, other_team):
+    theirs = make_container(other_team, "theirs")
+    client.force_login(team.owner)
+    for url in (f"/containers/{theirs.pk}/", f"/containers/{theirs.pk}/status/"):
+        assert client.get(url).status_code == 404
+    for url in (f"/containers/{theirs.pk}/stop/", f"/containers/{theirs.pk}/diagnose/"):
+        assert client.post(url, {"target": "x"}).status_code == 404
+    assert not Operation.objects.exists()
+
+
+def test_the_status_polls_while_the_container_is_being_made(client, team):
+    container = make_container(team, "fresh", status=Container.Status.CREATING)
+    client.force_login(team.viewer)
+    assert (
+        f'hx-get="/containers/{container.pk}/status/" hx-trigger="every 1s"'
+        in client.get(f"/containers/{container.pk}/").content.decode()
+    )
+    Container.objects.filter(pk=container.pk).update(status=Container.Status.RUNNING)
+    response = client.get(f"/containers/{container.pk}/status/")
+    assert b"every 1s" not in response.content and response["HX-Trigger"] == "container-settled"

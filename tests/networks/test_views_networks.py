@@ -1,0 +1,287 @@
+"""The network pages: list, create (with its preview), detail, connect, disconnect, remove."""
+
+import pytest
+from django.urls import reverse
+
+from networks.models import Endpoint, Network, Operation, SubnetAllocation
+from networks.selectors import cluster_capacity
+from tests.pages import make_container, make_network, make_operation
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_the_list_shows_the_teams_networks_only(client, team, other_team):
+    web = make_network(team, "web")
+    make_network(other_team, "theirs")
+    client.force_login(team.viewer)
+    page = client.get("/networks/").content.decode()
+    assert "web" in page and web.subnet in page and "theirs" not in page
+
+
+def test_search_filter_and_pagination(client, team):
+    for i in range(30):
+        make_network(team, f"svc-{i:02}")
+    make_network(team, "database")
+    make_network(team, "gone", status=Network.Status.REMOVED)
+    client.force_login(team.viewer)
+
+    page = client.get("/networks/?q=data").content.decode()
+    assert "database" in page and "svc-01" not in page
+    page = client.get("/networks/").content.decode()
+    assert "Page 1 of 2" in page and "gone" not in page  # removed networks are hidden unless asked for
+    page = client.get("/networks/?page=2").content.decode()
+    assert "svc-29" in page and "svc-00" not in page
+    page = client.get("/networks/?status=removed").content.decode()
+    assert "gone" in page and "database" not in page
+    page = client.get("/networks/?q=10.0.5.").content.decode()
+    assert "svc-05" in page  # the search also matches subnets
+
+
+def test_htmx_asks_for_the_results_only(client, team):
+    make_network(team, "web")
+    client.force_login(team.viewer)
+    response = client.get("/networks/?q=we", headers={**HTMX, "HX-Target": "results"})
+    assert b"<html" not in response.content and b"web" in response.content
+
+
+def test_the_create_form_shows_the_next_free_block_before_submitting(client, team):
+    make_network(team, "first")
+    client.force_login(team.member)
+    expected = cluster_capacity(cluster=team.cluster).next_block
+    page = client.get("/networks/new/").content.decode()
+    gateway = expected.network_address + 1
+    assert (
+        f'The network will get <span class="block">{expected}</span>, gateway <span class="block">{gateway}</span>'
+        in page
+    )
+    # the preview answers for another size too, and holds nothing
+    before = SubnetAllocation.objects.count()
+    page = client.get(f"/networks/new/preview/?cluster={team.cluster.pk}&prefixlen=20", headers=HTMX).content.decode()
+    assert "/20</span>" in page and "4,094 addresses" in page
+    assert SubnetAllocation.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("subnet", "gateway", "expected"),
+    [
+        ("10.0.42.0/24", "", '<span class="block">10.0.42.0/24</span> is free'),
+        ("10.0.42.0/24", "10.0.42.254", 'gateway <span class="block">10.0.42.254</span>'),
+        ("10.176.230.0/24", "", "overlaps ServiceNet 10.176.224.0/19"),
+        ("10.0.0.0/24", "", "overlaps network &quot;taken&quot;"),
+        ("10.0.42.7/24", "", "has host bits set: did you mean 10.0.42.0/24?"),
+        ("192.168.1.0/24", "", "is outside the cluster&#x27;s address pool"),
+        ("nonsense", "", "is not a subnet in CIDR notation"),
+        ("10.0.42.0/24", "10.0.43.1", "Gateway 10.0.43.1 is outside the subnet 10.0.42.0/24"),
+    ],
+)
+def test_a_custom_subnet_is_checked_inline_without_holding_it(client, team, subnet, gateway, expected):
+    make_network(team, "taken", subnet="10.0.0.0/24")
+    client.force_login(team.member)
+    before = SubnetAllocation.objects.count()
+    response = client.get(
+        "/networks/new/preview/",
+        {"cluster": team.cluster.pk, "prefixlen": 24, "subnet": subnet, "gateway": gateway},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+    assert SubnetAllocation.objects.count() == before
+
+
+def test_create_records_the_network_and_its_operation(client, team, django_capture_on_commit_callbacks):
+    client.force_login(team.member)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            "/networks/new/",
+            {"cluster": team.cluster.pk, "name": "mynetwork", "prefixlen": 24, "labels": "team=web\n"},
+        )
+    network = Network.objects.get(name="mynetwork")
+    assert response.status_code == 302 and response["Location"] == f"/networks/{network.pk}/"
+    assert network.status == Network.Status.CREATING and network.labels == {"team": "web"}
+    assert network.created_by == team.member
+    assert network.operations.get().kind == Operation.Kind.NETWORK_CREATE
+    assert len(callbacks) == 1  # the task is sent once the transaction commits
+
+
+@pytest.mark.parametrize(
+    ("data", "field_value", "sentence"),
+    [
+        ({"name": "taken"}, 'value="taken"', "A network named &quot;taken&quot; already exists"),
+        ({"name": "fresh", "subnet": "10.176.224.0/24"}, 'value="10.176.224.0/24"', "overlaps ServiceNet"),
+        ({"name": "bridge"}, 'value="bridge"', "one of Docker&#x27;s predefined networks"),
+        ({"name": "fresh", "labels": "no equals sign"}, "no equals sign</textarea>", "is not KEY=VALUE"),
+        ({"name": "fresh", "labels": "overlay-portal.cluster=x"}, "overlay-portal.cluster=x", "belong to the portal"),
+    ],
+)
+def test_a_refused_create_keeps_what_was_typed(client, team, data, field_value, sentence):
+    make_network(team, "taken")
+    client.force_login(team.member)
+    before = Network.objects.count()
+    response = client.post("/networks/new/", {"cluster": team.cluster.pk, "prefixlen": 24, **data})
+    page = response.content.decode()
+    assert response.status_code in (400, 409)
+    assert sentence in page and field_value in page
+    assert Network.objects.count() == before
+
+
+def test_viewers_get_no_create_button_and_a_crafted_create_is_refused(client, team):
+    client.force_login(team.viewer)
+    assert "Create network" not in client.get("/networks/").content.decode()
+    assert client.get("/networks/new/").status_code == 403
+    assert client.get(f"/networks/new/preview/?cluster={team.cluster.pk}").status_code == 403
+    response = client.post("/networks/new/", {"cluster": team.cluster.pk, "name": "sneaky", "prefixlen": 24})
+    assert response.status_code == 403 and b"read-only" in response.content
+    assert not Network.objects.filter(name="sneaky").exists()
+
+
+def test_create_on_another_teams_cluster_is_refused(client, team, other_team):
+    client.force_login(team.member)
+    response = client.post("/networks/new/", {"cluster": other_team.cluster.pk, "name": "x", "prefixlen": 24})
+    assert response.status_code == 400 and b"Select a valid choice" in response.content
+    assert not Network.objects.filter(name="x").exists()
+
+
+def test_detail_shows_the_network_its_containers_and_operations(client, team):
+    web = make_network(team, "web", labels={"team": "payments"})
+    make_container(team, "db", networks=[web])
+    make_operation(team, target="web", network=web, status=Operation.Status.SUCCEEDED)
+    client.force_login(team.viewer)
+    page = client.get(f"/networks/{web.pk}/").content.decode()
+    assert web.subnet in page and web.gateway in page and "team=payments" in page
+    assert ">db</a>" in page and "Create network</a>" in page
+    # the live inspect view is fetched after the page, from a worker
+    assert f'hx-get="/networks/{web.pk}/inspect/" hx-trigger="load' in page
+    # a viewer sees no button that would be refused
+    for label in ("Disconnect", "Connect</button>", "Remove network"):
+        assert label not in page
+
+
+def test_another_teams_network_is_a_404_everywhere(client, team, other_team):
+    theirs = make_network(other_team, "theirs")
+    container = make_container(team, "mine")
+    client.force_login(team.owner)
+    for url in (f"/networks/{theirs.pk}/", f"/networks/{theirs.pk}/status/", f"/networks/{theirs.pk}/inspect/"):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        f"/networks/{theirs.pk}/connect/",
+        f"/networks/{theirs.pk}/remove/",
+        f"/networks/{theirs.pk}/disconnect/{container.pk}/",
+    ):
+        assert client.post(url, {"container": container.pk}).status_code == 404, url
+    assert Network.objects.get(pk=theirs.pk).status == Network.Status.ACTIVE
+
+
+def test_the_status_polls_while_work_runs_and_stops_when_it_is_done(client, team):
+    network = make_network(team, "fresh", status=Network.Status.CREATING)
+    operation = make_operation(team, target="fresh", network=network, status=Operation.Status.RUNNING)
+    client.force_login(team.viewer)
+    page = client.get(f"/networks/{network.pk}/").content.decode()
+    assert f'hx-get="/networks/{network.pk}/status/" hx-trigger="every 1s"' in page
+
+    response = client.get(f"/networks/{network.pk}/status/", headers=HTMX)
+    assert b'hx-trigger="every 1s"' in response.content and "HX-Trigger" not in response
+    assert b"Running." in response.content
+
+    Network.objects.filter(pk=network.pk).update(status=Network.Status.ACTIVE)
+    Operation.objects.filter(pk=operation.pk).update(status=Operation.Status.SUCCEEDED)
+    response = client.get(f"/networks/{network.pk}/status/", headers=HTMX)
+    assert b"every 1s" not in response.content and b'data-status="active"' in response.content
+    assert response["HX-Trigger"] == "network-settled"  # the other parts of the page reload once
+
+
+def test_a_failed_network_shows_its_error_sentence(client, team):
+    network = make_network(team, "broken", status=Network.Status.FAILED)
+    make_operation(
+        team, target="broken", network=network, status=Operation.Status.FAILED, error="The cluster said no. Try again."
+    )
+    client.force_login(team.viewer)
+    assert b"The cluster said no. Try again." in client.get(f"/networks/{network.pk}/").content
+
+
+def test_inspect_waits_for_an_active_network(client, team):
+    network = make_network(team, "fresh", status=Network.Status.CREATING)
+    client.force_login(team.viewer)
+    response = client.get(f"/networks/{network.pk}/inspect/", headers=HTMX)
+    assert b"appears once the network is active" in response.content
+
+
+def test_connect_records_an_endpoint_and_an_operation(client, team):
+    web = make_network(team, "web")
+    db = make_container(team, "db")
+    client.force_login(team.member)
+    response = client.post(f"/networks/{web.pk}/connect/", {"container": db.pk, "aliases": "mysql, database"})
+    assert response.status_code == 302
+    endpoint = Endpoint.objects.get(network=web, container=db)
+    assert endpoint.aliases == ["mysql", "database"]
+    assert Operation.objects.get(kind=Operation.Kind.NETWORK_CONNECT).target == "db to web"
+
+
+def test_a_refused_connect_keeps_what_was_typed(client, team):
+    web = make_network(team, "web", subnet="10.0.7.0/24")
+    db = make_container(team, "db")
+    client.force_login(team.member)
+    response = client.post(
+        f"/networks/{web.pk}/connect/", {"container": db.pk, "aliases": "mysql", "ip_address": "10.0.8.5"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Address 10.0.8.5 is outside the subnet 10.0.7.0/24" in page
+    assert 'value="10.0.8.5"' in page and 'value="mysql"' in page
+    assert f'<option value="{db.pk}" selected>' in page
+    assert not Endpoint.objects.exists()
+
+
+def test_connect_offers_only_this_clusters_containers_not_yet_on_it(client, team, other_team):
+    web = make_network(team, "web")
+    make_container(team, "on-it", networks=[web])
+    make_container(team, "free")
+    theirs = make_container(other_team, "theirs")
+    client.force_login(team.member)
+    page = client.get(f"/networks/{web.pk}/").content.decode()
+    assert ">free</option>" in page and ">on-it</option>" not in page and "theirs" not in page
+    response = client.post(f"/networks/{web.pk}/connect/", {"container": theirs.pk})
+    assert response.status_code == 400 and b"Select a valid choice" in response.content
+
+
+def test_disconnect_and_remove(client, team):
+    web = make_network(team, "web")
+    db = make_container(team, "db", networks=[web])
+    client.force_login(team.member)
+    response = client.post(f"/networks/{web.pk}/remove/", follow=True)
+    assert "1 container is still attached: db" in response.content.decode()
+    assert Network.objects.get(pk=web.pk).status == Network.Status.ACTIVE
+
+    response = client.post(f"/networks/{web.pk}/disconnect/{db.pk}/", follow=True)
+    assert b"Disconnecting db from web" in response.content
+    assert Operation.objects.filter(kind=Operation.Kind.NETWORK_DISCONNECT).count() == 1
+
+    response = client.post(f"/networks/{web.pk}/remove/", {"disconnect": "on"}, follow=True)
+    assert b"Removing network web" in response.content
+    assert Network.objects.get(pk=web.pk).status == Network.Status.REMOVING
+
+
+def test_viewers_cannot_connect_disconnect_or_remove(client, team):
+    web = make_network(team, "web")
+    db = make_container(team, "db", networks=[web])
+    other = make_container(team, "other")
+    client.force_login(team.viewer)
+    assert client.post(f"/networks/{web.pk}/connect/", {"container": other.pk}).status_code == 403
+    assert client.post(f"/networks/{web.pk}/disconnect/{db.pk}/").status_code == 403
+    assert client.post(f"/networks/{web.pk}/remove/", {"disconnect": "on"}).status_code == 403
+    assert not Operation.objects.exists()
+
+
+def test_external_networks_cannot_be_removed_from_the_portal(client, team):
+    ingress = make_network(team, "ingress", is_external=True)
+    client.force_login(team.owner)
+    page = client.get(f"/networks/{ingress.pk}/").content.decode()
+    assert "Remove network" not in page and "External" in page
+    response = client.post(f"/networks/{ingress.pk}/remove/", follow=True)
+    assert "was not made by the portal" in response.content.decode()
+
+
+def test_reverse_names_are_stable():
+    assert reverse("networks:network_list") == "/networks/"
+    assert reverse("networks:network_detail", args=[3]) == "/networks/3/"

@@ -1,0 +1,79 @@
+"""The operations pages: the list, and progress that updates in place while the work runs."""
+
+import pytest
+
+from networks.models import Operation
+from tests.pages import make_network, make_operation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_list_shows_the_teams_operations_newest_first_with_filters(client, team, other_team):
+    make_operation(team, target="first", status=Operation.Status.SUCCEEDED)
+    make_operation(team, Operation.Kind.CONTAINER_RUN, target="second", status=Operation.Status.FAILED, error="No.")
+    make_operation(other_team, target="theirs")
+    client.force_login(team.viewer)
+    page = client.get("/operations/").content.decode()
+    assert page.index(">second<") < page.index(">first<") and "theirs" not in page
+    page = client.get("/operations/?status=failed").content.decode()
+    assert "second" in page and ">first<" not in page
+    page = client.get("/operations/?kind=container.run").content.decode()
+    assert "second" in page and ">first<" not in page
+
+
+def test_a_network_s_operations_are_one_click_away(client, team):
+    web = make_network(team, "web")
+    make_operation(team, target="web", network=web)
+    make_operation(team, target="other")
+    client.force_login(team.viewer)
+    page = client.get(f"/operations/?network={web.pk}").content.decode()
+    assert ">web<" in page and ">other<" not in page
+
+
+def test_running_rows_poll_themselves_and_finished_rows_do_not(client, team):
+    running = make_operation(team, target="busy", status=Operation.Status.RUNNING)
+    done = make_operation(team, target="done", status=Operation.Status.SUCCEEDED)
+    client.force_login(team.viewer)
+    page = client.get("/operations/").content.decode()
+    assert f'hx-get="/operations/{running.pk}/row/" hx-trigger="every 1s"' in page
+    assert f'hx-get="/operations/{done.pk}/row/"' not in page
+    Operation.objects.filter(pk=running.pk).update(status=Operation.Status.SUCCEEDED)
+    row = client.get(f"/operations/{running.pk}/row/").content.decode()
+    assert row.startswith("<tr") and "every 1s" not in row and "Succeeded" in row
+
+
+def test_progress_updates_in_place_until_the_operation_is_finished(client, team):
+    operation = make_operation(team, target="web", status=Operation.Status.RUNNING)
+    client.force_login(team.viewer)
+    page = client.get(f"/operations/{operation.pk}/").content.decode()
+    assert f'hx-get="/operations/{operation.pk}/progress/" hx-trigger="every 1s" hx-swap="outerHTML"' in page
+
+    operation.progress.append({"at": "2026-01-01T10:00:02+00:00", "message": "Creating overlay network web."})
+    Operation.objects.filter(pk=operation.pk).update(progress=operation.progress)
+    fragment = client.get(f"/operations/{operation.pk}/progress/", headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and "Creating overlay network web." in fragment and "every 1s" in fragment
+
+    Operation.objects.filter(pk=operation.pk).update(status=Operation.Status.SUCCEEDED, result={"id": "abc123"})
+    fragment = client.get(f"/operations/{operation.pk}/progress/").content.decode()
+    assert "every 1s" not in fragment and "Succeeded" in fragment and "abc123" in fragment
+
+
+def test_a_failed_operation_shows_its_error_sentence(client, team):
+    operation = make_operation(
+        team,
+        target="web",
+        status=Operation.Status.FAILED,
+        error="The cluster's state store (Consul) is down: rebuild the cluster, then try again.",
+        params={"subnet": "10.0.3.0/24", "internal": False, "networks": ["a", "b"]},
+    )
+    client.force_login(team.viewer)
+    page = client.get(f"/operations/{operation.pk}/").content.decode()
+    assert "It failed:</strong> The cluster&#x27;s state store (Consul) is down" in page
+    assert "10.0.3.0/24" in page and "a, b" in page and ">no<" in page
+
+
+def test_another_teams_operation_is_a_404(client, team, other_team):
+    theirs = make_operation(other_team)
+    client.force_login(team.owner)
+    for suffix in ("", "progress/", "row/"):
+        assert client.get(f"/operations/{theirs.pk}/{suffix}").status_code == 404
