@@ -273,6 +273,12 @@ class PortQueryForm(PortalForm):
 
 
 class DiagnoseForm(PortalForm):
+    """Shown on the container page beside the port query: its ids must not clash with that form's."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "diagnose-%s")
+        super().__init__(*args, **kwargs)
+
     target = forms.CharField(
         max_length=253,
         label="Name to look up",

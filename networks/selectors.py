@@ -93,6 +93,11 @@ class ClusterHealth:
         return sum(1 for node in self.nodes if node.state == Node.State.READY)
 
     @property
+    def checked(self) -> bool:
+        """False until a worker has looked at every node and the Consul agents."""
+        return self.consul_total > 0 and all(node.state != Node.State.UNKNOWN for node in self.nodes)
+
+    @property
     def consul_up(self) -> bool | None:
         """True when every Consul agent runs, None when no worker has looked at them yet."""
         if self.consul_total == 0:

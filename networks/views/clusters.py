@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -49,12 +51,26 @@ def topology_view(request):
     )
 
 
+REFRESH_WAIT_SECONDS = 30
+
+
+def _still_refreshing(health, since: str) -> float | None:
+    """The time a refresh was asked at, while its answer is not in yet (and not too long ago)."""
+    try:
+        asked = float(since)
+    except (TypeError, ValueError):
+        return None
+    answered = health.last_seen is not None and health.last_seen.timestamp() >= asked
+    return None if answered or time.time() - asked > REFRESH_WAIT_SECONDS else asked
+
+
 @tenant_required
 @require_GET
 def cluster_health_view(request, pk: int):
-    """One cluster's health card, fetched again a moment after a refresh was asked for."""
+    """One cluster's health card; after a refresh it asks again every second until the worker answered."""
     health = cluster_health_get(tenant=request.tenant, pk=pk)
-    return render(request, "portal/_cluster_card.html", {"health": health})
+    refreshing = _still_refreshing(health, request.GET.get("since"))
+    return render(request, "portal/_cluster_card.html", {"health": health, "refreshing": refreshing})
 
 
 @tenant_required
@@ -65,6 +81,6 @@ def cluster_refresh_health_view(request, pk: int):
     cluster_refresh_health_request(cluster=cluster)
     if request.htmx:
         health = cluster_health_get(tenant=request.tenant, pk=pk)
-        return render(request, "portal/_cluster_card.html", {"health": health, "refreshing": True})
+        return render(request, "portal/_cluster_card.html", {"health": health, "refreshing": time.time()})
     messages.info(request, f"Asked cluster {cluster.name} how its nodes and Consul agents are; reload in a moment.")
     return redirect("home")

@@ -93,7 +93,7 @@ def test_refresh_health_enqueues_after_commit_and_viewers_are_refused(client, te
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(url, headers={"HX-Request": "true", "HX-Target": f"cluster-{team.cluster.pk}"})
     assert response.status_code == 200 and len(callbacks) == 1
-    assert b"Asking the cluster" in response.content and b'hx-trigger="load delay:2s"' in response.content
+    assert b"Asking the cluster" in response.content and b"?since=" in response.content
 
 
 def test_another_teams_cluster_is_a_404(client, team, other_team):
@@ -184,14 +184,19 @@ def test_another_teams_membership_is_a_404(client, team, other_team):
 
 
 def test_pages_are_accessible_by_construction(client, team):
-    """Every page has one h1, a skip link, a labelled main navigation and labels for its inputs."""
-    make_network(team, "web")
-    client.force_login(team.owner)
+    """Every page has one h1, a skip link, a labelled main navigation, unique ids and labels for its inputs."""
     import re
 
-    for url in ("/", "/networks/", "/networks/new/", "/containers/", "/containers/run/", "/operations/", "/members/"):
+    web = make_network(team, "web")
+    db = make_container(team, "db", networks=[web])
+    client.force_login(team.owner)
+    pages = ["/", "/networks/", "/networks/new/", f"/networks/{web.pk}/", "/containers/", "/containers/run/"]
+    pages += [f"/containers/{db.pk}/", "/operations/", "/members/", "/map/", "/topology/"]
+    for url in pages:
         page = client.get(url).content.decode()
         assert page.count("<h1") == 1, url
+        ids = re.findall(r' id="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), f"{url}: repeated ids {sorted({i for i in ids if ids.count(i) > 1})}"
         assert 'class="skip-link" href="#main"' in page and 'aria-label="Main"' in page
         ids = set(re.findall(r'<label[^>]* for="([^"]+)"', page))
         for input_id in re.findall(
@@ -213,3 +218,22 @@ def test_a_second_team_of_an_owner_is_listed_in_the_switcher(client):
     client.force_login(first.owner)
     page = client.get("/").content.decode()
     assert "Alpha · Owner" in page and "Beta · Member" in page
+
+
+def test_after_a_refresh_the_card_asks_again_until_the_worker_has_answered(client, team):
+    import time
+
+    from django.utils import timezone
+
+    from networks.models import Node
+
+    client.force_login(team.member)
+    asked = time.time()
+    url = reverse("networks:cluster_health", args=[team.cluster.pk])
+    response = client.get(f"{url}?since={asked}")
+    assert b"Asking the cluster" in response.content and b"?since=" in response.content
+    Node.objects.filter(cluster=team.cluster).update(last_seen=timezone.now())
+    response = client.get(f"{url}?since={asked}")
+    assert b"Asking the cluster" not in response.content and b"?since=" not in response.content
+    response = client.get(f"{url}?since={asked - 3600}")  # long ago: stop asking
+    assert b"?since=" not in response.content
