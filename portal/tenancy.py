@@ -8,10 +8,13 @@ switcher), else the user's first membership. Views and API permissions ask `can_
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 from .models import Membership
 
@@ -66,15 +69,25 @@ def require_manage(request) -> None:
 
 
 def tenant_required(view):
-    """Log in first; a user in no tenant yet gets a page that says whom to ask, not an error."""
+    """Log in first; a user in no tenant yet gets a page that says whom to ask, not an error.
+
+    A page left open after its session ended keeps polling: those htmx requests send the whole
+    page to the login form rather than swapping a login form into a table row.
+    """
+    page = login_required(view)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                back = urlencode({"next": request.htmx.current_url_abs_path or "/"})
+                return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{back}")
+            return page(request, *args, **kwargs)
         if request.tenant is None:
             return render(request, "portal/no_tenant.html", status=403)
         return view(request, *args, **kwargs)
 
-    return login_required(wrapper)
+    return wrapper
 
 
 def tenancy(request) -> dict:

@@ -237,3 +237,13 @@ def test_after_a_refresh_the_card_asks_again_until_the_worker_has_answered(clien
     assert b"Asking the cluster" not in response.content and b"?since=" not in response.content
     response = client.get(f"{url}?since={asked - 3600}")  # long ago: stop asking
     assert b"?since=" not in response.content
+
+
+def test_a_page_left_open_after_logout_sends_its_polls_to_the_login_page(client, team):
+    operation = make_operation(team, status=Operation.Status.RUNNING)
+    response = client.get(
+        f"/operations/{operation.pk}/row/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/operations/?status=running"},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=%2Foperations%2F%3Fstatus%3Drunning"
