@@ -272,7 +272,7 @@ def allocation_map(
 TOPO_LEFT = 190  # room for the network names
 TOPO_TOP = 64  # node names and addresses
 TOPO_BUS_GAP = 34
-TOPO_BOX_W = 150
+TOPO_BOX_W = 172
 TOPO_BOX_H = 66
 TOPO_GAP = 16
 TOPO_PALETTE = 8  # distinct network colours (portal.css .net-0 .. .net-7)
