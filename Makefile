@@ -45,6 +45,7 @@ cluster-down:
 db:
 	@mkdir -p var
 	@$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py collectstatic --noinput -v 0
 	@$(PY) manage.py demo_setup
 	@$(PY) manage.py cluster_register --tenant demo
 

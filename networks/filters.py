@@ -48,7 +48,8 @@ class ContainerFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(image__icontains=value))
 
     def filter_exposed(self, queryset, name, value):
-        published = Q(publish_all=True) | ~Q(ports=[])
+        # The same rule as Container.is_exposed: asked to publish, or Docker says it published.
+        published = Q(publish_all=True) | ~Q(ports=[]) | ~Q(published_ports=[])
         return queryset.filter(published) if value else queryset.exclude(published)
 
 

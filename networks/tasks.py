@@ -165,6 +165,13 @@ def cluster_refresh_health_task(cluster_id: int) -> dict:
     return cluster_refresh_health(cluster=Cluster.objects.get(pk=cluster_id))
 
 
+@shared_task(name="networks.refresh_health_all", soft_time_limit=50, time_limit=60)
+def refresh_health_all_task() -> None:
+    """Beat: keep every cluster's node and Consul health current for the dashboard."""
+    for cluster_id in Cluster.objects.values_list("pk", flat=True):
+        cluster_refresh_health_task.delay(cluster_id)
+
+
 @shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
 def operations_recover_task() -> list[int]:
     """Hand operations orphaned by a dead worker to a live one (run at worker start and by beat)."""

@@ -153,6 +153,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "recover-orphaned-operations": {"task": "networks.operations_recover", "schedule": 30.0},
+    "refresh-cluster-health": {"task": "networks.refresh_health_all", "schedule": 60.0},
     "reconcile-clusters": {
         "task": "networks.reconcile_all",
         "schedule": float(os.environ.get("RECONCILE_EVERY", "300")),

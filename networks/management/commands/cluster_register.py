@@ -2,7 +2,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from networks.engine import EngineError
-from networks.services.clusters import ClusterDescriptionError, cluster_description_load, cluster_register
+from networks.services.clusters import (
+    ClusterDescriptionError,
+    cluster_description_load,
+    cluster_refresh_health,
+    cluster_register,
+)
 from networks.services.reconcile import reconcile_cluster
 from portal.models import Tenant
 
@@ -34,3 +39,9 @@ class Command(BaseCommand):
             raise CommandError(f"Registered, but the cluster could not be read: {exc}") from exc
         for change in changes:
             self.stdout.write(f"  {change}")
+        health = cluster_refresh_health(cluster=cluster)
+        self.stdout.write(
+            f"  {health['nodes_ready']}/{health['nodes_total']} nodes ready; "
+            f"Consul {'has a leader' if health['consul_leader'] else 'has NO leader'}, "
+            f"{len(health['consul_alive'])} agent(s) alive."
+        )
