@@ -1,6 +1,8 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -146,8 +148,16 @@ def idempotency_fingerprint(*, method: str, path: str, tenant_id, body: bytes) -
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), str(tenant_id).encode(), body])).hexdigest()
 
 
+def _idempotency_cutoff():
+    return timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
+
+
 def idempotency_find(*, user, key: str, fingerprint: str) -> IdempotencyRecord | None:
-    """The stored answer for a retried request; the same key with another request is refused."""
+    """The stored answer for a retried request; the same key with another request is refused.
+
+    A key is remembered for IDEMPOTENCY_KEY_TTL seconds (a day by default); after that it is free again.
+    """
+    IdempotencyRecord.objects.filter(user=user, key=key, created__lt=_idempotency_cutoff()).delete()
     record = IdempotencyRecord.objects.filter(user=user, key=key).first()
     if record is not None and record.fingerprint != fingerprint:
         raise ServiceError(
@@ -174,3 +184,9 @@ def idempotency_save(*, user, key: str, fingerprint: str, status_code: int, body
             "Another request with this Idempotency-Key is being handled. Retry in a moment to get its answer.",
             http_status=409,
         ) from None
+
+
+def idempotency_expire() -> int:
+    """Forget the answers older than IDEMPOTENCY_KEY_TTL; returns how many were deleted."""
+    deleted, _ = IdempotencyRecord.objects.filter(created__lt=_idempotency_cutoff()).delete()
+    return deleted

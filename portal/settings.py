@@ -154,6 +154,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "recover-orphaned-operations": {"task": "networks.operations_recover", "schedule": 30.0},
     "refresh-cluster-health": {"task": "networks.refresh_health_all", "schedule": 60.0},
+    "expire-idempotency-keys": {"task": "portal.idempotency_expire", "schedule": 3600.0},
     "reconcile-clusters": {
         "task": "networks.reconcile_all",
         "schedule": float(os.environ.get("RECONCILE_EVERY", "300")),
@@ -164,6 +165,8 @@ CELERY_BEAT_SCHEDULE = {
 CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
 
 # --- The REST mirror under /api/v1/ -----------------------------------------------------------
+# How long an Idempotency-Key's answer is replayed (seconds); older records are deleted hourly.
+IDEMPOTENCY_KEY_TTL = int(os.environ.get("IDEMPOTENCY_KEY_TTL", str(24 * 3600)))
 REST_FRAMEWORK = {
     # The token first: its "WWW-Authenticate: Token" makes a missing credential a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [

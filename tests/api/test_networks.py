@@ -102,6 +102,30 @@ def test_idempotency_keys_are_per_user_and_a_refused_create_is_not_stored(team):
     assert team.api("member").post("networks/", {"name": "free2"}, headers={"Idempotency-Key": "k"}).status_code == 202
 
 
+def test_an_idempotency_key_is_remembered_for_a_day_then_forgotten(team, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.models import IdempotencyRecord
+    from portal.tasks import idempotency_expire_task
+
+    api = team.api()
+    assert api.post("networks/", {"name": "a"}, headers={"Idempotency-Key": "nightly"}).status_code == 202
+    assert api.post("networks/", {"name": "b"}, headers={"Idempotency-Key": "kept"}).status_code == 202
+    day_old = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL + 1)
+    IdempotencyRecord.objects.filter(key="nightly").update(created=day_old)
+
+    # An expired key is free again: the same key with tomorrow's body is a new request, not a 422.
+    again = api.post("networks/", {"name": "c"}, headers={"Idempotency-Key": "nightly"})
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again
+    assert Network.objects.filter(name="c").exists()
+
+    IdempotencyRecord.objects.filter(key="kept").update(created=day_old)
+    assert idempotency_expire_task.apply().get() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["nightly"]
+
+
 def test_detail_lists_attached_containers(team):
     network = team.network("mynetwork")
     container = team.container("mysql", networks=[{"network": network}])
