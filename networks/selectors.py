@@ -65,6 +65,23 @@ def operation_get(*, tenant: Tenant, pk: int) -> Operation:
     return get_object_or_404(operation_list(tenant=tenant), pk=pk)
 
 
+def work_in_progress(objects) -> bool:
+    """Whether the worker is still changing any of these networks or containers (a page of a list).
+
+    Lists keep refreshing themselves while this holds, so a row turns from "Creating" to "Active"
+    (or from "Running" to "Exited" after a stop) without a reload.
+    """
+    objects = list(objects)
+    if not objects:
+        return False
+    busy = {Network.Status.CREATING, Network.Status.REMOVING, Container.Status.CREATING, Container.Status.REMOVING}
+    if any(obj.status in busy for obj in objects):
+        return True
+    field = "network" if isinstance(objects[0], Network) else "container"
+    unfinished = Operation.objects.exclude(status__in=Operation.FINISHED)
+    return unfinished.filter(**{f"{field}__in": [obj.pk for obj in objects]}).exists()
+
+
 def network_inspect(*, network: Network, timeout: float = 15) -> dict:
     """The live `docker network inspect` view, fetched by a worker (web requests never call Docker)."""
     from networks.tasks import network_inspect_task

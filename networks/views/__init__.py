@@ -4,10 +4,15 @@ Views stay thin: they read through the tenant-scoped selectors, parse input with
 services and render. A service's refusal is shown on the form that asked, with what was typed.
 """
 
+import hashlib
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from networks.services.errors import USER_ERRORS
 
@@ -21,6 +26,25 @@ def paginate(request, queryset, per_page: int = PAGE_SIZE):
 def wants_fragment(request, target: str) -> bool:
     """An htmx request aimed at one part of the page gets only that part."""
     return bool(request.htmx) and request.htmx.target == target
+
+
+def render_list(request, *, page_template: str, results_template: str, context: dict) -> HttpResponse:
+    """A list page, or only its #results for an htmx request (filters, pages, live refresh).
+
+    While `context["busy"]` holds (the worker is changing a row on the page) the results ask for
+    themselves again every 2 s, sending the version they show; an answer that would change nothing
+    is a 204, so htmx swaps nothing and screen readers announce nothing.
+    """
+    results = render_to_string(results_template, context, request)
+    version = hashlib.blake2s(results.encode(), digest_size=8).hexdigest()
+    fragment = wants_fragment(request, "results")
+    if fragment and request.headers.get("X-Results-Version") == version:
+        return HttpResponse(status=204)
+    live = render_to_string("networks/_live_refresh.html", {"busy": context["busy"], "version": version}, request)
+    results = mark_safe(live + results)  # both rendered by templates with autoescaping on
+    if fragment:
+        return HttpResponse(results)
+    return render(request, page_template, {**context, "results": results})
 
 
 def attempt(request, action: Callable, success: str | Callable):

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm, refuse, submit
 from networks.models import Container, Operation
-from networks.selectors import container_get, container_list
+from networks.selectors import container_get, container_list, work_in_progress
 from networks.services.containers import (
     ACTIONS,
     container_action_request,
@@ -21,7 +21,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.errors import USER_ERRORS, http_status_of, worker_failure_sentence
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, wants_fragment
+from . import attempt, paginate, render_list, wants_fragment
 
 # Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
 ACTIONS_BY_STATUS = {
@@ -40,19 +40,23 @@ def container_list_view(request):
     filterset = ContainerFilterSet(
         request.GET, queryset=queryset.order_by("is_system", "cluster__name", "name"), tenant=request.tenant
     )
+    page = paginate(request, filterset.qs.distinct())
     context = {
         "filterset": filterset,
-        "page": paginate(request, filterset.qs.distinct()),
+        "page": page,
+        "busy": work_in_progress(page),
         "statuses": Container.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
         "exited_count": Container.objects.filter(
             tenant=request.tenant, status=Container.Status.EXITED, is_system=False
         ).count(),
     }
-    template = (
-        "networks/_container_results.html" if wants_fragment(request, "results") else "networks/container_list.html"
+    return render_list(
+        request,
+        page_template="networks/container_list.html",
+        results_template="networks/_container_results.html",
+        context=context,
     )
-    return render(request, template, context)
 
 
 def _known_images(tenant) -> list[str]:

@@ -18,13 +18,14 @@ from networks.selectors import (
     network_get,
     network_inspect,
     network_list,
+    work_in_progress,
 )
 from networks.services.allocations import subnet_check
 from networks.services.errors import worker_failure_sentence
 from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, wants_fragment
+from . import attempt, paginate, render_list
 
 
 @tenant_required
@@ -36,14 +37,20 @@ def network_list_view(request):
     filterset = NetworkFilterSet(
         request.GET, queryset=queryset.order_by("cluster__name", "name"), tenant=request.tenant
     )
+    page = paginate(request, filterset.qs)
     context = {
         "filterset": filterset,
-        "page": paginate(request, filterset.qs),
+        "page": page,
+        "busy": work_in_progress(page),
         "statuses": Network.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
     }
-    template = "networks/_network_results.html" if wants_fragment(request, "results") else "networks/network_list.html"
-    return render(request, template, context)
+    return render_list(
+        request,
+        page_template="networks/network_list.html",
+        results_template="networks/_network_results.html",
+        context=context,
+    )
 
 
 def subnet_preview(*, cluster, prefixlen, subnet: str, gateway: str) -> dict:

@@ -74,8 +74,19 @@ def test_the_tutorial_in_a_browser(open_page, alice, tenant_cluster):
         status = page.locator("#network-status .badge").first
         expect(status).to_have_attribute("data-status", "creating")
         page.evaluate("window.__notReloaded = true")
+        # The list in another tab follows too, row by row.
+        listing = page.context.new_page()
+        listing.goto("/networks/")
+        row_status = listing.locator("tr", has=listing.get_by_role("link", name="mynetwork")).locator(".badge").last
+        expect(row_status).to_have_text("Creating")
+        expect(listing.locator(".live-note")).to_contain_text("updates by itself")
+        listing.evaluate("window.__notReloaded = true")
     expect(status).to_have_attribute("data-status", "active", timeout=60_000)
     assert page.evaluate("window.__notReloaded") is True
+    expect(row_status).to_have_text("Active", timeout=30_000)
+    expect(listing.locator(".live-note")).to_have_count(0)
+    assert listing.evaluate("window.__notReloaded") is True
+    listing.close()
     network = Network.objects.get(cluster=cluster, name="mynetwork", status=Network.Status.ACTIVE)
     assert network.subnet == promised.group(1) and network.gateway == promised.group(2)
     # the parts of the page that depend on it reload by themselves: Docker's inspect view appears

@@ -6,7 +6,7 @@ import pytest
 
 from networks.models import Container, Operation
 from networks.services.containers import MASK
-from tests.pages import make_container, make_network, make_system_container, run_form
+from tests.pages import make_container, make_network, make_operation, make_system_container, run_form
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +30,18 @@ def test_the_list_badges_exposed_private_and_system_containers(client, team, oth
 
     page = client.get("/containers/?exposed=true").content.decode()
     assert ">web</strong>" in page and ">db</strong>" not in page
+
+
+def test_the_list_refreshes_itself_while_a_container_is_changing(client, team):
+    web = make_container(team, "web")
+    client.force_login(team.viewer)
+    assert b"every 2s" not in client.get("/containers/").content
+    operation = make_operation(team, Operation.Kind.CONTAINER_STOP, target="web", container=web)
+    assert b"every 2s" in client.get("/containers/").content
+    Container.objects.filter(pk=web.pk).update(status=Container.Status.EXITED)
+    Operation.objects.filter(pk=operation.pk).update(status=Operation.Status.SUCCEEDED)
+    response = client.get("/containers/", headers={"HX-Request": "true", "HX-Target": "results"})
+    assert b"st-exited" in response.content and b"every 2s" not in response.content
 
 
 def test_the_run_form_starts_private_and_warns_before_publishing(client, team):

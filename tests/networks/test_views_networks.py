@@ -191,6 +191,37 @@ def test_the_status_polls_while_work_runs_and_stops_when_it_is_done(client, team
     assert response["HX-Trigger"] == "network-settled"  # the other parts of the page reload once
 
 
+def test_the_list_refreshes_itself_while_a_row_is_changing_and_only_swaps_what_changed(client, team):
+    import re
+
+    make_network(team, "steady")
+    fresh = make_network(team, "fresh", status=Network.Status.CREATING)
+    client.force_login(team.viewer)
+    page = client.get("/networks/?q=e").content.decode()
+    poll = re.search(r'hx-get="([^"]+)" hx-headers=\'\{"X-Results-Version": "(\w+)"\}\' hx-trigger="every 2s"', page)
+    assert poll, "a list with a network being created asks for itself again"
+    url, version = poll.groups()
+    assert url == "/networks/?q=e", "the poll keeps the filters"
+    results = {**HTMX, "HX-Target": "results"}
+
+    # Nothing changed: 204, so htmx swaps nothing (and screen readers hear nothing).
+    assert client.get(url, headers={**results, "X-Results-Version": version}).status_code == 204
+
+    Network.objects.filter(pk=fresh.pk).update(status=Network.Status.ACTIVE)
+    response = client.get(url, headers={**results, "X-Results-Version": version})
+    assert response.status_code == 200 and b"<html" not in response.content
+    assert b"st-active" in response.content and b"st-creating" not in response.content
+    assert b"every 2s" not in response.content, "settled: the list stops asking"
+
+
+def test_the_list_refreshes_while_an_operation_on_a_row_is_unfinished(client, team):
+    network = make_network(team, "web")
+    client.force_login(team.viewer)
+    assert b"every 2s" not in client.get("/networks/").content
+    make_operation(team, Operation.Kind.NETWORK_CONNECT, target="web", network=network)
+    assert b"every 2s" in client.get("/networks/").content
+
+
 def test_a_failed_network_shows_its_error_sentence(client, team):
     network = make_network(team, "broken", status=Network.Status.FAILED)
     make_operation(
