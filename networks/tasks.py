@@ -17,7 +17,7 @@ from celery.signals import worker_ready
 from networks import ipam
 from networks.engine import ClusterUnavailable, EngineError
 from networks.models import Cluster, Operation
-from networks.services import containers, networks, reconcile
+from networks.services import containers, events, networks, reconcile
 from networks.services.clusters import cluster_refresh_health
 from networks.services.errors import ServiceError
 from networks.services.operations import (
@@ -190,6 +190,30 @@ def operations_recover_task() -> list[int]:
 def reconcile_all_task() -> list[int]:
     """Beat: reconcile every cluster through an operation, so the result is visible like any other."""
     return [reconcile.cluster_reconcile(cluster=cluster).pk for cluster in Cluster.objects.all()]
+
+
+# Docker events heard by `manage.py follow_events`: refresh what changed outside the portal.
+FOLLOW_OPTIONS = {
+    "acks_late": True,
+    "autoretry_for": (ClusterUnavailable,),
+    "retry_backoff": True,
+    "max_retries": 3,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+@shared_task(name="networks.follow_container", **FOLLOW_OPTIONS)
+def follow_container_task(cluster_id: int, docker_id: str, is_system: bool = False) -> list[str]:
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    return events.container_follow(cluster=cluster, docker_id=docker_id, is_system=is_system) if cluster else []
+
+
+@shared_task(name="networks.follow_network", **FOLLOW_OPTIONS)
+def follow_network_task(cluster_id: int, docker_id: str) -> int | None:
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    operation = events.network_follow(cluster=cluster, docker_id=docker_id) if cluster else None
+    return operation.pk if operation else None
 
 
 @worker_ready.connect

@@ -28,8 +28,10 @@ def cluster_description() -> dict:
     return json.loads(path.read_text())
 
 
-class WorkerProcess:
-    """A real `celery worker` process on the real Redis, reading and writing the test database."""
+class PortalProcess:
+    """A real portal process (the Celery worker, the events follower) on the real Redis and the test database."""
+
+    name = "process"
 
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir
@@ -38,46 +40,33 @@ class WorkerProcess:
 
     @property
     def log_path(self) -> Path:
-        return self.log_dir / f"worker-{self.starts}.log"
+        return self.log_dir / f"{self.name}-{self.starts}.log"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
 
     def start(self) -> None:
-        from portal.celery import app
-
         self.starts += 1
         env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
         env["CELERY_RESULT_BACKEND"] = settings.CELERY_RESULT_BACKEND
-        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(
-                [
-                    celery,
-                    "-A",
-                    "portal",
-                    "worker",
-                    "--loglevel=INFO",
-                    "--concurrency=2",
-                    "--without-heartbeat",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-n",
-                    f"test-{os.getpid()}-{self.starts}@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                self.command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"The Celery worker exited at start:\n{self.log_path.read_text()}")
-            if app.control.ping(timeout=1.0):
+                pytest.fail(f"The {self.name} exited at start:\n{self.log_path.read_text()}")
+            if self.ready():
                 return
-        pytest.fail(f"The Celery worker did not answer within 60 s:\n{self.log_path.read_text()}")
+            time.sleep(0.2)
+        pytest.fail(f"The {self.name} was not ready within 60 s:\n{self.log_path.read_text()}")
 
     def kill(self) -> None:
-        """SIGKILL the whole worker (parent and pool), as a crash or an OOM kill would."""
+        """SIGKILL the whole process group (parent and pool), as a crash or an OOM kill would."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
@@ -89,6 +78,49 @@ class WorkerProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class WorkerProcess(PortalProcess):
+    """`celery worker`, ready when it answers a ping."""
+
+    name = "worker"
+
+    def command(self) -> list[str]:
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        return [
+            celery,
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}-{self.starts}@%h",
+        ]
+
+    def ready(self) -> bool:
+        from portal.celery import app
+
+        return bool(app.control.ping(timeout=1.0))
+
+
+class FollowerProcess(PortalProcess):
+    """`manage.py follow_events`, ready when it follows every node of the clusters in the database."""
+
+    name = "follower"
+
+    def __init__(self, log_dir: Path, nodes: int):
+        super().__init__(log_dir)
+        self.nodes = nodes
+
+    def command(self) -> list[str]:
+        return [sys.executable, "manage.py", "follow_events", "--rescan", "1"]
+
+    def ready(self) -> bool:
+        return self.log_path.read_text().count(": following ") >= self.nodes
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +167,15 @@ def tenant_cluster(cluster_description, transactional_db):
         for service_id in consul_engine.services(agent):
             if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
                 consul_engine.service_deregister(agent, service_id)
+
+
+@pytest.fixture
+def events_follower(tenant_cluster, celery_worker_process, tmp_path):
+    """The events follower, following the tenant cluster's nodes (start it after the cluster is registered)."""
+    follower = FollowerProcess(tmp_path, nodes=tenant_cluster.nodes.count())
+    follower.start()
+    yield follower
+    follower.stop()
 
 
 @pytest.fixture

@@ -321,6 +321,26 @@ def inspect_container(endpoint: str, container: str) -> dict | None:
         raise
 
 
+# A read on the event stream waits at most this long; a window of events is shorter than it.
+EVENTS_READ_TIMEOUT = 90
+
+
+def events(endpoint: str, *, since: int, until: int) -> Iterator[dict]:
+    """`docker events --filter type=container --filter type=network` between two Unix times.
+
+    The stream ends by itself at `until` (it may lie in the future: the engine holds the stream
+    open until then), so a follower reads in windows and notices a dead node within one.
+    """
+    with translated():
+        stream = client(endpoint, timeout=EVENTS_READ_TIMEOUT).api.events(
+            since=since, until=until, filters={"type": ["container", "network"]}, decode=True
+        )
+        try:
+            yield from stream
+        finally:
+            stream.close()
+
+
 def network_on_node(endpoint: str, network_id: str) -> dict | None:
     """The network as one node sees it (its local containers), or None where it is not instantiated."""
     try:

@@ -1,0 +1,99 @@
+"""Listen to Docker's events on every node of every cluster and hand what matters to the worker.
+
+One thread per node reads `docker events` in windows of WINDOW seconds, each window starting where
+the last one ended, so nothing is missed while the stream is reopened; after an outage it catches
+up on at most CATCH_UP seconds (the periodic reconcile covers anything older). The follower only
+listens: `networks.services.events` decides what an event means and the worker does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from networks.engine import EngineError
+from networks.engine import docker as docker_engine
+from networks.models import Node
+from networks.services.events import event_follow_up
+
+logger = logging.getLogger("networks.follow_events")
+
+WINDOW = 20
+CATCH_UP = 300
+RETRY = 5
+
+
+def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool, stop: threading.Event) -> None:
+    from networks.tasks import follow_container_task, follow_network_task
+
+    since = int(time.time())
+    while not stop.is_set():
+        since = max(since, int(time.time()) - CATCH_UP)
+        until = since + WINDOW
+        try:
+            for event in docker_engine.events(endpoint, since=since, until=until):
+                follow_up = event_follow_up(event, from_manager=from_manager)
+                if follow_up is None:
+                    continue
+                logger.info("%s: %s %s %s", name, event.get("Type"), event.get("Action"), follow_up.docker_id[:12])
+                if follow_up.kind == "container":
+                    follow_container_task.delay(cluster_id, follow_up.docker_id, follow_up.is_system)
+                else:
+                    follow_network_task.delay(cluster_id, follow_up.docker_id)
+                if stop.is_set():
+                    return
+            since = until
+        except EngineError as error:
+            logger.warning("%s: cannot read events (%s); trying again in %d s", name, error, RETRY)
+            stop.wait(RETRY)
+        except Exception:  # a broker hiccup must not end the thread; the next window retries
+            logger.exception("%s: following events failed; trying again in %d s", name, RETRY)
+            stop.wait(RETRY)
+
+
+class Command(BaseCommand):
+    help = "Follow Docker's events on every cluster node so changes made outside the portal show at once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rescan", type=float, default=15.0, help="Seconds between looks for new nodes.")
+
+    def handle(self, *args, rescan: float, **options):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        done = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: done.set())
+        followers: dict[tuple, threading.Event] = {}
+        while not done.is_set():
+            close_old_connections()
+            wanted = {
+                (node.cluster_id, node.name, node.docker_endpoint, node.role == Node.Role.MANAGER)
+                for node in Node.objects.all()
+            }
+            for key in set(followers) - wanted:
+                followers.pop(key).set()
+                logger.info("%s: no longer following", key[1])
+            for key in wanted - set(followers):
+                cluster_id, name, endpoint, manager = key
+                followers[key] = threading.Event()
+                threading.Thread(
+                    target=follow_node,
+                    kwargs={
+                        "cluster_id": cluster_id,
+                        "name": name,
+                        "endpoint": endpoint,
+                        "from_manager": manager,
+                        "stop": followers[key],
+                    },
+                    name=f"events-{name}",
+                    daemon=True,
+                ).start()
+                logger.info("%s: following %s (cluster %s)", name, endpoint, cluster_id)
+            done.wait(rescan)
+        for stop in followers.values():
+            stop.set()
+        logger.info("Stopped following events.")

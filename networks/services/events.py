@@ -1,0 +1,104 @@
+"""Follow the cluster when it changes outside the portal, from Docker's own events.
+
+Someone runs `docker stop web` or `docker network rm` on a node: the follower
+(`manage.py follow_events`) hears the event, `event_follow_up` decides whether it matters, and the
+worker runs `container_follow` or `network_follow`. Both read Docker's current state instead of
+trusting the event, so late, repeated or reordered events are harmless. Work the portal itself
+is doing is left to its operation, which records the result. The periodic reconcile stays as the
+safety net for anything missed while the follower was down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from networks.engine import docker as docker_engine
+from networks.models import Cluster, Container, Network, Operation
+
+from .containers import container_refresh, system_containers_sync
+from .networks import LABEL_CLUSTER, endpoint_refresh, endpoint_remove
+from .reconcile import cluster_reconcile
+
+# "die" covers stop, kill and a crash; "destroy" is `docker rm`.
+CONTAINER_ACTIONS = frozenset({"start", "die", "destroy", "pause", "unpause", "rename"})
+ENDPOINT_ACTIONS = frozenset({"connect", "disconnect"})
+# A swarm network's own life, as the manager reports it (scope "swarm"); the nodes' "create" and
+# "destroy" of their local copies (scope "local") only follow containers coming and going.
+NETWORK_ACTIONS = frozenset({"create", "remove"})
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    kind: str  # "container" or "network"
+    docker_id: str
+    is_system: bool = False
+
+
+def event_follow_up(event: dict, *, from_manager: bool) -> FollowUp | None:
+    """What a Docker event asks the portal to look at again, if anything (pure: no I/O).
+
+    Networks are swarm-wide: their create and remove come from a manager with scope "swarm".
+    Several managers each report them; `network_follow` starts one reconcile for all of them.
+    """
+    kind, action = event.get("Type"), event.get("Action") or ""
+    actor = event.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    if kind == "container" and action in CONTAINER_ACTIONS and actor.get("ID"):
+        return FollowUp("container", actor["ID"], is_system=attributes.get(docker_engine.SYSTEM_LABEL) == "true")
+    if kind == "network" and action in ENDPOINT_ACTIONS and attributes.get("container"):
+        return FollowUp("container", attributes["container"])
+    if kind == "network" and action in NETWORK_ACTIONS and from_manager and event.get("scope") == "swarm":
+        return FollowUp("network", actor.get("ID", ""))
+    return None
+
+
+def _busy(**target) -> bool:
+    return Operation.objects.filter(**target).exclude(status__in=Operation.FINISHED).exists()
+
+
+def container_follow(*, cluster: Cluster, docker_id: str, is_system: bool = False) -> list[str]:
+    """Copy one container's state from Docker after an event; returns what changed, in words."""
+    if is_system:
+        system_containers_sync(cluster=cluster)
+        return []
+    container = (
+        Container.objects.filter(cluster=cluster, docker_id=docker_id, is_system=False)
+        .exclude(status__in=[Container.Status.REMOVED, Container.Status.CREATING, Container.Status.REMOVING])
+        .select_related("cluster", "node", "tenant")
+        .first()
+    )
+    if container is None or container.node is None or _busy(container=container):
+        return []  # not the portal's, already gone, or an operation is changing it and will record it
+    changes = []
+    change = container_refresh(container=container)
+    if change:
+        changes.append(change)
+    if container.status == Container.Status.REMOVED:
+        return changes
+    attrs = docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id) or {}
+    attached = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    for endpoint in container.endpoints.select_related("network__cluster", "container__node"):
+        if endpoint.network.name in attached:
+            endpoint_refresh(endpoint=endpoint, attrs=attrs)
+        else:
+            endpoint_remove(endpoint=endpoint, force=True, in_docker=False)
+            changes.append(f"{container.name} was disconnected from {endpoint.network.name} outside the portal.")
+    return changes
+
+
+def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
+    """A network appeared or went away on the cluster: reconcile, unless the portal did it itself."""
+    network = Network.objects.filter(cluster=cluster, docker_id=docker_id).first()
+    if network is not None:
+        if network.status != Network.Status.ACTIVE or _busy(network=network):
+            return None  # the portal's own create or remove, still recording itself
+        if docker_engine.find_networks(cluster.docker_endpoint, id=docker_id):
+            return None  # an event about a network the portal already knows as it is
+    else:
+        found = docker_engine.find_networks(cluster.docker_endpoint, id=docker_id)
+        labels = (found[0].get("Labels") or {}) if found else {}
+        if not found or labels.get(LABEL_CLUSTER) == str(cluster.uid):
+            return None  # gone again, or the portal's own create before it recorded the id
+    if _busy(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE):
+        return None  # a reconcile is already on its way and will see this too
+    return cluster_reconcile(cluster=cluster)

@@ -1,0 +1,111 @@
+"""Changes made outside the portal (the docker CLI on a node) show in the portal within seconds.
+
+The real events follower (`manage.py follow_events`) listens to the real engines and hands the
+events to the real worker; the five-minute reconcile never runs here, so what the test sees is
+the follower's doing.
+"""
+
+import os
+import urllib.request
+
+import pytest
+
+from networks.engine import consul as consul_engine
+from networks.engine import docker as docker_engine
+from networks.models import Container, Network, Operation, SubnetAllocation
+from networks.services.containers import container_run
+from networks.services.networks import network_create
+from tests.support import wait_for_operation, wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.worker]
+
+PORT = 20000 + (os.getpid() + 7) % 20000
+
+
+def status_of(container: Container) -> str:
+    container.refresh_from_db()
+    return container.status
+
+
+def test_stop_start_and_rm_on_the_cli_are_followed(events_follower, tenant_cluster):
+    cluster = tenant_cluster
+    network = Network.objects.get(
+        pk=wait_for_operation(network_create(tenant=cluster.tenant, cluster=cluster, name="front")).network_id
+    )
+    operation = wait_for_operation(
+        container_run(
+            tenant=cluster.tenant,
+            cluster=cluster,
+            name="web",
+            image="overlay-portal/tools:latest",
+            command=["sh", "-c", "echo hi > /tmp/index.html && exec httpd -f -p 80 -h /tmp"],
+            networks=[{"network": network}],
+            ports=[f"{PORT}:80"],
+            node=cluster.nodes.get(name="node2"),
+        )
+    )
+    assert operation.status == Operation.Status.SUCCEEDED, operation.error
+    web = operation.container
+    node = web.node.docker_endpoint
+    agent = f"http://{web.node.address}:8500"
+    service_id = f"overlay-portal-{cluster.uid}-{web.pk}"
+    assert service_id in consul_engine.services(agent)
+
+    # $ docker stop web   (on the node, not through the portal)
+    docker_engine.container_action(node, web.docker_id, "stop", timeout=1)
+    wait_until(lambda: status_of(web) == Container.Status.EXITED, timeout=30)
+    wait_until(lambda: service_id not in consul_engine.services(agent), timeout=10)
+
+    # $ docker start web
+    docker_engine.container_action(node, web.docker_id, "start")
+    wait_until(lambda: status_of(web) == Container.Status.RUNNING, timeout=30)
+    wait_until(lambda: service_id in consul_engine.services(agent), timeout=10)
+    assert urllib.request.urlopen(f"http://{web.node.address}:{PORT}/", timeout=10).read() == b"hi\n"
+
+    # $ docker network disconnect front web
+    address = web.endpoints.get().ipv4_address
+    docker_engine.disconnect_container(node, network.docker_id, web.docker_id)
+    wait_until(lambda: not web.endpoints.exists(), timeout=30)
+    assert not network.address_allocations.filter(address=address).exists(), "its address is free again"
+
+    # $ docker rm -f web
+    docker_engine.remove_container(node, web.docker_id)
+    wait_until(lambda: status_of(web) == Container.Status.REMOVED, timeout=30)
+    assert service_id not in consul_engine.services(agent)
+    # Nothing the follower did was mistaken for work of the portal's own: no extra operations.
+    assert set(Operation.objects.filter(cluster=cluster).values_list("kind", flat=True)) == {
+        Operation.Kind.NETWORK_CREATE,
+        Operation.Kind.CONTAINER_RUN,
+    }
+
+
+def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_follower, tenant_cluster):
+    cluster = tenant_cluster
+    # The portal's own create is not followed up by a reconcile.
+    wait_for_operation(network_create(tenant=cluster.tenant, cluster=cluster, name="ours"))
+    subnet = str(cluster_next_block(cluster))
+    name = f"cli-{cluster.uid.hex[:8]}"
+
+    # $ docker network create --driver overlay --subnet SUBNET cli-...
+    made = docker_engine.create_overlay_network(
+        cluster.docker_endpoint, name, subnet=subnet, gateway=subnet.replace(".0/24", ".1"), labels={}
+    )
+    try:
+        network = wait_until(
+            lambda: Network.objects.filter(cluster=cluster, name=name, is_external=True).first(), timeout=30
+        )
+        assert network.subnet == subnet and network.docker_id == made["Id"]
+        assert SubnetAllocation.objects.filter(cluster=cluster, cidr=subnet, kind="external").exists()
+    finally:
+        # $ docker network rm cli-...
+        docker_engine.remove_network(cluster.docker_endpoint, made["Id"])
+    wait_until(lambda: Network.objects.get(pk=network.pk).status == Network.Status.REMOVED, timeout=30)
+    assert not SubnetAllocation.objects.filter(cluster=cluster, cidr=subnet).exists(), "the block is free again"
+    reconciles = Operation.objects.filter(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
+    assert 1 <= reconciles.count() <= 2 and all(op.status == Operation.Status.SUCCEEDED for op in reconciles)
+
+
+def cluster_next_block(cluster):
+    from networks.selectors import cluster_capacity
+
+    return cluster_capacity(cluster=cluster).next_block

@@ -1,0 +1,67 @@
+"""Which Docker events the portal follows up, on event shapes recorded from the local cluster's engines."""
+
+import pytest
+
+from networks.services.events import FollowUp, event_follow_up
+
+CONTAINER = "bc58b9db376c06510c4a5b833594119befc19a102fd2a4ebb3df006d1dd71d49"
+NETWORK = "6mxckgmhefplepgayd8rxr1u7"
+
+
+def container_event(action, **attributes):
+    return {
+        "Type": "container",
+        "Action": action,
+        "scope": "local",
+        "Actor": {"ID": CONTAINER, "Attributes": {"name": "web", "image": "tools", **attributes}},
+    }
+
+
+def network_event(action, scope="local", **attributes):
+    return {
+        "Type": "network",
+        "Action": action,
+        "scope": scope,
+        "Actor": {"ID": NETWORK, "Attributes": {"name": "mynetwork", **attributes}},
+    }
+
+
+@pytest.mark.parametrize("action", ["start", "die", "destroy", "pause", "unpause", "rename"])
+def test_container_state_changes_refresh_the_container(action):
+    assert event_follow_up(container_event(action), from_manager=False) == FollowUp("container", CONTAINER)
+
+
+@pytest.mark.parametrize("action", ["create", "kill", "stop", "exec_start: sh -c nslookup db", "exec_die", "attach"])
+def test_noise_is_ignored(action):
+    # "die" follows every stop and kill, so those two add nothing; exec events are diagnostics.
+    assert event_follow_up(container_event(action), from_manager=True) is None
+
+
+def test_a_system_container_is_recognised_by_its_label():
+    event = container_event("die", **{"overlay-portal.system": "true"})
+    assert event_follow_up(event, from_manager=False) == FollowUp("container", CONTAINER, is_system=True)
+
+
+@pytest.mark.parametrize("action", ["connect", "disconnect"])
+def test_connect_and_disconnect_refresh_the_container_they_name(action):
+    event = network_event(action, container=CONTAINER, type="overlay")
+    assert event_follow_up(event, from_manager=False) == FollowUp("container", CONTAINER)
+
+
+@pytest.mark.parametrize("action", ["create", "remove"])
+def test_a_swarm_networks_life_is_followed_from_a_manager(action):
+    event = network_event(action, scope="swarm")
+    assert event_follow_up(event, from_manager=True) == FollowUp("network", NETWORK)
+    assert event_follow_up(event, from_manager=False) is None
+
+
+@pytest.mark.parametrize("action", ["create", "destroy"])
+def test_a_nodes_local_copy_of_an_overlay_is_not_the_networks_life(action):
+    event = network_event(action, type="overlay")
+    assert event_follow_up(event, from_manager=True) is None
+
+
+def test_update_and_other_types_are_ignored():
+    assert event_follow_up(network_event("update", scope="swarm"), from_manager=True) is None
+    assert event_follow_up({"Type": "image", "Action": "pull", "Actor": {"ID": "x"}}, from_manager=True) is None
+    assert event_follow_up({}, from_manager=True) is None
