@@ -65,6 +65,23 @@ class TenantFilterBackend(DjangoFilterBackend):
         return {**super().get_filterset_kwargs(request, queryset, view), "tenant": getattr(request, "tenant", None)}
 
 
+class StrictOrderingFilter(filters.OrderingFilter):
+    """`?ordering=` naming a field a list cannot be ordered by is a 400 that names the ones it can."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        refused = [term for term in fields if term and term not in valid]
+        if refused:
+            names = ", ".join(name for name, _ in self.get_valid_fields(queryset, view, {"request": request}))
+            raise ServiceError(
+                "bad_ordering",
+                f"This list cannot be ordered by {', '.join(refused)}. "
+                f"Order by one of {names}; a leading - reverses the order.",
+                field="ordering",
+            )
+        return valid
+
+
 # --- operations: 202, Location, ?wait= --------------------------------------------------------
 
 
@@ -98,7 +115,7 @@ class BaseViewSet(viewsets.GenericViewSet):
     """Tenant-scoped reads through selectors; a missing or foreign id is the same 404 sentence."""
 
     permission_classes = [permissions.IsAuthenticated, TenantRolePermission]
-    filter_backends = [TenantFilterBackend, filters.OrderingFilter]
+    filter_backends = [TenantFilterBackend, StrictOrderingFilter]
     lookup_value_regex = r"[0-9]{1,18}"  # larger ids cannot exist; the catch-all answers them with a 404
     noun = "object"
     selector_get = None  # selector(*, tenant, pk)

@@ -87,7 +87,15 @@ def test_bad_filters_are_400s(team, other_team):
     assert_error(team.api().get("networks/", {"status": "sleeping"}), 400, field="status")
     assert_error(team.api().get("networks/", {"cluster": other_team.cluster.pk}), 400, field="cluster")
     assert_error(team.api().get("containers/", {"network": "x"}), 400, field="network")
-    assert team.api().get("networks/", {"ordering": "nonsense"}).status_code == 200  # DRF ignores unknown orderings
+    assert_error(
+        team.api().get("networks/", {"ordering": "-subnet,nonsense"}),
+        400,
+        "bad_ordering",
+        field="ordering",
+        message="This list cannot be ordered by nonsense. "
+        "Order by one of name, subnet, status, created, updated; a leading - reverses the order.",
+    )
+    assert team.api().get("networks/", {"ordering": "-subnet,"}).status_code == 200  # a stray comma is harmless
 
 
 def test_filters_are_the_uis(team):
