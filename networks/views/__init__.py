@@ -47,6 +47,35 @@ def render_list(request, *, page_template: str, results_template: str, context: 
     return render(request, page_template, {**context, "results": results})
 
 
+SEEN_HEADER = "X-Seen-Version"
+
+
+def watch_version(obj) -> str:
+    """What a detail page shows of a network or container, as a short hash.
+
+    A settled page's status line keeps asking every few seconds with the version it shows, so a
+    change made outside the portal (the events follower records it) appears without a reload.
+    """
+    endpoints = sorted(obj.endpoints.values_list("pk", "ipv4_address"))
+    raw = f"{obj.status}|{obj.updated.isoformat()}|{endpoints}"
+    return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
+
+
+def render_status(request, template: str, context: dict, *, settled_event: str) -> HttpResponse:
+    """The polled status line of a detail page: every 1 s while work runs, every 5 s once settled.
+
+    Settled and unchanged since the last look: a 204, so htmx swaps nothing. Settled with news:
+    the line and an `HX-Trigger` that reloads the parts of the page that depend on it.
+    """
+    version = context["version"]
+    if context["settled"] and request.headers.get(SEEN_HEADER) == version:
+        return HttpResponse(status=204)
+    response = render(request, template, context)
+    if context["settled"]:
+        response["HX-Trigger"] = settled_event
+    return response
+
+
 def attempt(request, action: Callable, success: str | Callable):
     """Run what a button asked for: a refusal becomes an error message (never a 500), else `success`.
 

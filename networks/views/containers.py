@@ -21,7 +21,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.errors import USER_ERRORS, http_status_of, worker_failure_sentence
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, render_list, wants_fragment
+from . import attempt, paginate, render_list, render_status, watch_version, wants_fragment
 
 # Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
 ACTIONS_BY_STATUS = {
@@ -132,6 +132,7 @@ def _detail_context(request, container: Container, **extra) -> dict:
         "environment": masked_environment(container),
         "unfinished": unfinished,
         "settled": _settled(container, unfinished),
+        "version": watch_version(container),
         "actions": [] if container.is_system else ACTIONS_BY_STATUS.get(container.status, []),
         "operations": container.operations.select_related("requested_by", "network")[:10],
         "port_form": port_form,
@@ -157,15 +158,13 @@ def container_detail_view(request, pk: int):
 def container_status_view(request, pk: int):
     container = container_get(tenant=request.tenant, pk=pk)
     unfinished = list(_unfinished(container))
-    settled = _settled(container, unfinished)
-    response = render(
-        request,
-        "networks/_container_status.html",
-        {"container": container, "unfinished": unfinished, "settled": settled},
-    )
-    if settled:
-        response["HX-Trigger"] = "container-settled"
-    return response
+    context = {
+        "container": container,
+        "unfinished": unfinished,
+        "settled": _settled(container, unfinished),
+        "version": watch_version(container),
+    }
+    return render_status(request, "networks/_container_status.html", context, settled_event="container-settled")
 
 
 @tenant_required

@@ -25,7 +25,7 @@ from networks.services.errors import worker_failure_sentence
 from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, render_list
+from . import attempt, paginate, render_list, render_status, watch_version
 
 
 @tenant_required
@@ -144,7 +144,13 @@ def _status_context(network: Network) -> dict:
     failure = None
     if network.status == Network.Status.FAILED:
         failure = network.operations.filter(status=Operation.Status.FAILED).first()
-    return {"network": network, "unfinished": unfinished, "settled": _settled(network, unfinished), "failure": failure}
+    return {
+        "network": network,
+        "unfinished": unfinished,
+        "settled": _settled(network, unfinished),
+        "failure": failure,
+        "version": watch_version(network),
+    }
 
 
 def _detail_context(request, network: Network, **extra) -> dict:
@@ -176,11 +182,9 @@ def network_detail_view(request, pk: int):
 def network_status_view(request, pk: int):
     """The polled part of the detail page; once the work is done it stops polling and says so."""
     network = network_get(tenant=request.tenant, pk=pk)
-    context = _status_context(network)
-    response = render(request, "networks/_network_status.html", context)
-    if context["settled"]:
-        response["HX-Trigger"] = "network-settled"
-    return response
+    return render_status(
+        request, "networks/_network_status.html", _status_context(network), settled_event="network-settled"
+    )
 
 
 @tenant_required

@@ -242,3 +242,33 @@ def test_a_user_of_one_team_opening_anothers_network_gets_404(open_page, transac
     assert response.status == 404
     expect(page.locator("main")).to_contain_text("Not found")
     expect(page.locator("main")).not_to_contain_text("theirs")
+
+
+def test_a_container_stopped_on_its_node_turns_exited_on_its_open_page(
+    open_page, alice, tenant_cluster, events_follower
+):
+    """`docker stop` on the node, not in the portal: the follower hears it and the page follows."""
+    from networks.engine import docker as docker_engine
+    from networks.models import Operation
+    from networks.services.containers import container_run
+    from tests.support import wait_for_operation
+
+    cluster = tenant_cluster
+    operation = wait_for_operation(
+        container_run(tenant=cluster.tenant, cluster=cluster, name="cron", image=TOOLS, command=["sleep", "3600"])
+    )
+    assert operation.status == Operation.Status.SUCCEEDED, operation.error
+    cron = operation.container
+
+    page = login(open_page(), alice.username, PASSWORD)
+    page.goto(f"/containers/{cron.pk}/")
+    status = page.locator("#container-status .badge").first
+    expect(status).to_have_attribute("data-status", "running")
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    page.evaluate("window.__notReloaded = true")
+
+    docker_engine.container_action(cron.node.docker_endpoint, cron.docker_id, "stop", timeout=0)
+    expect(status).to_have_attribute("data-status", "exited", timeout=30_000)
+    expect(page.get_by_role("button", name="Start")).to_be_visible()  # the buttons followed too
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    assert page.evaluate("window.__notReloaded") is True

@@ -44,6 +44,28 @@ def test_the_list_refreshes_itself_while_a_container_is_changing(client, team):
     assert b"st-exited" in response.content and b"every 2s" not in response.content
 
 
+def test_a_settled_page_keeps_watching_and_only_answers_when_something_changed(client, team):
+    web = make_container(team, "web")
+    client.force_login(team.viewer)
+    page = client.get(f"/containers/{web.pk}/").content.decode()
+    seen = re.search(r'hx-trigger="every 5s" hx-headers=\'\{"X-Seen-Version": "(\w+)"\}\'', page)
+    assert seen, "a settled container's status line still looks every 5 s"
+    status_url = f"/containers/{web.pk}/status/"
+    watching = {"HX-Request": "true", "X-Seen-Version": seen.group(1)}
+    assert client.get(status_url, headers=watching).status_code == 204  # nothing new: nothing swapped
+
+    # `docker stop web` on the node, recorded by the events follower
+    web.status = Container.Status.EXITED
+    web.save(update_fields=["status", "updated"])
+    response = client.get(status_url, headers=watching)
+    assert response.status_code == 200 and b'data-status="exited"' in response.content
+    assert response["HX-Trigger"] == "container-settled", "the body and the buttons reload too"
+
+    web.status = Container.Status.REMOVED
+    web.save(update_fields=["status", "updated"])
+    assert b"hx-get" not in client.get(status_url, headers=watching).content, "a removed container is not watched"
+
+
 def test_the_run_form_starts_private_and_warns_before_publishing(client, team):
     make_network(team, "mynetwork")
     client.force_login(team.member)

@@ -222,6 +222,20 @@ def test_the_list_refreshes_while_an_operation_on_a_row_is_unfinished(client, te
     assert b"every 2s" in client.get("/networks/").content
 
 
+def test_a_settled_network_page_answers_when_a_container_joins(client, team):
+    import re
+
+    network = make_network(team, "web")
+    client.force_login(team.viewer)
+    page = client.get(f"/networks/{network.pk}/").content.decode()
+    version = re.search(r'"X-Seen-Version": "(\w+)"', page).group(1)
+    watching = {**HTMX, "X-Seen-Version": version}
+    assert client.get(f"/networks/{network.pk}/status/", headers=watching).status_code == 204
+    make_container(team, "db", networks=[network])
+    response = client.get(f"/networks/{network.pk}/status/", headers=watching)
+    assert response.status_code == 200 and response["HX-Trigger"] == "network-settled"
+
+
 def test_a_failed_network_shows_its_error_sentence(client, team):
     network = make_network(team, "broken", status=Network.Status.FAILED)
     make_operation(
