@@ -21,7 +21,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.errors import USER_ERRORS, http_status_of, worker_failure_sentence
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, render_list, render_status, watch_version, wants_fragment
+from . import attempt, paginate, render_list, render_status, wants_fragment, watch_version
 
 # Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
 ACTIONS_BY_STATUS = {

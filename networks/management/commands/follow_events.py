@@ -63,7 +63,6 @@ class Command(BaseCommand):
         parser.add_argument("--rescan", type=float, default=15.0, help="Seconds between looks for new nodes.")
 
     def handle(self, *args, rescan: float, **options):
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         done = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: done.set())
