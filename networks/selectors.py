@@ -82,6 +82,11 @@ def work_in_progress(objects) -> bool:
     return unfinished.filter(**{f"{field}__in": [obj.pk for obj in objects]}).exists()
 
 
+def cluster_work_in_progress(*, cluster: Cluster) -> bool:
+    """Whether the worker is changing anything on the cluster (its pictures then refresh faster)."""
+    return Operation.objects.filter(cluster=cluster).exclude(status__in=Operation.FINISHED).exists()
+
+
 def network_inspect(*, network: Network, timeout: float = 15) -> dict:
     """The live `docker network inspect` view, fetched by a worker (web requests never call Docker)."""
     from networks.tasks import network_inspect_task

@@ -28,26 +28,33 @@ def wants_fragment(request, target: str) -> bool:
     return bool(request.htmx) and request.htmx.target == target
 
 
-def render_list(request, *, page_template: str, results_template: str, context: dict) -> HttpResponse:
-    """A list page, or only its #results for an htmx request (filters, pages, live refresh).
-
-    While `context["busy"]` holds (the worker is changing a row on the page) the results ask for
-    themselves again every 2 s, sending the version they show; an answer that would change nothing
-    is a 204, so htmx swaps nothing and screen readers announce nothing.
-    """
-    results = render_to_string(results_template, context, request)
-    version = hashlib.blake2s(results.encode(), digest_size=8).hexdigest()
-    fragment = wants_fragment(request, "results")
-    if fragment and request.headers.get("X-Results-Version") == version:
-        return HttpResponse(status=204)
-    live = render_to_string("networks/_live_refresh.html", {"busy": context["busy"], "version": version}, request)
-    results = mark_safe(live + results)  # both rendered by templates with autoescaping on
-    if fragment:
-        return HttpResponse(results)
-    return render(request, page_template, {**context, "results": results})
-
-
 SEEN_HEADER = "X-Seen-Version"
+
+
+def render_live(
+    request, *, page_template: str, part_template: str, context: dict, target: str = "live", busy: bool = False
+) -> HttpResponse:
+    """A page with a part that keeps itself current (a list's results, a picture of the cluster).
+
+    The part asks for itself again, every 2 s while `busy` (the worker is changing what it shows)
+    and every 10 s otherwise, so changes made elsewhere (another user, the docker CLI, heard by the
+    events follower) appear without a reload. It sends the version it shows; an answer that would
+    change nothing is a 204, so htmx swaps nothing and screen readers announce nothing. The page
+    template puts `{{ live }}` inside the element with id `target`; filters and pages aimed at that
+    element get the part alone.
+    """
+    part = render_to_string(part_template, context, request)
+    version = hashlib.blake2s(part.encode(), digest_size=8).hexdigest()
+    fragment = wants_fragment(request, target)
+    if fragment and request.headers.get(SEEN_HEADER) == version:
+        return HttpResponse(status=204)
+    watcher = render_to_string(
+        "networks/_live_refresh.html", {"busy": busy, "version": version, "target": target}, request
+    )
+    part = mark_safe(watcher + part)  # both rendered by templates with autoescaping on
+    if fragment:
+        return HttpResponse(part)
+    return render(request, page_template, {**context, "live": part})
 
 
 def watch_version(obj) -> str:

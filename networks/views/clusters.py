@@ -3,12 +3,22 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from networks.selectors import cluster_allocation_map, cluster_get, cluster_health_get, cluster_list, cluster_topology
+from networks.selectors import (
+    cluster_allocation_map,
+    cluster_get,
+    cluster_health_get,
+    cluster_list,
+    cluster_topology,
+    cluster_work_in_progress,
+)
 from networks.services.clusters import cluster_refresh_health_request
 from portal.tenancy import require_change, tenant_required
+
+from . import render_live
 
 
 def _chosen_cluster(request):
@@ -20,13 +30,20 @@ def _chosen_cluster(request):
     return clusters.first(), clusters
 
 
-def _cluster_page(request, template: str, picture) -> object:
-    """A page about one cluster: `picture(cluster)` adds what it draws."""
+def _cluster_page(request, template: str, part_template: str, picture) -> HttpResponse:
+    """A page about one cluster: `picture(cluster)` adds what it draws, which keeps itself current."""
     cluster, clusters = _chosen_cluster(request)
     context = {"cluster": cluster, "clusters": clusters}
-    if cluster is not None:
-        context.update(picture(cluster))
-    return render(request, template, context)
+    if cluster is None:
+        return render(request, template, context)
+    context.update(picture(cluster))
+    return render_live(
+        request,
+        page_template=template,
+        part_template=part_template,
+        context=context,
+        busy=cluster_work_in_progress(cluster=cluster),
+    )
 
 
 @tenant_required
@@ -38,7 +55,7 @@ def allocation_map_view(request):
         )
         return {"picture": drawing, "capacity": capacity}
 
-    return _cluster_page(request, "networks/allocation_map.html", picture)
+    return _cluster_page(request, "networks/allocation_map.html", "networks/_allocation_picture.html", picture)
 
 
 @tenant_required
@@ -47,6 +64,7 @@ def topology_view(request):
     return _cluster_page(
         request,
         "networks/topology.html",
+        "networks/_topology_picture.html",
         lambda cluster: {"topology": cluster_topology(tenant=request.tenant, cluster=cluster)},
     )
 

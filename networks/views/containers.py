@@ -21,7 +21,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.errors import USER_ERRORS, http_status_of, worker_failure_sentence
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, render_list, render_status, wants_fragment, watch_version
+from . import attempt, paginate, render_live, render_status, wants_fragment, watch_version
 
 # Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
 ACTIONS_BY_STATUS = {
@@ -44,18 +44,19 @@ def container_list_view(request):
     context = {
         "filterset": filterset,
         "page": page,
-        "busy": work_in_progress(page),
         "statuses": Container.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
         "exited_count": Container.objects.filter(
             tenant=request.tenant, status=Container.Status.EXITED, is_system=False
         ).count(),
     }
-    return render_list(
+    return render_live(
         request,
         page_template="networks/container_list.html",
-        results_template="networks/_container_results.html",
+        part_template="networks/_container_results.html",
         context=context,
+        target="results",
+        busy=work_in_progress(page),
     )
 
 

@@ -25,7 +25,7 @@ from networks.services.errors import worker_failure_sentence
 from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
 from portal.tenancy import require_change, tenant_required
 
-from . import attempt, paginate, render_list, render_status, watch_version
+from . import attempt, paginate, render_live, render_status, watch_version
 
 
 @tenant_required
@@ -41,15 +41,16 @@ def network_list_view(request):
     context = {
         "filterset": filterset,
         "page": page,
-        "busy": work_in_progress(page),
         "statuses": Network.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
     }
-    return render_list(
+    return render_live(
         request,
         page_template="networks/network_list.html",
-        results_template="networks/_network_results.html",
+        part_template="networks/_network_results.html",
         context=context,
+        target="results",
+        busy=work_in_progress(page),
     )
 
 

@@ -72,6 +72,30 @@ def test_the_topology_shows_nodes_networks_and_containers_per_node(client, team)
     assert page.count('class="link ') == 3  # web to two networks, db to one
 
 
+def test_the_pictures_keep_themselves_current(client, team):
+    from tests.pages import make_operation
+
+    front = make_network(team, "front")
+    client.force_login(team.viewer)
+    for url in (f"/topology/?cluster={team.cluster.pk}", f"/map/?cluster={team.cluster.pk}"):
+        page = client.get(url).content.decode()
+        watch = re.search(r'<div class="live-watch" hx-get="([^"]+)" hx-headers=\'\{"X-Seen-Version": "(\w+)"', page)
+        assert watch and 'hx-trigger="every 10s" hx-target="#live"' in page, url
+        watching = {"HX-Request": "true", "HX-Target": "live", "X-Seen-Version": watch.group(2)}
+        assert client.get(watch.group(1), headers=watching).status_code == 204, url
+
+    # A container starts on the network (another user, or the docker CLI heard by the follower).
+    make_container(team, "web", networks=[front], node="node1")
+    operation = make_operation(team, target="web")
+    page = client.get(f"/topology/?cluster={team.cluster.pk}", headers={"HX-Request": "true", "HX-Target": "live"})
+    body = page.content.decode()
+    assert page.status_code == 200 and ">web<" in body and "<html" not in body
+    assert 'hx-trigger="every 2s"' in body and "Work in progress" in body  # faster while the worker is busy
+    operation.status = "succeeded"
+    operation.save()
+    assert 'hx-trigger="every 10s"' in client.get("/topology/").content.decode()
+
+
 def test_a_team_without_a_cluster(client, db):
     from portal.services import membership_set, tenant_create
     from tests.pages import make_user

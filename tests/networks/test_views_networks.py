@@ -198,20 +198,20 @@ def test_the_list_refreshes_itself_while_a_row_is_changing_and_only_swaps_what_c
     fresh = make_network(team, "fresh", status=Network.Status.CREATING)
     client.force_login(team.viewer)
     page = client.get("/networks/?q=e").content.decode()
-    poll = re.search(r'hx-get="([^"]+)" hx-headers=\'\{"X-Results-Version": "(\w+)"\}\' hx-trigger="every 2s"', page)
+    poll = re.search(r'hx-get="([^"]+)" hx-headers=\'\{"X-Seen-Version": "(\w+)"\}\' hx-trigger="every 2s"', page)
     assert poll, "a list with a network being created asks for itself again"
     url, version = poll.groups()
     assert url == "/networks/?q=e", "the poll keeps the filters"
     results = {**HTMX, "HX-Target": "results"}
 
     # Nothing changed: 204, so htmx swaps nothing (and screen readers hear nothing).
-    assert client.get(url, headers={**results, "X-Results-Version": version}).status_code == 204
+    assert client.get(url, headers={**results, "X-Seen-Version": version}).status_code == 204
 
     Network.objects.filter(pk=fresh.pk).update(status=Network.Status.ACTIVE)
-    response = client.get(url, headers={**results, "X-Results-Version": version})
+    response = client.get(url, headers={**results, "X-Seen-Version": version})
     assert response.status_code == 200 and b"<html" not in response.content
     assert b"st-active" in response.content and b"st-creating" not in response.content
-    assert b"every 2s" not in response.content, "settled: the list stops asking"
+    assert b"every 2s" not in response.content and b"every 10s" in response.content, "settled: it asks less often"
 
 
 def test_the_list_refreshes_while_an_operation_on_a_row_is_unfinished(client, team):
