@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from networks.forms import submit
 from networks.selectors import dashboard_summary
 from networks.services.errors import ServiceError
+from networks.views import render_live
 
 from .forms import MembershipAddForm
 from .models import Membership
@@ -23,7 +24,14 @@ from .tenancy import require_manage, tenant_required, tenant_switch
 @require_GET
 def home(request):
     """The dashboard: the tenant's clusters and their health, what runs, what is exposed, what changed."""
-    return render(request, "portal/home.html", dashboard_summary(tenant=request.tenant))
+    summary = dashboard_summary(tenant=request.tenant)
+    return render_live(
+        request,
+        page_template="portal/home.html",
+        part_template="portal/_dashboard.html",
+        context=summary,
+        busy=summary["operations_unfinished"] > 0,
+    )
 
 
 @login_required

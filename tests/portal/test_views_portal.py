@@ -63,6 +63,23 @@ def test_dashboard_shows_health_counts_exposure_and_recent_operations(client, te
     assert "Consul down · 1/2 agents" in page and "Needs attention" in page
 
 
+def test_the_dashboard_keeps_itself_current(client, team):
+    import re
+
+    client.force_login(team.member)  # a member's cluster cards carry a form (and its CSRF token)
+    page = client.get("/").content.decode()
+    assert "csrfmiddlewaretoken" in page
+    version = re.search(r'class="live-watch" hx-get="/" hx-headers=\'\{"X-Seen-Version": "(\w+)"', page).group(1)
+    watching = {"HX-Request": "true", "HX-Target": "live", "X-Seen-Version": version}
+    assert client.get("/", headers=watching).status_code == 204, "a fresh CSRF token is not news"
+
+    make_container(team, "web", published_ports=[{"port": "80/tcp", "host_ip": "0.0.0.0", "host_port": "80"}])
+    response = client.get("/", headers=watching)
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert "⚠ 192.168." in body, "the newly exposed container is highlighted without a reload"
+
+
 def test_the_dashboard_is_the_current_teams_only(client, team, other_team):
     make_network(team, "ours")
     make_network(other_team, "theirs")
