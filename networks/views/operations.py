@@ -8,7 +8,7 @@ from networks.models import Operation
 from networks.selectors import operation_get, operation_list
 from portal.tenancy import tenant_required
 
-from . import paginate, wants_fragment
+from . import paginate, render_live
 
 
 @tenant_required
@@ -23,10 +23,14 @@ def operation_list_view(request):
         "selected_statuses": request.GET.getlist("status"),
         "selected_kinds": request.GET.getlist("kind"),
     }
-    template = (
-        "networks/_operation_results.html" if wants_fragment(request, "results") else "networks/operation_list.html"
+    # Unfinished rows poll for their own progress; the list looks every 10 s for new operations.
+    return render_live(
+        request,
+        page_template="networks/operation_list.html",
+        part_template="networks/_operation_results.html",
+        context=context,
+        target="results",
     )
-    return render(request, template, context)
 
 
 def _shown(value) -> str:

@@ -42,6 +42,21 @@ def test_running_rows_poll_themselves_and_finished_rows_do_not(client, team):
     assert row.startswith("<tr") and "every 1s" not in row and "Succeeded" in row
 
 
+def test_the_list_looks_for_new_operations_by_itself(client, team):
+    import re
+
+    make_operation(team, target="first", status=Operation.Status.SUCCEEDED)
+    client.force_login(team.viewer)
+    page = client.get("/operations/?status=succeeded").content.decode()
+    watch = re.search(r'hx-get="([^"]+)" hx-headers=\'\{"X-Seen-Version": "(\w+)"\}\' hx-trigger="every 10s"', page)
+    assert watch and watch.group(1) == "/operations/?status=succeeded"
+    watching = {"HX-Request": "true", "HX-Target": "results", "X-Seen-Version": watch.group(2)}
+    assert client.get(watch.group(1), headers=watching).status_code == 204
+    make_operation(team, target="reconcile", status=Operation.Status.SUCCEEDED)  # beat, or another user
+    response = client.get(watch.group(1), headers=watching)
+    assert response.status_code == 200 and b">reconcile<" in response.content
+
+
 def test_progress_updates_in_place_until_the_operation_is_finished(client, team):
     operation = make_operation(team, target="web", status=Operation.Status.RUNNING)
     client.force_login(team.viewer)
