@@ -203,16 +203,27 @@ FOLLOW_OPTIONS = {
 }
 
 
-@shared_task(name="networks.follow_container", **FOLLOW_OPTIONS)
-def follow_container_task(cluster_id: int, docker_id: str, is_system: bool = False) -> list[str]:
-    cluster = Cluster.objects.filter(pk=cluster_id).first()
-    return events.container_follow(cluster=cluster, docker_id=docker_id, is_system=is_system) if cluster else []
+# While an operation is changing the object, look again this often, for up to a few minutes.
+FOLLOW_LATER_SECONDS = 3
+FOLLOW_LATER_TRIES = 100
 
 
-@shared_task(name="networks.follow_network", **FOLLOW_OPTIONS)
-def follow_network_task(cluster_id: int, docker_id: str) -> int | None:
+@shared_task(bind=True, name="networks.follow_container", **FOLLOW_OPTIONS)
+def follow_container_task(self, cluster_id: int, docker_id: str, is_system: bool = False) -> list[str]:
     cluster = Cluster.objects.filter(pk=cluster_id).first()
-    operation = events.network_follow(cluster=cluster, docker_id=docker_id) if cluster else None
+    try:
+        return events.container_follow(cluster=cluster, docker_id=docker_id, is_system=is_system) if cluster else []
+    except events.FollowLater as later:
+        raise self.retry(exc=later, countdown=FOLLOW_LATER_SECONDS, max_retries=FOLLOW_LATER_TRIES) from later
+
+
+@shared_task(bind=True, name="networks.follow_network", **FOLLOW_OPTIONS)
+def follow_network_task(self, cluster_id: int, docker_id: str) -> int | None:
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    try:
+        operation = events.network_follow(cluster=cluster, docker_id=docker_id) if cluster else None
+    except events.FollowLater as later:
+        raise self.retry(exc=later, countdown=FOLLOW_LATER_SECONDS, max_retries=FOLLOW_LATER_TRIES) from later
     return operation.pk if operation else None
 
 

@@ -52,8 +52,16 @@ def event_follow_up(event: dict, *, from_manager: bool) -> FollowUp | None:
     return None
 
 
-def _busy(**target) -> bool:
-    return Operation.objects.filter(**target).exclude(status__in=Operation.FINISHED).exists()
+class FollowLater(Exception):
+    """An operation of the portal's is changing the object right now: look again once it is done.
+
+    (Its own events are then seen to change nothing; a change made on the CLI meanwhile is not lost.)
+    """
+
+
+def _wait_for_operations(**target) -> None:
+    if Operation.objects.filter(**target).exclude(status__in=Operation.FINISHED).exists():
+        raise FollowLater(str(target))
 
 
 def container_follow(*, cluster: Cluster, docker_id: str, is_system: bool = False) -> list[str]:
@@ -63,12 +71,15 @@ def container_follow(*, cluster: Cluster, docker_id: str, is_system: bool = Fals
         return []
     container = (
         Container.objects.filter(cluster=cluster, docker_id=docker_id, is_system=False)
-        .exclude(status__in=[Container.Status.REMOVED, Container.Status.CREATING, Container.Status.REMOVING])
+        .exclude(status=Container.Status.REMOVED)
         .select_related("cluster", "node", "tenant")
         .first()
     )
-    if container is None or container.node is None or _busy(container=container):
-        return []  # not the portal's, already gone, or an operation is changing it and will record it
+    if container is None or container.node is None:
+        return []  # not the portal's, or already gone
+    _wait_for_operations(container=container)
+    if container.status in (Container.Status.CREATING, Container.Status.REMOVING, Container.Status.FAILED):
+        return []  # a run that failed, or one still being recovered: its operation's business, not Docker's
     changes = []
     change = container_refresh(container=container)
     if change:
@@ -90,8 +101,9 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
     """A network appeared or went away on the cluster: reconcile, unless the portal did it itself."""
     network = Network.objects.filter(cluster=cluster, docker_id=docker_id).first()
     if network is not None:
-        if network.status != Network.Status.ACTIVE or _busy(network=network):
-            return None  # the portal's own create or remove, still recording itself
+        _wait_for_operations(network=network)
+        if network.status != Network.Status.ACTIVE:
+            return None  # the portal's own create or remove has recorded it
         if docker_engine.find_networks(cluster.docker_endpoint, id=docker_id):
             return None  # an event about a network the portal already knows as it is
     else:
@@ -99,6 +111,10 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
         labels = (found[0].get("Labels") or {}) if found else {}
         if not found or labels.get(LABEL_CLUSTER) == str(cluster.uid):
             return None  # gone again, or the portal's own create before it recorded the id
-    if _busy(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE):
+    if (
+        Operation.objects.filter(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
+        .exclude(status__in=Operation.FINISHED)
+        .exists()
+    ):
         return None  # a reconcile is already on its way and will see this too
     return cluster_reconcile(cluster=cluster)
