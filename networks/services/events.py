@@ -104,17 +104,12 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
         _wait_for_operations(network=network)
         if network.status != Network.Status.ACTIVE:
             return None  # the portal's own create or remove has recorded it
-        if docker_engine.find_networks(cluster.docker_endpoint, id=docker_id):
-            return None  # an event about a network the portal already knows as it is
-    else:
-        found = docker_engine.find_networks(cluster.docker_endpoint, id=docker_id)
-        labels = (found[0].get("Labels") or {}) if found else {}
-        if not found or labels.get(LABEL_CLUSTER) == str(cluster.uid):
-            return None  # gone again, or the portal's own create before it recorded the id
-    if (
-        Operation.objects.filter(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
-        .exclude(status__in=Operation.FINISHED)
-        .exists()
-    ):
-        return None  # a reconcile is already on its way and will see this too
+    # A reconcile on its way may already have read the networks: look again once it is done (it
+    # will then have imported or freed this one, or not, and a new one is started).
+    _wait_for_operations(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
+    found = docker_engine.find_networks(cluster.docker_endpoint, id=docker_id)
+    if network is not None and found:
+        return None  # an event about a network the portal already knows as it is
+    if network is None and (not found or (found[0].get("Labels") or {}).get(LABEL_CLUSTER) == str(cluster.uid)):
+        return None  # gone again, or the portal's own create before it recorded the id
     return cluster_reconcile(cluster=cluster)

@@ -36,3 +36,12 @@ def test_containers_the_portal_does_not_know_end_there(team, other_team):
     assert container_follow(cluster=team.cluster, docker_id=theirs.docker_id) == [], "another cluster's container"
     gone = make_container(team, "gone", status=Container.Status.REMOVED)
     assert container_follow(cluster=team.cluster, docker_id=gone.docker_id) == []
+
+
+def test_a_network_event_waits_for_a_reconcile_on_its_way(team):
+    network = make_network(team, "web")
+    make_operation(team, Operation.Kind.CLUSTER_RECONCILE, target=team.cluster.name)
+    # Known, active, and (this cluster is only rows) not on Docker any more: a reconcile is due,
+    # but the one on its way may have read the networks already, so this one waits for it.
+    with pytest.raises(FollowLater):
+        network_follow(cluster=team.cluster, docker_id=network.docker_id)
