@@ -109,3 +109,31 @@ def cluster_next_block(cluster):
     from networks.selectors import cluster_capacity
 
     return cluster_capacity(cluster=cluster).next_block
+
+
+def test_a_consul_agent_that_stops_shows_on_the_dashboard_at_once(events_follower, tenant_cluster):
+    """The agents are system containers: their events keep the dashboard's "Consul up" current."""
+    from networks.selectors import cluster_health_get
+
+    cluster = tenant_cluster
+    node = cluster.nodes.get(name="node2")
+    agent = Container.objects.get(cluster=cluster, is_system=True, node=node)
+    assert cluster_health_get(tenant=cluster.tenant, pk=cluster.pk).consul_up is True
+
+    docker_engine.container_action(node.docker_endpoint, agent.docker_id, "stop", timeout=1)
+    try:
+        wait_until(lambda: status_of(agent) == Container.Status.EXITED, timeout=30)
+        health = cluster_health_get(tenant=cluster.tenant, pk=cluster.pk)
+        assert (health.consul_up, health.consul_running, health.consul_total) == (False, 1, 2)
+        assert not health.healthy
+    finally:
+        docker_engine.container_action(node.docker_endpoint, agent.docker_id, "start")
+    wait_until(lambda: status_of(agent) == Container.Status.RUNNING, timeout=30)
+    assert cluster_health_get(tenant=cluster.tenant, pk=cluster.pk).consul_up is True
+    # Back in the cluster before the next test uses it: the agent rejoined and is alive.
+    wait_until(
+        lambda: any(
+            m["Addr"] == node.address and m.get("Status") == 1 for m in consul_engine.members(cluster.consul_address)
+        ),
+        timeout=60,
+    )
