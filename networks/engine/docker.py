@@ -326,14 +326,14 @@ EVENTS_READ_TIMEOUT = 90
 
 
 def events(endpoint: str, *, since: int, until: int) -> Iterator[dict]:
-    """`docker events --filter type=container --filter type=network` between two Unix times.
+    """`docker events` for containers, networks and swarm nodes between two Unix times.
 
     The stream ends by itself at `until` (it may lie in the future: the engine holds the stream
     open until then), so a follower reads in windows and notices a dead node within one.
     """
     with translated():
         stream = client(endpoint, timeout=EVENTS_READ_TIMEOUT).api.events(
-            since=since, until=until, filters={"type": ["container", "network"]}, decode=True
+            since=since, until=until, filters={"type": ["container", "network", "node"]}, decode=True
         )
         try:
             yield from stream

@@ -29,7 +29,7 @@ NETWORK_ACTIONS = frozenset({"create", "remove"})
 
 @dataclass(frozen=True)
 class FollowUp:
-    kind: str  # "container" or "network"
+    kind: str  # "container", "network" or "health" (a swarm node went down or came back)
     docker_id: str
     is_system: bool = False
 
@@ -39,6 +39,8 @@ def event_follow_up(event: dict, *, from_manager: bool) -> FollowUp | None:
 
     Networks are swarm-wide: their create and remove come from a manager with scope "swarm".
     Several managers each report them; `network_follow` starts one reconcile for all of them.
+    A swarm node's state change (ready, down) also comes from a manager: the cluster's health is
+    asked again, so the dashboard shows a node down as soon as the swarm knows.
     """
     kind, action = event.get("Type"), event.get("Action") or ""
     actor = event.get("Actor") or {}
@@ -49,6 +51,8 @@ def event_follow_up(event: dict, *, from_manager: bool) -> FollowUp | None:
         return FollowUp("container", attributes["container"])
     if kind == "network" and action in NETWORK_ACTIONS and from_manager and event.get("scope") == "swarm":
         return FollowUp("network", actor.get("ID", ""))
+    if kind == "node" and from_manager and event.get("scope") == "swarm" and "state.new" in attributes:
+        return FollowUp("health", actor.get("ID", ""))  # {"state.old": "ready", "state.new": "down"}
     return None
 
 

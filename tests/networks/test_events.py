@@ -137,3 +137,42 @@ def test_a_consul_agent_that_stops_shows_on_the_dashboard_at_once(events_followe
         ),
         timeout=60,
     )
+
+
+def dockerd_pid(address: str) -> int:
+    """The pid of the node's dockerd, found by the TCP address it listens on."""
+    from pathlib import Path
+
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"dockerd") and f"tcp://{address}:2375".encode() in argv:
+            return int(cmdline.parent.name)
+    raise AssertionError(f"no dockerd listens on {address}")
+
+
+def test_a_node_that_stops_answering_shows_as_down_as_soon_as_the_swarm_knows(events_follower, tenant_cluster):
+    """node2's dockerd frozen (SIGSTOP) until the swarm marks it down, then thawed."""
+    import signal
+
+    from networks.models import Node
+    from networks.selectors import cluster_health_get
+    from networks.services.clusters import cluster_refresh_health
+
+    cluster = tenant_cluster
+    node = cluster.nodes.get(name="node2")
+    cluster_refresh_health(cluster=cluster)
+    assert cluster.nodes.filter(state=Node.State.READY).count() == 2
+    pid = dockerd_pid(node.address)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # The manager notices after its heartbeat timeout (about 13 s here); the follower hears it.
+        wait_until(lambda: Node.objects.get(pk=node.pk).state == Node.State.DOWN, timeout=60)
+        health = cluster_health_get(tenant=cluster.tenant, pk=cluster.pk)
+        assert health.nodes_ready == 1 and not health.healthy
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: Node.objects.get(pk=node.pk).state == Node.State.READY, timeout=60)
+    assert cluster_health_get(tenant=cluster.tenant, pk=cluster.pk).nodes_ready == 2

@@ -65,3 +65,20 @@ def test_update_and_other_types_are_ignored():
     assert event_follow_up(network_event("update", scope="swarm"), from_manager=True) is None
     assert event_follow_up({"Type": "image", "Action": "pull", "Actor": {"ID": "x"}}, from_manager=True) is None
     assert event_follow_up({}, from_manager=True) is None
+
+
+def test_a_swarm_node_going_down_or_coming_back_asks_for_the_clusters_health():
+    # As the manager reported it when node2's dockerd stopped answering, then came back.
+    event = {
+        "Type": "node",
+        "Action": "update",
+        "scope": "swarm",
+        "Actor": {
+            "ID": "7bht8v8t8749mib0y3exhbqib",
+            "Attributes": {"name": "node2", "state.new": "down", "state.old": "ready"},
+        },
+    }
+    assert event_follow_up(event, from_manager=True) == FollowUp("health", "7bht8v8t8749mib0y3exhbqib")
+    assert event_follow_up(event, from_manager=False) is None
+    availability = {**event, "Actor": {"ID": "x", "Attributes": {"name": "node2", "availability.new": "drain"}}}
+    assert event_follow_up(availability, from_manager=True) is None

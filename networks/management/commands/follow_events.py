@@ -29,7 +29,7 @@ RETRY = 5
 
 
 def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool, stop: threading.Event) -> None:
-    from networks.tasks import follow_container_task, follow_network_task
+    from networks.tasks import cluster_refresh_health_task, follow_container_task, follow_network_task
 
     since = int(time.time())
     while not stop.is_set():
@@ -43,8 +43,10 @@ def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool
                 logger.info("%s: %s %s %s", name, event.get("Type"), event.get("Action"), follow_up.docker_id[:12])
                 if follow_up.kind == "container":
                     follow_container_task.delay(cluster_id, follow_up.docker_id, follow_up.is_system)
-                else:
+                elif follow_up.kind == "network":
                     follow_network_task.delay(cluster_id, follow_up.docker_id)
+                else:
+                    cluster_refresh_health_task.delay(cluster_id)
                 if stop.is_set():
                     return
             since = until
