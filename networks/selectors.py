@@ -78,13 +78,12 @@ def work_in_progress(objects) -> bool:
     if any(obj.status in busy for obj in objects):
         return True
     field = "network" if isinstance(objects[0], Network) else "container"
-    unfinished = Operation.objects.exclude(status__in=Operation.FINISHED)
-    return unfinished.filter(**{f"{field}__in": [obj.pk for obj in objects]}).exists()
+    return Operation.objects.unfinished().filter(**{f"{field}__in": [obj.pk for obj in objects]}).exists()
 
 
 def cluster_work_in_progress(*, cluster: Cluster) -> bool:
     """Whether the worker is changing anything on the cluster (its pictures then refresh faster)."""
-    return Operation.objects.filter(cluster=cluster).exclude(status__in=Operation.FINISHED).exists()
+    return Operation.objects.filter(cluster=cluster).unfinished().exists()
 
 
 def network_inspect(*, network: Network, timeout: float = 15) -> dict:
@@ -175,7 +174,7 @@ def dashboard_summary(*, tenant: Tenant) -> dict:
         "running_count": live_containers.filter(status=Container.Status.RUNNING).count(),
         "exposed": list(container_exposed_list(tenant=tenant)[:20]),
         "operations": list(operation_list(tenant=tenant)[:8]),
-        "operations_unfinished": operation_list(tenant=tenant).exclude(status__in=Operation.FINISHED).count(),
+        "operations_unfinished": operation_list(tenant=tenant).unfinished().count(),
     }
 
 

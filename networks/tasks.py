@@ -208,22 +208,25 @@ FOLLOW_LATER_SECONDS = 3
 FOLLOW_LATER_TRIES = 100
 
 
+def _follow(task, follow, cluster_id: int, **kwargs):
+    """Run a follow-up on the cluster (gone: nothing to do); while an operation is busy, look later."""
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return None
+    try:
+        return follow(cluster=cluster, **kwargs)
+    except events.FollowLater as later:
+        raise task.retry(exc=later, countdown=FOLLOW_LATER_SECONDS, max_retries=FOLLOW_LATER_TRIES) from later
+
+
 @shared_task(bind=True, name="networks.follow_container", **FOLLOW_OPTIONS)
 def follow_container_task(self, cluster_id: int, docker_id: str, is_system: bool = False) -> list[str]:
-    cluster = Cluster.objects.filter(pk=cluster_id).first()
-    try:
-        return events.container_follow(cluster=cluster, docker_id=docker_id, is_system=is_system) if cluster else []
-    except events.FollowLater as later:
-        raise self.retry(exc=later, countdown=FOLLOW_LATER_SECONDS, max_retries=FOLLOW_LATER_TRIES) from later
+    return _follow(self, events.container_follow, cluster_id, docker_id=docker_id, is_system=is_system) or []
 
 
 @shared_task(bind=True, name="networks.follow_network", **FOLLOW_OPTIONS)
 def follow_network_task(self, cluster_id: int, docker_id: str) -> int | None:
-    cluster = Cluster.objects.filter(pk=cluster_id).first()
-    try:
-        operation = events.network_follow(cluster=cluster, docker_id=docker_id) if cluster else None
-    except events.FollowLater as later:
-        raise self.retry(exc=later, countdown=FOLLOW_LATER_SECONDS, max_retries=FOLLOW_LATER_TRIES) from later
+    operation = _follow(self, events.network_follow, cluster_id, docker_id=docker_id)
     return operation.pk if operation else None
 
 

@@ -3,6 +3,12 @@ from django.db import models
 from django.utils import timezone
 
 
+class OperationQuerySet(models.QuerySet):
+    def unfinished(self):
+        """Queued or running: a worker has yet to finish them."""
+        return self.exclude(status__in=Operation.FINISHED)
+
+
 class Operation(models.Model):
     """A change a user asked for, done asynchronously by a worker, watched live by the user."""
 
@@ -58,6 +64,8 @@ class Operation(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = OperationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -64,7 +64,7 @@ class FollowLater(Exception):
 
 
 def _wait_for_operations(**target) -> None:
-    if Operation.objects.filter(**target).exclude(status__in=Operation.FINISHED).exists():
+    if Operation.objects.filter(**target).unfinished().exists():
         raise FollowLater(str(target))
 
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm, refuse, submit
-from networks.models import Container, Operation
+from networks.models import Container
 from networks.selectors import container_get, container_list, work_in_progress
 from networks.services.containers import (
     ACTIONS,
@@ -106,7 +106,7 @@ def container_run_view(request):
 
 
 def _unfinished(container: Container):
-    return container.operations.exclude(status__in=Operation.FINISHED).order_by("created")
+    return container.operations.unfinished().order_by("created")
 
 
 def _settled(container: Container, unfinished) -> bool:

@@ -133,7 +133,7 @@ def network_preview_view(request):
 
 
 def _unfinished(network: Network):
-    return network.operations.exclude(status__in=Operation.FINISHED).order_by("created")
+    return network.operations.unfinished().order_by("created")
 
 
 def _settled(network: Network, unfinished) -> bool:
@@ -181,7 +181,7 @@ def network_detail_view(request, pk: int):
 @tenant_required
 @require_GET
 def network_status_view(request, pk: int):
-    """The polled part of the detail page; once the work is done it stops polling and says so."""
+    """The polled part of the detail page: progress while work runs, then a watch for changes."""
     network = network_get(tenant=request.tenant, pk=pk)
     return render_status(
         request, "networks/_network_status.html", _status_context(network), settled_event="network-settled"
