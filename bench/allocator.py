@@ -28,7 +28,7 @@ import netaddr  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from networks import ipam  # noqa: E402
-from networks.models import Cluster, ReservedRange, SubnetAllocation  # noqa: E402
+from networks.models import Cluster, ClusterGrant, ReservedRange, SubnetAllocation  # noqa: E402
 from networks.models.cluster import SERVICENET_CIDR  # noqa: E402
 from networks.services.allocations import subnet_allocate, subnet_release  # noqa: E402
 from portal.models import Tenant  # noqa: E402
@@ -90,10 +90,11 @@ def time_baseline(cluster: Cluster) -> tuple[float, str]:
 
 def main() -> None:
     tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    Cluster.objects.filter(tenant=tenant, name="bench").delete()
+    Cluster.objects.filter(name="bench").delete()
     cluster = Cluster.objects.create(
-        tenant=tenant, name="bench", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
+        name="bench", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
     )
+    ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
     ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
     print(f"database: {connection.vendor}; portal median of {PORTAL_RUNS}, baseline median of {BASELINE_RUNS}")
     results = {}

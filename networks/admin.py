@@ -1,19 +1,53 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html_join
 
 from .models import (
     AddressAllocation,
     Cluster,
+    ClusterGrant,
     Container,
     Endpoint,
     Network,
+    NetworkShare,
     Node,
     Operation,
     ReservedRange,
     SubnetAllocation,
 )
 from .services.containers import masked_environment
+from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile
+
+
+class GrantFormSet(BaseInlineFormSet):
+    """Revoking a grant (deleting its row) is refused while the tenant still has things on the cluster."""
+
+    def clean(self):
+        super().clean()
+        refusals = []
+        for form in self.deleted_forms:
+            grant = form.instance
+            if grant.pk is None:
+                continue
+            held = grant_holdings(cluster=grant.cluster, tenant=grant.tenant)
+            if held:
+                refusals.append(
+                    f"{grant.tenant.name} still has {' and '.join(held)} on {grant.cluster.name}: "
+                    "remove them first, then revoke the grant."
+                )
+        if refusals:
+            raise ValidationError(refusals)
+
+
+class ClusterGrantInline(admin.TabularInline):
+    model = ClusterGrant
+    formset = GrantFormSet
+    extra = 0
+    fields = ["tenant", "max_networks", "max_containers", "max_published_ports", "created"]
+    readonly_fields = ["created"]
+    verbose_name_plural = "Teams using this cluster (grants and their limits; empty limit: none)"
 
 
 class NodeInline(admin.TabularInline):
@@ -28,11 +62,11 @@ class ReservedRangeInline(admin.TabularInline):
 
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
-    list_display = ["name", "tenant", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
-    list_filter = ["tenant"]
-    search_fields = ["name", "tenant__name", "docker_endpoint"]
-    readonly_fields = ["uid", "allocation_floor"]
-    inlines = [NodeInline, ReservedRangeInline]
+    list_display = ["name", "swarm_id", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
+    list_filter = ["grants__tenant"]
+    search_fields = ["name", "swarm_id", "grants__tenant__name", "docker_endpoint"]
+    readonly_fields = ["uid", "swarm_id", "allocation_floor"]
+    inlines = [ClusterGrantInline, NodeInline, ReservedRangeInline]
     actions = ["reconcile"]
 
     @admin.action(description="Reconcile with Docker and Consul (runs on a worker)")
@@ -66,13 +100,42 @@ class EndpointInline(admin.TabularInline):
     can_delete = False
 
 
+class NetworkShareInline(admin.TabularInline):
+    model = NetworkShare
+    extra = 0
+    fields = ["tenant", "created_by", "created"]
+    readonly_fields = ["created_by", "created"]
+    verbose_name_plural = "Shared with (teams that may run and connect containers on it)"
+
+
+@admin.register(ClusterGrant)
+class ClusterGrantAdmin(admin.ModelAdmin):
+    list_display = ["cluster", "tenant", "max_networks", "max_containers", "max_published_ports", "created"]
+    list_filter = ["cluster", "tenant"]
+    search_fields = ["cluster__name", "tenant__name", "tenant__slug"]
+    readonly_fields = ["holdings"]
+
+    @admin.display(description="Revoking")
+    def holdings(self, obj):
+        held = grant_holdings(cluster=obj.cluster, tenant=obj.tenant) if obj.pk else []
+        if not held:
+            return "Possible: the team has nothing on the cluster."
+        return f"Refused while {obj.tenant.name} still has {' and '.join(held)} on {obj.cluster.name}."
+
+    def has_delete_permission(self, request, obj=None):
+        # Grants are revoked one at a time, and only once the team has nothing left on the cluster.
+        if obj is None or grant_holdings(cluster=obj.cluster, tenant=obj.tenant):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
     list_display = ["name", "tenant", "cluster", "subnet", "gateway", "status", "is_external", "docker_id", "created"]
     list_filter = ["status", "is_external", "internal", "encrypted", "cluster", "tenant"]
     search_fields = ["name", "subnet", "docker_id"]
     readonly_fields = ["docker_id", "status", "created_by", "created", "updated"]
-    inlines = [EndpointInline]
+    inlines = [NetworkShareInline, EndpointInline]
 
 
 @admin.register(SubnetAllocation)

@@ -3,7 +3,7 @@
 The allocation map. A pool such as 10.0.0.0/8 holds 65,536 /24 blocks, too many to draw one by
 one, so it is drawn at two zoom levels of at most 256 cells each: an overview of the pool (a /8
 gives 256 /16 cells, each shaded by how much of it is held) and a detail grid of one overview cell
-(its 256 /24 blocks, each coloured by its holder: a portal network, an external network, a
+(its 256 /24 blocks, each coloured by its holder: the team's network, another team's, an external one, a
 reserved range such as ServiceNet, or nobody).
 
 The topology. Nodes stand side by side; every overlay network is a bus across all of them (an
@@ -26,9 +26,11 @@ GRID_LEFT = 64  # room for the row labels
 GRID_TOP = 8
 
 # Kinds of holder, in the order the legend lists them.
-NETWORK, EXTERNAL, RESERVED, SERVICENET = "network", "external", "reserved", "servicenet"
+NETWORK, OTHER_TEAM, EXTERNAL = "network", "other", "external"
+RESERVED, SERVICENET = "reserved", "servicenet"
 KIND_NAMES = {
     NETWORK: "portal network",
+    OTHER_TEAM: "another team's network",
     EXTERNAL: "external network",
     RESERVED: "reserved range",
     SERVICENET: "ServiceNet",
@@ -283,7 +285,7 @@ class TopoNetwork:
     id: int
     name: str
     subnet: str
-    external: bool
+    shared: bool  # another team's network, shared with the viewer's
     status: str
     y: int = 0
     colour: int = 0

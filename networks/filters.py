@@ -11,16 +11,24 @@ class NetworkFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.none())
     status = django_filters.MultipleChoiceFilter(choices=Network.Status.choices)
-    is_external = django_filters.BooleanFilter()
+    shared = django_filters.BooleanFilter(
+        method="filter_shared", label="Shared with your team", help_text="true: other teams' networks shared with yours"
+    )
 
     class Meta:
         model = Network
-        fields = ["q", "name", "cluster", "status", "is_external"]
+        fields = ["q", "name", "cluster", "status", "shared"]
 
     def __init__(self, *args, tenant=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.tenant = tenant
         if tenant is not None:
-            self.filters["cluster"].queryset = Cluster.objects.filter(tenant=tenant)
+            self.filters["cluster"].queryset = Cluster.objects.filter(grants__tenant=tenant)
+
+    def filter_shared(self, queryset, name, value):
+        if self.tenant is None:
+            return queryset
+        return queryset.exclude(tenant=self.tenant) if value else queryset.filter(tenant=self.tenant)
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(subnet__startswith=value) | Q(docker_id__startswith=value))
@@ -42,7 +50,7 @@ class ContainerFilterSet(django_filters.FilterSet):
     def __init__(self, *args, tenant=None, **kwargs):
         super().__init__(*args, **kwargs)
         if tenant is not None:
-            self.filters["cluster"].queryset = Cluster.objects.filter(tenant=tenant)
+            self.filters["cluster"].queryset = Cluster.objects.filter(grants__tenant=tenant)
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(image__icontains=value))
@@ -67,4 +75,4 @@ class OperationFilterSet(django_filters.FilterSet):
     def __init__(self, *args, tenant=None, **kwargs):
         super().__init__(*args, **kwargs)
         if tenant is not None:
-            self.filters["cluster"].queryset = Cluster.objects.filter(tenant=tenant)
+            self.filters["cluster"].queryset = Cluster.objects.filter(grants__tenant=tenant)

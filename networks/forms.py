@@ -9,7 +9,7 @@ from django import forms
 from networks import ipam
 from networks.models import Container, Network
 from networks.models.network import NAME_MAX_LENGTH
-from networks.selectors import cluster_list, network_list
+from networks.selectors import cluster_list, network_list, network_share_candidates
 from networks.services.containers import RESTART_POLICIES
 from networks.services.errors import USER_ERRORS, http_status_of
 
@@ -138,6 +138,25 @@ class ConnectForm(PortalForm):
         return split_words(self.cleaned_data["aliases"])
 
 
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, tenant) -> str:
+        return tenant.name
+
+
+class NetworkShareForm(PortalForm):
+    tenant = TeamChoiceField(
+        label="Share with",
+        queryset=None,
+        empty_label="Pick a team",
+        help_text="Teams that also use this cluster. They can run and connect containers on the network; "
+        "they cannot change or remove it.",
+    )
+
+    def __init__(self, *args, network, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = network_share_candidates(network=network)
+
+
 class NetworkRemoveForm(PortalForm):
     disconnect = forms.BooleanField(
         required=False, label="Disconnect the attached containers first", help_text="Otherwise removal is refused."
@@ -186,6 +205,8 @@ class ContainerRunForm(PortalForm):
         queryset=Network.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        # The services' sentence for a network the team may not use (see network_not_usable).
+        error_messages={"invalid_choice": 'No network "%(value)s" that your team can use on this cluster.'},
         help_text="The container joins every network ticked; it resolves the other containers there by name.",
     )
     ports = forms.CharField(
@@ -206,7 +227,7 @@ class ContainerRunForm(PortalForm):
         super().__init__(*args, **kwargs)
         clusters = _offer_clusters(self, tenant)
         self.fields["networks"].queryset = (
-            network_list(tenant=tenant).filter(status=Network.Status.ACTIVE, is_external=False).order_by("name")
+            network_list(tenant=tenant).filter(status=Network.Status.ACTIVE).order_by("name")
         )
         self.fields["node"].choices = [(self.SPREAD, "Spread: the node running the fewest containers")] + [
             (

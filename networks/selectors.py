@@ -12,12 +12,59 @@ from django.shortcuts import get_object_or_404
 
 from networks import diagrams, ipam
 from networks.filters import ContainerFilterSet
-from networks.models import Cluster, Container, Network, Node, Operation, SubnetAllocation
+from networks.models import (
+    Cluster,
+    ClusterGrant,
+    Container,
+    Network,
+    NetworkShare,
+    Node,
+    Operation,
+    SubnetAllocation,
+)
 from portal.models import Tenant
 
 
 def cluster_list(*, tenant: Tenant) -> QuerySet[Cluster]:
-    return Cluster.objects.filter(tenant=tenant).prefetch_related("nodes")
+    """The clusters granted to the tenant (a swarm may be granted to several)."""
+    return Cluster.objects.filter(grants__tenant=tenant).prefetch_related("nodes")
+
+
+@dataclass(frozen=True)
+class GrantUsage:
+    """What a tenant holds on a cluster, beside what its grant allows (None: no limit)."""
+
+    grant: ClusterGrant
+    networks: int
+    containers: int
+    published_ports: int
+
+    def rows(self) -> list[tuple[str, int, int | None]]:
+        return [
+            ("networks", self.networks, self.grant.max_networks),
+            ("containers", self.containers, self.grant.max_containers),
+            ("published ports", self.published_ports, self.grant.max_published_ports),
+        ]
+
+
+def _published_count(container: Container) -> int:
+    return max(len(container.ports), len(container.published_ports)) if not container.is_system else 0
+
+
+def grant_usage(*, grant: ClusterGrant) -> GrantUsage:
+    networks = Network.objects.filter(cluster=grant.cluster_id, tenant=grant.tenant_id).live().count()
+    containers = list(
+        Container.objects.filter(cluster=grant.cluster_id, tenant=grant.tenant_id)
+        .present()
+        .only("ports", "published_ports", "is_system")
+    )
+    return GrantUsage(grant, networks, len(containers), sum(_published_count(c) for c in containers))
+
+
+def cluster_usage(*, cluster: Cluster, tenant: Tenant) -> GrantUsage | None:
+    """What the tenant holds on the cluster beside its grant's limits; None when it has no grant there."""
+    grant = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).first()
+    return grant_usage(grant=grant) if grant else None
 
 
 def cluster_get(*, tenant: Tenant, pk: int) -> Cluster:
@@ -32,22 +79,66 @@ def cluster_capacity(*, cluster: Cluster, prefixlen: int | None = None) -> ipam.
     return ipam.capacity(cluster.pool, prefixlen, reserved=reserved, used=used)
 
 
-def subnet_allocation_list(*, tenant: Tenant, cluster: Cluster) -> QuerySet[SubnetAllocation]:
-    return SubnetAllocation.objects.filter(cluster__tenant=tenant, cluster=cluster).select_related("network")
+ANOTHER_TEAM = "held by another team"
+OUTSIDE_THE_PORTAL = "held outside the portal"
+
+
+@dataclass(frozen=True)
+class HeldBlock:
+    """A block of a shared swarm's pool as one tenant may see it: its own and shared networks by
+    name, every other holder only as held (another team's, or made outside the portal)."""
+
+    cidr: str
+    kind: str
+    owner: str
+    network_id: int | None
+    created: datetime | None = None
+
+
+def subnet_allocation_list(*, tenant: Tenant, cluster: Cluster) -> list[HeldBlock]:
+    visible = set(Network.objects.filter(cluster=cluster).usable_by(tenant).values_list("pk", flat=True))
+    blocks = []
+    for cidr, kind, owner, network_id, created in SubnetAllocation.objects.filter(cluster=cluster).values_list(
+        "cidr", "kind", "owner", "network_id", "created"
+    ):
+        if network_id in visible:
+            blocks.append(HeldBlock(cidr, kind, owner, network_id, created))
+        elif kind == SubnetAllocation.Kind.EXTERNAL:
+            blocks.append(HeldBlock(cidr, kind, OUTSIDE_THE_PORTAL, None, created))
+        else:
+            blocks.append(HeldBlock(cidr, "other", ANOTHER_TEAM, None, created))
+    return blocks
 
 
 def network_list(*, tenant: Tenant) -> QuerySet[Network]:
-    return Network.objects.filter(tenant=tenant).select_related("cluster", "created_by")
+    """The tenant's own networks and those shared with it; never another team's, never external ones."""
+    return Network.objects.usable_by(tenant).select_related("cluster", "created_by", "tenant")
 
 
 def network_get(*, tenant: Tenant, pk: int) -> Network:
     return get_object_or_404(network_list(tenant=tenant), pk=pk)
 
 
+def network_share_list(*, network: Network) -> QuerySet[NetworkShare]:
+    """The teams a network is shared with (its owners' view)."""
+    return network.shares.select_related("tenant", "created_by").order_by("tenant__name")
+
+
+def network_share_candidates(*, network: Network) -> QuerySet[Tenant]:
+    """The other teams of the network's cluster it is not yet shared with."""
+    return (
+        Tenant.objects.filter(cluster_grants__cluster=network.cluster_id)
+        .exclude(pk=network.tenant_id)
+        .exclude(network_shares__network=network)
+        .order_by("name")
+    )
+
+
 def container_list(*, tenant: Tenant) -> QuerySet[Container]:
     """The tenant's containers and the system containers of the tenant's clusters (shown, never changed)."""
+    granted = ClusterGrant.objects.filter(tenant=tenant).values("cluster_id")
     return (
-        Container.objects.filter(Q(tenant=tenant) | Q(is_system=True, cluster__tenant=tenant))
+        Container.objects.filter(Q(tenant=tenant) | Q(is_system=True, cluster_id__in=granted))
         .select_related("cluster", "node")
         .prefetch_related("endpoints__network")
     )
@@ -104,6 +195,7 @@ class ClusterHealth:
     nodes: list[Node]
     consul_running: int
     consul_total: int
+    usage: GrantUsage | None = None
 
     @property
     def nodes_total(self) -> int:
@@ -145,7 +237,13 @@ def cluster_health_list(*, tenant: Tenant, pk: int | None = None) -> list[Cluste
         ),
     )
     return [
-        ClusterHealth(cluster, list(cluster.nodes.all()), cluster.consul_running, cluster.consul_total)
+        ClusterHealth(
+            cluster,
+            list(cluster.nodes.all()),
+            cluster.consul_running,
+            cluster.consul_total,
+            cluster_usage(cluster=cluster, tenant=tenant),
+        )
         for cluster in clusters
     ]
 
@@ -164,12 +262,12 @@ def container_exposed_list(*, tenant: Tenant) -> QuerySet[Container]:
 
 
 def dashboard_summary(*, tenant: Tenant) -> dict:
-    live_networks = network_list(tenant=tenant).filter(status__in=Network.LIVE_STATUSES)
+    live_networks = network_list(tenant=tenant).live()
     live_containers = Container.objects.filter(tenant=tenant).exclude(status=Container.Status.REMOVED)
     return {
         "clusters": cluster_health_list(tenant=tenant),
-        "networks_count": live_networks.filter(is_external=False).count(),
-        "external_networks_count": live_networks.filter(is_external=True).count(),
+        "networks_count": live_networks.filter(tenant=tenant).count(),
+        "shared_networks_count": live_networks.exclude(tenant=tenant).count(),
         "containers_count": live_containers.count(),
         "running_count": live_containers.filter(status=Container.Status.RUNNING).count(),
         "exposed": list(container_exposed_list(tenant=tenant)[:20]),
@@ -193,16 +291,12 @@ def cluster_allocation_map(
 ) -> tuple[diagrams.AllocationMap, ipam.Capacity]:
     """The pool as two grids (see networks.diagrams) and the capacity figures for its legend."""
     capacity = cluster_capacity(cluster=cluster)
+    kinds = {SubnetAllocation.Kind.EXTERNAL: diagrams.EXTERNAL, "other": diagrams.OTHER_TEAM}
     holders = [
         diagrams.Holder.of(
-            ipaddress.IPv4Network(cidr),
-            diagrams.EXTERNAL if kind == SubnetAllocation.Kind.EXTERNAL else diagrams.NETWORK,
-            owner,
-            network_id,
+            ipaddress.IPv4Network(block.cidr), kinds.get(block.kind, diagrams.NETWORK), block.owner, block.network_id
         )
-        for cidr, kind, owner, network_id in subnet_allocation_list(tenant=tenant, cluster=cluster).values_list(
-            "cidr", "kind", "owner", "network_id"
-        )
+        for block in subnet_allocation_list(tenant=tenant, cluster=cluster)
     ]
     for reserved in cluster.reserved_ranges.all():
         kind = diagrams.SERVICENET if reserved.is_servicenet else diagrams.RESERVED
@@ -225,10 +319,8 @@ def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> diagrams.Topology:
         diagrams.TopoNode(node.name, node.address, node.get_role_display(), node.state) for node in cluster.nodes.all()
     ]
     networks = [
-        diagrams.TopoNetwork(n.pk, n.name, n.subnet, n.is_external, n.status)
-        for n in network_list(tenant=tenant)
-        .filter(cluster=cluster, status__in=Network.LIVE_STATUSES)
-        .order_by("is_external", "name")
+        diagrams.TopoNetwork(n.pk, n.name, n.subnet, n.tenant_id != tenant.pk, n.status)
+        for n in network_list(tenant=tenant).filter(cluster=cluster).live().order_by("name")
     ]
     containers = [
         diagrams.TopoContainer(

@@ -19,6 +19,8 @@ urlpatterns = [
         name="network_disconnect",
     ),
     path("networks/<int:pk>/remove/", networks.network_remove_view, name="network_remove"),
+    path("networks/<int:pk>/share/", networks.network_share_view, name="network_share"),
+    path("networks/<int:pk>/unshare/<int:tenant_pk>/", networks.network_unshare_view, name="network_unshare"),
     path("containers/", containers.container_list_view, name="container_list"),
     path("containers/run/", containers.container_run_view, name="container_run"),
     path("containers/remove-exited/", containers.container_remove_exited_view, name="container_remove_exited"),

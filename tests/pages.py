@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from networks.models import Cluster, Container, Endpoint, Network, Node, Operation, ReservedRange
+from networks.models import (
+    Cluster,
+    ClusterGrant,
+    Container,
+    Endpoint,
+    Network,
+    Node,
+    Operation,
+    ReservedRange,
+    SubnetAllocation,
+)
 from networks.models.cluster import SERVICENET_CIDR
 from networks.services.allocations import subnet_allocate
 from portal.models import Membership, Tenant
@@ -56,12 +66,12 @@ def add_users(tenant: Tenant, prefix: str) -> tuple:
 def make_cluster(tenant: Tenant, name: str = "local", *, octet: int = 250) -> Cluster:
     """A cluster that exists only as rows (its addresses are from TEST-NET, nothing answers there)."""
     cluster = Cluster.objects.create(
-        tenant=tenant,
-        name=name,
+        name=f"{name}-{tenant.slug}" if Cluster.objects.filter(name=name).exists() else name,
         docker_endpoint=f"tcp://192.0.2.{octet}:2375",
         consul_address=f"http://192.0.2.{octet}:8500",
     )
     ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
+    ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
     for i, role in ((1, Node.Role.MANAGER), (2, Node.Role.WORKER)):
         Node.objects.create(
             cluster=cluster,
@@ -88,7 +98,7 @@ def make_network(
 ) -> Network:
     allocation = subnet_allocate(cluster=team.cluster, owner=f'network "{name}"', subnet=subnet)
     network = Network.objects.create(
-        tenant=team.tenant,
+        tenant=fields.pop("tenant", team.tenant),
         cluster=team.cluster,
         name=name,
         subnet=allocation.cidr,
@@ -98,7 +108,9 @@ def make_network(
         **fields,
     )
     allocation.network = network
-    allocation.save(update_fields=["network"])
+    if network.is_external:
+        allocation.kind = SubnetAllocation.Kind.EXTERNAL
+    allocation.save(update_fields=["network", "kind"])
     return network
 
 

@@ -39,3 +39,8 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.5):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def first_team(cluster):
+    """The tenant a test registered the cluster for (its first grant): clusters belong to no one tenant."""
+    return cluster.grants.select_related("tenant").order_by("pk").first().tenant

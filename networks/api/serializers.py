@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
+from networks.selectors import cluster_usage
 from networks.services.containers import RESTART_POLICIES, masked_environment
 from portal.models import ApiToken, Membership
 
@@ -132,6 +133,17 @@ class NetworkDisconnectSerializer(StrictSerializer):
     force = Boolean(required=False, default=False)
 
 
+class NetworkShareSerializer(StrictSerializer):
+    tenant = Text(help_text="The short name (slug) of a team that also uses the network's cluster.")
+
+
+class NetworkUnshareSerializer(StrictSerializer):
+    tenant = Text(help_text="The short name (slug) of the team the network is shared with.")
+    disconnect = Boolean(
+        required=False, default=False, help_text="Take that team's containers off the network, instead of refusing."
+    )
+
+
 class NetworkAttachSerializer(StrictSerializer):
     network = NetworkRef()
     aliases = TextList(required=False)
@@ -202,14 +214,37 @@ class ClusterHealthSerializer(serializers.Serializer):
     nodes_ready = serializers.IntegerField()
 
 
+class LimitSerializer(serializers.Serializer):
+    used = serializers.IntegerField()
+    allowed = serializers.IntegerField(allow_null=True, help_text="null: no limit.")
+
+
+class ClusterLimitsSerializer(serializers.Serializer):
+    networks = LimitSerializer()
+    containers = LimitSerializer()
+    published_ports = LimitSerializer()
+
+
 class ClusterSerializer(serializers.ModelSerializer):
     nodes = NodeSerializer(many=True, read_only=True)
     health = serializers.SerializerMethodField(help_text="From the nodes' last known states.")
+    limits = serializers.SerializerMethodField(help_text="What your team holds on the cluster and its grant allows.")
 
     class Meta:
         model = Cluster
         fields = ["id", "name", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
-        fields += ["nodes", "health", "created"]
+        fields += ["nodes", "health", "limits", "created"]
+
+    @extend_schema_field(ClusterLimitsSerializer(allow_null=True))
+    def get_limits(self, cluster) -> dict | None:
+        request = self.context.get("request")
+        tenant = getattr(request, "tenant", None)
+        if tenant is None:
+            return None
+        usage = cluster_usage(cluster=cluster, tenant=tenant)
+        if usage is None:
+            return None
+        return {what.replace(" ", "_"): {"used": used, "allowed": allowed} for what, used, allowed in usage.rows()}
 
     @extend_schema_field(ClusterHealthSerializer)
     def get_health(self, cluster) -> dict:
@@ -235,8 +270,11 @@ class LiveHealthSerializer(serializers.Serializer):
 
 class AllocationSerializer(serializers.Serializer):
     cidr = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["network", "external"])
-    owner = serializers.CharField(help_text='Who holds the block, e.g. network "mynetwork".')
+    kind = serializers.ChoiceField(
+        choices=["network", "external", "other"],
+        help_text="network: yours or shared with you; other: another team's; external: made outside the portal.",
+    )
+    owner = serializers.CharField(help_text='Who holds the block, e.g. network "mynetwork", or "held by another team".')
     network = serializers.IntegerField(source="network_id", allow_null=True)
 
 
@@ -266,14 +304,53 @@ class NetworkEndpointSerializer(serializers.ModelSerializer):
 
 
 class NetworkSerializer(serializers.ModelSerializer):
+    """A network as the asking team may see it: a network shared with it shows its name, subnet and
+    the names of the containers on it, but no details of another team's containers."""
+
     cluster_name = serializers.CharField(source="cluster.name")
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
-    containers = NetworkEndpointSerializer(source="endpoints", many=True)
+    owner = serializers.CharField(source="tenant.slug", help_text="The team that made the network.")
+    shared = serializers.SerializerMethodField(help_text="True when another team shares this network with yours.")
+    shared_with = serializers.SerializerMethodField(help_text="The teams yours shares it with (owners' view).")
+    containers = serializers.SerializerMethodField()
 
     class Meta:
         model = Network
         fields = ["id", "name", "cluster", "cluster_name", "subnet", "gateway", "internal", "encrypted", "labels"]
-        fields += ["is_external", "docker_id", "status", "created_by", "created", "updated", "containers"]
+        fields += ["is_external", "docker_id", "status", "created_by", "created", "updated", "owner", "shared"]
+        fields += ["shared_with", "containers"]
+
+    def _tenant(self):
+        request = self.context.get("request")
+        return getattr(request, "tenant", None)
+
+    def get_shared(self, network) -> bool:
+        tenant = self._tenant()
+        return tenant is not None and network.tenant_id != tenant.pk
+
+    def get_shared_with(self, network) -> list[str]:
+        if self.get_shared(network):
+            return []
+        return [share.tenant.slug for share in network.shares.all()]
+
+    @extend_schema_field(NetworkEndpointSerializer(many=True))
+    def get_containers(self, network) -> list[dict]:
+        tenant = self._tenant()
+        rows = []
+        for endpoint in network.endpoints.all():
+            if tenant is not None and endpoint.container.tenant_id != tenant.pk:
+                rows.append(
+                    {
+                        "container": None,
+                        "container_name": endpoint.container.name,
+                        "ipv4_address": None,
+                        "mac_address": "",
+                        "aliases": [],
+                    }
+                )
+            else:
+                rows.append(NetworkEndpointSerializer(endpoint).data)
+        return rows
 
 
 class InspectIpamConfigSerializer(serializers.Serializer):

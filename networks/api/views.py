@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from networks import selectors
@@ -23,6 +23,7 @@ from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilt
 from networks.models import Cluster, Network, Node
 from networks.services import containers as container_services
 from networks.services import networks as network_services
+from networks.services import shares as share_services
 from networks.services.diagnostics import container_diagnose
 from networks.services.errors import USER_ERRORS, ServiceError, worker_failure_sentence
 from portal import selectors as portal_selectors
@@ -73,14 +74,14 @@ def cluster_for(tenant, pk: int | None) -> Cluster:
 
 
 def network_for(tenant, cluster: Cluster, ref, *, field: str) -> Network:
-    """A live network of the tenant on the cluster, by id or by name."""
+    """A live network the tenant may use on the cluster (its own or shared with it), by id or by name."""
     networks = selectors.network_list(tenant=tenant).filter(cluster=cluster)
     if isinstance(ref, int):
         network = networks.filter(pk=ref).first()
     else:
-        network = networks.filter(name=ref, status__in=Network.LIVE_STATUSES).first()
+        network = networks.live().filter(name=ref).first()
     if network is None:
-        raise ServiceError("not_found", f"No network {ref!r} on cluster {cluster.name}.", field=field, http_status=404)
+        raise network_services.network_not_usable(ref, field=field)
     return network
 
 
@@ -89,6 +90,11 @@ def container_for(tenant, pk: int, *, field: str = "container"):
         return selectors.container_get(tenant=tenant, pk=pk)
     except Http404:
         raise ServiceError("not_found", "No such container.", field=field, http_status=404) from None
+
+
+def require_owner(request) -> None:
+    if not request.membership.can_manage:
+        raise PermissionDenied("Only the team's owners can share its networks or stop sharing them.")
 
 
 def valid(serializer_class, request, **kwargs) -> dict:
@@ -174,7 +180,9 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.network_list(tenant=self.request.tenant).prefetch_related("endpoints__container")
+        return selectors.network_list(tenant=self.request.tenant).prefetch_related(
+            "endpoints__container", "shares__tenant"
+        )
 
     @extend_schema(
         summary="Create an overlay network (docker network create)",
@@ -219,6 +227,13 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def inspect(self, request, pk=None):
         network = self.get_object()
+        if network.tenant_id != request.tenant.pk:
+            raise ServiceError(
+                "shared_network",
+                f"{network.tenant.name} shares this network with your team; Docker's view of it, with every team's "
+                "containers, is for its own team.",
+                http_status=403,
+            )
         if network.status != Network.Status.ACTIVE or not network.docker_id:
             raise ServiceError(
                 "bad_state",
@@ -259,6 +274,41 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             tenant=request.tenant, network=network, container=container, user=request.user, **data
         )
         return self.operation_answer(operation)
+
+    @extend_schema(
+        summary="Share the network with another team of its cluster: it may run and connect containers on it",
+        request=s.NetworkShareSerializer,
+        responses={200: s.NetworkSerializer, **errors(403, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def share(self, request, pk=None):
+        require_owner(request)
+        network = self.get_object()
+        data = valid(s.NetworkShareSerializer, request)
+        share_services.network_share(
+            tenant=request.tenant, network=network, with_tenant=data["tenant"], user=request.user
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Stop sharing the network with a team (refused while its containers are attached, unless disconnect)",
+        request=s.NetworkUnshareSerializer,
+        responses={200: s.OperationBatchSerializer, **errors(403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def unshare(self, request, pk=None):
+        require_owner(request)
+        network = self.get_object()
+        data = valid(s.NetworkUnshareSerializer, request)
+        operations = share_services.network_unshare(
+            tenant=request.tenant,
+            network=network,
+            with_tenant=data["tenant"],
+            user=request.user,
+            disconnect=data["disconnect"],
+        )
+        body = {"count": len(operations), "operations": operations}
+        return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data)
 
 
 # --- containers -------------------------------------------------------------------------------

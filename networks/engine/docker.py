@@ -128,6 +128,35 @@ def ping(endpoint: str) -> bool:
         return False
 
 
+def swarm_id(manager_endpoint: str) -> str:
+    """The swarm's own ID (`docker info` -> Swarm.Cluster.ID), asked of a manager."""
+    with translated():
+        info = client(manager_endpoint).info()
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active":
+        raise EngineError(
+            f"The Docker engine at {manager_endpoint} is not in a swarm. Run `docker swarm init` on it, "
+            "or register the swarm through one of its managers.",
+            code="not_in_swarm",
+        )
+    cluster_id = (swarm.get("Cluster") or {}).get("ID")
+    if not swarm.get("ControlAvailable") or not cluster_id:
+        raise EngineError(
+            f"The Docker engine at {manager_endpoint} is a swarm worker, not a manager. "
+            "Register the swarm through one of its managers (docker node ls shows them).",
+            code="not_a_manager",
+        )
+    return cluster_id
+
+
+def network_is_broken(attrs: dict) -> bool:
+    """A swarm network the manager accepted but could not build (no driver, no address configuration).
+
+    Swarm accepts an overlay whose subnet overlaps another one and leaves it like this (swarmkit #2398).
+    """
+    return attrs.get("Scope") == "swarm" and (not attrs.get("Driver") or not (attrs.get("IPAM") or {}).get("Config"))
+
+
 def swarm_nodes(manager_endpoint: str) -> list[SwarmNode]:
     with translated():
         nodes = client(manager_endpoint).nodes.list()

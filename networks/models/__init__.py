@@ -1,15 +1,17 @@
 from .allocation import AddressAllocation, SubnetAllocation
-from .cluster import Cluster, Node, ReservedRange
+from .cluster import Cluster, ClusterGrant, Node, ReservedRange
 from .container import Container, Endpoint
-from .network import Network
+from .network import Network, NetworkShare
 from .operation import Operation
 
 __all__ = [
     "AddressAllocation",
     "Cluster",
+    "ClusterGrant",
     "Container",
     "Endpoint",
     "Network",
+    "NetworkShare",
     "Node",
     "Operation",
     "ReservedRange",

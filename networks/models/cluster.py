@@ -12,10 +12,20 @@ DEFAULT_PREFIXLEN = 24
 
 
 class Cluster(models.Model):
-    """A Docker Swarm with a Consul agent on every node, owned by one tenant (as in Carina)."""
+    """A Docker Swarm with a Consul agent on every node; one row per swarm, used by the tenants granted it.
 
-    tenant = models.ForeignKey("portal.Tenant", on_delete=models.PROTECT, related_name="clusters")
-    name = models.SlugField(max_length=63)
+    All tenants on a swarm share one address pool, one allocation lock (this row) and one set of
+    Consul keys under the swarm's own prefix: the swarm itself has only one address space.
+    """
+
+    name = models.SlugField(max_length=63, help_text="What the portal calls the cluster, such as local or prod.")
+    swarm_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        verbose_name="swarm ID",
+        help_text="The swarm's own ID (docker info: Swarm.Cluster.ID), read from the cluster when it is registered.",
+    )
     uid = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False, help_text="Names this cluster's keys in its Consul."
     )
@@ -41,11 +51,14 @@ class Cluster(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["tenant__name", "name"]
+        ordering = ["name"]
         verbose_name = "cluster"
         verbose_name_plural = "clusters"
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="cluster_unique_tenant_name"),
+            models.UniqueConstraint(fields=["name"], name="cluster_unique_name"),
+            models.UniqueConstraint(
+                fields=["swarm_id"], condition=~models.Q(swarm_id=""), name="cluster_unique_swarm_id"
+            ),
             models.CheckConstraint(
                 condition=models.Q(default_prefixlen__gte=ipam.MIN_PREFIXLEN)
                 & models.Q(default_prefixlen__lte=ipam.MAX_PREFIXLEN),
@@ -54,7 +67,7 @@ class Cluster(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tenant.slug}/{self.name}"
+        return self.name
 
     @property
     def pool(self) -> ipaddress.IPv4Network:
@@ -69,6 +82,9 @@ class Cluster(models.Model):
 
     @property
     def consul_prefix(self) -> str:
+        """The swarm's own prefix: every portal writer on the swarm meets the same reservations."""
+        if self.swarm_id:
+            return f"overlay-portal/swarms/{self.swarm_id}"
         return f"overlay-portal/clusters/{self.uid}"
 
     def clean(self) -> None:
@@ -82,6 +98,36 @@ class Cluster(models.Model):
             raise ValidationError(
                 {"default_prefixlen": f"/{self.default_prefixlen} blocks do not fit in the pool {pool}."}
             )
+
+
+class ClusterGrant(models.Model):
+    """A tenant's right to use a cluster, with the most it may hold there (empty: no limit)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="grants")
+    tenant = models.ForeignKey("portal.Tenant", on_delete=models.CASCADE, related_name="cluster_grants")
+    max_networks = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most live networks the tenant may have on the cluster; empty for no limit."
+    )
+    max_containers = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most live containers the tenant may have on the cluster; empty for no limit."
+    )
+    max_published_ports = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most ports the tenant's containers may publish on the cluster; empty for no limit.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cluster", "tenant__name"]
+        verbose_name = "cluster grant"
+        verbose_name_plural = "cluster grants"
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "tenant"], name="clustergrant_unique_cluster_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} for {self.tenant}"
 
 
 class ReservedRange(models.Model):

@@ -1,6 +1,12 @@
 from django.db import models
 
 
+class ContainerQuerySet(models.QuerySet):
+    def present(self):
+        """Every container not yet removed (creating, running, exited, failed, removing)."""
+        return self.exclude(status=Container.Status.REMOVED)
+
+
 class Container(models.Model):
     """A container on one node of a cluster: the tenant's own, or a protected system container."""
 
@@ -40,6 +46,8 @@ class Container(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = ContainerQuerySet.as_manager()
 
     class Meta:
         ordering = ["cluster", "name"]

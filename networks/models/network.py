@@ -25,6 +25,17 @@ def validate_network_name(name: str) -> None:
         )
 
 
+class NetworkQuerySet(models.QuerySet):
+    def live(self):
+        """Being created, active or being removed: they hold their name and their subnet."""
+        return self.filter(status__in=Network.LIVE_STATUSES)
+
+    def usable_by(self, tenant):
+        """The tenant's own networks and those shared with it on purpose (never another team's, never external)."""
+        shared = NetworkShare.objects.filter(tenant=tenant).values("network_id")
+        return self.filter(models.Q(tenant=tenant) | models.Q(pk__in=shared))
+
+
 class Network(models.Model):
     """An overlay network on a cluster, made by the portal or found on the cluster (external)."""
 
@@ -46,7 +57,14 @@ class Network(models.Model):
     }
     LIVE_STATUSES = (Status.CREATING, Status.ACTIVE, Status.REMOVING)
 
-    tenant = models.ForeignKey("portal.Tenant", on_delete=models.PROTECT, related_name="networks")
+    tenant = models.ForeignKey(
+        "portal.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="networks",
+        help_text="The team that made it; empty for a network made outside the portal (staff see those by name).",
+    )
     cluster = models.ForeignKey("networks.Cluster", on_delete=models.PROTECT, related_name="networks")
     name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_network_name])
     subnet = models.CharField(max_length=43)
@@ -65,6 +83,8 @@ class Network(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    objects = NetworkQuerySet.as_manager()
+
     class Meta:
         ordering = ["cluster", "name"]
         verbose_name = "network"
@@ -79,6 +99,10 @@ class Network(models.Model):
                 condition=models.Q(status__in=["creating", "active", "removing", "removed", "failed"]),
                 name="network_status_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(is_external=True) | models.Q(tenant__isnull=False),
+                name="network_tenant_unless_external",
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="network_tenant_status_idx")]
 
@@ -91,3 +115,33 @@ class Network(models.Model):
 
     def can_transition(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
+
+    def is_usable_by(self, tenant) -> bool:
+        """Whether the tenant may run and connect containers on it: its own, or shared with it."""
+        return self.tenant_id == tenant.pk or self.shares.filter(tenant=tenant).exists()
+
+
+class NetworkShare(models.Model):
+    """A network its owner lets another tenant of the same cluster use: run and connect containers on it.
+
+    The other tenant sees its name, subnet and the names of the containers on it; it can neither
+    change nor remove it, nor see the owner's containers beyond their names.
+    """
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="shares")
+    tenant = models.ForeignKey("portal.Tenant", on_delete=models.CASCADE, related_name="network_shares")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["network", "tenant__name"]
+        verbose_name = "network share"
+        verbose_name_plural = "network shares"
+        constraints = [
+            models.UniqueConstraint(fields=["network", "tenant"], name="networkshare_unique_network_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} shared with {self.tenant}"

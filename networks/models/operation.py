@@ -39,7 +39,14 @@ class Operation(models.Model):
     }
     FINISHED = (Status.SUCCEEDED, Status.FAILED)
 
-    tenant = models.ForeignKey("portal.Tenant", on_delete=models.CASCADE, related_name="operations")
+    tenant = models.ForeignKey(
+        "portal.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="operations",
+        help_text="The team that asked; empty for the cluster's own upkeep (reconcile by an admin or on schedule).",
+    )
     cluster = models.ForeignKey("networks.Cluster", on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)

@@ -24,7 +24,9 @@ class SubnetConflict(ipam.IpamError):
     """The cluster's state store says another writer already holds the block."""
 
 
-def _lock_cluster(cluster_id: int) -> Cluster:
+def cluster_lock(cluster_id: int) -> Cluster:
+    """Take the swarm's allocation lock (its cluster row) until the transaction ends; every tenant's
+    allocations and grant limits on the swarm are decided under it."""
     return Cluster.objects.select_for_update().get(pk=cluster_id)
 
 
@@ -102,7 +104,7 @@ def subnet_allocate(
     Raises `ipam.IpamError` with a sentence for every refusal; `ipam.PoolExhausted` when no block
     of the size is left (HTTP 409 in the API).
     """
-    cluster = _lock_cluster(cluster.pk)
+    cluster = cluster_lock(cluster.pk)
     overlap, cover = _lookups(cluster)
     if subnet:
         block = subnet_check(cluster=cluster, subnet=subnet)
@@ -142,7 +144,7 @@ def subnet_import_external(*, cluster: Cluster, cidr: str, owner: str) -> Subnet
 
     Idempotent; a subnet already held (or overlapping a held block) is left as it is.
     """
-    cluster = _lock_cluster(cluster.pk)
+    cluster = cluster_lock(cluster.pk)
     block = ipaddress.IPv4Network(cidr, strict=False)
     if _held_overlapping(cluster, block):
         return None
@@ -158,7 +160,7 @@ def subnet_import_external(*, cluster: Cluster, cidr: str, owner: str) -> Subnet
 @transaction.atomic
 def subnet_release(*, allocation: SubnetAllocation) -> None:
     """Free a block; first fit hands it out again before anything above it."""
-    cluster = _lock_cluster(allocation.cluster_id)
+    cluster = cluster_lock(allocation.cluster_id)
     allocation.delete()
     if cluster.allocation_floor is None or allocation.first < cluster.allocation_floor:
         Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=allocation.first)
@@ -186,7 +188,7 @@ def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
             "cidr": allocation.cidr,
             "owner": allocation.owner,
             "network": allocation.network_id,
-            "tenant": cluster.tenant.slug,
+            "tenant": allocation.network.tenant.slug if allocation.network and allocation.network.tenant else "",
         },
         sort_keys=True,
     )

@@ -6,14 +6,15 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from networks import ipam
 from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Node, ReservedRange
-from networks.models.cluster import SERVICENET_CIDR
+from networks.models import Cluster, ClusterGrant, Network, Node, ReservedRange, SubnetAllocation
 from portal.models import Tenant
 
 from .containers import system_containers_sync
+from .errors import ServiceError
 
 
 class ClusterDescriptionError(ValueError):
@@ -37,30 +38,63 @@ def cluster_description_load(path: str | Path) -> dict:
     return description
 
 
-@transaction.atomic
 def cluster_register(*, tenant: Tenant, description: dict, name: str | None = None) -> Cluster:
-    """Create or update a cluster and its nodes from a description; idempotent.
+    """Register a swarm for a tenant from its description, or refresh it (idempotent).
 
-    A new cluster gets ServiceNet as a reserved range, so no network is ever placed on it.
+    The swarm's ID is read from its manager: a swarm is registered once, and other teams get it
+    by a grant. A new cluster gets ServiceNet as a reserved range, so no network is ever placed on it.
     """
     nodes = description["nodes"]
     manager = next((node for node in nodes if node["name"] == description["manager"]), None)
     if manager is None:
         raise ClusterDescriptionError(f'The manager "{description["manager"]}" is not among the nodes.')
-    cluster, created = Cluster.objects.update_or_create(
-        tenant=tenant,
-        name=name or description["name"],
-        defaults={
-            "docker_endpoint": manager["docker_endpoint"],
-            "consul_address": description["consul_http_address"],
-        },
-    )
-    if created:
-        ReservedRange.objects.create(
-            cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True
+    swarm_id = docker_engine.swarm_id(manager["docker_endpoint"])
+    return cluster_record(tenant=tenant, description=description, name=name or description["name"], swarm_id=swarm_id)
+
+
+@transaction.atomic
+def cluster_record(*, tenant: Tenant, description: dict, name: str, swarm_id: str) -> Cluster:
+    """Record a swarm whose ID was read from it: new, refreshed, or refused when another team has it."""
+    cluster = Cluster.objects.select_for_update().filter(swarm_id=swarm_id).first()
+    if cluster is not None and not ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).exists():
+        raise ServiceError(
+            "swarm_registered",
+            f'This swarm ({swarm_id}) is already registered as cluster "{cluster.name}" (id {cluster.pk}). '
+            f"To let {tenant.name} use it, grant it: manage.py cluster_grant --cluster {cluster.pk} "
+            f"--tenant {tenant.slug}, or add a grant on the cluster's page in the admin.",
+            http_status=409,
         )
+    if cluster is None:
+        cluster = Cluster.objects.select_for_update().filter(name=name).first()
+        if cluster is not None and not ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).exists():
+            raise ServiceError(
+                "name_taken",
+                f'A cluster named "{name}" already exists for other teams. Register this swarm under another '
+                "name (--name).",
+                field="name",
+                http_status=409,
+            )
+    manager = next(node for node in description["nodes"] if node["name"] == description["manager"])
+    if cluster is None:
+        cluster = Cluster.objects.create(
+            name=name,
+            swarm_id=swarm_id,
+            docker_endpoint=manager["docker_endpoint"],
+            consul_address=description["consul_http_address"],
+        )
+        ReservedRange.objects.create(
+            cluster=cluster, cidr=str(ipam.SERVICENET), description="ServiceNet", is_servicenet=True
+        )
+        ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
+    else:
+        # The same swarm again, or (same name, new ID) the swarm was rebuilt: its old networks are
+        # gone with it, and the reconcile that follows registration marks them so.
+        cluster.swarm_id = swarm_id
+        cluster.docker_endpoint = manager["docker_endpoint"]
+        cluster.consul_address = description["consul_http_address"]
+        cluster.save()
     seen = []
-    for node in nodes:
+    for node in description["nodes"]:
         Node.objects.update_or_create(
             cluster=cluster,
             name=node["name"],
@@ -118,3 +152,91 @@ def cluster_refresh_health_request(*, cluster: Cluster) -> None:
     from networks import tasks  # tasks import services; import lazily to keep the layers one-way
 
     transaction.on_commit(lambda: tasks.cluster_refresh_health_task.delay(cluster.pk))
+
+
+# --- one swarm, one cluster: merging registrations made before swarm IDs were recorded ---------
+
+
+def cluster_merge_swarms() -> list[str]:
+    """Record every cluster's swarm ID and merge clusters that are one swarm into the oldest of them.
+
+    Returns what it did, in words. Two rows for one swarm can only come from registrations made
+    before the swarm ID was recorded (the constraint refuses them now). Grants, networks,
+    containers and operations move to the kept cluster; a network whose subnet or name clashes
+    with one already there was broken in the swarm all along (swarmkit accepts an overlapping
+    overlay and leaves it unusable) and is recorded as removed.
+    """
+    said, groups = [], {}
+    for cluster in Cluster.objects.order_by("pk"):
+        swarm = cluster.swarm_id
+        if not swarm:
+            try:
+                swarm = docker_engine.swarm_id(cluster.docker_endpoint)
+            except EngineError as error:
+                said.append(f'Cluster "{cluster.name}": its swarm ID could not be read ({error}) Left as it is.')
+                continue
+        groups.setdefault(swarm, []).append(cluster)
+    for swarm, (keep, *others) in groups.items():
+        for other in others:
+            said += _merge_into(keep, other)
+        if keep.swarm_id != swarm or others:
+            Cluster.objects.filter(pk=keep.pk).update(swarm_id=swarm, allocation_floor=None)
+            said.append(f'Cluster "{keep.name}" is swarm {swarm}.')
+    return said
+
+
+@transaction.atomic
+def _merge_into(keep: Cluster, other: Cluster) -> list[str]:
+    said = [f'Cluster "{other.name}" is the same swarm as "{keep.name}": merged into it.']
+    for grant in other.grants.all():
+        if not keep.grants.filter(tenant=grant.tenant_id).exists():
+            grant.cluster = keep
+            grant.save(update_fields=["cluster"])
+            said.append(f"  {grant.tenant.name} now uses {keep.name}.")
+    nodes = {node.name: node for node in keep.nodes.all()}
+    for network in other.networks.select_related("tenant").order_by("pk"):
+        allocation = getattr(network, "allocation", None)
+        clash = network.status in Network.LIVE_STATUSES and (
+            keep.networks.live().filter(name=network.name).exists()
+            or (
+                allocation is not None
+                and keep.subnet_allocations.filter(first__lte=allocation.last, last__gte=allocation.first).exists()
+            )
+        )
+        if allocation is not None:
+            allocation.delete()
+        if clash:
+            network.endpoints.all().delete()
+            network.address_allocations.all().delete()
+            network.status = Network.Status.REMOVED
+            network.cluster = keep
+            network.save(update_fields=["status", "cluster", "updated"])
+            said.append(
+                f'  Network "{network.name}" ({network.subnet}) clashed with one already on the swarm and was '
+                "broken there: recorded as removed. Its team can create it again."
+            )
+            continue
+        network.cluster = keep
+        network.save(update_fields=["cluster", "updated"])
+        if allocation is not None and network.status in Network.LIVE_STATUSES:
+            first, last = ipam.to_range(network.subnet_network)
+            SubnetAllocation.objects.create(
+                cluster=keep,
+                network=network,
+                cidr=network.subnet,
+                first=first,
+                last=last,
+                kind=allocation.kind,
+                owner=allocation.owner,
+            )
+        said.append(f'  Network "{network.name}" moved.')
+    for container in other.containers.select_related("node"):
+        if container.is_system:
+            container.delete()
+            continue
+        container.cluster = keep
+        container.node = nodes.get(container.node.name) if container.node else None
+        container.save(update_fields=["cluster", "node", "updated"])
+    other.operations.update(cluster=keep)
+    other.delete()
+    return said

@@ -15,7 +15,16 @@ from networks.models import Cluster, Container, Network, Node, Operation
 
 from .allocations import address_release
 from .errors import ServiceError
-from .networks import LABEL_CLUSTER, _check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove, portal_labels
+from .grants import grant_check_room
+from .networks import (
+    LABEL_CLUSTER,
+    _check_aliases,
+    endpoint_plan,
+    endpoint_refresh,
+    endpoint_remove,
+    network_not_usable,
+    portal_labels,
+)
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system
 
@@ -132,8 +141,6 @@ def container_run(
     node: Node | None = None,
 ) -> Operation:
     """Record a container and enqueue its start. Private unless ports are published on purpose."""
-    if cluster.tenant_id != tenant.pk:
-        raise ServiceError("not_found", "No such cluster.", http_status=404)
     name = (name or "").strip()
     if not CONTAINER_NAME.match(name):
         raise ServiceError(
@@ -162,6 +169,8 @@ def container_run(
             "bad_restart", f"Restart policy must be one of {', '.join(RESTART_POLICIES)}.", field="restart_policy"
         )
     env = parse_environment(environment or [])
+    # The swarm's lock, held until commit: the grant's limits cannot be passed by two runs at once.
+    grant_check_room(cluster=cluster, tenant=tenant, containers=1, published_ports=len(published))
     if node is not None and node.cluster_id != cluster.pk:
         raise ServiceError("bad_node", "That node is not in this cluster.", field="node")
     node = node or node_pick_spread(cluster=cluster)
@@ -179,8 +188,8 @@ def container_run(
     )
     for spec in networks or []:
         network = spec["network"]
-        if network.tenant_id != tenant.pk or network.cluster_id != cluster.pk:
-            raise ServiceError("not_found", "No such network on this cluster.", field="networks", http_status=404)
+        if network.cluster_id != cluster.pk or not network.is_usable_by(tenant):
+            raise network_not_usable(network.pk)
         if network.status != Network.Status.ACTIVE:
             raise ServiceError(
                 "bad_state", f'Network "{network.name}" is not active.', field="networks", http_status=409
@@ -460,7 +469,7 @@ def container_remove_by_names(*, tenant, names: list[str], user=None) -> list[Op
     found = {
         c.name: c
         for c in Container.objects.filter(name__in=names).exclude(status=Container.Status.REMOVED)
-        if c.tenant_id == tenant.pk or (c.is_system and c.cluster.tenant_id == tenant.pk)
+        if c.tenant_id == tenant.pk or (c.is_system and c.cluster.grants.filter(tenant=tenant).exists())
     }
     missing = [n for n in names if n not in found]
     if missing:

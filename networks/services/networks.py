@@ -23,6 +23,7 @@ from .allocations import (
     subnet_reserve_in_consul,
 )
 from .errors import ServiceError
+from .grants import grant_check_room
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system
 from .state import state_endpoint_delete, state_endpoint_write, state_network_delete, state_network_write
@@ -47,6 +48,28 @@ def portal_labels(*, cluster: Cluster, tenant, id_label: str, pk: int) -> dict[s
         id_label: str(pk),
         LABEL_TENANT: tenant.slug,
     }
+
+
+def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
+    """The one refusal for a network the tenant may not use: missing, another team's, or not shared."""
+    return ServiceError(
+        "not_found", f'No network "{ref}" that your team can use on this cluster.', field=field, http_status=404
+    )
+
+
+def network_owned(*, tenant, network: Network, verb: str) -> Network:
+    """Lock the network for a change only its own team may make; a network shared with the tenant says so."""
+    network = Network.objects.select_for_update().select_related("tenant").get(pk=network.pk)
+    if network.tenant_id != tenant.pk:
+        if network.is_usable_by(tenant):
+            raise ServiceError(
+                "shared_network",
+                f'Network "{network.name}" is shared with {tenant.name} by {network.tenant.name}: your team can run '
+                f"and connect containers on it, but only {network.tenant.name} can {verb} it.",
+                http_status=403,
+            )
+        raise network_not_usable(network.pk, field=None)
+    return network
 
 
 def network_labels(network: Network) -> dict[str, str]:
@@ -123,10 +146,9 @@ def network_create(
     labels: dict | None = None,
 ) -> Operation:
     """Validate, hold a subnet, record the network and its operation, and enqueue the work."""
-    if cluster.tenant_id != tenant.pk:
-        raise ServiceError("not_found", "No such cluster.", http_status=404)
     name = _check_name(cluster, name)
     labels = _check_labels(labels)
+    grant_check_room(cluster=cluster, tenant=tenant, networks=1)  # the swarm's lock, held until commit
     allocation = subnet_allocate(
         cluster=cluster, owner=f'network "{name}"', subnet=(subnet or "").strip() or None, prefixlen=prefixlen
     )
@@ -189,6 +211,7 @@ def network_create_run(*, operation: Operation) -> None:
             encrypted=network.encrypted,
         )
     network.docker_id = attrs["Id"]
+    _check_built(cluster, network, attrs)
     _set_status(network, Network.Status.ACTIVE)
     operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
     state_network_write(network=network)
@@ -196,6 +219,19 @@ def network_create_run(*, operation: Operation) -> None:
         operation=operation,
         message=f"Network {network.name} is active: {network.docker_id}",
         result={"id": network.docker_id},
+    )
+
+
+def _check_built(cluster: Cluster, network: Network, attrs: dict) -> None:
+    """Never trust the create call alone: a swarm accepts an overlapping overlay and leaves it broken."""
+    if not docker_engine.network_is_broken(attrs):
+        return
+    docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
+    raise EngineError(
+        f"The swarm accepted network {network.name} but could not build it (it has no driver and no address "
+        f"configuration): {network.subnet} clashes with a network the swarm already has. The broken network was "
+        "removed and the subnet freed; create it again (an admin can reconcile the cluster to see what holds it).",
+        code="network_broken",
     )
 
 
@@ -227,7 +263,7 @@ def _attached_sentence(names: list[str]) -> str:
 
 @transaction.atomic
 def network_remove(*, tenant, network: Network, user=None, disconnect: bool = False) -> Operation:
-    network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
+    network = network_owned(tenant=tenant, network=network, verb="remove")
     if network.is_external:
         raise ServiceError(
             "external_network",
@@ -335,7 +371,9 @@ def _check_aliases(aliases) -> list[str]:
 def network_connect(
     *, tenant, network: Network, container: Container, user=None, aliases=None, ipv4_address: str = ""
 ) -> Operation:
-    network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
+    network = Network.objects.select_for_update().get(pk=network.pk)
+    if not network.is_usable_by(tenant):
+        raise network_not_usable(network.pk, field=None)
     _check_container_usable(container, "connected")
     if container.tenant_id != tenant.pk or container.cluster_id != network.cluster_id:
         raise ServiceError("not_found", "No such container on this network's cluster.", http_status=404)
@@ -427,8 +465,19 @@ def network_connect_failed(*, operation: Operation) -> None:
 
 @transaction.atomic
 def network_disconnect(*, tenant, network: Network, container: Container, user=None, force: bool = False) -> Operation:
-    network = Network.objects.select_for_update().get(pk=network.pk, tenant=tenant)
+    network = Network.objects.select_for_update().get(pk=network.pk)
+    if not network.is_usable_by(tenant):
+        raise network_not_usable(network.pk, field=None)
     check_not_system(container, "disconnected")
+    if container.tenant_id != tenant.pk:
+        raise ServiceError("not_found", "No such container.", http_status=404)
+    return network_disconnect_request(tenant=tenant, network=network, container=container, user=user, force=force)
+
+
+def network_disconnect_request(
+    *, tenant, network: Network, container: Container, user=None, force: bool = False
+) -> Operation:
+    """Record and enqueue taking the container off the network; the caller has checked who may."""
     if not Endpoint.objects.filter(network=network, container=container).exists():
         raise ServiceError("not_connected", f"{container.name} is not connected to {network.name}.", http_status=409)
     operation = operation_create(

@@ -23,8 +23,9 @@ from .state import network_document, network_key, state_network_delete, state_ne
 
 
 def cluster_reconcile(*, cluster: Cluster, user=None) -> Operation:
+    """The cluster's own upkeep: no tenant's operation (its report names every team's networks)."""
     operation = operation_create(
-        tenant=cluster.tenant, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
+        tenant=None, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
     )
     from networks import tasks
 
@@ -41,7 +42,12 @@ def cluster_reconcile_run(*, operation: Operation) -> None:
 
 
 def _overlay_networks(cluster: Cluster) -> dict[str, dict]:
-    return {n["Id"]: n for n in docker_engine.find_networks(cluster.docker_endpoint) if n.get("Driver") == "overlay"}
+    """The swarm's overlay networks, with those it accepted but could not build (they have no driver)."""
+    return {
+        n["Id"]: n
+        for n in docker_engine.find_networks(cluster.docker_endpoint)
+        if n.get("Driver") == "overlay" or docker_engine.network_is_broken(n)
+    }
 
 
 def _mark_gone(network: Network) -> None:
@@ -63,6 +69,26 @@ def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> lis
     known = {
         n.docker_id: n for n in Network.objects.filter(cluster=cluster, status__in=Network.LIVE_STATUSES) if n.docker_id
     }
+
+    # Networks the swarm could not build (an overlapping subnet): unusable, so say so.
+    for docker_id, attrs in list(docker_networks.items()):
+        if not docker_engine.network_is_broken(attrs):
+            continue
+        del docker_networks[docker_id]
+        network = known.pop(docker_id, None)
+        if network is None:
+            changes.append(
+                f'Network "{attrs.get("Name")}" ({docker_id[:12]}) is broken in the swarm (no driver, no address '
+                "configuration: its subnet overlaps another network). Remove it with docker network rm."
+            )
+            continue
+        docker_engine.remove_network(cluster.docker_endpoint, docker_id)
+        _mark_gone(network)
+        state_network_delete(network=network)
+        changes.append(
+            f'Network "{network.name}" was broken in the swarm (no driver, no address configuration: its subnet '
+            f"overlaps another network): removed, {network.subnet} freed. Its team can create it again."
+        )
 
     # Networks the database has but Docker does not: removed outside the portal.
     for docker_id, network in known.items():
@@ -91,7 +117,7 @@ def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> lis
         with transaction.atomic():
             allocation = subnet_import_external(cluster=cluster, cidr=subnet, owner=f'external network "{name}"')
             network = Network.objects.create(
-                tenant=cluster.tenant,
+                tenant=None,  # no team's: tenants see its block as held, staff see it by name
                 cluster=cluster,
                 name=name,
                 subnet=subnet,
@@ -147,7 +173,7 @@ def _reconcile_consul(cluster: Cluster) -> list[str]:
                 f'Consul key for network "{network.name}" was {"missing" if current is None else "stale"}: rewritten.'
             )
     wanted_subnet_keys = set()
-    for allocation in SubnetAllocation.objects.filter(cluster=cluster).select_related("cluster__tenant"):
+    for allocation in SubnetAllocation.objects.filter(cluster=cluster).select_related("cluster", "network__tenant"):
         key = _subnet_key(cluster, allocation.cidr)
         wanted_subnet_keys.add(key)
         if key not in tree:

@@ -29,7 +29,7 @@ def network_document(network: Network) -> dict:
         "gateway": network.gateway,
         "internal": network.internal,
         "encrypted": network.encrypted,
-        "tenant": network.tenant.slug,
+        "tenant": network.tenant.slug if network.tenant else "",
         "labels": network.labels,
         "external": network.is_external,
     }

@@ -4,12 +4,12 @@ import json
 
 from django.contrib import messages
 from django.db.models import Count
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import ipam
 from networks.filters import NetworkFilterSet
-from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, submit
+from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm, submit
 from networks.models import Network, Operation
 from networks.selectors import (
     cluster_capacity,
@@ -18,12 +18,14 @@ from networks.selectors import (
     network_get,
     network_inspect,
     network_list,
+    network_share_list,
     work_in_progress,
 )
 from networks.services.allocations import subnet_check
 from networks.services.errors import worker_failure_sentence
 from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
-from portal.tenancy import require_change, tenant_required
+from networks.services.shares import network_share, network_unshare
+from portal.tenancy import require_change, require_manage, tenant_required
 
 from . import attempt, paginate, render_live, render_status, watch_version
 
@@ -157,11 +159,15 @@ def _status_context(network: Network) -> dict:
 def _detail_context(request, network: Network, **extra) -> dict:
     candidates = network_connect_candidates(tenant=request.tenant, network=network)
     endpoints = network.endpoints.select_related("container__node").order_by("container__name")
+    own = network.tenant_id == request.tenant.pk
     return {
         **_status_context(network),
+        "own": own,
         "endpoints": endpoints,
-        "removable": not network.is_external and network.status in (Network.Status.ACTIVE, Network.Status.FAILED),
-        "operations": network.operations.select_related("requested_by", "container")[:10],
+        "removable": own and network.status in (Network.Status.ACTIVE, Network.Status.FAILED),
+        "shares": network_share_list(network=network) if own else [],
+        "share_form": extra.pop("share_form", None) or NetworkShareForm(network=network) if own else None,
+        "operations": network.operations.filter(tenant=request.tenant).select_related("requested_by", "container")[:10],
         "addresses_used": network.address_allocations.count(),
         "addresses_total": network.subnet_network.num_addresses - 2,
         "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates),
@@ -194,7 +200,12 @@ def network_inspect_view(request, pk: int):
     """`docker network inspect`, asked of a worker; loaded after the page so a slow cluster never blocks it."""
     network = network_get(tenant=request.tenant, pk=pk)
     context = {"network": network, "inspect": None, "error": ""}
-    if network.status == Network.Status.ACTIVE and network.docker_id:
+    if network.tenant_id != request.tenant.pk:
+        context["error"] = (
+            f"{network.tenant.name} shares this network with your team; Docker's view of it, with every team's "
+            "containers, is for its own team."
+        )
+    elif network.status == Network.Status.ACTIVE and network.docker_id:
         try:
             context["inspect"] = network_inspect(network=network, timeout=10)
             context["inspect_json"] = json.dumps([context["inspect"]], indent=4)
@@ -265,5 +276,47 @@ def network_remove_view(request, pk: int):
             disconnect=form.cleaned_data.get("disconnect", False),
         ),
         f"Removing network {network.name}; {network.subnet} is freed once the cluster confirms.",
+    )
+    return redirect("networks:network_detail", pk=network.pk)
+
+
+@tenant_required
+@require_POST
+def network_share_view(request, pk: int):
+    require_manage(request)
+    network = network_get(tenant=request.tenant, pk=pk)
+    form = NetworkShareForm(request.POST, network=network)
+    share, status = submit(
+        form,
+        lambda data: network_share(
+            tenant=request.tenant, network=network, with_tenant=data["tenant"].slug, user=request.user
+        ),
+    )
+    if share is not None:
+        messages.success(
+            request, f"{network.name} is shared with {share.tenant.name}: they can run and connect containers on it."
+        )
+        return redirect("networks:network_detail", pk=network.pk)
+    context = _detail_context(request, network, share_form=form)
+    return render(request, "networks/network_detail.html", context, status=status)
+
+
+@tenant_required
+@require_POST
+def network_unshare_view(request, pk: int, tenant_pk: int):
+    require_manage(request)
+    network = network_get(tenant=request.tenant, pk=pk)
+    share = get_object_or_404(network_share_list(network=network), tenant_id=tenant_pk)
+    attempt(
+        request,
+        lambda: network_unshare(
+            tenant=request.tenant,
+            network=network,
+            with_tenant=share.tenant.slug,
+            user=request.user,
+            disconnect=bool(request.POST.get("disconnect")),
+        ),
+        lambda operations: f"{network.name} is no longer shared with {share.tenant.name}."
+        + (f" Disconnecting {len(operations)} of their containers." if operations else ""),
     )
     return redirect("networks:network_detail", pk=network.pk)

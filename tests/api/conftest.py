@@ -16,7 +16,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from networks.models import Container, Network
-from networks.services.clusters import cluster_register
+from networks.services.clusters import cluster_record
 from networks.services.containers import container_run
 from networks.services.networks import network_create
 from portal.models import Membership
@@ -95,7 +95,10 @@ class Team:
 
 def make_team(name: str) -> Team:
     tenant = tenant_create(name=name)
-    team = Team(tenant=tenant, cluster=cluster_register(tenant=tenant, description=fake_description()))
+    cluster = cluster_record(
+        tenant=tenant, description=fake_description(), name=f"local-{tenant.slug}", swarm_id=f"swarm-{tenant.slug}"
+    )
+    team = Team(tenant=tenant, cluster=cluster)
     for role in Membership.Role.values:
         user = get_user_model().objects.create_user(username=f"{tenant.slug}-{role}")
         membership_set(tenant=tenant, user=user, role=role)

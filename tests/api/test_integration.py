@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal.services import api_token_create, membership_set
+from tests.support import first_team
 
 from .conftest import Api, assert_error
 
@@ -20,7 +21,7 @@ TOOLS = "overlay-portal/tools:latest"
 @pytest.fixture
 def api(tenant_cluster) -> Api:
     user = get_user_model().objects.create_user(username=f"script-{secrets.token_hex(3)}")
-    membership_set(tenant=tenant_cluster.tenant, user=user, role="member")
+    membership_set(tenant=first_team(tenant_cluster), user=user, role="member")
     return Api(api_token_create(user=user, name="ci")[1])
 
 

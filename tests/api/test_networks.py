@@ -7,7 +7,7 @@ round trip through the real worker and cluster is in test_integration.py.
 import pytest
 
 from networks.models import Endpoint, Network, Operation
-from networks.services.clusters import cluster_register
+from networks.services.clusters import cluster_record
 
 from .conftest import assert_error, fake_description
 
@@ -58,7 +58,7 @@ def test_a_bad_subnet_is_400_on_the_subnet_field(team):
 
 def test_the_cluster_may_be_left_out_only_when_there_is_one(team, other_team):
     assert_error(team.api().post("networks/", {"name": "n", "cluster": other_team.cluster.pk}), 404, field="cluster")
-    cluster_register(tenant=team.tenant, description=fake_description(), name="second")
+    cluster_record(tenant=team.tenant, description=fake_description(), name="second", swarm_id="second-swarm")
     assert_error(team.api().post("networks/", {"name": "n"}), 400, "cluster_required", field="cluster")
     assert team.api().post("networks/", {"name": "n", "cluster": team.cluster.pk}).status_code == 202
 

@@ -8,8 +8,9 @@ pagination and, for resources scripts create, that a viewer is refused with the 
 import pytest
 
 from networks.models import Operation
+from networks.services.clusters import cluster_record
 
-from .conftest import Api, assert_error
+from .conftest import Api, _numbers, assert_error, fake_description
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +78,8 @@ class TestClusters(ResourceContract):
     order_by = "-created"
 
     def make(self, team):
-        from networks.services.clusters import cluster_register
-
-        from .conftest import _numbers, fake_description
-
-        return cluster_register(tenant=team.tenant, description=fake_description(f"c{next(_numbers)}"))
+        name = f"c{next(_numbers)}"
+        return cluster_record(tenant=team.tenant, description=fake_description(name), name=name, swarm_id=name)
 
 
 class TestNetworks(CreatableContract):

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.services import api_token_create, membership_set
+from tests.support import first_team
 
 MAX_EXAMPLES = 20
 WAIT_CAP = 5
@@ -46,7 +47,7 @@ def test_the_schema_validates(tmp_path):
 @pytest.fixture
 def owner_key(tenant_cluster) -> str:
     user = get_user_model().objects.create_user(username=f"fuzz-{secrets.token_hex(3)}")
-    membership_set(tenant=tenant_cluster.tenant, user=user, role="owner")
+    membership_set(tenant=first_team(tenant_cluster), user=user, role="owner")
     return api_token_create(user=user, name="schemathesis")[1]
 
 

@@ -16,6 +16,7 @@ from portal.models import Membership
 from portal.services import membership_set
 from tests.browser.conftest import login, screenshot
 from tests.pages import PASSWORD, make_network, make_team, make_user
+from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster, pytest.mark.worker]
 
@@ -39,8 +40,8 @@ def worker_paused():
 @pytest.fixture
 def alice(tenant_cluster, celery_worker_process):
     """A member of the team that owns the real local cluster."""
-    user = make_user(f"alice-{tenant_cluster.tenant.slug}")
-    membership_set(tenant=tenant_cluster.tenant, user=user, role=Membership.Role.OWNER)
+    user = make_user(f"alice-{first_team(tenant_cluster).slug}")
+    membership_set(tenant=first_team(tenant_cluster), user=user, role=Membership.Role.OWNER)
     return user
 
 
@@ -251,11 +252,11 @@ def test_a_container_stopped_on_its_node_turns_exited_on_its_open_page(
     from networks.engine import docker as docker_engine
     from networks.models import Operation
     from networks.services.containers import container_run
-    from tests.support import wait_for_operation
+    from tests.support import first_team
 
     cluster = tenant_cluster
     operation = wait_for_operation(
-        container_run(tenant=cluster.tenant, cluster=cluster, name="cron", image=TOOLS, command=["sleep", "3600"])
+        container_run(tenant=first_team(cluster), cluster=cluster, name="cron", image=TOOLS, command=["sleep", "3600"])
     )
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     cron = operation.container

@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from networks import ipam
-from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
+from networks.models import Cluster, ClusterGrant, Network, ReservedRange, SubnetAllocation
 from networks.models.cluster import SERVICENET_CIDR
 from networks.selectors import cluster_capacity
 from networks.services.allocations import (
@@ -15,6 +15,7 @@ from networks.services.allocations import (
     subnet_release,
 )
 from portal.services import tenant_create
+from tests.support import first_team
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,9 @@ pytestmark = pytest.mark.django_db
 def cluster():
     tenant = tenant_create(name="Alloc")
     cluster = Cluster.objects.create(
-        tenant=tenant, name="c1", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
+        name="c1", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
     )
+    ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
     ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
     return cluster
 
@@ -32,7 +34,7 @@ def cluster():
 def make_network(cluster, name, cidr):
     net = ipaddress.IPv4Network(cidr)
     return Network.objects.create(
-        tenant=cluster.tenant, cluster=cluster, name=name, subnet=cidr, gateway=str(net.network_address + 1)
+        tenant=first_team(cluster), cluster=cluster, name=name, subnet=cidr, gateway=str(net.network_address + 1)
     )
 
 
@@ -169,7 +171,7 @@ def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway
     from networks.services.networks import network_create
 
     with pytest.raises(ipam.IpamError) as excinfo:
-        network_create(tenant=cluster.tenant, cluster=cluster, name="gw", subnet="10.0.7.0/24", gateway=gateway)
+        network_create(tenant=first_team(cluster), cluster=cluster, name="gw", subnet="10.0.7.0/24", gateway=gateway)
     assert excinfo.value.code == code and excinfo.value.field == "gateway"
     assert not SubnetAllocation.objects.filter(cluster=cluster).exists()
     assert not Network.objects.filter(cluster=cluster).exists()
@@ -178,7 +180,7 @@ def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway
 def test_network_create_records_the_held_block_and_a_queued_operation(cluster):
     from networks.services.networks import network_create
 
-    operation = network_create(tenant=cluster.tenant, cluster=cluster, name="mynetwork", gateway="10.0.0.254")
+    operation = network_create(tenant=first_team(cluster), cluster=cluster, name="mynetwork", gateway="10.0.0.254")
     network = operation.network
     assert (network.subnet, network.gateway, network.status) == ("10.0.0.0/24", "10.0.0.254", "creating")
     assert network.allocation.cidr == "10.0.0.0/24" and network.allocation.owner == 'network "mynetwork"'

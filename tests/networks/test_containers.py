@@ -19,7 +19,7 @@ from networks.services.containers import (
 from networks.services.diagnostics import container_diagnose
 from networks.services.errors import ServiceError
 from networks.services.networks import network_create, network_disconnect
-from tests.support import wait_for_operation
+from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 TOOLS = "overlay-portal/tools:latest"
@@ -35,7 +35,11 @@ def run(cluster, name, networks=(), **kwargs):
     kwargs.setdefault("image", TOOLS)
     operation = succeed(
         container_run(
-            tenant=cluster.tenant, cluster=cluster, name=name, networks=[{"network": n} for n in networks], **kwargs
+            tenant=first_team(cluster),
+            cluster=cluster,
+            name=name,
+            networks=[{"network": n} for n in networks],
+            **kwargs,
         )
     )
     return Container.objects.get(pk=operation.container_id)
@@ -45,7 +49,7 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     """Carina's "Use overlay networks", replayed through the portal with the tools image."""
     cluster = tenant_cluster
     # $ docker network create mynetwork
-    operation = succeed(network_create(tenant=cluster.tenant, cluster=cluster, name="mynetwork"))
+    operation = succeed(network_create(tenant=first_team(cluster), cluster=cluster, name="mynetwork"))
     mynetwork = Network.objects.get(pk=operation.network_id)
     assert mynetwork.gateway == str(mynetwork.subnet_network.network_address + 1)
 
@@ -67,7 +71,7 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     assert "MYSQL_ROOT_PASSWORD=my-root-pw" in attrs["Config"]["Env"]
     assert "my-root-pw" not in json.dumps(mysql.environment)
     assert masked_environment(mysql) == [{"name": "MYSQL_ROOT_PASSWORD", "value": "••••••", "secret": True}]
-    assert "my-root-pw" not in json.dumps([op.params for op in Operation.objects.filter(tenant=cluster.tenant)])
+    assert "my-root-pw" not in json.dumps([op.params for op in Operation.objects.filter(tenant=first_team(cluster))])
 
     # $ docker run --detach --name wordpress --net mynetwork --publish 80:80 --env WORDPRESS_DB_HOST=mysql wordpress:4.4
     wordpress = run(
@@ -83,14 +87,14 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     page = urllib.request.urlopen(f"http://{wordpress.node.address}:80/", timeout=10).read().decode()
     assert "wordpress-home" in page
     # wordpress reaches mysql:3306 by name over the overlay network.
-    result = container_diagnose(tenant=cluster.tenant, container=wordpress, target="mysql", port=3306)
+    result = container_diagnose(tenant=first_team(cluster), container=wordpress, target="mysql", port=3306)
     assert result["ok"], result
     dns, tcp = result["checks"]
     assert dns["command"] == "nslookup mysql" and dns["addresses"] == [mysql.endpoints.get().ipv4_address]
     assert tcp["command"] == "timeout 5 nc -w 3 mysql 3306" and tcp["ok"]
 
     # The exposure list: wordpress exposed on the node's address, mysql private.
-    exposure = {c.name: c for c in container_list(tenant=cluster.tenant).filter(is_system=False)}
+    exposure = {c.name: c for c in container_list(tenant=first_team(cluster)).filter(is_system=False)}
     assert exposure["wordpress"].is_exposed and exposure["wordpress"].exposure == [
         f"{wordpress.node.address}:80 -> 80/tcp"
     ]
@@ -105,12 +109,12 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     consul = Container.objects.filter(cluster=cluster, is_system=True).first()
     assert consul is not None and consul.name.startswith("op-consul-")
     with pytest.raises(ServiceError) as excinfo:
-        container_action_request(tenant=cluster.tenant, container=consul, action="remove")
+        container_action_request(tenant=first_team(cluster), container=consul, action="remove")
     assert "protected system container" in excinfo.value.message
 
     # $ docker rm $(docker ps -qf "status=exited"): running and system containers stay.
-    succeed(container_action_request(tenant=cluster.tenant, container=mysql, action="stop"))
-    removals = container_remove_exited(tenant=cluster.tenant)
+    succeed(container_action_request(tenant=first_team(cluster), container=mysql, action="stop"))
+    removals = container_remove_exited(tenant=first_team(cluster))
     assert [op.target for op in removals] == ["mysql"]
     for op in removals:
         succeed(op)
@@ -119,7 +123,7 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     assert docker_engine.inspect_container(consul.node.docker_endpoint, consul.docker_id)["State"]["Running"]
 
     # Removing wordpress takes it off its node's Consul agent.
-    succeed(container_action_request(tenant=cluster.tenant, container=wordpress, action="remove"))
+    succeed(container_action_request(tenant=first_team(cluster), container=wordpress, action="remove"))
     assert service_id not in consul_engine.services(f"http://{wordpress.node.address}:8500")
 
 
@@ -129,7 +133,7 @@ def test_spread_places_containers_on_the_emptiest_node(celery_worker_process, te
 
 
 def test_policy_can_forbid_published_ports(tenant_cluster):
-    tenant = tenant_cluster.tenant
+    tenant = first_team(tenant_cluster)
     tenant.allow_published_ports = False
     tenant.save()
     with pytest.raises(ServiceError) as excinfo:
@@ -140,13 +144,13 @@ def test_policy_can_forbid_published_ports(tenant_cluster):
 @pytest.mark.parametrize("spec", ["80:", "x:80", "70000:80", "80:80/sctp"])
 def test_bad_port_specs_are_refused(tenant_cluster, spec):
     with pytest.raises(ServiceError) as excinfo:
-        container_run(tenant=tenant_cluster.tenant, cluster=tenant_cluster, name="web", image=TOOLS, ports=[spec])
+        container_run(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="web", image=TOOLS, ports=[spec])
     assert excinfo.value.field == "ports"
 
 
 def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_cluster):
     operation = wait_for_operation(
-        container_run(tenant=tenant_cluster.tenant, cluster=tenant_cluster, name="ghost", image="mysql:5.6")
+        container_run(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="ghost", image="mysql:5.6")
     )
     assert operation.status == Operation.Status.FAILED
     assert "no registry could be reached" in operation.error
@@ -155,27 +159,27 @@ def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_c
 
 def test_system_containers_are_listed_but_untouchable(celery_worker_process, tenant_cluster):
     cluster = tenant_cluster
-    system = list(container_list(tenant=cluster.tenant).filter(is_system=True))
+    system = list(container_list(tenant=first_team(cluster)).filter(is_system=True))
     assert sorted(c.name for c in system) == sorted(f"op-consul-{n.name}" for n in cluster.nodes.all())
     consul = system[0]
     for action in ("stop", "restart", "remove"):
         with pytest.raises(ServiceError) as excinfo:
-            container_action_request(tenant=cluster.tenant, container=consul, action=action)
+            container_action_request(tenant=first_team(cluster), container=consul, action=action)
         assert excinfo.value.http_status == 403
     with pytest.raises(ServiceError):
-        container_diagnose(tenant=cluster.tenant, container=consul, target="node1")
+        container_diagnose(tenant=first_team(cluster), container=consul, target="node1")
     network = Network.objects.filter(cluster=cluster, is_external=True).first()
     with pytest.raises(ServiceError):
-        network_disconnect(tenant=cluster.tenant, network=network, container=consul)
+        network_disconnect(tenant=first_team(cluster), network=network, container=consul)
 
 
 def test_diagnostics_report_a_name_that_does_not_resolve(celery_worker_process, tenant_cluster):
     cluster = tenant_cluster
     net = Network.objects.get(
-        pk=succeed(network_create(tenant=cluster.tenant, cluster=cluster, name="lonely")).network_id
+        pk=succeed(network_create(tenant=first_team(cluster), cluster=cluster, name="lonely")).network_id
     )
     probe = run(cluster, "probe", [net], command=["sleep", "600"])
-    result = container_diagnose(tenant=cluster.tenant, container=probe, target="nobody-here", port=80)
+    result = container_diagnose(tenant=first_team(cluster), container=probe, target="nobody-here", port=80)
     assert not result["ok"]
     assert "does not resolve" in result["checks"][0]["summary"]
     assert result["checks"][0]["command"] == "nslookup nobody-here"
@@ -189,13 +193,13 @@ def test_remove_several_by_name_refuses_system_and_unknown(celery_worker_process
         run(cluster, name, command=["sleep", "600"])
     consul = Container.objects.filter(cluster=cluster, is_system=True).first()
     with pytest.raises(ServiceError) as excinfo:
-        container_remove_by_names(tenant=cluster.tenant, names=["one", consul.name])
+        container_remove_by_names(tenant=first_team(cluster), names=["one", consul.name])
     assert "protected system container" in excinfo.value.message
     with pytest.raises(ServiceError) as excinfo:
-        container_remove_by_names(tenant=cluster.tenant, names=["one", "nope"])
+        container_remove_by_names(tenant=first_team(cluster), names=["one", "nope"])
     assert excinfo.value.message == "No container named nope."
     assert Container.objects.get(cluster=cluster, name="one").status == Container.Status.RUNNING, "nothing half-done"
-    for operation in container_remove_by_names(tenant=cluster.tenant, names=["one", "two"]):
+    for operation in container_remove_by_names(tenant=first_team(cluster), names=["one", "two"]):
         succeed(operation)
     statuses = dict(Container.objects.filter(cluster=cluster, is_system=False).values_list("name", "status"))
     assert statuses == {"one": "removed", "two": "removed", "three": "running"}

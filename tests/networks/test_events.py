@@ -15,7 +15,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation, SubnetAllocation
 from networks.services.containers import container_run
 from networks.services.networks import network_create
-from tests.support import wait_for_operation, wait_until
+from tests.support import first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 
@@ -30,11 +30,11 @@ def status_of(container: Container) -> str:
 def test_stop_start_and_rm_on_the_cli_are_followed(events_follower, tenant_cluster):
     cluster = tenant_cluster
     network = Network.objects.get(
-        pk=wait_for_operation(network_create(tenant=cluster.tenant, cluster=cluster, name="front")).network_id
+        pk=wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name="front")).network_id
     )
     operation = wait_for_operation(
         container_run(
-            tenant=cluster.tenant,
+            tenant=first_team(cluster),
             cluster=cluster,
             name="web",
             image="overlay-portal/tools:latest",
@@ -82,7 +82,7 @@ def test_stop_start_and_rm_on_the_cli_are_followed(events_follower, tenant_clust
 def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_follower, tenant_cluster):
     cluster = tenant_cluster
     # The portal's own create is not followed up by a reconcile.
-    wait_for_operation(network_create(tenant=cluster.tenant, cluster=cluster, name="ours"))
+    wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name="ours"))
     subnet = str(cluster_next_block(cluster))
     name = f"cli-{cluster.uid.hex[:8]}"
 
@@ -118,18 +118,18 @@ def test_a_consul_agent_that_stops_shows_on_the_dashboard_at_once(events_followe
     cluster = tenant_cluster
     node = cluster.nodes.get(name="node2")
     agent = Container.objects.get(cluster=cluster, is_system=True, node=node)
-    assert cluster_health_get(tenant=cluster.tenant, pk=cluster.pk).consul_up is True
+    assert cluster_health_get(tenant=first_team(cluster), pk=cluster.pk).consul_up is True
 
     docker_engine.container_action(node.docker_endpoint, agent.docker_id, "stop", timeout=1)
     try:
         wait_until(lambda: status_of(agent) == Container.Status.EXITED, timeout=30)
-        health = cluster_health_get(tenant=cluster.tenant, pk=cluster.pk)
+        health = cluster_health_get(tenant=first_team(cluster), pk=cluster.pk)
         assert (health.consul_up, health.consul_running, health.consul_total) == (False, 1, 2)
         assert not health.healthy
     finally:
         docker_engine.container_action(node.docker_endpoint, agent.docker_id, "start")
     wait_until(lambda: status_of(agent) == Container.Status.RUNNING, timeout=30)
-    assert cluster_health_get(tenant=cluster.tenant, pk=cluster.pk).consul_up is True
+    assert cluster_health_get(tenant=first_team(cluster), pk=cluster.pk).consul_up is True
     # Back in the cluster before the next test uses it: the agent rejoined and is alive.
     wait_until(
         lambda: any(
@@ -170,9 +170,9 @@ def test_a_node_that_stops_answering_shows_as_down_as_soon_as_the_swarm_knows(ev
     try:
         # The manager notices after its heartbeat timeout (about 13 s here); the follower hears it.
         wait_until(lambda: Node.objects.get(pk=node.pk).state == Node.State.DOWN, timeout=60)
-        health = cluster_health_get(tenant=cluster.tenant, pk=cluster.pk)
+        health = cluster_health_get(tenant=first_team(cluster), pk=cluster.pk)
         assert health.nodes_ready == 1 and not health.healthy
     finally:
         os.kill(pid, signal.SIGCONT)
     wait_until(lambda: Node.objects.get(pk=node.pk).state == Node.State.READY, timeout=60)
-    assert cluster_health_get(tenant=cluster.tenant, pk=cluster.pk).nodes_ready == 2
+    assert cluster_health_get(tenant=first_team(cluster), pk=cluster.pk).nodes_ready == 2

@@ -19,7 +19,7 @@ def test_the_map_draws_the_pool_and_names_each_blocks_owner(client, team):
     # the overview: 256 /16s; the detail: the 256 /24s of the /16 holding the next free block
     assert page.count('<a class="cell"') == 512
     assert "10.0.0.0/16</span>, by /24" in page
-    assert "<title>10.0.0.0/24: external network &quot;ingress&quot;</title>" in page
+    assert "<title>10.0.0.0/24: held outside the portal</title>" in page  # staff see its name in the admin
     assert f"<title>{web.subnet}: network &quot;web&quot;</title>" in page
     assert "<title>10.0.2.0/24: free — the next network gets this block</title>" in page
     assert "<title>10.176.0.0/16 (12% held): ServiceNet (10.176.224.0/19)</title>" in page

@@ -8,15 +8,15 @@ from networks.models import Container, Network, Node, Operation
 from portal.models import Membership
 from portal.services import membership_set
 from tests.pages import make_user, run_form
-from tests.support import wait_for_operation
+from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 
 
 @pytest.fixture
 def owner(client, tenant_cluster, celery_worker_process):
-    user = make_user(f"{tenant_cluster.tenant.slug}-owner")
-    membership_set(tenant=tenant_cluster.tenant, user=user, role=Membership.Role.OWNER)
+    user = make_user(f"{first_team(tenant_cluster).slug}-owner")
+    membership_set(tenant=first_team(tenant_cluster), user=user, role=Membership.Role.OWNER)
     client.force_login(user)
     return user
 
@@ -41,7 +41,7 @@ def run(client, cluster, name, *, networks, command, ports="", node="node1"):
         ),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    finished({"kind": Operation.Kind.CONTAINER_RUN, "target": name, "tenant": cluster.tenant})
+    finished({"kind": Operation.Kind.CONTAINER_RUN, "target": name, "tenant": first_team(cluster)})
     return Container.objects.get(cluster=cluster, name=name)
 
 
@@ -52,7 +52,7 @@ def test_the_tutorial_through_the_pages(client, owner, tenant_cluster):
     promised = re.search(r'will get <span class="block">([0-9./]+)</span>', page).group(1)
     response = client.post("/networks/new/", {"cluster": cluster.pk, "name": "mynetwork", "prefixlen": 24})
     assert response.status_code == 302
-    finished({"kind": Operation.Kind.NETWORK_CREATE, "target": "mynetwork", "tenant": cluster.tenant})
+    finished({"kind": Operation.Kind.NETWORK_CREATE, "target": "mynetwork", "tenant": first_team(cluster)})
     mynetwork = Network.objects.get(cluster=cluster, name="mynetwork", status=Network.Status.ACTIVE)
     assert mynetwork.subnet == promised
 
@@ -107,7 +107,7 @@ def test_the_tutorial_through_the_pages(client, owner, tenant_cluster):
 
 def test_inspect_says_so_when_the_cluster_cannot_answer(client, owner, tenant_cluster):
     network = Network.objects.create(
-        tenant=tenant_cluster.tenant,
+        tenant=first_team(tenant_cluster),
         cluster=tenant_cluster,
         name="ghost",
         subnet="10.99.0.0/24",

@@ -318,13 +318,13 @@ def test_viewers_cannot_connect_disconnect_or_remove(client, team):
     assert not Operation.objects.exists()
 
 
-def test_external_networks_cannot_be_removed_from_the_portal(client, team):
-    ingress = make_network(team, "ingress", is_external=True)
+def test_networks_made_outside_the_portal_are_no_teams_and_only_held_blocks(client, team):
+    ingress = make_network(team, "ingress", is_external=True, tenant=None)
     client.force_login(team.owner)
-    page = client.get(f"/networks/{ingress.pk}/").content.decode()
-    assert "Remove network" not in page and "External" in page
-    response = client.post(f"/networks/{ingress.pk}/remove/", follow=True)
-    assert "was not made by the portal" in response.content.decode()
+    assert client.get(f"/networks/{ingress.pk}/").status_code == 404
+    assert client.post(f"/networks/{ingress.pk}/remove/").status_code == 404
+    assert "ingress" not in client.get("/networks/").content.decode()
+    assert "<title>10.0.0.0/24: held outside the portal</title>" in client.get("/map/").content.decode()
 
 
 def test_reverse_names_are_stable():

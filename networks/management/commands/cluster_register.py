@@ -8,6 +8,7 @@ from networks.services.clusters import (
     cluster_refresh_health,
     cluster_register,
 )
+from networks.services.errors import ServiceError
 from networks.services.reconcile import reconcile_cluster
 from portal.models import Tenant
 
@@ -16,7 +17,11 @@ class Command(BaseCommand):
     help = "Register a cluster description (the local cluster's by default) for a tenant."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", default="demo", help="Slug of the tenant that owns the cluster.")
+        parser.add_argument(
+            "--tenant",
+            default="demo",
+            help="Slug of the first tenant to use the cluster (grant others with cluster_grant).",
+        )
         parser.add_argument("--file", default=settings.CLUSTER_DESCRIPTION_FILE, help="Cluster description JSON.")
         parser.add_argument("--name", default=None, help="Name in the portal (defaults to the description's).")
 
@@ -29,8 +34,10 @@ class Command(BaseCommand):
             ) from None
         try:
             cluster = cluster_register(tenant=owner, description=cluster_description_load(file), name=name)
-        except ClusterDescriptionError as exc:
+        except (ClusterDescriptionError, EngineError) as exc:
             raise CommandError(str(exc)) from exc
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         nodes = ", ".join(f"{n.name} {n.address}" for n in cluster.nodes.all())
         self.stdout.write(self.style.SUCCESS(f"Cluster {cluster} registered: {nodes}"))
         try:

@@ -1,0 +1,115 @@
+"""Tenants on shared clusters: who may use a swarm (grants), and how much of it (limits).
+
+A swarm is one cluster whatever number of teams use it. A grant lets a tenant use it, with the
+most networks, containers and published ports it may hold there. Limits are checked under the
+swarm's allocation lock (the cluster row), so two requests at once can never pass one together.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
+from networks.selectors import grant_usage
+from portal.models import Tenant
+
+from .allocations import cluster_lock
+from .errors import ServiceError
+
+LIMIT_FIELDS = ("max_networks", "max_containers", "max_published_ports")
+
+
+def grant_get(*, cluster: Cluster, tenant: Tenant) -> ClusterGrant:
+    """The tenant's grant on the cluster; a cluster it was not granted looks exactly like a missing one."""
+    grant = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant").first()
+    if grant is None:
+        raise ServiceError("not_found", "No such cluster.", field="cluster", http_status=404)
+    return grant
+
+
+def _refuse(tenant: Tenant, cluster: Cluster, what: str, limit: int, used: int, asked: int) -> ServiceError:
+    more = f" and asks for {asked} more" if asked > 1 else ""
+    return ServiceError(
+        "limit_reached",
+        f"{tenant.name} may have at most {limit} {what} on cluster {cluster.name} and has {used}{more}. "
+        f"Remove some, or ask an admin to raise the limit (the cluster's grants in the admin, or "
+        f"manage.py cluster_grant --cluster {cluster.pk} --tenant {tenant.slug} --max-{what.replace(' ', '-')} N).",
+        http_status=409,
+    )
+
+
+def grant_check_room(
+    *, cluster: Cluster, tenant: Tenant, networks: int = 0, containers: int = 0, published_ports: int = 0
+) -> ClusterGrant:
+    """Take the swarm's lock and refuse what would pass one of the tenant's limits there.
+
+    Call inside the transaction that then records the network or container: the lock is held
+    until it commits, so the count cannot change in between.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("grant_check_room must run inside the transaction that records the new objects")
+    cluster_lock(cluster.pk)
+    grant = grant_get(cluster=cluster, tenant=tenant)
+    usage = grant_usage(grant=grant)
+    asked = {"networks": networks, "containers": containers, "published ports": published_ports}
+    for what, used, limit in usage.rows():
+        if asked[what] and limit is not None and used + asked[what] > limit:
+            raise _refuse(tenant, cluster, what, limit, used, asked[what])
+    return grant
+
+
+@transaction.atomic
+def cluster_grant(*, cluster: Cluster, tenant: Tenant, **limits) -> tuple[ClusterGrant, bool]:
+    """Let the tenant use the cluster (or change its limits); returns the grant and whether it is new."""
+    unknown = sorted(set(limits) - set(LIMIT_FIELDS))
+    if unknown:
+        raise ServiceError(
+            "bad_limit", f"Unknown limit {', '.join(unknown)}; the limits are {', '.join(LIMIT_FIELDS)}."
+        )
+    for name, value in limits.items():
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ServiceError("bad_limit", f"{name} is a whole number of 0 or more, or empty for no limit.")
+    grant, created = ClusterGrant.objects.get_or_create(cluster=cluster, tenant=tenant, defaults=limits)
+    if not created and limits:
+        for name, value in limits.items():
+            setattr(grant, name, value)
+        grant.save(update_fields=list(limits))
+    return grant, created
+
+
+def grant_holdings(*, cluster: Cluster, tenant: Tenant) -> list[str]:
+    """What the tenant still has on the cluster, in words (a revocation waits until it is empty)."""
+    networks = list(
+        Network.objects.filter(cluster=cluster, tenant=tenant).live().order_by("name").values_list("name", flat=True)
+    )
+    containers = list(
+        Container.objects.filter(cluster=cluster, tenant=tenant)
+        .present()
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    held = []
+    if networks:
+        held.append(f"network{'s' if len(networks) > 1 else ''} {', '.join(networks)}")
+    if containers:
+        held.append(f"container{'s' if len(containers) > 1 else ''} {', '.join(containers)}")
+    return held
+
+
+@transaction.atomic
+def cluster_grant_revoke(*, cluster: Cluster, tenant: Tenant) -> None:
+    """Stop the tenant using the cluster; refused while it still has live networks or containers there."""
+    cluster_lock(cluster.pk)
+    grant = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).first()
+    if grant is None:
+        raise ServiceError("not_granted", f"{tenant.name} has no grant on cluster {cluster.name}.", http_status=404)
+    held = grant_holdings(cluster=cluster, tenant=tenant)
+    if held:
+        raise ServiceError(
+            "grant_in_use",
+            f"{tenant.name} still has {' and '.join(held)} on cluster {cluster.name}. "
+            "Remove them first (or ask the team to), then revoke the grant.",
+            http_status=409,
+        )
+    NetworkShare.objects.filter(tenant=tenant, network__cluster=cluster).delete()
+    grant.delete()

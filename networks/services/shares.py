@@ -1,0 +1,93 @@
+"""Sharing a network on purpose with another team of the same cluster ("use" without "manage").
+
+The other team may run and connect its containers on the network and sees its name, subnet and
+the names of the containers on it; it can neither change nor remove the network. The owner can
+stop sharing, which is refused while the other team's containers are attached unless the owner
+asks to disconnect them.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from networks.models import ClusterGrant, Endpoint, Network, NetworkShare, Operation
+from portal.models import Tenant
+
+from .errors import ServiceError
+from .networks import network_disconnect_request, network_owned
+
+
+def _other_tenant(slug: str) -> Tenant:
+    tenant = Tenant.objects.filter(slug=(slug or "").strip()).first()
+    if tenant is None:
+        raise ServiceError("no_such_team", f'No team "{slug}". Use the team\'s short name (slug).', field="tenant")
+    return tenant
+
+
+@transaction.atomic
+def network_share(*, tenant: Tenant, network: Network, with_tenant: str, user=None) -> NetworkShare:
+    """Let another team of the network's cluster use the network."""
+    network = network_owned(tenant=tenant, network=network, verb="share")
+    other = _other_tenant(with_tenant)
+    if other.pk == tenant.pk:
+        raise ServiceError("share_self", f"{network.name} is already {tenant.name}'s own network.", field="tenant")
+    if network.status not in (Network.Status.CREATING, Network.Status.ACTIVE):
+        raise ServiceError(
+            "bad_state",
+            f'Network "{network.name}" is {network.get_status_display().lower()}; only a live network can be shared.',
+            http_status=409,
+        )
+    if not ClusterGrant.objects.filter(cluster=network.cluster_id, tenant=other).exists():
+        raise ServiceError(
+            "not_on_cluster",
+            f"{other.name} does not use cluster {network.cluster.name}, so it cannot use {network.name}. "
+            "An admin can grant it the cluster first.",
+            field="tenant",
+            http_status=409,
+        )
+    share, created = NetworkShare.objects.get_or_create(
+        network=network,
+        tenant=other,
+        defaults={"created_by": user if getattr(user, "is_authenticated", False) else None},
+    )
+    if not created:
+        raise ServiceError(
+            "already_shared", f"{network.name} is already shared with {other.name}.", field="tenant", http_status=409
+        )
+    return share
+
+
+@transaction.atomic
+def network_unshare(
+    *, tenant: Tenant, network: Network, with_tenant: str, user=None, disconnect: bool = False
+) -> list[Operation]:
+    """Stop sharing; refused while the other team's containers are attached, unless `disconnect`.
+
+    Returns the disconnect operations started for the other team's containers (none otherwise).
+    """
+    network = network_owned(tenant=tenant, network=network, verb="stop sharing")
+    other = _other_tenant(with_tenant)
+    share = NetworkShare.objects.filter(network=network, tenant=other).first()
+    if share is None:
+        raise ServiceError(
+            "not_shared", f"{network.name} is not shared with {other.name}.", field="tenant", http_status=404
+        )
+    attached = list(
+        Endpoint.objects.filter(network=network, container__tenant=other)
+        .select_related("container")
+        .order_by("container__name")
+    )
+    if attached and not disconnect:
+        names = ", ".join(e.container.name for e in attached)
+        raise ServiceError(
+            "containers_attached",
+            f"{other.name}'s containers are still on {network.name}: {names}. Ask them to disconnect, or stop "
+            "sharing with disconnect to take them off the network.",
+            http_status=409,
+        )
+    operations = [
+        network_disconnect_request(tenant=tenant, network=network, container=e.container, user=user, force=True)
+        for e in attached
+    ]
+    share.delete()
+    return operations
