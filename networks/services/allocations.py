@@ -58,12 +58,25 @@ def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | No
     return overlap, lambda x: overlap(x, x)
 
 
-def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network) -> list[ipam.Taken]:
+def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=None) -> list[ipam.Taken]:
+    """The held block overlapping `subnet`, named as `tenant` may see it (another team's is not named)."""
     lo, hi = ipam.to_range(subnet)
-    row = SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi).order_by("-first").first()
+    row = (
+        SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi)
+        .select_related("network")
+        .order_by("-first")
+        .first()
+    )
     if row is None or row.last < lo:
         return []
-    return [ipam.Taken(row.subnet, row.owner)]
+    owner = row.owner
+    if tenant is not None and not (row.network and row.network.is_usable_by(tenant)):
+        owner = (
+            "a network made outside the portal"
+            if row.kind == SubnetAllocation.Kind.EXTERNAL
+            else "another team's network"
+        )
+    return [ipam.Taken(row.subnet, owner)]
 
 
 def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None]) -> None:
@@ -80,13 +93,15 @@ def _describe(network: Network | None, owner: str | None) -> str:
     return f'network "{network.name}"' if network else "unnamed holder"
 
 
-def subnet_check(*, cluster: Cluster, subnet: str) -> ipaddress.IPv4Network:
+def subnet_check(*, cluster: Cluster, subnet: str, tenant=None) -> ipaddress.IPv4Network:
     """The block a user asked for, refused as `subnet_allocate` would refuse it, without holding it.
 
     The create form asks this while the user types; `subnet_allocate` asks it again inside the lock.
+    A refusal names the holder only when it is the asking tenant's own (or shared) network.
     """
     block = ipam.parse_subnet(subnet)
-    ipam.check_subnet(block, pool=cluster.pool, reserved=_reserved(cluster), taken=_held_overlapping(cluster, block))
+    taken = _held_overlapping(cluster, block, tenant)
+    ipam.check_subnet(block, pool=cluster.pool, reserved=_reserved(cluster), taken=taken)
     return block
 
 
@@ -98,6 +113,7 @@ def subnet_allocate(
     owner: str | None = None,
     subnet: str | None = None,
     prefixlen: int | None = None,
+    tenant=None,
 ) -> SubnetAllocation:
     """Hold a block for `network`: the one asked for (validated), or the first free one.
 
@@ -107,7 +123,7 @@ def subnet_allocate(
     cluster = cluster_lock(cluster.pk)
     overlap, cover = _lookups(cluster)
     if subnet:
-        block = subnet_check(cluster=cluster, subnet=subnet)
+        block = subnet_check(cluster=cluster, subnet=subnet, tenant=tenant)
     else:
         block = ipam.first_fit(
             cluster.pool,

@@ -59,7 +59,7 @@ def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
 
 def network_owned(*, tenant, network: Network, verb: str) -> Network:
     """Lock the network for a change only its own team may make; a network shared with the tenant says so."""
-    network = Network.objects.select_for_update().select_related("tenant").get(pk=network.pk)
+    network = Network.objects.select_for_update().get(pk=network.pk)
     if network.tenant_id != tenant.pk:
         if network.is_usable_by(tenant):
             raise ServiceError(
@@ -150,7 +150,11 @@ def network_create(
     labels = _check_labels(labels)
     grant_check_room(cluster=cluster, tenant=tenant, networks=1)  # the swarm's lock, held until commit
     allocation = subnet_allocate(
-        cluster=cluster, owner=f'network "{name}"', subnet=(subnet or "").strip() or None, prefixlen=prefixlen
+        cluster=cluster,
+        owner=f'network "{name}"',
+        subnet=(subnet or "").strip() or None,
+        prefixlen=prefixlen,
+        tenant=tenant,
     )
     gateway_address = ipam.parse_gateway(gateway, allocation.subnet)
     network = Network.objects.create(

@@ -56,14 +56,14 @@ def network_list_view(request):
     )
 
 
-def subnet_preview(*, cluster, prefixlen, subnet: str, gateway: str) -> dict:
+def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> dict:
     """What the create form promises before it is sent: the block the network will get, or why not."""
     if cluster is None:
         return {"ok": False, "message": "Pick a cluster."}
     subnet = (subnet or "").strip()
     try:
         if subnet:
-            block = subnet_check(cluster=cluster, subnet=subnet)
+            block = subnet_check(cluster=cluster, subnet=subnet, tenant=tenant)
             free = None
         else:
             capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen or None)
@@ -83,7 +83,7 @@ def subnet_preview(*, cluster, prefixlen, subnet: str, gateway: str) -> dict:
     }
 
 
-def _preview_for(form: NetworkCreateForm) -> dict:
+def _preview_for(form: NetworkCreateForm, tenant) -> dict:
     def value(name):
         return form[name].value() if form.is_bound else form.fields[name].initial
 
@@ -93,7 +93,11 @@ def _preview_for(form: NetworkCreateForm) -> dict:
     except (TypeError, ValueError):
         cluster, prefixlen = None, 0
     return subnet_preview(
-        cluster=cluster, prefixlen=prefixlen, subnet=value("subnet") or "", gateway=value("gateway") or ""
+        tenant=tenant,
+        cluster=cluster,
+        prefixlen=prefixlen,
+        subnet=value("subnet") or "",
+        gateway=value("gateway") or "",
     )
 
 
@@ -121,7 +125,11 @@ def network_create_view(request):
         if operation is not None:
             messages.success(request, f"Creating network {operation.target} on {operation.params['subnet']}.")
             return redirect("networks:network_detail", pk=operation.network_id)
-    context = {"form": form, "preview": _preview_for(form), "has_clusters": form.fields["cluster"].queryset.exists()}
+    context = {
+        "form": form,
+        "preview": _preview_for(form, request.tenant),
+        "has_clusters": form.fields["cluster"].queryset.exists(),
+    }
     return render(request, "networks/network_create.html", context, status=status)
 
 
@@ -131,7 +139,7 @@ def network_preview_view(request):
     """The create form's live preview: the next free block, or the custom subnet checked as typed."""
     require_change(request)
     form = NetworkCreateForm(request.GET, tenant=request.tenant)
-    return render(request, "networks/_subnet_preview.html", {"preview": _preview_for(form)})
+    return render(request, "networks/_subnet_preview.html", {"preview": _preview_for(form, request.tenant)})
 
 
 def _unfinished(network: Network):
