@@ -25,12 +25,13 @@ import django  # noqa: E402
 django.setup()
 
 import netaddr  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from networks import ipam  # noqa: E402
 from networks.models import Cluster, ClusterGrant, ReservedRange, SubnetAllocation  # noqa: E402
 from networks.models.cluster import SERVICENET_CIDR  # noqa: E402
 from networks.services.allocations import subnet_allocate, subnet_release  # noqa: E402
+from networks.services.grants import grant_check_room  # noqa: E402
 from portal.models import Tenant  # noqa: E402
 
 LEVELS = (0, 10_000, 60_000)
@@ -71,6 +72,21 @@ def time_portal(cluster: Cluster) -> tuple[float, str]:
     return statistics.median(samples) * 1000, cidr
 
 
+def time_teams(cluster: Cluster, tenants: list[Tenant]) -> float:
+    """One allocation as a team's create makes it on a shared swarm: its grant's limits checked under
+    the swarm's lock, then the block taken; the teams take turns. Median in ms."""
+    samples = []
+    for run in range(PORTAL_RUNS):
+        tenant = tenants[run % len(tenants)]
+        start = time.perf_counter()
+        with transaction.atomic():
+            grant_check_room(cluster=cluster, tenant=tenant, networks=1)
+            allocation = subnet_allocate(cluster=cluster, owner=f"bench {tenant.slug}", tenant=tenant)
+        samples.append(time.perf_counter() - start)
+        subnet_release(allocation=allocation)
+    return statistics.median(samples) * 1000
+
+
 def time_baseline(cluster: Cluster) -> tuple[float, str]:
     samples, cidr = [], ""
     for _ in range(BASELINE_RUNS):
@@ -109,6 +125,16 @@ def main() -> None:
                 f"allocator at {level} used: portal {portal_ms:.2f} ms, baseline {baseline_ms:.2f} ms, "
                 f"speedup {baseline_ms / portal_ms:.1f}x (both chose {portal_cidr})"
             )
+        # Several teams on one swarm share the pool and the lock: one team, then two taking turns.
+        second, _ = Tenant.objects.get_or_create(slug="bench-second", defaults={"name": "Bench second"})
+        ClusterGrant.objects.get_or_create(cluster=cluster, tenant=second)
+        one_team = time_teams(cluster, [tenant])
+        two_teams = time_teams(cluster, [tenant, second])
+        print(
+            f"shared swarm at {LEVELS[-1]} used: one team {one_team:.2f} ms, two teams taking turns "
+            f"{two_teams:.2f} ms per allocation (limits checked), ratio {two_teams / one_team:.2f}x"
+        )
+        second.delete()
     finally:
         cluster.delete()
         tenant.delete()

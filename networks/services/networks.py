@@ -197,25 +197,8 @@ def network_create_run(*, operation: Operation) -> None:
         return
     operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
     subnet_reserve_in_consul(allocation=network.allocation)
-    found = docker_engine.find_networks(
-        cluster.docker_endpoint, labels=[f"{LABEL_CLUSTER}={cluster.uid}", f"{LABEL_NETWORK_ID}={network.pk}"]
-    )
-    if found:
-        attrs = found[0]
-        operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
-    else:
-        operation_progress(operation=operation, message=f"Creating overlay network {network.name} on {network.subnet}.")
-        attrs = docker_engine.create_overlay_network(
-            cluster.docker_endpoint,
-            network.name,
-            subnet=network.subnet,
-            gateway=network.gateway,
-            labels=network_labels(network),
-            internal=network.internal,
-            encrypted=network.encrypted,
-        )
+    attrs = _build(operation, cluster, network)
     network.docker_id = attrs["Id"]
-    _check_built(cluster, network, attrs)
     _set_status(network, Network.Status.ACTIVE)
     operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
     state_network_write(network=network)
@@ -226,11 +209,47 @@ def network_create_run(*, operation: Operation) -> None:
     )
 
 
-def _check_built(cluster: Cluster, network: Network, attrs: dict) -> None:
-    """Never trust the create call alone: a swarm accepts an overlapping overlay and leaves it broken."""
-    if not docker_engine.network_is_broken(attrs):
-        return
-    docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
+# A swarm whose allocator has not yet let go of a block just freed (a network removed a moment ago)
+# builds the next network on it broken; a real clash stays. Tries, and the pause before each retry:
+BUILD_TRIES = 4
+BUILD_RETRY_SECONDS = 1.0
+
+
+def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
+    """Create the Docker network (or find the one an earlier try made) and check the swarm built it.
+
+    Never trusts the create call alone: a swarm accepts an overlay whose subnet overlaps another
+    one and leaves it without a driver or an address configuration (swarmkit #2398).
+    """
+    labels = [f"{LABEL_CLUSTER}={cluster.uid}", f"{LABEL_NETWORK_ID}={network.pk}"]
+    for attempt in range(1, BUILD_TRIES + 1):
+        found = docker_engine.find_networks(cluster.docker_endpoint, labels=labels)
+        if found:
+            attrs = found[0]
+            operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
+        else:
+            operation_progress(
+                operation=operation, message=f"Creating overlay network {network.name} on {network.subnet}."
+            )
+            attrs = docker_engine.create_overlay_network(
+                cluster.docker_endpoint,
+                network.name,
+                subnet=network.subnet,
+                gateway=network.gateway,
+                labels=network_labels(network),
+                internal=network.internal,
+                encrypted=network.encrypted,
+            )
+        if not docker_engine.network_is_broken(attrs):
+            return attrs
+        docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
+        if attempt < BUILD_TRIES:
+            operation_progress(
+                operation=operation,
+                message=f"The swarm could not build {network.name} on {network.subnet} (no driver, no address "
+                f"configuration); removed it, trying again ({attempt}/{BUILD_TRIES - 1}).",
+            )
+            time.sleep(BUILD_RETRY_SECONDS * attempt)
     raise EngineError(
         f"The swarm accepted network {network.name} but could not build it (it has no driver and no address "
         f"configuration): {network.subnet} clashes with a network the swarm already has. The broken network was "

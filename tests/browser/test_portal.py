@@ -12,6 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from networks.models import Container, Network
+from networks.services.grants import cluster_grant
+from networks.services.shares import network_share
 from portal.models import Membership
 from portal.services import membership_set
 from tests.browser.conftest import login, screenshot
@@ -243,6 +245,33 @@ def test_a_user_of_one_team_opening_anothers_network_gets_404(open_page, transac
     assert response.status == 404
     expect(page.locator("main")).to_contain_text("Not found")
     expect(page.locator("main")).not_to_contain_text("theirs")
+
+
+def test_on_a_shared_cluster_a_member_sees_only_their_teams_networks(open_page, transactional_db):
+    team_a, team_b = make_team(), make_team()
+    cluster_grant(cluster=team_a.cluster, tenant=team_b.tenant)
+    private = make_network(team_a, "payments-db")
+    shared = make_network(team_a, "a-shared")
+    network_share(tenant=team_a.tenant, network=shared, with_tenant=team_b.tenant.slug)
+    mine = make_network(team_b, "b-web")
+    Network.objects.filter(pk=mine.pk).update(cluster=team_a.cluster)
+    page = login(open_page(), team_b.member.username, PASSWORD)
+
+    page.goto("/networks/")
+    results = page.locator("#results")
+    expect(results).to_contain_text("b-web")
+    expect(results.locator("tr", has_text="a-shared")).to_contain_text(f"Shared by {team_a.tenant.name}")
+    expect(results).not_to_contain_text("payments-db")
+
+    page.goto(f"/topology/?cluster={team_a.cluster.pk}")
+    expect(page.locator("svg.topology")).to_contain_text("a-shared")
+    expect(page.locator("main")).not_to_contain_text("payments-db")
+    expect(page.locator("main")).not_to_contain_text(private.subnet)
+
+    page.goto(f"/map/?cluster={team_a.cluster.pk}&select={private.subnet}")
+    expect(page.locator("#selected")).to_contain_text("held by another team")
+    expect(page.locator("main")).not_to_contain_text("payments-db")
+    screenshot(page, "shared_cluster_map")
 
 
 def test_a_container_stopped_on_its_node_turns_exited_on_its_open_page(

@@ -7,7 +7,7 @@ import pytest
 
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Network, Operation, SubnetAllocation
+from networks.models import Cluster, ClusterGrant, Network, Operation, SubnetAllocation
 from networks.services.networks import network_create
 from networks.services.reconcile import reconcile_cluster
 from networks.services.state import network_key
@@ -64,11 +64,9 @@ def test_reconcile_runs_as_an_operation_on_the_worker(celery_worker_process, ten
 
 def test_unreachable_cluster_shows_waiting_and_keeps_the_subnet(celery_worker_process, tenant_cluster):
     cluster = Cluster.objects.create(
-        tenant=first_team(tenant_cluster),
-        name="offline",
-        docker_endpoint="tcp://127.0.0.1:9",
-        consul_address="http://127.0.0.1:9",
+        name="offline", docker_endpoint="tcp://127.0.0.1:9", consul_address="http://127.0.0.1:9"
     )
+    ClusterGrant.objects.create(cluster=cluster, tenant=first_team(tenant_cluster))
     operation = network_create(tenant=first_team(cluster), cluster=cluster, name="later")
     waiting = wait_until(
         lambda: (op := Operation.objects.get(pk=operation.pk)).status == Operation.Status.QUEUED
