@@ -5,6 +5,7 @@ the main pages land in test-artifacts/screenshots/.
 """
 
 import contextlib
+import dataclasses
 import os
 import re
 
@@ -253,8 +254,7 @@ def test_on_a_shared_cluster_a_member_sees_only_their_teams_networks(open_page, 
     private = make_network(team_a, "payments-db")
     shared = make_network(team_a, "a-shared")
     network_share(tenant=team_a.tenant, network=shared, with_tenant=team_b.tenant.slug)
-    mine = make_network(team_b, "b-web")
-    Network.objects.filter(pk=mine.pk).update(cluster=team_a.cluster)
+    make_network(dataclasses.replace(team_b, cluster=team_a.cluster), "b-web")
     page = login(open_page(), team_b.member.username, PASSWORD)
 
     page.goto("/networks/")
