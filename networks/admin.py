@@ -18,7 +18,7 @@ from .models import (
 )
 from .services.containers import masked_environment
 from .services.grants import grant_holdings
-from .services.reconcile import cluster_reconcile
+from .services.reconcile import cluster_reconcile_request
 
 
 class GrantFormSet(BaseInlineFormSet):
@@ -72,7 +72,7 @@ class ClusterAdmin(admin.ModelAdmin):
     @admin.action(description="Reconcile with Docker and Consul (runs on a worker)")
     def reconcile(self, request, queryset):
         for cluster in queryset:
-            cluster_reconcile(cluster=cluster, user=request.user)
+            cluster_reconcile_request(cluster=cluster, user=request.user)
         self.message_user(
             request, f"Reconcile queued for {queryset.count()} cluster(s); see Operations.", messages.SUCCESS
         )

@@ -79,9 +79,6 @@ class Reserved:
     servicenet: bool = False
 
 
-SERVICENET_RESERVED = Reserved(SERVICENET, "ServiceNet", servicenet=True)
-
-
 @dataclass(frozen=True)
 class Taken:
     """A subnet already in use, with its owner told the way a user would recognise it,
@@ -105,12 +102,6 @@ def align_up(value: int, prefixlen: int) -> int:
 def block(start: int, prefixlen: int) -> IPv4Network:
     """The /``prefixlen`` network starting at int ``start`` (which must be aligned)."""
     return IPv4Network((start, prefixlen))
-
-
-def blocks_touched(lo: int, hi: int, prefixlen: int) -> int:
-    """How many aligned /``prefixlen`` blocks the address range [lo, hi] touches."""
-    shift = 32 - prefixlen
-    return (hi >> shift) - (lo >> shift) + 1
 
 
 def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -148,15 +139,6 @@ def combine(*fns: OverlapFn) -> OverlapFn:
         return max((end for fn in fns if (end := fn(lo, hi)) is not None), default=None)
 
     return overlap
-
-
-def combine_cover(*fns: CoverFn) -> CoverFn:
-    """One cover lookup over several sources; see :func:`combine`."""
-
-    def cover(x: int) -> int | None:
-        return max((end for fn in fns if (end := fn(x)) is not None), default=None)
-
-    return cover
 
 
 class IntervalIndex:

@@ -177,13 +177,6 @@ def cluster_work_in_progress(*, cluster: Cluster) -> bool:
     return Operation.objects.filter(cluster=cluster).unfinished().exists()
 
 
-def network_inspect(*, network: Network, timeout: float = 15) -> dict:
-    """The live `docker network inspect` view, fetched by a worker (web requests never call Docker)."""
-    from networks.tasks import network_inspect_task
-
-    return network_inspect_task.delay(network.pk).get(timeout=timeout)
-
-
 # --- pages that gather several reads ------------------------------------------------------------
 
 

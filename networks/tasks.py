@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
+from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 
 from networks import ipam
 from networks.engine import ClusterUnavailable, EngineError
-from networks.models import Cluster, Operation
-from networks.services import containers, events, networks, reconcile
+from networks.models import Cluster, Container, Network
+from networks.services import containers, events, networks, queue, reconcile
 from networks.services.clusters import cluster_refresh_health
+from networks.services.diagnostics import container_diagnose_run
 from networks.services.errors import ServiceError
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
@@ -28,21 +29,9 @@ from networks.services.operations import (
     operation_start,
     operation_wait,
 )
+from networks.services.runners import runner_for
 
 logger = logging.getLogger(__name__)
-
-RUNNERS = {
-    Operation.Kind.NETWORK_CREATE: (networks.network_create_run, networks.network_create_failed),
-    Operation.Kind.NETWORK_REMOVE: (networks.network_remove_run, networks.network_remove_failed),
-    Operation.Kind.NETWORK_CONNECT: (networks.network_connect_run, networks.network_connect_failed),
-    Operation.Kind.NETWORK_DISCONNECT: (networks.network_disconnect_run, None),
-    Operation.Kind.CONTAINER_RUN: (containers.container_run_run, containers.container_run_failed),
-    Operation.Kind.CONTAINER_STOP: (containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CONTAINER_START: (containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CONTAINER_RESTART: (containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CONTAINER_REMOVE: (containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CLUSTER_RECONCILE: (reconcile.cluster_reconcile_run, None),
-}
 
 
 def _sentence(exc: BaseException) -> tuple[str, str]:
@@ -74,8 +63,7 @@ class OperationTask(Task):
         except OperationNotStartable as exc:
             logger.info("skipping delivery: %s", exc)
             return "skipped"
-        run, _ = RUNNERS[operation.kind]
-        run(operation=operation)
+        runner_for(operation).run(operation=operation)
         return "done"
 
     def on_retry(self, exc, task_id, args, kwargs, einfo):
@@ -88,7 +76,7 @@ class OperationTask(Task):
         operation = operation_fail(operation_id=args[0], error=message, code=code)
         if operation is None:
             return
-        _, cleanup = RUNNERS[operation.kind]
+        cleanup = runner_for(operation).failed
         if cleanup is not None:
             try:
                 cleanup(operation=operation)
@@ -96,64 +84,19 @@ class OperationTask(Task):
                 logger.exception("clean-up after operation %s failed", operation.pk)
 
 
-@shared_task(bind=True, base=OperationTask, name="networks.network_create")
-def network_create_task(self, operation_id: int) -> str:
+@shared_task(bind=True, base=OperationTask, name=queue.RUN_OPERATION)
+def run_operation_task(self, operation_id: int) -> str:
+    """Every kind of operation: the runner comes from the operation's kind (services/runners.py)."""
     return self.run_operation(operation_id)
 
 
-@shared_task(bind=True, base=OperationTask, name="networks.network_remove")
-def network_remove_task(self, operation_id: int) -> str:
-    return self.run_operation(operation_id)
-
-
-@shared_task(bind=True, base=OperationTask, name="networks.network_connect")
-def network_connect_task(self, operation_id: int) -> str:
-    return self.run_operation(operation_id)
-
-
-@shared_task(bind=True, base=OperationTask, name="networks.network_disconnect")
-def network_disconnect_task(self, operation_id: int) -> str:
-    return self.run_operation(operation_id)
-
-
-@shared_task(bind=True, base=OperationTask, name="networks.container_run")
-def container_run_task(self, operation_id: int) -> str:
-    return self.run_operation(operation_id)
-
-
-@shared_task(bind=True, base=OperationTask, name="networks.container_action")
-def container_action_task(self, operation_id: int) -> str:
-    return self.run_operation(operation_id)
-
-
-@shared_task(bind=True, base=OperationTask, name="networks.cluster_reconcile")
-def cluster_reconcile_task(self, operation_id: int) -> str:
-    return self.run_operation(operation_id)
-
-
-TASK_FOR_KIND = {
-    Operation.Kind.NETWORK_CREATE: network_create_task,
-    Operation.Kind.NETWORK_REMOVE: network_remove_task,
-    Operation.Kind.NETWORK_CONNECT: network_connect_task,
-    Operation.Kind.NETWORK_DISCONNECT: network_disconnect_task,
-    Operation.Kind.CONTAINER_RUN: container_run_task,
-    Operation.Kind.CONTAINER_STOP: container_action_task,
-    Operation.Kind.CONTAINER_START: container_action_task,
-    Operation.Kind.CONTAINER_RESTART: container_action_task,
-    Operation.Kind.CONTAINER_REMOVE: container_action_task,
-    Operation.Kind.CLUSTER_RECONCILE: cluster_reconcile_task,
-}
-
-
-@shared_task(name="networks.network_inspect", soft_time_limit=30, time_limit=40)
+@shared_task(name=queue.NETWORK_INSPECT, soft_time_limit=30, time_limit=40)
 def network_inspect_task(network_id: int) -> dict:
-    from networks.models import Network
-
     return networks.network_inspect_live(network=Network.objects.get(pk=network_id))
 
 
 @shared_task(
-    name="networks.cluster_refresh_health",
+    name=queue.CLUSTER_REFRESH_HEALTH,
     acks_late=True,
     autoretry_for=(ClusterUnavailable,),
     retry_backoff=True,
@@ -175,21 +118,19 @@ def refresh_health_all_task() -> None:
 @shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
 def operations_recover_task() -> list[int]:
     """Hand operations orphaned by a dead worker to a live one (run at worker start and by beat)."""
-    from portal.celery import app
-
-    inspector = app.control.inspect(timeout=2.0)
+    inspector = current_app.control.inspect(timeout=2.0)
     live: set[str] = set()
     for method in (inspector.active, inspector.reserved, inspector.scheduled):
         for tasks in (method() or {}).values():
             for task in tasks:
                 live.add(task.get("id") or task.get("request", {}).get("id", ""))
-    return operation_recover_orphans(live_task_ids=live, requeue=lambda op: TASK_FOR_KIND[op.kind])
+    return operation_recover_orphans(live_task_ids=live)
 
 
 @shared_task(name="networks.reconcile_all", soft_time_limit=240, time_limit=300)
 def reconcile_all_task() -> list[int]:
     """Beat: reconcile every cluster through an operation, so the result is visible like any other."""
-    return [reconcile.cluster_reconcile(cluster=cluster).pk for cluster in Cluster.objects.all()]
+    return [reconcile.cluster_reconcile_request(cluster=cluster).pk for cluster in Cluster.objects.all()]
 
 
 # Docker events heard by `manage.py follow_events`: refresh what changed outside the portal.
@@ -219,12 +160,12 @@ def _follow(task, follow, cluster_id: int, **kwargs):
         raise task.retry(exc=later, countdown=FOLLOW_LATER_SECONDS, max_retries=FOLLOW_LATER_TRIES) from later
 
 
-@shared_task(bind=True, name="networks.follow_container", **FOLLOW_OPTIONS)
+@shared_task(bind=True, name=queue.FOLLOW_CONTAINER, **FOLLOW_OPTIONS)
 def follow_container_task(self, cluster_id: int, docker_id: str, is_system: bool = False) -> list[str]:
     return _follow(self, events.container_follow, cluster_id, docker_id=docker_id, is_system=is_system) or []
 
 
-@shared_task(bind=True, name="networks.follow_network", **FOLLOW_OPTIONS)
+@shared_task(bind=True, name=queue.FOLLOW_NETWORK, **FOLLOW_OPTIONS)
 def follow_network_task(self, cluster_id: int, docker_id: str) -> int | None:
     operation = _follow(self, events.network_follow, cluster_id, docker_id=docker_id)
     return operation.pk if operation else None
@@ -236,16 +177,11 @@ def _recover_on_start(sender=None, **kwargs):
     operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
 
 
-@shared_task(name="networks.container_diagnose", soft_time_limit=20, time_limit=30)
+@shared_task(name=queue.CONTAINER_DIAGNOSE, soft_time_limit=20, time_limit=30)
 def container_diagnose_task(container_id: int, target: str, port: int | None) -> dict:
-    from networks.models import Container
-    from networks.services.diagnostics import container_diagnose_run
-
     return container_diagnose_run(container=Container.objects.get(pk=container_id), target=target, port=port)
 
 
-@shared_task(name="networks.cluster_images", soft_time_limit=20, time_limit=30)
+@shared_task(name=queue.CLUSTER_IMAGES, soft_time_limit=20, time_limit=30)
 def cluster_images_task(cluster_id: int) -> dict[str, list[str]]:
-    from networks.services.containers import cluster_images_run
-
-    return cluster_images_run(cluster=Cluster.objects.get(pk=cluster_id))
+    return containers.cluster_images_run(cluster=Cluster.objects.get(pk=cluster_id))

@@ -23,6 +23,7 @@ urlpatterns = [
     path("networks/<int:pk>/unshare/<int:tenant_pk>/", networks.network_unshare_view, name="network_unshare"),
     path("containers/", containers.container_list_view, name="container_list"),
     path("containers/run/", containers.container_run_view, name="container_run"),
+    path("containers/run/images/", containers.container_images_view, name="container_images"),
     path("containers/remove-exited/", containers.container_remove_exited_view, name="container_remove_exited"),
     path("containers/<int:pk>/", containers.container_detail_view, name="container_detail"),
     path("containers/<int:pk>/status/", containers.container_status_view, name="container_status"),

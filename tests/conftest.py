@@ -147,12 +147,12 @@ def tenant_cluster(cluster_description, transactional_db):
     from networks.engine import docker as docker_engine
     from networks.services.clusters import cluster_register
     from networks.services.containers import system_containers_sync
-    from networks.services.reconcile import reconcile_cluster
+    from networks.services.reconcile import cluster_reconcile_now
     from portal.services import tenant_create
 
     tenant = tenant_create(name=f"Team {uuid.uuid4().hex[:6]}")
     cluster = cluster_register(tenant=tenant, description=cluster_description)
-    reconcile_cluster(cluster=cluster)
+    cluster_reconcile_now(cluster=cluster)
     system_containers_sync(cluster=cluster)
     yield cluster
     label = [f"overlay-portal.cluster={cluster.uid}"]

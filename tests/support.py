@@ -44,3 +44,19 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.5):
 def first_team(cluster):
     """The tenant a test registered the cluster for (its first grant): clusters belong to no one tenant."""
     return cluster.grants.select_related("tenant").order_by("pk").first().tenant
+
+
+def consul_state(network) -> dict:
+    """What the cluster's Consul holds for a network: its document and its endpoints' documents."""
+    import json
+
+    from networks.engine import consul as consul_engine
+    from networks.services.state import endpoint_prefix, network_key
+
+    address = network.cluster.consul_address
+    raw = consul_engine.kv_get(address, network_key(network))
+    endpoints = consul_engine.kv_get_tree(address, endpoint_prefix(network))
+    return {
+        "network": json.loads(raw) if raw else None,
+        "endpoints": {key.rsplit("/", 1)[1]: json.loads(value) for key, value in endpoints.items()},
+    }

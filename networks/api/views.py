@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from networks import selectors
 from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
 from networks.models import Cluster, Network, Node
+from networks.services import clusters as cluster_services
 from networks.services import containers as container_services
 from networks.services import networks as network_services
 from networks.services import shares as share_services
@@ -157,10 +158,10 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     )
     @action(detail=True, methods=["get"])
     def health(self, request, pk=None):
-        from networks.tasks import cluster_refresh_health_task
-
         cluster = self.get_object()
-        answer = ask_worker(lambda: cluster_refresh_health_task.delay(cluster.pk).get(timeout=WORKER_TIMEOUT_SECONDS))
+        answer = ask_worker(
+            lambda: cluster_services.cluster_refresh_health_ask(cluster=cluster, timeout=WORKER_TIMEOUT_SECONDS)
+        )
         return Response(s.LiveHealthSerializer(answer).data)
 
 
@@ -240,7 +241,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
                 f'Network "{network.name}" is {network.get_status_display().lower()}; inspect it once it is active.',
                 http_status=409,
             )
-        answer = ask_worker(lambda: selectors.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS))
+        answer = ask_worker(lambda: network_services.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS))
         return Response([answer])
 
     @extend_schema(

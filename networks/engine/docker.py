@@ -13,8 +13,6 @@ import requests.exceptions
 
 from .errors import ClusterUnavailable, EngineError
 
-PORTAL_LABEL = "overlay-portal.managed"
-SYSTEM_LABEL = "overlay-portal.system"
 DEFAULT_TIMEOUT = 30
 
 

@@ -19,6 +19,8 @@ from networks import ipam
 from networks.engine import consul as consul_engine
 from networks.models import AddressAllocation, Cluster, Network, ReservedRange, SubnetAllocation
 
+from .state import subnet_key
+
 
 class SubnetConflict(ipam.IpamError):
     """The cluster's state store says another writer already holds the block."""
@@ -182,22 +184,13 @@ def subnet_release(*, allocation: SubnetAllocation) -> None:
         Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=allocation.first)
 
 
-def cluster_floor_reset(*, cluster_id: int) -> None:
-    """Forget the floor after the pool or the reserved ranges change; the next allocation rebuilds it."""
-    Cluster.objects.filter(pk=cluster_id).update(allocation_floor=None)
-
-
 # --- the Consul mirror (run by workers only: web requests never talk to Consul) --------------
-
-
-def _subnet_key(cluster: Cluster, cidr: str) -> str:
-    return f"{cluster.consul_prefix}/subnets/{cidr.replace('/', '_')}"
 
 
 def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
     """Create the block's key with check-and-set 0: a second writer fails instead of overwriting."""
     cluster = allocation.cluster
-    key = _subnet_key(cluster, allocation.cidr)
+    key = subnet_key(cluster, allocation.cidr)
     value = json.dumps(
         {
             "allocation": allocation.pk,
@@ -222,7 +215,7 @@ def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
 
 
 def subnet_release_in_consul(*, cluster: Cluster, cidr: str) -> None:
-    consul_engine.kv_delete(cluster.consul_address, _subnet_key(cluster, cidr))
+    consul_engine.kv_delete(cluster.consul_address, subnet_key(cluster, cidr))
 
 
 # --- addresses inside a network ---------------------------------------------------------------

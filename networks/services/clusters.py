@@ -13,6 +13,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Cluster, ClusterGrant, Network, Node, ReservedRange, SubnetAllocation
 from portal.models import Tenant
 
+from . import queue
 from .containers import system_containers_sync
 from .errors import ServiceError
 
@@ -149,9 +150,12 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
 
 def cluster_refresh_health_request(*, cluster: Cluster) -> None:
     """Ask a worker to look at the cluster's nodes and Consul (web requests never call the cluster)."""
-    from networks import tasks  # tasks import services; import lazily to keep the layers one-way
+    queue.send_on_commit(queue.CLUSTER_REFRESH_HEALTH, cluster.pk)
 
-    transaction.on_commit(lambda: tasks.cluster_refresh_health_task.delay(cluster.pk))
+
+def cluster_refresh_health_ask(*, cluster: Cluster, timeout: float) -> dict:
+    """Have a worker look at the cluster now and wait for what it found."""
+    return queue.ask(queue.CLUSTER_REFRESH_HEALTH, cluster.pk, timeout=timeout)
 
 
 # --- one swarm, one cluster: merging registrations made before swarm IDs were recorded ---------

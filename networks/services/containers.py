@@ -8,38 +8,26 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count, Q
 
+from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Node, Operation
 
+from . import queue
 from .allocations import address_release
+from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
 from .errors import ServiceError
 from .grants import grant_check_room
-from .networks import (
-    LABEL_CLUSTER,
-    _check_aliases,
-    endpoint_plan,
-    endpoint_refresh,
-    endpoint_remove,
-    network_not_usable,
-    portal_labels,
-)
+from .networks import network_not_usable
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system
 
-LABEL_CONTAINER_ID = "overlay-portal.container-id"
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PORT_SPEC = re.compile(r"^(?:(?P<host>\d{1,5}):)?(?P<container>\d{1,5})(?:/(?P<protocol>tcp|udp))?$")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 MASK = "••••••"
-
-
-def _tasks():
-    from networks import tasks
-
-    return tasks
 
 
 @dataclass(frozen=True)
@@ -197,7 +185,7 @@ def container_run(
         endpoint_plan(
             network=network,
             container=container,
-            aliases=_check_aliases(spec.get("aliases")),
+            aliases=check_aliases(spec.get("aliases")),
             ipv4_address=spec.get("ipv4_address") or "",
         )
     operation = operation_create(
@@ -215,13 +203,16 @@ def container_run(
             "environment": [e["name"] for e in env],  # names only: values may be secret
         },
     )
-    operation_enqueue(operation=operation, task=_tasks().container_run_task)
+    operation_enqueue(operation=operation)
     return operation
 
 
 def _container_labels(container: Container) -> dict[str, str]:
-    return portal_labels(
-        cluster=container.cluster, tenant=container.tenant, id_label=LABEL_CONTAINER_ID, pk=container.pk
+    return docker_labels.portal_labels(
+        cluster_uid=container.cluster.uid,
+        tenant_slug=container.tenant.slug,
+        id_label=docker_labels.CONTAINER_ID,
+        pk=container.pk,
     )
 
 
@@ -282,12 +273,15 @@ def container_port_query(*, container: Container, port: str = "") -> list[str]:
     return [f"{address}:{p['host_port']}" for p in matches]
 
 
-def container_run_run(*, operation: Operation) -> None:
+def container_launch_run(*, operation: Operation) -> None:
     container = operation.container
     node = container.node
     endpoints = list(container.endpoints.select_related("network").order_by("id"))
     found = docker_engine.list_containers(
-        node.docker_endpoint, label=[f"{LABEL_CLUSTER}={container.cluster.uid}", f"{LABEL_CONTAINER_ID}={container.pk}"]
+        node.docker_endpoint,
+        label=docker_labels.selector(
+            **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
+        ),
     )
     if found:
         attrs = found[0]
@@ -334,7 +328,7 @@ def container_run_run(*, operation: Operation) -> None:
     )
 
 
-def container_run_failed(*, operation: Operation) -> None:
+def container_launch_failed(*, operation: Operation) -> None:
     container = operation.container
     if container is None or container.docker_id:
         return
@@ -374,7 +368,7 @@ def container_action_request(*, tenant, container: Container, action: str, user=
     operation = operation_create(
         tenant=tenant, cluster=container.cluster, kind=kind, target=container.name, user=user, container=container
     )
-    operation_enqueue(operation=operation, task=_tasks().container_action_task)
+    operation_enqueue(operation=operation)
     return operation
 
 
@@ -417,7 +411,9 @@ def system_containers_sync(*, cluster: Cluster) -> int:
     """Record the cluster's system containers (its Consul agents), labelled as system on every node."""
     count = 0
     for node in cluster.nodes.all():
-        for attrs in docker_engine.list_containers(node.docker_endpoint, label=[f"{docker_engine.SYSTEM_LABEL}=true"]):
+        for attrs in docker_engine.list_containers(
+            node.docker_endpoint, label=docker_labels.selector(**{docker_labels.SYSTEM: "true"})
+        ):
             name = attrs["Name"].lstrip("/")
             Container.objects.update_or_create(
                 cluster=cluster,
@@ -437,8 +433,14 @@ def system_containers_sync(*, cluster: Cluster) -> int:
 
 
 def cluster_images_run(*, cluster: Cluster) -> dict[str, list[str]]:
-    """The images each node already has (no registry is reachable, so these are what can run)."""
+    """The images each node already has (what a run can start without a pull)."""
     return {node.name: docker_engine.list_images(node.docker_endpoint) for node in cluster.nodes.all()}
+
+
+def cluster_images(*, cluster: Cluster, timeout: float) -> list[str]:
+    """The images on every node of the cluster, asked of a worker (the run form offers them)."""
+    by_node = queue.ask(queue.CLUSTER_IMAGES, cluster.pk, timeout=timeout)
+    return sorted({image for images in by_node.values() for image in images})
 
 
 def container_refresh(*, container: Container) -> str | None:
@@ -458,24 +460,3 @@ def container_refresh(*, container: Container) -> str | None:
     if before != (container.status, container.published_ports):
         return f"Container {container.name} is now {container.get_status_display().lower()}."
     return None
-
-
-@transaction.atomic
-def container_remove_by_names(*, tenant, names: list[str], user=None) -> list[Operation]:
-    """`docker rm NAME NAME ...`: every name must be the tenant's own container; system ones are refused."""
-    names = [n.strip() for n in names if n and n.strip()]
-    if not names:
-        raise ServiceError("names_required", "Name the containers to remove.", field="names")
-    found = {
-        c.name: c
-        for c in Container.objects.filter(name__in=names).exclude(status=Container.Status.REMOVED)
-        if c.tenant_id == tenant.pk or (c.is_system and c.cluster.grants.filter(tenant=tenant).exists())
-    }
-    missing = [n for n in names if n not in found]
-    if missing:
-        raise ServiceError("not_found", f"No container named {', '.join(missing)}.", field="names", http_status=404)
-    for name in names:
-        check_not_system(found[name], "removed")
-    return [
-        container_action_request(tenant=tenant, container=found[name], action="remove", user=user) for name in names
-    ]

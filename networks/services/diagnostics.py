@@ -11,6 +11,7 @@ import re
 from networks.engine import docker as docker_engine
 from networks.models import Container
 
+from . import queue
 from .errors import ServiceError
 from .protection import check_not_system
 
@@ -95,6 +96,4 @@ def container_diagnose(*, tenant, container: Container, target: str, port=None, 
     if container.tenant_id != tenant.pk and not container.is_system:
         raise ServiceError("not_found", "No such container.", http_status=404)
     target, port = _check_request(container, target, port)
-    from networks.tasks import container_diagnose_task
-
-    return container_diagnose_task.delay(container.pk, target, port).get(timeout=timeout)
+    return queue.ask(queue.CONTAINER_DIAGNOSE, container.pk, target, port, timeout=timeout)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from networks import labels as docker_labels
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Operation
 
 from .containers import container_refresh, system_containers_sync
-from .networks import LABEL_CLUSTER, endpoint_refresh, endpoint_remove
-from .reconcile import cluster_reconcile
+from .endpoints import endpoint_refresh, endpoint_remove
+from .reconcile import cluster_reconcile_request
 
 # "die" covers stop, kill and a crash; "destroy" is `docker rm`.
 CONTAINER_ACTIONS = frozenset({"start", "die", "destroy", "pause", "unpause", "rename"})
@@ -46,7 +47,7 @@ def event_follow_up(event: dict, *, from_manager: bool) -> FollowUp | None:
     actor = event.get("Actor") or {}
     attributes = actor.get("Attributes") or {}
     if kind == "container" and action in CONTAINER_ACTIONS and actor.get("ID"):
-        return FollowUp("container", actor["ID"], is_system=attributes.get(docker_engine.SYSTEM_LABEL) == "true")
+        return FollowUp("container", actor["ID"], is_system=attributes.get(docker_labels.SYSTEM) == "true")
     if kind == "network" and action in ENDPOINT_ACTIONS and attributes.get("container"):
         return FollowUp("container", attributes["container"])
     if kind == "network" and action in NETWORK_ACTIONS and from_manager and event.get("scope") == "swarm":
@@ -114,6 +115,6 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
     found = docker_engine.find_networks(cluster.docker_endpoint, id=docker_id)
     if network is not None and found:
         return None  # an event about a network the portal already knows as it is
-    if network is None and (not found or (found[0].get("Labels") or {}).get(LABEL_CLUSTER) == str(cluster.uid)):
+    if network is None and (not found or (found[0].get("Labels") or {}).get(docker_labels.CLUSTER) == str(cluster.uid)):
         return None  # gone again, or the portal's own create before it recorded the id
-    return cluster_reconcile(cluster=cluster)
+    return cluster_reconcile_request(cluster=cluster)

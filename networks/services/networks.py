@@ -8,46 +8,26 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from networks import ipam
+from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Endpoint, Network, Operation
 from networks.models.network import NAME_MAX_LENGTH, validate_network_name
 
+from . import queue
 from .allocations import (
-    address_allocate,
-    address_record,
     address_release,
     subnet_allocate,
     subnet_release,
     subnet_release_in_consul,
     subnet_reserve_in_consul,
 )
+from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
 from .errors import ServiceError
 from .grants import grant_check_room
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system
-from .state import state_endpoint_delete, state_endpoint_write, state_network_delete, state_network_write
-
-LABEL_PREFIX = "overlay-portal."
-LABEL_CLUSTER = "overlay-portal.cluster"
-LABEL_NETWORK_ID = "overlay-portal.network-id"
-LABEL_TENANT = "overlay-portal.tenant"
-
-
-def _tasks():
-    from networks import tasks  # tasks import services; import lazily to keep the layers one-way
-
-    return tasks
-
-
-def portal_labels(*, cluster: Cluster, tenant, id_label: str, pk: int) -> dict[str, str]:
-    """The labels by which the portal finds its own Docker objects again (idempotent runs, reconcile)."""
-    return {
-        docker_engine.PORTAL_LABEL: "true",
-        LABEL_CLUSTER: str(cluster.uid),
-        id_label: str(pk),
-        LABEL_TENANT: tenant.slug,
-    }
+from .state import state_network_delete, state_network_write
 
 
 def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
@@ -75,7 +55,12 @@ def network_owned(*, tenant, network: Network, verb: str) -> Network:
 def network_labels(network: Network) -> dict[str, str]:
     return {
         **network.labels,
-        **portal_labels(cluster=network.cluster, tenant=network.tenant, id_label=LABEL_NETWORK_ID, pk=network.pk),
+        **docker_labels.portal_labels(
+            cluster_uid=network.cluster.uid,
+            tenant_slug=network.tenant.slug,
+            id_label=docker_labels.NETWORK_ID,
+            pk=network.pk,
+        ),
     }
 
 
@@ -103,18 +88,18 @@ def _check_name(cluster: Cluster, name: str) -> str:
     return name
 
 
-def _check_labels(labels: dict | None) -> dict[str, str]:
-    labels = labels or {}
-    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+def _check_labels(given: dict | None) -> dict[str, str]:
+    given = given or {}
+    if not isinstance(given, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in given.items()):
         raise ServiceError("bad_labels", "Labels are pairs of text, such as team=payments.", field="labels")
-    reserved = sorted(key for key in labels if key.startswith(LABEL_PREFIX))
+    reserved = sorted(key for key in given if docker_labels.is_portal_label(key))
     if reserved:
         raise ServiceError(
             "reserved_label",
-            f"Labels starting with {LABEL_PREFIX} belong to the portal ({', '.join(reserved)}). Rename them.",
+            f"Labels starting with {docker_labels.PREFIX} belong to the portal ({', '.join(reserved)}). Rename them.",
             field="labels",
         )
-    return labels
+    return given
 
 
 def _set_status(network: Network, status: str) -> None:
@@ -184,7 +169,7 @@ def network_create(
             "encrypted": encrypted,
         },
     )
-    operation_enqueue(operation=operation, task=_tasks().network_create_task)
+    operation_enqueue(operation=operation)
     return operation
 
 
@@ -221,9 +206,9 @@ def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
     Never trusts the create call alone: a swarm accepts an overlay whose subnet overlaps another
     one and leaves it without a driver or an address configuration (swarmkit #2398).
     """
-    labels = [f"{LABEL_CLUSTER}={cluster.uid}", f"{LABEL_NETWORK_ID}={network.pk}"]
+    ours = docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid, docker_labels.NETWORK_ID: network.pk})
     for attempt in range(1, BUILD_TRIES + 1):
-        found = docker_engine.find_networks(cluster.docker_endpoint, labels=labels)
+        found = docker_engine.find_networks(cluster.docker_endpoint, labels=ours)
         if found:
             attrs = found[0]
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
@@ -313,7 +298,7 @@ def network_remove(*, tenant, network: Network, user=None, disconnect: bool = Fa
         network=network,
         params={"disconnect": disconnect},
     )
-    operation_enqueue(operation=operation, task=_tasks().network_remove_task)
+    operation_enqueue(operation=operation)
     return operation
 
 
@@ -380,16 +365,6 @@ def _check_container_usable(container: Container, verb: str) -> None:
         raise ServiceError("container_gone", f"{container.name} is being removed or is gone.", http_status=409)
 
 
-def _check_aliases(aliases) -> list[str]:
-    aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
-    for alias in aliases:
-        try:
-            validate_network_name(alias)
-        except ValidationError as exc:
-            raise ServiceError("bad_alias", f'Alias "{alias}": {exc.messages[0]}', field="aliases") from exc
-    return aliases
-
-
 @transaction.atomic
 def network_connect(
     *, tenant, network: Network, container: Container, user=None, aliases=None, ipv4_address: str = ""
@@ -406,7 +381,7 @@ def network_connect(
         raise ServiceError(
             "already_connected", f"{container.name} is already connected to {network.name}.", http_status=409
         )
-    aliases = _check_aliases(aliases)
+    aliases = check_aliases(aliases)
     endpoint = endpoint_plan(network=network, container=container, aliases=aliases, ipv4_address=ipv4_address)
     operation = operation_create(
         tenant=tenant,
@@ -418,40 +393,8 @@ def network_connect(
         container=container,
         params={"aliases": aliases, "ipv4_address": endpoint.ipv4_address or ""},
     )
-    operation_enqueue(operation=operation, task=_tasks().network_connect_task)
+    operation_enqueue(operation=operation)
     return operation
-
-
-def endpoint_plan(*, network: Network, container: Container, aliases: list[str], ipv4_address: str = "") -> Endpoint:
-    """Record an endpoint to be made. A static address is validated and held now; otherwise Docker's
-    IPAM picks one (it also hands addresses to each node's load balancer, so the portal must not
-    guess) and `endpoint_refresh` records it."""
-    requested = (ipv4_address or "").strip()
-    if requested:
-        requested = address_allocate(network=network, owner=container.name, requested=requested).address
-    return Endpoint.objects.create(
-        network=network, container=container, ipv4_address=requested or None, aliases=aliases
-    )
-
-
-def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:
-    """Copy Docker's view of the endpoint (address, MAC, endpoint id) into the portal and Consul."""
-    container = endpoint.container
-    attrs = attrs or docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id) or {}
-    settings = attrs.get("NetworkSettings", {}).get("Networks", {}).get(endpoint.network.name)
-    if settings:
-        address = settings.get("IPAddress") or endpoint.ipv4_address
-        with transaction.atomic():
-            if address and address != endpoint.ipv4_address and endpoint.ipv4_address:
-                address_release(network=endpoint.network, address=endpoint.ipv4_address)
-            if address:
-                address_record(network=endpoint.network, address=address, owner=container.name)
-            endpoint.ipv4_address = address
-            endpoint.mac_address = settings.get("MacAddress", "")
-            endpoint.endpoint_id = settings.get("EndpointID", "")
-            endpoint.save(update_fields=["mac_address", "endpoint_id", "ipv4_address"])
-    state_endpoint_write(endpoint=endpoint)
-    return endpoint
 
 
 def network_connect_run(*, operation: Operation) -> None:
@@ -513,26 +456,8 @@ def network_disconnect_request(
         container=container,
         params={"force": force},
     )
-    operation_enqueue(operation=operation, task=_tasks().network_disconnect_task)
+    operation_enqueue(operation=operation)
     return operation
-
-
-def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) -> None:
-    """Detach a container from a network (in Docker unless it is gone) and give its address back."""
-    container, network = endpoint.container, endpoint.network
-    if in_docker and container.node and container.docker_id:
-        try:
-            docker_engine.disconnect_container(
-                container.node.docker_endpoint, network.docker_id, container.docker_id, force=force
-            )
-        except EngineError:
-            if not force:
-                raise
-    with transaction.atomic():
-        if endpoint.ipv4_address:
-            address_release(network=network, address=endpoint.ipv4_address)
-        endpoint.delete()
-    state_endpoint_delete(network=network, container_id=container.pk)
 
 
 def network_disconnect_run(*, operation: Operation) -> None:
@@ -548,6 +473,11 @@ def network_disconnect_run(*, operation: Operation) -> None:
 
 
 # --- inspect ----------------------------------------------------------------------------------
+
+
+def network_inspect(*, network: Network, timeout: float = 15) -> dict:
+    """The live `docker network inspect` view, asked of a worker (web requests never call Docker)."""
+    return queue.ask(queue.NETWORK_INSPECT, network.pk, timeout=timeout)
 
 
 def network_inspect_live(*, network: Network) -> dict:

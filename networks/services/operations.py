@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from networks.models import Cluster, Operation
 
+from . import queue
+
 logger = logging.getLogger(__name__)
 RECOVERY_GRACE_SECONDS = 15
 
@@ -34,12 +36,13 @@ def operation_create(
     )
 
 
-def operation_enqueue(*, operation: Operation, task) -> None:
-    """Send the task once the surrounding transaction commits, so the worker finds the rows it needs."""
+def operation_enqueue(*, operation: Operation) -> None:
+    """Hand the operation to a worker once the surrounding transaction commits (the worker looks its
+    kind up in `runners`); the task id it is sent under is the only one allowed to start it."""
     task_id = str(uuid.uuid4())
     Operation.objects.filter(pk=operation.pk).update(celery_task_id=task_id)
     operation.celery_task_id = task_id
-    transaction.on_commit(lambda: task.apply_async((operation.pk,), task_id=task_id))
+    queue.send_on_commit(queue.RUN_OPERATION, operation.pk, task_id=task_id)
 
 
 def _append(operation: Operation, message: str) -> list:
@@ -107,11 +110,11 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     return operation
 
 
-def operation_recover_orphans(*, live_task_ids: set[str], requeue) -> list[int]:
+def operation_recover_orphans(*, live_task_ids: set[str]) -> list[int]:
     """Hand RUNNING operations whose task no worker holds any more (a worker died) to a new task.
 
-    `requeue(operation)` sends the task again; the runners are idempotent, so the new task picks
-    up where the dead one stopped. Returns the ids of the operations handed over.
+    The runners are idempotent, so the new task picks up where the dead one stopped. Returns the
+    ids of the operations handed over.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=RECOVERY_GRACE_SECONDS)
     recovered = []
@@ -125,7 +128,7 @@ def operation_recover_orphans(*, live_task_ids: set[str], requeue) -> list[int]:
             locked.status = Operation.Status.QUEUED
             locked.progress = _append(locked, "The worker running this stopped; another worker takes it over.")
             locked.save(update_fields=["status", "progress", "updated"])
-            operation_enqueue(operation=locked, task=requeue(locked))
+            operation_enqueue(operation=locked)
         recovered.append(operation.pk)
         logger.warning("operation %s was orphaned by a dead worker; requeued", operation.pk)
     return recovered

@@ -11,30 +11,29 @@ import json
 
 from django.db import transaction
 
+from networks import labels as docker_labels
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
 
-from .allocations import _subnet_key, subnet_import_external, subnet_release, subnet_reserve_in_consul
+from .allocations import subnet_import_external, subnet_release, subnet_reserve_in_consul
 from .containers import container_refresh, system_containers_sync
-from .networks import LABEL_CLUSTER, LABEL_NETWORK_ID, endpoint_refresh
+from .endpoints import endpoint_refresh
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
-from .state import network_document, network_key, state_network_delete, state_network_write
+from .state import network_document, network_key, state_network_delete, state_network_write, subnet_key
 
 
-def cluster_reconcile(*, cluster: Cluster, user=None) -> Operation:
+def cluster_reconcile_request(*, cluster: Cluster, user=None) -> Operation:
     """The cluster's own upkeep: no tenant's operation (its report names every team's networks)."""
     operation = operation_create(
         tenant=None, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
     )
-    from networks import tasks
-
-    operation_enqueue(operation=operation, task=tasks.cluster_reconcile_task)
+    operation_enqueue(operation=operation)
     return operation
 
 
 def cluster_reconcile_run(*, operation: Operation) -> None:
-    changes = reconcile_cluster(
+    changes = cluster_reconcile_now(
         cluster=operation.cluster, progress=lambda m: operation_progress(operation=operation, message=m)
     )
     summary = f"{len(changes)} change(s)." if changes else "Database, Docker and Consul agree; nothing changed."
@@ -62,7 +61,7 @@ def _mark_gone(network: Network) -> None:
         network.save(update_fields=["status", "updated"])
 
 
-def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> list[str]:
+def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) -> list[str]:
     changes: list[str] = []
     progress("Reading the cluster's networks.")
     docker_networks = _overlay_networks(cluster)
@@ -103,8 +102,8 @@ def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> lis
     for docker_id, attrs in docker_networks.items():
         if docker_id in known:
             continue
-        labels = attrs.get("Labels") or {}
-        if labels.get(LABEL_CLUSTER) == str(cluster.uid) and labels.get(LABEL_NETWORK_ID):
+        found_labels = attrs.get("Labels") or {}
+        if found_labels.get(docker_labels.CLUSTER) == str(cluster.uid) and found_labels.get(docker_labels.NETWORK_ID):
             continue  # ours, still being created: its create run records it
         configs = (attrs.get("IPAM") or {}).get("Config") or []
         subnet = next((c.get("Subnet") for c in configs if c.get("Subnet") and ":" not in c["Subnet"]), None)
@@ -123,7 +122,7 @@ def reconcile_cluster(*, cluster: Cluster, progress=lambda message: None) -> lis
                 subnet=subnet,
                 gateway=next((c.get("Gateway") for c in configs if c.get("Gateway")), "") or subnet.split("/")[0],
                 internal=attrs.get("Internal", False),
-                labels={k: v for k, v in labels.items() if not k.startswith("overlay-portal.")},
+                labels={k: v for k, v in found_labels.items() if not docker_labels.is_portal_label(k)},
                 is_external=True,
                 docker_id=docker_id,
                 status=Network.Status.ACTIVE,
@@ -174,7 +173,7 @@ def _reconcile_consul(cluster: Cluster) -> list[str]:
             )
     wanted_subnet_keys = set()
     for allocation in SubnetAllocation.objects.filter(cluster=cluster).select_related("cluster", "network__tenant"):
-        key = _subnet_key(cluster, allocation.cidr)
+        key = subnet_key(cluster, allocation.cidr)
         wanted_subnet_keys.add(key)
         if key not in tree:
             subnet_reserve_in_consul(allocation=allocation)

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 
 from networks.engine import consul as consul_engine
-from networks.models import Endpoint, Network
+from networks.models import Cluster, Endpoint, Network
+
+
+def subnet_key(cluster: Cluster, cidr: str) -> str:
+    """The reservation of a block, created with check-and-set so a second writer on the swarm fails."""
+    return f"{cluster.consul_prefix}/subnets/{cidr.replace('/', '_')}"
 
 
 def network_key(network: Network) -> str:
@@ -69,14 +74,3 @@ def state_endpoint_write(*, endpoint: Endpoint) -> None:
 
 def state_endpoint_delete(*, network: Network, container_id: int) -> None:
     consul_engine.kv_delete(network.cluster.consul_address, endpoint_prefix(network) + str(container_id))
-
-
-def state_read(*, network: Network) -> dict:
-    """What Consul holds for a network: its document and its endpoints' documents."""
-    address = network.cluster.consul_address
-    raw = consul_engine.kv_get(address, network_key(network))
-    endpoints = consul_engine.kv_get_tree(address, endpoint_prefix(network))
-    return {
-        "network": json.loads(raw) if raw else None,
-        "endpoints": {key.rsplit("/", 1)[1]: json.loads(value) for key, value in endpoints.items()},
-    }

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_GET, require_POST
 from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm, refuse, submit
 from networks.models import Container
-from networks.selectors import container_get, container_list, work_in_progress
+from networks.selectors import cluster_list, container_get, container_list, work_in_progress
 from networks.services.containers import (
     ACTIONS,
+    cluster_images,
     container_action_request,
     container_port_query,
     container_remove_exited,
@@ -62,6 +63,20 @@ def container_list_view(request):
 
 def _known_images(tenant) -> list[str]:
     return sorted(set(Container.objects.filter(tenant=tenant).values_list("image", flat=True)))
+
+
+@tenant_required
+@require_GET
+def container_images_view(request):
+    """The run form's image picker: the images the team's clusters have, asked of a worker after the page."""
+    images = set(_known_images(request.tenant))
+    error = ""
+    for cluster in cluster_list(tenant=request.tenant):
+        try:
+            images.update(cluster_images(cluster=cluster, timeout=5))
+        except Exception as failure:  # a worker's answer may be any error, or none: the page says so, never a 500
+            error = worker_failure_sentence(failure)
+    return render(request, "networks/_image_choices.html", {"images": sorted(images), "error": error})
 
 
 @tenant_required

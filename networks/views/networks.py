@@ -16,14 +16,19 @@ from networks.selectors import (
     container_get,
     network_connect_candidates,
     network_get,
-    network_inspect,
     network_list,
     network_share_list,
     work_in_progress,
 )
 from networks.services.allocations import subnet_check
 from networks.services.errors import worker_failure_sentence
-from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
+from networks.services.networks import (
+    network_connect,
+    network_create,
+    network_disconnect,
+    network_inspect,
+    network_remove,
+)
 from networks.services.shares import network_share, network_unshare
 from portal.tenancy import require_change, require_manage, tenant_required
 

@@ -183,23 +183,3 @@ def test_diagnostics_report_a_name_that_does_not_resolve(celery_worker_process, 
     assert not result["ok"]
     assert "does not resolve" in result["checks"][0]["summary"]
     assert result["checks"][0]["command"] == "nslookup nobody-here"
-
-
-def test_remove_several_by_name_refuses_system_and_unknown(celery_worker_process, tenant_cluster):
-    from networks.services.containers import container_remove_by_names
-
-    cluster = tenant_cluster
-    for name in ("one", "two", "three"):
-        run(cluster, name, command=["sleep", "600"])
-    consul = Container.objects.filter(cluster=cluster, is_system=True).first()
-    with pytest.raises(ServiceError) as excinfo:
-        container_remove_by_names(tenant=first_team(cluster), names=["one", consul.name])
-    assert "protected system container" in excinfo.value.message
-    with pytest.raises(ServiceError) as excinfo:
-        container_remove_by_names(tenant=first_team(cluster), names=["one", "nope"])
-    assert excinfo.value.message == "No container named nope."
-    assert Container.objects.get(cluster=cluster, name="one").status == Container.Status.RUNNING, "nothing half-done"
-    for operation in container_remove_by_names(tenant=first_team(cluster), names=["one", "two"]):
-        succeed(operation)
-    statuses = dict(Container.objects.filter(cluster=cluster, is_system=False).values_list("name", "status"))
-    assert statuses == {"one": "removed", "two": "removed", "three": "running"}

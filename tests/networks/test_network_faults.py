@@ -9,7 +9,7 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, ClusterGrant, Network, Operation, SubnetAllocation
 from networks.services.networks import network_create
-from networks.services.reconcile import reconcile_cluster
+from networks.services.reconcile import cluster_reconcile_now
 from networks.services.state import network_key
 from tests.support import first_team, wait_for_operation, wait_until
 
@@ -24,7 +24,7 @@ def create(cluster, name, **kwargs):
 
 def test_reconcile_repairs_drift_made_with_the_docker_cli(celery_worker_process, tenant_cluster):
     cluster = tenant_cluster
-    assert reconcile_cluster(cluster=cluster) == [], "nothing changes when all agree"
+    assert cluster_reconcile_now(cluster=cluster) == [], "nothing changes when all agree"
     kept = create(cluster, "kept")
     doomed = create(cluster, "doomed")
 
@@ -39,7 +39,7 @@ def test_reconcile_repairs_drift_made_with_the_docker_cli(celery_worker_process,
     )
     consul_engine.kv_delete(cluster.consul_address, network_key(kept))
 
-    changes = reconcile_cluster(cluster=cluster)
+    changes = cluster_reconcile_now(cluster=cluster)
 
     assert any('"doomed" was removed outside the portal' in c for c in changes)
     assert any('"cli-made" was made outside the portal' in c and "10.99.0.0/24 blocked" in c for c in changes)
@@ -51,13 +51,13 @@ def test_reconcile_repairs_drift_made_with_the_docker_cli(celery_worker_process,
     assert external.is_external and external.docker_id == outside["Id"]
     assert SubnetAllocation.objects.get(cluster=cluster, cidr="10.99.0.0/24").kind == "external"
     assert consul_engine.kv_get(cluster.consul_address, network_key(kept)) is not None
-    assert reconcile_cluster(cluster=cluster) == [], "a second pass finds nothing left to do"
+    assert cluster_reconcile_now(cluster=cluster) == [], "a second pass finds nothing left to do"
 
 
 def test_reconcile_runs_as_an_operation_on_the_worker(celery_worker_process, tenant_cluster):
-    from networks.services.reconcile import cluster_reconcile
+    from networks.services.reconcile import cluster_reconcile_request
 
-    operation = wait_for_operation(cluster_reconcile(cluster=tenant_cluster))
+    operation = wait_for_operation(cluster_reconcile_request(cluster=tenant_cluster))
     assert operation.status == Operation.Status.SUCCEEDED
     assert operation.result == {"changes": []}
 

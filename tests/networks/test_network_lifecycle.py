@@ -9,12 +9,18 @@ import pytest
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
-from networks.selectors import cluster_capacity, network_inspect
+from networks.selectors import cluster_capacity
 from networks.services.containers import container_run
 from networks.services.errors import ServiceError
-from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
-from networks.services.state import state_read
-from tests.support import first_team, wait_for_operation, wait_until
+from networks.services.networks import (
+    network_connect,
+    network_create,
+    network_disconnect,
+    network_inspect,
+    network_remove,
+)
+from networks.tasks import run_operation_task
+from tests.support import consul_state, first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 
@@ -70,7 +76,7 @@ def test_create_gets_next_free_block_and_lands_in_docker_and_consul(worker, tena
     assert attrs["Labels"]["team"] == "web"
     assert attrs["Labels"]["overlay-portal.network-id"] == str(network.pk)
 
-    state = state_read(network=network)
+    state = consul_state(network=network)
     assert state["network"]["id"] == network.docker_id and state["network"]["subnet"] == network.subnet
     key = f"{cluster.consul_prefix}/subnets/{network.subnet.replace('/', '_')}"
     assert json.loads(consul_engine.kv_get(cluster.consul_address, key))["network"] == network.pk
@@ -162,7 +168,7 @@ def test_connect_disconnect_dns_and_inspect_across_nodes(worker, tenant_cluster)
     assert set(names) == {"web", "other"}, "containers of both nodes are merged"
     assert names["web"]["IPv4Address"] == f"{static}/24"
 
-    state = state_read(network=back)
+    state = consul_state(network=back)
     assert {e["name"] for e in state["endpoints"].values()} == {"web", "other"}
 
     op = wait_for_operation(network_disconnect(tenant=first_team(cluster), network=back, container=web))
@@ -195,18 +201,16 @@ def test_remove_refused_while_attached_then_with_disconnect_frees_subnet(worker,
     assert network.status == Network.Status.REMOVED
     assert docker_engine.find_networks(cluster.docker_endpoint, id=network.docker_id) == []
     assert not SubnetAllocation.objects.filter(cluster=cluster, cidr=network.subnet).exists()
-    assert state_read(network=network) == {"network": None, "endpoints": {}}
+    assert consul_state(network=network) == {"network": None, "endpoints": {}}
     # First fit: the freed block is handed out again.
     assert create(cluster, "again").subnet == network.subnet
 
 
 def test_duplicated_task_makes_one_docker_network(worker, tenant_cluster):
-    from networks.tasks import network_create_task
-
     cluster = tenant_cluster
     operation = network_create(tenant=first_team(cluster), cluster=cluster, name="twice")
     # The same message delivered again (as after a broker redelivery), racing the first.
-    network_create_task.apply_async((operation.pk,), task_id=Operation.objects.get(pk=operation.pk).celery_task_id)
+    run_operation_task.apply_async((operation.pk,), task_id=Operation.objects.get(pk=operation.pk).celery_task_id)
     operation = wait_for_operation(operation)
     assert operation.status == Operation.Status.SUCCEEDED
     found = docker_engine.find_networks(cluster.docker_endpoint, labels=[f"overlay-portal.cluster={cluster.uid}"])

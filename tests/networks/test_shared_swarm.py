@@ -18,7 +18,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.errors import ServiceError
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_create
-from networks.services.reconcile import reconcile_cluster
+from networks.services.reconcile import cluster_reconcile_now
 from networks.services.shares import network_share
 from portal.services import tenant_create
 from tests.support import first_team, wait_for_operation
@@ -151,7 +151,7 @@ def test_a_network_the_swarm_could_not_build_fails_and_frees_its_subnet(celery_w
 
         # A broken network made outside the portal is reported by reconcile.
         broken = client.networks.create("broken-on-the-cli", driver="overlay", ipam=ipam_config)
-        changes = reconcile_cluster(cluster=tenant_cluster)
+        changes = cluster_reconcile_now(cluster=tenant_cluster)
         assert any('"broken-on-the-cli"' in change and "broken in the swarm" in change for change in changes), changes
         broken.remove()
     finally:

@@ -9,7 +9,7 @@ from networks.services.clusters import (
     cluster_register,
 )
 from networks.services.errors import ServiceError
-from networks.services.reconcile import reconcile_cluster
+from networks.services.reconcile import cluster_reconcile_now
 from portal.models import Tenant
 
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         nodes = ", ".join(f"{n.name} {n.address}" for n in cluster.nodes.all())
         self.stdout.write(self.style.SUCCESS(f"Cluster {cluster} registered: {nodes}"))
         try:
-            changes = reconcile_cluster(cluster=cluster)
+            changes = cluster_reconcile_now(cluster=cluster)
         except EngineError as exc:
             raise CommandError(f"Registered, but the cluster could not be read: {exc}") from exc
         for change in changes:

@@ -19,6 +19,7 @@ from django.db import close_old_connections
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Node
+from networks.services import queue
 from networks.services.events import event_follow_up
 
 logger = logging.getLogger("networks.follow_events")
@@ -29,8 +30,6 @@ RETRY = 5
 
 
 def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool, stop: threading.Event) -> None:
-    from networks.tasks import cluster_refresh_health_task, follow_container_task, follow_network_task
-
     since = int(time.time())
     while not stop.is_set():
         since = max(since, int(time.time()) - CATCH_UP)
@@ -42,11 +41,11 @@ def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool
                     continue
                 logger.info("%s: %s %s %s", name, event.get("Type"), event.get("Action"), follow_up.docker_id[:12])
                 if follow_up.kind == "container":
-                    follow_container_task.delay(cluster_id, follow_up.docker_id, follow_up.is_system)
+                    queue.send(queue.FOLLOW_CONTAINER, cluster_id, follow_up.docker_id, follow_up.is_system)
                 elif follow_up.kind == "network":
-                    follow_network_task.delay(cluster_id, follow_up.docker_id)
+                    queue.send(queue.FOLLOW_NETWORK, cluster_id, follow_up.docker_id)
                 else:
-                    cluster_refresh_health_task.delay(cluster_id)
+                    queue.send(queue.CLUSTER_REFRESH_HEALTH, cluster_id)
                 if stop.is_set():
                     return
             since = until

@@ -1,0 +1,76 @@
+"""A container's attachment to a network: planned (its static address held), refreshed from Docker
+(address, MAC, endpoint id, mirrored to Consul) and removed (its address given back)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from networks.engine import EngineError
+from networks.engine import docker as docker_engine
+from networks.models import Container, Endpoint, Network
+from networks.models.network import validate_network_name
+
+from .allocations import address_allocate, address_record, address_release
+from .errors import ServiceError
+from .state import state_endpoint_delete, state_endpoint_write
+
+
+def check_aliases(aliases) -> list[str]:
+    aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
+    for alias in aliases:
+        try:
+            validate_network_name(alias)
+        except ValidationError as exc:
+            raise ServiceError("bad_alias", f'Alias "{alias}": {exc.messages[0]}', field="aliases") from exc
+    return aliases
+
+
+def endpoint_plan(*, network: Network, container: Container, aliases: list[str], ipv4_address: str = "") -> Endpoint:
+    """Record an endpoint to be made. A static address is validated and held now; otherwise Docker's
+    IPAM picks one (it also hands addresses to each node's load balancer, so the portal must not
+    guess) and `endpoint_refresh` records it."""
+    requested = (ipv4_address or "").strip()
+    if requested:
+        requested = address_allocate(network=network, owner=container.name, requested=requested).address
+    return Endpoint.objects.create(
+        network=network, container=container, ipv4_address=requested or None, aliases=aliases
+    )
+
+
+def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:
+    """Copy Docker's view of the endpoint (address, MAC, endpoint id) into the portal and Consul."""
+    container = endpoint.container
+    attrs = attrs or docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id) or {}
+    settings = attrs.get("NetworkSettings", {}).get("Networks", {}).get(endpoint.network.name)
+    if settings:
+        address = settings.get("IPAddress") or endpoint.ipv4_address
+        with transaction.atomic():
+            if address and address != endpoint.ipv4_address and endpoint.ipv4_address:
+                address_release(network=endpoint.network, address=endpoint.ipv4_address)
+            if address:
+                address_record(network=endpoint.network, address=address, owner=container.name)
+            endpoint.ipv4_address = address
+            endpoint.mac_address = settings.get("MacAddress", "")
+            endpoint.endpoint_id = settings.get("EndpointID", "")
+            endpoint.save(update_fields=["mac_address", "endpoint_id", "ipv4_address"])
+    state_endpoint_write(endpoint=endpoint)
+    return endpoint
+
+
+def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) -> None:
+    """Detach a container from a network (in Docker unless it is gone) and give its address back."""
+    container, network = endpoint.container, endpoint.network
+    if in_docker and container.node and container.docker_id:
+        try:
+            docker_engine.disconnect_container(
+                container.node.docker_endpoint, network.docker_id, container.docker_id, force=force
+            )
+        except EngineError:
+            if not force:
+                raise
+    with transaction.atomic():
+        if endpoint.ipv4_address:
+            address_release(network=network, address=endpoint.ipv4_address)
+        endpoint.delete()
+    state_endpoint_delete(network=network, container_id=container.pk)

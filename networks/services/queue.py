@@ -1,0 +1,33 @@
+"""The task queue, seen from the services: work is sent by task name, never by importing the tasks.
+
+`networks.tasks` imports the services to run them; the services only name the tasks here. This
+module is the one place that knows those names and talks to the broker.
+"""
+
+from __future__ import annotations
+
+from celery import current_app
+from django.db import transaction
+
+RUN_OPERATION = "networks.run_operation"
+NETWORK_INSPECT = "networks.network_inspect"
+CLUSTER_REFRESH_HEALTH = "networks.cluster_refresh_health"
+CONTAINER_DIAGNOSE = "networks.container_diagnose"
+CLUSTER_IMAGES = "networks.cluster_images"
+FOLLOW_CONTAINER = "networks.follow_container"
+FOLLOW_NETWORK = "networks.follow_network"
+
+
+def send(name: str, *args, task_id: str | None = None) -> None:
+    """Send a task now (a caller outside any transaction, such as the events follower)."""
+    current_app.send_task(name, args=args, task_id=task_id)
+
+
+def send_on_commit(name: str, *args, task_id: str | None = None) -> None:
+    """Send a task once the surrounding transaction commits, so the worker finds the rows it needs."""
+    transaction.on_commit(lambda: send(name, *args, task_id=task_id))
+
+
+def ask(name: str, *args, timeout: float):
+    """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer."""
+    return current_app.send_task(name, args=args).get(timeout=timeout)

@@ -1,0 +1,38 @@
+"""What a worker runs for each kind of operation, and what cleans up after it when it finally fails.
+
+One registry for every kind: `networks.tasks` looks the operation's kind up here; the services that
+record operations enqueue them by kind (`operation_enqueue`) and never import the tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from networks.models import Operation
+
+from . import containers, networks, reconcile
+
+
+@dataclass(frozen=True)
+class Runner:
+    run: Callable[..., None]
+    failed: Callable[..., None] | None = None
+
+
+RUNNERS: dict[str, Runner] = {
+    Operation.Kind.NETWORK_CREATE: Runner(networks.network_create_run, networks.network_create_failed),
+    Operation.Kind.NETWORK_REMOVE: Runner(networks.network_remove_run, networks.network_remove_failed),
+    Operation.Kind.NETWORK_CONNECT: Runner(networks.network_connect_run, networks.network_connect_failed),
+    Operation.Kind.NETWORK_DISCONNECT: Runner(networks.network_disconnect_run),
+    Operation.Kind.CONTAINER_RUN: Runner(containers.container_launch_run, containers.container_launch_failed),
+    Operation.Kind.CONTAINER_STOP: Runner(containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_START: Runner(containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_RESTART: Runner(containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_REMOVE: Runner(containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CLUSTER_RECONCILE: Runner(reconcile.cluster_reconcile_run),
+}
+
+
+def runner_for(operation: Operation) -> Runner:
+    return RUNNERS[operation.kind]
