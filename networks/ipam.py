@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
+from plumbing.errors import ServiceError
+
 MIN_PREFIXLEN = 16
 MAX_PREFIXLEN = 29
 SERVICENET = IPv4Network("10.176.224.0/19")
@@ -38,7 +40,7 @@ _OR_LEAVE_EMPTY = "or leave it empty to get the next free block"
 # --------------------------------------------------------------------------- errors
 
 
-class IpamError(ValueError):
+class IpamError(ServiceError, ValueError):
     """A mistake a user can make or a limit a user can hit, told as a sentence.
 
     ``code`` is a short slug that tests and API clients can match on, ``message`` a
@@ -48,14 +50,13 @@ class IpamError(ValueError):
     """
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
+        super().__init__(code, message, field=field)
 
 
 class PoolExhausted(IpamError):
     """No block of the requested size is free: the API answers it with HTTP 409."""
+
+    http_status = 409
 
     def __init__(self, pool: IPv4Network, prefixlen: int) -> None:
         super().__init__(

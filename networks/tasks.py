@@ -14,13 +14,11 @@ from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 
-from networks import ipam
 from networks.engine import ClusterUnavailable, EngineError
 from networks.models import Cluster, Container, Network
 from networks.services import containers, events, networks, queue, reconcile
 from networks.services.clusters import cluster_refresh_health
 from networks.services.diagnostics import container_diagnose_run
-from networks.services.errors import ServiceError
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
     OperationNotStartable,
@@ -30,12 +28,13 @@ from networks.services.operations import (
     operation_wait,
 )
 from networks.services.runners import runner_for
+from plumbing.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
 
 def _sentence(exc: BaseException) -> tuple[str, str]:
-    if isinstance(exc, (EngineError, ServiceError, ipam.IpamError)):
+    if isinstance(exc, (EngineError, ServiceError)):
         return getattr(exc, "message", None) or str(exc), exc.code
     if isinstance(exc, SoftTimeLimitExceeded):
         return (

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from .views import clusters, containers, networks, operations
+from .views import clusters, containers, dashboard, networks, operations
 
 app_name = "networks"
 urlpatterns = [
+    path("", dashboard.dashboard_view, name="dashboard"),
     path("networks/", networks.network_list_view, name="network_list"),
     path("networks/new/", networks.network_create_view, name="network_create"),
     path("networks/new/preview/", networks.network_preview_view, name="network_preview"),

@@ -3,7 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from networks.services.errors import ServiceError
+from plumbing.errors import ServiceError
 
 from .services import api_token_authenticate
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from networks.forms import PortalForm
+from plumbing.forms import PortalForm
 
 from .models import Membership
 

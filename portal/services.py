@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from networks.services.errors import ServiceError
+from plumbing.errors import ServiceError
 
 from .models import ApiToken, IdempotencyRecord, Membership, Tenant
 

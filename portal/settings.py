@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "plumbing",
     "portal",
     "networks",
 ]
@@ -121,7 +122,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "networks:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -177,11 +178,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "networks.api.throttling.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "plumbing.api.throttling.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["networks.api.throttling.TokenRateThrottle"],
-    "EXCEPTION_HANDLER": "networks.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "networks.api.schema.PortalAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["plumbing.api.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "plumbing.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "plumbing.api.schema.PortalAutoSchema",
 }
 # Requests per token (per user for the browser session), as DRF writes rates: N/second|minute|hour|day.
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/minute")

@@ -5,7 +5,6 @@ from django.urls import include, path
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("tenant/switch/", views.tenant_switch_view, name="tenant_switch"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/", views.membership_update, name="membership_update"),

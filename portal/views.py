@@ -6,32 +6,16 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
-from networks.forms import submit
-from networks.selectors import dashboard_summary
-from networks.services.errors import ServiceError
-from networks.views import render_live
+from plumbing.errors import ServiceError
+from plumbing.forms import submit
 
 from .forms import MembershipAddForm
 from .models import Membership
 from .selectors import api_token_list, membership_get, membership_list
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
 from .tenancy import require_manage, tenant_required, tenant_switch
-
-
-@tenant_required
-@require_GET
-def home(request):
-    """The dashboard: the tenant's clusters and their health, what runs, what is exposed, what changed."""
-    summary = dashboard_summary(tenant=request.tenant)
-    return render_live(
-        request,
-        page_template="portal/home.html",
-        part_template="portal/_dashboard.html",
-        context=summary,
-        busy=summary["operations_unfinished"] > 0,
-    )
 
 
 @login_required
@@ -54,7 +38,7 @@ def _page_after_switch(request, target: str) -> str:
             match = None
         if match is not None and not match.kwargs:
             return urlsplit(target).path
-    return reverse("home")
+    return reverse("networks:dashboard")
 
 
 @tenant_required

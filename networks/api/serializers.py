@@ -13,55 +13,9 @@ from rest_framework.reverse import reverse
 from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
 from networks.selectors import cluster_usage
 from networks.services.containers import RESTART_POLICIES, masked_environment
-from portal.models import ApiToken, Membership
-
-MAX_ID = 2**63 - 1
-
+from plumbing.api.fields import MAX_ID, Boolean, Id, Integer, StrictSerializer, Text, TextList
 
 # --- strict request fields --------------------------------------------------------------------
-
-
-class Text(serializers.CharField):
-    """A JSON string; DRF's CharField would also take 42 or 4.2 and turn it into text."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("trim_whitespace", False)  # the services trim, and say so when it matters
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class Integer(serializers.IntegerField):
-    """A JSON integer: not "24", not 24.5, not true."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class Id(Integer):
-    def __init__(self, **kwargs):
-        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-class Boolean(serializers.BooleanField):
-    """A JSON true or false: not "yes", not 1."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class TextList(serializers.ListField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("child", Text(allow_blank=True))
-        kwargs.setdefault("default", list)
-        super().__init__(**kwargs)
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]})
@@ -79,26 +33,6 @@ class NetworkRef(serializers.Field):
 
     def to_representation(self, value):
         return value
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo ("subent") is a 400 rather than silently ignored."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                known = ", ".join(self.fields)
-                raise serializers.ValidationError(
-                    {
-                        unknown[0]: [
-                            serializers.ErrorDetail(
-                                f'Unknown field "{unknown[0]}". Known fields: {known}.', code="unknown_field"
-                            )
-                        ]
-                    }
-                )
-        return super().to_internal_value(data)
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -184,19 +118,6 @@ class ContainerRunSerializer(StrictSerializer):
 class DiagnoseSerializer(StrictSerializer):
     target = Text(allow_blank=True, help_text="A container or host name to resolve from inside the container.")
     port = Integer(required=False, allow_null=True, help_text="Also check that this TCP port answers.")
-
-
-class MembershipCreateSerializer(StrictSerializer):
-    username = Text(allow_blank=True)
-    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False, default=Membership.Role.MEMBER)
-
-
-class MembershipUpdateSerializer(StrictSerializer):
-    role = serializers.ChoiceField(choices=Membership.Role.choices)
-
-
-class ApiTokenCreateSerializer(StrictSerializer):
-    name = Text(allow_blank=True, help_text="What will use the token, such as cli.")
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -495,28 +416,3 @@ class OperationSerializer(serializers.ModelSerializer):
 class OperationBatchSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     operations = OperationSerializer(many=True)
-
-
-class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username")
-
-    class Meta:
-        model = Membership
-        fields = ["id", "username", "role", "created"]
-
-
-class ApiTokenSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ApiToken
-        fields = ["id", "name", "prefix", "created", "last_used", "revoked", "is_active"]
-
-
-class ApiTokenCreatedSerializer(ApiTokenSerializer):
-    key = serializers.SerializerMethodField(help_text="Shown this once; only its SHA-256 is kept.")
-
-    class Meta(ApiTokenSerializer.Meta):
-        fields = [*ApiTokenSerializer.Meta.fields, "key"]
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_key(self, token) -> str:
-        return self.context["key"]

@@ -4,8 +4,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from plumbing.api.errors import not_found_view
+from portal.api import views as portal_views
+
 from . import views
-from .errors import not_found_view
 
 app_name = "api"
 
@@ -20,8 +22,8 @@ router.register("clusters", views.ClusterViewSet, basename="cluster")
 router.register("networks", views.NetworkViewSet, basename="network")
 router.register("containers", views.ContainerViewSet, basename="container")
 router.register("operations", views.OperationViewSet, basename="operation")
-router.register("members", views.MembershipViewSet, basename="member")
-router.register("tokens", views.ApiTokenViewSet, basename="token")
+router.register("members", portal_views.MembershipViewSet, basename="member")
+router.register("tokens", portal_views.ApiTokenViewSet, basename="token")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -13,9 +13,9 @@ import time
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from networks import selectors
@@ -26,14 +26,14 @@ from networks.services import containers as container_services
 from networks.services import networks as network_services
 from networks.services import shares as share_services
 from networks.services.diagnostics import container_diagnose
-from networks.services.errors import USER_ERRORS, ServiceError, worker_failure_sentence
-from portal import selectors as portal_selectors
-from portal import services as portal_services
+from networks.services.queue import worker_failure_sentence
+from plumbing.api.errors import ErrorSerializer
+from plumbing.api.schema import errors
+from plumbing.errors import USER_ERRORS, ServiceError
 
 from . import serializers as s
 from .base import BaseViewSet, operation_wait_until_finished
-from .errors import ErrorSerializer
-from .schema import IDEMPOTENCY_KEY, WAIT, accepted, errors
+from .schema import IDEMPOTENCY_KEY, WAIT, accepted
 
 logger = logging.getLogger(__name__)
 WORKER_TIMEOUT_SECONDS = 20
@@ -475,93 +475,3 @@ class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
 
     def scoped_queryset(self):
         return selectors.operation_list(tenant=self.request.tenant)
-
-
-# --- the tenant's members ---------------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(summary="The tenant's members and their roles (owners only)"),
-    retrieve=extend_schema(summary="A membership (owners only)"),
-)
-class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    serializer_class = s.MembershipSerializer
-    noun = "member"
-    role_required = "manage"
-    role_required_for_read = "manage"
-    ordering_fields = ["created", "role", "user__username"]
-    ordering = ["user__username"]
-
-    selector_get = staticmethod(portal_selectors.membership_get)
-
-    def scoped_queryset(self):
-        return portal_selectors.membership_list(tenant=self.request.tenant)
-
-    @extend_schema(
-        summary="Add an existing user to the tenant",
-        request=s.MembershipCreateSerializer,
-        responses={201: s.MembershipSerializer, **errors(409)},
-    )
-    def create(self, request):
-        data = valid(s.MembershipCreateSerializer, request)
-        membership = portal_services.membership_add(tenant=request.tenant, **data)
-        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        summary="Change a member's role",
-        request=s.MembershipUpdateSerializer,
-        responses={200: s.MembershipSerializer, **errors(409)},
-    )
-    def partial_update(self, request, pk=None):
-        membership = self.get_object()
-        data = valid(s.MembershipUpdateSerializer, request)
-        membership = portal_services.membership_role_change(membership=membership, role=data["role"])
-        return Response(s.MembershipSerializer(membership).data)
-
-    @extend_schema(summary="Remove a member from the tenant", responses={204: None, **errors(409)})
-    def destroy(self, request, pk=None):
-        portal_services.membership_remove(membership=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- the user's API tokens --------------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(summary="Your API tokens (their keys are never shown again)"),
-    retrieve=extend_schema(summary="One of your API tokens"),
-)
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    """A user's own tokens: they belong to the user, not to a tenant."""
-
-    serializer_class = s.ApiTokenSerializer
-    permission_classes = [permissions.IsAuthenticated]
-    filter_backends = BaseViewSet.filter_backends[1:]
-    tenant_scoped = False
-    noun = "token"
-    ordering_fields = ["created", "last_used", "name"]
-    ordering = ["-created"]
-
-    def scoped_queryset(self):
-        return portal_selectors.api_token_list(user=self.request.user)
-
-    def get_object(self):
-        try:
-            return portal_selectors.api_token_get(user=self.request.user, pk=self.kwargs["pk"])
-        except Http404:
-            raise NotFound("No such token.") from None
-
-    @extend_schema(
-        summary="Create a token; its key is in this answer only",
-        request=s.ApiTokenCreateSerializer,
-        responses={201: s.ApiTokenCreatedSerializer},
-    )
-    def create(self, request):
-        data = valid(s.ApiTokenCreateSerializer, request)
-        token, key = portal_services.api_token_create(user=request.user, name=data["name"])
-        return Response(s.ApiTokenCreatedSerializer(token, context={"key": key}).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(summary="Revoke a token: it stops working at once", responses={200: s.ApiTokenSerializer})
-    def destroy(self, request, pk=None):
-        token = portal_services.api_token_revoke(token=self.get_object())
-        return Response(s.ApiTokenSerializer(token).data)

@@ -11,11 +11,11 @@ from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, ClusterGrant, Network, Node, ReservedRange, SubnetAllocation
+from plumbing.errors import ServiceError
 from portal.models import Tenant
 
 from . import queue
 from .containers import system_containers_sync
-from .errors import ServiceError
 
 
 class ClusterDescriptionError(ValueError):

@@ -13,11 +13,11 @@ from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Node, Operation
+from plumbing.errors import ServiceError
 
 from . import queue
 from .allocations import address_release
 from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
-from .errors import ServiceError
 from .grants import grant_check_room
 from .networks import network_not_usable
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed

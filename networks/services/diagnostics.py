@@ -10,9 +10,9 @@ import re
 
 from networks.engine import docker as docker_engine
 from networks.models import Container
+from plumbing.errors import ServiceError
 
 from . import queue
-from .errors import ServiceError
 from .protection import check_not_system
 
 HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")

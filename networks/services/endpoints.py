@@ -10,9 +10,9 @@ from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Endpoint, Network
 from networks.models.network import validate_network_name
+from plumbing.errors import ServiceError
 
 from .allocations import address_allocate, address_record, address_release
-from .errors import ServiceError
 from .state import state_endpoint_delete, state_endpoint_write
 
 

@@ -11,10 +11,10 @@ from django.db import transaction
 
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
 from networks.selectors import grant_usage
+from plumbing.errors import ServiceError
 from portal.models import Tenant
 
 from .allocations import cluster_lock
-from .errors import ServiceError
 
 LIMIT_FIELDS = ("max_networks", "max_containers", "max_published_ports")
 

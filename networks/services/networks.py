@@ -13,6 +13,7 @@ from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Endpoint, Network, Operation
 from networks.models.network import NAME_MAX_LENGTH, validate_network_name
+from plumbing.errors import ServiceError
 
 from . import queue
 from .allocations import (
@@ -23,7 +24,6 @@ from .allocations import (
     subnet_reserve_in_consul,
 )
 from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
-from .errors import ServiceError
 from .grants import grant_check_room
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system

@@ -1,8 +1,7 @@
 """The cluster's system containers (its Consul agents) are shown to tenants but never touched by them."""
 
 from networks.models import Container
-
-from .errors import ServiceError
+from plumbing.errors import ServiceError
 
 
 def check_not_system(container: Container, verb: str) -> None:

@@ -7,7 +7,12 @@ module is the one place that knows those names and talks to the broker.
 from __future__ import annotations
 
 from celery import current_app
+from celery.exceptions import TimeoutError as WorkerTimeout
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerDown
+
+from networks.engine import EngineError
+from plumbing.errors import USER_ERRORS
 
 RUN_OPERATION = "networks.run_operation"
 NETWORK_INSPECT = "networks.network_inspect"
@@ -31,3 +36,16 @@ def send_on_commit(name: str, *args, task_id: str | None = None) -> None:
 def ask(name: str, *args, timeout: float):
     """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer."""
     return current_app.send_task(name, args=args).get(timeout=timeout)
+
+
+def worker_failure_sentence(error: BaseException) -> str:
+    """What to tell a user when a question sent to a worker (inspect, diagnostics) got no usable answer."""
+    if isinstance(error, USER_ERRORS):
+        return error.message
+    if isinstance(error, WorkerTimeout):
+        return "The portal's worker did not answer in time. The cluster may be busy: try again in a moment."
+    if isinstance(error, BrokerDown):
+        return "The portal cannot reach its task queue right now, so no worker can ask the cluster. Try again later."
+    if isinstance(error, EngineError):
+        return str(error)
+    return "The cluster could not be asked just now. Try again; if it keeps failing, an admin can read the worker log."

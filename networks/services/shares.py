@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from networks.models import ClusterGrant, Endpoint, Network, NetworkShare, Operation
+from plumbing.errors import ServiceError
 from portal.models import Tenant
 
-from .errors import ServiceError
 from .networks import network_disconnect_request, network_owned
 
 

@@ -16,9 +16,8 @@ from networks.selectors import (
     cluster_work_in_progress,
 )
 from networks.services.clusters import cluster_refresh_health_request
+from plumbing.live import render_live
 from portal.tenancy import require_change, tenant_required
-
-from . import render_live
 
 
 def _chosen_cluster(request):
@@ -88,7 +87,7 @@ def cluster_health_view(request, pk: int):
     """One cluster's health card; after a refresh it asks again every second until the worker answered."""
     health = cluster_health_get(tenant=request.tenant, pk=pk)
     refreshing = _still_refreshing(health, request.GET.get("since"))
-    return render(request, "portal/_cluster_card.html", {"health": health, "refreshing": refreshing})
+    return render(request, "networks/_cluster_card.html", {"health": health, "refreshing": refreshing})
 
 
 @tenant_required
@@ -99,6 +98,6 @@ def cluster_refresh_health_view(request, pk: int):
     cluster_refresh_health_request(cluster=cluster)
     if request.htmx:
         health = cluster_health_get(tenant=request.tenant, pk=pk)
-        return render(request, "portal/_cluster_card.html", {"health": health, "refreshing": time.time()})
+        return render(request, "networks/_cluster_card.html", {"health": health, "refreshing": time.time()})
     messages.info(request, f"Asked cluster {cluster.name} how its nodes and Consul agents are; reload in a moment.")
-    return redirect("home")
+    return redirect("networks:dashboard")

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks.filters import ContainerFilterSet
-from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm, refuse, submit
+from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
 from networks.selectors import cluster_list, container_get, container_list, work_in_progress
 from networks.services.containers import (
@@ -19,10 +19,11 @@ from networks.services.containers import (
     masked_environment,
 )
 from networks.services.diagnostics import container_diagnose
-from networks.services.errors import USER_ERRORS, http_status_of, worker_failure_sentence
+from networks.services.queue import worker_failure_sentence
+from plumbing.errors import USER_ERRORS, http_status_of
+from plumbing.forms import refuse, submit
+from plumbing.live import attempt, paginate, render_live, render_status, wants_fragment, watch_version
 from portal.tenancy import require_change, tenant_required
-
-from . import attempt, paginate, render_live, render_status, wants_fragment, watch_version
 
 # Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
 ACTIONS_BY_STATUS = {

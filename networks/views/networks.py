@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks import ipam
 from networks.filters import NetworkFilterSet
-from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm, submit
+from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
 from networks.models import Network, Operation
 from networks.selectors import (
     cluster_capacity,
@@ -21,7 +21,6 @@ from networks.selectors import (
     work_in_progress,
 )
 from networks.services.allocations import subnet_check
-from networks.services.errors import worker_failure_sentence
 from networks.services.networks import (
     network_connect,
     network_create,
@@ -29,10 +28,11 @@ from networks.services.networks import (
     network_inspect,
     network_remove,
 )
+from networks.services.queue import worker_failure_sentence
 from networks.services.shares import network_share, network_unshare
+from plumbing.forms import submit
+from plumbing.live import attempt, paginate, render_live, render_status, watch_version
 from portal.tenancy import require_change, require_manage, tenant_required
-
-from . import attempt, paginate, render_live, render_status, watch_version
 
 
 @tenant_required

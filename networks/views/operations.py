@@ -6,9 +6,8 @@ from django.views.decorators.http import require_GET
 from networks.filters import OperationFilterSet
 from networks.models import Operation
 from networks.selectors import operation_get, operation_list
+from plumbing.live import paginate, render_live
 from portal.tenancy import tenant_required
-
-from . import paginate, render_live
 
 
 @tenant_required

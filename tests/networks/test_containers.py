@@ -17,8 +17,8 @@ from networks.services.containers import (
     masked_environment,
 )
 from networks.services.diagnostics import container_diagnose
-from networks.services.errors import ServiceError
 from networks.services.networks import network_create, network_disconnect
+from plumbing.errors import ServiceError
 from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]

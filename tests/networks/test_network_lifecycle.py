@@ -11,7 +11,6 @@ from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.selectors import cluster_capacity
 from networks.services.containers import container_run
-from networks.services.errors import ServiceError
 from networks.services.networks import (
     network_connect,
     network_create,
@@ -20,6 +19,7 @@ from networks.services.networks import (
     network_remove,
 )
 from networks.tasks import run_operation_task
+from plumbing.errors import ServiceError
 from tests.support import consul_state, first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]

@@ -13,10 +13,10 @@ from networks import ipam
 from networks.models import ClusterGrant, Container, Endpoint, Network, NetworkShare, Operation
 from networks.services.clusters import cluster_record
 from networks.services.containers import container_run
-from networks.services.errors import ServiceError
 from networks.services.grants import cluster_grant, cluster_grant_revoke
 from networks.services.networks import network_connect, network_create, network_remove
 from networks.services.shares import network_share, network_unshare
+from plumbing.errors import ServiceError
 from tests.pages import make_container, make_network, run_form
 
 pytestmark = pytest.mark.django_db

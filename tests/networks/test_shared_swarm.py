@@ -15,11 +15,11 @@ from networks.engine import docker as docker_engine
 from networks.models import Cluster, ClusterGrant, Container, Network, Operation, SubnetAllocation
 from networks.services.containers import container_run
 from networks.services.diagnostics import container_diagnose
-from networks.services.errors import ServiceError
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from networks.services.shares import network_share
+from plumbing.errors import ServiceError
 from portal.services import tenant_create
 from tests.support import first_team, wait_for_operation
 

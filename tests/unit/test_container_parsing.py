@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from networks.services.containers import PublishedPort, parse_environment, parse_ports, published_ports_of
 from networks.services.diagnostics import resolved_addresses
-from networks.services.errors import ServiceError
+from plumbing.errors import ServiceError
 
 
 def test_port_specs_like_docker_run_publish():

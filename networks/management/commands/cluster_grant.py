@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from networks.models import Cluster
-from networks.services.errors import ServiceError
 from networks.services.grants import cluster_grant, cluster_grant_revoke, grant_usage
+from plumbing.errors import ServiceError
 from portal.models import Tenant
 
 UNSET = object()  # a limit not given on the command line is left as it is

@@ -8,8 +8,8 @@ from networks.services.clusters import (
     cluster_refresh_health,
     cluster_register,
 )
-from networks.services.errors import ServiceError
 from networks.services.reconcile import cluster_reconcile_now
+from plumbing.errors import ServiceError
 from portal.models import Tenant
 
 

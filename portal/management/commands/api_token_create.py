@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from networks.services.errors import ServiceError
+from plumbing.errors import ServiceError
 from portal.services import api_token_create
 
 

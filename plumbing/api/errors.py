@@ -16,7 +16,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from networks.services.errors import USER_ERRORS, http_status_of
+from plumbing.errors import USER_ERRORS, http_status_of
 
 logger = logging.getLogger(__name__)
 

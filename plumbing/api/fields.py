@@ -1,0 +1,70 @@
+"""Strict request fields and bodies: unknown fields and wrong types are 400s, never guessed at."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+MAX_ID = 2**63 - 1
+
+
+class Text(serializers.CharField):
+    """A JSON string; DRF's CharField would also take 42 or 4.2 and turn it into text."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)  # the services trim, and say so when it matters
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Integer(serializers.IntegerField):
+    """A JSON integer: not "24", not 24.5, not true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Id(Integer):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class Boolean(serializers.BooleanField):
+    """A JSON true or false: not "yes", not 1."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class TextList(serializers.ListField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", Text(allow_blank=True))
+        kwargs.setdefault("default", list)
+        super().__init__(**kwargs)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo ("subent") is a 400 rather than silently ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                known = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {
+                        unknown[0]: [
+                            serializers.ErrorDetail(
+                                f'Unknown field "{unknown[0]}". Known fields: {known}.', code="unknown_field"
+                            )
+                        ]
+                    }
+                )
+        return super().to_internal_value(data)

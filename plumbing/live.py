@@ -1,0 +1,100 @@
+"""The portal's pages for networks, containers, operations and clusters.
+
+Views stay thin: they read through the tenant-scoped selectors, parse input with forms, call
+services and render. A service's refusal is shown on the form that asked, with what was typed.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from plumbing.errors import USER_ERRORS
+
+PAGE_SIZE = 25
+
+
+def paginate(request, queryset, per_page: int = PAGE_SIZE):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def wants_fragment(request, target: str) -> bool:
+    """An htmx request aimed at one part of the page gets only that part."""
+    return bool(request.htmx) and request.htmx.target == target
+
+
+SEEN_HEADER = "X-Seen-Version"
+CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">')
+
+
+def render_live(
+    request, *, page_template: str, part_template: str, context: dict, target: str = "live", busy: bool = False
+) -> HttpResponse:
+    """A page with a part that keeps itself current (a list's results, a picture of the cluster).
+
+    The part asks for itself again, every 2 s while `busy` (the worker is changing what it shows)
+    and every 10 s otherwise, so changes made elsewhere (another user, the docker CLI, heard by the
+    events follower) appear without a reload. It sends the version it shows; an answer that would
+    change nothing is a 204, so htmx swaps nothing and screen readers announce nothing. The page
+    template puts `{{ live }}` inside the element with id `target`; filters and pages aimed at that
+    element get the part alone.
+    """
+    part = render_to_string(part_template, context, request)
+    # A form's CSRF token is masked afresh on every render: it is not news.
+    version = hashlib.blake2s(CSRF_INPUT.sub("", part).encode(), digest_size=8).hexdigest()
+    fragment = wants_fragment(request, target)
+    if fragment and request.headers.get(SEEN_HEADER) == version:
+        return HttpResponse(status=204)
+    watcher = render_to_string(
+        "networks/_live_refresh.html", {"busy": busy, "version": version, "target": target}, request
+    )
+    part = mark_safe(watcher + part)  # both rendered by templates with autoescaping on
+    if fragment:
+        return HttpResponse(part)
+    return render(request, page_template, {**context, "live": part})
+
+
+def watch_version(obj) -> str:
+    """What a detail page shows of a network or container, as a short hash.
+
+    A settled page's status line keeps asking every few seconds with the version it shows, so a
+    change made outside the portal (the events follower records it) appears without a reload.
+    """
+    endpoints = sorted(obj.endpoints.values_list("pk", "ipv4_address"))
+    raw = f"{obj.status}|{obj.updated.isoformat()}|{endpoints}"
+    return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
+
+
+def render_status(request, template: str, context: dict, *, settled_event: str) -> HttpResponse:
+    """The polled status line of a detail page: every 1 s while work runs, every 5 s once settled.
+
+    Settled and unchanged since the last look: a 204, so htmx swaps nothing. Settled with news:
+    the line and an `HX-Trigger` that reloads the parts of the page that depend on it.
+    """
+    version = context["version"]
+    if context["settled"] and request.headers.get(SEEN_HEADER) == version:
+        return HttpResponse(status=204)
+    response = render(request, template, context)
+    if context["settled"]:
+        response["HX-Trigger"] = settled_event
+    return response
+
+
+def attempt(request, action: Callable, success: str | Callable):
+    """Run what a button asked for: a refusal becomes an error message (never a 500), else `success`.
+
+    Returns the service's answer, or None when it refused.
+    """
+    try:
+        result = action()
+    except USER_ERRORS as error:
+        messages.error(request, error.message)
+        return None
+    messages.success(request, success(result) if callable(success) else success)
+    return result

@@ -1,0 +1,69 @@
+"""What every tenant-scoped API view shares: the tenant of the request and its roles, lists, 404s."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import exceptions, permissions, viewsets
+
+from plumbing.api.filters import StrictOrderingFilter, TenantFilterBackend
+from portal.tenancy import membership_for_request
+
+
+class TenantRolePermission(permissions.BasePermission):
+    """The UI's rules: viewers read, members and owners change, owners manage members.
+
+    The tenant is the `X-Tenant` header (a slug) or the user's first membership, as in the UI.
+    A view says what an unsafe method needs with `role_required` ("change" or "manage"); reads
+    need `role_required_for_read` (None: any member).
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        membership = membership_for_request(request)
+        request.membership = membership
+        request.tenant = membership.tenant if membership else None
+        if membership is None:
+            slug = request.headers.get("X-Tenant")
+            self.message = (
+                f'You are not a member of a tenant "{slug}". Leave out X-Tenant to use your first tenant.'
+                if slug
+                else "You are not a member of any tenant. Ask an admin to add you to one."
+            )
+            return False
+        needed = getattr(view, "role_required_for_read", None)
+        if request.method not in permissions.SAFE_METHODS:
+            needed = getattr(view, "role_required", "change")
+        if needed == "manage" and not membership.can_manage:
+            self.message = "Only the tenant's owners can manage members and policies."
+            return False
+        if needed == "change" and not membership.can_change:
+            self.message = "Your role in this tenant is read-only. Ask an owner to make you a member."
+            return False
+        return True
+
+
+class TenantViewSet(viewsets.GenericViewSet):
+    """Tenant-scoped reads through selectors; a missing or foreign id is the same 404 sentence."""
+
+    permission_classes = [permissions.IsAuthenticated, TenantRolePermission]
+    filter_backends = [TenantFilterBackend, StrictOrderingFilter]
+    lookup_value_regex = r"[0-9]{1,18}"  # larger ids cannot exist; the catch-all answers them with a 404
+    noun = "object"
+    selector_get = None  # selector(*, tenant, pk)
+
+    def scoped_queryset(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular looks at the model only
+            return self.serializer_class.Meta.model.objects.none()
+        return self.scoped_queryset()
+
+    def get_object(self):
+        try:
+            obj = type(self).selector_get(tenant=self.request.tenant, pk=self.kwargs["pk"])
+        except Http404:
+            raise exceptions.NotFound(f"No such {self.noun}.") from None
+        self.check_object_permissions(self.request, obj)
+        return obj

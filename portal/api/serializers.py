@@ -1,0 +1,48 @@
+"""Shapes of the tenancy part of the REST API: members and API tokens."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from plumbing.api.fields import StrictSerializer, Text
+from portal.models import ApiToken, Membership
+
+
+class MembershipCreateSerializer(StrictSerializer):
+    username = Text(allow_blank=True)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False, default=Membership.Role.MEMBER)
+
+
+class MembershipUpdateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class ApiTokenCreateSerializer(StrictSerializer):
+    name = Text(allow_blank=True, help_text="What will use the token, such as cli.")
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created"]
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created", "last_used", "revoked", "is_active"]
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    key = serializers.SerializerMethodField(help_text="Shown this once; only its SHA-256 is kept.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_key(self, token) -> str:
+        return self.context["key"]
