@@ -12,6 +12,7 @@ from networks.models.network import NAME_MAX_LENGTH
 from networks.selectors import cluster_list, network_list
 from networks.services.containers import RESTART_POLICIES
 from networks.services.errors import USER_ERRORS, http_status_of
+from portal.inputs import parse_id
 
 
 class PortalForm(forms.Form):
@@ -20,6 +21,18 @@ class PortalForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Ticked objects by id; a value no id can be (2**64, "²") is refused before the database sees it."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, (list, tuple)) else [value]:
+            if parse_id(str(pk)) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class ClusterChoiceField(forms.ModelChoiceField):
@@ -76,7 +89,14 @@ class NetworkCreateForm(PortalForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     prefixlen = forms.TypedChoiceField(
-        label="Size", coerce=int, choices=_prefix_choices, help_text="/24, Docker's default, gives 254 addresses."
+        label="Size",
+        coerce=int,
+        choices=_prefix_choices,
+        help_text="/24, Docker's default, gives 254 addresses.",
+        error_messages={
+            "invalid_choice": f"Pick a size from /{ipam.MIN_PREFIXLEN} to /{ipam.MAX_PREFIXLEN}, such as /24.",
+            "required": "Pick a size, such as /24.",
+        },
     )
     subnet = forms.CharField(
         label="Custom subnet",
@@ -182,7 +202,7 @@ class ContainerRunForm(PortalForm):
         help_text="Optional, as on a shell: sh -c 'httpd -f -p 80'.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    networks = forms.ModelMultipleChoiceField(
+    networks = IdsChoiceField(
         queryset=Network.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -14,6 +14,7 @@ from networks.services.errors import ServiceError
 from networks.views import render_live
 
 from .forms import MembershipAddForm
+from .inputs import parse_id
 from .models import Membership
 from .selectors import api_token_list, membership_get, membership_list
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
@@ -37,8 +38,7 @@ def home(request):
 @login_required
 @require_POST
 def tenant_switch_view(request):
-    tenant_id = request.POST.get("tenant", "")
-    membership = tenant_switch(request, tenant_id=int(tenant_id) if tenant_id.isdigit() else 0)
+    membership = tenant_switch(request, tenant_id=parse_id(request.POST.get("tenant", "")) or 0)
     messages.success(
         request, f"You are now working in {membership.tenant.name} as {membership.get_role_display().lower()}."
     )
@@ -101,8 +101,7 @@ def tokens(request):
     new_key, error = None, None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token_id = request.POST.get("token", "")
-            token = get_object_or_404(api_token_list(user=request.user), pk=token_id if token_id.isdigit() else 0)
+            token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
             api_token_revoke(token=token)
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")

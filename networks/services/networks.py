@@ -23,6 +23,7 @@ from .allocations import (
     subnet_reserve_in_consul,
 )
 from .errors import ServiceError
+from .labels import labels_check
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system
 from .state import state_endpoint_delete, state_endpoint_write, state_network_delete, state_network_write
@@ -81,9 +82,7 @@ def _check_name(cluster: Cluster, name: str) -> str:
 
 
 def _check_labels(labels: dict | None) -> dict[str, str]:
-    labels = labels or {}
-    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
-        raise ServiceError("bad_labels", "Labels are pairs of text, such as team=payments.", field="labels")
+    labels = labels_check(labels)
     reserved = sorted(key for key in labels if key.startswith(LABEL_PREFIX))
     if reserved:
         raise ServiceError(

@@ -23,6 +23,7 @@ from networks.selectors import (
 from networks.services.allocations import subnet_check
 from networks.services.errors import worker_failure_sentence
 from networks.services.networks import network_connect, network_create, network_disconnect, network_remove
+from portal.inputs import parse_id
 from portal.tenancy import require_change, tenant_required
 
 from . import attempt, paginate, render_live, render_status, watch_version
@@ -64,7 +65,7 @@ def subnet_preview(*, cluster, prefixlen, subnet: str, gateway: str) -> dict:
             block = subnet_check(cluster=cluster, subnet=subnet)
             free = None
         else:
-            capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen or None)
+            capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen)
             if capacity.next_block is None:
                 raise ipam.PoolExhausted(cluster.pool, capacity.prefixlen)
             block, free = capacity.next_block, capacity
@@ -85,11 +86,12 @@ def _preview_for(form: NetworkCreateForm) -> dict:
     def value(name):
         return form[name].value() if form.is_bound else form.fields[name].initial
 
+    cluster_id = parse_id(str(value("cluster") or ""))
+    cluster = form.fields["cluster"].queryset.filter(pk=cluster_id).first() if cluster_id else None
     try:
-        cluster = form.fields["cluster"].queryset.filter(pk=int(value("cluster") or 0)).first()
-        prefixlen = int(value("prefixlen") or 0)
+        prefixlen = int(value("prefixlen")) if value("prefixlen") not in (None, "") else None
     except (TypeError, ValueError):
-        cluster, prefixlen = None, 0
+        prefixlen = None  # not a number: the form says so; the preview shows the default size
     return subnet_preview(
         cluster=cluster, prefixlen=prefixlen, subnet=value("subnet") or "", gateway=value("gateway") or ""
     )
