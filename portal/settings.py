@@ -28,11 +28,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG")
 
 _INSECURE_KEY = "insecure-development-key-do-not-use-in-production"
+_PLACEHOLDER_KEY = "replace-with-"  # how deploy/overlay-portal.env.example marks its value
 SECRET_KEY = os.environ.get("SECRET_KEY", _INSECURE_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY):
+if not DEBUG and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY or SECRET_KEY.startswith(_PLACEHOLDER_KEY)):
     raise ImproperlyConfigured(
-        "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
-        "string, or set DEBUG=true for local development."
+        "SECRET_KEY is not set (or is the example's placeholder). Set the SECRET_KEY environment variable to a "
+        "long random string, such as the output of `python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`, "
+        "or set DEBUG=true for local development."
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -44,13 +46,18 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 if not DEBUG:
+    # Production is served over TLS: each of these is on unless the environment turns it off.
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Prometheus and load balancers may ask the web server itself over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -179,6 +186,10 @@ CACHES = {
 
 # --- /metrics for Prometheus: a bearer token, or an allowed address (CIDRs too) ----------------
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN.startswith(_PLACEHOLDER_KEY):
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is the example's placeholder: set a long random token, or leave it empty."
+    )
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1")
 
 # --- Celery: every Docker and Consul call runs in a worker -----------------------------------
