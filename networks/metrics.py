@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from networks import ipam
-from networks.models import Cluster, Container, Node, Operation
+from networks.models import Cluster, Container, Operation
 from networks.selectors import ClusterHealth, cluster_capacity
 
 PREFIX = "overlay_portal"
@@ -82,8 +82,8 @@ def queue_depth() -> list[GaugeMetricFamily]:
     broker = settings.CELERY_BROKER_URL
     if broker.startswith(("redis://", "rediss://")):
         up = GaugeMetricFamily(f"{PREFIX}_broker_up", "1 when the task queue's Redis answered this scrape.")
+        client = redis.Redis.from_url(broker, socket_timeout=0.5, socket_connect_timeout=0.5)
         try:
-            client = redis.Redis.from_url(broker, socket_timeout=0.5, socket_connect_timeout=0.5)
             length = client.llen(CELERY_QUEUE)
         except redis.RedisError:
             up.add_metric([], 0)
@@ -96,6 +96,8 @@ def queue_depth() -> list[GaugeMetricFamily]:
                     value=length,
                 )
             )
+        finally:
+            client.close()
         families.append(up)
     return families
 
@@ -132,7 +134,7 @@ def cluster_families() -> list[GaugeMetricFamily]:
         names = _cluster_labels(cluster)
         healthy.add_metric(names, 1 if health.healthy else 0)
         nodes.add_metric(names, health.nodes_total)
-        ready.add_metric(names, sum(1 for node in health.nodes if node.state == Node.State.READY))
+        ready.add_metric(names, health.nodes_ready)
         agents.add_metric(names, health.consul_total)
         alive.add_metric(names, health.consul_running)
         try:
