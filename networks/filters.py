@@ -1,9 +1,22 @@
 """One filterset per model, shared by the UI lists and the API lists."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from networks.models import Cluster, Container, Network, Operation
+from plumbing.inputs import MAX_ID
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object's id: a whole number a database id can be (NumberFilter takes 1.5 and 2**64)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class NetworkFilterSet(django_filters.FilterSet):
@@ -41,7 +54,7 @@ class ContainerFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Container.Status.choices)
     is_system = django_filters.BooleanFilter()
     exposed = django_filters.BooleanFilter(method="filter_exposed", label="Exposed")
-    network = django_filters.NumberFilter(field_name="endpoints__network")
+    network = IdFilter(field_name="endpoints__network")
 
     class Meta:
         model = Container
@@ -65,8 +78,8 @@ class OperationFilterSet(django_filters.FilterSet):
     cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.none())
     status = django_filters.MultipleChoiceFilter(choices=Operation.Status.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Operation.Kind.choices)
-    network = django_filters.NumberFilter(field_name="network")
-    container = django_filters.NumberFilter(field_name="container")
+    network = IdFilter(field_name="network")
+    container = IdFilter(field_name="container")
 
     class Meta:
         model = Operation

@@ -12,6 +12,19 @@ from networks.models.network import NAME_MAX_LENGTH
 from networks.selectors import cluster_list, network_list, network_share_candidates
 from networks.services.containers import RESTART_POLICIES
 from plumbing.forms import PortalForm
+from plumbing.inputs import parse_id
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Ticked objects by id; a value no id can be (2**64, "²") is refused before the database sees it."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, (list, tuple)) else [value]:
+            if parse_id(str(pk)) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class ClusterChoiceField(forms.ModelChoiceField):
@@ -44,7 +57,14 @@ class NetworkCreateForm(PortalForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     prefixlen = forms.TypedChoiceField(
-        label="Size", coerce=int, choices=_prefix_choices, help_text="/24, Docker's default, gives 254 addresses."
+        label="Size",
+        coerce=int,
+        choices=_prefix_choices,
+        help_text="/24, Docker's default, gives 254 addresses.",
+        error_messages={
+            "invalid_choice": f"Pick a size from /{ipam.MIN_PREFIXLEN} to /{ipam.MAX_PREFIXLEN}, such as /24.",
+            "required": "Pick a size, such as /24.",
+        },
     )
     subnet = forms.CharField(
         label="Custom subnet",
@@ -169,7 +189,7 @@ class ContainerRunForm(PortalForm):
         help_text="Optional, as on a shell: sh -c 'httpd -f -p 80'.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    networks = forms.ModelMultipleChoiceField(
+    networks = IdsChoiceField(
         queryset=Network.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -208,22 +208,28 @@ def _check_range(lo: int, hi: int) -> None:
 # --------------------------------------------------------------------------- allocation
 
 
-def _check_prefixlen(pool: IPv4Network, prefixlen: int) -> None:
-    if not MIN_PREFIXLEN <= prefixlen <= MAX_PREFIXLEN:
-        raise _prefix_error(prefixlen)
-    if prefixlen < pool.prefixlen:
-        raise IpamError(
-            "bad_prefix",
-            f"A /{prefixlen} is larger than the cluster's whole address pool {pool}. "
-            f"Ask for /{max(pool.prefixlen, MIN_PREFIXLEN)} or a larger number.",
-            "subnet",
-        )
+def prefixlen_range(pool: IPv4Network) -> tuple[int, int]:
+    """The sizes a network in ``pool`` may have: no larger than the pool (nor /16), no smaller than /29."""
+    return max(pool.prefixlen, MIN_PREFIXLEN), MAX_PREFIXLEN
+
+
+def check_prefixlen(pool: IPv4Network, prefixlen: int) -> None:
+    """Refuse a size asked for the next free block that the pool cannot give (0 included: it is no default)."""
+    low, high = prefixlen_range(pool)
+    if isinstance(prefixlen, int) and not isinstance(prefixlen, bool) and low <= prefixlen <= high:
+        return
+    raise IpamError(
+        "bad_prefix",
+        f"A network in the pool {pool} is from /{low} to /{high}; /{prefixlen} is outside that range. "
+        f"Ask for /24 (254 addresses), or leave the size out for the cluster's default.",
+        "prefixlen",
+    )
 
 
 def _prefix_error(prefixlen: int) -> IpamError:
     bounds = f"Subnets must be between /{MIN_PREFIXLEN} and /{MAX_PREFIXLEN}"
     if prefixlen > MAX_PREFIXLEN:
-        hosts = max((1 << (32 - prefixlen)) - 2, 0)
+        hosts = max((1 << max(32 - prefixlen, 0)) - 2, 0)
         room = "only one address" if hosts == 2 else "no addresses"
         reason = f"a /{prefixlen} leaves {room} for containers once the gateway has one"
         advice = f"Use /{MAX_PREFIXLEN} or a smaller number, such as /24."
@@ -245,7 +251,7 @@ def first_fit(pool: IPv4Network, prefixlen: int, *, overlap: OverlapFn, floor: i
     Raises :class:`PoolExhausted` when no block is free, and :class:`IpamError`
     ``bad_prefix`` for a prefix length outside /16../29 or larger than the pool.
     """
-    _check_prefixlen(pool, prefixlen)
+    check_prefixlen(pool, prefixlen)
     pool_lo, pool_hi = to_range(pool)
     last_offset = (1 << (32 - prefixlen)) - 1
     candidate = align_up(max(pool_lo, floor if floor is not None else pool_lo), prefixlen)
@@ -488,7 +494,7 @@ def capacity(
     Computed from merged ranges of block numbers, O(k log k) in the number of
     ranges, never by visiting the 65,536 /24s of a /8.
     """
-    _check_prefixlen(pool, prefixlen)
+    check_prefixlen(pool, prefixlen)
     shift = 32 - prefixlen
     pool_lo, pool_hi = to_range(pool)
 

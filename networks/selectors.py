@@ -73,7 +73,7 @@ def cluster_get(*, tenant: Tenant, pk: int) -> Cluster:
 
 def cluster_capacity(*, cluster: Cluster, prefixlen: int | None = None) -> ipam.Capacity:
     """Blocks used, free and reserved at the cluster's default size, and the next one to be handed out."""
-    prefixlen = prefixlen or cluster.default_prefixlen
+    prefixlen = cluster.default_prefixlen if prefixlen is None else prefixlen
     used = [ipaddress.IPv4Network(cidr) for cidr in cluster.subnet_allocations.values_list("cidr", flat=True)]
     reserved = [r.network for r in cluster.reserved_ranges.all()]
     return ipam.capacity(cluster.pool, prefixlen, reserved=reserved, used=used)

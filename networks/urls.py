@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import clusters, containers, dashboard, networks, operations
+from .views import clusters, containers, dashboard, metrics, networks, operations
 
 app_name = "networks"
 urlpatterns = [
@@ -38,4 +38,5 @@ urlpatterns = [
     path("topology/", clusters.topology_view, name="topology"),
     path("clusters/<int:pk>/health/", clusters.cluster_health_view, name="cluster_health"),
     path("clusters/<int:pk>/refresh-health/", clusters.cluster_refresh_health_view, name="cluster_refresh_health"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]

@@ -5,6 +5,7 @@ SECRET_KEY and an explicit ALLOWED_HOSTS, and it sets the cookie and header prot
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -27,11 +28,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG")
 
 _INSECURE_KEY = "insecure-development-key-do-not-use-in-production"
+_PLACEHOLDER_KEY = "replace-with-"  # how deploy/overlay-portal.env.example marks its value
 SECRET_KEY = os.environ.get("SECRET_KEY", _INSECURE_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY):
+if not DEBUG and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY or SECRET_KEY.startswith(_PLACEHOLDER_KEY)):
     raise ImproperlyConfigured(
-        "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
-        "string, or set DEBUG=true for local development."
+        "SECRET_KEY is not set (or is the example's placeholder). Set the SECRET_KEY environment variable to a "
+        "long random string, such as the output of `python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`, "
+        "or set DEBUG=true for local development."
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -43,13 +46,18 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 if not DEBUG:
+    # Production is served over TLS: each of these is on unless the environment turns it off.
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Prometheus and load balancers may ask the web server itself over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -64,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "plumbing",
+    "axes",
     "portal",
     "networks",
 ]
@@ -79,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.tenancy.CurrentTenantMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -121,6 +131,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out login is refused before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "networks:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -140,6 +154,44 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Who is asking: reverse proxies, brute-force limits --------------------------------------
+# The number of reverse proxies in front that append to X-Forwarded-For (nginx: 1). 0 ignores the
+# header, which anyone can send; the lockout, the API's bad-token limit and /metrics use it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if env_bool("SECURE_PROXY_SSL_HEADER"):
+    # The proxy terminates TLS and says so; it must overwrite (not pass on) the client's header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST")
+
+# django-axes: after LOGIN_FAILURE_LIMIT failed logins for one user, or from one address, logins
+# (the portal's and the admin's) are refused for LOGIN_COOLOFF_MINUTES; staff unlock in the admin.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one: a user, or an address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.addresses.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
+# Wrong API tokens per client address before its tokens are refused (429), and over how many seconds.
+API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "10"))
+API_TOKEN_FAILURE_WINDOW = int(os.environ.get("API_TOKEN_FAILURE_WINDOW", "900"))
+
+# Throttle counts live in the cache: give several web processes one (Redis) with CACHE_URL.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- /metrics for Prometheus: a bearer token, or an allowed address (CIDRs too) ----------------
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN.startswith(_PLACEHOLDER_KEY):
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is the example's placeholder: set a long random token, or leave it empty."
+    )
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1")
 
 # --- Celery: every Docker and Consul call runs in a worker -----------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from plumbing.errors import ServiceError
 from plumbing.forms import submit
+from plumbing.inputs import parse_id
 
 from .forms import MembershipAddForm
 from .models import Membership
@@ -21,8 +22,7 @@ from .tenancy import require_manage, tenant_required, tenant_switch
 @login_required
 @require_POST
 def tenant_switch_view(request):
-    tenant_id = request.POST.get("tenant", "")
-    membership = tenant_switch(request, tenant_id=int(tenant_id) if tenant_id.isdigit() else 0)
+    membership = tenant_switch(request, tenant_id=parse_id(request.POST.get("tenant", "")) or 0)
     messages.success(
         request, f"You are now working in {membership.tenant.name} as {membership.get_role_display().lower()}."
     )
@@ -85,8 +85,7 @@ def tokens(request):
     new_key, error = None, None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token_id = request.POST.get("token", "")
-            token = get_object_or_404(api_token_list(user=request.user), pk=token_id if token_id.isdigit() else 0)
+            token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
             api_token_revoke(token=token)
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")

@@ -10,10 +10,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from networks import ipam
 from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
 from networks.selectors import cluster_usage
 from networks.services.containers import RESTART_POLICIES, masked_environment
-from plumbing.api.fields import MAX_ID, Boolean, Id, Integer, StrictSerializer, Text, TextList
+from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
+from plumbing.inputs import MAX_ID
+
+PREFIXLEN_RANGE = (
+    f"prefixlen is a network's size from {ipam.MIN_PREFIXLEN} to {ipam.MAX_PREFIXLEN} (no larger than the cluster's "
+    "pool), such as 24 for 254 addresses; leave it out for the cluster's default."
+)
 
 # --- strict request fields --------------------------------------------------------------------
 
@@ -48,7 +55,13 @@ class NetworkCreateSerializer(StrictSerializer):
         help_text="A CIDR such as 10.0.9.0/24; empty for the next free block.",
     )
     prefixlen = Integer(
-        required=False, allow_null=True, min_value=0, max_value=128, help_text="Size of the next free block (16-29)."
+        required=False,
+        allow_null=True,
+        min_value=ipam.MIN_PREFIXLEN,
+        max_value=ipam.MAX_PREFIXLEN,
+        error_messages={"min_value": PREFIXLEN_RANGE, "max_value": PREFIXLEN_RANGE},
+        help_text=f"Size of the next free block, /{ipam.MIN_PREFIXLEN} to /{ipam.MAX_PREFIXLEN} and no larger than "
+        "the cluster's pool; leave it out (or null) for the cluster's default.",
     )
     gateway = Text(required=False, allow_blank=True, default="", help_text="Empty for the subnet's first address.")
     internal = Boolean(required=False, default=False)

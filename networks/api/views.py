@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from networks import selectors
+from networks import ipam, selectors
 from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
 from networks.models import Cluster, Network, Node
 from networks.services import clusters as cluster_services
@@ -125,7 +125,10 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         summary="Subnet capacity: blocks used, free and reserved, and who holds each allocation",
         parameters=[
             OpenApiParameter(
-                "prefixlen", OpenApiTypes.INT, description="Count blocks of this size (16-29); default the cluster's."
+                "prefixlen",
+                {"type": "integer", "minimum": ipam.MIN_PREFIXLEN, "maximum": ipam.MAX_PREFIXLEN},
+                description=f"Count blocks of this size ({ipam.MIN_PREFIXLEN}-{ipam.MAX_PREFIXLEN}, and no larger "
+                "than the pool); default the cluster's.",
             )
         ],
         responses={200: s.CapacitySerializer},
@@ -136,9 +139,9 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         raw = request.query_params.get("prefixlen")
         prefixlen = None
         if raw not in (None, ""):
-            if not raw.isdigit() or not 0 < int(raw) <= 32:
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
                 raise ServiceError("bad_prefixlen", "prefixlen is a whole number such as 24.", field="prefixlen")
-            prefixlen = int(raw)
+            prefixlen = int(raw)  # a size the pool cannot give is refused with the range it can
         capacity = selectors.cluster_capacity(cluster=cluster, prefixlen=prefixlen)
         data = {
             "prefixlen": capacity.prefixlen,

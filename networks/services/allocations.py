@@ -129,7 +129,7 @@ def subnet_allocate(
     else:
         block = ipam.first_fit(
             cluster.pool,
-            prefixlen or cluster.default_prefixlen,
+            cluster.default_prefixlen if prefixlen is None else prefixlen,
             overlap=overlap,
             floor=cluster.allocation_floor,
         )

@@ -88,20 +88,6 @@ def _check_name(cluster: Cluster, name: str) -> str:
     return name
 
 
-def _check_labels(given: dict | None) -> dict[str, str]:
-    given = given or {}
-    if not isinstance(given, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in given.items()):
-        raise ServiceError("bad_labels", "Labels are pairs of text, such as team=payments.", field="labels")
-    reserved = sorted(key for key in given if docker_labels.is_portal_label(key))
-    if reserved:
-        raise ServiceError(
-            "reserved_label",
-            f"Labels starting with {docker_labels.PREFIX} belong to the portal ({', '.join(reserved)}). Rename them.",
-            field="labels",
-        )
-    return given
-
-
 def _set_status(network: Network, status: str) -> None:
     if network.status != status and not network.can_transition(status):
         raise ServiceError(
@@ -132,7 +118,7 @@ def network_create(
 ) -> Operation:
     """Validate, hold a subnet, record the network and its operation, and enqueue the work."""
     name = _check_name(cluster, name)
-    labels = _check_labels(labels)
+    labels = docker_labels.labels_check(labels)
     grant_check_room(cluster=cluster, tenant=tenant, networks=1)  # the swarm's lock, held until commit
     allocation = subnet_allocate(
         cluster=cluster,

@@ -16,6 +16,7 @@ from networks.selectors import (
     cluster_work_in_progress,
 )
 from networks.services.clusters import cluster_refresh_health_request
+from plumbing.inputs import parse_id
 from plumbing.live import render_live
 from portal.tenancy import require_change, tenant_required
 
@@ -23,9 +24,9 @@ from portal.tenancy import require_change, tenant_required
 def _chosen_cluster(request):
     """The cluster named by ?cluster= (another tenant's is a 404), else the tenant's first."""
     clusters = cluster_list(tenant=request.tenant)
-    pk = request.GET.get("cluster")
-    if pk and pk.isdigit():
-        return cluster_get(tenant=request.tenant, pk=int(pk)), clusters
+    pk = parse_id(request.GET.get("cluster"))
+    if pk:
+        return cluster_get(tenant=request.tenant, pk=pk), clusters
     return clusters.first(), clusters
 
 

@@ -31,6 +31,7 @@ from networks.services.networks import (
 from networks.services.queue import worker_failure_sentence
 from networks.services.shares import network_share, network_unshare
 from plumbing.forms import submit
+from plumbing.inputs import parse_id
 from plumbing.live import attempt, paginate, render_live, render_status, watch_version
 from portal.tenancy import require_change, require_manage, tenant_required
 
@@ -71,7 +72,7 @@ def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> 
             block = subnet_check(cluster=cluster, subnet=subnet, tenant=tenant)
             free = None
         else:
-            capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen or None)
+            capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen)
             if capacity.next_block is None:
                 raise ipam.PoolExhausted(cluster.pool, capacity.prefixlen)
             block, free = capacity.next_block, capacity
@@ -92,11 +93,12 @@ def _preview_for(form: NetworkCreateForm, tenant) -> dict:
     def value(name):
         return form[name].value() if form.is_bound else form.fields[name].initial
 
+    cluster_id = parse_id(str(value("cluster") or ""))
+    cluster = form.fields["cluster"].queryset.filter(pk=cluster_id).first() if cluster_id else None
     try:
-        cluster = form.fields["cluster"].queryset.filter(pk=int(value("cluster") or 0)).first()
-        prefixlen = int(value("prefixlen") or 0)
+        prefixlen = int(value("prefixlen")) if value("prefixlen") not in (None, "") else None
     except (TypeError, ValueError):
-        cluster, prefixlen = None, 0
+        prefixlen = None  # not a number: the form says so; the preview shows the default size
     return subnet_preview(
         tenant=tenant,
         cluster=cluster,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-MAX_ID = 2**63 - 1
+from plumbing.inputs import MAX_ID
 
 
 class Text(serializers.CharField):

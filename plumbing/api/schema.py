@@ -21,7 +21,8 @@ ERROR_DESCRIPTIONS = {
     "409": "The request conflicts with the current state (name taken, pool full, still attached...).",
     "415": "The body is not application/json.",
     "422": "The Idempotency-Key was used before for a different request.",
-    "429": "Too many requests for this token; Retry-After says when to try again.",
+    "429": "Too many requests for this token, or too many wrong tokens from this address; Retry-After says "
+    "when to try again.",
     "503": "No worker answered, or the cluster could not be reached.",
 }
 ALWAYS = ("400", "401", "403", "404", "429")

@@ -152,3 +152,28 @@ def test_the_admin_shows_the_key_once_and_revokes(team):
         {"action": "revoke", "_selected_action": [token.pk]},
     )
     assert Api(key).get("networks/").status_code == 401
+
+
+def test_wrong_tokens_from_one_address_are_stopped_with_a_429(team, settings):
+    limit = settings.API_TOKEN_FAILURE_LIMIT
+    attacker, honest = {"REMOTE_ADDR": "203.0.113.7"}, {"REMOTE_ADDR": "198.51.100.9"}
+    for guess in range(limit):
+        assert_error(Api(f"op_guess-{guess}").get("networks/", **attacker), 401, "invalid_token")
+    refused = Api("op_one-more-guess").get("networks/", **attacker)
+    error = assert_error(refused, 429, "too_many_bad_tokens", field=None)
+    assert "Too many wrong API tokens came from your address" in error["message"]
+    assert 0 < int(refused["Retry-After"]) <= settings.API_TOKEN_FAILURE_WINDOW
+    # Even the right key is not looked at from that address until the wait is over...
+    assert_error(team.api().get("networks/", **attacker), 429, "too_many_bad_tokens")
+    # ...while another address keeps working, with its own count.
+    assert team.api().get("networks/", **honest).status_code == 200
+    assert_error(Api("op_typo").get("networks/", **honest), 401, "invalid_token")
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_counted(team, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for guess in range(settings.API_TOKEN_FAILURE_LIMIT):
+        Api(f"op_guess-{guess}").get("networks/", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+    assert Api("op_x").get("networks/", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 429
+    assert team.api().get("networks/", HTTP_X_FORWARDED_FOR="198.51.100.9", **proxy).status_code == 200

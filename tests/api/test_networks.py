@@ -184,3 +184,54 @@ def test_inspect_waits_for_the_network_to_be_active(team):
         "bad_state",
         message='Network "slow" is creating; inspect it once it is active.',
     )
+
+
+@pytest.mark.parametrize("prefixlen", [0, 15, 30, 33, 64, 99, 2**70])
+def test_a_size_outside_the_range_is_a_400_that_states_it(team, prefixlen):
+    error = assert_error(team.api().post("networks/", {"name": "ok", "prefixlen": prefixlen}), 400, field="prefixlen")
+    assert "from 16 to 29" in error["message"], error
+    assert not Network.objects.filter(name="ok").exists()
+
+
+def test_a_size_the_pool_cannot_give_names_the_pools_range(team):
+    team.cluster.address_pool = "10.9.0.0/20"
+    team.cluster.save()
+    error = assert_error(team.api().post("networks/", {"name": "ok", "prefixlen": 18}), 400, "bad_prefix", "prefixlen")
+    assert error["message"].startswith("A network in the pool 10.9.0.0/20 is from /20 to /29; /18 is outside"), error
+
+
+def test_the_schema_states_the_real_bounds_of_prefixlen(team):
+    schema = team.api().get("/api/v1/schema/?format=json").json()
+    prefixlen = schema["components"]["schemas"]["NetworkCreateRequest"]["properties"]["prefixlen"]
+    assert (prefixlen["minimum"], prefixlen["maximum"]) == (16, 29)
+
+
+@pytest.mark.parametrize(
+    ("labels", "code"),
+    [
+        ({"": "x"}, "bad_label_key"),
+        ({" ": "x"}, "bad_label_key"),
+        ({"k" * 100_000: "x"}, "bad_label_key"),
+        ({"a b": "x"}, "bad_label_key"),
+        ({"a=b": "x"}, "bad_label_key"),
+        ({"team\x00": "x"}, "bad_label_key"),
+        ({"team": "v" * 100_000}, "bad_label_value"),
+        ({"team": "line\nbreak"}, "bad_label_value"),
+        ({f"k{i}": "v" for i in range(65)}, "too_many_labels"),
+    ],
+)
+def test_labels_docker_would_not_take_are_refused(team, labels, code):
+    error = assert_error(team.api().post("networks/", {"name": "ok", "labels": labels}), 400, code, "labels")
+    assert len(error["message"]) < 300, error
+
+
+def test_a_fair_label_is_kept(team):
+    response = team.api().post("networks/", {"name": "ok", "labels": {"com.example.team": "payments"}})
+    assert response.status_code == 202, response.content
+    assert Network.objects.get(name="ok").labels == {"com.example.team": "payments"}
+
+
+@pytest.mark.parametrize("value", [str(2**64), "1.5", "²", "-1"])
+def test_a_filter_by_an_id_no_object_can_have_is_a_400(team, value):
+    assert_error(team.api().get("operations/", {"network": value}), 400, field="network")
+    assert_error(team.api().get("containers/", {"network": value}), 400, field="network")

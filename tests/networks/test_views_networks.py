@@ -330,3 +330,28 @@ def test_networks_made_outside_the_portal_are_no_teams_and_only_held_blocks(clie
 def test_reverse_names_are_stable():
     assert reverse("networks:network_list") == "/networks/"
     assert reverse("networks:network_detail", args=[3]) == "/networks/3/"
+
+
+@pytest.mark.parametrize("prefixlen", ["0", "33", "64", "99", "-1", "9" * 40, "²"])
+def test_a_size_outside_the_range_is_refused_on_the_form(client, team, prefixlen):
+    client.force_login(team.member)
+    response = client.post("/networks/new/", {"cluster": team.cluster.pk, "name": "ok", "prefixlen": prefixlen})
+    assert response.status_code == 400
+    assert "Pick a size from /16 to /29, such as /24." in response.content.decode()
+    assert not Network.objects.filter(name="ok").exists()
+
+
+@pytest.mark.parametrize("prefixlen", ["0", "33", "64", "99", "15", "9" * 40])
+def test_the_preview_states_the_range(client, team, prefixlen):
+    client.force_login(team.member)
+    response = client.get(f"/networks/new/preview/?cluster={team.cluster.pk}&prefixlen={prefixlen}", headers=HTMX)
+    assert response.status_code == 200
+    assert "is from /16 to /29" in response.content.decode()
+
+
+def test_a_label_docker_would_not_take_is_refused_on_the_form(client, team):
+    client.force_login(team.member)
+    data = {"cluster": team.cluster.pk, "name": "ok", "prefixlen": 24, "labels": "k" * 100_000 + "=v"}
+    response = client.post("/networks/new/", data)
+    assert response.status_code == 400 and "use at most 128" in response.content.decode()
+    assert not Network.objects.filter(name="ok").exists()

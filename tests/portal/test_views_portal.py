@@ -264,3 +264,10 @@ def test_a_page_left_open_after_logout_sends_its_polls_to_the_login_page(client,
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/login/?next=%2Foperations%2F%3Fstatus%3Drunning"
+
+
+@pytest.mark.parametrize("tenant", ["999999999999999999999999999999", "²", "-1", "", "abc"])
+def test_switching_to_a_tenant_that_cannot_exist_is_a_403_sentence(client, team, tenant):
+    client.force_login(team.member)
+    response = client.post("/tenant/switch/", {"tenant": tenant})
+    assert response.status_code == 403 and b"You are not a member of that tenant." in response.content

@@ -188,12 +188,17 @@ def test_exhausted_for_a_large_block_while_small_ones_remain():
     assert first_fit(pool, 24, overlap=used.overlap) == net("10.0.1.0/24")
 
 
-@pytest.mark.parametrize("prefixlen", [8, 15, 30, 32])
+@pytest.mark.parametrize("prefixlen", [0, -1, 8, 15, 30, 32, 33, 64, 99, 10**30])
 def test_prefix_outside_the_allowed_range(prefixlen):
     with pytest.raises(IpamError) as caught:
         first_fit(POOL, prefixlen, overlap=index_of().overlap)
-    assert caught.value.code == "bad_prefix"
-    assert caught.value.message.startswith("Subnets must be between /16 and /29: ")
+    assert (caught.value.code, caught.value.field) == ("bad_prefix", "prefixlen")
+    assert caught.value.message.startswith(f"A network in the pool 10.0.0.0/8 is from /16 to /29; /{prefixlen} is ")
+
+
+def test_the_range_starts_at_the_pool_size():
+    with pytest.raises(IpamError, match=r"^A network in the pool 10\.0\.0\.0/20 is from /20 to /29; /19 "):
+        ipam.capacity(net("10.0.0.0/20"), 19, reserved=[], used=[])
 
 
 def test_prefix_larger_than_the_pool():

@@ -1,0 +1,35 @@
+"""gunicorn's configuration for the portal: `gunicorn -c deploy/gunicorn.conf.py portal.wsgi`.
+
+Every value can be changed from the environment (the systemd unit reads /etc/overlay-portal/env).
+"""
+
+import multiprocessing
+import os
+
+# Behind nginx on the same host; GUNICORN_BIND=0.0.0.0:8000 when the proxy is elsewhere.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+
+# Sized to the machine: (2 x cores) + 1 processes, each with a few threads, since API calls with
+# ?wait= hold a thread while a worker does the job (up to 120 s) without using the CPU.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+# Longer than the longest ?wait= (120 s), so a waiting request is never killed as stuck.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "150"))
+graceful_timeout = 30
+keepalive = 5
+
+# Recycle processes now and then, so a slow leak never grows for weeks.
+max_requests = 2000
+max_requests_jitter = 200
+
+# The proxy's addresses: only they may say the request came over HTTPS (X-Forwarded-Proto).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+accesslog = "-"  # to the journal
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+proc_name = "overlay-portal"
+# No runtime control socket: systemd starts, reloads (HUP) and stops it.
+control_socket_disable = True
