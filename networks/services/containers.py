@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -437,10 +438,31 @@ def cluster_images_run(*, cluster: Cluster) -> dict[str, list[str]]:
     return {node.name: docker_engine.list_images(node.docker_endpoint) for node in cluster.nodes.all()}
 
 
+IMAGES_FRESH_SECONDS = 60  # how long a worker's look at the nodes' images is reused
+IMAGES_RETRY_SECONDS = 15  # after a look that got no answer, how long until a worker is asked again
+
+
 def cluster_images(*, cluster: Cluster, timeout: float) -> list[str]:
-    """The images on every node of the cluster, asked of a worker (the run form offers them)."""
-    by_node = queue.ask(queue.CLUSTER_IMAGES, cluster.pk, timeout=timeout)
-    return sorted({image for images in by_node.values() for image in images})
+    """The images on every node of the cluster, asked of a worker (the run form offers them).
+
+    Answers are reused for a minute, and a question that got no answer is not asked again for a
+    while, so a page never waits on a busy or absent worker more than once in a row.
+    """
+    key = f"cluster-images:{cluster.pk}"
+    cached = cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    if cached is not None:
+        raise ServiceError("images_unknown", cached, http_status=503)
+    try:
+        by_node = queue.ask(queue.CLUSTER_IMAGES, cluster.pk, timeout=timeout)
+    except Exception as error:  # the worker's failure, reported by Celery from another process
+        sentence = queue.worker_failure_sentence(error)
+        cache.set(key, sentence, IMAGES_RETRY_SECONDS)
+        raise ServiceError("images_unknown", sentence, http_status=503) from error
+    images = sorted({image for images in by_node.values() for image in images})
+    cache.set(key, images, IMAGES_FRESH_SECONDS)
+    return images
 
 
 def container_refresh(*, container: Container) -> str | None:

@@ -74,9 +74,9 @@ def container_images_view(request):
     error = ""
     for cluster in cluster_list(tenant=request.tenant):
         try:
-            images.update(cluster_images(cluster=cluster, timeout=5))
-        except Exception as failure:  # a worker's answer may be any error, or none: the page says so, never a 500
-            error = worker_failure_sentence(failure)
+            images.update(cluster_images(cluster=cluster, timeout=3))
+        except USER_ERRORS as refusal:
+            error = refusal.message
     return render(request, "networks/_image_choices.html", {"images": sorted(images), "error": error})
 
 
