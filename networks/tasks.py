@@ -8,11 +8,11 @@ sentence plus the service's clean-up (a failed create gives its subnet back).
 
 from __future__ import annotations
 
+import json
 import logging
 
-from celery import Task, shared_task
+from celery import Task, bootsteps, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_ready
 
 from networks import ipam
 from networks.engine import ClusterUnavailable, EngineError
@@ -27,7 +27,9 @@ from networks.services.operations import (
     operation_recover_orphans,
     operation_start,
     operation_wait,
+    operations_send_unsent,
 )
+from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def _sentence(exc: BaseException) -> tuple[str, str]:
 class OperationTask(Task):
     abstract = True
     acks_late = True
+    ignore_result = True  # the operation's row is its result; nothing to wait for in the result store
     reject_on_worker_lost = True
     autoretry_for = (ClusterUnavailable,)
     retry_backoff = 2
@@ -172,18 +175,49 @@ def refresh_health_all_task() -> None:
         cluster_refresh_health_task.delay(cluster_id)
 
 
-@shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
-def operations_recover_task() -> list[int]:
-    """Hand operations orphaned by a dead worker to a live one (run at worker start and by beat)."""
-    from portal.celery import app
+def _task_for(operation: Operation):
+    return TASK_FOR_KIND[operation.kind]
 
+
+def _waiting_task_ids() -> set[str] | None:
+    """The task ids of the messages waiting in the task queue; None when the broker is not Redis.
+
+    Kombu keeps a Redis queue as a list of JSON messages whose headers carry the task id.
+    """
+    ids: set[str] = set()
+    with app.connection_for_read() as connection:
+        if connection.transport.driver_type != "redis":
+            return None
+        client = connection.default_channel.client
+        for queue in app.amqp.queues:
+            for raw in client.lrange(queue, 0, -1):
+                try:
+                    ids.add(json.loads(raw)["headers"]["id"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return ids
+
+
+def _live_task_ids() -> set[str]:
+    """The task ids every live worker holds: running, prefetched, or waiting for a retry's countdown."""
     inspector = app.control.inspect(timeout=2.0)
     live: set[str] = set()
     for method in (inspector.active, inspector.reserved, inspector.scheduled):
         for tasks in (method() or {}).values():
             for task in tasks:
                 live.add(task.get("id") or task.get("request", {}).get("id", ""))
-    return operation_recover_orphans(live_task_ids=live, requeue=lambda op: TASK_FOR_KIND[op.kind])
+    return live
+
+
+@shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
+def operations_recover_task() -> dict[str, list[int]]:
+    """Send the outbox, and hand operations whose message was lost to a live worker (beat; each worker on connect)."""
+    sent = operations_send_unsent(requeue=_task_for)
+    # The queue is read before the workers are asked: a message moves from the queue to a worker,
+    # so one that is in neither place when both were looked at is really lost.
+    waiting = _waiting_task_ids()
+    recovered = operation_recover_orphans(live_task_ids=_live_task_ids(), waiting_task_ids=waiting, requeue=_task_for)
+    return {"sent": sent, "recovered": recovered}
 
 
 @shared_task(name="networks.reconcile_all", soft_time_limit=240, time_limit=300)
@@ -230,10 +264,18 @@ def follow_network_task(self, cluster_id: int, docker_id: str) -> int | None:
     return operation.pk if operation else None
 
 
-@worker_ready.connect
-def _recover_on_start(sender=None, **kwargs):
-    # After the grace period, so operations the dead worker touched last are old enough to be judged.
-    operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
+class RecoverOnConnect(bootsteps.StartStopStep):
+    """Each time a worker connects to the task queue (its start, and after the queue came back),
+    send the outbox and look for lost operations, so nothing waits for beat's next round."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, parent):
+        # After the grace period, so operations the dead worker touched last are old enough to be judged.
+        operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
+
+
+app.steps["consumer"].add(RecoverOnConnect)
 
 
 @shared_task(name="networks.container_diagnose", soft_time_limit=20, time_limit=30)

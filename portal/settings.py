@@ -149,10 +149,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "240"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose task queue went away keeps trying to reconnect for as long as it takes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A web request that enqueues while the task queue is down gives up within about a second (the
+# operation waits in the outbox, the operations table); Celery's defaults hold it ~19 s, then raise.
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+# A message delivered to a worker that died is redelivered after visibility_timeout; it must outlast
+# the longest task (CELERY_TASK_TIME_LIMIT) and retry countdown. operations_recover hands such
+# operations over sooner (after RECOVERY_GRACE_SECONDS), so this is only the broker's own safety net.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "socket_connect_timeout": 2}
 CELERY_BEAT_SCHEDULE = {
-    "recover-orphaned-operations": {"task": "networks.operations_recover", "schedule": 30.0},
+    "recover-operations": {
+        "task": "networks.operations_recover",
+        "schedule": float(os.environ.get("OPERATIONS_RECOVER_EVERY", "10")),
+    },
     "refresh-cluster-health": {"task": "networks.refresh_health_all", "schedule": 60.0},
     "expire-idempotency-keys": {"task": "portal.idempotency_expire", "schedule": 3600.0},
     "reconcile-clusters": {
