@@ -209,6 +209,12 @@ def _live_task_ids() -> set[str]:
     return live
 
 
+@shared_task(name="networks.operations_send", soft_time_limit=60, time_limit=90)
+def operations_send_task() -> list[int]:
+    """Send the outbox: queued operations whose message never reached the task queue."""
+    return operations_send_unsent(requeue=_task_for)
+
+
 @shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
 def operations_recover_task() -> dict[str, list[int]]:
     """Send the outbox, and hand operations whose message was lost to a live worker (beat; each worker on connect)."""
@@ -271,6 +277,7 @@ class RecoverOnConnect(bootsteps.StartStopStep):
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
     def start(self, parent):
+        operations_send_task.delay()
         # After the grace period, so operations the dead worker touched last are old enough to be judged.
         operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
 

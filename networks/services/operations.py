@@ -156,8 +156,11 @@ def operations_send_unsent(*, requeue) -> list[int]:
     """The outbox: send every queued operation whose message never reached the task queue."""
     cutoff = timezone.now() - timezone.timedelta(seconds=OUTBOX_GRACE_SECONDS)
     sent = []
-    for operation in Operation.objects.filter(status=Operation.Status.QUEUED, sent__isnull=True, updated__lt=cutoff):
-        message = QUEUE_BACK if operation.last_message == WAITING_FOR_QUEUE else None
+    for operation in Operation.objects.filter(status=Operation.Status.QUEUED, sent__isnull=True):
+        refused = operation.last_message == WAITING_FOR_QUEUE  # nobody is sending it now: no need to wait
+        if not refused and operation.updated >= cutoff:
+            continue
+        message = QUEUE_BACK if refused else None
         if _resend(operation, status=Operation.Status.QUEUED, message=message, requeue=requeue):
             sent.append(operation.pk)
             logger.info("operation %s sent from the outbox", operation.pk)
