@@ -4,6 +4,8 @@ DEBUG is off unless asked for; with DEBUG off the portal refuses to start withou
 SECRET_KEY and an explicit ALLOWED_HOSTS, and it sets the cookie and header protections.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -32,6 +34,20 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
         "string, or set DEBUG=true for local development."
+    )
+
+# Fernet keys that seal secret environment values until a worker starts the container (newest first:
+# the first seals, all open). Development derives one from SECRET_KEY; production must set its own.
+PORTAL_SECRETS_KEYS = env_list("PORTAL_SECRETS_KEYS")
+if not PORTAL_SECRETS_KEYS and DEBUG:
+    PORTAL_SECRETS_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"overlay-portal secrets {SECRET_KEY}".encode()).digest()).decode()
+    ]
+if not PORTAL_SECRETS_KEYS:
+    raise ImproperlyConfigured(
+        "PORTAL_SECRETS_KEYS is not set. Make a key with `python3 -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'` and set it (comma-separated, newest first, to rotate), "
+        "or set DEBUG=true for local development."
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
