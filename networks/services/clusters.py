@@ -117,4 +117,5 @@ def cluster_refresh_health_request(*, cluster: Cluster) -> None:
     """Ask a worker to look at the cluster's nodes and Consul (web requests never call the cluster)."""
     from networks import tasks  # tasks import services; import lazily to keep the layers one-way
 
-    transaction.on_commit(lambda: tasks.cluster_refresh_health_task.delay(cluster.pk))
+    # robust: with the task queue down, the page still answers (beat refreshes health every minute anyway).
+    transaction.on_commit(lambda: tasks.cluster_refresh_health_task.delay(cluster.pk), robust=True)
