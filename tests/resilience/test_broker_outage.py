@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 import requests
 
-from networks.models import Network, Operation
+from networks.models import Cluster, Network, Node, Operation
 from networks.services.operations import WAITING_FOR_QUEUE
 from portal.services import api_token_create
 from tests.pages import make_team
-from tests.resilience.processes import BrokerWorker, OwnRedis, WebServer, celery_on
+from tests.resilience.processes import BrokerWorker, OwnRedis, WebServer, celery_on, free_port
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -115,3 +116,29 @@ def test_a_queued_message_the_queue_lost_is_sent_again(own_redis, worker, api):
     messages = [step["message"] for step in started.progress]
     assert any(message.startswith("Its message was lost") for message in messages), messages
     assert started.celery_task_id != operation.celery_task_id
+
+
+def test_a_queued_operation_held_by_a_worker_killed_with_9_goes_to_the_next_worker(own_redis, worker, api):
+    """Waiting for the cluster, its retry's message sits in the worker (and in Redis' unacked, until the
+    600 s visibility timeout): when the worker group dies, the next worker hands it over."""
+    refused = f"127.0.0.1:{free_port()}"  # nothing listens: every call is refused at once
+    Cluster.objects.update(docker_endpoint=f"tcp://{refused}", consul_address=f"http://{refused}")
+    Node.objects.update(docker_endpoint=f"tcp://{refused}")
+    body = api.post(f"{api.base}/networks/", json={"name": "held"}, timeout=60).json()
+    waiting = wait_until(
+        lambda: (op := Operation.objects.get(pk=body["id"])).last_message.startswith("Waiting for the cluster") and op,
+        timeout=60,
+    )
+    assert waiting.status == Operation.Status.QUEUED
+
+    worker.kill()  # the whole group, -9
+    assert redis.Redis.from_url(own_redis.url()).hlen("unacked") >= 1  # the retry's message is stranded there
+    worker.start()
+    started = time.monotonic()
+    handed = wait_until(
+        lambda: (op := Operation.objects.get(pk=body["id"])).celery_task_id != waiting.celery_task_id and op,
+        timeout=120,
+    )
+    print(f"queued operation handed over {time.monotonic() - started:.1f} s after the new worker was ready")
+    assert any(step["message"].startswith("Its message was lost") for step in handed.progress)
+    wait_until(lambda: Operation.objects.get(pk=body["id"]).attempts > waiting.attempts, timeout=60)
