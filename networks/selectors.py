@@ -69,8 +69,10 @@ def operation_waiting_for(*, operation: Operation) -> str:
     """What a queued operation waits for, in words; "" when it is not waiting. One count at most, no broker call."""
     if operation.status != Operation.Status.QUEUED:
         return ""
-    if operation.sent is None:
+    if operation.sent is None and operation.last_message.startswith("Waiting for the task queue"):
         return "Waiting for the task queue: it does not answer. The operation is sent as soon as it does."
+    if operation.sent is None:
+        return "Being handed to the task queue."
     if operation.last_message.startswith("Waiting for the cluster"):
         return "Waiting for the cluster to answer; the worker tries again with growing pauses."
     ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()

@@ -209,13 +209,13 @@ def _live_task_ids() -> set[str]:
     return live
 
 
-@shared_task(name="networks.operations_send", soft_time_limit=60, time_limit=90)
+@shared_task(name="networks.operations_send", ignore_result=True, soft_time_limit=60, time_limit=90)
 def operations_send_task() -> list[int]:
     """Send the outbox: queued operations whose message never reached the task queue."""
     return operations_send_unsent(requeue=_task_for)
 
 
-@shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
+@shared_task(name="networks.operations_recover", ignore_result=True, soft_time_limit=60, time_limit=90)
 def operations_recover_task() -> dict[str, list[int]]:
     """Send the outbox, and hand operations whose message was lost to a live worker (beat; each worker on connect)."""
     sent = operations_send_unsent(requeue=_task_for)

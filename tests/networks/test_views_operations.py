@@ -105,7 +105,11 @@ def test_a_queued_operation_says_what_it_waits_for(client, team):
 
     page = client.get(f"/operations/{queued.pk}/progress/").content.decode()
     assert "busy with 2 operations ahead of this one" in page  # the finished one and the later one do not count
-    assert "task queue" in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+    assert "Being handed to the task queue." in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+    Operation.objects.filter(pk=unsent.pk).update(
+        progress=[*unsent.progress, {"at": "2026-01-01T10:00:02+00:00", "message": "Waiting for the task queue: no."}]
+    )
+    assert "it does not answer" in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
 
     Operation.objects.filter(pk__in=[op.pk for op in earlier]).update(status=Operation.Status.SUCCEEDED)
     page = client.get(f"/operations/{queued.pk}/").content.decode()
