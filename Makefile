@@ -51,6 +51,7 @@ db:
 
 bench: setup
 	@$(PY) bench/allocator.py
+	@$(PY) bench/web.py
 
 clean: cluster-down
 	rm -rf var

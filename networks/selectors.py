@@ -156,6 +156,22 @@ def operation_get(*, tenant: Tenant, pk: int) -> Operation:
     return get_object_or_404(operation_list(tenant=tenant), pk=pk)
 
 
+def operation_waiting_for(*, operation: Operation) -> str:
+    """What a queued operation waits for, in words; "" when it is not waiting. One count at most, no broker call."""
+    if operation.status != Operation.Status.QUEUED:
+        return ""
+    if operation.sent is None and operation.last_message.startswith("Waiting for the task queue"):
+        return "Waiting for the task queue: it does not answer. The operation is sent as soon as it does."
+    if operation.sent is None:
+        return "Being handed to the task queue."
+    if operation.last_message.startswith("Waiting for the cluster"):
+        return "Waiting for the cluster to answer; the worker tries again with growing pauses."
+    ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()
+    if ahead:
+        return f"Waiting for a worker: it is busy with {ahead} operation{'s' if ahead != 1 else ''} ahead of this one."
+    return "Waiting for a worker to pick it up."
+
+
 def work_in_progress(objects) -> bool:
     """Whether the worker is still changing any of these networks or containers (a page of a list).
 

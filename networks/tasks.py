@@ -8,11 +8,11 @@ sentence plus the service's clean-up (a failed create gives its subnet back).
 
 from __future__ import annotations
 
+import json
 import logging
 
-from celery import Task, current_app, shared_task
+from celery import Task, bootsteps, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_ready
 
 from networks.engine import ClusterUnavailable, EngineError
 from networks.models import Cluster, Container, Network
@@ -26,9 +26,11 @@ from networks.services.operations import (
     operation_recover_orphans,
     operation_start,
     operation_wait,
+    operations_send_unsent,
 )
 from networks.services.runners import runner_for
 from plumbing.errors import ServiceError
+from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ def _sentence(exc: BaseException) -> tuple[str, str]:
 class OperationTask(Task):
     abstract = True
     acks_late = True
+    ignore_result = True  # the operation's row is its result; nothing to wait for in the result store
     reject_on_worker_lost = True
     autoretry_for = (ClusterUnavailable,)
     retry_backoff = 2
@@ -114,16 +117,51 @@ def refresh_health_all_task() -> None:
         cluster_refresh_health_task.delay(cluster_id)
 
 
-@shared_task(name="networks.operations_recover", soft_time_limit=60, time_limit=90)
-def operations_recover_task() -> list[int]:
-    """Hand operations orphaned by a dead worker to a live one (run at worker start and by beat)."""
-    inspector = current_app.control.inspect(timeout=2.0)
+def _waiting_task_ids() -> set[str] | None:
+    """The task ids of the messages waiting in the task queue; None when the broker is not Redis.
+
+    Kombu keeps a Redis queue as a list of JSON messages whose headers carry the task id.
+    """
+    ids: set[str] = set()
+    with app.connection_for_read() as connection:
+        if connection.transport.driver_type != "redis":
+            return None
+        client = connection.default_channel.client
+        for queue_name in app.amqp.queues:
+            for raw in client.lrange(queue_name, 0, -1):
+                try:
+                    ids.add(json.loads(raw)["headers"]["id"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return ids
+
+
+def _live_task_ids() -> set[str]:
+    """The task ids every live worker holds: running, prefetched, or waiting for a retry's countdown."""
+    inspector = app.control.inspect(timeout=2.0)
     live: set[str] = set()
     for method in (inspector.active, inspector.reserved, inspector.scheduled):
         for tasks in (method() or {}).values():
             for task in tasks:
                 live.add(task.get("id") or task.get("request", {}).get("id", ""))
-    return operation_recover_orphans(live_task_ids=live)
+    return live
+
+
+@shared_task(name="networks.operations_send", ignore_result=True, soft_time_limit=60, time_limit=90)
+def operations_send_task() -> list[int]:
+    """Send the outbox: queued operations whose message never reached the task queue."""
+    return operations_send_unsent()
+
+
+@shared_task(name="networks.operations_recover", ignore_result=True, soft_time_limit=60, time_limit=90)
+def operations_recover_task() -> dict[str, list[int]]:
+    """Send the outbox, and hand operations whose message was lost to a live worker (beat; each worker on connect)."""
+    sent = operations_send_unsent()
+    # The queue is read before the workers are asked: a message moves from the queue to a worker,
+    # so one that is in neither place when both were looked at is really lost.
+    waiting = _waiting_task_ids()
+    recovered = operation_recover_orphans(live_task_ids=_live_task_ids(), waiting_task_ids=waiting)
+    return {"sent": sent, "recovered": recovered}
 
 
 @shared_task(name="networks.reconcile_all", soft_time_limit=240, time_limit=300)
@@ -170,10 +208,19 @@ def follow_network_task(self, cluster_id: int, docker_id: str) -> int | None:
     return operation.pk if operation else None
 
 
-@worker_ready.connect
-def _recover_on_start(sender=None, **kwargs):
-    # After the grace period, so operations the dead worker touched last are old enough to be judged.
-    operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
+class RecoverOnConnect(bootsteps.StartStopStep):
+    """Each time a worker connects to the task queue (its start, and after the queue came back),
+    send the outbox and look for lost operations, so nothing waits for beat's next round."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, parent):
+        operations_send_task.delay()
+        # After the grace period, so operations the dead worker touched last are old enough to be judged.
+        operations_recover_task.apply_async(countdown=RECOVERY_GRACE_SECONDS + 1)
+
+
+app.steps["consumer"].add(RecoverOnConnect)
 
 
 @shared_task(name=queue.CONTAINER_DIAGNOSE, soft_time_limit=20, time_limit=30)

@@ -4,6 +4,8 @@ DEBUG is off unless asked for; with DEBUG off the portal refuses to start withou
 SECRET_KEY and an explicit ALLOWED_HOSTS, and it sets the cookie and header protections.
 """
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +36,20 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY or SECRET_KEY.st
     raise ImproperlyConfigured(
         "SECRET_KEY is not set (or is the example's placeholder). Set the SECRET_KEY environment variable to a "
         "long random string, such as the output of `python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`, "
+        "or set DEBUG=true for local development."
+    )
+
+# Fernet keys that seal secret environment values until a worker starts the container (newest first:
+# the first seals, all open). Development derives one from SECRET_KEY; production must set its own.
+PORTAL_SECRETS_KEYS = env_list("PORTAL_SECRETS_KEYS")
+if not PORTAL_SECRETS_KEYS and DEBUG:
+    PORTAL_SECRETS_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"overlay-portal secrets {SECRET_KEY}".encode()).digest()).decode()
+    ]
+if not PORTAL_SECRETS_KEYS or any(key.startswith("replace-with-") for key in PORTAL_SECRETS_KEYS):
+    raise ImproperlyConfigured(
+        "PORTAL_SECRETS_KEYS is not set (or is the example's placeholder). Make a key with `python3 -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'` and set it (comma-separated, newest first, to rotate), "
         "or set DEBUG=true for local development."
     )
 
@@ -202,10 +218,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "240"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose task queue went away keeps trying to reconnect for as long as it takes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A web request that enqueues while the task queue is down gives up within about a second (the
+# operation waits in the outbox, the operations table); Celery's defaults hold it ~19 s, then raise.
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+# A message delivered to a worker that died is redelivered after visibility_timeout; it must outlast
+# the longest task (CELERY_TASK_TIME_LIMIT) and retry countdown. operations_recover hands such
+# operations over sooner (after RECOVERY_GRACE_SECONDS), so this is only the broker's own safety net.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "socket_connect_timeout": 2}
 CELERY_BEAT_SCHEDULE = {
-    "recover-orphaned-operations": {"task": "networks.operations_recover", "schedule": 30.0},
+    "recover-operations": {
+        "task": "networks.operations_recover",
+        "schedule": float(os.environ.get("OPERATIONS_RECOVER_EVERY", "10")),
+    },
     "refresh-cluster-health": {"task": "networks.refresh_health_all", "schedule": 60.0},
     "expire-idempotency-keys": {"task": "portal.idempotency_expire", "schedule": 3600.0},
     "reconcile-clusters": {

@@ -33,8 +33,9 @@ class PortalProcess:
 
     name = "process"
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, env: dict | None = None):
         self.log_dir = log_dir
+        self.env = env or {}  # e.g. another CELERY_BROKER_URL for a process on a Redis the test started
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -52,6 +53,7 @@ class PortalProcess:
         self.starts += 1
         env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
         env["CELERY_RESULT_BACKEND"] = settings.CELERY_RESULT_BACKEND
+        env.update(self.env)
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(
                 self.command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

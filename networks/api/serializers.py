@@ -12,7 +12,7 @@ from rest_framework.reverse import reverse
 
 from networks import ipam
 from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
-from networks.selectors import cluster_usage
+from networks.selectors import cluster_usage, operation_waiting_for
 from networks.services.containers import RESTART_POLICIES, masked_environment
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.inputs import MAX_ID
@@ -415,15 +415,22 @@ class OperationSerializer(serializers.ModelSerializer):
     progress = ProgressSerializer(many=True)
     params = serializers.DictField(help_text="What was asked for; never secret values.")
     result = serializers.DictField()
+    waiting_for = serializers.SerializerMethodField(
+        help_text='While queued, what it waits for: the task queue, a worker busy with N operations ahead, or the cluster; "" otherwise.'
+    )
 
     class Meta:
         model = Operation
-        fields = ["id", "url", "kind", "status", "target", "cluster", "network", "container", "params", "progress"]
+        fields = ["id", "url", "kind", "status", "waiting_for", "target", "cluster", "network", "container", "params"]
+        fields += ["progress"]
         fields += ["result", "error", "error_code", "requested_by", "attempts", "created", "started", "finished"]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, operation) -> str:
         return reverse("api:operation-detail", args=[operation.pk], request=self.context.get("request"))
+
+    def get_waiting_for(self, operation) -> str:
+        return operation_waiting_for(operation=operation)
 
 
 class OperationBatchSerializer(serializers.Serializer):

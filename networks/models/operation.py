@@ -66,6 +66,12 @@ class Operation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     celery_task_id = models.CharField(max_length=64, blank=True)
+    # The operations table is the outbox: empty while the task's message has not reached the broker.
+    sent = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the task's message was handed to the task queue; empty while waiting for it.",
+    )
     attempts = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)

@@ -150,7 +150,8 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
 
 def cluster_refresh_health_request(*, cluster: Cluster) -> None:
     """Ask a worker to look at the cluster's nodes and Consul (web requests never call the cluster)."""
-    queue.send_on_commit(queue.CLUSTER_REFRESH_HEALTH, cluster.pk)
+    # robust: with the task queue down, the page still answers (beat refreshes health every minute anyway).
+    queue.send_on_commit(queue.CLUSTER_REFRESH_HEALTH, cluster.pk, robust=True)
 
 
 def cluster_refresh_health_ask(*, cluster: Cluster, timeout: float) -> dict:

@@ -14,6 +14,7 @@ from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Node, Operation
+from networks.sealing import environment_forget, environment_open, environment_seal
 from plumbing.errors import ServiceError
 
 from . import queue
@@ -170,7 +171,7 @@ def container_run(
         name=name,
         image=image,
         command=list(command or []),
-        environment=env,
+        environment=environment_seal(env),  # secret values sealed: never stored in clear
         ports=[{"host": p.host, "container": p.container, "protocol": p.protocol} for p in published],
         publish_all=publish_all,
         labels={"restart_policy": restart_policy},
@@ -301,13 +302,13 @@ def container_launch_run(*, operation: Operation) -> None:
             aliases=first.aliases if first else None,
             ipv4_address=first.ipv4_address if first else None,
             labels=_container_labels(container),
-            environment={e["name"]: e["value"] for e in container.environment},
+            environment=environment_open(container.environment),
             ports={f"{p['container']}/{p['protocol']}": p["host"] for p in container.ports},
             publish_all=container.publish_all,
             restart_policy=container.labels.get("restart_policy", "no"),
         )
     # Docker has the secret values now; the portal keeps only their names.
-    container.environment = [{**e, "value": ""} if e.get("secret") else e for e in container.environment]
+    container.environment = environment_forget(container.environment)
     _record_state(container, attrs)
     for endpoint in endpoints[1:]:
         if endpoint.network.name not in attrs["NetworkSettings"]["Networks"]:
@@ -339,7 +340,7 @@ def container_launch_failed(*, operation: Operation) -> None:
                 address_release(network=endpoint.network, address=endpoint.ipv4_address)
             endpoint.delete()
         container.status = Container.Status.FAILED
-        container.environment = [{**e, "value": ""} if e.get("secret") else e for e in container.environment]
+        container.environment = environment_forget(container.environment)
         container.save(update_fields=["status", "environment", "updated"])
 
 

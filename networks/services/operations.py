@@ -7,6 +7,7 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 
@@ -14,6 +15,13 @@ from . import queue
 
 logger = logging.getLogger(__name__)
 RECOVERY_GRACE_SECONDS = 15
+# A message the web is sending right now is not the outbox's to send: leave it this long.
+OUTBOX_GRACE_SECONDS = 5
+WAITING_FOR_QUEUE = (
+    "Waiting for the task queue: it does not answer. The operation is sent to a worker as soon as it does; "
+    "nothing to do meanwhile."
+)
+QUEUE_BACK = "The task queue answers again; the operation is sent to a worker."
 
 
 class OperationNotStartable(Exception):
@@ -38,11 +46,34 @@ def operation_create(
 
 def operation_enqueue(*, operation: Operation) -> None:
     """Hand the operation to a worker once the surrounding transaction commits (the worker looks its
-    kind up in `runners`); the task id it is sent under is the only one allowed to start it."""
+    kind up in `runners`), so the worker finds the rows it needs.
+
+    A new task id each time: a delivery of an earlier message for the operation is then stale and
+    does nothing (operation_start), so sending again is always safe.
+    """
     task_id = str(uuid.uuid4())
-    Operation.objects.filter(pk=operation.pk).update(celery_task_id=task_id)
+    Operation.objects.filter(pk=operation.pk).update(celery_task_id=task_id, sent=None)
     operation.celery_task_id = task_id
-    queue.send_on_commit(queue.RUN_OPERATION, operation.pk, task_id=task_id)
+    operation.sent = None
+    transaction.on_commit(lambda: operation_send(operation=operation, task_id=task_id))
+
+
+def operation_send(*, operation: Operation, task_id: str) -> bool:
+    """Hand the operation's message to the task queue, or leave it in the outbox when the queue is down.
+
+    The change is recorded either way; an operation without `sent` is sent again by
+    operations_send_unsent (beat, and each worker when it connects) once the queue answers.
+    """
+    try:
+        queue.send(queue.RUN_OPERATION, operation.pk, task_id=task_id)
+    except OperationalError as error:
+        logger.warning("operation %s waits for the task queue: %s", operation.pk, error)
+        if operation.last_message != WAITING_FOR_QUEUE:
+            operation_progress(operation=operation, message=WAITING_FOR_QUEUE)
+        return False
+    operation.sent = timezone.now()
+    Operation.objects.filter(pk=operation.pk, celery_task_id=task_id).update(sent=operation.sent)
+    return True
 
 
 def _append(operation: Operation, message: str) -> list:
@@ -110,25 +141,62 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     return operation
 
 
-def operation_recover_orphans(*, live_task_ids: set[str]) -> list[int]:
-    """Hand RUNNING operations whose task no worker holds any more (a worker died) to a new task.
+def _resend(operation: Operation, *, status: str, message: str | None) -> bool:
+    """Send the operation again under a new task id, if it is still as it was read (status and task)."""
+    with transaction.atomic():
+        locked = Operation.objects.select_for_update().get(pk=operation.pk)
+        if locked.status != status or locked.celery_task_id != operation.celery_task_id:
+            return False
+        locked.status = Operation.Status.QUEUED
+        if message:
+            locked.progress = _append(locked, message)
+        locked.save(update_fields=["status", "progress", "updated"])
+        operation_enqueue(operation=locked)
+    return True
 
-    The runners are idempotent, so the new task picks up where the dead one stopped. Returns the
-    ids of the operations handed over.
+
+def operations_send_unsent() -> list[int]:
+    """The outbox: send every queued operation whose message never reached the task queue."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=OUTBOX_GRACE_SECONDS)
+    sent = []
+    for operation in Operation.objects.filter(status=Operation.Status.QUEUED, sent__isnull=True):
+        refused = operation.last_message == WAITING_FOR_QUEUE  # nobody is sending it now: no need to wait
+        if not refused and operation.updated >= cutoff:
+            continue
+        message = QUEUE_BACK if refused else None
+        if _resend(operation, status=Operation.Status.QUEUED, message=message):
+            sent.append(operation.pk)
+            logger.info("operation %s sent from the outbox", operation.pk)
+    return sent
+
+
+def operation_recover_orphans(*, live_task_ids: set[str], waiting_task_ids: set[str] | None) -> list[int]:
+    """Hand operations whose message no worker holds any more to a new task.
+
+    RUNNING ones whose task no live worker holds (a worker died mid-run), and QUEUED ones that were
+    sent but whose message is neither waiting in the task queue nor held by a live worker (it was
+    delivered to a worker that died, where it would sit unacknowledged until the visibility timeout,
+    or the task queue lost it in a restart). `waiting_task_ids` is None when the queue cannot be
+    read: queued operations are then left alone. Both only after a grace period, so a message in
+    flight is not taken for a lost one. The runners are idempotent, so the new task picks up where
+    the dead one stopped. Returns the ids handed over.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=RECOVERY_GRACE_SECONDS)
     recovered = []
     for operation in Operation.objects.filter(status=Operation.Status.RUNNING, updated__lt=cutoff):
         if operation.celery_task_id in live_task_ids:
             continue
-        with transaction.atomic():
-            locked = Operation.objects.select_for_update().get(pk=operation.pk)
-            if locked.status != Operation.Status.RUNNING:
-                continue
-            locked.status = Operation.Status.QUEUED
-            locked.progress = _append(locked, "The worker running this stopped; another worker takes it over.")
-            locked.save(update_fields=["status", "progress", "updated"])
-            operation_enqueue(operation=locked)
-        recovered.append(operation.pk)
-        logger.warning("operation %s was orphaned by a dead worker; requeued", operation.pk)
+        message = "The worker running this stopped; another worker takes it over."
+        if _resend(operation, status=Operation.Status.RUNNING, message=message):
+            recovered.append(operation.pk)
+            logger.warning("operation %s was orphaned by a dead worker; requeued", operation.pk)
+    if waiting_task_ids is None:
+        return recovered
+    held = live_task_ids | waiting_task_ids
+    queued = Operation.objects.filter(status=Operation.Status.QUEUED, sent__lt=cutoff, updated__lt=cutoff)
+    for operation in [op for op in queued if op.celery_task_id not in held]:
+        message = "Its message was lost (its worker stopped, or the task queue restarted); sent again."
+        if _resend(operation, status=Operation.Status.QUEUED, message=message):
+            recovered.append(operation.pk)
+            logger.warning("queued operation %s had no live message; sent again", operation.pk)
     return recovered

@@ -24,13 +24,16 @@ FOLLOW_NETWORK = "networks.follow_network"
 
 
 def send(name: str, *args, task_id: str | None = None) -> None:
-    """Send a task now (a caller outside any transaction, such as the events follower)."""
-    current_app.send_task(name, args=args, task_id=task_id)
+    """Send a task now, nobody waiting for its result (whose store then need not answer either)."""
+    current_app.send_task(name, args=args, task_id=task_id, ignore_result=True)
 
 
-def send_on_commit(name: str, *args, task_id: str | None = None) -> None:
-    """Send a task once the surrounding transaction commits, so the worker finds the rows it needs."""
-    transaction.on_commit(lambda: send(name, *args, task_id=task_id))
+def send_on_commit(name: str, *args, task_id: str | None = None, robust: bool = False) -> None:
+    """Send a task once the surrounding transaction commits, so the worker finds the rows it needs.
+
+    `robust`: a task queue that does not answer is logged, not raised (for sends nobody waits on).
+    """
+    transaction.on_commit(lambda: send(name, *args, task_id=task_id), robust=robust)
 
 
 def ask(name: str, *args, timeout: float):

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 
 from networks.filters import OperationFilterSet
 from networks.models import Operation
-from networks.selectors import operation_get, operation_list
+from networks.selectors import operation_get, operation_list, operation_waiting_for
 from plumbing.live import paginate, render_live
 from portal.tenancy import tenant_required
 
@@ -44,7 +44,11 @@ def _shown(value) -> str:
 
 def _progress_context(operation: Operation) -> dict:
     result = operation.result.items() if operation.status == Operation.Status.SUCCEEDED else []
-    return {"operation": operation, "result": [(key, _shown(value)) for key, value in result]}
+    return {
+        "operation": operation,
+        "result": [(key, _shown(value)) for key, value in result],
+        "waiting_for": operation_waiting_for(operation=operation),
+    }
 
 
 @tenant_required

@@ -92,3 +92,32 @@ def test_another_teams_operation_is_a_404(client, team, other_team):
     client.force_login(team.owner)
     for suffix in ("", "progress/", "row/"):
         assert client.get(f"/operations/{theirs.pk}/{suffix}").status_code == 404
+
+
+def test_a_queued_operation_says_what_it_waits_for(client, team):
+    from django.utils import timezone
+
+    earlier = [make_operation(team, target=f"ahead-{i}", sent=timezone.now()) for i in range(2)]
+    make_operation(team, target="done", status=Operation.Status.SUCCEEDED, sent=timezone.now())
+    queued = make_operation(team, target="mine", sent=timezone.now())
+    unsent = make_operation(team, target="unsent")
+    client.force_login(team.viewer)
+
+    page = client.get(f"/operations/{queued.pk}/progress/").content.decode()
+    assert "busy with 2 operations ahead of this one" in page  # the finished one and the later one do not count
+    assert "Being handed to the task queue." in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+    Operation.objects.filter(pk=unsent.pk).update(
+        progress=[*unsent.progress, {"at": "2026-01-01T10:00:02+00:00", "message": "Waiting for the task queue: no."}]
+    )
+    assert "it does not answer" in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+
+    Operation.objects.filter(pk__in=[op.pk for op in earlier]).update(status=Operation.Status.SUCCEEDED)
+    page = client.get(f"/operations/{queued.pk}/").content.decode()
+    assert "Waiting for a worker to pick it up." in page
+
+    Operation.objects.filter(pk=queued.pk).update(
+        progress=[*queued.progress, {"at": "2026-01-01T10:00:02+00:00", "message": "Waiting for the cluster: no."}]
+    )
+    assert "Waiting for the cluster to answer" in client.get(f"/operations/{queued.pk}/progress/").content.decode()
+    Operation.objects.filter(pk=queued.pk).update(status=Operation.Status.SUCCEEDED)
+    assert 'class="waiting-for' not in client.get(f"/operations/{queued.pk}/progress/").content.decode()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "deploy" / "overlay-portal.env.example"
@@ -28,7 +29,10 @@ def example_environment(**changes) -> dict[str, str]:
 def replaced(env: dict[str, str]) -> dict[str, str]:
     return {
         name: secrets.token_urlsafe(50) if value.startswith("replace-with-") else value for name, value in env.items()
-    } | {"DATABASE_URL": env["DATABASE_URL"].replace("replace-with-the-db-password", secrets.token_hex(8))}
+    } | {
+        "DATABASE_URL": env["DATABASE_URL"].replace("replace-with-the-db-password", secrets.token_hex(8)),
+        "PORTAL_SECRETS_KEYS": Fernet.generate_key().decode(),
+    }
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -53,7 +57,7 @@ def test_without_the_example_the_defaults_are_still_secure_and_check_deploy_says
     assert warnings == {"(security.W021)"}, result.stdout + result.stderr  # only the preload decision is left
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "METRICS_TOKEN"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "METRICS_TOKEN", "PORTAL_SECRETS_KEYS"])
 def test_the_examples_placeholders_are_refused(name):
     env = replaced(example_environment())
     env[name] = example_environment()[name]

@@ -1,0 +1,106 @@
+"""Real processes the resilience tests start on their own: a Redis on a free port, a web server and a
+worker that use it. The machine's own Redis (6379) is never stopped."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from celery import Celery
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.conftest import PortalProcess, WorkerProcess
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class OwnRedis:
+    """A redis-server on a free port, without persistence: a restart loses what it held, as a crash would."""
+
+    def __init__(self, log_dir: Path):
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        with open(self.log_dir / "redis.log", "ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+
+def celery_on(url: str) -> Celery:
+    """A Celery client of the given Redis, for sending a task and reading its result from the test.
+
+    Celery prefers CELERY_BROKER_URL from the environment (the tests' own Redis) to a broker given
+    here, but not to the read and write URLs, so those name this one.
+    """
+    app = Celery("probe", set_as_current=False)
+    app.conf.update(broker_read_url=url, broker_write_url=url, result_backend=url)
+    return app
+
+
+class BrokerWorker(WorkerProcess):
+    """The portal's worker on a Redis the test started; ready when it answers a ping there."""
+
+    def __init__(self, log_dir: Path, url: str):
+        super().__init__(log_dir, env={"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url})
+        self.client = celery_on(url)
+
+    def ready(self) -> bool:
+        try:
+            return bool(self.client.control.ping(timeout=1.0))
+        except (OperationalError, RedisConnectionError):  # a connection from before the Redis restart
+            return False
+
+
+class WebServer(PortalProcess):
+    """The portal under gunicorn on a free port; ready when /login/ answers 200."""
+
+    name = "web"
+
+    def __init__(self, log_dir: Path, env: dict | None = None):
+        super().__init__(log_dir, env=env)
+        self.port = free_port()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+        return [gunicorn, "portal.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"]
+
+    def ready(self) -> bool:
+        try:
+            return requests.get(f"{self.base}/login/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
