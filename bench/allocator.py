@@ -29,7 +29,6 @@ from django.db import connection, transaction  # noqa: E402
 
 from networks import ipam  # noqa: E402
 from networks.models import Cluster, ClusterGrant, ReservedRange, SubnetAllocation  # noqa: E402
-from networks.models.cluster import SERVICENET_CIDR  # noqa: E402
 from networks.services.allocations import subnet_allocate, subnet_release  # noqa: E402
 from networks.services.grants import grant_check_room  # noqa: E402
 from portal.models import Tenant  # noqa: E402
@@ -38,7 +37,7 @@ LEVELS = (0, 10_000, 60_000)
 PORTAL_RUNS = 25
 BASELINE_RUNS = 3
 POOL = ipaddress.IPv4Network("10.0.0.0/8")
-SERVICENET = ipaddress.IPv4Network(SERVICENET_CIDR)
+SERVICENET = ipam.SERVICENET
 
 
 def fill(cluster: Cluster, upto: int) -> None:
@@ -111,7 +110,9 @@ def main() -> None:
         name="bench", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
     )
     ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
-    ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
+    ReservedRange.objects.create(
+        cluster=cluster, cidr=str(ipam.SERVICENET), description="ServiceNet", is_servicenet=True
+    )
     print(f"database: {connection.vendor}; portal median of {PORTAL_RUNS}, baseline median of {BASELINE_RUNS}")
     results = {}
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from ipaddress import IPv4Network
 from itertools import accumulate
 
@@ -25,15 +26,24 @@ GRID_STRIDE = 28  # a cell and the gap after it
 GRID_LEFT = 64  # room for the row labels
 GRID_TOP = 8
 
+
 # Kinds of holder, in the order the legend lists them.
-NETWORK, OTHER_TEAM, EXTERNAL = "network", "other", "external"
-RESERVED, SERVICENET = "reserved", "servicenet"
+class HolderKind(StrEnum):
+    """What holds a range of the pool, as the map colours it (the templates compare the plain strings)."""
+
+    NETWORK = "network"  # the viewer's team's network, or one shared with it
+    OTHER_TEAM = "other"
+    EXTERNAL = "external"
+    RESERVED = "reserved"
+    SERVICENET = "servicenet"
+
+
 KIND_NAMES = {
-    NETWORK: "portal network",
-    OTHER_TEAM: "another team's network",
-    EXTERNAL: "external network",
-    RESERVED: "reserved range",
-    SERVICENET: "ServiceNet",
+    HolderKind.NETWORK: "portal network",
+    HolderKind.OTHER_TEAM: "another team's network",
+    HolderKind.EXTERNAL: "external network",
+    HolderKind.RESERVED: "reserved range",
+    HolderKind.SERVICENET: "ServiceNet",
 }
 
 

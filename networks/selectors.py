@@ -266,13 +266,13 @@ def cluster_health_get(*, tenant: Tenant, pk: int) -> ClusterHealth:
 
 def container_exposed_list(*, tenant: Tenant) -> QuerySet[Container]:
     """The tenant's live containers that publish ports: reachable from the Internet and ServiceNet."""
-    live = container_list(tenant=tenant).filter(tenant=tenant).exclude(status=Container.Status.REMOVED)
+    live = container_list(tenant=tenant).filter(tenant=tenant).present()
     return ContainerFilterSet({"exposed": "true"}, queryset=live, tenant=tenant).qs
 
 
 def dashboard_summary(*, tenant: Tenant) -> dict:
     live_networks = network_list(tenant=tenant).live()
-    live_containers = Container.objects.filter(tenant=tenant).exclude(status=Container.Status.REMOVED)
+    live_containers = Container.objects.filter(tenant=tenant).present()
     return {
         "clusters": cluster_health_list(tenant=tenant),
         "networks_count": live_networks.filter(tenant=tenant).count(),
@@ -300,15 +300,18 @@ def cluster_allocation_map(
 ) -> tuple[diagrams.AllocationMap, ipam.Capacity]:
     """The pool as two grids (see networks.diagrams) and the capacity figures for its legend."""
     capacity = cluster_capacity(cluster=cluster)
-    kinds = {SubnetAllocation.Kind.EXTERNAL: diagrams.EXTERNAL, "other": diagrams.OTHER_TEAM}
+    kinds = {SubnetAllocation.Kind.EXTERNAL: diagrams.HolderKind.EXTERNAL, "other": diagrams.HolderKind.OTHER_TEAM}
     holders = [
         diagrams.Holder.of(
-            ipaddress.IPv4Network(block.cidr), kinds.get(block.kind, diagrams.NETWORK), block.owner, block.network_id
+            ipaddress.IPv4Network(block.cidr),
+            kinds.get(block.kind, diagrams.HolderKind.NETWORK),
+            block.owner,
+            block.network_id,
         )
         for block in subnet_allocation_list(tenant=tenant, cluster=cluster)
     ]
     for reserved in cluster.reserved_ranges.all():
-        kind = diagrams.SERVICENET if reserved.is_servicenet else diagrams.RESERVED
+        kind = diagrams.HolderKind.SERVICENET if reserved.is_servicenet else diagrams.HolderKind.RESERVED
         owner = "ServiceNet" if reserved.is_servicenet else f"reserved range ({reserved.description})"
         holders.append(diagrams.Holder.of(reserved.network, kind, owner))
     picture = diagrams.allocation_map(
@@ -343,9 +346,6 @@ def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> diagrams.Topology:
             system=c.is_system,
             network_ids=[e.network_id for e in c.endpoints.all()],
         )
-        for c in container_list(tenant=tenant)
-        .filter(cluster=cluster)
-        .exclude(status=Container.Status.REMOVED)
-        .order_by("is_system", "name")
+        for c in container_list(tenant=tenant).filter(cluster=cluster).present().order_by("is_system", "name")
     ]
     return diagrams.topology(nodes, networks, containers)

@@ -22,13 +22,16 @@ class Tenant(models.Model):
         return self.name
 
 
+class MembershipRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
 class Membership(models.Model):
     """A user's role in a tenant: owners manage members and policies, members change things, viewers read."""
 
-    class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MEMBER = "member", "Member"
-        VIEWER = "viewer", "Viewer"
+    Role = MembershipRole
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
@@ -41,9 +44,7 @@ class Membership(models.Model):
         verbose_name_plural = "memberships"
         constraints = [
             models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant"),
-            models.CheckConstraint(
-                condition=models.Q(role__in=["owner", "member", "viewer"]), name="membership_role_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(role__in=MembershipRole.values), name="membership_role_valid"),
         ]
 
     def __str__(self) -> str:

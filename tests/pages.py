@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
+from networks import ipam
 from networks.models import (
     Cluster,
     ClusterGrant,
@@ -24,7 +25,6 @@ from networks.models import (
     ReservedRange,
     SubnetAllocation,
 )
-from networks.models.cluster import SERVICENET_CIDR
 from networks.services.allocations import subnet_allocate
 from portal.models import Membership, Tenant
 from portal.services import membership_set, tenant_create
@@ -70,7 +70,9 @@ def make_cluster(tenant: Tenant, name: str = "local", *, octet: int = 250) -> Cl
         docker_endpoint=f"tcp://192.0.2.{octet}:2375",
         consul_address=f"http://192.0.2.{octet}:8500",
     )
-    ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
+    ReservedRange.objects.create(
+        cluster=cluster, cidr=str(ipam.SERVICENET), description="ServiceNet", is_servicenet=True
+    )
     ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
     for i, role in ((1, Node.Role.MANAGER), (2, Node.Role.WORKER)):
         Node.objects.create(

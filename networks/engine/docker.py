@@ -11,7 +11,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .errors import ClusterUnavailable, EngineError
+from .errors import ClusterUnavailable, EngineError, StateStoreUnavailable
 
 DEFAULT_TIMEOUT = 30
 
@@ -26,6 +26,69 @@ class SwarmNode:
     address: str
 
 
+IMAGE_UNAVAILABLE = (
+    "The image is not on that node and no registry could be reached to pull it. "
+    "Pick an image the node already has (the run form lists them per node)."
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One kind of Docker refusal: any of `patterns` (lower case; a tuple inside means all of them)
+    found in Docker's message makes it `code`, told as `sentence`."""
+
+    patterns: tuple[str | tuple[str, ...], ...]
+    code: str
+    sentence: str
+    error: type[EngineError] = EngineError
+
+    def matches(self, lowered: str) -> bool:
+        return any(
+            all(part in lowered for part in pattern) if isinstance(pattern, tuple) else pattern in lowered
+            for pattern in self.patterns
+        )
+
+
+# First match wins. tests/networks/engine/test_docker_errors.py has a message recorded from the real
+# engine for every row.
+REFUSALS = (
+    Refusal(
+        ("pool overlaps", "overlaps with other one"),
+        "pool_overlaps",
+        "Docker refused the subnet because it overlaps a network the cluster already has. "
+        "Ask the portal to reconcile the cluster, then create the network again.",
+    ),
+    Refusal(
+        ("already exists", "already in use by container"),
+        "name_exists",
+        "A network or container with that name already exists on the cluster. Pick another name.",
+    ),
+    Refusal(
+        ("active endpoints",),
+        "active_endpoints",
+        "Containers are still attached to the network. Disconnect them first, or remove with disconnect.",
+    ),
+    Refusal(("pull access denied", "manifest", "registry", "no such image"), "image_unavailable", IMAGE_UNAVAILABLE),
+    Refusal(
+        ("could not allocate ip", "no available ip", ("ipam", "in use")),
+        "address_in_use",
+        "That address is already used on the network (Docker also gives one to each node's load "
+        "balancer). Pick another address, or leave it empty to get the next free one.",
+    ),
+    Refusal(
+        ("address already in use", "port is already allocated"),
+        "port_in_use",
+        "That host port is already published by another container on the node. Pick another host port.",
+    ),
+    Refusal(
+        ("error getting pools config from store", "datastore"),
+        "state_store_unavailable",
+        "",  # StateStoreUnavailable says it, and makes the operation wait and retry
+        StateStoreUnavailable,
+    ),
+)
+
+
 def translate(exc: Exception) -> EngineError:
     """Turn a docker SDK or transport exception into a sentence the user can act on."""
     if isinstance(exc, EngineError):
@@ -33,74 +96,18 @@ def translate(exc: Exception) -> EngineError:
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return ClusterUnavailable(raw=str(exc))
     if isinstance(exc, docker.errors.ImageNotFound):
-        return EngineError(
-            "The image is not on that node and no registry could be reached to pull it. "
-            "Pick an image the node already has (the run form lists them per node).",
-            code="image_unavailable",
-            raw=str(exc),
-        )
+        return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))
     if isinstance(exc, docker.errors.NotFound):
         return EngineError(f"Docker could not find it: {exc.explanation}", code="not_found", raw=str(exc))
-    if isinstance(exc, docker.errors.APIError):
-        text = str(exc.explanation or exc)
-        lowered = text.lower()
-        if "pool overlaps" in lowered or "overlaps with other one" in lowered:
-            return EngineError(
-                "Docker refused the subnet because it overlaps a network the cluster already has. "
-                "Ask the portal to reconcile the cluster, then create the network again.",
-                code="pool_overlaps",
-                raw=text,
-            )
-        if "already exists" in lowered:
-            return EngineError(
-                "A network or container with that name already exists on the cluster. Pick another name.",
-                code="name_exists",
-                raw=text,
-            )
-        if "active endpoints" in lowered:
-            return EngineError(
-                "Containers are still attached to the network. Disconnect them first, or remove with disconnect.",
-                code="active_endpoints",
-                raw=text,
-            )
-        if (
-            "pull access denied" in lowered
-            or "manifest" in lowered
-            or "registry" in lowered
-            or "no such image" in lowered
-        ):
-            return EngineError(
-                "The image is not on that node and no registry could be reached to pull it. "
-                "Pick an image the node already has (the run form lists them per node).",
-                code="image_unavailable",
-                raw=text,
-            )
-        if (
-            "could not allocate ip" in lowered
-            or "no available ip" in lowered
-            or "ipam" in lowered
-            and "in use" in lowered
-        ):
-            return EngineError(
-                "That address is already used on the network (Docker also gives one to each node's load "
-                "balancer). Pick another address, or leave it empty to get the next free one.",
-                code="address_in_use",
-                raw=text,
-            )
-        if "address already in use" in lowered or "port is already allocated" in lowered:
-            return EngineError(
-                "That host port is already published by another container on the node. Pick another host port.",
-                code="port_in_use",
-                raw=text,
-            )
-        if "error getting pools config from store" in lowered or "datastore" in lowered:
-            return EngineError(
-                "The cluster's state store is down: rebuild the cluster, then try again.",
-                code="state_store_unavailable",
-                raw=text,
-            )
+    if not isinstance(exc, docker.errors.APIError):
+        return EngineError(f"Unexpected error talking to Docker: {exc}", raw=str(exc))
+    text = str(exc.explanation or exc)
+    refusal = next((r for r in REFUSALS if r.matches(text.lower())), None)
+    if refusal is None:
         return EngineError(f"Docker refused the request: {text}", raw=text)
-    return EngineError(f"Unexpected error talking to Docker: {exc}", raw=str(exc))
+    if refusal.error is StateStoreUnavailable:
+        return StateStoreUnavailable(raw=text)
+    return refusal.error(refusal.sentence, code=refusal.code, raw=text)
 
 
 @contextlib.contextmanager

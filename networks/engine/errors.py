@@ -26,7 +26,8 @@ class StateStoreUnavailable(ClusterUnavailable):
     def __init__(self, raw: str = ""):
         EngineError.__init__(
             self,
-            "The cluster's state store (Consul) is down: rebuild the cluster, then try again.",
+            "The cluster's state store (Consul) does not answer; the portal keeps retrying. If this lasts, "
+            "check the cluster's Consul agents (the dashboard shows how many are up).",
             code="state_store_unavailable",
             raw=raw,
         )

@@ -6,7 +6,6 @@ from django.db import models
 
 from networks import ipam
 
-SERVICENET_CIDR = "10.176.224.0/19"
 DEFAULT_POOL = "10.0.0.0/8"
 DEFAULT_PREFIXLEN = 24
 

@@ -1,6 +1,15 @@
 from django.db import models
 
 
+class ContainerStatus(models.TextChoices):
+    CREATING = "creating", "Creating"
+    RUNNING = "running", "Running"
+    EXITED = "exited", "Exited"
+    REMOVING = "removing", "Removing"
+    REMOVED = "removed", "Removed"
+    FAILED = "failed", "Failed"
+
+
 class ContainerQuerySet(models.QuerySet):
     def present(self):
         """Every container not yet removed (creating, running, exited, failed, removing)."""
@@ -10,13 +19,7 @@ class ContainerQuerySet(models.QuerySet):
 class Container(models.Model):
     """A container on one node of a cluster: the tenant's own, or a protected system container."""
 
-    class Status(models.TextChoices):
-        CREATING = "creating", "Creating"
-        RUNNING = "running", "Running"
-        EXITED = "exited", "Exited"
-        REMOVING = "removing", "Removing"
-        REMOVED = "removed", "Removed"
-        FAILED = "failed", "Failed"
+    Status = ContainerStatus
 
     tenant = models.ForeignKey(
         "portal.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="containers"
@@ -56,7 +59,7 @@ class Container(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["cluster", "name"],
-                condition=~models.Q(status="removed"),
+                condition=~models.Q(status=ContainerStatus.REMOVED),
                 name="container_unique_live_name_per_cluster",
             ),
             models.CheckConstraint(

@@ -25,6 +25,14 @@ def validate_network_name(name: str) -> None:
         )
 
 
+class NetworkStatus(models.TextChoices):
+    CREATING = "creating", "Creating"
+    ACTIVE = "active", "Active"
+    REMOVING = "removing", "Removing"
+    REMOVED = "removed", "Removed"
+    FAILED = "failed", "Failed"
+
+
 class NetworkQuerySet(models.QuerySet):
     def live(self):
         """Being created, active or being removed: they hold their name and their subnet."""
@@ -39,12 +47,7 @@ class NetworkQuerySet(models.QuerySet):
 class Network(models.Model):
     """An overlay network on a cluster, made by the portal or found on the cluster (external)."""
 
-    class Status(models.TextChoices):
-        CREATING = "creating", "Creating"
-        ACTIVE = "active", "Active"
-        REMOVING = "removing", "Removing"
-        REMOVED = "removed", "Removed"
-        FAILED = "failed", "Failed"
+    Status = NetworkStatus
 
     # Which status may follow which; services refuse anything else, so a retried task can tell
     # what is already done.
@@ -92,11 +95,11 @@ class Network(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["cluster", "name"],
-                condition=~models.Q(status="removed"),
+                condition=~models.Q(status=NetworkStatus.REMOVED),
                 name="network_unique_live_name_per_cluster",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=["creating", "active", "removing", "removed", "failed"]),
+                condition=models.Q(status__in=NetworkStatus.values),
                 name="network_status_valid",
             ),
             models.CheckConstraint(

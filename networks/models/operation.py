@@ -3,6 +3,13 @@ from django.db import models
 from django.utils import timezone
 
 
+class OperationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
 class OperationQuerySet(models.QuerySet):
     def unfinished(self):
         """Queued or running: a worker has yet to finish them."""
@@ -24,11 +31,7 @@ class Operation(models.Model):
         CONTAINER_REMOVE = "container.remove", "Remove container"
         CLUSTER_RECONCILE = "cluster.reconcile", "Reconcile cluster"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = OperationStatus
 
     # RUNNING -> QUEUED only when a worker died holding it and the operation is handed to another.
     TRANSITIONS = {
@@ -86,11 +89,12 @@ class Operation(models.Model):
         verbose_name_plural = "operations"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                condition=models.Q(status__in=OperationStatus.values),
                 name="operation_status_valid",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status="failed") | ~models.Q(error=""), name="operation_failed_has_error"
+                condition=~models.Q(status=OperationStatus.FAILED) | ~models.Q(error=""),
+                name="operation_failed_has_error",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx")]

@@ -114,23 +114,10 @@ def node_pick_spread(*, cluster: Cluster) -> Node:
     return node
 
 
-@transaction.atomic
-def container_run(
-    *,
-    tenant,
-    cluster: Cluster,
-    user=None,
-    name: str,
-    image: str,
-    command: list[str] | None = None,
-    networks: list[dict] | None = None,
-    environment: list[dict] | None = None,
-    ports: list[str] | None = None,
-    publish_all: bool = False,
-    restart_policy: str = "no",
-    node: Node | None = None,
-) -> Operation:
-    """Record a container and enqueue its start. Private unless ports are published on purpose."""
+def _check_run_request(
+    *, tenant, cluster: Cluster, name: str, image: str, ports, publish_all: bool, restart_policy: str
+) -> tuple[str, str, list[PublishedPort]]:
+    """The name, image and published ports of a run, each refused with its own sentence."""
     name = (name or "").strip()
     if not CONTAINER_NAME.match(name):
         raise ServiceError(
@@ -138,7 +125,7 @@ def container_run(
             f'"{name}" is not a valid container name: letters, digits, _ . - and at most 128 characters.',
             field="name",
         )
-    if Container.objects.filter(cluster=cluster, name=name).exclude(status=Container.Status.REMOVED).exists():
+    if Container.objects.filter(cluster=cluster, name=name).present().exists():
         raise ServiceError(
             "name_taken", f'A container named "{name}" already exists on {cluster.name}.', field="name", http_status=409
         )
@@ -158,6 +145,48 @@ def container_run(
         raise ServiceError(
             "bad_restart", f"Restart policy must be one of {', '.join(RESTART_POLICIES)}.", field="restart_policy"
         )
+    return name, image, published
+
+
+def _plan_endpoints(*, tenant, container: Container, networks: list[dict]) -> None:
+    """The networks a run joins: only ones the tenant may use (its own or shared), active, on its cluster."""
+    for spec in networks:
+        network = spec["network"]
+        if network.cluster_id != container.cluster_id or not network.is_usable_by(tenant):
+            raise network_not_usable(network.pk)
+        if network.status != Network.Status.ACTIVE:
+            raise ServiceError(
+                "bad_state", f'Network "{network.name}" is not active.', field="networks", http_status=409
+            )
+        endpoint_plan(
+            network=network,
+            container=container,
+            aliases=check_aliases(spec.get("aliases")),
+            ipv4_address=spec.get("ipv4_address") or "",
+        )
+
+
+@transaction.atomic
+def container_run(
+    *,
+    tenant,
+    cluster: Cluster,
+    user=None,
+    name: str,
+    image: str,
+    command: list[str] | None = None,
+    networks: list[dict] | None = None,
+    environment: list[dict] | None = None,
+    ports: list[str] | None = None,
+    publish_all: bool = False,
+    restart_policy: str = "no",
+    node: Node | None = None,
+) -> Operation:
+    """Record a container and enqueue its start. Private unless ports are published on purpose."""
+    name, image, published = _check_run_request(
+        tenant=tenant, cluster=cluster, name=name, image=image, ports=ports, publish_all=publish_all,
+        restart_policy=restart_policy,
+    )  # fmt: skip
     env = parse_environment(environment or [])
     # The swarm's lock, held until commit: the grant's limits cannot be passed by two runs at once.
     grant_check_room(cluster=cluster, tenant=tenant, containers=1, published_ports=len(published))
@@ -176,20 +205,7 @@ def container_run(
         publish_all=publish_all,
         labels={"restart_policy": restart_policy},
     )
-    for spec in networks or []:
-        network = spec["network"]
-        if network.cluster_id != cluster.pk or not network.is_usable_by(tenant):
-            raise network_not_usable(network.pk)
-        if network.status != Network.Status.ACTIVE:
-            raise ServiceError(
-                "bad_state", f'Network "{network.name}" is not active.', field="networks", http_status=409
-            )
-        endpoint_plan(
-            network=network,
-            container=container,
-            aliases=check_aliases(spec.get("aliases")),
-            ipv4_address=spec.get("ipv4_address") or "",
-        )
+    _plan_endpoints(tenant=tenant, container=container, networks=networks or [])
     operation = operation_create(
         tenant=tenant,
         cluster=cluster,

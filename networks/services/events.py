@@ -76,7 +76,7 @@ def container_follow(*, cluster: Cluster, docker_id: str, is_system: bool = Fals
         return []
     container = (
         Container.objects.filter(cluster=cluster, docker_id=docker_id, is_system=False)
-        .exclude(status=Container.Status.REMOVED)
+        .present()
         .select_related("cluster", "node", "tenant")
         .first()
     )

@@ -78,7 +78,7 @@ def _check_name(cluster: Cluster, name: str) -> str:
         validate_network_name(name)
     except ValidationError as exc:
         raise ServiceError(exc.code or "invalid_name", exc.messages[0], field="name") from exc
-    if Network.objects.filter(cluster=cluster, name=name, status__in=Network.LIVE_STATUSES).exists():
+    if Network.objects.filter(cluster=cluster, name=name).live().exists():
         raise ServiceError(
             "name_taken",
             f'A network named "{name}" already exists on cluster {cluster.name}. Pick another name.',

@@ -62,14 +62,25 @@ def _mark_gone(network: Network) -> None:
 
 
 def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) -> list[str]:
-    changes: list[str] = []
+    """Reconcile in this process (a worker's operation, or a command); returns every change, in words."""
     progress("Reading the cluster's networks.")
     docker_networks = _overlay_networks(cluster)
-    known = {
-        n.docker_id: n for n in Network.objects.filter(cluster=cluster, status__in=Network.LIVE_STATUSES) if n.docker_id
-    }
+    known = {n.docker_id: n for n in Network.objects.filter(cluster=cluster).live() if n.docker_id}
+    changes = _reconcile_broken(cluster, docker_networks, known)
+    changes += _reconcile_removed(docker_networks, known)
+    changes += _reconcile_made_outside(cluster, docker_networks, known)
+    progress("Comparing the cluster's state store with the portal.")
+    changes += _reconcile_consul(cluster)
+    progress("Refreshing container endpoints.")
+    changes += _reconcile_endpoints(cluster)
+    progress("Refreshing containers.")
+    changes += _reconcile_containers(cluster)
+    return changes
 
-    # Networks the swarm could not build (an overlapping subnet): unusable, so say so.
+
+def _reconcile_broken(cluster: Cluster, docker_networks: dict, known: dict) -> list[str]:
+    """Networks the swarm could not build (an overlapping subnet) are unusable: say so, and take ours off."""
+    changes = []
     for docker_id, attrs in list(docker_networks.items()):
         if not docker_engine.network_is_broken(attrs):
             continue
@@ -88,8 +99,12 @@ def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) ->
             f'Network "{network.name}" was broken in the swarm (no driver, no address configuration: its subnet '
             f"overlaps another network): removed, {network.subnet} freed. Its team can create it again."
         )
+    return changes
 
-    # Networks the database has but Docker does not: removed outside the portal.
+
+def _reconcile_removed(docker_networks: dict, known: dict) -> list[str]:
+    """Networks the database has but Docker does not: removed outside the portal."""
+    changes = []
     for docker_id, network in known.items():
         if docker_id not in docker_networks and network.status != Network.Status.CREATING:
             _mark_gone(network)
@@ -97,8 +112,12 @@ def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) ->
             changes.append(
                 f'Network "{network.name}" was removed outside the portal: marked gone, {network.subnet} freed.'
             )
+    return changes
 
-    # Networks Docker has but the database does not: made outside the portal (ingress, docker CLI).
+
+def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict) -> list[str]:
+    """Networks Docker has but the database does not (ingress, the docker CLI): imported as no team's."""
+    changes = []
     for docker_id, attrs in docker_networks.items():
         if docker_id in known:
             continue
@@ -110,7 +129,7 @@ def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) ->
         if subnet is None:
             continue
         name = attrs["Name"]
-        if Network.objects.filter(cluster=cluster, name=name, status__in=Network.LIVE_STATUSES).exists():
+        if Network.objects.filter(cluster=cluster, name=name).live().exists():
             changes.append(f'Network "{name}" on the cluster shares a name with a portal network; left alone.')
             continue
         with transaction.atomic():
@@ -131,11 +150,11 @@ def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) ->
                 allocation.network = network
                 allocation.save(update_fields=["network"])
         changes.append(f'Network "{name}" was made outside the portal: imported as external, {subnet} blocked.')
+    return changes
 
-    progress("Comparing the cluster's state store with the portal.")
-    changes += _reconcile_consul(cluster)
 
-    progress("Refreshing container endpoints.")
+def _reconcile_endpoints(cluster: Cluster) -> list[str]:
+    changes = []
     for network in Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE, is_external=False):
         for endpoint in network.endpoints.select_related("container__node", "network__cluster"):
             if endpoint.container.docker_id and endpoint.container.node:
@@ -143,7 +162,11 @@ def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) ->
                 endpoint_refresh(endpoint=endpoint)
                 if before != (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id):
                     changes.append(f"Endpoint of {endpoint.container.name} on {network.name} refreshed.")
-    progress("Refreshing containers.")
+    return changes
+
+
+def _reconcile_containers(cluster: Cluster) -> list[str]:
+    changes = []
     for container in Container.objects.filter(cluster=cluster, is_system=False).exclude(
         status__in=[Container.Status.REMOVED, Container.Status.CREATING, Container.Status.FAILED]
     ):

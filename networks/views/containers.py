@@ -38,7 +38,7 @@ ACTIONS_BY_STATUS = {
 def container_list_view(request):
     queryset = container_list(tenant=request.tenant)
     if not request.GET.getlist("status"):
-        queryset = queryset.exclude(status=Container.Status.REMOVED)
+        queryset = queryset.present()
     filterset = ContainerFilterSet(
         request.GET, queryset=queryset.order_by("is_system", "cluster__name", "name"), tenant=request.tenant
     )

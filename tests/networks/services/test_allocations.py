@@ -6,7 +6,6 @@ import pytest
 
 from networks import ipam
 from networks.models import Cluster, ClusterGrant, Network, ReservedRange, SubnetAllocation
-from networks.models.cluster import SERVICENET_CIDR
 from networks.selectors import cluster_capacity
 from networks.services.allocations import (
     address_allocate,
@@ -27,7 +26,9 @@ def cluster():
         name="c1", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
     )
     ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
-    ReservedRange.objects.create(cluster=cluster, cidr=SERVICENET_CIDR, description="ServiceNet", is_servicenet=True)
+    ReservedRange.objects.create(
+        cluster=cluster, cidr=str(ipam.SERVICENET), description="ServiceNet", is_servicenet=True
+    )
     return cluster
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from networks.models import Endpoint, Network, Operation
 from networks.services.clusters import cluster_record
-
-from .conftest import assert_error, fake_description
+from tests.apiclient import assert_error, fake_description
 
 pytestmark = pytest.mark.django_db
 

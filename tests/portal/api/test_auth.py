@@ -10,8 +10,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from portal.models import ApiToken
-
-from .conftest import Api, assert_error
+from tests.apiclient import Api, assert_error
 
 pytestmark = pytest.mark.django_db
 

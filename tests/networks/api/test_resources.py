@@ -9,8 +9,7 @@ import pytest
 
 from networks.models import Operation
 from networks.services.clusters import cluster_record
-
-from .conftest import Api, _numbers, assert_error, fake_description
+from tests.apiclient import Api, _numbers, assert_error, fake_description
 
 pytestmark = pytest.mark.django_db
 
@@ -117,8 +116,7 @@ class TestMembers(ResourceContract):
         from django.contrib.auth import get_user_model
 
         from portal.services import membership_add
-
-        from .conftest import _numbers
+        from tests.apiclient import _numbers
 
         user = get_user_model().objects.create_user(username=f"extra{next(_numbers)}")
         return membership_add(tenant=team.tenant, username=user.username, role="viewer")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import Api, assert_error
+from tests.apiclient import Api, assert_error
 
 pytestmark = pytest.mark.django_db
 

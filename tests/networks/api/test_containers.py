@@ -3,8 +3,7 @@
 import pytest
 
 from networks.models import Container
-
-from .conftest import assert_error
+from tests.apiclient import assert_error
 
 pytestmark = pytest.mark.django_db
 TOOLS = "overlay-portal/tools:latest"

@@ -6,7 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from networks import diagrams
-from networks.diagrams import EXTERNAL, NETWORK, SERVICENET, Holder, HolderIndex
+from networks.diagrams import Holder, HolderIndex, HolderKind
+
+NETWORK, EXTERNAL, SERVICENET = HolderKind.NETWORK, HolderKind.EXTERNAL, HolderKind.SERVICENET
 
 POOL = Net("10.0.0.0/8")
 HOLDERS = [

@@ -1,4 +1,5 @@
-"""Tenants, users in each role with API tokens, and clusters recorded in the database only.
+"""Helpers and fixtures of the REST API tests: tenants, users in each role with API tokens, and clusters
+recorded in the database only.
 
 Tests here that use the `db` fixture never reach a worker: the services enqueue their tasks
 when the transaction commits, and pytest-django's test transaction never does. The tests that
@@ -108,7 +109,7 @@ def make_team(name: str) -> Team:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
+def fresh_throttle_counts():
     cache.clear()  # throttling counts live in the cache; each test starts from zero
     yield
     cache.clear()

@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal.models import Membership
-
-from .conftest import assert_error
+from tests.apiclient import assert_error
 
 pytestmark = pytest.mark.django_db
 OWNERS_ONLY = "Only the tenant's owners can manage members and policies."

@@ -10,9 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal.services import api_token_create, membership_set
+from tests.apiclient import Api, assert_error
 from tests.support import first_team
-
-from .conftest import Api, assert_error
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 TOOLS = "overlay-portal/tools:latest"

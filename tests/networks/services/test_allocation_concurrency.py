@@ -27,7 +27,7 @@ from portal.services import tenant_create
 from tests.support import database_url
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_five_processes_of_ten_get_fifty_distinct_blocks(cluster):
     env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="tests.settings")
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.networks.allocate_many", str(cluster.pk), "10", f"proc{i}"],
+            [sys.executable, "-m", "tests.networks.services.allocate_many", str(cluster.pk), "10", f"proc{i}"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
