@@ -2,7 +2,7 @@
 generates requests from the OpenAPI schema (positive and negative) and sends them to the portal's
 WSGI application in the test's transaction, as an owner with a token. No cluster and no worker:
 nothing commits, so nothing is enqueued; the calls that wait for a worker's answer (a network's
-inspect, a cluster's live health, a diagnosis) are left to tests/api/test_schema.py on the real cluster.
+inspect, a cluster's live health, a diagnosis) are left to tests/networks/api/test_schema.py on the real cluster.
 
 Bounded and deterministic: EXAMPLES per operation and mode, a fixed SEED, no shrinking. (Runs with
 more examples and no seed, done by hand, found the 500 of `?network=` with a number no id can be.)
