@@ -28,6 +28,7 @@ from networks.services import shares as share_services
 from networks.services.diagnostics import container_diagnose
 from networks.services.queue import worker_failure_sentence
 from plumbing.api.errors import ErrorSerializer
+from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from plumbing.errors import USER_ERRORS, ServiceError
 
@@ -96,12 +97,6 @@ def container_for(tenant, pk: int, *, field: str = "container"):
 def require_owner(request) -> None:
     if not request.membership.can_manage:
         raise PermissionDenied("Only the team's owners can share its networks or stop sharing them.")
-
-
-def valid(serializer_class, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # --- clusters ---------------------------------------------------------------------------------

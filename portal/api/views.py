@@ -9,19 +9,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 import portal.authentication  # noqa: F401  (registers the token scheme with drf-spectacular)
+from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from portal import selectors as portal_selectors
 from portal import services as portal_services
 
 from . import serializers as s
 from .base import TenantViewSet
-
-
-def valid(serializer_class, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
 
 # --- the tenant's members ---------------------------------------------------------------------
 
