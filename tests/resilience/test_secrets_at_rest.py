@@ -81,7 +81,7 @@ def test_a_held_back_run_keeps_its_secret_sealed_in_the_database_and_out_of_the_
         assert SECRET not in response.text
 
         queue = _everything_in(redis.Redis.from_url(url))
-        assert "networks.container_run" in queue  # the run's message is there, held back: no worker
+        assert "networks.run_operation" in queue  # the run's message is there, held back: no worker
         assert SECRET not in queue
         assert SECRET not in _every_row()
         assert SECRET not in web.log_path.read_text()

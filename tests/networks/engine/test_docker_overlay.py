@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from networks import labels as docker_labels
 from networks.engine import docker as engine
 from tests.support import wait_until
 
@@ -17,7 +18,7 @@ def test_container_on_node2_resolves_and_fetches_from_node1(cluster_description)
     tools = cluster_description["images"]["tools"]
     suffix = uuid.uuid4().hex[:8]
     net_name, web, client = f"e2e-{suffix}", f"web-{suffix}", f"client-{suffix}"
-    labels = {engine.PORTAL_LABEL: "test"}
+    labels = {docker_labels.MANAGED: "test"}
 
     network = engine.create_overlay_network(
         manager, net_name, subnet="10.250.7.0/24", gateway="10.250.7.1", labels=labels
