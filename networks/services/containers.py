@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from .networks import network_not_usable
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
 from .protection import check_not_system
 
+logger = logging.getLogger(__name__)
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PORT_SPEC = re.compile(r"^(?:(?P<host>\d{1,5}):)?(?P<container>\d{1,5})(?:/(?P<protocol>tcp|udp))?$")
@@ -347,17 +349,46 @@ def container_launch_run(*, operation: Operation) -> None:
 
 
 def container_launch_failed(*, operation: Operation) -> None:
+    """A run that finally failed leaves nothing behind: what it made on the node (a container Docker
+    created but could not start, or one started before a later step failed) is removed, its
+    addresses and its Consul service given back. What cannot be removed now, reconcile removes."""
     container = operation.container
-    if container is None or container.docker_id:
+    if container is None or container.status == Container.Status.REMOVED:
         return
+    try:
+        container_remove_from_node(container=container)
+    except EngineError as error:
+        logger.warning("a failed run's container %s stays on its node for reconcile: %s", container.pk, error)
     with transaction.atomic():
         for endpoint in container.endpoints.select_related("network"):
             if endpoint.ipv4_address:
                 address_release(network=endpoint.network, address=endpoint.ipv4_address)
             endpoint.delete()
         container.status = Container.Status.FAILED
+        container.docker_id = ""
+        container.published_ports = []
         container.environment = environment_forget(container.environment)
-        container.save(update_fields=["status", "environment", "updated"])
+        container.save(update_fields=["status", "docker_id", "published_ports", "environment", "updated"])
+    try:
+        _sync_service(container)
+    except EngineError:
+        pass  # an agent that cannot be reached has no service to drop now; reconcile looks again
+
+
+def container_remove_from_node(*, container: Container) -> list[str]:
+    """Remove every Docker container the portal made for this row on its node (found by its labels)."""
+    if container.node is None:
+        return []
+    endpoint = container.node.docker_endpoint
+    found = docker_engine.list_containers(
+        endpoint,
+        label=docker_labels.selector(
+            **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
+        ),
+    )
+    for attrs in found:
+        docker_engine.remove_container(endpoint, attrs["Id"], force=True)
+    return [attrs["Id"] for attrs in found]
 
 
 ACTIONS = {

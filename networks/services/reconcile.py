@@ -75,6 +75,7 @@ def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) ->
     changes += _reconcile_endpoints(cluster)
     progress("Refreshing containers.")
     changes += _reconcile_containers(cluster)
+    changes += _reconcile_unowned_containers(cluster)
     return changes
 
 
@@ -174,6 +175,25 @@ def _reconcile_containers(cluster: Cluster) -> list[str]:
         if change:
             changes.append(change)
     system_containers_sync(cluster=cluster)
+    return changes
+
+
+def _reconcile_unowned_containers(cluster: Cluster) -> list[str]:
+    """Containers with the portal's labels that no live row owns (a failed run, a lost row): removed."""
+    changes = []
+    for node in cluster.nodes.all():
+        for attrs in docker_engine.list_containers(
+            node.docker_endpoint, label=docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid})
+        ):
+            pk = (attrs["Config"].get("Labels") or {}).get(docker_labels.CONTAINER_ID, "")
+            row = Container.objects.filter(pk=int(pk), cluster=cluster).first() if pk.isdigit() else None
+            if row is not None and row.status not in (Container.Status.REMOVED, Container.Status.FAILED):
+                continue
+            docker_engine.remove_container(node.docker_endpoint, attrs["Id"], force=True)
+            name = attrs["Name"].lstrip("/")
+            changes.append(
+                f"Container {name} on {node.name} had no live record in the portal (a failed run left it): removed."
+            )
     return changes
 
 

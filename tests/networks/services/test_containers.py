@@ -1,8 +1,10 @@
 """Containers on overlay networks against the real cluster: the tutorial, exposure, secrets, system containers."""
 
 import json
+import os
 import urllib.request
 
+import docker
 import pytest
 
 from networks.engine import consul as consul_engine
@@ -18,6 +20,7 @@ from networks.services.containers import (
 )
 from networks.services.diagnostics import container_diagnose
 from networks.services.networks import network_create, network_disconnect
+from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from tests.support import first_team, wait_for_operation
 
@@ -183,3 +186,56 @@ def test_diagnostics_report_a_name_that_does_not_resolve(celery_worker_process, 
     assert not result["ok"]
     assert "does not resolve" in result["checks"][0]["summary"]
     assert result["checks"][0]["command"] == "nslookup nobody-here"
+
+
+def test_a_run_that_fails_on_its_node_leaves_no_container_behind(celery_worker_process, tenant_cluster):
+    """Docker creates the container, then cannot start it (a host port something outside the portal
+    holds): the failed run removes it from the node and gives its address back."""
+    cluster = tenant_cluster
+    node = cluster.nodes.get(name="node2")
+    client = docker.DockerClient(base_url=node.docker_endpoint, version="auto")
+    port = 21000 + os.getpid() % 20000
+    squatter = client.containers.run(TOOLS, ["sleep", "600"], detach=True, ports={"80/tcp": port}, name=f"sq{port}")
+    try:
+        mynetwork = Network.objects.get(
+            pk=succeed(network_create(tenant=first_team(cluster), cluster=cluster, name="mynetwork")).network_id
+        )
+        operation = wait_for_operation(
+            container_run(
+                tenant=first_team(cluster),
+                cluster=cluster,
+                name="clash",
+                image=TOOLS,
+                command=["sleep", "600"],
+                networks=[{"network": mynetwork}],
+                ports=[f"{port}:80"],
+                node=node,
+            )
+        )
+        assert operation.status == Operation.Status.FAILED and operation.error_code == "port_in_use"
+        container = Container.objects.get(pk=operation.container_id)
+        assert container.status == Container.Status.FAILED and not container.endpoints.exists()
+        names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker_endpoint)]
+        assert "clash" not in names, "the failed run left its container on the node"
+    finally:
+        squatter.remove(force=True)
+
+
+def test_reconcile_removes_portal_containers_no_live_record_owns(celery_worker_process, tenant_cluster):
+    cluster = tenant_cluster
+    node = cluster.nodes.get(name="node1")
+    client = docker.DockerClient(base_url=node.docker_endpoint, version="auto")
+    labels = {"overlay-portal.managed": "true", "overlay-portal.cluster": str(cluster.uid)}
+    client.containers.run(
+        TOOLS,
+        ["sleep", "600"],
+        detach=True,
+        name="left-behind",
+        labels={**labels, "overlay-portal.container-id": "999999"},
+    )
+    kept = run(cluster, "kept", command=["sleep", "600"], node=node)
+    changes = cluster_reconcile_now(cluster=cluster)
+    assert any("left-behind on node1 had no live record" in change for change in changes), changes
+    names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker_endpoint)]
+    assert "left-behind" not in names and kept.name in names
+    assert not any("had no live record" in change for change in cluster_reconcile_now(cluster=cluster))
