@@ -68,7 +68,7 @@ def cluster_usage(*, cluster: Cluster, tenant: Tenant) -> GrantUsage | None:
 
 
 def cluster_get(*, tenant: Tenant, pk: int) -> Cluster:
-    return get_object_or_404(cluster_list(tenant=tenant), pk=pk)
+    return get_object_or_404(cluster_list_with_agents(tenant=tenant), pk=pk)
 
 
 def cluster_capacity(*, cluster: Cluster, prefixlen: int | None = None) -> ipam.Capacity:
@@ -235,26 +235,28 @@ class ClusterHealth:
         return max((node.last_seen for node in self.nodes if node.last_seen), default=None)
 
 
-def cluster_health_list(*, tenant: Tenant, pk: int | None = None) -> list[ClusterHealth]:
-    clusters = cluster_list(tenant=tenant)
-    if pk is not None:
-        clusters = clusters.filter(pk=pk)
-    clusters = clusters.annotate(
-        consul_total=Count("containers", filter=Q(containers__is_system=True) & ~Q(containers__status="removed")),
+def cluster_list_with_agents(*, tenant: Tenant) -> QuerySet[Cluster]:
+    """The tenant's clusters with their Consul agents counted (`consul_total`, `consul_running`)."""
+    return cluster_list(tenant=tenant).annotate(
+        consul_total=Count(
+            "containers", filter=Q(containers__is_system=True) & ~Q(containers__status=Container.Status.REMOVED)
+        ),
         consul_running=Count(
             "containers", filter=Q(containers__is_system=True, containers__status=Container.Status.RUNNING)
         ),
     )
-    return [
-        ClusterHealth(
-            cluster,
-            list(cluster.nodes.all()),
-            cluster.consul_running,
-            cluster.consul_total,
-            cluster_usage(cluster=cluster, tenant=tenant),
-        )
-        for cluster in clusters
-    ]
+
+
+def cluster_health_of(cluster: Cluster, usage: GrantUsage | None = None) -> ClusterHealth:
+    """The health the dashboard and the API both tell, of a cluster from `cluster_list_with_agents`."""
+    return ClusterHealth(cluster, list(cluster.nodes.all()), cluster.consul_running, cluster.consul_total, usage)
+
+
+def cluster_health_list(*, tenant: Tenant, pk: int | None = None) -> list[ClusterHealth]:
+    clusters = cluster_list_with_agents(tenant=tenant)
+    if pk is not None:
+        clusters = clusters.filter(pk=pk)
+    return [cluster_health_of(cluster, cluster_usage(cluster=cluster, tenant=tenant)) for cluster in clusters]
 
 
 def cluster_health_get(*, tenant: Tenant, pk: int) -> ClusterHealth:

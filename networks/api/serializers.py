@@ -12,7 +12,7 @@ from rest_framework.reverse import reverse
 
 from networks import ipam
 from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
-from networks.selectors import cluster_usage, operation_waiting_for
+from networks.selectors import cluster_health_of, cluster_usage, operation_waiting_for
 from networks.services.containers import RESTART_POLICIES, masked_environment
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.inputs import MAX_ID
@@ -143,9 +143,14 @@ class NodeSerializer(serializers.ModelSerializer):
 
 
 class ClusterHealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["healthy", "degraded", "down", "unknown"])
+    status = serializers.ChoiceField(
+        choices=["healthy", "degraded", "down", "unknown"],
+        help_text="As the dashboard tells it: healthy when every node is ready and every Consul agent runs.",
+    )
     nodes_total = serializers.IntegerField()
     nodes_ready = serializers.IntegerField()
+    consul_agents_total = serializers.IntegerField()
+    consul_agents_running = serializers.IntegerField()
 
 
 class LimitSerializer(serializers.Serializer):
@@ -182,17 +187,22 @@ class ClusterSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ClusterHealthSerializer)
     def get_health(self, cluster) -> dict:
-        states = [node.state for node in cluster.nodes.all()]
-        ready = states.count(Node.State.READY)
-        if states and ready == len(states):
+        health = cluster_health_of(cluster)
+        if health.healthy:
             status = "healthy"
-        elif ready:
+        elif health.nodes_ready or health.consul_running:
             status = "degraded"
-        elif Node.State.DOWN in states:
+        elif any(node.state == Node.State.DOWN for node in health.nodes):
             status = "down"
         else:
             status = "unknown"
-        return {"status": status, "nodes_total": len(states), "nodes_ready": ready}
+        return {
+            "status": status,
+            "nodes_total": health.nodes_total,
+            "nodes_ready": health.nodes_ready,
+            "consul_agents_total": health.consul_total,
+            "consul_agents_running": health.consul_running,
+        }
 
 
 class LiveHealthSerializer(serializers.Serializer):

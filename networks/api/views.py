@@ -114,7 +114,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.cluster_list(tenant=self.request.tenant)
+        return selectors.cluster_list_with_agents(tenant=self.request.tenant)
 
     @extend_schema(
         summary="Subnet capacity: blocks used, free and reserved, and who holds each allocation",
