@@ -200,3 +200,6 @@ def _taken_everywhere(nodes: list[Node], protocol: str) -> set[int]:
     for node in nodes:
         taken |= {port for port, proto in holders_on(node) if proto == protocol}
     return taken
+
+
+reserved_ports()  # a mistyped NODE_RESERVED_PORTS stops each process as it starts, never a user's run

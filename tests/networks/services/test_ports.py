@@ -1,6 +1,11 @@
 """Safe host ports, as rows: the node's own ports refused with what holds them, another container's port
 refused with its holder (named only when it is the team's own), spread placing a run where its port is free."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from hypothesis import given
@@ -145,6 +150,21 @@ def test_reserved_port_entries_as_an_operator_writes_them():
 def test_a_bad_entry_says_how_to_write_one(text):
     with pytest.raises(ImproperlyConfigured, match=r"NODE_RESERVED_PORTS: .* Write PORT\[-LAST\]"):
         parse_reserved(text)
+
+
+def test_a_mistyped_setting_stops_the_process_at_start_not_a_run():
+    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true"}
+    root = Path(__file__).resolve().parents[3]
+    check = [sys.executable, "manage.py", "check"]
+    result = subprocess.run(
+        check, cwd=root, env={**env, "NODE_RESERVED_PORTS": "9100"}, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert 'NODE_RESERVED_PORTS: "9100" is not a reserved port.' in result.stderr
+    result = subprocess.run(
+        check, cwd=root, env={**env, "NODE_RESERVED_PORTS": "9100:x"}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_setting_can_describe_a_built_in_port_better(settings):
