@@ -98,7 +98,7 @@ def masked_environment(container: Container) -> list[dict]:
     ]
 
 
-def node_pick_spread(*, cluster: Cluster, tenant=None, published: list[PublishedPort] = ()) -> Node:
+def node_pick_spread(*, cluster: Cluster, tenant=None, published: tuple | list[PublishedPort] = ()) -> Node:
     """The ready node with the fewest running containers, as Swarm's classic spread strategy chose;
     of those, the first where the run's host ports are free."""
     nodes = list(

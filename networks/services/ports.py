@@ -125,8 +125,9 @@ def host_ports_of(container: Container) -> set[tuple[int, str]]:
     """The (host port, protocol) pairs a container asked for or Docker gave it (publish-all included)."""
     held = {(int(p["host"]), p["protocol"]) for p in container.ports if p.get("host")}
     for row in container.published_ports:
-        port, _, protocol = row["port"].partition("/")
-        held.add((int(row["host_port"]), protocol or "tcp"))
+        if str(row.get("host_port", "")).isdigit():
+            protocol = str(row.get("port", "")).partition("/")[2]
+            held.add((int(row["host_port"]), protocol or "tcp"))
     return held
 
 

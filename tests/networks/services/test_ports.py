@@ -240,6 +240,15 @@ def test_what_docker_gave_a_publish_all_counts_and_protocols_differ(team):
 
 
 @pytest.mark.django_db
+def test_a_system_container_is_named_and_a_row_without_a_host_port_holds_nothing(team):
+    system = holder(team, "op-consul-node1", is_system=True)
+    Container.objects.filter(pk=system.pk).update(tenant=None)
+    holder(team, "odd", ports=[], published_ports=[{"port": "80/tcp", "host_ip": "0.0.0.0", "host_port": ""}])
+    error = refusal(lambda: run(team, ports=["8080:80"], node=team.node("node1")))
+    assert "already published by the system container op-consul-node1;" in error.message
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("status", [Container.Status.EXITED, Container.Status.FAILED, Container.Status.REMOVED])
 def test_a_container_that_let_go_of_its_port_holds_nothing(team, status):
     holder(team, "old", status=status)
