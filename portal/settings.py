@@ -247,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- The local cluster made by cluster/cluster --------------------------------------------------
 CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
 
+# Host ports the nodes serve beyond Docker, swarm, Consul and SSH (networks/services/ports.py has those),
+# which runs may not publish: PORT[-LAST][/tcp|/udp|/tcp+udp]:WHAT, comma-separated.
+NODE_RESERVED_PORTS = os.environ.get("NODE_RESERVED_PORTS", "")
+
 # --- The REST mirror under /api/v1/ -----------------------------------------------------------
 # How long an Idempotency-Key's answer is replayed (seconds); older records are deleted hourly.
 IDEMPOTENCY_KEY_TTL = int(os.environ.get("IDEMPOTENCY_KEY_TTL", str(24 * 3600)))

@@ -78,7 +78,9 @@ REFUSALS = (
     Refusal(
         ("address already in use", "port is already allocated"),
         "port_in_use",
-        "That host port is already published by another container on the node. Pick another host port.",
+        # the last line of defence: services/ports.py refuses the ports it knows of before anything runs
+        "That host port is already in use on the node, by a container or by a program the node runs "
+        "outside the portal. Pick another host port.",
     ),
     Refusal(
         ("error getting pools config from store", "datastore"),

@@ -24,6 +24,7 @@ from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_
 from .grants import grant_check_room
 from .networks import network_not_usable
 from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .ports import check_not_reserved, check_ports_free, node_with_free_ports
 from .protection import check_not_system
 
 logger = logging.getLogger(__name__)
@@ -99,21 +100,21 @@ def masked_environment(container: Container) -> list[dict]:
     ]
 
 
-def node_pick_spread(*, cluster: Cluster) -> Node:
-    """The ready node with the fewest running containers, as Swarm's classic spread strategy chose."""
-    node = (
+def node_pick_spread(*, cluster: Cluster, tenant=None, published: tuple | list[PublishedPort] = ()) -> Node:
+    """The ready node with the fewest running containers, as Swarm's classic spread strategy chose;
+    of those, the first where the run's host ports are free."""
+    nodes = list(
         cluster.nodes.filter(state__in=[Node.State.READY, Node.State.UNKNOWN])
         .annotate(
             load=Count("containers", filter=Q(containers__status=Container.Status.RUNNING, containers__is_system=False))
         )
         .order_by("load", "name")
-        .first()
     )
-    if node is None:
+    if not nodes:
         raise ServiceError(
             "no_node", f"Cluster {cluster.name} has no ready node. Try again when its nodes are up.", http_status=409
         )
-    return node
+    return node_with_free_ports(tenant=tenant, cluster=cluster, nodes=nodes, published=published)
 
 
 def _check_run_request(
@@ -143,6 +144,7 @@ def _check_run_request(
             field="ports",
             http_status=403,
         )
+    check_not_reserved(published)
     if restart_policy not in RESTART_POLICIES:
         raise ServiceError(
             "bad_restart", f"Restart policy must be one of {', '.join(RESTART_POLICIES)}.", field="restart_policy"
@@ -194,7 +196,9 @@ def container_run(
     grant_check_room(cluster=cluster, tenant=tenant, containers=1, published_ports=len(published))
     if node is not None and node.cluster_id != cluster.pk:
         raise ServiceError("bad_node", "That node is not in this cluster.", field="node")
-    node = node or node_pick_spread(cluster=cluster)
+    if node is not None:
+        check_ports_free(tenant=tenant, node=node, published=published)  # under the swarm's lock, as the room
+    node = node or node_pick_spread(cluster=cluster, tenant=tenant, published=published)
     container = Container.objects.create(
         tenant=tenant,
         cluster=cluster,
