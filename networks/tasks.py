@@ -15,7 +15,7 @@ from celery import Task, bootsteps, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from networks.engine import ClusterUnavailable, EngineError
-from networks.models import Cluster, Container, Network
+from networks.models import Cluster, Container, Network, Operation
 from networks.services import containers, events, networks, queue, reconcile
 from networks.services.clusters import cluster_refresh_health
 from networks.services.diagnostics import container_diagnose_run
@@ -75,15 +75,17 @@ class OperationTask(Task):
         message, code = _sentence(exc)
         if code == "internal_error":
             logger.error("operation %s failed unexpectedly", args[0], exc_info=(type(exc), exc, einfo.tb))
-        operation = operation_fail(operation_id=args[0], error=message, code=code)
-        if operation is None:
+        operation = Operation.objects.filter(pk=args[0]).first()
+        if operation is None or operation.is_finished:
             return
+        # Clean up first, so that whoever sees the operation failed also sees what it left tidied up.
         cleanup = runner_for(operation).failed
         if cleanup is not None:
             try:
                 cleanup(operation=operation)
             except Exception:  # clean-up is best effort; reconcile finishes it
                 logger.exception("clean-up after operation %s failed", operation.pk)
+        operation_fail(operation_id=args[0], error=message, code=code)
 
 
 @shared_task(bind=True, base=OperationTask, name=queue.RUN_OPERATION)
