@@ -12,6 +12,7 @@ from plumbing.errors import ServiceError
 from plumbing.forms import submit
 from plumbing.inputs import parse_id
 
+from .audit import audit_record
 from .forms import MembershipAddForm
 from .models import Membership
 from .selectors import api_token_list, membership_get, membership_list
@@ -50,6 +51,9 @@ def members(request):
         require_manage(request)
         added, status = submit(form, lambda data: membership_add(tenant=request.tenant, **data))
         if added is not None:
+            audit_record(
+                request=request, action="membership.add", obj=added, tenant=request.tenant, details={"role": added.role}
+            )
             messages.success(
                 request, f"{added.user.username} joined {request.tenant.name} as {added.get_role_display().lower()}."
             )
@@ -65,10 +69,26 @@ def membership_update(request, pk: int):
     membership = membership_get(tenant=request.tenant, pk=pk)
     try:
         if request.POST.get("action") == "remove":
+            membership_id = membership.pk
             membership_remove(membership=membership)
+            audit_record(
+                request=request,
+                action="membership.remove",
+                obj=membership,
+                object_id=membership_id,
+                tenant=request.tenant,
+            )
             messages.success(request, f"{membership.user.username} is no longer in {request.tenant.name}.")
         else:
+            before = membership.role
             membership_role_change(membership=membership, role=request.POST.get("role", ""))
+            audit_record(
+                request=request,
+                action="membership.role_change",
+                obj=membership,
+                tenant=request.tenant,
+                details={"from": before, "to": membership.role},
+            )
             messages.success(request, f"{membership.user.username} is now {membership.get_role_display().lower()}.")
     except ServiceError as error:
         messages.error(request, error.message)
@@ -87,10 +107,12 @@ def tokens(request):
         if request.POST.get("action") == "revoke":
             token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
             api_token_revoke(token=token)
+            audit_record(request=request, action="token.revoke", obj=token, tenant=request.tenant)
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")
         try:
-            _, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            token, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            audit_record(request=request, action="token.create", obj=token, tenant=request.tenant)
         except ServiceError as exc:
             error = exc.message
     return render(

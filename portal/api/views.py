@@ -13,6 +13,8 @@ from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from portal import selectors as portal_selectors
 from portal import services as portal_services
+from portal.audit import audit_record
+from portal.tenancy import membership_for_request
 
 from . import serializers as s
 from .base import TenantViewSet
@@ -45,6 +47,13 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def create(self, request):
         data = valid(s.MembershipCreateSerializer, request)
         membership = portal_services.membership_add(tenant=request.tenant, **data)
+        audit_record(
+            request=request,
+            action="membership.add",
+            obj=membership,
+            tenant=request.tenant,
+            details={"role": membership.role},
+        )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -55,12 +64,25 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def partial_update(self, request, pk=None):
         membership = self.get_object()
         data = valid(s.MembershipUpdateSerializer, request)
+        before = membership.role
         membership = portal_services.membership_role_change(membership=membership, role=data["role"])
+        audit_record(
+            request=request,
+            action="membership.role_change",
+            obj=membership,
+            tenant=request.tenant,
+            details={"from": before, "to": membership.role},
+        )
         return Response(s.MembershipSerializer(membership).data)
 
     @extend_schema(summary="Remove a member from the tenant", responses={204: None, **errors(409)})
     def destroy(self, request, pk=None):
-        portal_services.membership_remove(membership=self.get_object())
+        membership = self.get_object()
+        membership_id = membership.pk
+        portal_services.membership_remove(membership=membership)
+        audit_record(
+            request=request, action="membership.remove", obj=membership, object_id=membership_id, tenant=request.tenant
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -85,6 +107,11 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     def scoped_queryset(self):
         return portal_selectors.api_token_list(user=self.request.user)
 
+    def acting_tenant(self):
+        """The tenant the user works in (X-Tenant or their first): its audit log records their tokens."""
+        membership = membership_for_request(self.request)
+        return membership.tenant if membership else None
+
     def get_object(self):
         try:
             return portal_selectors.api_token_get(user=self.request.user, pk=self.kwargs["pk"])
@@ -99,9 +126,11 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     def create(self, request):
         data = valid(s.ApiTokenCreateSerializer, request)
         token, key = portal_services.api_token_create(user=request.user, name=data["name"])
+        audit_record(request=request, action="token.create", obj=token, tenant=self.acting_tenant())
         return Response(s.ApiTokenCreatedSerializer(token, context={"key": key}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a token: it stops working at once", responses={200: s.ApiTokenSerializer})
     def destroy(self, request, pk=None):
         token = portal_services.api_token_revoke(token=self.get_object())
+        audit_record(request=request, action="token.revoke", obj=token, tenant=self.acting_tenant())
         return Response(s.ApiTokenSerializer(token).data)
