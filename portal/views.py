@@ -2,20 +2,23 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from plumbing.errors import ServiceError
 from plumbing.forms import submit
 from plumbing.inputs import parse_id
+from plumbing.live import paginate
 
-from .audit import audit_record
+from .api.serializers import AuditEntrySerializer
+from .audit import audit_csv, audit_record
+from .filters import AuditEntryFilterSet
 from .forms import MembershipAddForm
 from .models import Membership
-from .selectors import api_token_list, membership_get, membership_list
+from .selectors import api_token_list, audit_entry_list, membership_get, membership_list
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
 from .tenancy import require_manage, tenant_required, tenant_switch
 
@@ -121,3 +124,30 @@ def tokens(request):
         {"tokens": api_token_list(user=request.user), "new_key": new_key, "error": error, "here": "tokens"},
         status=400 if error else 200,
     )
+
+
+def _audit_filterset(request) -> AuditEntryFilterSet:
+    require_manage(request)
+    entries = audit_entry_list(tenant=request.tenant)
+    return AuditEntryFilterSet(request.GET, queryset=entries, tenant=request.tenant)
+
+
+@tenant_required
+@require_GET
+def audit(request):
+    """The team's audit log for its owners: who changed what, when and from where."""
+    filterset = _audit_filterset(request)
+    context = {"filterset": filterset, "page": paginate(request, filterset.qs), "export": request.GET.urlencode()}
+    return render(request, "portal/audit.html", context, status=200 if filterset.is_valid() else 400)
+
+
+@tenant_required
+@require_GET
+def audit_export(request):
+    """The filtered log as CSV, the same file as the API's export."""
+    filterset = _audit_filterset(request)
+    response = HttpResponse(
+        audit_csv(AuditEntrySerializer(filterset.qs, many=True).data), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    return response

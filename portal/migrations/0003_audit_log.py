@@ -6,37 +6,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0002_api_tokens_idempotency'),
+        ("portal", "0002_api_tokens_idempotency"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.CharField(help_text='Who, in words: a username, or "manage.py" for the command line.', max_length=150)),
-                ('token_name', models.CharField(blank=True, help_text='The API token used, if any.', max_length=100)),
-                ('token_prefix', models.CharField(blank=True, max_length=16)),
-                ('tenant_name', models.CharField(blank=True, max_length=100)),
-                ('action', models.CharField(help_text='A dotted verb such as network.create or membership.add.', max_length=64)),
-                ('object_type', models.CharField(blank=True, help_text="The object's model, as app.model.", max_length=100)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('object_repr', models.CharField(blank=True, max_length=200, verbose_name='object')),
-                ('details', models.JSONField(blank=True, default=dict, help_text='What was asked for; never secret values.')),
-                ('address', models.CharField(blank=True, help_text="The client's address; empty off the web.", max_length=64)),
-                ('tenant', models.ForeignKey(blank=True, help_text='Empty for staff and system changes that belong to no team.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to='portal.tenant')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text='Who, in words: a username, or "manage.py" for the command line.', max_length=150
+                    ),
+                ),
+                ("token_name", models.CharField(blank=True, help_text="The API token used, if any.", max_length=100)),
+                ("token_prefix", models.CharField(blank=True, max_length=16)),
+                ("tenant_name", models.CharField(blank=True, max_length=100)),
+                (
+                    "action",
+                    models.CharField(
+                        help_text="A dotted verb such as network.create or membership.add.", max_length=64
+                    ),
+                ),
+                (
+                    "object_type",
+                    models.CharField(blank=True, help_text="The object's model, as app.model.", max_length=100),
+                ),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("object_repr", models.CharField(blank=True, max_length=200, verbose_name="object")),
+                (
+                    "details",
+                    models.JSONField(blank=True, default=dict, help_text="What was asked for; never secret values."),
+                ),
+                (
+                    "address",
+                    models.CharField(blank=True, help_text="The client's address; empty off the web.", max_length=64),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for staff and system changes that belong to no team.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_entries",
+                        to="portal.tenant",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_entries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-created', '-id'],
-                'default_permissions': ('view',),
-                'indexes': [models.Index(fields=['tenant', '-created'], name='auditentry_tenant_created')],
+                "verbose_name": "audit entry",
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-created", "-id"],
+                "default_permissions": ("view",),
+                "indexes": [models.Index(fields=["tenant", "-created"], name="auditentry_tenant_created")],
             },
         ),
     ]
