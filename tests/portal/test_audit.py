@@ -249,3 +249,18 @@ def test_another_teams_entries_stay_out_of_reach_even_with_their_id(client, team
     client.force_login(team.owner)
     assert "secret-project" not in client.get("/audit/", {"user": other.owner.username}).content.decode()
     assert "secret-project" not in client.get("/audit/export.csv").content.decode()
+
+
+def test_demo_setup_and_the_admins_revoke_action_are_recorded(client, staff):
+    call_command("demo_setup", password="demo-pw-1", admin_password="admin-pw-1", stdout=io.StringIO())
+    entry = only_entry("tenant.demo_setup")
+    assert entry.actor == "manage.py" and entry.tenant.slug == "demo" and entry.details == {"owner": "demo"}
+    token = ApiToken.objects.create(user=staff, name="old", prefix="op_x", key_hash="0" * 64)
+    client.force_login(staff)
+    response = client.post(
+        "/admin/portal/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, REMOTE_ADDR=ADDRESS
+    )
+    assert response.status_code == 302
+    revoked = only_entry("token.revoke")
+    assert revoked.user == staff and revoked.tenant is None and revoked.address == ADDRESS
+    assert "pw-1" not in json.dumps(list(AuditEntry.objects.values()), default=str)
