@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html_join
 
+from portal.admin import AuditedAdminMixin
+
 from .models import (
     AddressAllocation,
     Cluster,
@@ -61,7 +63,7 @@ class ReservedRangeInline(admin.TabularInline):
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "swarm_id", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
     list_filter = ["grants__tenant"]
     search_fields = ["name", "swarm_id", "grants__tenant__name", "docker_endpoint"]
@@ -79,14 +81,14 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
+class NodeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "cluster", "address", "role", "state", "last_seen"]
     list_filter = ["role", "state", "cluster"]
     search_fields = ["name", "address", "cluster__name"]
 
 
 @admin.register(ReservedRange)
-class ReservedRangeAdmin(admin.ModelAdmin):
+class ReservedRangeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["cidr", "description", "is_servicenet", "cluster"]
     list_filter = ["is_servicenet", "cluster"]
     search_fields = ["cidr", "description"]
@@ -109,7 +111,7 @@ class NetworkShareInline(admin.TabularInline):
 
 
 @admin.register(ClusterGrant)
-class ClusterGrantAdmin(admin.ModelAdmin):
+class ClusterGrantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["cluster", "tenant", "max_networks", "max_containers", "max_published_ports", "created"]
     list_filter = ["cluster", "tenant"]
     search_fields = ["cluster__name", "tenant__name", "tenant__slug"]
@@ -130,7 +132,7 @@ class ClusterGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "tenant", "cluster", "subnet", "gateway", "status", "is_external", "docker_id", "created"]
     list_filter = ["status", "is_external", "internal", "encrypted", "cluster", "tenant"]
     search_fields = ["name", "subnet", "docker_id"]
@@ -139,7 +141,7 @@ class NetworkAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubnetAllocation)
-class SubnetAllocationAdmin(admin.ModelAdmin):
+class SubnetAllocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["cidr", "cluster", "kind", "owner", "network", "created"]
     list_filter = ["kind", "cluster"]
     search_fields = ["cidr", "owner"]
@@ -147,14 +149,14 @@ class SubnetAllocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AddressAllocation)
-class AddressAllocationAdmin(admin.ModelAdmin):
+class AddressAllocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["address", "network", "owner", "created"]
     list_filter = ["network__cluster"]
     search_fields = ["address", "owner", "network__name"]
 
 
 @admin.register(Container)
-class ContainerAdmin(admin.ModelAdmin):
+class ContainerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "tenant", "cluster", "node", "image", "status", "is_system", "exposed"]
     list_filter = ["status", "is_system", "cluster", "tenant"]
     search_fields = ["name", "image", "docker_id"]
@@ -174,7 +176,7 @@ class ContainerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Operation)
-class OperationAdmin(admin.ModelAdmin):
+class OperationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "target", "tenant", "cluster", "status", "requested_by", "created", "finished"]
     list_filter = ["status", "kind", "cluster", "tenant"]
     search_fields = ["target", "error", "celery_task_id"]

@@ -102,3 +102,54 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.key}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, for which tenant, when and from where. Entries are written once and never changed.
+
+    The names are copied as words next to the foreign keys, so an entry still says who and which
+    team after the user, token or tenant is gone. Details never hold secret values.
+    """
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    actor = models.CharField(
+        max_length=150, help_text='Who, in words: a username, or "manage.py" for the command line.'
+    )
+    token_name = models.CharField(max_length=100, blank=True, help_text="The API token used, if any.")
+    token_prefix = models.CharField(max_length=16, blank=True)
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+        help_text="Empty for staff and system changes that belong to no team.",
+    )
+    tenant_name = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=64, help_text="A dotted verb such as network.create or membership.add.")
+    object_type = models.CharField(max_length=100, blank=True, help_text="The object's model, as app.model.")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True, verbose_name="object")
+    details = models.JSONField(default=dict, blank=True, help_text="What was asked for; never secret values.")
+    address = models.CharField(max_length=64, blank=True, help_text="The client's address; empty off the web.")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["tenant", "-created"], name="auditentry_tenant_created")]
+        default_permissions = ("view",)  # nobody, staff included, may add, change or delete entries
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.object_repr}".strip()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Audit entries are written once and never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit entries are never deleted.")

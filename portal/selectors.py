@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import ApiToken, Membership, Tenant
+from .models import ApiToken, AuditEntry, Membership, Tenant
 
 
 def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
@@ -20,3 +20,12 @@ def api_token_list(*, user) -> QuerySet[ApiToken]:
 
 def api_token_get(*, user, pk: int) -> ApiToken:
     return get_object_or_404(api_token_list(user=user), pk=pk)
+
+
+def audit_entry_list(*, tenant: Tenant) -> QuerySet[AuditEntry]:
+    """The tenant's audit log, newest first; other tenants' and staff-only entries are never in it."""
+    return AuditEntry.objects.filter(tenant=tenant).select_related("tenant")
+
+
+def audit_entry_get(*, tenant: Tenant, pk: int) -> AuditEntry:
+    return get_object_or_404(audit_entry_list(tenant=tenant), pk=pk)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("tokens/", views.tokens, name="tokens"),
+    path("audit/", views.audit, name="audit"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("networks.api.urls")),
     path("", include("networks.urls")),

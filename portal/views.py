@@ -2,19 +2,23 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from plumbing.errors import ServiceError
 from plumbing.forms import submit
 from plumbing.inputs import parse_id
+from plumbing.live import paginate
 
+from .api.serializers import AuditEntrySerializer
+from .audit import audit_csv, audit_record
+from .filters import AuditEntryFilterSet
 from .forms import MembershipAddForm
 from .models import Membership
-from .selectors import api_token_list, membership_get, membership_list
+from .selectors import api_token_list, audit_entry_list, membership_get, membership_list
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
 from .tenancy import require_manage, tenant_required, tenant_switch
 
@@ -50,6 +54,9 @@ def members(request):
         require_manage(request)
         added, status = submit(form, lambda data: membership_add(tenant=request.tenant, **data))
         if added is not None:
+            audit_record(
+                request=request, action="membership.add", obj=added, tenant=request.tenant, details={"role": added.role}
+            )
             messages.success(
                 request, f"{added.user.username} joined {request.tenant.name} as {added.get_role_display().lower()}."
             )
@@ -65,10 +72,26 @@ def membership_update(request, pk: int):
     membership = membership_get(tenant=request.tenant, pk=pk)
     try:
         if request.POST.get("action") == "remove":
+            membership_id = membership.pk
             membership_remove(membership=membership)
+            audit_record(
+                request=request,
+                action="membership.remove",
+                obj=membership,
+                object_id=membership_id,
+                tenant=request.tenant,
+            )
             messages.success(request, f"{membership.user.username} is no longer in {request.tenant.name}.")
         else:
+            before = membership.role
             membership_role_change(membership=membership, role=request.POST.get("role", ""))
+            audit_record(
+                request=request,
+                action="membership.role_change",
+                obj=membership,
+                tenant=request.tenant,
+                details={"from": before, "to": membership.role},
+            )
             messages.success(request, f"{membership.user.username} is now {membership.get_role_display().lower()}.")
     except ServiceError as error:
         messages.error(request, error.message)
@@ -87,10 +110,12 @@ def tokens(request):
         if request.POST.get("action") == "revoke":
             token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
             api_token_revoke(token=token)
+            audit_record(request=request, action="token.revoke", obj=token, tenant=request.tenant)
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")
         try:
-            _, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            token, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            audit_record(request=request, action="token.create", obj=token, tenant=request.tenant)
         except ServiceError as exc:
             error = exc.message
     return render(
@@ -99,3 +124,30 @@ def tokens(request):
         {"tokens": api_token_list(user=request.user), "new_key": new_key, "error": error, "here": "tokens"},
         status=400 if error else 200,
     )
+
+
+def _audit_filterset(request) -> AuditEntryFilterSet:
+    require_manage(request)
+    entries = audit_entry_list(tenant=request.tenant)
+    return AuditEntryFilterSet(request.GET, queryset=entries, tenant=request.tenant)
+
+
+@tenant_required
+@require_GET
+def audit(request):
+    """The team's audit log for its owners: who changed what, when and from where."""
+    filterset = _audit_filterset(request)
+    context = {"filterset": filterset, "page": paginate(request, filterset.qs), "export": request.GET.urlencode()}
+    return render(request, "portal/audit.html", context, status=200 if filterset.is_valid() else 400)
+
+
+@tenant_required
+@require_GET
+def audit_export(request):
+    """The filtered log as CSV, the same file as the API's export."""
+    filterset = _audit_filterset(request)
+    response = HttpResponse(
+        audit_csv(AuditEntrySerializer(filterset.qs, many=True).data), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    return response

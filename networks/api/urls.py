@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from plumbing.api.errors import not_found_view
 from portal.api import views as portal_views
+from portal.api.renderers import AuditCsvRenderer
 
 from . import views
 
@@ -24,10 +25,17 @@ router.register("containers", views.ContainerViewSet, basename="container")
 router.register("operations", views.OperationViewSet, basename="operation")
 router.register("members", portal_views.MembershipViewSet, basename="member")
 router.register("tokens", portal_views.ApiTokenViewSet, basename="token")
+router.register("audit", portal_views.AuditEntryViewSet, basename="audit")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # the export is a file: its address ends in .csv, not in the router's slash
+    path(
+        "audit/export.csv",
+        portal_views.AuditEntryViewSet.as_view({"get": "export"}, renderer_classes=[AuditCsvRenderer]),
+        name="audit-export-csv",
+    ),
     path("", include(router.urls)),
     re_path(r"^[\s\S]*$", not_found_view),  # any path, newlines included
 ]

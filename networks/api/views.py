@@ -19,6 +19,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from networks import ipam, selectors
+from networks.audit import audited
 from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
 from networks.models import Cluster, Network, Node
 from networks.services import clusters as cluster_services
@@ -194,7 +195,10 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
         def create():
             cluster = cluster_for(request.tenant, data.pop("cluster", None))
-            return network_services.network_create(tenant=request.tenant, cluster=cluster, user=request.user, **data)
+            operation = network_services.network_create(
+                tenant=request.tenant, cluster=cluster, user=request.user, **data
+            )
+            return audited(request, "network.create", operation)
 
         return self.idempotent_create(create)
 
@@ -214,9 +218,11 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         disconnect = request.query_params.get("disconnect", "").lower()
         if disconnect not in ("", "true", "false", "1", "0"):
             raise ServiceError("bad_disconnect", "disconnect is true or false.", field="disconnect")
+        network = self.get_object()
         operation = network_services.network_remove(
-            tenant=request.tenant, network=self.get_object(), user=request.user, disconnect=disconnect in ("true", "1")
+            tenant=request.tenant, network=network, user=request.user, disconnect=disconnect in ("true", "1")
         )
+        audited(request, "network.remove", operation, obj=network)
         return self.operation_answer(operation)
 
     @extend_schema(
@@ -256,6 +262,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         operation = network_services.network_connect(
             tenant=request.tenant, network=network, container=container, user=request.user, **data
         )
+        audited(request, "network.connect", operation, obj=network)
         return self.operation_answer(operation)
 
     @extend_schema(
@@ -272,6 +279,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         operation = network_services.network_disconnect(
             tenant=request.tenant, network=network, container=container, user=request.user, **data
         )
+        audited(request, "network.disconnect", operation, obj=network)
         return self.operation_answer(operation)
 
     @extend_schema(
@@ -287,6 +295,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         share_services.network_share(
             tenant=request.tenant, network=network, with_tenant=data["tenant"], user=request.user
         )
+        audited(request, "network.share", None, obj=network, details={"with": data["tenant"]})
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
@@ -306,6 +315,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             user=request.user,
             disconnect=data["disconnect"],
         )
+        audited(request, "network.unshare", operations, obj=network, details={"with": data["tenant"]})
         body = {"count": len(operations), "operations": operations}
         return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data)
 
@@ -353,7 +363,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
                     raise ServiceError(
                         "bad_node", f'Cluster {cluster.name} has no node named "{node_name}".', field="node"
                     )
-            return container_services.container_run(
+            operation = container_services.container_run(
                 tenant=request.tenant,
                 cluster=cluster,
                 user=request.user,
@@ -362,6 +372,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
                 environment=[dict(item) for item in data.pop("environment")],
                 **data,
             )
+            return audited(request, "container.run", operation)
 
         return self.idempotent_create(create)
 
@@ -395,6 +406,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         operation = container_services.container_action_request(
             tenant=self.request.tenant, container=self.get_object(), action=action_name, user=self.request.user
         )
+        audited(self.request, f"container.{action_name}", operation)
         return self.operation_answer(operation)
 
     @extend_schema(summary="Stop the container (docker stop)", **CONTAINER_ACTION)
@@ -431,6 +443,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     @action(detail=False, methods=["post"], url_path="remove-exited")
     def remove_exited(self, request):
         operations = container_services.container_remove_exited(tenant=request.tenant, user=request.user)
+        audited(request, "container.remove_exited", operations)
         deadline = time.monotonic() + self.wait
         for operation in operations if self.wait else []:
             operation_wait_until_finished(operation, max(0.0, deadline - time.monotonic()))

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from networks.audit import audited
 from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
@@ -90,19 +91,23 @@ def container_run_view(request):
     if request.method == "POST":
         operation, status = submit(
             form,
-            lambda data: container_run(
-                tenant=request.tenant,
-                cluster=data["cluster"],
-                user=request.user,
-                name=data["name"],
-                image=data["image"],
-                command=data["command"],
-                networks=form.network_specs(),
-                environment=[row for row in environment.cleaned_data if row.get("name")],
-                ports=data["ports"],
-                publish_all=data["publish_all"],
-                restart_policy=data["restart_policy"],
-                node=data["node_object"],
+            lambda data: audited(
+                request,
+                "container.run",
+                container_run(
+                    tenant=request.tenant,
+                    cluster=data["cluster"],
+                    user=request.user,
+                    name=data["name"],
+                    image=data["image"],
+                    command=data["command"],
+                    networks=form.network_specs(),
+                    environment=[row for row in environment.cleaned_data if row.get("name")],
+                    ports=data["ports"],
+                    publish_all=data["publish_all"],
+                    restart_policy=data["restart_policy"],
+                    node=data["node_object"],
+                ),
             ),
             valid=environment.is_valid(),
         )
@@ -193,7 +198,11 @@ def container_action_view(request, pk: int, action: str):
     container = container_get(tenant=request.tenant, pk=pk)
     attempt(
         request,
-        lambda: container_action_request(tenant=request.tenant, container=container, action=action, user=request.user),
+        lambda: audited(
+            request,
+            f"container.{action}",
+            container_action_request(tenant=request.tenant, container=container, action=action, user=request.user),
+        ),
         f"{action.capitalize()} requested for {container.name}.",
     )
     return redirect("networks:container_detail", pk=container.pk)
@@ -205,7 +214,9 @@ def container_remove_exited_view(request):
     require_change(request)
     attempt(
         request,
-        lambda: container_remove_exited(tenant=request.tenant, user=request.user),
+        lambda: audited(
+            request, "container.remove_exited", container_remove_exited(tenant=request.tenant, user=request.user)
+        ),
         lambda operations: f"Removing {len(operations)} exited container(s): {', '.join(op.target for op in operations)}."
         if operations
         else "No exited containers to remove.",

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import ipam
+from networks.audit import audited
 from networks.filters import NetworkFilterSet
 from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
 from networks.models import Network, Operation
@@ -116,17 +117,21 @@ def network_create_view(request):
     if request.method == "POST":
         operation, status = submit(
             form,
-            lambda data: network_create(
-                tenant=request.tenant,
-                cluster=data["cluster"],
-                user=request.user,
-                name=data["name"],
-                subnet=data["subnet"],
-                prefixlen=data["prefixlen"],
-                gateway=data["gateway"],
-                internal=data["internal"],
-                encrypted=data["encrypted"],
-                labels=data["labels"],
+            lambda data: audited(
+                request,
+                "network.create",
+                network_create(
+                    tenant=request.tenant,
+                    cluster=data["cluster"],
+                    user=request.user,
+                    name=data["name"],
+                    subnet=data["subnet"],
+                    prefixlen=data["prefixlen"],
+                    gateway=data["gateway"],
+                    internal=data["internal"],
+                    encrypted=data["encrypted"],
+                    labels=data["labels"],
+                ),
             ),
         )
         if operation is not None:
@@ -238,13 +243,18 @@ def network_connect_view(request, pk: int):
     form = ConnectForm(request.POST, candidates=candidates)
     operation, status = submit(
         form,
-        lambda data: network_connect(
-            tenant=request.tenant,
-            network=network,
-            container=data["container"],
-            user=request.user,
-            aliases=data["aliases"],
-            ipv4_address=data["ip_address"],
+        lambda data: audited(
+            request,
+            "network.connect",
+            network_connect(
+                tenant=request.tenant,
+                network=network,
+                container=data["container"],
+                user=request.user,
+                aliases=data["aliases"],
+                ipv4_address=data["ip_address"],
+            ),
+            obj=network,
         ),
     )
     if operation is not None:
@@ -263,12 +273,17 @@ def network_disconnect_view(request, pk: int, container_pk: int):
     container = container_get(tenant=request.tenant, pk=container_pk)
     attempt(
         request,
-        lambda: network_disconnect(
-            tenant=request.tenant,
-            network=network,
-            container=container,
-            user=request.user,
-            force=bool(request.POST.get("force")),
+        lambda: audited(
+            request,
+            "network.disconnect",
+            network_disconnect(
+                tenant=request.tenant,
+                network=network,
+                container=container,
+                user=request.user,
+                force=bool(request.POST.get("force")),
+            ),
+            obj=network,
         ),
         f"Disconnecting {container.name} from {network.name}.",
     )
@@ -284,11 +299,16 @@ def network_remove_view(request, pk: int):
     form.is_valid()
     attempt(
         request,
-        lambda: network_remove(
-            tenant=request.tenant,
-            network=network,
-            user=request.user,
-            disconnect=form.cleaned_data.get("disconnect", False),
+        lambda: audited(
+            request,
+            "network.remove",
+            network_remove(
+                tenant=request.tenant,
+                network=network,
+                user=request.user,
+                disconnect=form.cleaned_data.get("disconnect", False),
+            ),
+            obj=network,
         ),
         f"Removing network {network.name}; {network.subnet} is freed once the cluster confirms.",
     )
@@ -303,8 +323,12 @@ def network_share_view(request, pk: int):
     form = NetworkShareForm(request.POST, network=network)
     share, status = submit(
         form,
-        lambda data: network_share(
-            tenant=request.tenant, network=network, with_tenant=data["tenant"].slug, user=request.user
+        lambda data: audited(
+            request,
+            "network.share",
+            network_share(tenant=request.tenant, network=network, with_tenant=data["tenant"].slug, user=request.user),
+            obj=network,
+            details={"with": data["tenant"].slug},
         ),
     )
     if share is not None:
@@ -324,12 +348,18 @@ def network_unshare_view(request, pk: int, tenant_pk: int):
     share = get_object_or_404(network_share_list(network=network), tenant_id=tenant_pk)
     attempt(
         request,
-        lambda: network_unshare(
-            tenant=request.tenant,
-            network=network,
-            with_tenant=share.tenant.slug,
-            user=request.user,
-            disconnect=bool(request.POST.get("disconnect")),
+        lambda: audited(
+            request,
+            "network.unshare",
+            network_unshare(
+                tenant=request.tenant,
+                network=network,
+                with_tenant=share.tenant.slug,
+                user=request.user,
+                disconnect=bool(request.POST.get("disconnect")),
+            ),
+            obj=network,
+            details={"with": share.tenant.slug},
         ),
         lambda operations: f"{network.name} is no longer shared with {share.tenant.name}."
         + (f" Disconnecting {len(operations)} of their containers." if operations else ""),

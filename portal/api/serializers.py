@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from plumbing.api.fields import StrictSerializer, Text
-from portal.models import ApiToken, Membership
+from portal.models import ApiToken, AuditEntry, Membership
 
 
 class MembershipCreateSerializer(StrictSerializer):
@@ -46,3 +46,23 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_key(self, token) -> str:
         return self.context["key"]
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "created",
+            "actor",
+            "user",
+            "token_name",
+            "token_prefix",
+            "tenant_name",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "details",
+            "address",
+        ]

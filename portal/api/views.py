@@ -1,21 +1,27 @@
-"""The tenancy part of the REST API: a tenant's members (owners only) and a user's own API tokens."""
+"""The tenancy part of the REST API: a tenant's members and audit log (owners only) and a user's own API tokens."""
 
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status
 from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 import portal.authentication  # noqa: F401  (registers the token scheme with drf-spectacular)
 from plumbing.api.fields import valid
-from plumbing.api.schema import errors
+from plumbing.api.schema import ALWAYS, error, errors
 from portal import selectors as portal_selectors
 from portal import services as portal_services
+from portal.audit import audit_record
+from portal.filters import AuditEntryFilterSet
+from portal.tenancy import membership_for_request
 
 from . import serializers as s
 from .base import TenantViewSet
+from .renderers import AuditCsvRenderer
 
 # --- the tenant's members ---------------------------------------------------------------------
 
@@ -45,6 +51,13 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def create(self, request):
         data = valid(s.MembershipCreateSerializer, request)
         membership = portal_services.membership_add(tenant=request.tenant, **data)
+        audit_record(
+            request=request,
+            action="membership.add",
+            obj=membership,
+            tenant=request.tenant,
+            details={"role": membership.role},
+        )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -55,12 +68,25 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def partial_update(self, request, pk=None):
         membership = self.get_object()
         data = valid(s.MembershipUpdateSerializer, request)
+        before = membership.role
         membership = portal_services.membership_role_change(membership=membership, role=data["role"])
+        audit_record(
+            request=request,
+            action="membership.role_change",
+            obj=membership,
+            tenant=request.tenant,
+            details={"from": before, "to": membership.role},
+        )
         return Response(s.MembershipSerializer(membership).data)
 
     @extend_schema(summary="Remove a member from the tenant", responses={204: None, **errors(409)})
     def destroy(self, request, pk=None):
-        portal_services.membership_remove(membership=self.get_object())
+        membership = self.get_object()
+        membership_id = membership.pk
+        portal_services.membership_remove(membership=membership)
+        audit_record(
+            request=request, action="membership.remove", obj=membership, object_id=membership_id, tenant=request.tenant
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -85,6 +111,11 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     def scoped_queryset(self):
         return portal_selectors.api_token_list(user=self.request.user)
 
+    def acting_tenant(self):
+        """The tenant the user works in (X-Tenant or their first): its audit log records their tokens."""
+        membership = membership_for_request(self.request)
+        return membership.tenant if membership else None
+
     def get_object(self):
         try:
             return portal_selectors.api_token_get(user=self.request.user, pk=self.kwargs["pk"])
@@ -99,9 +130,63 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     def create(self, request):
         data = valid(s.ApiTokenCreateSerializer, request)
         token, key = portal_services.api_token_create(user=request.user, name=data["name"])
+        audit_record(request=request, action="token.create", obj=token, tenant=self.acting_tenant())
         return Response(s.ApiTokenCreatedSerializer(token, context={"key": key}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a token: it stops working at once", responses={200: s.ApiTokenSerializer})
     def destroy(self, request, pk=None):
         token = portal_services.api_token_revoke(token=self.get_object())
+        audit_record(request=request, action="token.revoke", obj=token, tenant=self.acting_tenant())
         return Response(s.ApiTokenSerializer(token).data)
+
+
+# --- the tenant's audit log -------------------------------------------------------------------
+
+# The file is CSV; a refusal keeps the API's JSON error shape.
+CSV_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.STR,
+    **{(int(code), "application/json"): error(code) for code in ALWAYS},
+}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's audit log, newest first (owners only); ?format=csv for CSV"),
+    retrieve=extend_schema(summary="An audit entry (owners only)"),
+)
+class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Read-only: entries are never changed or deleted, so every other method is a 405."""
+
+    serializer_class = s.AuditEntrySerializer
+    filterset_class = AuditEntryFilterSet
+    renderer_classes = [JSONRenderer, AuditCsvRenderer]
+    noun = "audit entry"
+    role_required = "manage"
+    role_required_for_read = "manage"
+    ordering_fields = ["created", "action", "actor"]
+    ordering = ["-created", "-id"]
+
+    selector_get = staticmethod(portal_selectors.audit_entry_get)
+
+    def scoped_queryset(self):
+        return portal_selectors.audit_entry_list(tenant=self.request.tenant)
+
+    def list(self, request, *args, **kwargs):
+        if isinstance(request.accepted_renderer, AuditCsvRenderer):
+            return self.export(request)
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="The filtered audit log as CSV (owners only)",
+        parameters=[
+            OpenApiParameter("action", OpenApiTypes.STR, description="An action such as network.create, or its start."),
+            OpenApiParameter("user", OpenApiTypes.STR, description='A username, or "manage.py".'),
+            OpenApiParameter("after", OpenApiTypes.DATE, description="Entries from this day on."),
+            OpenApiParameter("before", OpenApiTypes.DATE, description="Entries up to this day."),
+            OpenApiParameter("ordering", OpenApiTypes.STR, description="created, action or actor; - reverses."),
+        ],
+        responses=CSV_RESPONSES,
+    )
+    def export(self, request):
+        """GET /api/v1/audit/export.csv (networks/api/urls.py maps it: a file's address ends in .csv)."""
+        entries = self.filter_queryset(self.get_queryset())
+        return Response(self.get_serializer(entries, many=True).data)

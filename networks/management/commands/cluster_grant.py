@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from networks.models import Cluster
 from networks.services.grants import cluster_grant, cluster_grant_revoke, grant_usage
 from plumbing.errors import ServiceError
+from portal.audit import audit_record
 from portal.models import Tenant
 
 UNSET = object()  # a limit not given on the command line is left as it is
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         try:
             if revoke:
                 cluster_grant_revoke(cluster=target, tenant=team)
+                audit_record(action="cluster.grant_revoke", obj=target, tenant=team)
                 self.stdout.write(self.style.SUCCESS(f"{team.name} no longer uses cluster {target.name}."))
                 return
             limits = {
@@ -49,6 +51,9 @@ class Command(BaseCommand):
                 if options[field] is not UNSET
             }
             grant, created = cluster_grant(cluster=target, tenant=team, **limits)
+            audit_record(
+                action="cluster.grant" if created else "cluster.grant_change", obj=target, tenant=team, details=limits
+            )
         except ServiceError as error:
             raise CommandError(error.message) from error
         usage = grant_usage(grant=grant)

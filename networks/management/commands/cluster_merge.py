@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from networks.services.clusters import cluster_merge_swarms
+from portal.audit import audit_record
 
 
 class Command(BaseCommand):
@@ -11,5 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         said = cluster_merge_swarms()
+        if said:
+            audit_record(action="cluster.merge", details={"said": said})
         for line in said or ["Every cluster is a swarm of its own; nothing to merge."]:
             self.stdout.write(line)

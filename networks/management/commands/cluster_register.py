@@ -10,6 +10,7 @@ from networks.services.clusters import (
 )
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
+from portal.audit import audit_record
 from portal.models import Tenant
 
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
+        audit_record(action="cluster.register", obj=cluster, tenant=owner, details={"file": str(file)})
         nodes = ", ".join(f"{n.name} {n.address}" for n in cluster.nodes.all())
         self.stdout.write(self.style.SUCCESS(f"Cluster {cluster} registered: {nodes}"))
         try:

@@ -3,6 +3,7 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from portal.audit import audit_record
 from portal.services import demo_setup
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         admin.is_staff = admin.is_superuser = True
         admin.set_password(admin_password)
         admin.save()
+        audit_record(action="tenant.demo_setup", obj=tenant, tenant=tenant, details={"owner": username})
         self.stdout.write(self.style.SUCCESS(f'Demo tenant "{tenant.name}" is ready.'))
         self.stdout.write(f"  portal login: {username} / {password}   (owner of {tenant.name})")
         self.stdout.write(f"  admin login:  admin / {admin_password}   (/admin/)")

@@ -1,0 +1,31 @@
+"""The audit log's entries for what people and tokens ask of the domain, written by the pages and the API.
+
+`audited(request, action, answer)` records one entry and hands back the service's answer, so a
+view wraps its service call in it and stays one line longer. An operation names its object (the
+network or container it acts on) and what was asked for (its params, which hold no secret values).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model
+
+from networks.models import Operation
+from portal.audit import audit_record
+
+
+def _operation_details(operation: Operation) -> dict:
+    return {"operation": operation.pk, "target": operation.target, **(operation.params or {})}
+
+
+def audited(request, action: str, answer, *, obj: Model | None = None, details: dict | None = None):
+    """Record `action` by the request's user (or token) in its tenant; returns `answer` unchanged."""
+    facts = dict(details or {})
+    if isinstance(answer, Operation):
+        obj = obj or answer.container or answer.network
+        facts = {**_operation_details(answer), **facts}
+    elif isinstance(answer, list) and all(isinstance(item, Operation) for item in answer):
+        if not answer and obj is None:
+            return answer  # nothing was there to change
+        facts = {"operations": [operation.pk for operation in answer], **facts}
+    audit_record(request=request, action=action, obj=obj, tenant=request.tenant, details=facts)
+    return answer
