@@ -4,6 +4,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html_join
 
 from portal.admin import AuditedAdminMixin
+from portal.audit import audit_record
 
 from .models import (
     AddressAllocation,
@@ -21,6 +22,7 @@ from .models import (
 from .services.containers import masked_environment
 from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile_request
+from .services.runners import operation_give_up_request
 
 
 class GrantFormSet(BaseInlineFormSet):
@@ -181,6 +183,20 @@ class OperationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "kind", "cluster", "tenant"]
     search_fields = ["target", "error", "celery_task_id"]
     readonly_fields = [f.name for f in Operation._meta.fields]
+    actions = ["give_up"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Give up on stuck operations: clean up what they started, mark them failed")
+    def give_up(self, request, queryset):
+        stuck = list(queryset.unfinished())
+        for operation in stuck:
+            operation_give_up_request(operation=operation)
+            audit_record(request=request, action="operation.give_up", obj=operation, tenant=operation.tenant)
+        self.message_user(
+            request,
+            f"A worker gives up on {len(stuck)} operation(s), cleaning up what they started; finished ones are "
+            "left as they were. Their networks and containers can then be removed or tried again by their teams.",
+            messages.SUCCESS,
+        )

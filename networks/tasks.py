@@ -28,7 +28,7 @@ from networks.services.operations import (
     operation_wait,
     operations_send_unsent,
 )
-from networks.services.runners import runner_for
+from networks.services.runners import operation_give_up, runner_for
 from plumbing.errors import ServiceError
 from portal.celery import app
 
@@ -86,6 +86,13 @@ class OperationTask(Task):
             except Exception:  # clean-up is best effort; reconcile finishes it
                 logger.exception("clean-up after operation %s failed", operation.pk)
         operation_fail(operation_id=args[0], error=message, code=code)
+
+
+@shared_task(name=queue.GIVE_UP_OPERATION, acks_late=True, soft_time_limit=120, time_limit=150)
+def give_up_operation_task(operation_id: int) -> bool:
+    """Staff gave up on a stuck operation: clean up what it started and mark it failed."""
+    operation = Operation.objects.filter(pk=operation_id).first()
+    return operation is not None and operation_give_up(operation=operation)
 
 
 @shared_task(bind=True, base=OperationTask, name=queue.RUN_OPERATION)

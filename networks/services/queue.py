@@ -15,6 +15,7 @@ from networks.engine import EngineError
 from plumbing.errors import USER_ERRORS
 
 RUN_OPERATION = "networks.run_operation"
+GIVE_UP_OPERATION = "networks.give_up_operation"
 NETWORK_INSPECT = "networks.network_inspect"
 CLUSTER_REFRESH_HEALTH = "networks.cluster_refresh_health"
 CONTAINER_DIAGNOSE = "networks.container_diagnose"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from networks.models import Operation
 
-from . import containers, networks, reconcile
+from . import containers, networks, queue, reconcile
+from .operations import operation_fail
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,27 @@ RUNNERS: dict[str, Runner] = {
 
 def runner_for(operation: Operation) -> Runner:
     return RUNNERS[operation.kind]
+
+
+GIVEN_UP = (
+    "An admin stopped waiting for this operation; what it had started was cleaned up. "
+    "Try again, or remove what it was for."
+)
+
+
+def operation_give_up_request(*, operation: Operation) -> None:
+    """Ask a worker to give up on a stuck operation (its clean-up talks to the cluster; pages never do)."""
+    queue.send_on_commit(queue.GIVE_UP_OPERATION, operation.pk)
+
+
+def operation_give_up(*, operation: Operation) -> bool:
+    """Staff's way out of an operation stuck for good: its clean-up runs (a create gives its subnet
+    back, a run its container and addresses) and it fails with a sentence. A late delivery of its
+    message then finds it finished and does nothing. Returns False when it had already finished."""
+    operation.refresh_from_db()
+    if operation.is_finished:
+        return False
+    failed = runner_for(operation).failed
+    if failed is not None:
+        failed(operation=operation)
+    return operation_fail(operation_id=operation.pk, error=GIVEN_UP, code="given_up") is not None

@@ -15,6 +15,7 @@ from networks.services.clusters import cluster_record
 from networks.services.containers import container_run
 from networks.services.grants import cluster_grant, cluster_grant_revoke
 from networks.services.networks import network_connect, network_create, network_remove
+from networks.services.runners import operation_give_up
 from networks.services.shares import network_share, network_unshare
 from plumbing.errors import ServiceError
 from tests.pages import make_container, make_network, run_form
@@ -260,3 +261,22 @@ def test_the_admin_refuses_to_revoke_a_grant_in_use(client, team, other_team, sh
     assert "Refused while" in page and "network theirs" in page
     assert client.post(f"/admin/networks/clustergrant/{grant.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ClusterGrant.objects.filter(pk=grant.pk).exists()
+
+
+def test_staff_give_up_on_a_stuck_create_and_the_team_can_remove_it(client, team):
+    operation = network_create(tenant=team.tenant, cluster=team.cluster, name="stuck")
+    network = Network.objects.get(pk=operation.network_id)
+    admin = get_user_model().objects.create_superuser("root", password="pw-root-123")
+    client.force_login(admin)
+    response = client.post(
+        "/admin/networks/operation/", {"action": "give_up", "_selected_action": [operation.pk]}, follow=True
+    )
+    assert "A worker gives up on 1 operation(s)" in response.content.decode()
+    assert operation_give_up(operation=operation)  # what the worker then does
+    assert not operation_give_up(operation=operation)  # once
+    operation.refresh_from_db()
+    network.refresh_from_db()
+    assert operation.status == Operation.Status.FAILED and operation.error_code == "given_up"
+    assert network.status == Network.Status.FAILED
+    assert not network.cluster.subnet_allocations.filter(cidr=network.subnet).exists()  # the subnet is back
+    assert network_remove(tenant=team.tenant, network=network).kind == Operation.Kind.NETWORK_REMOVE

@@ -1,0 +1,111 @@
+"""Workers on the real cluster: two workers share one queue and each operation is done once; a worker
+killed mid-run leaves the other to finish; the whole worker group killed with -9 loses nothing."""
+
+import ipaddress
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from networks.engine import docker as docker_engine
+from networks.models import Network, Operation, SubnetAllocation
+from networks.services.networks import network_create
+from networks.tasks import operations_recover_task
+from tests.conftest import WorkerProcess
+from tests.support import first_team, wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.worker]
+
+
+class SecondWorker(WorkerProcess):
+    """Another worker process on the same broker, under a host name of its own."""
+
+    name = "second-worker"
+
+    def command(self) -> list[str]:
+        command = super().command()
+        command[-1] = f"second-{command[-1]}"
+        return command
+
+
+def create_many(cluster, count: int, prefix: str) -> list[int]:
+    team = first_team(cluster)
+    ids = [network_create(tenant=team, cluster=cluster, name=f"{prefix}{i}").pk for i in range(count)]
+    connection.close()
+    return ids
+
+
+def all_finished(ids: list[int]) -> bool:
+    return not Operation.objects.filter(pk__in=ids).unfinished().exists()
+
+
+def wait_with_beat(ids: list[int], timeout: float) -> float:
+    """Wait until every operation has finished, sending beat's recovery round every
+    OPERATIONS_RECOVER_EVERY seconds as `celery beat` does under `make run`; returns the seconds taken."""
+    started = time.monotonic()
+    next_round = started
+    while not all_finished(ids):
+        assert time.monotonic() - started < timeout, (
+            f"{Operation.objects.filter(pk__in=ids).unfinished().count()} operations still unfinished"
+        )
+        if time.monotonic() >= next_round:
+            operations_recover_task.delay()
+            next_round += settings.CELERY_BEAT_SCHEDULE["recover-operations"]["schedule"]
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def portal_networks(cluster) -> list[dict]:
+    return docker_engine.find_networks(cluster.docker_endpoint, labels=[f"overlay-portal.cluster={cluster.uid}"])
+
+
+def assert_each_done_once(cluster, ids: list[int]) -> None:
+    operations = list(Operation.objects.filter(pk__in=ids))
+    failed = [(o.target, o.error) for o in operations if o.status != Operation.Status.SUCCEEDED]
+    assert not failed, failed
+    made = portal_networks(cluster)
+    names = [n["Name"] for n in made]
+    assert len(names) == len(set(names)) == len(ids), "a network was made twice, or not at all"
+    subnets = sorted(ipaddress.IPv4Network(n["IPAM"]["Config"][0]["Subnet"]) for n in made)
+    assert all(not a.overlaps(b) for a, b in zip(subnets, subnets[1:], strict=False))
+    # No leaked subnets: every held block belongs to a live network the portal made.
+    held = set(SubnetAllocation.objects.filter(cluster=cluster, kind="network").values_list("cidr", flat=True))
+    assert held == set(
+        Network.objects.filter(cluster=cluster, is_external=False).live().values_list("subnet", flat=True)
+    )
+
+
+def test_two_workers_share_the_queue_and_one_killed_leaves_the_other_to_finish(
+    celery_worker_process, tenant_cluster, tmp_path
+):
+    cluster = tenant_cluster
+    second = SecondWorker(tmp_path)
+    second.start()
+    try:
+        ids = create_many(cluster, 100, "pair")
+        # Once the second worker has done some of the work, it dies with -9 holding its share.
+        wait_until(lambda: "succeeded" in (second.log_path.read_text() if second.log_path.exists() else ""), timeout=60)
+        second.kill()
+        taken = wait_with_beat(ids, timeout=300)
+        print(f"\n100 creates, 2 workers, one killed -9: all finished {taken:.1f} s after the kill")
+    finally:
+        second.stop()
+    assert_each_done_once(cluster, ids)
+    shares = [line for line in second.log_path.read_text().splitlines() if "succeeded in" in line]
+    assert shares, "the second worker took no share of the work"
+
+
+def test_the_whole_worker_group_killed_with_minus_9_loses_nothing(celery_worker_process, tenant_cluster):
+    cluster = tenant_cluster
+    worker = celery_worker_process
+    ids = create_many(cluster, 50, "flight")
+    wait_until(lambda: Operation.objects.filter(pk__in=ids, status=Operation.Status.SUCCEEDED).exists(), timeout=60)
+    worker.kill()  # the main process and its pool, as an OOM kill or a crash would
+    in_flight = Operation.objects.filter(pk__in=ids).unfinished().count()
+    worker.start()
+    taken = wait_with_beat(ids, timeout=300)
+    print(
+        f"\n50 creates, worker group killed -9 with {in_flight} unfinished: all finished {taken:.1f} s after the new worker"
+    )
+    assert_each_done_once(cluster, ids)
