@@ -20,6 +20,7 @@ CLUSTER = f"{PREFIX}cluster"  # the portal cluster's uid
 TENANT = f"{PREFIX}tenant"  # the slug of the team that asked for it
 NETWORK_ID = f"{PREFIX}network-id"  # the portal's id of the network
 CONTAINER_ID = f"{PREFIX}container-id"  # the portal's id of the container
+PROBE = f"{PREFIX}probe"  # "true" on the throw-away container that reads a node's listening ports
 
 
 def portal_labels(*, cluster_uid: str, tenant_slug: str, id_label: str, pk: int) -> dict[str, str]:

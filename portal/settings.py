@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The image a worker runs (`netstat -lntu`, --network host) on each node to learn the ports the node's
+# own programs listen on; a node without it keeps the ports it had (the reserved table still applies).
+NODE_PROBE_IMAGE = os.environ.get("NODE_PROBE_IMAGE", "overlay-portal/tools:latest")
+
 # --- The local cluster made by cluster/cluster --------------------------------------------------
 CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
 

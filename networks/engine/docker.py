@@ -164,6 +164,29 @@ def network_is_broken(attrs: dict) -> bool:
     return attrs.get("Scope") == "swarm" and (not attrs.get("Driver") or not (attrs.get("IPAM") or {}).get("Config"))
 
 
+def parse_listening(netstat: str) -> list[tuple[int, str]]:
+    """(port, protocol) pairs from `netstat -lntu` output (busybox or net-tools), IPv4 and IPv6 alike."""
+    found = set()
+    for line in netstat.splitlines():
+        parts = line.split()
+        if len(parts) < 4 or parts[0].rstrip("6") not in ("tcp", "udp"):
+            continue
+        port = parts[3].rpartition(":")[2]
+        if port.isdigit():
+            found.add((int(port), parts[0].rstrip("6")))
+    return sorted(found)
+
+
+def listening_ports(endpoint: str, *, image: str, labels: dict[str, str]) -> list[tuple[int, str]]:
+    """The ports programs of the node itself listen on: `netstat -lntu` in a throw-away container on the
+    node's own network (`--network host`), from an image the node has."""
+    with translated():
+        output = client(endpoint).containers.run(
+            image, ["netstat", "-lntu"], network_mode="host", remove=True, labels=labels
+        )
+    return parse_listening(output.decode(errors="replace"))
+
+
 def swarm_nodes(manager_endpoint: str) -> list[SwarmNode]:
     with translated():
         nodes = client(manager_endpoint).nodes.list()

@@ -192,6 +192,12 @@ class Node(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN)
     consul_container = models.CharField(max_length=128, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    listening_ports = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[[port, "tcp"|"udp"], ...] programs of the node itself listened on when a worker last looked; '
+        "a container may not publish them.",
+    )
 
     class Meta:
         ordering = ["cluster", "name"]

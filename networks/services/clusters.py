@@ -3,10 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from networks import ipam
+from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
@@ -129,7 +131,8 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
         node.state = Node.State.READY if item and item.state == "ready" else Node.State.DOWN
         if node.state == Node.State.READY:
             node.last_seen = now
-        node.save(update_fields=["state", "last_seen"])
+            node.listening_ports = _listening_ports(node)
+        node.save(update_fields=["state", "last_seen", "listening_ports"])
     # The dashboard tells whether Consul is up from its agents' system containers: refresh them too.
     try:
         system_containers_sync(cluster=cluster)
@@ -146,6 +149,17 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
         "consul_leader": consul_up,
         "consul_alive": sorted(alive),
     }
+
+
+def _listening_ports(node: Node) -> list:
+    """What the node's own programs listen on now, or what was known when it cannot be read."""
+    try:
+        found = docker_engine.listening_ports(
+            node.docker_endpoint, image=settings.NODE_PROBE_IMAGE, labels={docker_labels.PROBE: "true"}
+        )
+    except EngineError:
+        return node.listening_ports  # no probe image on the node, or the node does not answer
+    return [list(pair) for pair in found]
 
 
 def cluster_refresh_health_request(*, cluster: Cluster) -> None:

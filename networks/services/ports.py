@@ -131,25 +131,35 @@ def host_ports_of(container: Container) -> set[tuple[int, str]]:
     return held
 
 
-def holders_on(node: Node) -> dict[tuple[int, str], Container]:
-    """Who holds each host port of the node, as the portal recorded it."""
+NODE_PROGRAM = "a program the node itself runs (listening there when a worker last looked)"
+
+
+def holders_on(node: Node) -> dict[tuple[int, str], Container | str]:
+    """Who holds each host port of the node: the containers the portal recorded, else the node's own
+    listeners (a published container's port also shows as a listener: the container is named first)."""
+    holders: dict[tuple[int, str], Container | str] = {
+        (int(port), proto): NODE_PROGRAM for port, proto in node.listening_ports
+    }
     containers = Container.objects.filter(node=node, status__in=HOLDING).only(
         "name", "tenant_id", "is_system", "ports", "published_ports"
     )
-    return {pair: container for container in containers.order_by("pk") for pair in host_ports_of(container)}
+    holders.update({pair: container for container in containers.order_by("pk") for pair in host_ports_of(container)})
+    return holders
 
 
 def _wanted(published: Iterable) -> list[tuple[int, str]]:
     return [(p.host, p.protocol) for p in published if p.host]
 
 
-def clash_on(*, node: Node, published: Iterable) -> tuple[tuple[int, str], Container] | None:
+def clash_on(*, node: Node, published: Iterable) -> tuple[tuple[int, str], Container | str] | None:
     """The first requested host port another container holds on the node, and that container."""
     holders = holders_on(node)
     return next(((pair, holders[pair]) for pair in _wanted(published) if pair in holders), None)
 
 
-def _holder_named(container: Container, tenant) -> str:
+def _holder_named(container: Container | str, tenant) -> str:
+    if isinstance(container, str):
+        return container
     if container.is_system:
         return f"the system container {container.name}"
     if container.tenant_id == tenant.pk:
@@ -166,7 +176,8 @@ def check_ports_free(*, tenant, node: Node, published: Iterable) -> None:
     taken = [p for p, proto in holders_on(node) if proto == protocol]
     raise ServiceError(
         "port_in_use",
-        f"Host port {port}/{protocol} on {node.name} is already published by {_holder_named(holder, tenant)}; "
+        f"Host port {port}/{protocol} on {node.name} is "
+        f"{'in use by' if isinstance(holder, str) else 'already published by'} {_holder_named(holder, tenant)}; "
         f"pick another host port, such as {suggest_port(protocol, taken)}.",
         field="ports",
         http_status=409,

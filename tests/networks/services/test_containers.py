@@ -11,6 +11,7 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation
 from networks.selectors import container_list
+from networks.services.clusters import cluster_refresh_health
 from networks.services.containers import (
     container_action_request,
     container_port_query,
@@ -22,7 +23,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.networks import network_create, network_disconnect
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
-from tests.support import first_team, wait_for_operation
+from tests.support import first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 TOOLS = "overlay-portal/tools:latest"
@@ -239,3 +240,36 @@ def test_reconcile_removes_portal_containers_no_live_record_owns(celery_worker_p
     names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker_endpoint)]
     assert "left-behind" not in names and kept.name in names
     assert not any("had no live record" in change for change in cluster_reconcile_now(cluster=cluster))
+
+
+def test_a_port_a_program_of_the_node_listens_on_is_learned_and_refused(celery_worker_process, tenant_cluster):
+    """Something outside Docker's port publishing (here: nc on the node's own network) listens on a port;
+    the health refresh learns it, and a run that would publish it is refused before anything runs."""
+    cluster = tenant_cluster
+    node = cluster.nodes.get(name="node2")
+    client = docker.DockerClient(base_url=node.docker_endpoint, version="auto")
+    port = 41000 + os.getpid() % 20000
+    listener = client.containers.run(
+        TOOLS,
+        ["sh", "-c", f"while true; do nc -l -p {port}; done"],
+        detach=True,
+        network_mode="host",
+        name=f"listener{port}",
+    )
+    try:
+
+        def learned():
+            cluster_refresh_health(cluster=cluster)
+            node.refresh_from_db()
+            return [port, "tcp"] in node.listening_ports
+
+        wait_until(learned, timeout=30)
+        assert [8500, "tcp"] in node.listening_ports
+        with pytest.raises(ServiceError) as refused:
+            container_run(
+                tenant=first_team(cluster), cluster=cluster, name="web", image=TOOLS, ports=[f"{port}:80"], node=node
+            )
+        assert f"Host port {port}/tcp on node2 is in use by a program the node itself runs" in refused.value.message
+        assert not Container.objects.filter(name="web").exists()
+    finally:
+        listener.remove(force=True)

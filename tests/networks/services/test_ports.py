@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from hypothesis import given
 from hypothesis import strategies as st
 
+from networks.engine.docker import parse_listening
 from networks.models import Container, Node
 from networks.services.containers import PublishedPort, container_run
 from networks.services.grants import cluster_grant
@@ -288,3 +289,24 @@ def test_spread_refuses_only_when_no_ready_node_has_the_port_free(team, other_te
         f"Host port 8080/tcp is already published on every ready node of {team.cluster.name}; "
         "pick another host port, such as 8082."
     )
+
+
+NETSTAT = """Active Internet connections (only servers)
+Proto Recv-Q Send-Q Local Address           Foreign Address         State
+tcp        0      0 192.168.250.12:8301     0.0.0.0:*               LISTEN
+tcp        0      0 :::8500                 :::*                    LISTEN
+tcp6       0      0 :::9100                 :::*                    LISTEN
+udp        0      0 0.0.0.0:4789            0.0.0.0:*
+"""
+
+
+def test_the_nodes_own_listeners_are_read_from_netstat():
+    assert parse_listening(NETSTAT) == [(4789, "udp"), (8301, "tcp"), (8500, "tcp"), (9100, "tcp")]
+
+
+@pytest.mark.django_db
+def test_a_port_a_program_of_the_node_listens_on_is_refused_and_spread_avoids_that_node(team):
+    Node.objects.filter(pk=team.node("node1").pk).update(listening_ports=[[9100, "tcp"]])
+    error = refusal(lambda: run(team, ports=["9100:80"], node=team.node("node1")))
+    assert error.code == "port_in_use" and "in use by a program the node itself runs" in error.message
+    assert run(team, ports=["9100:80"]).container.node.name == "node2"  # spread takes the node where it is free
