@@ -14,10 +14,10 @@ import logging
 from celery import Task, bootsteps, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from networks.engine import ClusterUnavailable, EngineError
+from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
 from networks.models import Cluster, Container, Network, Operation
 from networks.services import containers, events, networks, queue, reconcile
-from networks.services.clusters import cluster_refresh_health
+from networks.services.clusters import cluster_refresh_health, state_store_outage
 from networks.services.diagnostics import container_diagnose_run
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
@@ -65,7 +65,10 @@ class OperationTask(Task):
         except OperationNotStartable as exc:
             logger.info("skipping delivery: %s", exc)
             return "skipped"
-        runner_for(operation).run(operation=operation)
+        try:
+            runner_for(operation).run(operation=operation)
+        except StateStoreUnavailable as outage:
+            raise state_store_outage(operation=operation, outage=outage) from outage
         return "done"
 
     def on_retry(self, exc, task_id, args, kwargs, einfo):

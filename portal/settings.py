@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# How long an operation waits for a cluster's Consul that does not answer (retrying with backoff)
+# before it fails with a sentence naming what is down.
+STATE_STORE_WAIT_SECONDS = float(os.environ.get("STATE_STORE_WAIT_SECONDS", "120"))
+
 # The image a worker runs (`netstat -lntu`, --network host) on each node to learn the ports the node's
 # own programs listen on; a node without it keeps the ports it had (the reserved table still applies).
 NODE_PROBE_IMAGE = os.environ.get("NODE_PROBE_IMAGE", "overlay-portal/tools:latest")

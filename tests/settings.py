@@ -6,6 +6,9 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SECRET_KEY", "insecure-development-key-do-not-use-in-production")
 # A Redis database of its own, so a `make run` worker never takes the tests' tasks.
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+# Operations give up on a Consul that does not answer sooner than in production (the workers the
+# tests start read it too).
+os.environ.setdefault("STATE_STORE_WAIT_SECONDS", "15")
 
 from portal.settings import *  # noqa: E402,F403
 from portal.settings import BASE_DIR, DATABASES  # noqa: E402
