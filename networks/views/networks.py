@@ -345,7 +345,7 @@ def network_share_view(request, pk: int):
 def network_unshare_view(request, pk: int, tenant_pk: int):
     require_manage(request)
     network = network_get(tenant=request.tenant, pk=pk)
-    share = get_object_or_404(network_share_list(network=network), tenant_id=tenant_pk)
+    share = get_object_or_404(network_share_list(network=network), tenant_id=parse_id(str(tenant_pk)))
     attempt(
         request,
         lambda: audited(

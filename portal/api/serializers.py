@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from plumbing.api.fields import StrictSerializer, Text
+from portal.audit import CSV_COLUMNS
 from portal.models import ApiToken, AuditEntry, Membership
 
 
@@ -51,18 +52,4 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
-        fields = [
-            "id",
-            "created",
-            "actor",
-            "user",
-            "token_name",
-            "token_prefix",
-            "tenant_name",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "details",
-            "address",
-        ]
+        fields = ["id", "user", *CSV_COLUMNS]  # the CSV export's columns, plus the ids

@@ -165,6 +165,7 @@ def test_sharing_on_the_page_is_for_owners_and_for_teams_of_the_cluster(client, 
     response = client.post(f"/networks/{net.pk}/share/", {"tenant": other_team.tenant.pk}, follow=True)
     assert f"is shared with {other_team.tenant.name}" in response.content.decode()
     assert NetworkShare.objects.filter(network=net, tenant=other_team.tenant).exists()
+    assert client.post(f"/networks/{net.pk}/unshare/{'9' * 25}/").status_code == 404  # no id is that large
     response = client.post(f"/networks/{net.pk}/unshare/{other_team.tenant.pk}/", follow=True)
     assert "no longer shared" in response.content.decode()
     ClusterGrant.objects.filter(tenant=other_team.tenant, cluster=shared).delete()
