@@ -302,7 +302,7 @@ def container_launch_run(*, operation: Operation) -> None:
     node = container.node
     endpoints = list(container.endpoints.select_related("network").order_by("id"))
     found = docker_engine.list_containers(
-        node.docker_endpoint,
+        node.docker,
         label=docker_labels.selector(
             **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
         ),
@@ -316,7 +316,7 @@ def container_launch_run(*, operation: Operation) -> None:
             operation=operation, message=f"Starting {container.name} ({container.image}) on {node.name}."
         )
         attrs = docker_engine.run_container(
-            node.docker_endpoint,
+            node.docker,
             name=container.name,
             image=container.image,
             command=container.command or None,
@@ -336,13 +336,13 @@ def container_launch_run(*, operation: Operation) -> None:
         if endpoint.network.name not in attrs["NetworkSettings"]["Networks"]:
             operation_progress(operation=operation, message=f"Connecting to {endpoint.network.name}.")
             docker_engine.connect_container(
-                node.docker_endpoint,
+                node.docker,
                 endpoint.network.docker_id,
                 container.docker_id,
                 aliases=endpoint.aliases,
                 ipv4_address=endpoint.ipv4_address,
             )
-    attrs = docker_engine.inspect_container(node.docker_endpoint, container.docker_id) or attrs
+    attrs = docker_engine.inspect_container(node.docker, container.docker_id) or attrs
     for endpoint in endpoints:
         endpoint_refresh(endpoint=endpoint, attrs=attrs)
     operation_succeed(
@@ -383,7 +383,7 @@ def container_remove_from_node(*, container: Container) -> list[str]:
     """Remove every Docker container the portal made for this row on its node (found by its labels)."""
     if container.node is None:
         return []
-    endpoint = container.node.docker_endpoint
+    endpoint = container.node.docker
     found = docker_engine.list_containers(
         endpoint,
         label=docker_labels.selector(
@@ -435,7 +435,7 @@ def container_action_run(*, operation: Operation) -> None:
     container = operation.container
     check_not_system(container, "changed")
     action = {v[0]: k for k, v in ACTIONS.items()}[operation.kind]
-    endpoint = container.node.docker_endpoint
+    endpoint = container.node.docker
     if action == "remove":
         if container.docker_id:
             docker_engine.remove_container(endpoint, container.docker_id, force=True)
@@ -465,7 +465,7 @@ def system_containers_sync(*, cluster: Cluster) -> int:
     count = 0
     for node in cluster.nodes.all():
         for attrs in docker_engine.list_containers(
-            node.docker_endpoint, label=docker_labels.selector(**{docker_labels.SYSTEM: "true"})
+            node.docker, label=docker_labels.selector(**{docker_labels.SYSTEM: "true"})
         ):
             name = attrs["Name"].lstrip("/")
             Container.objects.update_or_create(
@@ -487,7 +487,7 @@ def system_containers_sync(*, cluster: Cluster) -> int:
 
 def cluster_images_run(*, cluster: Cluster) -> dict[str, list[str]]:
     """The images each node already has (what a run can start without a pull)."""
-    return {node.name: docker_engine.list_images(node.docker_endpoint) for node in cluster.nodes.all()}
+    return {node.name: docker_engine.list_images(node.docker) for node in cluster.nodes.all()}
 
 
 IMAGES_FRESH_SECONDS = 60  # how long a worker's look at the nodes' images is reused
@@ -521,7 +521,7 @@ def container_refresh(*, container: Container) -> str | None:
     """Follow the cluster: copy the container's state from Docker; mark it removed when Docker lost it."""
     if not container.docker_id or container.node is None or container.status in (Container.Status.REMOVED,):
         return None
-    attrs = docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id)
+    attrs = docker_engine.inspect_container(container.node.docker, container.docker_id)
     if attrs is None:
         for endpoint in container.endpoints.select_related("network", "container__node"):
             endpoint_remove(endpoint=endpoint, force=True, in_docker=False)

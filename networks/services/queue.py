@@ -20,6 +20,7 @@ NETWORK_INSPECT = "networks.network_inspect"
 CLUSTER_REFRESH_HEALTH = "networks.cluster_refresh_health"
 CONTAINER_DIAGNOSE = "networks.container_diagnose"
 CLUSTER_IMAGES = "networks.cluster_images"
+CLUSTER_CONNECT = "networks.cluster_connect"
 FOLLOW_CONTAINER = "networks.follow_container"
 FOLLOW_NETWORK = "networks.follow_network"
 

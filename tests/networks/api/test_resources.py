@@ -9,7 +9,8 @@ import pytest
 
 from networks.models import Operation
 from networks.services.clusters import cluster_record
-from tests.apiclient import Api, _numbers, assert_error, fake_description
+from tests.apiclient import Api, _numbers, assert_error
+from tests.support import found_swarm, made_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ class TestClusters(ResourceContract):
 
     def make(self, team):
         name = f"c{next(_numbers)}"
-        return cluster_record(tenant=team.tenant, description=fake_description(name), name=name, swarm_id=name)
+        return cluster_record(tenant=team.tenant, found=found_swarm(swarm_id=name), bundle=made_bundle(), name=name)
 
 
 class TestNetworks(CreatableContract):
