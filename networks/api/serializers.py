@@ -419,10 +419,23 @@ class ProgressSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class TransferSerializer(serializers.Serializer):
+    image = serializers.CharField()
+    layers_done = serializers.IntegerField()
+    layers_total = serializers.IntegerField()
+    bytes_done = serializers.IntegerField()
+    bytes_total = serializers.IntegerField()
+
+
 class OperationSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     requested_by = serializers.CharField(source="requested_by.username", allow_null=True, default=None)
     progress = ProgressSerializer(many=True)
+    transfer = TransferSerializer(
+        allow_null=True,
+        source="transfer_or_none",
+        help_text="While (and after) a run pulls its image: layers and bytes so far; null when nothing was pulled.",
+    )
     params = serializers.DictField(help_text="What was asked for; never secret values.")
     result = serializers.DictField()
     waiting_for = serializers.SerializerMethodField(
@@ -432,7 +445,7 @@ class OperationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Operation
         fields = ["id", "url", "kind", "status", "waiting_for", "target", "cluster", "network", "container", "params"]
-        fields += ["progress"]
+        fields += ["progress", "transfer"]
         fields += ["result", "error", "error_code", "requested_by", "attempts", "created", "started", "finished"]
 
     @extend_schema_field(OpenApiTypes.URI)

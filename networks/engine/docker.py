@@ -6,7 +6,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
@@ -31,8 +31,8 @@ class SwarmNode:
 
 
 IMAGE_UNAVAILABLE = (
-    "The image is not on that node and no registry could be reached to pull it. "
-    "Pick an image the node already has (the run form lists them per node)."
+    "The image is not on that node and its registry could not give it: check the image's name and tag "
+    "(the run form lists the images the cluster and its registry have)."
 )
 
 
@@ -71,6 +71,12 @@ REFUSALS = (
         ("active endpoints",),
         "active_endpoints",
         "Containers are still attached to the network. Disconnect them first, or remove with disconnect.",
+    ),
+    Refusal(
+        ("unauthorized", "authentication required", "no basic auth credentials"),
+        "registry_login",
+        "The image's registry asks for a login. Add your team's credentials for that registry "
+        "(Registry logins, in the menu), then run it again.",
     ),
     Refusal(("pull access denied", "manifest", "registry", "no such image"), "image_unavailable", IMAGE_UNAVAILABLE),
     Refusal(
@@ -151,7 +157,7 @@ TLS_FAILURES = (
             "eof occurred in violation of protocol",
         ),
         "tls_client_refused",
-        "The engine refused the bundle's client certificate (cert.pem): it is not signed by the cluster's CA. "
+        "The engine refused the bundle's client certificate (cert.pem): the cluster's CA did not sign it, or it has expired. "
         "Download the cluster's bundle again.",
     ),
     TlsFailure(
@@ -186,6 +192,8 @@ def translate(exc: Exception) -> EngineError:
         return ClusterUnavailable(raw=str(exc))
     if isinstance(exc, docker.errors.ImageNotFound):
         return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))
+    if isinstance(exc, docker.errors.NotFound) and "manifest" in str(exc.explanation or exc).lower():
+        return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))  # no such image or tag
     if isinstance(exc, docker.errors.NotFound):
         return EngineError(f"Docker could not find it: {exc.explanation}", code="not_found", raw=str(exc))
     if not isinstance(exc, docker.errors.APIError):
@@ -466,6 +474,74 @@ def run_container(
         )
         container.reload()
         return container.attrs
+
+
+@dataclass
+class PullTally:
+    """A pull as Docker streams it, summed up: each layer's state and bytes, and the totals.
+
+    Docker sends one event per step of each layer ("Pulling fs layer", "Downloading" with
+    progressDetail current/total, "Download complete", "Extracting", "Pull complete", or
+    "Already exists"); this keeps what a person watching wants: layers done of all, bytes of bytes.
+    """
+
+    image: str
+    layers: dict = field(default_factory=dict)  # id -> {"status", "current", "total"}
+    error: str = ""
+
+    DONE = ("Pull complete", "Already exists")
+
+    def add(self, event: dict) -> None:
+        if event.get("error"):
+            self.error = str(event["error"])
+            return
+        layer_id, status = event.get("id"), event.get("status", "")
+        if not layer_id or status.startswith(("Pulling from", "Digest:", "Status:")) or layer_id == self.tag:
+            return
+        layer = self.layers.setdefault(layer_id, {"status": "", "current": 0, "total": 0})
+        layer["status"] = status
+        detail = event.get("progressDetail") or {}
+        if status == "Downloading" and detail.get("total"):
+            layer["current"], layer["total"] = int(detail.get("current", 0)), int(detail["total"])
+        elif status in ("Download complete", "Verifying Checksum", "Extracting", *self.DONE) and layer["total"]:
+            layer["current"] = layer["total"]
+
+    @property
+    def tag(self) -> str:
+        return self.image.rpartition(":")[2] if ":" in self.image.rpartition("/")[2] else "latest"
+
+    def summary(self) -> dict:
+        layers = self.layers.values()
+        return {
+            "image": self.image,
+            "layers_total": len(self.layers),
+            "layers_done": sum(1 for layer in layers if layer["status"] in self.DONE),
+            "bytes_total": sum(layer["total"] for layer in layers),
+            "bytes_done": sum(layer["current"] for layer in layers),
+        }
+
+
+def has_image(endpoint: DockerEndpoint | str, image: str) -> bool:
+    with translated():
+        try:
+            client(endpoint).images.get(image)
+        except docker.errors.ImageNotFound:
+            return False
+    return True
+
+
+def pull_image(endpoint: DockerEndpoint | str, image: str, *, auth: dict | None = None, on_progress=None) -> PullTally:
+    """Pull an image onto one node, telling `on_progress(tally)` after each event Docker streams."""
+    repository, _, tag = image.rpartition(":") if ":" in image.rpartition("/")[2] else (image, "", "latest")
+    tally = PullTally(image=image)
+    with translated():
+        for event in client(endpoint).api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
+            tally.add(event)
+            if tally.error:
+                raise translate(docker.errors.APIError(tally.error))
+            if on_progress is not None:
+                on_progress(tally)
+    return tally
 
 
 def container_action(endpoint: DockerEndpoint | str, container: str, action: str, *, timeout: int = 10) -> dict | None:

@@ -104,6 +104,12 @@ def operation_progress(*, operation: Operation, message: str) -> None:
 
 
 @transaction.atomic
+def operation_transfer(*, operation: Operation, transfer: dict) -> None:
+    """How far an image pull has come (layers, bytes), for the page and the API to show as it goes."""
+    operation.transfer = transfer
+    Operation.objects.filter(pk=operation.pk).update(transfer=transfer, updated=timezone.now())
+
+
 def operation_wait(*, operation_id: int, message: str) -> None:
     """RUNNING -> QUEUED while the task waits to retry (the cluster or Consul is unreachable)."""
     operation = Operation.objects.select_for_update().get(pk=operation_id)
