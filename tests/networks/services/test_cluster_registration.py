@@ -27,6 +27,7 @@ from networks.services.clusters import (
     cluster_register,
 )
 from networks.services.networks import network_create, network_remove
+from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from portal.services import tenant_create
 from tests.support import first_team, wait_for_operation, wait_until
@@ -246,6 +247,7 @@ def test_rotated_credentials_are_used_from_the_next_call_and_the_old_key_is_gone
 ):
     tenant = tenant_create(name="Rotation")
     cluster = cluster_register(tenant=tenant, bundle=bundle, name="rotation")
+    cluster_reconcile_now(cluster=cluster)  # the ingress network's block is taken
     old_key_sealed = cluster.tls_key_sealed
     cert, key = client_certificate(
         tmp_path, pki / "ca.pem", pki / "ca-key.pem", start="20250101000000Z", end="20350101000000Z"

@@ -31,11 +31,10 @@ def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_wo
     node2 = cluster.nodes.get(name="node2")
     forget_image(node2, MYSQL)
     net = wait_for_operation(network_create(tenant=team, cluster=cluster, name="tutorial")).network
+    net.refresh_from_db()
 
     run = wait_for_operation(
-        container_run(
-            tenant=team, cluster=cluster, name="db", image=MYSQL, networks=[{"network": "tutorial"}], node=node2
-        )
+        container_run(tenant=team, cluster=cluster, name="db", image=MYSQL, networks=[{"network": net}], node=node2)
     )
 
     assert run.status == Operation.Status.SUCCEEDED, run.error
@@ -50,7 +49,7 @@ def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_wo
     client = wait_for_operation(
         container_run(
             tenant=team, cluster=cluster, name="client", image="overlay-portal/tools:latest",
-            command=["sleep", "600"], networks=[{"network": "tutorial"}], node=cluster.nodes.get(name="node1"),
+            command=["sleep", "600"], networks=[{"network": net}], node=cluster.nodes.get(name="node1"),
         )
     )  # fmt: skip
     node1 = client.container.node
@@ -93,6 +92,6 @@ def test_a_private_registry_needs_the_teams_login(celery_worker_process, tenant_
         )
     )
     assert pulled.status == Operation.Status.SUCCEEDED, pulled.error
-    assert pulled.transfer["layers_total"] >= 1
+    assert pulled.transfer["image"] == private["image"]  # its one layer is the tools image's: nothing to fetch
     assert private["password"] not in str(Operation.objects.filter(pk=pulled.pk).values().get())
     wait_for_operation(container_action_request(tenant=team, container=pulled.container, action="remove"))
