@@ -156,7 +156,7 @@ def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_c
         container_run(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="ghost", image="mysql:5.6")
     )
     assert operation.status == Operation.Status.FAILED
-    assert "no registry could be reached" in operation.error
+    assert "its registry could not give it" in operation.error
     assert Container.objects.get(pk=operation.container_id).status == Container.Status.FAILED
 
 

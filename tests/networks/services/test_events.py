@@ -146,7 +146,7 @@ def dockerd_pid(address: str) -> int:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"dockerd") and f"tcp://{address}:2375".encode() in argv:
+        if argv and argv[0].endswith(b"dockerd") and f"tcp://{address}:2376".encode() in argv:
             return int(cmdline.parent.name)
     raise AssertionError(f"no dockerd listens on {address}")
 
