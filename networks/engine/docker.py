@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -400,8 +401,30 @@ def create_overlay_network(
             options=options,
             check_duplicate=True,
         )
-        network.reload()
-        return network.attrs
+    return network_allocated(manager_endpoint, network.id)
+
+
+ALLOCATION_WAIT = 5.0  # seconds a new swarm network may stay unallocated before it is taken as broken
+
+
+def network_allocated(
+    manager_endpoint: DockerEndpoint | str, network_id: str, *, wait: float = ALLOCATION_WAIT
+) -> dict:
+    """The network's attributes once the swarm's allocator has given it a driver and an address
+    configuration, or as they are after `wait` seconds (then network_is_broken says so).
+
+    Swarm allocates asynchronously: right after the create call a network can read as if broken for
+    tens of milliseconds alone, for hundreds with dozens of creates at once (measured on the local
+    cluster). One that overlaps another network stays so.
+    """
+    deadline, pause = time.monotonic() + wait, 0.005
+    with translated():
+        while True:
+            attrs = client(manager_endpoint).api.inspect_network(network_id)
+            if not network_is_broken(attrs) or time.monotonic() >= deadline:
+                return attrs
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 def find_networks(

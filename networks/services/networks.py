@@ -196,7 +196,7 @@ def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
     for attempt in range(1, BUILD_TRIES + 1):
         found = docker_engine.find_networks(cluster.docker, labels=ours)
         if found:
-            attrs = found[0]
+            attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
         else:
             operation_progress(
