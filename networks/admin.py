@@ -16,12 +16,14 @@ from .models import (
     NetworkShare,
     Node,
     Operation,
+    RegistryLogin,
     ReservedRange,
     SubnetAllocation,
 )
 from .services.containers import masked_environment
 from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile_request
+from .services.registries import registry_login_remove
 from .services.runners import operation_give_up_request
 
 
@@ -200,3 +202,35 @@ class OperationAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "left as they were. Their networks and containers can then be removed or tried again by their teams.",
             messages.SUCCESS,
         )
+
+
+@admin.register(RegistryLogin)
+class RegistryLoginAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Teams' registry logins, to see and to delete: owners add and replace them on their page (or the
+    API), where the password is sealed; it is never shown here, not even sealed."""
+
+    list_display = ["registry", "username", "tenant", "updated"]
+    list_filter = ["tenant"]
+    search_fields = ["registry", "username", "tenant__name", "tenant__slug"]
+    list_select_related = ["tenant"]
+    fields = ["tenant", "registry", "username", "created", "updated"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("password_sealed")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def audit_action(self, obj, verb: str, message) -> str:
+        return "registry_login.remove" if verb == "delete" else super().audit_action(obj, verb, message)
+
+    def delete_model(self, request, obj):
+        registry_login_remove(login=obj)
+
+    def delete_queryset(self, request, queryset):
+        for login in queryset:
+            registry_login_remove(login=login)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Model
 
-from networks.models import Operation
+from networks.models import Operation, RegistryLogin
 from portal.audit import audit_record
 
 
@@ -29,3 +29,11 @@ def audited(request, action: str, answer, *, obj: Model | None = None, details: 
         facts = {"operations": [operation.pk for operation in answer], **facts}
     audit_record(request=request, action=action, obj=obj, tenant=request.tenant, details=facts)
     return answer
+
+
+def registry_login_audited(request, action: str, login: RegistryLogin, *, login_id: int | None = None) -> None:
+    """Record a change to a team's registry login: which registry and user name, never the password.
+
+    `login_id` is the id a removed login had (Django clears it on delete)."""
+    details = {"registry": login.registry, "username": login.username}
+    audit_record(request=request, action=action, obj=login, object_id=login_id, tenant=request.tenant, details=details)

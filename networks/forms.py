@@ -7,10 +7,11 @@ import shlex
 from django import forms
 
 from networks import ipam
-from networks.models import Container, Network
+from networks.models import Container, Network, RegistryLogin
 from networks.models.network import NAME_MAX_LENGTH
 from networks.selectors import cluster_list, network_list, network_share_candidates
 from networks.services.containers import RESTART_POLICIES
+from networks.services.registries import REGISTRY_PASSWORD_MAX_LENGTH
 from plumbing.forms import PortalForm
 from plumbing.inputs import parse_id
 
@@ -143,6 +144,32 @@ class NetworkShareForm(PortalForm):
     def __init__(self, *args, network, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tenant"].queryset = network_share_candidates(network=network)
+
+
+class RegistryLoginForm(PortalForm):
+    """A team's login to a private registry. The password is never put back into the page, not even
+    when the form comes back with an error: it is typed again."""
+
+    registry = forms.CharField(
+        required=False,
+        max_length=RegistryLogin._meta.get_field("registry").max_length,
+        help_text="As images name it: host or host:port, such as registry.example.com or 192.168.250.1:5001.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    username = forms.CharField(
+        required=False,
+        max_length=RegistryLogin._meta.get_field("username").max_length,
+        label="User name",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=REGISTRY_PASSWORD_MAX_LENGTH,
+        label="Password or token",
+        help_text="Sealed as soon as it arrives and never shown again; only a worker opens it, for a pull.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
 
 
 class NetworkRemoveForm(PortalForm):

@@ -20,6 +20,7 @@ from networks.models import (
     NetworkShare,
     Node,
     Operation,
+    RegistryLogin,
     SubnetAllocation,
 )
 from portal.models import Tenant
@@ -154,6 +155,15 @@ def operation_list(*, tenant: Tenant) -> QuerySet[Operation]:
 
 def operation_get(*, tenant: Tenant, pk: int) -> Operation:
     return get_object_or_404(operation_list(tenant=tenant), pk=pk)
+
+
+def registry_login_list(*, tenant: Tenant) -> QuerySet[RegistryLogin]:
+    """The team's registry logins; the sealed password is not even read (only a worker opens it)."""
+    return RegistryLogin.objects.filter(tenant=tenant).defer("password_sealed").order_by("registry")
+
+
+def registry_login_get(*, tenant: Tenant, pk: int) -> RegistryLogin:
+    return get_object_or_404(registry_login_list(tenant=tenant), pk=pk)
 
 
 def operation_waiting_for(*, operation: Operation) -> str:

@@ -63,9 +63,13 @@ def require_change(request) -> None:
         raise PermissionDenied("Your role in this tenant is read-only. Ask an owner to make you a member.")
 
 
-def require_manage(request) -> None:
+OWNERS_ONLY = "Only the tenant's owners can manage members and policies."
+
+
+def require_manage(request, refusal: str = OWNERS_ONLY) -> None:
+    """Owners only; `refusal` says what only they may do, when it is more than members and policies."""
     if request.membership is None or not request.membership.can_manage:
-        raise PermissionDenied("Only the tenant's owners can manage members and policies.")
+        raise PermissionDenied(refusal)
 
 
 def tenant_required(view):

@@ -193,3 +193,14 @@ def other_team(db):
     from tests.pages import make_team
 
     return make_team()
+
+
+@pytest.fixture
+def staff(db):
+    """A superuser, for the admin's pages."""
+    from tests.pages import make_user
+
+    user = make_user("auditor")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user

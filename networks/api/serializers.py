@@ -11,9 +11,10 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from networks import ipam
-from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
+from networks.models import Cluster, Container, Endpoint, Network, Node, Operation, RegistryLogin
 from networks.selectors import cluster_health_of, cluster_usage, operation_waiting_for
 from networks.services.containers import RESTART_POLICIES, masked_environment
+from networks.services.registries import NAME_MAX_LENGTH, REGISTRY_PASSWORD_MAX_LENGTH
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.inputs import MAX_ID
 
@@ -91,6 +92,21 @@ class NetworkUnshareSerializer(StrictSerializer):
     )
 
 
+class RegistryLoginCreateSerializer(StrictSerializer):
+    registry = Text(
+        allow_blank=True,
+        max_length=NAME_MAX_LENGTH,
+        help_text="The registry's host[:port] as images name it, such as registry.example.com or 192.168.250.1:5001.",
+    )
+    username = Text(allow_blank=True, max_length=NAME_MAX_LENGTH)
+    password = Text(
+        allow_blank=True,
+        write_only=True,
+        max_length=REGISTRY_PASSWORD_MAX_LENGTH,
+        help_text="The password or token; sealed at once and never shown again.",
+    )
+
+
 class NetworkAttachSerializer(StrictSerializer):
     network = NetworkRef()
     aliases = TextList(required=False)
@@ -134,6 +150,14 @@ class DiagnoseSerializer(StrictSerializer):
 
 
 # --- answers ----------------------------------------------------------------------------------
+
+
+class RegistryLoginSerializer(serializers.ModelSerializer):
+    """A login as the team sees it: never its password, sealed or not."""
+
+    class Meta:
+        model = RegistryLogin
+        fields = ["id", "registry", "username", "created", "updated"]
 
 
 class NodeSerializer(serializers.ModelSerializer):

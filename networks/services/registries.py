@@ -12,6 +12,9 @@ from plumbing.errors import ServiceError
 from portal.models import Tenant
 
 DOCKER_HUB = "docker.io"
+NAME_MAX_LENGTH = 255  # the registry's and the user name's columns
+REGISTRY_PASSWORD_MAX_LENGTH = 8192  # a registry's token or key file (Google's _json_key) fits
+OWNERS_ONLY = "Only the team's owners can add, replace or remove its registry logins."
 REGISTRY_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
 
 
@@ -26,14 +29,26 @@ def registry_of(image: str) -> str:
 
 def registry_login_set(*, tenant: Tenant, registry: str, username: str, password: str) -> RegistryLogin:
     registry = registry.strip().lower()
-    if not REGISTRY_PATTERN.match(registry):
+    if not REGISTRY_PATTERN.match(registry) or len(registry) > NAME_MAX_LENGTH:
         raise ServiceError(
             "bad_registry",
             f'"{registry[:100]}" is not a registry address. Give it as images name it: host or host:port.',
             field="registry",
         )
     if not username.strip() or not password:
-        raise ServiceError("missing_login", "Give both the user name and the password (or token).", field="username")
+        raise ServiceError(
+            "missing_login",
+            "Give both the user name and the password (or token).",
+            field="username" if not username.strip() else "password",
+        )
+    if len(username.strip()) > NAME_MAX_LENGTH:
+        raise ServiceError("bad_username", f"The user name is at most {NAME_MAX_LENGTH} characters.", field="username")
+    if len(password) > REGISTRY_PASSWORD_MAX_LENGTH:
+        raise ServiceError(
+            "bad_password",
+            f"The password (or token) is at most {REGISTRY_PASSWORD_MAX_LENGTH} characters.",
+            field="password",
+        )
     with transaction.atomic():
         login, _ = RegistryLogin.objects.update_or_create(
             tenant=tenant,

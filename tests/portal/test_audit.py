@@ -183,14 +183,6 @@ def test_the_page_filters_by_action_user_and_date_and_exports_csv(client, team):
 # --- the admin ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def staff(db):
-    user = make_user("auditor")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user
-
-
 def test_admin_changes_are_recorded_with_the_tenant_and_address(client, team, staff):
     client.force_login(staff)
     tenant = team.tenant

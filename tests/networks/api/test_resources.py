@@ -9,6 +9,7 @@ import pytest
 
 from networks.models import Operation
 from networks.services.clusters import cluster_record
+from networks.services.registries import registry_login_set
 from tests.apiclient import Api, _numbers, assert_error
 from tests.support import found_swarm, made_bundle
 
@@ -106,6 +107,15 @@ class TestOperations(ResourceContract):
 
     def make(self, team):
         return Operation.objects.get(network=team.network(), kind=Operation.Kind.NETWORK_CREATE)
+
+
+class TestRegistryLogins(ResourceContract):
+    path, noun = "registry-logins", "registry login"
+    order_by = "-created"
+
+    def make(self, team):
+        registry = f"registry{next(_numbers)}.example.com"
+        return registry_login_set(tenant=team.tenant, registry=registry, username="ci", password="pw")
 
 
 class TestMembers(ResourceContract):
