@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -77,6 +78,39 @@ def bundle_read(data: bytes, *, consul_token: str = "") -> Bundle:
         cert_pem=text["cert.pem"],
         key_pem=text["key.pem"],
         consul_token=consul_token,
+    )
+
+
+def bundle_given(
+    *,
+    upload: BinaryIO | None = None,
+    docker_host: str = "",
+    ca_pem: str = "",
+    cert_pem: str = "",
+    key_pem: str = "",
+    consul_token: str = "",
+) -> Bundle:
+    """The bundle staff gave on a form or through the API: an uploaded zip (a file, read no further than a
+    bundle can be), or the endpoint and the three PEMs pasted; one or the other. A refusal about the upload
+    names the `bundle` field."""
+    pasted = any(part.strip() for part in (docker_host, ca_pem, cert_pem, key_pem))
+    if upload is not None and pasted:
+        raise BundleError(
+            "Upload the bundle or paste the endpoint and the three PEMs, not both: the portal would not know "
+            "which to use."
+        )
+    if upload is not None:
+        try:
+            return bundle_read(upload.read(MAX_BUNDLE_BYTES + 1), consul_token=consul_token)
+        except BundleError as error:
+            raise BundleError(error.message, field="bundle") from None  # what to fix is the zip
+    if not pasted:
+        raise BundleError(
+            "Upload the cluster's credentials bundle (a zip with docker.env, ca.pem, cert.pem and key.pem), or "
+            "paste its endpoint (DOCKER_HOST) and the three PEMs."
+        )
+    return bundle_from_parts(
+        docker_host=docker_host, ca_pem=ca_pem, cert_pem=cert_pem, key_pem=key_pem, consul_token=consul_token
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.cluster_inputs import bad_input_cases  # noqa: F401  (a fixture of the cluster registration tests)
 from tests.support import database_url
 
 ROOT = Path(__file__).resolve().parent.parent

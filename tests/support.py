@@ -2,6 +2,9 @@
 
 import datetime
 import functools
+import io
+import subprocess
+import zipfile
 from pathlib import Path
 
 from cryptography import x509
@@ -126,3 +129,77 @@ def register_local(tenant, description: dict, name: str | None = None):
         name=name or description["name"],
         registry=description.get("registry", ""),
     )
+
+
+def bundle_zip(
+    bundle: Bundle,
+    *,
+    docker_env: str | None = None,
+    drop: tuple[str, ...] = (),
+    folder: str = "bundle/",
+    key_pem: str | None = None,
+) -> bytes:
+    """A Carina-style zip of the bundle's parts (in a folder, as Carina's were); `drop` leaves files out,
+    `key_pem` puts another key in."""
+    files = {
+        "docker.env": docker_env
+        if docker_env is not None
+        else f"export DOCKER_HOST={bundle.docker_host}\nexport DOCKER_TLS_VERIFY=1\nexport DOCKER_CERT_PATH=$(pwd)\n",
+        "ca.pem": bundle.tls.ca_pem,
+        "cert.pem": bundle.tls.cert_pem,
+        "key.pem": key_pem if key_pem is not None else bundle.tls.key_pem,
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            if name not in drop:
+                archive.writestr(folder + name, text)
+    return out.getvalue()
+
+
+OPENSSL_CONFIG = """
+[ req ]
+distinguished_name = dn
+prompt = no
+x509_extensions = v3_ca
+[ dn ]
+CN = test CA
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = .
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = anything
+x509_extensions = client
+[ anything ]
+commonName = supplied
+[ client ]
+basicConstraints = critical,CA:FALSE
+extendedKeyUsage = clientAuth
+"""
+
+
+def openssl_client_certificate(workdir: Path, *, startdate: str, enddate: str) -> dict[str, str]:
+    """A CA and a client certificate signed by it with `openssl ca` for the given validity (YYYYMMDDHHMMSSZ),
+    as the parts of a bundle: {"ca_pem", "cert_pem", "key_pem"}."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "openssl.cnf").write_text(OPENSSL_CONFIG)
+    (workdir / "index.txt").write_text("")
+    (workdir / "serial").write_text("01\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    steps = [
+        ["openssl", "req", "-config", "openssl.cnf", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem"],
+        ["openssl", "req", "-config", "openssl.cnf", *ec, "-keyout", "key.pem", "-out", "client.csr"],
+        ["openssl", "ca", "-batch", "-config", "openssl.cnf", "-cert", "ca.pem", "-keyfile", "ca-key.pem"]
+        + ["-in", "client.csr", "-out", "cert.pem", "-notext", "-startdate", startdate, "-enddate", enddate]
+        + ["-subj", "/CN=portal client"],
+    ]
+    for step in steps:
+        subprocess.run(step, cwd=workdir, check=True, capture_output=True)
+    return {f"{name}_pem": (workdir / f"{name}.pem").read_text() for name in ("ca", "cert", "key")}

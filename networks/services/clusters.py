@@ -21,8 +21,14 @@ from portal.models import Tenant
 
 from . import queue
 from .containers import system_containers_sync
+from .reconcile import cluster_reconcile_request
 
 CONSUL_HTTP_PORT = 8500  # Consul's HTTP API, on the manager (Carina ran an agent on every node)
+# How long a page or the API waits for a worker to connect (the connect task's own limit is 50 s).
+CONNECT_WAIT_SECONDS = 60
+TEST_WAIT_SECONDS = 110  # connecting, then the health refresh: the test task's own hard limit (tasks.py)
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+REGISTRY_PATTERN = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,69 @@ def cluster_connect_answer(sealed: dict) -> dict:
 def cluster_register(*, tenant: Tenant, bundle: Bundle, name: str, registry: str = "") -> Cluster:
     """Connect with the bundle, then record the swarm for the tenant (a command's way: it may call the cluster)."""
     return cluster_record(tenant=tenant, found=cluster_connect(bundle), bundle=bundle, name=name, registry=registry)
+
+
+def cluster_name_check(name: str) -> str:
+    name = name.strip()
+    if not NAME_PATTERN.fullmatch(name):
+        raise ServiceError(
+            "bad_name",
+            "A cluster's name is 1 to 63 lowercase letters, digits, hyphens or underscores, such as prod or "
+            "carina-east.",
+            field="name",
+        )
+    return name
+
+
+def registry_check(registry: str) -> str:
+    registry = registry.strip()
+    if registry and not REGISTRY_PATTERN.fullmatch(registry):
+        raise ServiceError(
+            "bad_registry",
+            f'"{registry[:100]}" is not a registry address. Give it as HOST:PORT, such as 192.168.250.1:5000, '
+            "or leave it empty.",
+            field="registry",
+        )
+    return registry
+
+
+def cluster_first_tenant(*, slug: str, default: Tenant | None) -> Tenant:
+    """The team named (by slug) to use a cluster first; the asking user's own team when none is named."""
+    slug = slug.strip()
+    tenant = Tenant.objects.filter(slug=slug).first() if slug else default
+    if tenant is None:
+        raise ServiceError(
+            "bad_tenant",
+            f'There is no team "{slug[:100]}". Name an existing team by its short name (slug).'
+            if slug
+            else "Name the team that will use the cluster first (tenant: its short name).",
+            field="tenant",
+        )
+    return tenant
+
+
+def cluster_register_ask(
+    *, tenant: Tenant, bundle: Bundle, name: str, registry: str = "", user=None, timeout: float = CONNECT_WAIT_SECONDS
+) -> Cluster:
+    """The web's way to register (pages, admin, API): a worker connects with the bundle (its key sealed);
+    nothing is saved unless the swarm answered. Then workers reconcile the cluster and look at its health."""
+    name, registry = cluster_name_check(name), registry_check(registry)
+    found = cluster_connect_ask(bundle, timeout=timeout)
+    cluster = cluster_record(tenant=tenant, found=found, bundle=bundle, name=name, registry=registry)
+    cluster_reconcile_request(cluster=cluster, user=user)
+    cluster_refresh_health_request(cluster=cluster)
+    return cluster
+
+
+def cluster_credentials_rotate_ask(
+    *, cluster: Cluster, bundle: Bundle, timeout: float = CONNECT_WAIT_SECONDS
+) -> Cluster:
+    """The web's way to rotate: a worker connects with the new bundle; once it reached the same swarm, the old
+    credentials are dropped."""
+    found = cluster_connect_ask(bundle, timeout=timeout)
+    cluster = cluster_credentials_rotate(cluster=cluster, found=found, bundle=bundle)
+    cluster_refresh_health_request(cluster=cluster)
+    return cluster
 
 
 @transaction.atomic
@@ -325,6 +394,44 @@ def _listening_ports(node: Node) -> list:
     except EngineError:
         return node.listening_ports  # no probe image on the node, or the node does not answer
     return [list(pair) for pair in found]
+
+
+def cluster_bundle(cluster: Cluster) -> Bundle:
+    """The credentials the cluster was registered (or last rotated) with, the key opened: workers only."""
+    return Bundle(docker_host=cluster.docker_endpoint, tls=cluster.tls, consul_token=cluster.consul.token)
+
+
+def cluster_test_run(*, cluster: Cluster) -> dict:
+    """Connect with the stored credentials, check it is still the same swarm, refresh the nodes' health.
+
+    The answer is a sentence either way: {"ok", "code", "message"} (a worker's answer, no key in it).
+    """
+    try:
+        found = cluster_connect(cluster_bundle(cluster))
+    except ServiceError as error:
+        return {"ok": False, "code": error.code, "message": error.message}
+    if cluster.swarm_id and found.swarm_id != cluster.swarm_id:
+        return {
+            "ok": False,
+            "code": "other_swarm",
+            "message": f'{cluster.docker_endpoint} now answers as swarm {found.swarm_id}, not "{cluster.name}" '
+            f"({cluster.swarm_id}): the swarm was rebuilt, or the address now belongs to another one. Register "
+            "it as a new cluster, or rotate this cluster's credentials to reach its own swarm.",
+        }
+    health = cluster_refresh_health(cluster=cluster)
+    consul = "Consul has a leader" if health["consul_leader"] else "Consul has NO leader"
+    return {
+        "ok": True,
+        "code": "connected",
+        "message": f'Connected to "{cluster.name}" {"over TLS " if cluster.tls else ""}at {cluster.docker_endpoint}: '
+        f"swarm {found.swarm_id}, Docker API {found.api_version}, {health['nodes_ready']}/{health['nodes_total']} "
+        f"nodes ready, {consul}.",
+    }
+
+
+def cluster_test_ask(*, cluster: Cluster, timeout: float = TEST_WAIT_SECONDS) -> dict:
+    """Have a worker test the cluster's connection (see cluster_test_run) and wait for its sentence."""
+    return queue.ask(queue.CLUSTER_TEST, cluster.pk, timeout=timeout)
 
 
 def cluster_refresh_health_request(*, cluster: Cluster) -> None:

@@ -6,7 +6,7 @@ from django.http import Http404
 from rest_framework import exceptions, permissions, viewsets
 
 from plumbing.api.filters import StrictOrderingFilter, TenantFilterBackend
-from portal.tenancy import OWNERS_ONLY, membership_for_request
+from portal.tenancy import OWNERS_ONLY, STAFF_ONLY, membership_for_request
 
 
 class TenantRolePermission(permissions.BasePermission):
@@ -42,6 +42,18 @@ class TenantRolePermission(permissions.BasePermission):
             self.message = "Your role in this tenant is read-only. Ask an owner to make you a member."
             return False
         return True
+
+
+class StaffPermission(permissions.BasePermission):
+    """The portal's staff, whichever team they are in, if any (request.tenant is that team, or None)."""
+
+    message = STAFF_ONLY
+
+    def has_permission(self, request, view) -> bool:
+        membership = membership_for_request(request)
+        request.membership = membership
+        request.tenant = membership.tenant if membership else None
+        return bool(request.user and request.user.is_active and request.user.is_staff)
 
 
 class TenantViewSet(viewsets.GenericViewSet):
