@@ -40,6 +40,7 @@ import docker.types
 import requests
 import requests.adapters
 import urllib3.util
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,11 +67,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-os.environ["DATABASE_URL"] = pick_database()
-os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("SECRET_KEY", "insecure-development-key-do-not-use-in-production")
+# As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
+# that a plain-HTTP client keeps. This process and the served portal share the keys (the cluster's
+# key is sealed with them at registration).
+os.environ.update(
+    DATABASE_URL=pick_database(),
+    CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+    DJANGO_SETTINGS_MODULE="portal.settings",
+    DEBUG="false",
+    SECRET_KEY=Fernet.generate_key().decode() * 2,
+    PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
+    ALLOWED_HOSTS="127.0.0.1,localhost",
+    SECURE_SSL_REDIRECT="false",
+    SESSION_COOKIE_SECURE="false",
+    CSRF_COOKIE_SECURE="false",
+    API_THROTTLE_RATE="100000000/minute",
+    LOG_LEVEL="WARNING",
+)
 
 import django  # noqa: E402
 
@@ -114,8 +127,6 @@ class Portal:
             PORTAL_ADDR=f"127.0.0.1:{self.port}",
             PORTAL_RUN_DIR=str(ROOT / "var" / "bench-e2e" / "run"),
             PORTAL_LOG_DIR=str(ROOT / "var" / "bench-e2e" / "log"),
-            API_THROTTLE_RATE="100000000/minute",
-            LOG_LEVEL="WARNING",
         )
         self.process = subprocess.Popen(
             [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True

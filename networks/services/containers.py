@@ -310,11 +310,16 @@ def container_launch_run(*, operation: Operation) -> None:
     container = operation.container
     node = container.node
     endpoints = list(container.endpoints.select_related("network").order_by("id"))
-    found = docker_engine.list_containers(
-        node.docker,
-        label=docker_labels.selector(
-            **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
-        ),
+    # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its container made.
+    found = (
+        docker_engine.list_containers(
+            node.docker,
+            label=docker_labels.selector(
+                **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
+            ),
+        )
+        if operation.attempts > 1
+        else []
     )
     if found:
         attrs = found[0]
@@ -343,6 +348,7 @@ def container_launch_run(*, operation: Operation) -> None:
     # Docker has the secret values now; the portal keeps only their names.
     container.environment = environment_forget(container.environment)
     _record_state(container, attrs)
+    connected = False
     for endpoint in endpoints[1:]:
         if endpoint.network.name not in attrs["NetworkSettings"]["Networks"]:
             operation_progress(operation=operation, message=f"Connecting to {endpoint.network.name}.")
@@ -353,7 +359,9 @@ def container_launch_run(*, operation: Operation) -> None:
                 aliases=endpoint.aliases,
                 ipv4_address=endpoint.ipv4_address,
             )
-    attrs = docker_engine.inspect_container(node.docker, container.docker_id) or attrs
+            connected = True
+    if connected or found:  # the addresses on networks joined after the start; a listed (not inspected) one
+        attrs = docker_engine.inspect_container(node.docker, container.docker_id) or attrs
     for endpoint in endpoints:
         endpoint_refresh(endpoint=endpoint, attrs=attrs)
     operation_succeed(

@@ -194,7 +194,8 @@ def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
     """
     ours = docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid, docker_labels.NETWORK_ID: network.pk})
     for attempt in range(1, BUILD_TRIES + 1):
-        found = docker_engine.find_networks(cluster.docker, labels=ours)
+        # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its network made.
+        found = docker_engine.find_networks(cluster.docker, labels=ours) if operation.attempts > 1 else []
         if found:
             attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
