@@ -143,9 +143,16 @@ class Portal:
         raise SystemExit(f"The portal did not answer on {self.base}; see var/bench-e2e/log/.")
 
     def stop(self) -> None:
-        if self.process is not None:
-            os.killpg(self.process.pid, 15)
+        """supervisord stops every program it runs (web, worker, beat, follower), then scripts/serve exits:
+        no worker of the benchmark's database is left to reconcile the swarm behind later runs."""
+        if self.process is None:
+            return
+        conf = ROOT / "var" / "bench-e2e" / "run" / "supervisord.conf"
+        subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, timeout=120)
+        try:
             self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
 
     def login(self, username: str, password: str) -> requests.Session:
         """A browser's session: the login form, its CSRF token, then the pages."""
