@@ -127,12 +127,18 @@ TEMPLATES = [
 ]
 
 # SQLite by default (nothing to start); DATABASE_URL=postgres://... for PostgreSQL.
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
-    )
-}
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A new PostgreSQL connection costs a request about 15 ms (bench/e2e.py): keep it. The web server's
+    # threads share a bounded pool per process instead (DATABASE_POOL_SIZE, set by scripts/serve), so
+    # many threads never mean more connections than PostgreSQL allows; other processes keep theirs
+    # for CONN_MAX_AGE seconds, checked before reuse.
+    pool_size = int(os.environ.get("DATABASE_POOL_SIZE", "0"))
+    if pool_size:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -9,6 +9,9 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 # Operations give up on a Consul that does not answer sooner than in production (the workers the
 # tests start read it too).
 os.environ.setdefault("STATE_STORE_WAIT_SECONDS", "15")
+# Each test's processes (the workers it starts) close their connections, so the test database can be
+# flushed and dropped while they run.
+os.environ.setdefault("CONN_MAX_AGE", "0")
 
 from portal.settings import *  # noqa: E402,F403
 from portal.settings import BASE_DIR, DATABASES  # noqa: E402
