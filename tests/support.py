@@ -60,3 +60,17 @@ def consul_state(network) -> dict:
         "network": json.loads(raw) if raw else None,
         "endpoints": {key.rsplit("/", 1)[1]: json.loads(value) for key, value in endpoints.items()},
     }
+
+
+def query_counts(requests: dict) -> dict:
+    """How many SQL queries each request made: {name: (status code, queries)}; each value of
+    `requests` is a callable that makes one request and returns its response."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for name, make in requests.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = make()
+        counts[name] = (response.status_code, len(queries))
+    return counts
