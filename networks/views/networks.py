@@ -20,6 +20,7 @@ from networks.selectors import (
     network_share_list,
     work_in_progress,
 )
+from networks.services import notices
 from networks.services.allocations import subnet_check
 from networks.services.networks import (
     network_connect,
@@ -171,7 +172,7 @@ def _status_context(network: Network) -> dict:
         "unfinished": unfinished,
         "settled": _settled(network, unfinished),
         "failure": failure,
-        "version": watch_version(network),
+        "version": watch_version(network, [(op.pk, op.last_message) for op in unfinished], failure and failure.pk),
     }
 
 
@@ -207,11 +208,15 @@ def network_detail_view(request, pk: int):
 @tenant_required
 @require_GET
 def network_status_view(request, pk: int):
-    """The polled part of the detail page: progress while work runs, then a watch for changes."""
+    """The long-polled part of the detail page: progress while work runs, then a watch for changes."""
     network = network_get(tenant=request.tenant, pk=pk)
-    return render_status(
-        request, "networks/_network_status.html", _status_context(network), settled_event="network-settled"
-    )
+
+    def current() -> dict:
+        network.refresh_from_db()
+        return _status_context(network)
+
+    live = notices.page_waiter("network", network.pk)
+    return render_status(request, "networks/_network_status.html", current, wait=live, settled_event="network-settled")
 
 
 @tenant_required
