@@ -52,6 +52,8 @@ db:
 bench: setup
 	@$(PY) bench/allocator.py
 	@$(PY) bench/web.py
+	@$(PY) bench/tls.py
+	@$(PY) bench/e2e.py
 
 clean: cluster-down
 	rm -rf var

@@ -38,7 +38,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from networks.models import Cluster, Network, Node  # noqa: E402
+from networks.models import Cluster, ClusterGrant, Network, Node  # noqa: E402
 from networks.services.allocations import subnet_allocate  # noqa: E402
 from portal.models import Membership  # noqa: E402
 from portal.services import api_token_create, membership_set, tenant_create  # noqa: E402
@@ -66,10 +66,11 @@ def prepare() -> str:
     user = get_user_model().objects.create_user(username="bench")
     membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
     cluster = Cluster.objects.create(
-        tenant=tenant, name="bench", docker_endpoint="tcp://192.0.2.1:2375", consul_address="http://192.0.2.1:8500"
+        name="bench", docker_endpoint="tcp://192.0.2.1:2376", consul_address="http://192.0.2.1:8500"
     )
+    ClusterGrant.objects.create(cluster=cluster, tenant=tenant)
     Node.objects.create(
-        cluster=cluster, name="node1", docker_endpoint="tcp://192.0.2.1:2375", address="192.0.2.1", state="ready"
+        cluster=cluster, name="node1", docker_endpoint="tcp://192.0.2.1:2376", address="192.0.2.1", state="ready"
     )
     for number in range(NETWORKS):
         allocation = subnet_allocate(cluster=cluster, owner=f"network net{number}")

@@ -1,11 +1,21 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
+from django.views.decorators.http import require_POST
 
+from plumbing.errors import USER_ERRORS
 from portal.admin import AuditedAdminMixin
 from portal.audit import audit_record
 
+from .audit import cluster_audited
+from .forms import ClusterCredentialsForm, ClusterRegisterForm
 from .models import (
     AddressAllocation,
     Cluster,
@@ -16,13 +26,25 @@ from .models import (
     NetworkShare,
     Node,
     Operation,
+    RegistryLogin,
     ReservedRange,
     SubnetAllocation,
 )
+from .selectors import cluster_credentials
+from .services.clusters import cluster_deregister
 from .services.containers import masked_environment
 from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile_request
+from .services.registries import registry_login_remove
 from .services.runners import operation_give_up_request
+from .views.clusters import (
+    deregistered_sentence,
+    register_submit,
+    registered_sentence,
+    rotate_submit,
+    rotated_sentence,
+    test_answer,
+)
 
 
 class GrantFormSet(BaseInlineFormSet):
@@ -66,12 +88,36 @@ class ReservedRangeInline(admin.TabularInline):
 
 @admin.register(Cluster)
 class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "swarm_id", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
+    """Clusters are registered from their credentials bundle (a worker connects first), tested, given new
+    credentials and deregistered through the services; the key and any Consul token are never shown."""
+
+    list_display = ["name", "swarm_id", "docker_endpoint", "credentials_expire", "address_pool", "default_prefixlen"]
     list_filter = ["grants__tenant"]
     search_fields = ["name", "swarm_id", "grants__tenant__name", "docker_endpoint"]
-    readonly_fields = ["uid", "swarm_id", "allocation_floor"]
+    readonly_fields = ["uid", "swarm_id", "docker_endpoint", "consul_address", "allocation_floor"]
+    readonly_fields += ["certificate_subject", "certificate_fingerprint", "credentials_expire", "credentials_updated"]
+    readonly_fields += ["consul_token_kept"]
+    fieldsets = [
+        (None, {"fields": ["name", "swarm_id", "uid", "registry", "address_pool", "default_prefixlen"]}),
+        (
+            "Credentials (the key and any Consul token are sealed and never shown)",
+            {
+                "fields": [
+                    "docker_endpoint",
+                    "certificate_subject",
+                    "certificate_fingerprint",
+                    "credentials_expire",
+                    "credentials_updated",
+                    "consul_token_kept",
+                    "consul_address",
+                ]
+            },
+        ),
+        ("Allocator", {"fields": ["allocation_floor"], "classes": ["collapse"]}),
+    ]
     inlines = [ClusterGrantInline, NodeInline, ReservedRangeInline]
     actions = ["reconcile"]
+    change_form_template = "admin/networks/cluster/change_form.html"
 
     @admin.action(description="Reconcile with Docker and Consul (runs on a worker)")
     def reconcile(self, request, queryset):
@@ -80,6 +126,108 @@ class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
         self.message_user(
             request, f"Reconcile queued for {queryset.count()} cluster(s); see Operations.", messages.SUCCESS
         )
+
+    @admin.display(description="Certificate subject")
+    def certificate_subject(self, obj):
+        return cluster_credentials(obj).subject or "—"
+
+    @admin.display(description="SHA-256 fingerprint")
+    def certificate_fingerprint(self, obj):
+        return cluster_credentials(obj).fingerprint or "—"
+
+    @admin.display(description="Consul ACL token")
+    def consul_token_kept(self, obj):
+        return "kept, sealed" if cluster_credentials(obj).consul_token else "none"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time: deregistering is refused while a cluster is used
+        return actions
+
+    def get_urls(self):
+        own = [
+            path("<path:object_id>/test/", self.admin_site.admin_view(self.test_view), name="networks_cluster_test"),
+            path(
+                "<path:object_id>/rotate/",
+                self.admin_site.admin_view(self.rotate_view),
+                name="networks_cluster_rotate",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _cluster(self, request, object_id, permission) -> Cluster:
+        cluster = self.get_object(request, unquote(object_id))
+        if cluster is None:
+            raise Http404("No such cluster.")
+        if not permission(request, cluster):
+            raise PermissionDenied
+        return cluster
+
+    def _change_page(self, cluster):
+        return redirect(reverse("admin:networks_cluster_change", args=[cluster.pk]))
+
+    def _form_page(self, request, form, *, title: str, button: str, cluster=None, status: int = 200):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "button": button,
+            "form": form,
+            "original": cluster,
+        }
+        return TemplateResponse(request, "admin/networks/cluster/credentials_form.html", context, status=status)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Registering: the bundle (or the endpoint and PEMs), the first team, a name; a worker connects first."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ClusterRegisterForm(request.POST or None, request.FILES or None)
+        status = 200
+        if request.method == "POST":
+            cluster, status = register_submit(request, form)
+            if cluster is not None:
+                self.message_user(request, registered_sentence(cluster), messages.SUCCESS)
+                return self._change_page(cluster)
+        return self._form_page(request, form, title="Register a cluster", button="Connect and register", status=status)
+
+    def rotate_view(self, request, object_id):
+        cluster = self._cluster(request, object_id, self.has_change_permission)
+        form = ClusterCredentialsForm(request.POST or None, request.FILES or None)
+        status = 200
+        if request.method == "POST":
+            rotated, status = rotate_submit(request, cluster, form)
+            if rotated is not None:
+                self.message_user(request, rotated_sentence(cluster), messages.SUCCESS)
+                return self._change_page(cluster)
+        return self._form_page(
+            request,
+            form,
+            title=f"Rotate the credentials of {cluster.name}",
+            button="Connect and rotate",
+            cluster=cluster,
+            status=status,
+        )
+
+    @method_decorator(require_POST)
+    def test_view(self, request, object_id):
+        cluster = self._cluster(request, object_id, self.has_view_permission)
+        answer = test_answer(cluster)
+        self.message_user(request, answer["message"], messages.SUCCESS if answer["ok"] else messages.ERROR)
+        return self._change_page(cluster)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deleting is deregistering: refused, with the names, while teams still have networks or containers."""
+        if request.method != "POST":
+            return super().delete_view(request, object_id, extra_context)
+        cluster = self._cluster(request, object_id, self.has_delete_permission)
+        try:
+            cluster_deregister(cluster=cluster)
+        except USER_ERRORS as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return self._change_page(cluster)
+        cluster_audited(request, "cluster.deregister", cluster)
+        self.message_user(request, deregistered_sentence(cluster), messages.SUCCESS)
+        return redirect(reverse("admin:networks_cluster_changelist"))
 
 
 @admin.register(Node)
@@ -200,3 +348,35 @@ class OperationAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "left as they were. Their networks and containers can then be removed or tried again by their teams.",
             messages.SUCCESS,
         )
+
+
+@admin.register(RegistryLogin)
+class RegistryLoginAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Teams' registry logins, to see and to delete: owners add and replace them on their page (or the
+    API), where the password is sealed; it is never shown here, not even sealed."""
+
+    list_display = ["registry", "username", "tenant", "updated"]
+    list_filter = ["tenant"]
+    search_fields = ["registry", "username", "tenant__name", "tenant__slug"]
+    list_select_related = ["tenant"]
+    fields = ["tenant", "registry", "username", "created", "updated"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("password_sealed")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def audit_action(self, obj, verb: str, message) -> str:
+        return "registry_login.remove" if verb == "delete" else super().audit_action(obj, verb, message)
+
+    def delete_model(self, request, obj):
+        registry_login_remove(login=obj)
+
+    def delete_queryset(self, request, queryset):
+        for login in queryset:
+            registry_login_remove(login=login)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.db.models import Model
 
-from networks.models import Operation
+from networks.models import Cluster, Operation, RegistryLogin
+from networks.selectors import cluster_credentials
 from portal.audit import audit_record
+from portal.models import Tenant
 
 
 def _operation_details(operation: Operation) -> dict:
@@ -29,3 +31,20 @@ def audited(request, action: str, answer, *, obj: Model | None = None, details: 
         facts = {"operations": [operation.pk for operation in answer], **facts}
     audit_record(request=request, action=action, obj=obj, tenant=request.tenant, details=facts)
     return answer
+
+
+def registry_login_audited(request, action: str, login: RegistryLogin, *, login_id: int | None = None) -> None:
+    """Record a change to a team's registry login: which registry and user name, never the password.
+
+    `login_id` is the id a removed login had (Django clears it on delete)."""
+    details = {"registry": login.registry, "username": login.username}
+    audit_record(request=request, action=action, obj=login, object_id=login_id, tenant=request.tenant, details=details)
+
+
+def cluster_audited(request, action: str, cluster: Cluster, *, tenant: Tenant | None = None) -> Cluster:
+    """Record what staff did to a cluster (register, rotate, deregister) with its credentials' public facts:
+    the endpoint, the swarm and the client certificate's fingerprint, never the key or a token."""
+    credentials = cluster_credentials(cluster)
+    details = {"endpoint": credentials.endpoint, "swarm_id": cluster.swarm_id, "fingerprint": credentials.fingerprint}
+    audit_record(request=request, action=action, obj=cluster, object_id=cluster.pk, tenant=tenant, details=details)
+    return cluster

@@ -10,8 +10,10 @@ from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from networks import diagrams, ipam
+from networks.bundles import BundleError, certificate_facts
 from networks.filters import ContainerFilterSet
 from networks.models import (
     Cluster,
@@ -22,6 +24,7 @@ from networks.models import (
     NetworkShare,
     Node,
     Operation,
+    RegistryLogin,
     SubnetAllocation,
 )
 from portal.models import Tenant
@@ -208,6 +211,15 @@ def operation_get(*, tenant: Tenant, pk: int) -> Operation:
     return get_object_or_404(operation_list(tenant=tenant), pk=pk)
 
 
+def registry_login_list(*, tenant: Tenant) -> QuerySet[RegistryLogin]:
+    """The team's registry logins; the sealed password is not even read (only a worker opens it)."""
+    return RegistryLogin.objects.filter(tenant=tenant).defer("password_sealed").order_by("registry")
+
+
+def registry_login_get(*, tenant: Tenant, pk: int) -> RegistryLogin:
+    return get_object_or_404(registry_login_list(tenant=tenant), pk=pk)
+
+
 def operation_waiting_for(*, operation: Operation) -> str:
     """What a queued operation waits for, in words; "" when it is not waiting. One count at most, no broker call."""
     if operation.status != Operation.Status.QUEUED:
@@ -289,15 +301,63 @@ class ClusterHealth:
         return max((node.last_seen for node in self.nodes if node.last_seen), default=None)
 
 
-def cluster_list_with_agents(*, tenant: Tenant) -> QuerySet[Cluster]:
-    """The tenant's clusters with their Consul agents counted (`consul_total`, `consul_running`)."""
-    return cluster_list(tenant=tenant).annotate(
+def _with_agents(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
+    """Clusters with their Consul agents counted (`consul_total`, `consul_running`)."""
+    return clusters.annotate(
         consul_total=Count(
             "containers", filter=Q(containers__is_system=True) & ~Q(containers__status=Container.Status.REMOVED)
         ),
         consul_running=Count(
             "containers", filter=Q(containers__is_system=True, containers__status=Container.Status.RUNNING)
         ),
+    )
+
+
+def cluster_list_with_agents(*, tenant: Tenant) -> QuerySet[Cluster]:
+    """The tenant's clusters with their Consul agents counted (`consul_total`, `consul_running`)."""
+    return _with_agents(cluster_list(tenant=tenant))
+
+
+def cluster_list_for_staff() -> QuerySet[Cluster]:
+    """Every cluster, whichever teams use it, with its agents counted: for staff, who register and manage them."""
+    return _with_agents(Cluster.objects.prefetch_related("nodes", "grants__tenant")).order_by("name")
+
+
+def cluster_get_for_staff(*, pk: int) -> Cluster:
+    return get_object_or_404(cluster_list_for_staff(), pk=pk)
+
+
+@dataclass(frozen=True)
+class ClusterCredentials:
+    """What may be shown of a cluster's credentials: public facts of its client certificate, never the key
+    nor the Consul token (not even sealed); `consul_token` only says whether one is kept."""
+
+    endpoint: str
+    tls: bool
+    subject: str
+    fingerprint: str
+    expires: datetime | None
+    updated: datetime | None
+    consul_token: bool
+
+    @property
+    def expired(self) -> bool:
+        return self.expires is not None and self.expires <= timezone.now()
+
+
+def cluster_credentials(cluster: Cluster) -> ClusterCredentials:
+    try:
+        facts = certificate_facts(cluster.tls_cert) if cluster.tls_cert else None
+    except BundleError:
+        facts = None  # a certificate stored before it was checked: nothing to tell of it
+    return ClusterCredentials(
+        endpoint=cluster.docker_endpoint,
+        tls=bool(cluster.tls_key_sealed),
+        subject=facts.subject if facts else "",
+        fingerprint=facts.fingerprint if facts else "",
+        expires=cluster.credentials_expire,
+        updated=cluster.credentials_updated,
+        consul_token=bool(cluster.consul_token_sealed),
     )
 
 

@@ -17,7 +17,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
 from networks.models import Cluster, Container, Network, Operation
 from networks.services import containers, events, networks, queue, reconcile
-from networks.services.clusters import cluster_refresh_health, state_store_outage
+from networks.services.clusters import (
+    cluster_connect_answer,
+    cluster_refresh_health,
+    cluster_test_run,
+    state_store_outage,
+)
 from networks.services.diagnostics import container_diagnose_run
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
@@ -238,6 +243,16 @@ app.steps["consumer"].add(RecoverOnConnect)
 @shared_task(name=queue.CONTAINER_DIAGNOSE, soft_time_limit=20, time_limit=30)
 def container_diagnose_task(container_id: int, target: str, port: int | None) -> dict:
     return container_diagnose_run(container=Container.objects.get(pk=container_id), target=target, port=port)
+
+
+@shared_task(name=queue.CLUSTER_CONNECT, soft_time_limit=40, time_limit=50)
+def cluster_connect_task(sealed_bundle: dict) -> dict:
+    return cluster_connect_answer(sealed_bundle)
+
+
+@shared_task(name=queue.CLUSTER_TEST, soft_time_limit=100, time_limit=110)
+def cluster_test_task(cluster_id: int) -> dict:
+    return cluster_test_run(cluster=Cluster.objects.get(pk=cluster_id))
 
 
 @shared_task(name=queue.CLUSTER_IMAGES, soft_time_limit=20, time_limit=30)

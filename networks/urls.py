@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import clusters, containers, dashboard, metrics, networks, operations
+from .views import clusters, containers, dashboard, metrics, networks, operations, registries
 
 app_name = "networks"
 urlpatterns = [
@@ -34,8 +34,16 @@ urlpatterns = [
     path("operations/<int:pk>/", operations.operation_detail_view, name="operation_detail"),
     path("operations/<int:pk>/progress/", operations.operation_progress_view, name="operation_progress"),
     path("operations/<int:pk>/row/", operations.operation_row_view, name="operation_row"),
+    path("registries/", registries.registry_login_list_view, name="registry_login_list"),
+    path("registries/<int:pk>/remove/", registries.registry_login_remove_view, name="registry_login_remove"),
     path("map/", clusters.allocation_map_view, name="allocation_map"),
     path("topology/", clusters.topology_view, name="topology"),
+    path("clusters/", clusters.cluster_list_view, name="cluster_list"),
+    path("clusters/register/", clusters.cluster_register_view, name="cluster_register"),
+    path("clusters/<int:pk>/", clusters.cluster_detail_view, name="cluster_detail"),
+    path("clusters/<int:pk>/test/", clusters.cluster_test_view, name="cluster_test"),
+    path("clusters/<int:pk>/credentials/", clusters.cluster_credentials_view, name="cluster_credentials"),
+    path("clusters/<int:pk>/deregister/", clusters.cluster_deregister_view, name="cluster_deregister"),
     path("clusters/<int:pk>/health/", clusters.cluster_health_view, name="cluster_health"),
     path("clusters/<int:pk>/refresh-health/", clusters.cluster_refresh_health_view, name="cluster_refresh_health"),
     path("metrics", metrics.metrics_view, name="metrics"),

@@ -29,3 +29,8 @@ def audit_entry_list(*, tenant: Tenant) -> QuerySet[AuditEntry]:
 
 def audit_entry_get(*, tenant: Tenant, pk: int) -> AuditEntry:
     return get_object_or_404(audit_entry_list(tenant=tenant), pk=pk)
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    """Every team, by name: for staff, who choose which team uses a cluster first."""
+    return Tenant.objects.order_by("name")

@@ -157,8 +157,10 @@ def idempotency_find(*, user, key: str, fingerprint: str) -> IdempotencyRecord |
 
     A key is remembered for IDEMPOTENCY_KEY_TTL seconds (a day by default); after that it is free again.
     """
-    IdempotencyRecord.objects.filter(user=user, key=key, created__lt=_idempotency_cutoff()).delete()
     record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if record is not None and record.created < _idempotency_cutoff():
+        record.delete()  # expired: the key is free again (beat deletes the others every hour)
+        record = None
     if record is not None and record.fingerprint != fingerprint:
         raise ServiceError(
             "idempotency_key_reused",

@@ -252,6 +252,9 @@ STATE_STORE_WAIT_SECONDS = float(os.environ.get("STATE_STORE_WAIT_SECONDS", "120
 # own programs listen on; a node without it keeps the ports it had (the reserved table still applies).
 NODE_PROBE_IMAGE = os.environ.get("NODE_PROBE_IMAGE", "overlay-portal/tools:latest")
 
+# The oldest Docker Engine API a cluster may speak (1.40 = Docker 19.03); registration refuses older ones.
+DOCKER_MIN_API_VERSION = os.environ.get("DOCKER_MIN_API_VERSION", "1.40")
+
 # --- The local cluster made by cluster/cluster --------------------------------------------------
 CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
 

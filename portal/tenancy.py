@@ -63,28 +63,52 @@ def require_change(request) -> None:
         raise PermissionDenied("Your role in this tenant is read-only. Ask an owner to make you a member.")
 
 
-def require_manage(request) -> None:
+OWNERS_ONLY = "Only the tenant's owners can manage members and policies."
+
+
+def require_manage(request, refusal: str = OWNERS_ONLY) -> None:
+    """Owners only; `refusal` says what only they may do, when it is more than members and policies."""
     if request.membership is None or not request.membership.can_manage:
-        raise PermissionDenied("Only the tenant's owners can manage members and policies.")
+        raise PermissionDenied(refusal)
+
+
+def _login_first(request, page, *args, **kwargs):
+    """An anonymous request goes to the login form. A page left open after its session ended keeps polling:
+    those htmx requests send the whole page to the login form rather than swapping a login form into a row."""
+    if getattr(request, "htmx", False):
+        back = urlencode({"next": request.htmx.current_url_abs_path or "/"})
+        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{back}")
+    return page(request, *args, **kwargs)
 
 
 def tenant_required(view):
-    """Log in first; a user in no tenant yet gets a page that says whom to ask, not an error.
-
-    A page left open after its session ended keeps polling: those htmx requests send the whole
-    page to the login form rather than swapping a login form into a table row.
-    """
+    """Log in first; a user in no tenant yet gets a page that says whom to ask, not an error."""
     page = login_required(view)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            if getattr(request, "htmx", False):
-                back = urlencode({"next": request.htmx.current_url_abs_path or "/"})
-                return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{back}")
-            return page(request, *args, **kwargs)
+            return _login_first(request, page, *args, **kwargs)
         if request.tenant is None:
             return render(request, "portal/no_tenant.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+STAFF_ONLY = "Only the portal's staff may do this. Ask an admin."
+
+
+def staff_required(view):
+    """Log in first; then staff only (a 403 that says so), whichever team the user is in, if any."""
+    page = login_required(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return _login_first(request, page, *args, **kwargs)
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied(STAFF_ONLY)
         return view(request, *args, **kwargs)
 
     return wrapper

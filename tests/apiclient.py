@@ -22,21 +22,9 @@ from networks.services.containers import container_run
 from networks.services.networks import network_create
 from portal.models import Membership
 from portal.services import api_token_create, membership_set, tenant_create
+from tests.support import found_swarm, made_bundle
 
 _numbers = itertools.count(1)
-
-
-def fake_description(name: str = "local") -> dict:
-    """A cluster nobody calls: the addresses answer nothing, and no task runs in these tests."""
-    return {
-        "name": name,
-        "manager": "node1",
-        "consul_http_address": "http://127.0.0.1:9",
-        "nodes": [
-            {"name": "node1", "address": "192.0.2.11", "docker_endpoint": "tcp://127.0.0.1:9"},
-            {"name": "node2", "address": "192.0.2.12", "docker_endpoint": "tcp://127.0.0.1:9"},
-        ],
-    }
 
 
 class Api:
@@ -97,7 +85,10 @@ class Team:
 def make_team(name: str) -> Team:
     tenant = tenant_create(name=name)
     cluster = cluster_record(
-        tenant=tenant, description=fake_description(), name=f"local-{tenant.slug}", swarm_id=f"swarm-{tenant.slug}"
+        tenant=tenant,
+        found=found_swarm(swarm_id=f"swarm-{tenant.slug}"),
+        bundle=made_bundle(),
+        name=f"local-{tenant.slug}",
     )
     team = Team(tenant=tenant, cluster=cluster)
     for role in Membership.Role.values:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.cluster_inputs import bad_input_cases  # noqa: F401  (a fixture of the cluster registration tests)
 from tests.support import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,23 +148,23 @@ def tenant_cluster(cluster_description, transactional_db):
 
     from networks.engine import consul as consul_engine
     from networks.engine import docker as docker_engine
-    from networks.services.clusters import cluster_register
     from networks.services.containers import system_containers_sync
     from networks.services.reconcile import cluster_reconcile_now
     from portal.services import tenant_create
+    from tests.support import register_local
 
     tenant = tenant_create(name=f"Team {uuid.uuid4().hex[:6]}")
-    cluster = cluster_register(tenant=tenant, description=cluster_description)
+    cluster = register_local(tenant, cluster_description)
     cluster_reconcile_now(cluster=cluster)
     system_containers_sync(cluster=cluster)
     yield cluster
     label = [f"overlay-portal.cluster={cluster.uid}"]
     for node in cluster_description["nodes"]:
-        for attrs in docker_engine.list_containers(node["docker_endpoint"], label=label):
-            docker_engine.remove_container(node["docker_endpoint"], attrs["Id"])
-    for attrs in docker_engine.find_networks(cluster.docker_endpoint, labels=label):
-        docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
-    consul_engine.kv_delete(cluster.consul_address, cluster.consul_prefix, recurse=True)
+        for attrs in docker_engine.list_containers(node["docker_socket"], label=label):
+            docker_engine.remove_container(node["docker_socket"], attrs["Id"])
+    for attrs in docker_engine.find_networks(cluster.docker, labels=label):
+        docker_engine.remove_network(cluster.docker, attrs["Id"])
+    consul_engine.kv_delete(cluster.consul, cluster.consul_prefix, recurse=True)
     for node in cluster_description["nodes"]:
         agent = f"http://{node['address']}:8500"
         for service_id in consul_engine.services(agent):
@@ -193,3 +194,14 @@ def other_team(db):
     from tests.pages import make_team
 
     return make_team()
+
+
+@pytest.fixture
+def staff(db):
+    """A superuser, for the admin's pages."""
+    from tests.pages import make_user
+
+    user = make_user("auditor")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user

@@ -57,6 +57,14 @@ def make_user(username: str):
     return get_user_model().objects.create(username=username, password=_password_hash())
 
 
+def make_staff(username: str):
+    """The portal's staff (a superuser): the admin and the cluster pages are theirs, whatever team they are in."""
+    user = make_user(username)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user
+
+
 def add_users(tenant: Tenant, prefix: str) -> tuple:
     users = []
     for role in (Membership.Role.OWNER, Membership.Role.MEMBER, Membership.Role.VIEWER):

@@ -1,6 +1,22 @@
 """Helpers shared by the test modules."""
 
+import datetime
+import functools
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from networks.bundles import Bundle, bundle_from_parts, bundle_read
+from networks.services.clusters import SwarmFound, cluster_register
 
 
 def database_url() -> str:
@@ -53,7 +69,7 @@ def consul_state(network) -> dict:
     from networks.engine import consul as consul_engine
     from networks.services.state import endpoint_prefix, network_key
 
-    address = network.cluster.consul_address
+    address = network.cluster.consul
     raw = consul_engine.kv_get(address, network_key(network))
     endpoints = consul_engine.kv_get_tree(address, endpoint_prefix(network))
     return {
@@ -62,12 +78,138 @@ def consul_state(network) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=8)
+def made_bundle(docker_host: str = "tcp://127.0.0.1:9", *, days: int = 30) -> Bundle:
+    """A bundle with a CA and a client certificate made here (for clusters nobody calls)."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def certificate(subject: str, key, issuer: str, issuer_key, ca: bool):
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256())
+        )
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    pem = lambda cert: cert.public_bytes(serialization.Encoding.PEM).decode()  # noqa: E731
+    return bundle_from_parts(
+        docker_host=docker_host,
+        ca_pem=pem(certificate("test CA", ca_key, "test CA", ca_key, True)),
+        cert_pem=pem(certificate("portal", key, "test CA", ca_key, False)),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    )
+
+
+def found_swarm(*, swarm_id: str, nodes: tuple[dict, ...] | None = None) -> SwarmFound:
+    """What a connection would have read from a swarm that nobody calls: its addresses answer nothing."""
+    return SwarmFound(
+        swarm_id=swarm_id,
+        api_version="1.41",
+        docker_host="tcp://127.0.0.1:9",
+        nodes=nodes
+        or (
+            {"name": "node1", "address": "192.0.2.11", "role": "manager", "docker_endpoint": "tcp://127.0.0.1:9"},
+            {"name": "node2", "address": "192.0.2.12", "role": "worker", "docker_endpoint": "tcp://127.0.0.1:9"},
+        ),
+        consul_address="http://127.0.0.1:9",
+    )
+
+
+def register_local(tenant, description: dict, name: str | None = None):
+    """The local cluster (cluster/cluster up) registered for the tenant from its bundle, over TLS."""
+    return cluster_register(
+        tenant=tenant,
+        bundle=bundle_read(Path(description["bundle"]).read_bytes()),
+        name=name or description["name"],
+        registry=description.get("registry", ""),
+    )
+
+
+def bundle_zip(
+    bundle: Bundle,
+    *,
+    docker_env: str | None = None,
+    drop: tuple[str, ...] = (),
+    folder: str = "bundle/",
+    key_pem: str | None = None,
+) -> bytes:
+    """A Carina-style zip of the bundle's parts (in a folder, as Carina's were); `drop` leaves files out,
+    `key_pem` puts another key in."""
+    files = {
+        "docker.env": docker_env
+        if docker_env is not None
+        else f"export DOCKER_HOST={bundle.docker_host}\nexport DOCKER_TLS_VERIFY=1\nexport DOCKER_CERT_PATH=$(pwd)\n",
+        "ca.pem": bundle.tls.ca_pem,
+        "cert.pem": bundle.tls.cert_pem,
+        "key.pem": key_pem if key_pem is not None else bundle.tls.key_pem,
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            if name not in drop:
+                archive.writestr(folder + name, text)
+    return out.getvalue()
+
+
+OPENSSL_CONFIG = """
+[ req ]
+distinguished_name = dn
+prompt = no
+x509_extensions = v3_ca
+[ dn ]
+CN = test CA
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = .
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = anything
+x509_extensions = client
+[ anything ]
+commonName = supplied
+[ client ]
+basicConstraints = critical,CA:FALSE
+extendedKeyUsage = clientAuth
+"""
+
+
+def openssl_client_certificate(workdir: Path, *, startdate: str, enddate: str) -> dict[str, str]:
+    """A CA and a client certificate signed by it with `openssl ca` for the given validity (YYYYMMDDHHMMSSZ),
+    as the parts of a bundle: {"ca_pem", "cert_pem", "key_pem"}."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "openssl.cnf").write_text(OPENSSL_CONFIG)
+    (workdir / "index.txt").write_text("")
+    (workdir / "serial").write_text("01\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    steps = [
+        ["openssl", "req", "-config", "openssl.cnf", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem"],
+        ["openssl", "req", "-config", "openssl.cnf", *ec, "-keyout", "key.pem", "-out", "client.csr"],
+        ["openssl", "ca", "-batch", "-config", "openssl.cnf", "-cert", "ca.pem", "-keyfile", "ca-key.pem"]
+        + ["-in", "client.csr", "-out", "cert.pem", "-notext", "-startdate", startdate, "-enddate", enddate]
+        + ["-subj", "/CN=portal client"],
+    ]
+    for step in steps:
+        subprocess.run(step, cwd=workdir, check=True, capture_output=True)
+    return {f"{name}_pem": (workdir / f"{name}.pem").read_text() for name in ("ca", "cert", "key")}
+
+
 def query_counts(requests: dict) -> dict:
     """How many SQL queries each request made: {name: (status code, queries)}; each value of
     `requests` is a callable that makes one request and returns its response."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     counts = {}
     for name, make in requests.items():
         with CaptureQueriesContext(connection) as queries:

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from networks.models import Container, Network
+from networks.services.registries import registry_login_set
 from portal.models import Membership
 from portal.services import membership_set, tenant_create
 from tests.pages import make_container, make_network, make_operation, make_system_container
@@ -126,7 +127,8 @@ def page_routes(resolver=None, prefix: str = ""):
 
 @pytest.fixture
 def rows(team):
-    """The team's rows every page can be about: networks, containers, an operation; a second team to switch to."""
+    """The team's rows every page can be about: networks, containers, an operation, a registry login; a
+    second team to switch to."""
     web = make_network(team, "web")
     make_network(team, "pending", status=Network.Status.CREATING)
     db = make_container(team, "db", networks=[web], status=Container.Status.EXITED)
@@ -134,6 +136,7 @@ def rows(team):
     membership_set(tenant=tenant_create(name="Second team"), user=team.member, role=Membership.Role.MEMBER)
     make_system_container(team)
     operation = make_operation(team, target="web", network=web)
+    login = registry_login_set(tenant=team.tenant, registry="registry.example.com", username="ci", password="pw")
     Network.objects.filter(pk=web.pk).update(docker_id="")  # the inspect page then asks no worker
     return {
         "pk": {
@@ -141,6 +144,7 @@ def rows(team):
             "networks:container_": db.pk,
             "networks:operation_": operation.pk,
             "networks:cluster_": team.cluster.pk,
+            "networks:registry_login_": login.pk,
             "membership_": Membership.objects.get(user=team.member, tenant=team.tenant).pk,
         },
         "container_pk": db.pk,

@@ -11,9 +11,10 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from networks import ipam
-from networks.models import Cluster, Container, Endpoint, Network, Node, Operation
-from networks.selectors import cluster_health_of, cluster_usage, operation_waiting_for
+from networks.models import Cluster, Container, Endpoint, Network, Node, Operation, RegistryLogin
+from networks.selectors import cluster_credentials, cluster_health_of, cluster_usage, operation_waiting_for
 from networks.services.containers import RESTART_POLICIES, masked_environment
+from networks.services.registries import NAME_MAX_LENGTH, REGISTRY_PASSWORD_MAX_LENGTH
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.inputs import MAX_ID
 
@@ -91,6 +92,21 @@ class NetworkUnshareSerializer(StrictSerializer):
     )
 
 
+class RegistryLoginCreateSerializer(StrictSerializer):
+    registry = Text(
+        allow_blank=True,
+        max_length=NAME_MAX_LENGTH,
+        help_text="The registry's host[:port] as images name it, such as registry.example.com or 192.168.250.1:5001.",
+    )
+    username = Text(allow_blank=True, max_length=NAME_MAX_LENGTH)
+    password = Text(
+        allow_blank=True,
+        write_only=True,
+        max_length=REGISTRY_PASSWORD_MAX_LENGTH,
+        help_text="The password or token; sealed at once and never shown again.",
+    )
+
+
 class NetworkAttachSerializer(StrictSerializer):
     network = NetworkRef()
     aliases = TextList(required=False)
@@ -133,7 +149,50 @@ class DiagnoseSerializer(StrictSerializer):
     port = Integer(required=False, allow_null=True, help_text="Also check that this TCP port answers.")
 
 
+class ClusterCredentialsSerializer(StrictSerializer):
+    """A cluster's credentials: its bundle uploaded (multipart), or the endpoint and the three PEMs (JSON)."""
+
+    bundle = serializers.FileField(
+        required=False,
+        help_text="The Carina-style bundle, a zip with docker.env, ca.pem, cert.pem and key.pem (multipart only). "
+        "Or leave it out and send docker_host and the three PEMs.",
+    )
+    docker_host = Text(required=False, allow_blank=True, default="", help_text="As in docker.env: tcp://HOST:2376.")
+    ca_pem = Text(required=False, allow_blank=True, default="", help_text="ca.pem: the CA of the cluster.")
+    cert_pem = Text(required=False, allow_blank=True, default="", help_text="cert.pem: the client certificate.")
+    key_pem = Text(
+        required=False, allow_blank=True, default="", help_text="key.pem: kept sealed and never shown again."
+    )
+    consul_token = Text(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A Consul ACL token, when the cluster's Consul has ACLs; kept sealed, never shown again.",
+    )
+
+
+class ClusterRegisterSerializer(ClusterCredentialsSerializer):
+    name = Text(allow_blank=True, help_text="What the portal calls the cluster, such as prod.")
+    tenant = Text(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The short name (slug) of the team that uses the cluster first; default: your own team.",
+    )
+    registry = Text(
+        required=False, allow_blank=True, default="", help_text="The cluster's image registry, HOST:PORT; or empty."
+    )
+
+
 # --- answers ----------------------------------------------------------------------------------
+
+
+class RegistryLoginSerializer(serializers.ModelSerializer):
+    """A login as the team sees it: never its password, sealed or not."""
+
+    class Meta:
+        model = RegistryLogin
+        fields = ["id", "registry", "username", "created", "updated"]
 
 
 class NodeSerializer(serializers.ModelSerializer):
@@ -164,15 +223,38 @@ class ClusterLimitsSerializer(serializers.Serializer):
     published_ports = LimitSerializer()
 
 
+class CredentialFactsSerializer(serializers.Serializer):
+    """The public facts of a cluster's credentials; the key and the Consul token are never shown."""
+
+    endpoint = serializers.CharField(help_text="DOCKER_HOST of the swarm manager the portal talks to.")
+    tls = serializers.BooleanField(help_text="Mutual TLS with a client certificate (false: plain TCP).")
+    subject = serializers.CharField(allow_blank=True, help_text="The client certificate's subject.")
+    fingerprint = serializers.CharField(allow_blank=True, help_text="Its SHA-256 fingerprint, hex with colons.")
+    expires = serializers.DateTimeField(allow_null=True, help_text="When the client certificate stops being valid.")
+    updated = serializers.DateTimeField(allow_null=True, help_text="When the credentials were last given.")
+    consul_token_kept = serializers.BooleanField(source="consul_token", help_text="Whether a Consul token is kept.")
+
+
+class ClusterTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="True when the stored credentials reached the same swarm.")
+    code = serializers.CharField(help_text="connected, or what went wrong, such as cluster_unreachable.")
+    message = serializers.CharField(help_text="What the worker found, as a sentence.")
+
+
 class ClusterSerializer(serializers.ModelSerializer):
     nodes = NodeSerializer(many=True, read_only=True)
     health = serializers.SerializerMethodField(help_text="From the nodes' last known states.")
     limits = serializers.SerializerMethodField(help_text="What your team holds on the cluster and its grant allows.")
+    credentials = serializers.SerializerMethodField()
 
     class Meta:
         model = Cluster
-        fields = ["id", "name", "docker_endpoint", "consul_address", "address_pool", "default_prefixlen"]
-        fields += ["nodes", "health", "limits", "created"]
+        fields = ["id", "name", "swarm_id", "docker_endpoint", "consul_address", "registry", "address_pool"]
+        fields += ["default_prefixlen", "nodes", "health", "limits", "credentials", "created"]
+
+    @extend_schema_field(CredentialFactsSerializer)
+    def get_credentials(self, cluster) -> dict:
+        return CredentialFactsSerializer(cluster_credentials(cluster)).data
 
     @extend_schema_field(ClusterLimitsSerializer(allow_null=True))
     def get_limits(self, cluster) -> dict | None:
@@ -418,10 +500,23 @@ class ProgressSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class TransferSerializer(serializers.Serializer):
+    image = serializers.CharField()
+    layers_done = serializers.IntegerField()
+    layers_total = serializers.IntegerField()
+    bytes_done = serializers.IntegerField()
+    bytes_total = serializers.IntegerField()
+
+
 class OperationSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     requested_by = serializers.CharField(source="requested_by.username", allow_null=True, default=None)
     progress = ProgressSerializer(many=True)
+    transfer = TransferSerializer(
+        allow_null=True,
+        source="transfer_or_none",
+        help_text="While (and after) a run pulls its image: layers and bytes so far; null when nothing was pulled.",
+    )
     params = serializers.DictField(help_text="What was asked for; never secret values.")
     result = serializers.DictField()
     waiting_for = serializers.SerializerMethodField(
@@ -431,7 +526,7 @@ class OperationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Operation
         fields = ["id", "url", "kind", "status", "waiting_for", "target", "cluster", "network", "container", "params"]
-        fields += ["progress"]
+        fields += ["progress", "transfer"]
         fields += ["result", "error", "error_code", "requested_by", "attempts", "created", "started", "finished"]
 
     @extend_schema_field(OpenApiTypes.URI)

@@ -7,49 +7,40 @@ error shape (errors.py). Calls that change the cluster answer 202 with the opera
 
 from __future__ import annotations
 
-import logging
 import time
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from networks import ipam, selectors
-from networks.audit import audited
+from networks.audit import audited, cluster_audited, registry_login_audited
+from networks.bundles import Bundle, bundle_given
 from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
 from networks.models import Cluster, Network, Node
 from networks.services import clusters as cluster_services
 from networks.services import containers as container_services
 from networks.services import networks as network_services
+from networks.services import registries as registry_services
 from networks.services import shares as share_services
 from networks.services.diagnostics import container_diagnose
-from networks.services.queue import worker_failure_sentence
+from networks.services.queue import worker_answer
 from plumbing.api.errors import ErrorSerializer
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
-from plumbing.errors import USER_ERRORS, ServiceError
+from plumbing.errors import ServiceError
+from portal.api.base import StaffPermission, TenantViewSet
 
 from . import serializers as s
 from .base import BaseViewSet, operation_wait_until_finished
 from .schema import IDEMPOTENCY_KEY, WAIT, accepted
 
-logger = logging.getLogger(__name__)
 WORKER_TIMEOUT_SECONDS = 20
-
-
-def ask_worker(question):
-    """Answer with what a worker found, or refuse with a sentence (503) when no usable answer came."""
-    try:
-        return question()
-    except USER_ERRORS:
-        raise
-    except Exception as error:  # the worker's failure, reported by Celery from another process
-        logger.warning("a question to the worker failed: %r", error)
-        raise ServiceError("worker_unavailable", worker_failure_sentence(error), http_status=503) from error
 
 
 def cluster_for(tenant, pk: int | None) -> Cluster:
@@ -103,12 +94,33 @@ def require_owner(request) -> None:
 # --- clusters ---------------------------------------------------------------------------------
 
 
+STAFF_ACTIONS = {"create", "destroy", "credentials", "test"}
+CREDENTIALS_BODY = {
+    "multipart/form-data": s.ClusterCredentialsSerializer,
+    "application/json": s.ClusterCredentialsSerializer,
+}
+
+
+def bundle_of(data: dict) -> Bundle:
+    return bundle_given(
+        upload=data.get("bundle"),
+        docker_host=data["docker_host"],
+        ca_pem=data["ca_pem"],
+        cert_pem=data["cert_pem"],
+        key_pem=data["key_pem"],
+        consul_token=data["consul_token"],
+    )
+
+
 @extend_schema_view(
-    list=extend_schema(summary="The tenant's clusters, with their nodes and health"),
+    list=extend_schema(summary="The tenant's clusters, with their nodes, health and credentials' public facts"),
     retrieve=extend_schema(summary="A cluster, its nodes and their last known health"),
 )
 class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Teams read their clusters; staff register, test, rotate and deregister any cluster."""
+
     serializer_class = s.ClusterSerializer
+    parser_classes = [JSONParser, MultiPartParser]  # a bundle is uploaded as a file
     noun = "cluster"
     selector_get = staticmethod(selectors.cluster_get)
     ordering_fields = ["name", "created"]
@@ -116,6 +128,75 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     def scoped_queryset(self):
         return selectors.cluster_list_with_agents(tenant=self.request.tenant)
+
+    def get_permissions(self):
+        if self.action in STAFF_ACTIONS:
+            return [permissions.IsAuthenticated(), StaffPermission()]
+        return super().get_permissions()
+
+    def get_object(self):
+        if self.action not in STAFF_ACTIONS:
+            return super().get_object()
+        try:
+            return selectors.cluster_get_for_staff(pk=self.kwargs["pk"])
+        except Http404:
+            raise NotFound("No such cluster.") from None
+
+    def staff_body(self, cluster: Cluster) -> dict:
+        return s.ClusterSerializer(
+            selectors.cluster_get_for_staff(pk=cluster.pk), context=self.get_serializer_context()
+        ).data
+
+    @extend_schema(
+        summary="Register a cluster from its credentials bundle (staff): a worker connects before anything is saved",
+        request={"multipart/form-data": s.ClusterRegisterSerializer, "application/json": s.ClusterRegisterSerializer},
+        responses={201: s.ClusterSerializer, **errors(409, 503)},
+    )
+    def create(self, request):
+        data = valid(s.ClusterRegisterSerializer, request)
+        tenant = cluster_services.cluster_first_tenant(slug=data["tenant"], default=request.tenant)
+        bundle = bundle_of(data)
+        cluster = worker_answer(
+            lambda: cluster_services.cluster_register_ask(
+                tenant=tenant, bundle=bundle, name=data["name"], registry=data["registry"], user=request.user
+            )
+        )
+        cluster_audited(request, "cluster.register", cluster, tenant=tenant)
+        return Response(self.staff_body(cluster), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rotate the cluster's credentials (staff): a new bundle of the same swarm; the old one stops at once",
+        request=CREDENTIALS_BODY,
+        responses={200: s.ClusterSerializer, **errors(409, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    def credentials(self, request, pk=None):
+        cluster = self.get_object()
+        bundle = bundle_of(valid(s.ClusterCredentialsSerializer, request))
+        worker_answer(lambda: cluster_services.cluster_credentials_rotate_ask(cluster=cluster, bundle=bundle))
+        cluster_audited(request, "cluster.rotate", cluster)
+        return Response(self.staff_body(cluster))
+
+    @extend_schema(
+        summary="Test the connection with the stored credentials (staff): same swarm? health refreshed (a worker asks)",
+        request=None,
+        responses={200: s.ClusterTestSerializer, **errors(503)},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        cluster = self.get_object()
+        answer = worker_answer(lambda: cluster_services.cluster_test_ask(cluster=cluster))
+        return Response(s.ClusterTestSerializer(answer).data)
+
+    @extend_schema(
+        summary="Deregister the cluster (staff): refused while teams have networks or containers on it",
+        responses={204: None, **errors(409)},
+    )
+    def destroy(self, request, pk=None):
+        cluster = self.get_object()
+        cluster_services.cluster_deregister(cluster=cluster)
+        cluster_audited(request, "cluster.deregister", cluster)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         summary="Subnet capacity: blocks used, free and reserved, and who holds each allocation",
@@ -158,7 +239,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @action(detail=True, methods=["get"])
     def health(self, request, pk=None):
         cluster = self.get_object()
-        answer = ask_worker(
+        answer = worker_answer(
             lambda: cluster_services.cluster_refresh_health_ask(cluster=cluster, timeout=WORKER_TIMEOUT_SECONDS)
         )
         return Response(s.LiveHealthSerializer(answer).data)
@@ -243,7 +324,9 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
                 f'Network "{network.name}" is {network.get_status_display().lower()}; inspect it once it is active.',
                 http_status=409,
             )
-        answer = ask_worker(lambda: network_services.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS))
+        answer = worker_answer(
+            lambda: network_services.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS)
+        )
         return Response([answer])
 
     @extend_schema(
@@ -459,7 +542,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     def diagnose(self, request, pk=None):
         container = self.get_object()
         data = valid(s.DiagnoseSerializer, request)
-        answer = ask_worker(
+        answer = worker_answer(
             lambda: container_diagnose(
                 tenant=request.tenant, container=container, timeout=WORKER_TIMEOUT_SECONDS, **data
             )
@@ -484,3 +567,44 @@ class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
 
     def scoped_queryset(self):
         return selectors.operation_list(tenant=self.request.tenant)
+
+
+# --- registry logins --------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The team's logins to private registries (never their passwords)"),
+    retrieve=extend_schema(summary="A registry login (never its password)"),
+)
+class RegistryLoginViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Every member reads them; owners add, replace and remove them. Nothing here reaches a cluster."""
+
+    serializer_class = s.RegistryLoginSerializer
+    noun = "registry login"
+    role_required = "manage"
+    manage_refusal = registry_services.OWNERS_ONLY
+    selector_get = staticmethod(selectors.registry_login_get)
+    ordering_fields = ["registry", "username", "created", "updated"]
+    ordering = ["registry"]
+
+    def scoped_queryset(self):
+        return selectors.registry_login_list(tenant=self.request.tenant)
+
+    @extend_schema(
+        summary="Add a login, or replace the team's login for that registry (the password is write-only)",
+        request=s.RegistryLoginCreateSerializer,
+        responses={201: s.RegistryLoginSerializer},
+    )
+    def create(self, request):
+        data = valid(s.RegistryLoginCreateSerializer, request)
+        login = registry_services.registry_login_set(tenant=request.tenant, **data)
+        registry_login_audited(request, "registry_login.set", login)
+        return Response(s.RegistryLoginSerializer(login).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Remove a login: images from that registry are pulled without one", responses={204: None})
+    def destroy(self, request, pk=None):
+        login = self.get_object()
+        login_id = login.pk
+        registry_services.registry_login_remove(login=login)
+        registry_login_audited(request, "registry_login.remove", login, login_id=login_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import consul
 import requests.exceptions
 
+from .endpoints import ConsulEndpoint, consul_endpoint_of
 from .errors import EngineError, StateStoreUnavailable
 
 DEFAULT_TIMEOUT = 10
@@ -26,34 +27,36 @@ def translated() -> Iterator[None]:
 
 
 @functools.lru_cache(maxsize=16)
-def client(address: str) -> consul.Consul:
-    parts = urlsplit(address if "://" in address else f"http://{address}")
+def client(address: ConsulEndpoint | str) -> consul.Consul:
+    endpoint = consul_endpoint_of(address)
+    parts = urlsplit(endpoint.url if "://" in endpoint.url else f"http://{endpoint.url}")
     return consul.Consul(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 8500,
         scheme=parts.scheme or "http",
+        token=endpoint.token or None,
         connections_timeout=DEFAULT_TIMEOUT,
     )
 
 
-def leader(address: str) -> str:
+def leader(address: ConsulEndpoint | str) -> str:
     with translated():
         return client(address).status.leader()
 
 
-def members(address: str) -> list[dict]:
+def members(address: ConsulEndpoint | str) -> list[dict]:
     """Agents the cluster knows, with Consul's `Status` (1 = alive)."""
     with translated():
         return client(address).agent.members()
 
 
-def kv_put(address: str, key: str, value: str, *, cas: int | None = None) -> bool:
+def kv_put(address: ConsulEndpoint | str, key: str, value: str, *, cas: int | None = None) -> bool:
     """Write a key; with `cas=0` the write only succeeds when the key does not exist yet."""
     with translated():
         return bool(client(address).kv.put(key, value, cas=cas))
 
 
-def kv_get(address: str, key: str) -> str | None:
+def kv_get(address: ConsulEndpoint | str, key: str) -> str | None:
     with translated():
         _, item = client(address).kv.get(key)
     if item is None or item.get("Value") is None:
@@ -61,13 +64,13 @@ def kv_get(address: str, key: str) -> str | None:
     return item["Value"].decode("utf-8")
 
 
-def kv_get_tree(address: str, prefix: str) -> dict[str, str]:
+def kv_get_tree(address: ConsulEndpoint | str, prefix: str) -> dict[str, str]:
     with translated():
         _, items = client(address).kv.get(prefix, recurse=True)
     return {item["Key"]: (item["Value"] or b"").decode("utf-8") for item in items or []}
 
 
-def kv_delete(address: str, key: str, *, recurse: bool = False) -> None:
+def kv_delete(address: ConsulEndpoint | str, key: str, *, recurse: bool = False) -> None:
     with translated():
         client(address).kv.delete(key, recurse=recurse)
 
@@ -82,12 +85,12 @@ def service_register(
         )
 
 
-def service_deregister(address: str, service_id: str) -> None:
+def service_deregister(address: ConsulEndpoint | str, service_id: str) -> None:
     with translated():
         client(address).agent.service.deregister(service_id)
 
 
-def services(address: str) -> dict[str, dict]:
+def services(address: ConsulEndpoint | str) -> dict[str, dict]:
     """The services registered on one agent, by id."""
     with translated():
         return client(address).agent.services()

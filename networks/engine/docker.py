@@ -1,19 +1,24 @@
-"""Adapter over the docker SDK: one `DockerClient` per node endpoint, errors translated."""
+"""Adapter over the docker SDK: one `DockerClient` per node endpoint (over mutual TLS), errors translated."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
+import docker.tls
 import requests.exceptions
 
+from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
 from .errors import ClusterUnavailable, EngineError, StateStoreUnavailable
 
 DEFAULT_TIMEOUT = 30
+MIN_API_VERSION = "1.24"  # the oldest the SDK speaks; the portal asks for more (settings.DOCKER_MIN_API_VERSION)
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,8 @@ class SwarmNode:
 
 
 IMAGE_UNAVAILABLE = (
-    "The image is not on that node and no registry could be reached to pull it. "
-    "Pick an image the node already has (the run form lists them per node)."
+    "The image is not on that node and its registry could not give it: check the image's name and tag "
+    "(the run form lists the images the cluster and its registry have)."
 )
 
 
@@ -68,6 +73,12 @@ REFUSALS = (
         "active_endpoints",
         "Containers are still attached to the network. Disconnect them first, or remove with disconnect.",
     ),
+    Refusal(
+        ("unauthorized", "authentication required", "no basic auth credentials"),
+        "registry_login",
+        "The image's registry asks for a login. Add your team's credentials for that registry "
+        "(Registry logins, in the menu), then run it again.",
+    ),
     Refusal(("pull access denied", "manifest", "registry", "no such image"), "image_unavailable", IMAGE_UNAVAILABLE),
     Refusal(
         ("could not allocate ip", "no available ip", ("ipam", "in use")),
@@ -91,17 +102,104 @@ REFUSALS = (
 )
 
 
+@dataclass(frozen=True)
+class TlsFailure:
+    """One way a TLS handshake with an engine fails: any of `patterns` in the error names it."""
+
+    patterns: tuple[str, ...]
+    code: str
+    sentence: str
+
+
+# The handshake's failures, as OpenSSL words them; tests/networks/engine/test_tls.py meets each on the
+# real cluster. First match wins.
+TLS_FAILURES = (
+    TlsFailure(
+        ("hostname mismatch", "ip address mismatch", "doesn't match", "not valid for"),
+        "tls_host_mismatch",
+        "The engine's certificate is not issued for the address in DOCKER_HOST. Use the address or host name "
+        "the cluster's certificates name (the one in the bundle's docker.env).",
+    ),
+    TlsFailure(
+        ("certificate has expired",),
+        "tls_server_expired",
+        "The engine's own certificate has expired. Ask the cluster's operator to renew the nodes' certificates.",
+    ),
+    TlsFailure(
+        ("certificate is not yet valid",),
+        "tls_server_not_yet_valid",
+        "The engine's own certificate is not valid yet: check the clocks of this machine and of the cluster.",
+    ),
+    TlsFailure(
+        (
+            "unable to get local issuer",
+            "self-signed certificate",
+            "self signed certificate",
+            "unknown ca certificate",
+            "certificate verify failed",
+        ),
+        "tls_wrong_ca",
+        "The engine's certificate is not signed by the bundle's CA (ca.pem): the bundle belongs to another "
+        "cluster, or its ca.pem is not the one that signed the nodes. Download the cluster's bundle again.",
+    ),
+    TlsFailure(
+        ("alert certificate expired",),
+        "tls_client_expired",
+        "The engine refused the bundle's client certificate (cert.pem) because it has expired. Download a new bundle.",
+    ),
+    TlsFailure(
+        (
+            "alert unknown ca",
+            "alert bad certificate",
+            "certificate required",
+            "alert certificate unknown",
+            "alert decrypt error",
+            "alert handshake failure",
+            "eof occurred in violation of protocol",
+        ),
+        "tls_client_refused",
+        "The engine refused the bundle's client certificate (cert.pem): the cluster's CA did not sign it, or it has expired. "
+        "Download the cluster's bundle again.",
+    ),
+    TlsFailure(
+        ("http request to an https server",),
+        "tls_required",
+        "The engine answers only over TLS. Register it with its bundle (docker.env, ca.pem, cert.pem, key.pem).",
+    ),
+    TlsFailure(
+        ("wrong version number", "record layer failure"),
+        "tls_not_spoken",
+        "The engine does not speak TLS at that address: check the port in DOCKER_HOST (2376 is Docker's TLS port).",
+    ),
+)
+
+
+UNREACHABLE = ("connection refused", "failed to establish a new connection", "timed out", "no route to host")
+
+
+def tls_failure(text: str) -> TlsFailure | None:
+    lowered = text.lower()
+    return next((f for f in TLS_FAILURES if any(p in lowered for p in f.patterns)), None)
+
+
 def translate(exc: Exception) -> EngineError:
     """Turn a docker SDK or transport exception into a sentence the user can act on."""
     if isinstance(exc, EngineError):
         return exc
+    failure = tls_failure(str(exc)) if _is_tls_failure(exc) else None
+    if failure is not None:  # not worth retrying: the credentials are wrong until someone changes them
+        return EngineError(failure.sentence, code=failure.code, raw=str(exc))
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return ClusterUnavailable(raw=str(exc))
     if isinstance(exc, docker.errors.ImageNotFound):
         return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))
+    if isinstance(exc, docker.errors.NotFound) and "manifest" in str(exc.explanation or exc).lower():
+        return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))  # no such image or tag
     if isinstance(exc, docker.errors.NotFound):
         return EngineError(f"Docker could not find it: {exc.explanation}", code="not_found", raw=str(exc))
     if not isinstance(exc, docker.errors.APIError):
+        if any(mark in str(exc).lower() for mark in UNREACHABLE):  # the SDK's own wrapping of a transport error
+            return ClusterUnavailable(raw=str(exc))
         return EngineError(f"Unexpected error talking to Docker: {exc}", raw=str(exc))
     text = str(exc.explanation or exc)
     refusal = next((r for r in REFUSALS if r.matches(text.lower())), None)
@@ -120,14 +218,44 @@ def translated() -> Iterator[None]:
         raise translate(exc) from exc
 
 
+def _is_tls_failure(exc: Exception) -> bool:
+    """An SSL error, also as the SDK wraps it ("Error while fetching server API version: ... SSLError")."""
+    text = str(exc).lower()
+    return isinstance(exc, requests.exceptions.SSLError) or any(
+        mark in text for mark in ("sslerror", "[ssl", "http request to an https server")
+    )
+
+
 @functools.lru_cache(maxsize=64)
-def client(endpoint: str, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
-    """A cached client per endpoint; the SDK negotiates the API version with the engine."""
+def pem_files(tls: TlsCredentials) -> tuple[str, str, str]:
+    """The three PEMs as paths the SDK can load, each an anonymous in-memory file (memfd) that lives
+    as long as the process: the private key is never written to a disk."""
+    paths = []
+    for name, text in (("ca", tls.ca_pem), ("cert", tls.cert_pem), ("key", tls.key_pem)):
+        fd = os.memfd_create(f"overlay-portal-{name}", os.MFD_CLOEXEC)
+        os.write(fd, text.encode())
+        paths.append(f"/proc/self/fd/{fd}")
+    return paths[0], paths[1], paths[2]
+
+
+@functools.lru_cache(maxsize=64)
+def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
+    """A cached client per endpoint (and credentials); the SDK negotiates the API version with the engine."""
+    endpoint = docker_endpoint_of(endpoint)
+    tls = None
+    if endpoint.tls is not None:
+        ca, cert, key = pem_files(endpoint.tls)
+        tls = docker.tls.TLSConfig(client_cert=(cert, key), ca_cert=ca, verify=True)
     with translated():
-        return docker.DockerClient(base_url=endpoint, version="auto", timeout=timeout)
+        docker_client = docker.DockerClient(base_url=endpoint.url, version=MIN_API_VERSION, timeout=timeout, tls=tls)
+        # The client is a requests session: with trust_env, REQUESTS_CA_BUNDLE would replace the bundle's CA
+        # (requests #3829) and an HTTP(S)_PROXY would carry the cluster's traffic. Neither applies to a node.
+        docker_client.api.trust_env = False
+        docker_client.api._version = docker_client.api._retrieve_server_version()  # what "auto" does
+        return docker_client
 
 
-def ping(endpoint: str) -> bool:
+def ping(endpoint: DockerEndpoint | str) -> bool:
     try:
         with translated():
             return bool(client(endpoint).ping())
@@ -135,7 +263,7 @@ def ping(endpoint: str) -> bool:
         return False
 
 
-def swarm_id(manager_endpoint: str) -> str:
+def swarm_id(manager_endpoint: DockerEndpoint | str) -> str:
     """The swarm's own ID (`docker info` -> Swarm.Cluster.ID), asked of a manager."""
     with translated():
         info = client(manager_endpoint).info()
@@ -177,7 +305,7 @@ def parse_listening(netstat: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def listening_ports(endpoint: str, *, image: str, labels: dict[str, str]) -> list[tuple[int, str]]:
+def listening_ports(endpoint: DockerEndpoint | str, *, image: str, labels: dict[str, str]) -> list[tuple[int, str]]:
     """The ports programs of the node itself listen on: `netstat -lntu` in a throw-away container on the
     node's own network (`--network host`), from an image the node has."""
     with translated():
@@ -187,7 +315,42 @@ def listening_ports(endpoint: str, *, image: str, labels: dict[str, str]) -> lis
     return parse_listening(output.decode(errors="replace"))
 
 
-def swarm_nodes(manager_endpoint: str) -> list[SwarmNode]:
+@dataclass(frozen=True)
+class EngineFacts:
+    """What an engine says of itself when first met: its API version and its place in a swarm."""
+
+    api_version: str
+    swarm_state: str  # "active" in a swarm; "inactive", "pending", "error", "locked" otherwise
+    is_manager: bool
+    swarm_id: str
+    node_id: str
+    consul_containers: tuple[str, ...]  # names of containers on it that look like a Consul agent
+
+
+def engine_facts(endpoint: DockerEndpoint | str) -> EngineFacts:
+    """Meet an engine: /version, /info and its Consul containers (label overlay-portal.role=consul, or a
+    consul image), each failure translated (TLS, refused connection, ...)."""
+    with translated():
+        docker_client = client(endpoint, timeout=15)
+        version = docker_client.version()
+        info = docker_client.info()
+        swarm = info.get("Swarm") or {}
+        consul = [
+            c.name
+            for c in docker_client.containers.list()
+            if c.labels.get("overlay-portal.role") == "consul" or "consul" in " ".join(c.image.tags or [])
+        ]
+    return EngineFacts(
+        api_version=version.get("ApiVersion", ""),
+        swarm_state=swarm.get("LocalNodeState", "") or "inactive",
+        is_manager=bool(swarm.get("ControlAvailable")),
+        swarm_id=(swarm.get("Cluster") or {}).get("ID", ""),
+        node_id=swarm.get("NodeID", ""),
+        consul_containers=tuple(consul),
+    )
+
+
+def swarm_nodes(manager_endpoint: DockerEndpoint | str) -> list[SwarmNode]:
     with translated():
         nodes = client(manager_endpoint).nodes.list()
     result = []
@@ -200,10 +363,18 @@ def swarm_nodes(manager_endpoint: str) -> list[SwarmNode]:
                 role=attrs["Spec"]["Role"],
                 state=attrs["Status"]["State"],
                 availability=attrs["Spec"].get("Availability", ""),
-                address=attrs["Status"].get("Addr", ""),
+                address=_node_address(attrs),
             )
         )
     return result
+
+
+def _node_address(attrs: dict) -> str:
+    """The node's address; a manager may report 0.0.0.0 there (moby #35437): its manager address says it."""
+    address = attrs["Status"].get("Addr", "")
+    if address in ("", "0.0.0.0"):
+        address = (attrs.get("ManagerStatus") or {}).get("Addr", "").rpartition(":")[0] or address
+    return address
 
 
 def create_overlay_network(
@@ -230,8 +401,30 @@ def create_overlay_network(
             options=options,
             check_duplicate=True,
         )
-        network.reload()
-        return network.attrs
+    return network_allocated(manager_endpoint, network.id)
+
+
+ALLOCATION_WAIT = 5.0  # seconds a new swarm network may stay unallocated before it is taken as broken
+
+
+def network_allocated(
+    manager_endpoint: DockerEndpoint | str, network_id: str, *, wait: float = ALLOCATION_WAIT
+) -> dict:
+    """The network's attributes once the swarm's allocator has given it a driver and an address
+    configuration, or as they are after `wait` seconds (then network_is_broken says so).
+
+    Swarm allocates asynchronously: right after the create call a network can read as if broken for
+    tens of milliseconds alone, for hundreds with dozens of creates at once (measured on the local
+    cluster). One that overlaps another network stays so.
+    """
+    deadline, pause = time.monotonic() + wait, 0.005
+    with translated():
+        while True:
+            attrs = client(manager_endpoint).api.inspect_network(network_id)
+            if not network_is_broken(attrs) or time.monotonic() >= deadline:
+                return attrs
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 def find_networks(
@@ -249,12 +442,12 @@ def find_networks(
         return [net.attrs for net in client(endpoint).networks.list(filters=filters, greedy=False)]
 
 
-def inspect_network(endpoint: str, network_id: str) -> dict:
+def inspect_network(endpoint: DockerEndpoint | str, network_id: str) -> dict:
     with translated():
         return client(endpoint).networks.get(network_id).attrs
 
 
-def remove_network(endpoint: str, network_id: str) -> None:
+def remove_network(endpoint: DockerEndpoint | str, network_id: str) -> None:
     """Remove a network; a network already gone counts as removed."""
     try:
         with translated():
@@ -306,7 +499,75 @@ def run_container(
         return container.attrs
 
 
-def container_action(endpoint: str, container: str, action: str, *, timeout: int = 10) -> dict | None:
+@dataclass
+class PullTally:
+    """A pull as Docker streams it, summed up: each layer's state and bytes, and the totals.
+
+    Docker sends one event per step of each layer ("Pulling fs layer", "Downloading" with
+    progressDetail current/total, "Download complete", "Extracting", "Pull complete", or
+    "Already exists"); this keeps what a person watching wants: layers done of all, bytes of bytes.
+    """
+
+    image: str
+    layers: dict = field(default_factory=dict)  # id -> {"status", "current", "total"}
+    error: str = ""
+
+    DONE = ("Pull complete", "Already exists")
+
+    def add(self, event: dict) -> None:
+        if event.get("error"):
+            self.error = str(event["error"])
+            return
+        layer_id, status = event.get("id"), event.get("status", "")
+        if not layer_id or status.startswith(("Pulling from", "Digest:", "Status:")) or layer_id == self.tag:
+            return
+        layer = self.layers.setdefault(layer_id, {"status": "", "current": 0, "total": 0})
+        layer["status"] = status
+        detail = event.get("progressDetail") or {}
+        if status == "Downloading" and detail.get("total"):
+            layer["current"], layer["total"] = int(detail.get("current", 0)), int(detail["total"])
+        elif status in ("Download complete", "Verifying Checksum", "Extracting", *self.DONE) and layer["total"]:
+            layer["current"] = layer["total"]
+
+    @property
+    def tag(self) -> str:
+        return self.image.rpartition(":")[2] if ":" in self.image.rpartition("/")[2] else "latest"
+
+    def summary(self) -> dict:
+        layers = self.layers.values()
+        return {
+            "image": self.image,
+            "layers_total": len(self.layers),
+            "layers_done": sum(1 for layer in layers if layer["status"] in self.DONE),
+            "bytes_total": sum(layer["total"] for layer in layers),
+            "bytes_done": sum(layer["current"] for layer in layers),
+        }
+
+
+def has_image(endpoint: DockerEndpoint | str, image: str) -> bool:
+    with translated():
+        try:
+            client(endpoint).images.get(image)
+        except docker.errors.ImageNotFound:
+            return False
+    return True
+
+
+def pull_image(endpoint: DockerEndpoint | str, image: str, *, auth: dict | None = None, on_progress=None) -> PullTally:
+    """Pull an image onto one node, telling `on_progress(tally)` after each event Docker streams."""
+    repository, _, tag = image.rpartition(":") if ":" in image.rpartition("/")[2] else (image, "", "latest")
+    tally = PullTally(image=image)
+    with translated():
+        for event in client(endpoint).api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
+            tally.add(event)
+            if tally.error:
+                raise translate(docker.errors.APIError(tally.error))
+            if on_progress is not None:
+                on_progress(tally)
+    return tally
+
+
+def container_action(endpoint: DockerEndpoint | str, container: str, action: str, *, timeout: int = 10) -> dict | None:
     """stop, start or restart a container; returns its inspect attributes, or None when it is gone."""
     try:
         with translated():
@@ -323,19 +584,19 @@ def container_action(endpoint: str, container: str, action: str, *, timeout: int
         raise
 
 
-def list_images(endpoint: str) -> list[str]:
+def list_images(endpoint: DockerEndpoint | str) -> list[str]:
     with translated():
         return sorted(tag for image in client(endpoint).images.list() for tag in image.tags)
 
 
-def exec_in_container(endpoint: str, container: str, command: list[str]) -> tuple[int, str]:
+def exec_in_container(endpoint: DockerEndpoint | str, container: str, command: list[str]) -> tuple[int, str]:
     with translated():
         result = client(endpoint).containers.get(container).exec_run(command, demux=False)
     output = result.output.decode("utf-8", errors="replace") if result.output else ""
     return result.exit_code, output
 
 
-def remove_container(endpoint: str, container: str, *, force: bool = True) -> None:
+def remove_container(endpoint: DockerEndpoint | str, container: str, *, force: bool = True) -> None:
     try:
         with translated():
             client(endpoint).containers.get(container).remove(force=force)
@@ -344,7 +605,7 @@ def remove_container(endpoint: str, container: str, *, force: bool = True) -> No
             raise
 
 
-def list_containers(endpoint: str, *, all: bool = True, label: list[str] | None = None) -> list[dict]:
+def list_containers(endpoint: DockerEndpoint | str, *, all: bool = True, label: list[str] | None = None) -> list[dict]:
     """Containers of one node with their full inspect attributes, filtered by every `key=value` label."""
     filters = {"label": label} if label else {}
     with translated():
@@ -361,7 +622,9 @@ def connect_container(
         )
 
 
-def disconnect_container(endpoint: str, network_id: str, container: str, *, force: bool = False) -> None:
+def disconnect_container(
+    endpoint: DockerEndpoint | str, network_id: str, container: str, *, force: bool = False
+) -> None:
     try:
         with translated():
             client(endpoint).api.disconnect_container_from_network(container, network_id, force=force)
@@ -370,7 +633,7 @@ def disconnect_container(endpoint: str, network_id: str, container: str, *, forc
             raise
 
 
-def inspect_container(endpoint: str, container: str) -> dict | None:
+def inspect_container(endpoint: DockerEndpoint | str, container: str) -> dict | None:
     try:
         with translated():
             return client(endpoint).api.inspect_container(container)
@@ -384,7 +647,7 @@ def inspect_container(endpoint: str, container: str) -> dict | None:
 EVENTS_READ_TIMEOUT = 90
 
 
-def events(endpoint: str, *, since: int, until: int) -> Iterator[dict]:
+def events(endpoint: DockerEndpoint | str, *, since: int, until: int) -> Iterator[dict]:
     """`docker events` for containers, networks and swarm nodes between two Unix times.
 
     The stream ends by itself at `until` (it may lie in the future: the engine holds the stream
@@ -400,7 +663,7 @@ def events(endpoint: str, *, since: int, until: int) -> Iterator[dict]:
             stream.close()
 
 
-def network_on_node(endpoint: str, network_id: str) -> dict | None:
+def network_on_node(endpoint: DockerEndpoint | str, network_id: str) -> dict | None:
     """The network as one node sees it (its local containers), or None where it is not instantiated."""
     try:
         with translated():

@@ -3,6 +3,7 @@ from .cluster import Cluster, ClusterGrant, Node, ReservedRange
 from .container import Container, Endpoint
 from .network import Network, NetworkShare
 from .operation import Operation
+from .registry import RegistryLogin
 
 __all__ = [
     "AddressAllocation",
@@ -14,6 +15,7 @@ __all__ = [
     "NetworkShare",
     "Node",
     "Operation",
+    "RegistryLogin",
     "ReservedRange",
     "SubnetAllocation",
 ]

@@ -1,10 +1,13 @@
 import ipaddress
 import uuid
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from networks import ipam
+from networks.engine.endpoints import ConsulEndpoint, DockerEndpoint, TlsCredentials
+from networks.sealing import secret_open
 
 DEFAULT_POOL = "10.0.0.0/8"
 DEFAULT_PREFIXLEN = 24
@@ -29,10 +32,26 @@ class Cluster(models.Model):
         default=uuid.uuid4, unique=True, editable=False, help_text="Names this cluster's keys in its Consul."
     )
     docker_endpoint = models.CharField(
-        max_length=255, help_text="Docker API of the swarm manager, e.g. tcp://192.168.250.11:2375."
+        max_length=255, help_text="Docker API of the swarm manager, e.g. tcp://192.168.250.11:2376 (DOCKER_HOST)."
     )
     consul_address = models.CharField(
         max_length=255, help_text="Consul HTTP API of the cluster, e.g. http://192.168.250.11:8500."
+    )
+    # Mutual TLS, from the cluster's credentials bundle: the CA and client certificate are public, the
+    # key (and a Consul ACL token) are sealed with PORTAL_SECRETS_KEYS and never shown again.
+    tls_ca = models.TextField(blank=True, default="", editable=False, verbose_name="CA certificate (ca.pem)")
+    tls_cert = models.TextField(blank=True, default="", editable=False, verbose_name="client certificate (cert.pem)")
+    tls_key_sealed = models.TextField(blank=True, default="", editable=False)
+    consul_token_sealed = models.TextField(blank=True, default="", editable=False)
+    credentials_expire = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the client certificate stops being valid."
+    )
+    credentials_updated = models.DateTimeField(null=True, blank=True, editable=False)
+    registry = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The cluster's image registry (host:port), whose images the run form offers, e.g. 192.168.250.1:5000.",
     )
     address_pool = models.CharField(
         max_length=43, default=DEFAULT_POOL, help_text="Overlay subnets are handed out from this IPv4 range."
@@ -67,6 +86,24 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @cached_property
+    def tls(self) -> TlsCredentials | None:
+        """The credentials the engines ask for, the key opened (only a worker or a command calls the cluster)."""
+        if not self.tls_key_sealed:
+            return None
+        return TlsCredentials(ca_pem=self.tls_ca, cert_pem=self.tls_cert, key_pem=secret_open(self.tls_key_sealed))
+
+    @property
+    def docker(self) -> DockerEndpoint:
+        """The swarm manager's Docker API."""
+        return DockerEndpoint(self.docker_endpoint, self.tls)
+
+    @property
+    def consul(self) -> ConsulEndpoint:
+        return ConsulEndpoint(
+            self.consul_address, secret_open(self.consul_token_sealed) if self.consul_token_sealed else ""
+        )
 
     @property
     def pool(self) -> ipaddress.IPv4Network:
@@ -210,3 +247,8 @@ class Node(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster.name}/{self.name}"
+
+    @property
+    def docker(self) -> DockerEndpoint:
+        """This node's Docker API, with its cluster's credentials."""
+        return DockerEndpoint(self.docker_endpoint, self.cluster.tls)

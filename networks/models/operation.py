@@ -62,6 +62,11 @@ class Operation(models.Model):
     )
     params = models.JSONField(default=dict, blank=True, help_text="What was asked for; never holds secret values.")
     progress = models.JSONField(default=list, blank=True, help_text="Progress messages, oldest first.")
+    transfer = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="An image pull as it goes: image, layers_done/layers_total, bytes_done/bytes_total.",
+    )
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, help_text="Why it failed, as a sentence that says what to do.")
     error_code = models.CharField(max_length=64, blank=True)
@@ -98,6 +103,10 @@ class Operation(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx")]
+
+    @property
+    def transfer_or_none(self) -> dict | None:
+        return self.transfer or None
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.target} ({self.get_status_display()})"

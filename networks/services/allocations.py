@@ -201,9 +201,9 @@ def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
         },
         sort_keys=True,
     )
-    if consul_engine.kv_put(cluster.consul_address, key, value, cas=0):
+    if consul_engine.kv_put(cluster.consul, key, value, cas=0):
         return
-    existing = consul_engine.kv_get(cluster.consul_address, key)
+    existing = consul_engine.kv_get(cluster.consul, key)
     if existing and json.loads(existing).get("allocation") == allocation.pk:
         return  # our own key, written by an earlier try of the same task
     raise SubnetConflict(
@@ -215,7 +215,7 @@ def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
 
 
 def subnet_release_in_consul(*, cluster: Cluster, cidr: str) -> None:
-    consul_engine.kv_delete(cluster.consul_address, subnet_key(cluster, cidr))
+    consul_engine.kv_delete(cluster.consul, subnet_key(cluster, cidr))
 
 
 # --- addresses inside a network ---------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -14,6 +15,7 @@ from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
+from networks.engine import registry as registry_engine
 from networks.models import Cluster, Container, Network, Node, Operation
 from networks.sealing import environment_forget, environment_open, environment_seal
 from plumbing.errors import ServiceError
@@ -23,9 +25,16 @@ from .allocations import address_release
 from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
 from .networks import network_not_usable
-from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .operations import (
+    operation_create,
+    operation_enqueue,
+    operation_progress,
+    operation_succeed,
+    operation_transfer,
+)
 from .ports import check_not_reserved, check_ports_free, node_with_free_ports
 from .protection import check_not_system
+from .registries import registry_auth_for
 
 logger = logging.getLogger(__name__)
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -301,22 +310,29 @@ def container_launch_run(*, operation: Operation) -> None:
     container = operation.container
     node = container.node
     endpoints = list(container.endpoints.select_related("network").order_by("id"))
-    found = docker_engine.list_containers(
-        node.docker_endpoint,
-        label=docker_labels.selector(
-            **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
-        ),
+    # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its container made.
+    found = (
+        docker_engine.list_containers(
+            node.docker,
+            label=docker_labels.selector(
+                **{docker_labels.CLUSTER: container.cluster.uid, docker_labels.CONTAINER_ID: container.pk}
+            ),
+        )
+        if operation.attempts > 1
+        else []
     )
     if found:
         attrs = found[0]
         operation_progress(operation=operation, message="Found the container started by an earlier try; using it.")
     else:
         first = endpoints[0] if endpoints else None
+        if not docker_engine.has_image(node.docker, container.image):
+            image_pull(operation=operation, node=node, image=container.image)
         operation_progress(
             operation=operation, message=f"Starting {container.name} ({container.image}) on {node.name}."
         )
         attrs = docker_engine.run_container(
-            node.docker_endpoint,
+            node.docker,
             name=container.name,
             image=container.image,
             command=container.command or None,
@@ -332,23 +348,53 @@ def container_launch_run(*, operation: Operation) -> None:
     # Docker has the secret values now; the portal keeps only their names.
     container.environment = environment_forget(container.environment)
     _record_state(container, attrs)
+    connected = False
     for endpoint in endpoints[1:]:
         if endpoint.network.name not in attrs["NetworkSettings"]["Networks"]:
             operation_progress(operation=operation, message=f"Connecting to {endpoint.network.name}.")
             docker_engine.connect_container(
-                node.docker_endpoint,
+                node.docker,
                 endpoint.network.docker_id,
                 container.docker_id,
                 aliases=endpoint.aliases,
                 ipv4_address=endpoint.ipv4_address,
             )
-    attrs = docker_engine.inspect_container(node.docker_endpoint, container.docker_id) or attrs
+            connected = True
+    if connected or found:  # the addresses on networks joined after the start; a listed (not inspected) one
+        attrs = docker_engine.inspect_container(node.docker, container.docker_id) or attrs
     for endpoint in endpoints:
         endpoint_refresh(endpoint=endpoint, attrs=attrs)
     operation_succeed(
         operation=operation,
         message=f"{container.name} is {container.get_status_display().lower()} on {node.name}.",
         result={"id": container.docker_id, "node": node.name},
+    )
+
+
+PULL_PROGRESS_EVERY = 0.25  # seconds between two writes of a pull's progress
+
+
+def image_pull(*, operation: Operation, node, image: str) -> None:
+    """Pull an image the node lacks, with the team's login to its registry, the operation showing layers
+    and bytes as they come (written at most every PULL_PROGRESS_EVERY seconds, and at the end)."""
+    operation_progress(operation=operation, message=f"{node.name} does not have {image}: pulling it.")
+    began, written = time.monotonic(), 0.0
+
+    def tell(tally, force=False):
+        nonlocal written
+        if force or time.monotonic() - written >= PULL_PROGRESS_EVERY:
+            written = time.monotonic()
+            operation_transfer(operation=operation, transfer=tally.summary())
+
+    tally = docker_engine.pull_image(
+        node.docker, image, auth=registry_auth_for(tenant=operation.tenant, image=image), on_progress=tell
+    )
+    tell(tally, force=True)
+    done = tally.summary()
+    operation_progress(
+        operation=operation,
+        message=f"Pulled {image} on {node.name}: {done['layers_total']} layers, "
+        f"{done['bytes_total'] / 1e6:.1f} MB in {time.monotonic() - began:.1f} s.",
     )
 
 
@@ -383,7 +429,7 @@ def container_remove_from_node(*, container: Container) -> list[str]:
     """Remove every Docker container the portal made for this row on its node (found by its labels)."""
     if container.node is None:
         return []
-    endpoint = container.node.docker_endpoint
+    endpoint = container.node.docker
     found = docker_engine.list_containers(
         endpoint,
         label=docker_labels.selector(
@@ -435,7 +481,7 @@ def container_action_run(*, operation: Operation) -> None:
     container = operation.container
     check_not_system(container, "changed")
     action = {v[0]: k for k, v in ACTIONS.items()}[operation.kind]
-    endpoint = container.node.docker_endpoint
+    endpoint = container.node.docker
     if action == "remove":
         if container.docker_id:
             docker_engine.remove_container(endpoint, container.docker_id, force=True)
@@ -465,7 +511,7 @@ def system_containers_sync(*, cluster: Cluster) -> int:
     count = 0
     for node in cluster.nodes.all():
         for attrs in docker_engine.list_containers(
-            node.docker_endpoint, label=docker_labels.selector(**{docker_labels.SYSTEM: "true"})
+            node.docker, label=docker_labels.selector(**{docker_labels.SYSTEM: "true"})
         ):
             name = attrs["Name"].lstrip("/")
             Container.objects.update_or_create(
@@ -486,8 +532,15 @@ def system_containers_sync(*, cluster: Cluster) -> int:
 
 
 def cluster_images_run(*, cluster: Cluster) -> dict[str, list[str]]:
-    """The images each node already has (what a run can start without a pull)."""
-    return {node.name: docker_engine.list_images(node.docker_endpoint) for node in cluster.nodes.all()}
+    """The images each node already has (what a run can start without a pull), and those the cluster's
+    registry holds (a run pulls them)."""
+    images = {node.name: docker_engine.list_images(node.docker) for node in cluster.nodes.all()}
+    if cluster.registry:
+        try:
+            images[f"registry {cluster.registry}"] = registry_engine.catalog(cluster.registry, tls=cluster.tls)
+        except EngineError as error:
+            logger.warning("%s: %s", cluster.name, error)  # the nodes' images are still worth offering
+    return images
 
 
 IMAGES_FRESH_SECONDS = 60  # how long a worker's look at the nodes' images is reused
@@ -521,7 +574,7 @@ def container_refresh(*, container: Container) -> str | None:
     """Follow the cluster: copy the container's state from Docker; mark it removed when Docker lost it."""
     if not container.docker_id or container.node is None or container.status in (Container.Status.REMOVED,):
         return None
-    attrs = docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id)
+    attrs = docker_engine.inspect_container(container.node.docker, container.docker_id)
     if attrs is None:
         for endpoint in container.endpoints.select_related("network", "container__node"):
             endpoint_remove(endpoint=endpoint, force=True, in_docker=False)

@@ -41,7 +41,7 @@ def endpoint_plan(*, network: Network, container: Container, aliases: list[str],
 def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:
     """Copy Docker's view of the endpoint (address, MAC, endpoint id) into the portal and Consul."""
     container = endpoint.container
-    attrs = attrs or docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id) or {}
+    attrs = attrs or docker_engine.inspect_container(container.node.docker, container.docker_id) or {}
     settings = attrs.get("NetworkSettings", {}).get("Networks", {}).get(endpoint.network.name)
     if settings:
         address = settings.get("IPAddress") or endpoint.ipv4_address
@@ -64,7 +64,7 @@ def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) 
     if in_docker and container.node and container.docker_id:
         try:
             docker_engine.disconnect_container(
-                container.node.docker_endpoint, network.docker_id, container.docker_id, force=force
+                container.node.docker, network.docker_id, container.docker_id, force=force
             )
         except EngineError:
             if not force:

@@ -91,7 +91,7 @@ def container_follow(*, cluster: Cluster, docker_id: str, is_system: bool = Fals
         changes.append(change)
     if container.status == Container.Status.REMOVED:
         return changes
-    attrs = docker_engine.inspect_container(container.node.docker_endpoint, container.docker_id) or {}
+    attrs = docker_engine.inspect_container(container.node.docker, container.docker_id) or {}
     attached = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
     for endpoint in container.endpoints.select_related("network__cluster", "container__node"):
         if endpoint.network.name in attached:
@@ -112,7 +112,7 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
     # A reconcile on its way may already have read the networks: look again once it is done (it
     # will then have imported or freed this one, or not, and a new one is started).
     _wait_for_operations(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
-    found = docker_engine.find_networks(cluster.docker_endpoint, id=docker_id)
+    found = docker_engine.find_networks(cluster.docker, id=docker_id)
     if network is not None and found:
         return None  # an event about a network the portal already knows as it is
     if network is None and (not found or (found[0].get("Labels") or {}).get(docker_labels.CLUSTER) == str(cluster.uid)):

@@ -50,9 +50,15 @@ def grant_check_room(
         raise RuntimeError("grant_check_room must run inside the transaction that records the new objects")
     cluster_lock(cluster.pk)
     grant = grant_get(cluster=cluster, tenant=tenant)
-    usage = grant_usage(grant=grant)
     asked = {"networks": networks, "containers": containers, "published ports": published_ports}
-    for what, used, limit in usage.rows():
+    limits = {
+        "networks": grant.max_networks,
+        "containers": grant.max_containers,
+        "published ports": grant.max_published_ports,
+    }
+    if not any(asked[what] and limits[what] is not None for what in asked):
+        return grant  # nothing asked for has a limit: nothing to count
+    for what, used, limit in grant_usage(grant=grant).rows():
         if asked[what] and limit is not None and used + asked[what] > limit:
             raise _refuse(tenant, cluster, what, limit, used, asked[what])
     return grant

@@ -194,16 +194,17 @@ def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
     """
     ours = docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid, docker_labels.NETWORK_ID: network.pk})
     for attempt in range(1, BUILD_TRIES + 1):
-        found = docker_engine.find_networks(cluster.docker_endpoint, labels=ours)
+        # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its network made.
+        found = docker_engine.find_networks(cluster.docker, labels=ours) if operation.attempts > 1 else []
         if found:
-            attrs = found[0]
+            attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
         else:
             operation_progress(
                 operation=operation, message=f"Creating overlay network {network.name} on {network.subnet}."
             )
             attrs = docker_engine.create_overlay_network(
-                cluster.docker_endpoint,
+                cluster.docker,
                 network.name,
                 subnet=network.subnet,
                 gateway=network.gateway,
@@ -213,7 +214,7 @@ def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
             )
         if not docker_engine.network_is_broken(attrs):
             return attrs
-        docker_engine.remove_network(cluster.docker_endpoint, attrs["Id"])
+        docker_engine.remove_network(cluster.docker, attrs["Id"])
         if attempt < BUILD_TRIES:
             operation_progress(
                 operation=operation,
@@ -321,11 +322,11 @@ def _remove_and_confirm(cluster: Cluster, network: Network, *, wait_seconds: flo
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            docker_engine.remove_network(cluster.docker_endpoint, network.docker_id)
+            docker_engine.remove_network(cluster.docker, network.docker_id)
         except EngineError as error:
             if error.code != "active_endpoints" or time.monotonic() > deadline:
                 raise
-        if not docker_engine.find_networks(cluster.docker_endpoint, id=network.docker_id):
+        if not docker_engine.find_networks(cluster.docker, id=network.docker_id):
             return
         if time.monotonic() > deadline:
             raise EngineError(
@@ -386,7 +387,7 @@ def network_connect(
 def network_connect_run(*, operation: Operation) -> None:
     network, container = operation.network, operation.container
     endpoint = Endpoint.objects.get(network=network, container=container)
-    node = container.node.docker_endpoint
+    node = container.node.docker
     attrs = docker_engine.inspect_container(node, container.docker_id)
     if attrs is None:
         raise EngineError(f"{container.name} no longer exists on the cluster.", code="container_gone")
@@ -473,10 +474,10 @@ def network_inspect_live(*, network: Network) -> dict:
     Containers of every node where the network is instantiated are gathered.
     """
     cluster = network.cluster
-    attrs = docker_engine.inspect_network(cluster.docker_endpoint, network.docker_id)
+    attrs = docker_engine.inspect_network(cluster.docker, network.docker_id)
     containers = dict(attrs.get("Containers") or {})
     for node in cluster.nodes.exclude(docker_endpoint=cluster.docker_endpoint):
-        local = docker_engine.network_on_node(node.docker_endpoint, network.docker_id)
+        local = docker_engine.network_on_node(node.docker, network.docker_id)
         if local:
             containers.update(local.get("Containers") or {})
     ipam_config = attrs.get("IPAM") or {}

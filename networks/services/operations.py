@@ -106,8 +106,25 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
 
 def operation_progress(*, operation: Operation, message: str) -> None:
     operation.progress = _append(operation, message)
-    Operation.objects.filter(pk=operation.pk).update(progress=operation.progress, updated=timezone.now())
-    _announce(operation)
+    _note(operation, progress=operation.progress)
+
+
+def operation_transfer(*, operation: Operation, transfer: dict) -> None:
+    """How far an image pull has come (layers, bytes), for the page and the API to show as it goes."""
+    operation.transfer = transfer
+    _note(operation, transfer=transfer)
+
+
+def _note(operation: Operation, **fields) -> None:
+    """Write what an operation says along the way. On PostgreSQL the commit does not wait for the disk
+    (synchronous_commit off, for this transaction only): a crash could lose the last notes, never a
+    change of state, and a worker no longer waits a disk flush for each step it reports."""
+    with transaction.atomic():
+        if transaction.get_connection().vendor == "postgresql":
+            with transaction.get_connection().cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
+        _announce(operation)
 
 
 @transaction.atomic

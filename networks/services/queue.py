@@ -6,13 +6,17 @@ module is the one place that knows those names and talks to the broker.
 
 from __future__ import annotations
 
+import logging
+
 from celery import current_app
 from celery.exceptions import TimeoutError as WorkerTimeout
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerDown
 
 from networks.engine import EngineError
-from plumbing.errors import USER_ERRORS
+from plumbing.errors import USER_ERRORS, ServiceError
+
+logger = logging.getLogger(__name__)
 
 RUN_OPERATION = "networks.run_operation"
 GIVE_UP_OPERATION = "networks.give_up_operation"
@@ -20,6 +24,8 @@ NETWORK_INSPECT = "networks.network_inspect"
 CLUSTER_REFRESH_HEALTH = "networks.cluster_refresh_health"
 CONTAINER_DIAGNOSE = "networks.container_diagnose"
 CLUSTER_IMAGES = "networks.cluster_images"
+CLUSTER_CONNECT = "networks.cluster_connect"
+CLUSTER_TEST = "networks.cluster_test"
 FOLLOW_CONTAINER = "networks.follow_container"
 FOLLOW_NETWORK = "networks.follow_network"
 
@@ -53,3 +59,15 @@ def worker_failure_sentence(error: BaseException) -> str:
     if isinstance(error, EngineError):
         return str(error)
     return "The cluster could not be asked just now. Try again; if it keeps failing, an admin can read the worker log."
+
+
+def worker_answer(question):
+    """What `question()` (a call that asks a worker) answered, or a refusal (503) with a sentence when no
+    usable answer came; a service's own refusal passes as it is."""
+    try:
+        return question()
+    except USER_ERRORS:
+        raise
+    except Exception as error:  # the worker's failure, reported by Celery from another process
+        logger.warning("a question to the worker failed: %r", error)
+        raise ServiceError("worker_unavailable", worker_failure_sentence(error), http_status=503) from error

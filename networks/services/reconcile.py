@@ -44,7 +44,7 @@ def _overlay_networks(cluster: Cluster) -> dict[str, dict]:
     """The swarm's overlay networks, with those it accepted but could not build (they have no driver)."""
     return {
         n["Id"]: n
-        for n in docker_engine.find_networks(cluster.docker_endpoint)
+        for n in docker_engine.find_networks(cluster.docker)
         if n.get("Driver") == "overlay" or docker_engine.network_is_broken(n)
     }
 
@@ -93,7 +93,7 @@ def _reconcile_broken(cluster: Cluster, docker_networks: dict, known: dict) -> l
                 "configuration: its subnet overlaps another network). Remove it with docker network rm."
             )
             continue
-        docker_engine.remove_network(cluster.docker_endpoint, docker_id)
+        docker_engine.remove_network(cluster.docker, docker_id)
         _mark_gone(network)
         state_network_delete(network=network)
         changes.append(
@@ -183,13 +183,13 @@ def _reconcile_unowned_containers(cluster: Cluster) -> list[str]:
     changes = []
     for node in cluster.nodes.all():
         for attrs in docker_engine.list_containers(
-            node.docker_endpoint, label=docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid})
+            node.docker, label=docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid})
         ):
             pk = (attrs["Config"].get("Labels") or {}).get(docker_labels.CONTAINER_ID, "")
             row = Container.objects.filter(pk=int(pk), cluster=cluster).first() if pk.isdigit() else None
             if row is not None and row.status not in (Container.Status.REMOVED, Container.Status.FAILED):
                 continue
-            docker_engine.remove_container(node.docker_endpoint, attrs["Id"], force=True)
+            docker_engine.remove_container(node.docker, attrs["Id"], force=True)
             name = attrs["Name"].lstrip("/")
             changes.append(
                 f"Container {name} on {node.name} had no live record in the portal (a failed run left it): removed."
@@ -199,7 +199,7 @@ def _reconcile_unowned_containers(cluster: Cluster) -> list[str]:
 
 def _reconcile_consul(cluster: Cluster) -> list[str]:
     changes = []
-    address = cluster.consul_address
+    address = cluster.consul
     tree = consul_engine.kv_get_tree(address, f"{cluster.consul_prefix}/")
     active = list(
         Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE).select_related("tenant", "cluster")

@@ -55,7 +55,7 @@ def endpoint_document(endpoint: Endpoint) -> dict:
 
 
 def _put(network: Network, key: str, document: dict) -> None:
-    consul_engine.kv_put(network.cluster.consul_address, key, json.dumps(document, sort_keys=True))
+    consul_engine.kv_put(network.cluster.consul, key, json.dumps(document, sort_keys=True))
 
 
 def state_network_write(*, network: Network) -> None:
@@ -63,7 +63,7 @@ def state_network_write(*, network: Network) -> None:
 
 
 def state_network_delete(*, network: Network) -> None:
-    address = network.cluster.consul_address
+    address = network.cluster.consul
     consul_engine.kv_delete(address, network_key(network))
     consul_engine.kv_delete(address, endpoint_prefix(network), recurse=True)
 
@@ -73,4 +73,4 @@ def state_endpoint_write(*, endpoint: Endpoint) -> None:
 
 
 def state_endpoint_delete(*, network: Network, container_id: int) -> None:
-    consul_engine.kv_delete(network.cluster.consul_address, endpoint_prefix(network) + str(container_id))
+    consul_engine.kv_delete(network.cluster.consul, endpoint_prefix(network) + str(container_id))

@@ -7,18 +7,33 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from networks.audit import cluster_audited
+from networks.forms import ClusterCredentialsForm, ClusterRegisterForm
 from networks.selectors import (
     cluster_allocation_map,
+    cluster_credentials,
     cluster_get,
+    cluster_get_for_staff,
     cluster_health_get,
+    cluster_health_of,
     cluster_list,
+    cluster_list_for_staff,
     cluster_topology,
     cluster_work_in_progress,
 )
-from networks.services.clusters import cluster_refresh_health_request
+from networks.services.clusters import (
+    cluster_credentials_rotate_ask,
+    cluster_deregister,
+    cluster_refresh_health_request,
+    cluster_register_ask,
+    cluster_test_ask,
+)
+from networks.services.queue import worker_answer
+from plumbing.errors import USER_ERRORS
+from plumbing.forms import submit
 from plumbing.inputs import parse_id
-from plumbing.live import render_live
-from portal.tenancy import require_change, tenant_required
+from plumbing.live import attempt, render_live
+from portal.tenancy import require_change, staff_required, tenant_required
 
 
 def _chosen_cluster(request):
@@ -102,3 +117,139 @@ def cluster_refresh_health_view(request, pk: int):
         return render(request, "networks/_cluster_card.html", {"health": health, "refreshing": time.time()})
     messages.info(request, f"Asked cluster {cluster.name} how its nodes and Consul agents are; reload in a moment.")
     return redirect("networks:dashboard")
+
+
+# --- staff: registering clusters, testing their connection, rotating credentials, deregistering ------
+
+
+def register_submit(request, form: ClusterRegisterForm):
+    """What the register page and the admin's add page do with a filled form: the cluster, or None with the
+    refusal on the form (and the HTTP status to answer)."""
+    return submit(
+        form,
+        lambda data: cluster_audited(
+            request,
+            "cluster.register",
+            worker_answer(
+                lambda: cluster_register_ask(
+                    tenant=data["tenant"],
+                    bundle=data["credentials"],
+                    name=data["name"],
+                    registry=data["registry"],
+                    user=request.user,
+                )
+            ),
+            tenant=data["tenant"],
+        ),
+    )
+
+
+def rotate_submit(request, cluster, form: ClusterCredentialsForm):
+    """What the cluster page and the admin do with a new bundle: the cluster, or None with the refusal on the form."""
+    return submit(
+        form,
+        lambda data: cluster_audited(
+            request,
+            "cluster.rotate",
+            worker_answer(lambda: cluster_credentials_rotate_ask(cluster=cluster, bundle=data["credentials"])),
+        ),
+    )
+
+
+def test_answer(cluster) -> dict:
+    """The connection test's answer, {"ok", "code", "message"}, also when no worker answered."""
+    try:
+        return worker_answer(lambda: cluster_test_ask(cluster=cluster))
+    except USER_ERRORS as error:
+        return {"ok": False, "code": error.code, "message": error.message}
+
+
+def registered_sentence(cluster) -> str:
+    return (
+        f'Cluster "{cluster.name}" registered: swarm {cluster.swarm_id}, {cluster.nodes.count()} node(s). '
+        "A worker reconciles it and looks at its health now."
+    )
+
+
+def rotated_sentence(cluster) -> str:
+    return f'Cluster "{cluster.name}" now uses the new credentials; the old ones are dropped.'
+
+
+def deregistered_sentence(cluster) -> str:
+    return f'Cluster "{cluster.name}" is deregistered: the portal no longer uses its credentials.'
+
+
+def _staff_cluster_row(cluster) -> dict:
+    return {"cluster": cluster, "credentials": cluster_credentials(cluster), "health": cluster_health_of(cluster)}
+
+
+@staff_required
+@require_GET
+def cluster_list_view(request):
+    rows = [_staff_cluster_row(cluster) for cluster in cluster_list_for_staff()]
+    return render(request, "networks/cluster_list.html", {"rows": rows})
+
+
+@staff_required
+def cluster_register_view(request):
+    form = ClusterRegisterForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        cluster, status = register_submit(request, form)
+        if cluster is not None:
+            messages.success(request, registered_sentence(cluster))
+            return redirect("networks:cluster_detail", pk=cluster.pk)
+    return render(request, "networks/cluster_register.html", {"form": form}, status=status)
+
+
+def _staff_cluster_page(request, pk: int, *, rotate_form=None, status: int = 200) -> HttpResponse:
+    cluster = cluster_get_for_staff(pk=pk)
+    context = {
+        **_staff_cluster_row(cluster),
+        "teams": [grant.tenant for grant in cluster.grants.all()],
+        "rotate_form": rotate_form or ClusterCredentialsForm(),
+    }
+    return render(request, "networks/cluster_detail.html", context, status=status)
+
+
+@staff_required
+@require_GET
+def cluster_detail_view(request, pk: int):
+    return _staff_cluster_page(request, pk)
+
+
+@staff_required
+@require_POST
+def cluster_test_view(request, pk: int):
+    """Test the connection with the stored credentials (a worker connects); htmx gets the sentence alone."""
+    cluster = cluster_get_for_staff(pk=pk)
+    answer = test_answer(cluster)
+    if request.htmx:
+        return render(request, "networks/_cluster_test.html", {"answer": answer})
+    (messages.success if answer["ok"] else messages.error)(request, answer["message"])
+    return redirect("networks:cluster_detail", pk=cluster.pk)
+
+
+@staff_required
+@require_POST
+def cluster_credentials_view(request, pk: int):
+    cluster = cluster_get_for_staff(pk=pk)
+    form = ClusterCredentialsForm(request.POST, request.FILES)
+    rotated, status = rotate_submit(request, cluster, form)
+    if rotated is None:
+        return _staff_cluster_page(request, pk, rotate_form=form, status=status)
+    messages.success(request, rotated_sentence(cluster))
+    return redirect("networks:cluster_detail", pk=cluster.pk)
+
+
+@staff_required
+@require_POST
+def cluster_deregister_view(request, pk: int):
+    cluster = cluster_get_for_staff(pk=pk)
+
+    def deregister():
+        cluster_deregister(cluster=cluster)
+        return cluster_audited(request, "cluster.deregister", cluster)
+
+    done = attempt(request, deregister, deregistered_sentence(cluster))
+    return redirect("networks:cluster_list") if done else redirect("networks:cluster_detail", pk=cluster.pk)

@@ -48,7 +48,7 @@ def _shown(value) -> str:
 def _progress_context(operation: Operation) -> dict:
     result = operation.result.items() if operation.status == Operation.Status.SUCCEEDED else []
     waiting_for = operation_waiting_for(operation=operation)
-    shown = f"{operation.status}|{len(operation.progress)}|{operation.attempts}|{waiting_for}"
+    shown = f"{operation.status}|{len(operation.progress)}|{operation.attempts}|{waiting_for}|{operation.transfer}"
     return {
         "operation": operation,
         "result": [(key, _shown(value)) for key, value in result],

@@ -6,7 +6,7 @@ from django.http import Http404
 from rest_framework import exceptions, permissions, viewsets
 
 from plumbing.api.filters import StrictOrderingFilter, TenantFilterBackend
-from portal.tenancy import membership_for_request
+from portal.tenancy import OWNERS_ONLY, STAFF_ONLY, membership_for_request
 
 
 class TenantRolePermission(permissions.BasePermission):
@@ -14,7 +14,8 @@ class TenantRolePermission(permissions.BasePermission):
 
     The tenant is the `X-Tenant` header (a slug) or the user's first membership, as in the UI.
     A view says what an unsafe method needs with `role_required` ("change" or "manage"); reads
-    need `role_required_for_read` (None: any member).
+    need `role_required_for_read` (None: any member). `manage_refusal` is the sentence owners-only
+    changes are refused with, when they are about more than members and policies.
     """
 
     def has_permission(self, request, view) -> bool:
@@ -35,12 +36,24 @@ class TenantRolePermission(permissions.BasePermission):
         if request.method not in permissions.SAFE_METHODS:
             needed = getattr(view, "role_required", "change")
         if needed == "manage" and not membership.can_manage:
-            self.message = "Only the tenant's owners can manage members and policies."
+            self.message = getattr(view, "manage_refusal", OWNERS_ONLY)
             return False
         if needed == "change" and not membership.can_change:
             self.message = "Your role in this tenant is read-only. Ask an owner to make you a member."
             return False
         return True
+
+
+class StaffPermission(permissions.BasePermission):
+    """The portal's staff, whichever team they are in, if any (request.tenant is that team, or None)."""
+
+    message = STAFF_ONLY
+
+    def has_permission(self, request, view) -> bool:
+        membership = membership_for_request(request)
+        request.membership = membership
+        request.tenant = membership.tenant if membership else None
+        return bool(request.user and request.user.is_active and request.user.is_staff)
 
 
 class TenantViewSet(viewsets.GenericViewSet):

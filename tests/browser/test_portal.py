@@ -297,7 +297,7 @@ def test_a_container_stopped_on_its_node_turns_exited_on_its_open_page(
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
     page.evaluate("window.__notReloaded = true")
 
-    docker_engine.container_action(cron.node.docker_endpoint, cron.docker_id, "stop", timeout=0)
+    docker_engine.container_action(cron.node.docker, cron.docker_id, "stop", timeout=0)
     expect(status).to_have_attribute("data-status", "exited", timeout=30_000)
     expect(page.get_by_role("button", name="Start")).to_be_visible()  # the buttons followed too
     expect(page.get_by_role("button", name="Stop")).to_have_count(0)

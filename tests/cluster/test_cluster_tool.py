@@ -7,7 +7,9 @@ leaves the default 2-node cluster up at the end, as `cluster/cluster up` makes i
 
 import json
 import os
+import ssl
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.cluster
 
 TOOL = Path(__file__).resolve().parents[2] / "cluster" / "cluster"
 CLUSTER_FILE = Path(os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json"))
-MANAGER = "tcp://192.168.250.11:2375"
+MANAGER = "tcp://192.168.250.11:2376"
 CONSUL = "http://192.168.250.11:8500"
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -33,13 +35,20 @@ def cluster(*args: str) -> subprocess.CompletedProcess:
 
 def swarm_nodes() -> list[dict]:
     out = subprocess.run(
-        ["/usr/bin/docker", "-H", MANAGER, "node", "ls", "--format", "{{json .}}"],
+        ["/usr/bin/docker", "-H", MANAGER, "--tlsverify", "node", "ls", "--format", "{{json .}}"],
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
+        env=bundle_env(),
     ).stdout
     return [json.loads(line) for line in out.splitlines()]
+
+
+def bundle_env() -> dict:
+    """The docker CLI as a user of the bundle would run it: `source docker.env` (DOCKER_CERT_PATH)."""
+    folder = json.loads(CLUSTER_FILE.read_text())["bundle_dir"]
+    return dict(os.environ, DOCKER_CERT_PATH=folder, DOCKER_TLS_VERIFY="1")
 
 
 def consul_members() -> list[dict]:
@@ -102,13 +111,47 @@ def test_up_with_three_nodes_makes_three_alive_consul_members(three_nodes):
 def test_description_file_lists_the_three_nodes(three_nodes):
     assert three_nodes["manager"] == "node1"
     assert three_nodes["consul_http_address"] == CONSUL
-    assert three_nodes["images"] == {"consul": "overlay-portal/consul:1.8.7", "tools": "overlay-portal/tools:latest"}
+    assert three_nodes["images"]["consul"] == "overlay-portal/consul:1.8.7"
+    assert three_nodes["images"]["tools"] == "overlay-portal/tools:latest"
+    assert "192.168.250.1:5000/tutorial/mysql:5.6" in three_nodes["images"]["registry"]
+    assert [n["docker_endpoint"] for n in three_nodes["nodes"]] == [f"tcp://192.168.250.1{i}:2376" for i in (1, 2, 3)]
     assert [(n["name"], n["address"], n["role"]) for n in three_nodes["nodes"]] == [
         ("node1", "192.168.250.11", "manager"),
         ("node2", "192.168.250.12", "worker"),
         ("node3", "192.168.250.13", "worker"),
     ]
     assert {n["swarm_node_id"] for n in three_nodes["nodes"]} == {n["ID"] for n in swarm_nodes()}
+
+
+def test_the_bundle_drives_the_docker_cli_over_tls_and_no_plain_port_answers(three_nodes):
+    env_file = Path(three_nodes["bundle_dir"]) / "docker.env"
+    shell = f'source "{env_file}" && docker info --format "{{{{.Swarm.NodeAddr}}}}"'
+    answer = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=30)
+    assert answer.returncode == 0 and answer.stdout.strip() == "192.168.250.11", answer.stderr
+    for node in three_nodes["nodes"]:
+        plain = subprocess.run(
+            ["/usr/bin/docker", "-H", f"tcp://{node['address']}:2375", "version"],
+            capture_output=True, text=True, timeout=30, env={**os.environ, "DOCKER_TLS_VERIFY": ""},
+        )  # fmt: skip
+        assert plain.returncode != 0
+    unverified = subprocess.run(
+        ["/usr/bin/docker", "-H", MANAGER, "version"], capture_output=True, text=True, timeout=30
+    )
+    assert unverified.returncode != 0  # 2376 without the bundle's certificates gets nothing
+
+
+def test_the_registries_hold_the_stand_ins_and_one_asks_for_a_login(three_nodes):
+    context = ssl.create_default_context(cafile=str(Path(three_nodes["pki"]) / "ca.pem"))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    with opener.open("https://192.168.250.1:5000/v2/_catalog", timeout=5) as answer:
+        assert json.loads(answer.read())["repositories"] == [
+            "overlay-portal/tools",
+            "tutorial/mysql",
+            "tutorial/wordpress",
+        ]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open("https://192.168.250.1:5001/v2/_catalog", timeout=5)
+    assert refused.value.code == 401
 
 
 def test_status_reports_healthy_nodes(three_nodes):

@@ -3,16 +3,16 @@
 import pytest
 
 from networks.models import Node
-from networks.services.clusters import cluster_register
 from networks.tasks import cluster_refresh_health_task
 from portal.services import tenant_create
+from tests.support import register_local
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_health_task_round_trip_marks_nodes_ready(celery_worker_process, cluster_description):
     tenant = tenant_create(name="Roundtrip")
-    cluster = cluster_register(tenant=tenant, description=cluster_description)
+    cluster = register_local(tenant, cluster_description)
     assert set(cluster.nodes.values_list("state", flat=True)) == {Node.State.UNKNOWN}
 
     result = cluster_refresh_health_task.delay(cluster.pk).get(timeout=60)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from networks.models import ClusterGrant, Network
 from portal.models import ApiToken, AuditEntry, Membership
-from tests.pages import make_container, make_network, make_team, make_user, run_form
+from tests.pages import make_container, make_network, make_staff, make_team, make_user, run_form
 
 pytestmark = pytest.mark.django_db
 
@@ -185,10 +185,7 @@ def test_the_page_filters_by_action_user_and_date_and_exports_csv(client, team):
 
 @pytest.fixture
 def staff(db):
-    user = make_user("auditor")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user
+    return make_staff("auditor")
 
 
 def test_admin_changes_are_recorded_with_the_tenant_and_address(client, team, staff):

@@ -3,14 +3,19 @@ worker that use it. The machine's own Redis (6379) is never stopped."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import redis
 import requests
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -104,3 +109,72 @@ class WebServer(PortalProcess):
             return requests.get(f"{self.base}/login/", timeout=2).status_code == 200
         except requests.RequestException:
             return False
+
+
+def redis_everything(client: redis.Redis) -> str:
+    """Every key and value in the Redis, with Celery's base64 message bodies decoded too."""
+    seen = []
+    for key in client.scan_iter():
+        seen.append(key.decode(errors="replace"))
+        kind = client.type(key).decode()
+        values = {
+            "string": lambda k: [client.get(k)],
+            "list": lambda k: client.lrange(k, 0, -1),
+            "hash": lambda k: [item for pair in client.hgetall(k).items() for item in pair],
+            "set": lambda k: list(client.smembers(k)),
+            "zset": lambda k: client.zrange(k, 0, -1),
+        }.get(kind, lambda k: [])(key)
+        for value in values:
+            text = value.decode(errors="replace")
+            seen.append(text)
+            try:
+                message = json.loads(text)
+                seen.append(base64.b64decode(message["body"]).decode(errors="replace"))
+            except (ValueError, KeyError, TypeError):
+                pass
+    return "\n".join(seen)
+
+
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+
+
+def with_base64_decoded(text: str) -> str:
+    """The text and, after it, every long base64 run in it decoded (Celery's message bodies are base64)."""
+    decoded = []
+    for run in BASE64_RUN.findall(text):
+        try:
+            decoded.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode(errors="replace"))
+        except ValueError:
+            continue
+    return "\n".join([text, *decoded])
+
+
+class RedisMonitor:
+    """Every command a Redis executes while it runs (MONITOR): the task messages as they were pushed,
+    the results as they were stored, even those a worker has taken off the queue since."""
+
+    STOP = "redis-monitor-stop"
+
+    def __init__(self, url: str):
+        self.url = url
+        self.commands: list[str] = []
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+
+    def _listen(self) -> None:
+        with redis.Redis.from_url(self.url).monitor() as monitor:
+            for command in monitor.listen():
+                self.commands.append(command["command"])
+                if self.STOP in command["command"]:
+                    return
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.commands and time.monotonic() < deadline:
+            redis.Redis.from_url(self.url).ping()  # seen once MONITOR has started
+            time.sleep(0.05)
+
+    def stop(self) -> str:
+        redis.Redis.from_url(self.url).get(self.STOP)
+        self.thread.join(timeout=10)
+        return "\n".join(self.commands)

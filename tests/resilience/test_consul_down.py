@@ -1,11 +1,11 @@
 """Consul stopped on the real cluster: an operation waits for it up to STATE_STORE_WAIT_SECONDS (15 s in
 the tests), saying so, then fails with a sentence naming the agent that is down; nothing is left held."""
 
-import docker
 import pytest
 
 from networks.engine import EngineError
 from networks.engine import consul as consul_engine
+from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.services.networks import network_create
 from tests.support import first_team, wait_for_operation, wait_until
@@ -23,7 +23,7 @@ def consul_has_a_leader(address: str) -> bool:
 def test_a_create_waits_for_consul_then_fails_naming_the_stopped_agent(celery_worker_process, tenant_cluster):
     cluster = tenant_cluster
     node1 = cluster.nodes.get(name="node1")
-    agent = docker.DockerClient(base_url=node1.docker_endpoint, version="auto").containers.get("op-consul-node1")
+    agent = docker_engine.client(node1.docker).containers.get("op-consul-node1")
     agent.stop(timeout=5)
     try:
         operation = network_create(tenant=first_team(cluster), cluster=cluster, name="needs-consul")
@@ -43,4 +43,4 @@ def test_a_create_waits_for_consul_then_fails_naming_the_stopped_agent(celery_wo
         assert not SubnetAllocation.objects.filter(cluster=cluster, network=network).exists()
     finally:
         agent.start()
-        wait_until(lambda: consul_has_a_leader(cluster.consul_address), timeout=60)
+        wait_until(lambda: consul_has_a_leader(cluster.consul), timeout=60)

@@ -3,9 +3,6 @@ in the database nor in the task queue, yet the worker's keys open it."""
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 import redis
 import requests
@@ -15,35 +12,11 @@ from networks.models import Container
 from networks.sealing import environment_open
 from portal.services import api_token_create
 from tests.pages import make_team
-from tests.resilience.processes import OwnRedis, WebServer
+from tests.resilience.processes import OwnRedis, WebServer, redis_everything
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 SECRET = "my-root-pw-4f1c9a"
-
-
-def _everything_in(client: redis.Redis) -> str:
-    """Every key and value in the Redis, with Celery's base64 message bodies decoded too."""
-    seen = []
-    for key in client.scan_iter():
-        seen.append(key.decode(errors="replace"))
-        kind = client.type(key).decode()
-        values = {
-            "string": lambda k: [client.get(k)],
-            "list": lambda k: client.lrange(k, 0, -1),
-            "hash": lambda k: [item for pair in client.hgetall(k).items() for item in pair],
-            "set": lambda k: list(client.smembers(k)),
-            "zset": lambda k: client.zrange(k, 0, -1),
-        }.get(kind, lambda k: [])(key)
-        for value in values:
-            text = value.decode(errors="replace")
-            seen.append(text)
-            try:
-                message = json.loads(text)
-                seen.append(base64.b64decode(message["body"]).decode(errors="replace"))
-            except (ValueError, KeyError, TypeError):
-                pass
-    return "\n".join(seen)
 
 
 def _every_row() -> str:
@@ -80,7 +53,7 @@ def test_a_held_back_run_keeps_its_secret_sealed_in_the_database_and_out_of_the_
         assert response.status_code == 202, response.text[:2000]
         assert SECRET not in response.text
 
-        queue = _everything_in(redis.Redis.from_url(url))
+        queue = redis_everything(redis.Redis.from_url(url))
         assert "networks.run_operation" in queue  # the run's message is there, held back: no worker
         assert SECRET not in queue
         assert SECRET not in _every_row()

@@ -57,7 +57,7 @@ def wait_with_beat(ids: list[int], timeout: float) -> float:
 
 
 def portal_networks(cluster) -> list[dict]:
-    return docker_engine.find_networks(cluster.docker_endpoint, labels=[f"overlay-portal.cluster={cluster.uid}"])
+    return docker_engine.find_networks(cluster.docker, labels=[f"overlay-portal.cluster={cluster.uid}"])
 
 
 def assert_each_done_once(cluster, ids: list[int]) -> None:

@@ -71,8 +71,8 @@ class Command(BaseCommand):
         while not done.is_set():
             close_old_connections()
             wanted = {
-                (node.cluster_id, node.name, node.docker_endpoint, node.role == Node.Role.MANAGER)
-                for node in Node.objects.all()
+                (node.cluster_id, node.name, node.docker, node.role == Node.Role.MANAGER)
+                for node in Node.objects.select_related("cluster")
             }
             for key in set(followers) - wanted:
                 followers.pop(key).set()

@@ -8,7 +8,8 @@ import pytest
 
 from networks.models import Endpoint, Network, Operation
 from networks.services.clusters import cluster_record
-from tests.apiclient import assert_error, fake_description
+from tests.apiclient import assert_error
+from tests.support import found_swarm, made_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_a_bad_subnet_is_400_on_the_subnet_field(team):
 
 def test_the_cluster_may_be_left_out_only_when_there_is_one(team, other_team):
     assert_error(team.api().post("networks/", {"name": "n", "cluster": other_team.cluster.pk}), 404, field="cluster")
-    cluster_record(tenant=team.tenant, description=fake_description(), name="second", swarm_id="second-swarm")
+    cluster_record(tenant=team.tenant, found=found_swarm(swarm_id="second-swarm"), bundle=made_bundle(), name="second")
     assert_error(team.api().post("networks/", {"name": "n"}), 400, "cluster_required", field="cluster")
     assert team.api().post("networks/", {"name": "n", "cluster": team.cluster.pk}).status_code == 202
 

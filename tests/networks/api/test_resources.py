@@ -9,7 +9,9 @@ import pytest
 
 from networks.models import Operation
 from networks.services.clusters import cluster_record
-from tests.apiclient import Api, _numbers, assert_error, fake_description
+from networks.services.registries import registry_login_set
+from tests.apiclient import Api, _numbers, assert_error
+from tests.support import found_swarm, made_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +80,7 @@ class TestClusters(ResourceContract):
 
     def make(self, team):
         name = f"c{next(_numbers)}"
-        return cluster_record(tenant=team.tenant, description=fake_description(name), name=name, swarm_id=name)
+        return cluster_record(tenant=team.tenant, found=found_swarm(swarm_id=name), bundle=made_bundle(), name=name)
 
 
 class TestNetworks(CreatableContract):
@@ -105,6 +107,15 @@ class TestOperations(ResourceContract):
 
     def make(self, team):
         return Operation.objects.get(network=team.network(), kind=Operation.Kind.NETWORK_CREATE)
+
+
+class TestRegistryLogins(ResourceContract):
+    path, noun = "registry-logins", "registry login"
+    order_by = "-created"
+
+    def make(self, team):
+        registry = f"registry{next(_numbers)}.example.com"
+        return registry_login_set(tenant=team.tenant, registry=registry, username="ci", password="pw")
 
 
 class TestMembers(ResourceContract):

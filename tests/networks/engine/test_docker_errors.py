@@ -31,6 +31,9 @@ RECORDED = {
         "that container to be able to reuse that name.",
     ],
     "active_endpoints": ["error while removing network: network web id abc has active endpoints"],
+    "registry_login": [
+        'Head "https://192.168.250.1:5001/v2/team/tools/manifests/latest": no basic auth credentials',
+    ],
     "image_unavailable": [
         "pull access denied for mysql, repository does not exist or may require 'docker login'",
         "manifest for overlay-portal/tools:nope not found: manifest unknown",

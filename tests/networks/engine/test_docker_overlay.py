@@ -14,7 +14,7 @@ pytestmark = pytest.mark.cluster
 def test_container_on_node2_resolves_and_fetches_from_node1(cluster_description):
     nodes = cluster_description["nodes"]
     assert len(nodes) >= 2, "the local cluster must have at least two nodes"
-    manager, node1, node2 = nodes[0]["docker_endpoint"], nodes[0]["docker_endpoint"], nodes[1]["docker_endpoint"]
+    manager, node1, node2 = nodes[0]["docker_socket"], nodes[0]["docker_socket"], nodes[1]["docker_socket"]
     tools = cluster_description["images"]["tools"]
     suffix = uuid.uuid4().hex[:8]
     net_name, web, client = f"e2e-{suffix}", f"web-{suffix}", f"client-{suffix}"

@@ -22,9 +22,8 @@ from networks.services.allocations import (
     subnet_import_external,
     subnet_reserve_in_consul,
 )
-from networks.services.clusters import cluster_register
 from portal.services import tenant_create
-from tests.support import database_url
+from tests.support import database_url, register_local
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,14 +32,14 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture
 def cluster(cluster_description):
     tenant = tenant_create(name="Concurrency")
-    cluster = cluster_register(tenant=tenant, description=cluster_description)
+    cluster = register_local(tenant, cluster_description)
     subnet_import_external(cluster=cluster, cidr="10.0.0.0/24", owner='external network "ingress"')
     yield cluster
-    consul_engine.kv_delete(cluster.consul_address, cluster.consul_prefix, recurse=True)
+    consul_engine.kv_delete(cluster.consul, cluster.consul_prefix, recurse=True)
 
 
 def consul_subnets(cluster) -> set[str]:
-    tree = consul_engine.kv_get_tree(cluster.consul_address, f"{cluster.consul_prefix}/subnets/")
+    tree = consul_engine.kv_get_tree(cluster.consul, f"{cluster.consul_prefix}/subnets/")
     return {key.rsplit("/", 1)[1].replace("_", "/") for key in tree}
 
 

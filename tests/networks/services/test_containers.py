@@ -4,7 +4,6 @@ import json
 import os
 import urllib.request
 
-import docker
 import pytest
 
 from networks.engine import consul as consul_engine
@@ -71,7 +70,7 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
         container_port_query(container=mysql, port="3306")
     assert excinfo.value.message == "Error: No public port '3306/tcp' published for mysql"
     # The secret reached Docker, and the portal kept only its name.
-    attrs = docker_engine.inspect_container(mysql.node.docker_endpoint, mysql.docker_id)
+    attrs = docker_engine.inspect_container(mysql.node.docker, mysql.docker_id)
     assert "MYSQL_ROOT_PASSWORD=my-root-pw" in attrs["Config"]["Env"]
     assert "my-root-pw" not in json.dumps(mysql.environment)
     assert masked_environment(mysql) == [{"name": "MYSQL_ROOT_PASSWORD", "value": "••••••", "secret": True}]
@@ -124,7 +123,7 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
         succeed(op)
     assert Container.objects.get(pk=mysql.pk).status == Container.Status.REMOVED
     assert Container.objects.get(pk=wordpress.pk).status == Container.Status.RUNNING
-    assert docker_engine.inspect_container(consul.node.docker_endpoint, consul.docker_id)["State"]["Running"]
+    assert docker_engine.inspect_container(consul.node.docker, consul.docker_id)["State"]["Running"]
 
     # Removing wordpress takes it off its node's Consul agent.
     succeed(container_action_request(tenant=first_team(cluster), container=wordpress, action="remove"))
@@ -157,7 +156,7 @@ def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_c
         container_run(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="ghost", image="mysql:5.6")
     )
     assert operation.status == Operation.Status.FAILED
-    assert "no registry could be reached" in operation.error
+    assert "its registry could not give it" in operation.error
     assert Container.objects.get(pk=operation.container_id).status == Container.Status.FAILED
 
 
@@ -194,7 +193,7 @@ def test_a_run_that_fails_on_its_node_leaves_no_container_behind(celery_worker_p
     holds): the failed run removes it from the node and gives its address back."""
     cluster = tenant_cluster
     node = cluster.nodes.get(name="node2")
-    client = docker.DockerClient(base_url=node.docker_endpoint, version="auto")
+    client = docker_engine.client(node.docker)
     port = 21000 + os.getpid() % 20000
     squatter = client.containers.run(TOOLS, ["sleep", "600"], detach=True, ports={"80/tcp": port}, name=f"sq{port}")
     try:
@@ -216,7 +215,7 @@ def test_a_run_that_fails_on_its_node_leaves_no_container_behind(celery_worker_p
         assert operation.status == Operation.Status.FAILED and operation.error_code == "port_in_use"
         container = Container.objects.get(pk=operation.container_id)
         assert container.status == Container.Status.FAILED and not container.endpoints.exists()
-        names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker_endpoint)]
+        names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker)]
         assert "clash" not in names, "the failed run left its container on the node"
     finally:
         squatter.remove(force=True)
@@ -225,7 +224,7 @@ def test_a_run_that_fails_on_its_node_leaves_no_container_behind(celery_worker_p
 def test_reconcile_removes_portal_containers_no_live_record_owns(celery_worker_process, tenant_cluster):
     cluster = tenant_cluster
     node = cluster.nodes.get(name="node1")
-    client = docker.DockerClient(base_url=node.docker_endpoint, version="auto")
+    client = docker_engine.client(node.docker)
     labels = {"overlay-portal.managed": "true", "overlay-portal.cluster": str(cluster.uid)}
     client.containers.run(
         TOOLS,
@@ -237,7 +236,7 @@ def test_reconcile_removes_portal_containers_no_live_record_owns(celery_worker_p
     kept = run(cluster, "kept", command=["sleep", "600"], node=node)
     changes = cluster_reconcile_now(cluster=cluster)
     assert any("left-behind on node1 had no live record" in change for change in changes), changes
-    names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker_endpoint)]
+    names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker)]
     assert "left-behind" not in names and kept.name in names
     assert not any("had no live record" in change for change in cluster_reconcile_now(cluster=cluster))
 
@@ -247,7 +246,7 @@ def test_a_port_a_program_of_the_node_listens_on_is_learned_and_refused(celery_w
     the health refresh learns it, and a run that would publish it is refused before anything runs."""
     cluster = tenant_cluster
     node = cluster.nodes.get(name="node2")
-    client = docker.DockerClient(base_url=node.docker_endpoint, version="auto")
+    client = docker_engine.client(node.docker)
     port = 41000 + os.getpid() % 20000
     listener = client.containers.run(
         TOOLS,

@@ -46,7 +46,7 @@ def test_stop_start_and_rm_on_the_cli_are_followed(events_follower, tenant_clust
     )
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     web = operation.container
-    node = web.node.docker_endpoint
+    node = web.node.docker
     agent = f"http://{web.node.address}:8500"
     service_id = f"overlay-portal-{cluster.uid}-{web.pk}"
     assert service_id in consul_engine.services(agent)
@@ -88,7 +88,7 @@ def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_fol
 
     # $ docker network create --driver overlay --subnet SUBNET cli-...
     made = docker_engine.create_overlay_network(
-        cluster.docker_endpoint, name, subnet=subnet, gateway=subnet.replace(".0/24", ".1"), labels={}
+        cluster.docker, name, subnet=subnet, gateway=subnet.replace(".0/24", ".1"), labels={}
     )
     try:
         network = wait_until(
@@ -98,7 +98,7 @@ def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_fol
         assert SubnetAllocation.objects.filter(cluster=cluster, cidr=subnet, kind="external").exists()
     finally:
         # $ docker network rm cli-...
-        docker_engine.remove_network(cluster.docker_endpoint, made["Id"])
+        docker_engine.remove_network(cluster.docker, made["Id"])
     wait_until(lambda: Network.objects.get(pk=network.pk).status == Network.Status.REMOVED, timeout=30)
     assert not SubnetAllocation.objects.filter(cluster=cluster, cidr=subnet).exists(), "the block is free again"
     reconciles = Operation.objects.filter(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
@@ -120,21 +120,19 @@ def test_a_consul_agent_that_stops_shows_on_the_dashboard_at_once(events_followe
     agent = Container.objects.get(cluster=cluster, is_system=True, node=node)
     assert cluster_health_get(tenant=first_team(cluster), pk=cluster.pk).consul_up is True
 
-    docker_engine.container_action(node.docker_endpoint, agent.docker_id, "stop", timeout=1)
+    docker_engine.container_action(node.docker, agent.docker_id, "stop", timeout=1)
     try:
         wait_until(lambda: status_of(agent) == Container.Status.EXITED, timeout=30)
         health = cluster_health_get(tenant=first_team(cluster), pk=cluster.pk)
         assert (health.consul_up, health.consul_running, health.consul_total) == (False, 1, 2)
         assert not health.healthy
     finally:
-        docker_engine.container_action(node.docker_endpoint, agent.docker_id, "start")
+        docker_engine.container_action(node.docker, agent.docker_id, "start")
     wait_until(lambda: status_of(agent) == Container.Status.RUNNING, timeout=30)
     assert cluster_health_get(tenant=first_team(cluster), pk=cluster.pk).consul_up is True
     # Back in the cluster before the next test uses it: the agent rejoined and is alive.
     wait_until(
-        lambda: any(
-            m["Addr"] == node.address and m.get("Status") == 1 for m in consul_engine.members(cluster.consul_address)
-        ),
+        lambda: any(m["Addr"] == node.address and m.get("Status") == 1 for m in consul_engine.members(cluster.consul)),
         timeout=60,
     )
 
@@ -148,7 +146,7 @@ def dockerd_pid(address: str) -> int:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"dockerd") and f"tcp://{address}:2375".encode() in argv:
+        if argv and argv[0].endswith(b"dockerd") and f"tcp://{address}:2376".encode() in argv:
             return int(cmdline.parent.name)
     raise AssertionError(f"no dockerd listens on {address}")
 

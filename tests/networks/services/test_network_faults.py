@@ -29,15 +29,15 @@ def test_reconcile_repairs_drift_made_with_the_docker_cli(celery_worker_process,
     doomed = create(cluster, "doomed")
 
     # Drift: a network removed behind the portal's back, one made outside it, a Consul key lost.
-    docker_engine.remove_network(cluster.docker_endpoint, doomed.docker_id)
+    docker_engine.remove_network(cluster.docker, doomed.docker_id)
     outside = docker_engine.create_overlay_network(
-        cluster.docker_endpoint,
+        cluster.docker,
         "cli-made",
         subnet="10.99.0.0/24",
         gateway="10.99.0.1",
         labels={"overlay-portal.cluster": str(cluster.uid)},  # so the fixture cleans it up
     )
-    consul_engine.kv_delete(cluster.consul_address, network_key(kept))
+    consul_engine.kv_delete(cluster.consul, network_key(kept))
 
     changes = cluster_reconcile_now(cluster=cluster)
 
@@ -50,7 +50,7 @@ def test_reconcile_repairs_drift_made_with_the_docker_cli(celery_worker_process,
     external = Network.objects.get(cluster=cluster, name="cli-made")
     assert external.is_external and external.docker_id == outside["Id"]
     assert SubnetAllocation.objects.get(cluster=cluster, cidr="10.99.0.0/24").kind == "external"
-    assert consul_engine.kv_get(cluster.consul_address, network_key(kept)) is not None
+    assert consul_engine.kv_get(cluster.consul, network_key(kept)) is not None
     assert cluster_reconcile_now(cluster=cluster) == [], "a second pass finds nothing left to do"
 
 
@@ -96,5 +96,5 @@ def test_worker_killed_mid_create_is_finished_by_the_next_worker(celery_worker_p
     operation = wait_for_operation(operation, timeout=180)
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     assert any("another worker takes it over" in p["message"] for p in operation.progress)
-    found = docker_engine.find_networks(cluster.docker_endpoint, labels=[f"overlay-portal.cluster={cluster.uid}"])
+    found = docker_engine.find_networks(cluster.docker, labels=[f"overlay-portal.cluster={cluster.uid}"])
     assert [n["Name"] for n in found] == ["survivor"], "exactly one Docker network"

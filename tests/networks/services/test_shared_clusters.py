@@ -19,6 +19,7 @@ from networks.services.runners import operation_give_up
 from networks.services.shares import network_share, network_unshare
 from plumbing.errors import ServiceError
 from tests.pages import make_container, make_network, run_form
+from tests.support import found_swarm, made_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -236,17 +237,17 @@ def test_the_grant_command_grants_and_sets_limits(team, other_team):
 
 
 def test_a_swarm_is_registered_once_and_shared_by_grant(team, other_team):
-    description = {
-        "name": "prod",
-        "manager": "node1",
-        "consul_http_address": "http://192.0.2.9:8500",
-        "nodes": [{"name": "node1", "address": "192.0.2.9", "docker_endpoint": "tcp://192.0.2.9:2375"}],
-    }
-    cluster = cluster_record(tenant=team.tenant, description=description, name="prod", swarm_id="swarm-x")
-    again = cluster_record(tenant=team.tenant, description=description, name="prod", swarm_id="swarm-x")
+    found = found_swarm(
+        swarm_id="swarm-x",
+        nodes=(
+            {"name": "node1", "address": "192.0.2.9", "role": "manager", "docker_endpoint": "tcp://192.0.2.9:2376"},
+        ),
+    )
+    cluster = cluster_record(tenant=team.tenant, found=found, bundle=made_bundle(), name="prod")
+    again = cluster_record(tenant=team.tenant, found=found, bundle=made_bundle(), name="prod")
     assert again.pk == cluster.pk  # registering again refreshes it
     with pytest.raises(ServiceError) as refused:
-        cluster_record(tenant=other_team.tenant, description=description, name="prod-b", swarm_id="swarm-x")
+        cluster_record(tenant=other_team.tenant, found=found, bundle=made_bundle(), name="prod-b")
     message = refused.value.message
     assert 'already registered as cluster "prod"' in message
     assert f"cluster_grant --cluster {cluster.pk} --tenant {other_team.tenant.slug}" in message

@@ -43,7 +43,7 @@ def succeed(operation):
 
 
 def portal_networks_in_docker(cluster) -> list[dict]:
-    return docker_engine.find_networks(cluster.docker_endpoint, labels=[f"overlay-portal.cluster={cluster.uid}"])
+    return docker_engine.find_networks(cluster.docker, labels=[f"overlay-portal.cluster={cluster.uid}"])
 
 
 def test_two_teams_creating_at_once_share_one_address_space(celery_worker_process, tenant_cluster, two_teams):
@@ -89,10 +89,10 @@ def test_another_teams_network_is_refused_and_docker_confirms_nothing_joined(
         container_run(tenant=other, cluster=tenant_cluster, name="spy", image=TOOLS, networks=[{"network": private}])
     assert refused.value.http_status == 404
     assert not Container.objects.filter(name="spy").exists()
-    local = docker_engine.network_on_node(tenant_cluster.docker_endpoint, private.docker_id) or {}
+    local = docker_engine.network_on_node(tenant_cluster.docker, private.docker_id) or {}
     assert not local.get("Containers")
     for node in tenant_cluster.nodes.all():
-        names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker_endpoint)]
+        names = [c["Name"].lstrip("/") for c in docker_engine.list_containers(node.docker)]
         assert "spy" not in names
 
 
@@ -131,7 +131,7 @@ def test_a_shared_network_carries_dns_between_the_two_teams(celery_worker_proces
 
 def test_a_network_the_swarm_could_not_build_fails_and_frees_its_subnet(celery_worker_process, tenant_cluster):
     team = first_team(tenant_cluster)
-    client = docker.DockerClient(base_url=tenant_cluster.docker_endpoint, version="auto")
+    client = docker_engine.client(tenant_cluster.docker)
     ipam_config = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.0.77.0/24")])
     outside = client.networks.create("made-on-the-cli", driver="overlay", ipam=ipam_config)
     try:
@@ -146,7 +146,7 @@ def test_a_network_the_swarm_could_not_build_fails_and_frees_its_subnet(celery_w
         assert not SubnetAllocation.objects.filter(
             cluster=tenant_cluster, cidr="10.0.77.0/24", network=network
         ).exists()
-        names = [n["Name"] for n in docker_engine.find_networks(tenant_cluster.docker_endpoint)]
+        names = [n["Name"] for n in docker_engine.find_networks(tenant_cluster.docker)]
         assert "clashing" not in names and "made-on-the-cli" in names
 
         # A broken network made outside the portal is reported by reconcile.
@@ -164,7 +164,12 @@ def test_duplicate_registrations_of_one_swarm_are_merged(tenant_cluster, cluster
     # As they were before the swarm ID was recorded: a second registration of the same swarm.
     Cluster.objects.filter(pk=tenant_cluster.pk).update(swarm_id="")
     duplicate = Cluster.objects.create(
-        name="local-old", docker_endpoint=tenant_cluster.docker_endpoint, consul_address=tenant_cluster.consul_address
+        name="local-old",
+        docker_endpoint=tenant_cluster.docker_endpoint,
+        consul_address=tenant_cluster.consul_address,
+        tls_ca=tenant_cluster.tls_ca,
+        tls_cert=tenant_cluster.tls_cert,
+        tls_key_sealed=tenant_cluster.tls_key_sealed,
     )
     ClusterGrant.objects.create(cluster=duplicate, tenant=other)
     out = io.StringIO()
@@ -173,7 +178,7 @@ def test_duplicate_registrations_of_one_swarm_are_merged(tenant_cluster, cluster
     assert 'Cluster "local-old" is the same swarm as' in said and f"{other.name} now uses" in said
     assert not Cluster.objects.filter(pk=duplicate.pk).exists()
     kept = Cluster.objects.get(pk=tenant_cluster.pk)
-    assert kept.swarm_id == docker.DockerClient(base_url=kept.docker_endpoint).info()["Swarm"]["Cluster"]["ID"]
+    assert kept.swarm_id == docker_engine.client(kept.docker).info()["Swarm"]["Cluster"]["ID"]
     assert set(kept.grants.values_list("tenant_id", flat=True)) == {team.pk, other.pk}
     call_command("cluster_merge", stdout=io.StringIO())  # a second run changes nothing
     assert Cluster.objects.count() == 1

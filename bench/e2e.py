@@ -1,0 +1,385 @@
+"""What a user waits for, end to end, against raw Docker on the same cluster in the same run.
+
+The portal runs as `make run` serves it (scripts/serve: gunicorn, a Celery worker, beat and the
+events follower under supervisord) on a database of the benchmark's own (PostgreSQL when one
+answers on 127.0.0.1:5432, else SQLite) and a Redis database of its own, with the local cluster
+(cluster/cluster up) registered from its bundle, over mutual TLS. Raw Docker is the docker SDK
+with the same bundle, against the same manager and nodes.
+
+Cases (portal, then raw Docker, then the ratio portal / Docker):
+  single create   POST /api/v1/networks/, then GET its operation every 10 ms until it succeeded
+                  (median of SINGLE runs)  vs  one `docker network create` (median of SINGLE)
+  batch create    BATCH POSTs at once, until all succeeded  vs  BATCH creates one after another
+  list            every network of a tenant holding LISTED networks, through the API's pages
+                  (page_size 200), and the first HTML page  vs  `docker network ls` of them all
+  inspect         GET /api/v1/networks/ID/  vs  `docker network inspect`
+  container run   POST /api/v1/containers/ until running  vs  `docker run -d`
+  remove          DELETE /api/v1/networks/ID/ until removed  vs  `docker network rm`
+and, for each list and detail request, the SQL queries it makes with 10 and with LISTED networks
+(the same number, or the list does not scale).
+
+Run: `make bench` (after the allocator and web benches), or `.venv/bin/python bench/e2e.py`
+after `make setup`. The last line reads
+`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import docker.types
+import requests
+import requests.adapters
+import urllib3.util
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SINGLE, BATCH, LISTED, RUNS = 20, 50, 1000, 10
+POLL = 0.010  # seconds between two looks at an operation, as the issue asks
+REDIS_DB = 9
+RAW_POOL = "10.250.{}.0/24"  # raw Docker's networks keep clear of the portal's blocks (10.0.0.0 upwards)
+
+
+def pick_database() -> str:
+    if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
+        for sql in ("DROP DATABASE IF EXISTS bench_e2e WITH (FORCE)", "CREATE DATABASE bench_e2e"):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
+        return "postgres://postgres@127.0.0.1:5432/bench_e2e"
+    path = ROOT / "var" / "bench-e2e.sqlite3"
+    path.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
+# that a plain-HTTP client keeps. This process and the served portal share the keys (the cluster's
+# key is sealed with them at registration).
+os.environ.update(
+    DATABASE_URL=pick_database(),
+    CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+    DJANGO_SETTINGS_MODULE="portal.settings",
+    DEBUG="false",
+    SECRET_KEY=Fernet.generate_key().decode() * 2,
+    PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
+    ALLOWED_HOSTS="127.0.0.1,localhost",
+    SECURE_SSL_REDIRECT="false",
+    SESSION_COOKIE_SECURE="false",
+    CSRF_COOKIE_SECURE="false",
+    API_THROTTLE_RATE="100000000/minute",
+    LOG_LEVEL="WARNING",
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from networks.engine import consul as consul_engine  # noqa: E402
+from networks.engine import docker as docker_engine  # noqa: E402
+from networks.models import Cluster, Network  # noqa: E402
+from portal.models import Membership, Tenant  # noqa: E402
+from portal.services import api_token_create, membership_set  # noqa: E402
+
+RUN = uuid.uuid4().hex[:6]
+PASSWORD = uuid.uuid4().hex
+
+
+class Portal:
+    """scripts/serve on a port of its own; requests as the bench tenant's owner."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.process = None
+        self.failed: list[dict] = []  # operations that failed (reported, counted at the end)
+        # gunicorn drops a kept-alive connection after 2 s idle; a request that meets it is sent again
+        # (POSTs carry an Idempotency-Key, so a second send is the same create).
+        retry = urllib3.util.Retry(total=3, connect=3, read=3, backoff_factor=0.02, allowed_methods=None, status=0)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=BATCH + 8, max_retries=retry)
+        self.session.mount("http://", adapter)
+
+    def start(self, token: str) -> None:
+        env = dict(
+            os.environ,
+            PORTAL_ADDR=f"127.0.0.1:{self.port}",
+            PORTAL_RUN_DIR=str(ROOT / "var" / "bench-e2e" / "run"),
+            PORTAL_LOG_DIR=str(ROOT / "var" / "bench-e2e" / "log"),
+        )
+        self.process = subprocess.Popen(
+            [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        self.session.headers["Authorization"] = f"Token {token}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if self.session.get(f"{self.base}/api/v1/clusters/", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"The portal did not answer on {self.base}; see var/bench-e2e/log/.")
+
+    def stop(self) -> None:
+        """supervisord stops every program it runs (web, worker, beat, follower), then scripts/serve exits:
+        no worker of the benchmark's database is left to reconcile the swarm behind later runs."""
+        if self.process is None:
+            return
+        conf = ROOT / "var" / "bench-e2e" / "run" / "supervisord.conf"
+        subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, timeout=120)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+
+    def login(self, username: str, password: str) -> requests.Session:
+        """A browser's session: the login form, its CSRF token, then the pages."""
+        browser = requests.Session()
+        browser.trust_env = False
+        browser.get(f"{self.base}/login/", timeout=10)
+        answer = browser.post(
+            f"{self.base}/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+            headers={"Referer": f"{self.base}/login/"},
+            timeout=10,
+        )
+        if "sessionid" not in browser.cookies:
+            raise SystemExit(f"The bench user could not log in ({answer.status_code}).")
+        return browser
+
+    def call(self, method: str, path: str, **kwargs) -> dict:
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+        answer = self.session.request(method, f"{self.base}/api/v1/{path}", timeout=60, headers=headers, **kwargs)
+        if answer.status_code >= 400:
+            raise SystemExit(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+        return answer.json() if answer.content else {}
+
+    def wait(self, operation_ids: list[int]) -> list[dict]:
+        """Look at each unfinished operation every POLL seconds until all have finished."""
+        finished, pending = {}, list(operation_ids)
+        while pending:
+            for pk in list(pending):
+                operation = self.call("GET", f"operations/{pk}/")
+                if operation["status"] in ("succeeded", "failed"):
+                    finished[pk] = operation
+                    pending.remove(pk)
+            if pending:
+                time.sleep(POLL)
+        for operation in finished.values():
+            if operation["status"] == "failed":
+                self.failed.append(operation)
+                print(f"  operation {operation['id']} ({operation['target']}) failed: {operation['error']}")
+        return [finished[pk] for pk in operation_ids]
+
+
+def timed(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def line(case: str, portal: float, docker: float, unit: str = "ms") -> float:
+    ratio = portal / docker
+    print(f"{case:<34} portal {portal * 1000:9.1f} {unit}   docker {docker * 1000:9.1f} {unit}   ratio {ratio:6.2f}x")
+    return ratio
+
+
+def prepare() -> tuple[Tenant, Cluster, str]:
+    call_command("migrate", verbosity=0)
+    call_command("demo_setup", verbosity=0)
+    user = get_user_model().objects.create_user(username=f"bench-{RUN}", password=PASSWORD)
+    tenant = Tenant.objects.get(slug="demo")
+    membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
+    call_command("cluster_register", tenant="demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    cluster = Cluster.objects.get()
+    return tenant, cluster, api_token_create(user=user, name="bench")[1]
+
+
+def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
+    """SQL queries of each list and detail request, made in this process with Django's test client."""
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    network = Network.objects.filter(tenant=tenant).live().first()
+    paths = {
+        "GET /api/v1/networks/": "/api/v1/networks/",
+        "GET /api/v1/networks/?page_size=200": "/api/v1/networks/?page_size=200",
+        "GET /api/v1/networks/ID/": f"/api/v1/networks/{network.pk}/",
+        "GET /networks/ (page)": "/networks/",
+        "GET /networks/ID/ (page)": f"/networks/{network.pk}/",
+    }
+    counts = {}
+    for name, path in paths.items():
+        client.get(path)  # warm: sessions, caches
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.get(path, HTTP_X_TENANT=tenant.slug)
+        assert answer.status_code == 200, (path, answer.status_code)
+        counts[name] = len(queries)
+    return counts
+
+
+def main() -> int:
+    tenant, cluster, token = prepare()
+    user = get_user_model().objects.get(username=f"bench-{RUN}")
+    manager = docker_engine.client(cluster.docker)
+    node1 = cluster.nodes.get(name="node1")
+    portal = Portal()
+    portal.start(token)
+    raw_networks: list = []
+    try:
+        print(f"e2e bench on {cluster.docker_endpoint} (TLS), database {connection.vendor}, run {RUN}")
+        # -- single create
+        portal_times, docker_times = [], []
+        for i in range(SINGLE):
+            began = time.perf_counter()
+            operation = portal.call("POST", "networks/", json={"name": f"s{RUN}-{i}", "cluster": cluster.pk})
+            portal.wait([operation["id"]])
+            portal_times.append(time.perf_counter() - began)
+            docker_times.append(
+                timed(lambda i=i: raw_networks.append(
+                    manager.networks.create(f"raw{RUN}-s{i}", driver="overlay", attachable=True,
+                                            ipam=_ipam(len(raw_networks))))))  # fmt: skip
+        single = line("single create (median of 20)", statistics.median(portal_times), statistics.median(docker_times))
+
+        # -- batch create
+        def post(i):
+            return portal.call("POST", "networks/", json={"name": f"b{RUN}-{i}", "cluster": cluster.pk})["id"]
+
+        began = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
+            ids = list(pool.map(post, range(BATCH)))
+        portal.wait(ids)
+        portal_batch = time.perf_counter() - began
+        docker_batch = timed(lambda: [
+            raw_networks.append(manager.networks.create(f"raw{RUN}-b{i}", driver="overlay", attachable=True,
+                                                        ipam=_ipam(len(raw_networks))))
+            for i in range(BATCH)])  # fmt: skip
+        batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
+        # -- list: fill the tenant up to LISTED networks through the portal itself
+        counts_small = query_counts(tenant, cluster, user)
+        have = Network.objects.filter(tenant=tenant).live().count()
+        for start in range(have, LISTED, BATCH):
+            with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
+                ids = list(
+                    pool.map(
+                        lambda i: portal.call("POST", "networks/", json={"name": f"l{RUN}-{i}", "cluster": cluster.pk})[
+                            "id"
+                        ],
+                        range(start, min(start + BATCH, LISTED)),
+                    )
+                )
+            portal.wait(ids)
+        counts_large = query_counts(tenant, cluster, user)
+        total = Network.objects.filter(tenant=tenant).live().count()
+
+        def list_all():
+            url, seen = "networks/?page_size=200", 0
+            while url:
+                page = portal.call("GET", url)
+                seen += len(page["results"])
+                url = page["next"] and page["next"].split("/api/v1/", 1)[1]
+            assert seen == total, (seen, total)
+
+        portal_list = statistics.median(timed(list_all) for _ in range(RUNS))
+        docker_list = statistics.median(timed(lambda: manager.api.networks()) for _ in range(RUNS))
+        listed = line(f"list {total} (API, all pages of 200)", portal_list, docker_list)
+        first_page = statistics.median(timed(lambda: portal.call("GET", "networks/")) for _ in range(RUNS))
+        line(f"list {total} (API, first page of 50)", first_page, docker_list)
+        browser = portal.login(user.username, PASSWORD)
+        html_page = statistics.median(
+            timed(lambda: browser.get(f"{portal.base}/networks/", timeout=60).raise_for_status()) for _ in range(RUNS)
+        )
+        line(f"list {total} (HTML page, first 25)", html_page, docker_list)
+        # -- inspect
+        network = Network.objects.filter(tenant=tenant).live().first()
+        portal_inspect = statistics.median(
+            timed(lambda: portal.call("GET", f"networks/{network.pk}/")) for _ in range(RUNS * 2)
+        )
+        docker_inspect = statistics.median(
+            timed(lambda: manager.api.inspect_network(network.docker_id)) for _ in range(RUNS * 2)
+        )
+        inspect = line("inspect one network", portal_inspect, docker_inspect)
+        # -- container run
+        node_client = docker_engine.client(node1.docker)
+        portal_runs, docker_runs, containers = [], [], []
+        for i in range(RUNS):
+            began = time.perf_counter()
+            operation = portal.call("POST", "containers/", json={
+                "cluster": cluster.pk, "name": f"c{RUN}-{i}", "image": "overlay-portal/tools:latest",
+                "command": ["sleep", "600"], "node": "node1"})  # fmt: skip
+            containers.append(portal.wait([operation["id"]])[0]["container"])
+            portal_runs.append(time.perf_counter() - began)
+            docker_runs.append(timed(lambda i=i: node_client.containers.run(
+                "overlay-portal/tools:latest", ["sleep", "600"], name=f"raw{RUN}-c{i}", detach=True)))  # fmt: skip
+        line("container run (median of 10)", statistics.median(portal_runs), statistics.median(docker_runs))
+        # -- remove
+        portal_removes, docker_removes = [], []
+        for i, network in enumerate(Network.objects.filter(tenant=tenant, name__startswith=f"s{RUN}-")[:RUNS]):
+            began = time.perf_counter()
+            portal.wait([portal.call("DELETE", f"networks/{network.pk}/")["id"]])
+            portal_removes.append(time.perf_counter() - began)
+            docker_removes.append(timed(lambda i=i: raw_networks[i].remove()))
+        line("network remove (median of 10)", statistics.median(portal_removes), statistics.median(docker_removes))
+        print("SQL queries per request, with 10 and with", total, "networks:")
+        for name in counts_small:
+            print(f"  {name:<40} {counts_small[name]:>3} -> {counts_large[name]:>3}")
+        print(
+            f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, list 1000 {listed:.2f}x, inspect {inspect:.2f}x"
+        )
+    finally:
+        portal.stop()
+        _clean(cluster, raw_networks)
+    return 0
+
+
+def _ipam(index: int) -> docker.types.IPAMConfig:
+    return docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=RAW_POOL.format(index))])
+
+
+def _clean(cluster: Cluster, raw_networks: list) -> None:
+    """Leave the cluster as it was: the raw networks and containers, then the portal's own (by label)."""
+    for network in raw_networks:
+        try:
+            network.remove()
+        except Exception:  # noqa: BLE001 - removed by a case already
+            pass
+    label = f"overlay-portal.cluster={cluster.uid}"
+    for node in cluster.nodes.all():
+        client = docker_engine.client(node.docker)
+        for container in client.containers.list(all=True, filters={"name": f"raw{RUN}-"}):
+            container.remove(force=True)
+        for container in client.containers.list(all=True, filters={"label": label}):
+            container.remove(force=True)
+    for attrs in docker_engine.find_networks(cluster.docker, labels=[label]):
+        docker_engine.remove_network(cluster.docker, attrs["Id"])
+    consul_engine.kv_delete(cluster.consul, cluster.consul_prefix, recurse=True)
+    for node in cluster.nodes.all():
+        agent = f"http://{node.address}:8500"
+        for service_id in consul_engine.services(agent):
+            if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
+                consul_engine.service_deregister(agent, service_id)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

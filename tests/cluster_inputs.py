@@ -1,0 +1,157 @@
+"""Credentials that cannot be used, each with the field and the sentence every surface must answer with:
+the admin's add page, the portal's register page and POST /api/v1/clusters/ (and their rotate forms).
+
+A case is (id, upload, pasted, field, sentence): `upload` is the bytes of an uploaded zip (or None),
+`pasted` the endpoint and PEMs typed instead. The certificates out of their validity are made with
+`openssl ca` (tests/support.py), as a provider's CA would sign them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.support import bundle_zip, made_bundle, openssl_client_certificate
+
+
+@dataclass(frozen=True)
+class BadInput:
+    id: str
+    upload: bytes | None
+    pasted: dict
+    field: str
+    sentence: str
+
+
+def pasted(bundle, **changes) -> dict:
+    parts = {
+        "docker_host": bundle.docker_host,
+        "ca_pem": bundle.tls.ca_pem,
+        "cert_pem": bundle.tls.cert_pem,
+        "key_pem": bundle.tls.key_pem,
+    }
+    return {**parts, **changes}
+
+
+def key_body(bundle) -> list[str]:
+    """The base64 lines of the bundle's private key: none of them may ever be shown or stored in clear."""
+    return [line for line in bundle.tls.key_pem.splitlines() if line and not line.startswith("-----")]
+
+
+def bad_inputs(workdir: Path) -> list[BadInput]:
+    good, other = made_bundle(), made_bundle("tcp://127.0.0.1:10")
+    expired = openssl_client_certificate(workdir / "expired", startdate="20200101000000Z", enddate="20200201000000Z")
+    early = openssl_client_certificate(workdir / "early", startdate="20990101000000Z", enddate="20990201000000Z")
+    mismatched = pasted(good, key_pem=other.tls.key_pem)
+    return [
+        BadInput("not-a-zip", b"PK? no, a text file", {}, "bundle", "That file is not a zip."),
+        BadInput(
+            "missing-files",
+            bundle_zip(good, drop=("key.pem", "ca.pem")),
+            {},
+            "bundle",
+            "The bundle lacks ca.pem, key.pem.",
+        ),
+        BadInput(
+            "no-docker-host",
+            bundle_zip(good, docker_env="export DOCKER_TLS_VERIFY=1\nexport DOCKER_CERT_PATH=$(pwd)\n"),
+            {},
+            "bundle",
+            "docker.env does not set DOCKER_HOST.",
+        ),
+        BadInput(
+            "tls-verify-off",
+            bundle_zip(good, docker_env="export DOCKER_HOST=tcp://127.0.0.1:9\nexport DOCKER_TLS_VERIFY=0\n"),
+            {},
+            "bundle",
+            "docker.env turns TLS verification off",
+        ),
+        BadInput(
+            "key-of-another-cert-in-zip",
+            bundle_zip(good, key_pem=other.tls.key_pem),
+            {},
+            "bundle",
+            "key.pem is not the key of cert.pem.",
+        ),
+        BadInput(
+            "cert-garbage", None, pasted(good, cert_pem="garbage"), "cert_pem", "cert.pem is not a PEM certificate"
+        ),
+        BadInput(
+            "key-garbage",
+            None,
+            pasted(good, key_pem="-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----"),
+            "key_pem",
+            "key.pem is not an unencrypted PEM private key.",
+        ),
+        BadInput(
+            "ca-not-a-ca", None, pasted(good, ca_pem=good.tls.cert_pem), "ca_pem", "ca.pem is not a CA certificate."
+        ),
+        BadInput("key-of-another-cert", None, mismatched, "key_pem", "key.pem is not the key of cert.pem."),
+        BadInput(
+            "expired",
+            None,
+            pasted(good, **expired),
+            "cert_pem",
+            "The client certificate (cert.pem) expired on 2020-02-01 00:00 UTC.",
+        ),
+        BadInput(
+            "not-yet-valid",
+            None,
+            pasted(good, **early),
+            "cert_pem",
+            "The client certificate (cert.pem) is not valid until 2099-01-01 00:00 UTC.",
+        ),
+        BadInput(
+            "not-a-tcp-endpoint",
+            None,
+            pasted(good, docker_host="https://127.0.0.1:2376"),
+            "docker_host",
+            "is not a Docker TCP endpoint. Give it as in docker.env: tcp://HOST:2376.",
+        ),
+        BadInput("nothing-given", None, {}, "bundle", "Upload the cluster's credentials bundle"),
+        BadInput("both-given", bundle_zip(good), pasted(good), "bundle", "not both"),
+    ]
+
+
+CASE_IDS = [
+    "not-a-zip",
+    "missing-files",
+    "no-docker-host",
+    "tls-verify-off",
+    "key-of-another-cert-in-zip",
+    "cert-garbage",
+    "key-garbage",
+    "ca-not-a-ca",
+    "key-of-another-cert",
+    "expired",
+    "not-yet-valid",
+    "not-a-tcp-endpoint",
+    "nothing-given",
+    "both-given",
+]
+
+
+@pytest.fixture(scope="session")
+def bad_input_cases(tmp_path_factory) -> dict[str, BadInput]:
+    cases = {case.id: case for case in bad_inputs(tmp_path_factory.mktemp("bundles"))}
+    assert sorted(cases) == sorted(CASE_IDS)
+    return cases
+
+
+def form_data(case: BadInput, **fields) -> dict:
+    """What a register or rotate form posts for the case (multipart, the zip as a file)."""
+    data = {**fields, **case.pasted}
+    if case.upload is not None:
+        data["bundle"] = SimpleUploadedFile("bundle.zip", case.upload, content_type="application/zip")
+    return data
+
+
+def field_error(page: str, field: str) -> str:
+    """The error shown under a form field, as text."""
+    match = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>(.*?)</li>', page, re.S)
+    return html.unescape(match.group(1)) if match else ""

@@ -1,0 +1,97 @@
+"""A run whose image its node lacks pulls it from the cluster's registry (TLS from the cluster's CA),
+layers and bytes showing on the operation; a private registry needs the team's login."""
+
+from __future__ import annotations
+
+import contextlib
+
+import docker.errors
+import pytest
+
+from networks.engine import docker as docker_engine
+from networks.models import Operation
+from networks.services.containers import cluster_images_run, container_action_request, container_run
+from networks.services.networks import network_create, network_remove
+from networks.services.registries import registry_login_set
+from tests.support import first_team, wait_for_operation
+
+pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+MYSQL = "192.168.250.1:5000/tutorial/mysql:5.6"
+
+
+def forget_image(node, image: str) -> None:
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker_engine.client(node.docker).images.remove(image, force=True)
+    assert not docker_engine.has_image(node.docker, image)
+
+
+def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_worker_process, tenant_cluster):
+    cluster, team = tenant_cluster, first_team(tenant_cluster)
+    node2 = cluster.nodes.get(name="node2")
+    forget_image(node2, MYSQL)
+    net = wait_for_operation(network_create(tenant=team, cluster=cluster, name="tutorial")).network
+    net.refresh_from_db()
+
+    run = wait_for_operation(
+        container_run(tenant=team, cluster=cluster, name="db", image=MYSQL, networks=[{"network": net}], node=node2)
+    )
+
+    assert run.status == Operation.Status.SUCCEEDED, run.error
+    assert run.transfer["image"] == MYSQL
+    assert run.transfer["layers_done"] == run.transfer["layers_total"] >= 2  # busybox and the payload
+    assert run.transfer["bytes_done"] == run.transfer["bytes_total"] > 16_000_000
+    messages = [step["message"] for step in run.progress]
+    assert f"node2 does not have {MYSQL}: pulling it." in messages
+    assert any(m.startswith(f"Pulled {MYSQL} on node2: ") for m in messages)
+    assert docker_engine.has_image(node2.docker, MYSQL)
+    # The stand-in answers on MySQL's port, by name, over the overlay network (as in the tutorial).
+    client = wait_for_operation(
+        container_run(
+            tenant=team, cluster=cluster, name="client", image="overlay-portal/tools:latest",
+            command=["sleep", "600"], networks=[{"network": net}], node=cluster.nodes.get(name="node1"),
+        )
+    )  # fmt: skip
+    node1 = client.container.node
+    exit_code, output = docker_engine.exec_in_container(
+        node1.docker, client.container.docker_id, ["sh", "-c", "nc db 3306 </dev/null"]
+    )
+    assert exit_code == 0 and "5.6.51" in output, output
+    for container in (client.container, run.container):
+        wait_for_operation(container_action_request(tenant=team, container=container, action="remove"))
+    wait_for_operation(network_remove(tenant=team, network=net))
+
+
+def test_the_run_form_offers_the_registrys_images(celery_worker_process, tenant_cluster):
+    images = cluster_images_run(cluster=tenant_cluster)
+    assert MYSQL in images["registry 192.168.250.1:5000"]
+    assert "192.168.250.1:5000/tutorial/wordpress:4.4" in images["registry 192.168.250.1:5000"]
+
+
+def test_a_private_registry_needs_the_teams_login(celery_worker_process, tenant_cluster, cluster_description):
+    cluster, team = tenant_cluster, first_team(tenant_cluster)
+    private = cluster_description["private_registry"]
+    node1 = cluster.nodes.get(name="node1")
+    forget_image(node1, private["image"])
+
+    refused = wait_for_operation(
+        container_run(
+            tenant=team, cluster=cluster, name="nologin", image=private["image"], command=["true"], node=node1
+        )
+    )
+    assert refused.status == Operation.Status.FAILED
+    assert refused.error_code == "registry_login", refused.error
+    assert "asks for a login" in refused.error
+
+    registry_login_set(
+        tenant=team, registry=private["address"], username=private["username"], password=private["password"]
+    )
+    pulled = wait_for_operation(
+        container_run(
+            tenant=team, cluster=cluster, name="withlogin", image=private["image"], command=["sleep", "60"], node=node1
+        )
+    )
+    assert pulled.status == Operation.Status.SUCCEEDED, pulled.error
+    assert pulled.transfer["image"] == private["image"]  # its one layer is the tools image's: nothing to fetch
+    assert private["password"] not in str(Operation.objects.filter(pk=pulled.pk).values().get())
+    wait_for_operation(container_action_request(tenant=team, container=pulled.container, action="remove"))
