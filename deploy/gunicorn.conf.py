@@ -9,11 +9,14 @@ import os
 # Behind nginx on the same host; GUNICORN_BIND=0.0.0.0:8000 when the proxy is elsewhere.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Sized to the machine: (2 x cores) + 1 processes, each with a few threads, since API calls with
-# ?wait= hold a thread while a worker does the job (up to 120 s) without using the CPU.
+# Sized to the machine: (2 x cores) + 1 processes, each with many threads, since requests that wait
+# hold a thread without using the CPU: API calls with ?wait= (up to 120 s, while a worker does the
+# job) and every open detail page's long poll (up to 20 s at a time, then asked again). Waiting
+# requests give their database connection back while they wait, so threads do not cost connections.
+# Raise GUNICORN_THREADS with the number of pages open at once: processes x threads is the limit.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 
 # Longer than the longest ?wait= (120 s), so a waiting request is never killed as stuck.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "150"))

@@ -6,7 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -18,6 +19,7 @@ from networks.models import (
     Cluster,
     ClusterGrant,
     Container,
+    Endpoint,
     Network,
     NetworkShare,
     Node,
@@ -122,6 +124,33 @@ def network_get(*, tenant: Tenant, pk: int) -> Network:
     return get_object_or_404(network_list(tenant=tenant), pk=pk)
 
 
+def network_list_counted(*, tenant: Tenant) -> QuerySet[Network]:
+    """`network_list` with `containers_count`, each network's endpoints counted in the row's own query.
+
+    A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
+    """
+    endpoints = Endpoint.objects.filter(network=OuterRef("pk")).order_by().values("network")
+    counted = endpoints.annotate(count=Count("pk")).values("count")
+    return network_list(tenant=tenant).annotate(containers_count=Coalesce(Subquery(counted), 0))
+
+
+def network_list_with_containers(*, tenant: Tenant) -> QuerySet[Network]:
+    """`network_list` with each network's endpoints (their containers joined) and shares, read in two
+    more queries whatever the number of networks: what the API shows of a network (only what it shows
+    of a container: most of a network's containers may be another team's)."""
+    endpoints = Endpoint.objects.select_related("container").only(
+        "network_id", "ipv4_address", "mac_address", "aliases", "container__name", "container__tenant_id"
+    )
+    shares = NetworkShare.objects.select_related("tenant").only("network_id", "tenant__slug", "tenant__name")
+    return network_list(tenant=tenant).prefetch_related(
+        Prefetch("endpoints", queryset=endpoints), Prefetch("shares", queryset=shares)
+    )
+
+
+def network_get_with_containers(*, tenant: Tenant, pk: int) -> Network:
+    return get_object_or_404(network_list_with_containers(tenant=tenant), pk=pk)
+
+
 def network_share_list(*, network: Network) -> QuerySet[NetworkShare]:
     """The teams a network is shared with (its owners' view)."""
     return network.shares.select_related("tenant", "created_by").order_by("tenant__name")
@@ -151,8 +180,31 @@ def container_get(*, tenant: Tenant, pk: int) -> Container:
     return get_object_or_404(container_list(tenant=tenant), pk=pk)
 
 
+def operations_ahead() -> Subquery:
+    """For a queued operation that reached the task queue: how many unfinished operations came before it
+    (of every team: they share the workers). NULL for any other, so the count runs only where it is told."""
+    earlier = (
+        Operation.objects.unfinished()
+        .filter(created__lt=OuterRef("created"))
+        .order_by()
+        .values(everything=Value(1))
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Case(
+        When(status=Operation.Status.QUEUED, sent__isnull=False, then=Coalesce(Subquery(earlier), 0)),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
 def operation_list(*, tenant: Tenant) -> QuerySet[Operation]:
-    return Operation.objects.filter(tenant=tenant).select_related("cluster", "network", "container", "requested_by")
+    """The tenant's operations, each with `ahead` counted for `operation_waiting_for` in the same query."""
+    return (
+        Operation.objects.filter(tenant=tenant)
+        .select_related("cluster", "network", "container", "requested_by")
+        .annotate(ahead=operations_ahead())
+    )
 
 
 def operation_get(*, tenant: Tenant, pk: int) -> Operation:
@@ -178,7 +230,9 @@ def operation_waiting_for(*, operation: Operation) -> str:
         return "Being handed to the task queue."
     if operation.last_message.startswith("Waiting for the cluster"):
         return "Waiting for the cluster to answer; the worker tries again with growing pauses."
-    ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()
+    ahead = getattr(operation, "ahead", None)
+    if ahead is None:  # not read through operation_list
+        ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()
     if ahead:
         return f"Waiting for a worker: it is busy with {ahead} operation{'s' if ahead != 1 else ''} ahead of this one."
     return "Waiting for a worker to pick it up."

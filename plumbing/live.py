@@ -60,26 +60,58 @@ def render_live(
     return render(request, page_template, {**context, "live": part})
 
 
-def watch_version(obj) -> str:
-    """What a detail page shows of a network or container, as a short hash.
-
-    A settled page's status line keeps asking every few seconds with the version it shows, so a
-    change made outside the portal (the events follower records it) appears without a reload.
-    """
+def watch_version(obj, *shown) -> str:
+    """What a detail page's status line shows of a network or container (and `shown`: the progress of
+    its unfinished work, a failure), as a short hash: the version a long poll waits to change."""
     endpoints = sorted(obj.endpoints.values_list("pk", "ipv4_address"))
-    raw = f"{obj.status}|{obj.updated.isoformat()}|{endpoints}"
+    raw = f"{obj.status}|{obj.updated.isoformat()}|{endpoints}|{shown}"
     return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
 
 
-def render_status(request, template: str, context: dict, *, settled_event: str) -> HttpResponse:
-    """The polled status line of a detail page: every 1 s while work runs, every 5 s once settled.
+# A long poll is held at most this long, then answered "unchanged" and asked again at once.
+LONG_POLL_SECONDS = 20.0
+ASK_AGAIN_EVENT = "live-again"
 
-    Settled and unchanged since the last look: a 204, so htmx swaps nothing. Settled with news:
-    the line and an `HX-Trigger` that reloads the parts of the page that depend on it.
+
+def hold_until_changed(request, context_of: Callable[[], dict], wait: Callable) -> dict | None:
+    """A long poll: the part sends the version it shows (X-Seen-Version), and while what it would show
+    now (`context_of()`, with its "version") has that version, the request is held.
+
+    `wait(changed, seconds)` blocks until `changed()` holds (True) or the time runs out (False): the
+    caller's, which knows what to listen to (networks.services.notices). Returns the context to show,
+    or None when nothing changed within LONG_POLL_SECONDS.
     """
-    version = context["version"]
-    if context["settled"] and request.headers.get(SEEN_HEADER) == version:
-        return HttpResponse(status=204)
+    seen = request.headers.get(SEEN_HEADER)
+    if not seen:
+        return context_of()
+    latest = {}
+
+    def changed() -> bool:
+        latest["context"] = context_of()
+        return latest["context"]["version"] != seen
+
+    return latest["context"] if wait(changed, LONG_POLL_SECONDS) else None
+
+
+def unchanged() -> HttpResponse:
+    """The answer to a long poll that saw no change: a 204 (htmx swaps nothing, screen readers announce
+    nothing) whose HX-Trigger has the part ask again at once (`hx-trigger="load, live-again"`)."""
+    response = HttpResponse(status=204)
+    response["HX-Trigger"] = ASK_AGAIN_EVENT
+    return response
+
+
+def render_status(
+    request, template: str, context_of: Callable[[], dict], *, wait: Callable, settled_event: str
+) -> HttpResponse:
+    """The status line of a detail page, long-polled (see hold_until_changed): it answers once what it
+    shows changes, so the page shows an operation's end the moment the worker records it.
+
+    Settled with news: the line and an `HX-Trigger` that reloads the parts of the page that depend on it.
+    """
+    context = hold_until_changed(request, context_of, wait)
+    if context is None:
+        return unchanged()
     response = render(request, template, context)
     if context["settled"]:
         response["HX-Trigger"] = settled_event

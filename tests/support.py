@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from networks.bundles import Bundle, bundle_from_parts, bundle_read
 from networks.services.clusters import SwarmFound, cluster_register
@@ -203,3 +205,14 @@ def openssl_client_certificate(workdir: Path, *, startdate: str, enddate: str) -
     for step in steps:
         subprocess.run(step, cwd=workdir, check=True, capture_output=True)
     return {f"{name}_pem": (workdir / f"{name}.pem").read_text() for name in ("ca", "cert", "key")}
+
+
+def query_counts(requests: dict) -> dict:
+    """How many SQL queries each request made: {name: (status code, queries)}; each value of
+    `requests` is a callable that makes one request and returns its response."""
+    counts = {}
+    for name, make in requests.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = make()
+        counts[name] = (response.status_code, len(queries))
+    return counts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from django.db import transaction
 from django.urls import reverse
@@ -11,6 +10,7 @@ from rest_framework import permissions, status
 from rest_framework.response import Response
 
 from networks.models import Operation
+from networks.services import notices
 from plumbing.errors import ServiceError
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
@@ -18,6 +18,10 @@ from portal.api.base import TenantViewSet
 from .serializers import OperationSerializer
 
 MAX_WAIT_SECONDS = 120
+# The worker's word that the operation changed wakes a waiting request at once (services/notices.py);
+# the database is read again every WAIT_RECHECK_SECONDS all the same (a word lost while Redis
+# restarted), and every WAIT_POLL_SECONDS while Redis does not answer.
+WAIT_RECHECK_SECONDS = 2.0
 WAIT_POLL_SECONDS = 0.25
 
 
@@ -38,11 +42,20 @@ def wait_seconds(request) -> float:
 
 
 def operation_wait_until_finished(operation: Operation, seconds: float) -> Operation:
-    """Poll the database until a worker finishes the operation or the wait runs out."""
-    deadline = time.monotonic() + seconds
-    while not operation.is_finished and time.monotonic() < deadline:
-        time.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+    """Hold the request until a worker finishes the operation or the wait runs out; the operation as it is then."""
+
+    def finished() -> bool:
         operation.refresh_from_db()
+        return operation.is_finished
+
+    if not operation.is_finished and seconds > 0:
+        notices.wait_for(
+            [notices.channel("operation", operation.pk)],
+            changed=finished,
+            timeout=seconds,
+            recheck=WAIT_RECHECK_SECONDS,
+            poll=WAIT_POLL_SECONDS,
+        )
     return operation
 
 

@@ -361,21 +361,20 @@ class NetworkSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(NetworkEndpointSerializer(many=True))
     def get_containers(self, network) -> list[dict]:
+        # Plain rows, not a serializer per endpoint: a page of networks may hold thousands of them.
         tenant = self._tenant()
         rows = []
         for endpoint in network.endpoints.all():
-            if tenant is not None and endpoint.container.tenant_id != tenant.pk:
-                rows.append(
-                    {
-                        "container": None,
-                        "container_name": endpoint.container.name,
-                        "ipv4_address": None,
-                        "mac_address": "",
-                        "aliases": [],
-                    }
-                )
-            else:
-                rows.append(NetworkEndpointSerializer(endpoint).data)
+            foreign = tenant is not None and endpoint.container.tenant_id != tenant.pk
+            rows.append(
+                {
+                    "container": None if foreign else endpoint.container_id,
+                    "container_name": endpoint.container.name,
+                    "ipv4_address": None if foreign else endpoint.ipv4_address,
+                    "mac_address": "" if foreign else endpoint.mac_address,
+                    "aliases": [] if foreign else endpoint.aliases,
+                }
+            )
         return rows
 
 

@@ -256,14 +256,12 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     serializer_class = s.NetworkSerializer
     filterset_class = NetworkFilterSet
     noun = "network"
-    selector_get = staticmethod(selectors.network_get)
+    selector_get = staticmethod(selectors.network_get_with_containers)
     ordering_fields = ["name", "subnet", "status", "created", "updated"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.network_list(tenant=self.request.tenant).prefetch_related(
-            "endpoints__container", "shares__tenant"
-        )
+        return selectors.network_list_with_containers(tenant=self.request.tenant)
 
     @extend_schema(
         summary="Create an overlay network (docker network create)",

@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 
-from . import queue
+from . import notices, queue
 
 logger = logging.getLogger(__name__)
 RECOVERY_GRACE_SECONDS = 15
@@ -80,6 +80,11 @@ def _append(operation: Operation, message: str) -> list:
     return [*operation.progress, {"at": timezone.now().isoformat(), "message": message}]
 
 
+def _announce(operation: Operation) -> None:
+    """Wake whoever waits on the operation, its network or its container (?wait=, the pages) once this commits."""
+    notices.announce(notices.operation_channels(operation))
+
+
 @transaction.atomic
 def operation_start(*, operation_id: int, task_id: str) -> Operation:
     """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery."""
@@ -95,6 +100,7 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     operation.started = operation.started or timezone.now()
     operation.progress = _append(operation, "Running.")
     operation.save(update_fields=["status", "attempts", "started", "progress", "updated"])
+    _announce(operation)
     return operation
 
 
@@ -118,6 +124,7 @@ def _note(operation: Operation, **fields) -> None:
             with transaction.get_connection().cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
+        _announce(operation)
 
 
 @transaction.atomic
@@ -129,6 +136,7 @@ def operation_wait(*, operation_id: int, message: str) -> None:
     operation.status = Operation.Status.QUEUED
     operation.progress = _append(operation, message)
     operation.save(update_fields=["status", "progress", "updated"])
+    _announce(operation)
 
 
 @transaction.atomic
@@ -141,6 +149,7 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.result = result or {}
     operation.progress = _append(operation, message)
     operation.save(update_fields=["status", "finished", "result", "progress", "updated"])
+    _announce(operation)
     return operation
 
 
@@ -155,6 +164,7 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     operation.error_code = code
     operation.progress = _append(operation, f"Failed: {error}")
     operation.save(update_fields=["status", "finished", "error", "error_code", "progress", "updated"])
+    _announce(operation)
     return operation
 
 
@@ -168,6 +178,7 @@ def _resend(operation: Operation, *, status: str, message: str | None) -> bool:
         if message:
             locked.progress = _append(locked, message)
         locked.save(update_fields=["status", "progress", "updated"])
+        _announce(locked)
         operation_enqueue(operation=locked)
     return True
 

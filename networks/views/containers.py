@@ -10,6 +10,7 @@ from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
 from networks.selectors import cluster_list, container_get, container_list, work_in_progress
+from networks.services import notices
 from networks.services.containers import (
     ACTIONS,
     cluster_images,
@@ -134,6 +135,10 @@ def _settled(container: Container, unfinished) -> bool:
     return container.status not in (Container.Status.CREATING, Container.Status.REMOVING) and not unfinished
 
 
+def _version(container: Container, unfinished) -> str:
+    return watch_version(container, [(op.pk, op.last_message) for op in unfinished])
+
+
 def _port_answer(container: Container, port: str) -> dict:
     """`docker port CONTAINER [PORT]`: the command as typed, and its lines or Docker's error sentence."""
     port = (port or "").strip()
@@ -154,7 +159,7 @@ def _detail_context(request, container: Container, **extra) -> dict:
         "environment": masked_environment(container),
         "unfinished": unfinished,
         "settled": _settled(container, unfinished),
-        "version": watch_version(container),
+        "version": _version(container, unfinished),
         "actions": [] if container.is_system else ACTIONS_BY_STATUS.get(container.status, []),
         "operations": container.operations.select_related("requested_by", "network")[:10],
         "port_form": port_form,
@@ -178,15 +183,23 @@ def container_detail_view(request, pk: int):
 @tenant_required
 @require_GET
 def container_status_view(request, pk: int):
+    """The long-polled status line of the detail page (see network_status_view)."""
     container = container_get(tenant=request.tenant, pk=pk)
-    unfinished = list(_unfinished(container))
-    context = {
-        "container": container,
-        "unfinished": unfinished,
-        "settled": _settled(container, unfinished),
-        "version": watch_version(container),
-    }
-    return render_status(request, "networks/_container_status.html", context, settled_event="container-settled")
+
+    def current() -> dict:
+        container.refresh_from_db()
+        unfinished = list(_unfinished(container))
+        return {
+            "container": container,
+            "unfinished": unfinished,
+            "settled": _settled(container, unfinished),
+            "version": _version(container, unfinished),
+        }
+
+    live = notices.page_waiter("container", container.pk)
+    return render_status(
+        request, "networks/_container_status.html", current, wait=live, settled_event="container-settled"
+    )
 
 
 @tenant_required

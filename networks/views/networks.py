@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,10 +16,11 @@ from networks.selectors import (
     container_get,
     network_connect_candidates,
     network_get,
-    network_list,
+    network_list_counted,
     network_share_list,
     work_in_progress,
 )
+from networks.services import notices
 from networks.services.allocations import subnet_check
 from networks.services.networks import (
     network_connect,
@@ -40,7 +40,7 @@ from portal.tenancy import require_change, require_manage, tenant_required
 @tenant_required
 @require_GET
 def network_list_view(request):
-    queryset = network_list(tenant=request.tenant).annotate(containers_count=Count("endpoints"))
+    queryset = network_list_counted(tenant=request.tenant)
     if not request.GET.getlist("status"):
         queryset = queryset.exclude(status=Network.Status.REMOVED)
     filterset = NetworkFilterSet(
@@ -172,7 +172,7 @@ def _status_context(network: Network) -> dict:
         "unfinished": unfinished,
         "settled": _settled(network, unfinished),
         "failure": failure,
-        "version": watch_version(network),
+        "version": watch_version(network, [(op.pk, op.last_message) for op in unfinished], failure and failure.pk),
     }
 
 
@@ -190,7 +190,8 @@ def _detail_context(request, network: Network, **extra) -> dict:
         "operations": network.operations.filter(tenant=request.tenant).select_related("requested_by", "container")[:10],
         "addresses_used": network.address_allocations.count(),
         "addresses_total": network.subnet_network.num_addresses - 2,
-        "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates),
+        # The picker shows names only: the rest of each of the team's containers need not be read.
+        "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates.only("pk", "name")),
         "has_candidates": candidates.exists(),
         "remove_form": NetworkRemoveForm(),
         **extra,
@@ -207,11 +208,15 @@ def network_detail_view(request, pk: int):
 @tenant_required
 @require_GET
 def network_status_view(request, pk: int):
-    """The polled part of the detail page: progress while work runs, then a watch for changes."""
+    """The long-polled part of the detail page: progress while work runs, then a watch for changes."""
     network = network_get(tenant=request.tenant, pk=pk)
-    return render_status(
-        request, "networks/_network_status.html", _status_context(network), settled_event="network-settled"
-    )
+
+    def current() -> dict:
+        network.refresh_from_db()
+        return _status_context(network)
+
+    live = notices.page_waiter("network", network.pk)
+    return render_status(request, "networks/_network_status.html", current, wait=live, settled_event="network-settled")
 
 
 @tenant_required

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from networks.filters import OperationFilterSet
 from networks.models import Operation
 from networks.selectors import operation_get, operation_list, operation_waiting_for
-from plumbing.live import paginate, render_live
+from networks.services import notices
+from plumbing.live import hold_until_changed, paginate, render_live, unchanged
 from portal.tenancy import tenant_required
 
 
@@ -44,10 +47,13 @@ def _shown(value) -> str:
 
 def _progress_context(operation: Operation) -> dict:
     result = operation.result.items() if operation.status == Operation.Status.SUCCEEDED else []
+    waiting_for = operation_waiting_for(operation=operation)
+    shown = f"{operation.status}|{len(operation.progress)}|{operation.attempts}|{waiting_for}|{operation.transfer}"
     return {
         "operation": operation,
         "result": [(key, _shown(value)) for key, value in result],
-        "waiting_for": operation_waiting_for(operation=operation),
+        "waiting_for": waiting_for,
+        "version": hashlib.blake2s(shown.encode(), digest_size=8).hexdigest(),
     }
 
 
@@ -62,9 +68,16 @@ def operation_detail_view(request, pk: int):
 @tenant_required
 @require_GET
 def operation_progress_view(request, pk: int):
-    """The polled progress of one operation; the fragment stops polling once the operation is finished."""
-    operation = operation_get(tenant=request.tenant, pk=pk)
-    return render(request, "networks/_operation_progress.html", _progress_context(operation))
+    """The long-polled progress of one operation: answered at its next step; the fragment stops asking
+    once the operation has finished."""
+
+    def current() -> dict:
+        return _progress_context(operation_get(tenant=request.tenant, pk=pk))
+
+    context = hold_until_changed(request, current, notices.page_waiter("operation", pk))
+    if context is None:
+        return unchanged()
+    return render(request, "networks/_operation_progress.html", context)
 
 
 @tenant_required

@@ -44,12 +44,13 @@ def test_the_list_refreshes_itself_while_a_container_is_changing(client, team):
     assert b"st-exited" in response.content and b"every 2s" not in response.content
 
 
-def test_a_settled_page_keeps_watching_and_only_answers_when_something_changed(client, team):
+def test_a_settled_page_keeps_watching_and_only_answers_when_something_changed(client, team, monkeypatch):
+    monkeypatch.setattr("plumbing.live.LONG_POLL_SECONDS", 0.3)
     web = make_container(team, "web")
     client.force_login(team.viewer)
     page = client.get(f"/containers/{web.pk}/").content.decode()
-    seen = re.search(r'hx-trigger="every 5s" hx-headers=\'\{"X-Seen-Version": "(\w+)"\}\'', page)
-    assert seen, "a settled container's status line still looks every 5 s"
+    seen = re.search(r'hx-trigger="load, live-again[^"]*" hx-headers=\'\{"X-Seen-Version": "(\w+)"\}\'', page)
+    assert seen, "a settled container's status line still watches (a long poll)"
     status_url = f"/containers/{web.pk}/status/"
     watching = {"HX-Request": "true", "X-Seen-Version": seen.group(1)}
     assert client.get(status_url, headers=watching).status_code == 204  # nothing new: nothing swapped
@@ -255,9 +256,9 @@ def test_the_status_polls_while_the_container_is_being_made(client, team):
     container = make_container(team, "fresh", status=Container.Status.CREATING)
     client.force_login(team.viewer)
     assert (
-        f'hx-get="/containers/{container.pk}/status/" hx-trigger="every 1s"'
+        f'hx-get="/containers/{container.pk}/status/" hx-trigger="load, live-again'
         in client.get(f"/containers/{container.pk}/").content.decode()
     )
     Container.objects.filter(pk=container.pk).update(status=Container.Status.RUNNING)
     response = client.get(f"/containers/{container.pk}/status/")
-    assert b"every 1s" not in response.content and response["HX-Trigger"] == "container-settled"
+    assert b"spinner" not in response.content and response["HX-Trigger"] == "container-settled"

@@ -178,16 +178,16 @@ def test_the_status_polls_while_work_runs_and_stops_when_it_is_done(client, team
     operation = make_operation(team, target="fresh", network=network, status=Operation.Status.RUNNING)
     client.force_login(team.viewer)
     page = client.get(f"/networks/{network.pk}/").content.decode()
-    assert f'hx-get="/networks/{network.pk}/status/" hx-trigger="every 1s"' in page
+    assert f'hx-get="/networks/{network.pk}/status/" hx-trigger="load, live-again' in page  # a long poll
 
     response = client.get(f"/networks/{network.pk}/status/", headers=HTMX)
-    assert b'hx-trigger="every 1s"' in response.content and "HX-Trigger" not in response
+    assert b'hx-trigger="load, live-again' in response.content and "HX-Trigger" not in response
     assert b"Running." in response.content
 
     Network.objects.filter(pk=network.pk).update(status=Network.Status.ACTIVE)
     Operation.objects.filter(pk=operation.pk).update(status=Operation.Status.SUCCEEDED)
     response = client.get(f"/networks/{network.pk}/status/", headers=HTMX)
-    assert b"every 1s" not in response.content and b'data-status="active"' in response.content
+    assert b"spinner" not in response.content and b'data-status="active"' in response.content
     assert response["HX-Trigger"] == "network-settled"  # the other parts of the page reload once
 
 
@@ -222,15 +222,17 @@ def test_the_list_refreshes_while_an_operation_on_a_row_is_unfinished(client, te
     assert b"every 2s" in client.get("/networks/").content
 
 
-def test_a_settled_network_page_answers_when_a_container_joins(client, team):
+def test_a_settled_network_page_answers_when_a_container_joins(client, team, monkeypatch):
     import re
 
+    monkeypatch.setattr("plumbing.live.LONG_POLL_SECONDS", 0.3)
     network = make_network(team, "web")
     client.force_login(team.viewer)
     page = client.get(f"/networks/{network.pk}/").content.decode()
     version = re.search(r'"X-Seen-Version": "(\w+)"', page).group(1)
     watching = {**HTMX, "X-Seen-Version": version}
-    assert client.get(f"/networks/{network.pk}/status/", headers=watching).status_code == 204
+    unchanged = client.get(f"/networks/{network.pk}/status/", headers=watching)
+    assert unchanged.status_code == 204 and unchanged["HX-Trigger"] == "live-again"  # held, then asked again
     make_container(team, "db", networks=[network])
     response = client.get(f"/networks/{network.pk}/status/", headers=watching)
     assert response.status_code == 200 and response["HX-Trigger"] == "network-settled"

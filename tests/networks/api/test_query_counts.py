@@ -1,0 +1,46 @@
+"""The API's lists and reads make the same number of SQL queries for 5 networks as for 200 (or 1,000),
+at the largest page size and with filters (tests/pages.py `populate` makes the rows)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from portal.services import api_token_create
+from tests.pages import make_team, populate
+from tests.support import query_counts
+
+pytestmark = pytest.mark.django_db
+
+
+def api_counts(size: int) -> dict:
+    team = make_team()
+    made = populate(team, size)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=team.owner, name='counts')[1]}")
+    network, shared, operation = made["network"], made["shared"], made["operation"]
+    paths = {
+        "networks": "/api/v1/networks/",
+        "networks, largest page": "/api/v1/networks/?page_size=200",
+        "networks, filtered": "/api/v1/networks/?status=active&shared=false&q=net&ordering=-created&page_size=200",
+        "networks, shared with us": "/api/v1/networks/?shared=true&page_size=200",
+        "network": f"/api/v1/networks/{network.pk}/",
+        "shared network": f"/api/v1/networks/{shared.pk}/",
+        "containers": "/api/v1/containers/?page_size=200",
+        "containers, filtered": f"/api/v1/containers/?network={network.pk}&status=running",
+        "operations": "/api/v1/operations/?page_size=200",
+        "operations, unfinished": "/api/v1/operations/?status=queued&status=running",
+        "operation": f"/api/v1/operations/{operation.pk}/",
+        "clusters": "/api/v1/clusters/",
+    }
+    return query_counts({name: lambda path=path: client.get(path) for name, path in paths.items()})
+
+
+def test_the_lists_make_as_many_queries_for_200_networks_as_for_5():
+    small = api_counts(5)
+    large = api_counts(200)
+    assert all(status == 200 for status, _ in small.values()), small
+    assert large == small
+
+
+def test_1000_networks_too():
+    small = api_counts(5)
+    assert api_counts(1000) == small
