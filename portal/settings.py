@@ -95,6 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "plumbing.turns.TurnsMiddleware",  # first: a request waits for its turn before anything is done
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,6 +108,9 @@ MIDDLEWARE = [
     "portal.tenancy.CurrentTenantMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the lockout page
 ]
+
+# How many requests a web process computes at once (plumbing/turns.py); waiting ones do not count.
+WEB_ACTIVE_REQUESTS = int(os.environ.get("WEB_ACTIVE_REQUESTS", "4"))
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

@@ -21,6 +21,8 @@ from django.db import connection, transaction
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from plumbing.turns import turn_given_back
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "overlay-portal:changed:"
@@ -131,12 +133,15 @@ def wait_for(
                 return False
             _pause_database()
             if subscription is None:
-                time.sleep(min(poll, left))
+                with turn_given_back():
+                    time.sleep(min(poll, left))
                 continue
             try:
                 # Any word, or none within `recheck`: either way the database is asked again. Words
                 # that came together are read at once, so one check answers them all.
-                if subscription.get_message(timeout=min(recheck, left)) is not None:
+                with turn_given_back():
+                    word = subscription.get_message(timeout=min(recheck, left))
+                if word is not None:
                     while subscription.get_message(timeout=0) is not None:
                         pass
             except (redis.RedisError, OSError) as error:
