@@ -136,14 +136,17 @@ def network_list_counted(*, tenant: Tenant) -> QuerySet[Network]:
 
 def network_list_with_containers(*, tenant: Tenant) -> QuerySet[Network]:
     """`network_list` with each network's endpoints (their containers joined) and shares, read in two
-    more queries whatever the number of networks: what the API shows of a network (only what it shows
-    of a container: most of a network's containers may be another team's)."""
+    more queries whatever the number of networks, as `endpoint_rows` and `share_rows`: what the API
+    shows of a network (only what it shows of a container: most may be another team's)."""
     endpoints = Endpoint.objects.select_related("container").only(
         "network_id", "ipv4_address", "mac_address", "aliases", "container__name", "container__tenant_id"
     )
     shares = NetworkShare.objects.select_related("tenant").only("network_id", "tenant__slug", "tenant__name")
+    # As lists (to_attr): Django then sets each network's rows as they are, instead of cloning the
+    # custom queryset once per network (the clones' deepcopy was a fifth of a page of 200).
     return network_list(tenant=tenant).prefetch_related(
-        Prefetch("endpoints", queryset=endpoints), Prefetch("shares", queryset=shares)
+        Prefetch("endpoints", queryset=endpoints, to_attr="endpoint_rows"),
+        Prefetch("shares", queryset=shares, to_attr="share_rows"),
     )
 
 

@@ -357,14 +357,14 @@ class NetworkSerializer(serializers.ModelSerializer):
     def get_shared_with(self, network) -> list[str]:
         if self.get_shared(network):
             return []
-        return [share.tenant.slug for share in network.shares.all()]
+        return [share.tenant.slug for share in network.share_rows]
 
     @extend_schema_field(NetworkEndpointSerializer(many=True))
     def get_containers(self, network) -> list[dict]:
         # Plain rows, not a serializer per endpoint: a page of networks may hold thousands of them.
         tenant = self._tenant()
         rows = []
-        for endpoint in network.endpoints.all():
+        for endpoint in network.endpoint_rows:
             foreign = tenant is not None and endpoint.container.tenant_id != tenant.pk
             rows.append(
                 {
