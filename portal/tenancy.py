@@ -22,6 +22,17 @@ SESSION_KEY = "tenant_id"
 
 
 def membership_for_request(request) -> Membership | None:
+    """The membership a request acts in, read once per request and user (the middleware and the API's
+    permission both ask; the API's token user is known only after the middleware)."""
+    user = getattr(request, "user", None)
+    key = getattr(user, "pk", None)
+    cached = request.__dict__.get("_membership")
+    if cached is None or cached[0] != key:
+        cached = request.__dict__["_membership"] = (key, _membership_for(request))
+    return cached[1]
+
+
+def _membership_for(request) -> Membership | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
