@@ -9,8 +9,9 @@ import re
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -87,7 +88,10 @@ def hold_until_changed(request, context_of: Callable[[], dict], wait: Callable) 
     latest = {}
 
     def changed() -> bool:
-        latest["context"] = context_of()
+        try:
+            latest["context"] = context_of()
+        except ObjectDoesNotExist:  # gone while the page was open (a cluster deregistered): a 404
+            raise Http404("It no longer exists.") from None
         return latest["context"]["version"] != seen
 
     return latest["context"] if wait(changed, LONG_POLL_SECONDS) else None

@@ -14,13 +14,16 @@ import threading
 import time
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
+from django.http import Http404
 from django.test import override_settings
 
 from networks.api import base as api_base
 from networks.models import Network, Operation
 from networks.services import notices
 from networks.services.operations import operation_start, operation_succeed
+from plumbing.live import SEEN_HEADER, hold_until_changed
 from tests.apiclient import make_team as make_api_team
 from tests.pages import make_network, make_operation, make_team
 
@@ -131,3 +134,14 @@ def test_with_redis_down_a_wait_request_still_answers_by_reading_the_database(mo
         answered = api_base.operation_wait_until_finished(operation, 30)
         worker.join()
     assert answered.status == Operation.Status.SUCCEEDED
+
+
+def test_a_long_poll_on_something_removed_meanwhile_answers_404_not_500(rf):
+    """A page left open on an object that is then deleted (a cluster deregistered) gets a 404."""
+    request = rf.get("/containers/1/status/", headers={SEEN_HEADER: "v1"})
+
+    def gone():
+        raise ObjectDoesNotExist
+
+    with pytest.raises(Http404):
+        hold_until_changed(request, gone, lambda changed, seconds: changed())
