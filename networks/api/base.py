@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.db import transaction
 from django.urls import reverse
 from rest_framework import permissions, status
 from rest_framework.response import Response
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from networks.models import Operation
 from networks.services import notices
 from plumbing.errors import ServiceError
+from plumbing.transactions import atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
@@ -94,7 +94,7 @@ class BaseViewSet(TenantViewSet):
         """
         key = (self.request.headers.get("Idempotency-Key") or "").strip()
         if not key:
-            return self.operation_answer(create())
+            return self.operation_answer(atomic_with_retry(create))
         if len(key) > 255:
             raise ServiceError("bad_idempotency_key", "The Idempotency-Key is at most 255 characters.")
         fingerprint = portal_services.idempotency_fingerprint(
@@ -103,18 +103,23 @@ class BaseViewSet(TenantViewSet):
             tenant_id=self.request.tenant.pk,
             body=json.dumps(self.request.data, sort_keys=True).encode(),
         )
-        with transaction.atomic():
-            record = portal_services.idempotency_find(user=self.request.user, key=key, fingerprint=fingerprint)
-            if record is None:
-                operation = create()
-                portal_services.idempotency_save(
-                    user=self.request.user,
-                    key=key,
-                    fingerprint=fingerprint,
-                    status_code=status.HTTP_202_ACCEPTED,
-                    body=dict(self.operation_body(operation)),
-                    location=operation_location(self.request, operation),
-                )
+
+        def create_once():
+            found = portal_services.idempotency_find(user=self.request.user, key=key, fingerprint=fingerprint)
+            if found is not None:
+                return found, None
+            made = create()
+            portal_services.idempotency_save(
+                user=self.request.user,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=status.HTTP_202_ACCEPTED,
+                body=dict(self.operation_body(made)),
+                location=operation_location(self.request, made),
+            )
+            return None, made
+
+        record, operation = atomic_with_retry(create_once)
         if record is None:
             return self.operation_answer(operation)
         replayed = {"Idempotent-Replayed": "true"}
