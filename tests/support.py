@@ -187,24 +187,35 @@ extendedKeyUsage = clientAuth
 """
 
 
-def openssl_client_certificate(workdir: Path, *, startdate: str, enddate: str) -> dict[str, str]:
-    """A CA and a client certificate signed by it with `openssl ca` for the given validity (YYYYMMDDHHMMSSZ),
-    as the parts of a bundle: {"ca_pem", "cert_pem", "key_pem"}."""
+def openssl_client_certificate(
+    workdir: Path, *, startdate: str, enddate: str, ca: Path | None = None
+) -> dict[str, str]:
+    """A client certificate signed with `openssl ca` for the given validity (YYYYMMDDHHMMSSZ), by the CA
+    whose ca.pem and ca-key.pem are in the folder `ca` (a cluster's), or else by a CA made here; as the
+    parts of a bundle: {"ca_pem", "cert_pem", "key_pem"}."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "openssl.cnf").write_text(OPENSSL_CONFIG)
     (workdir / "index.txt").write_text("")
     (workdir / "serial").write_text("01\n")
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    steps = [
-        ["openssl", "req", "-config", "openssl.cnf", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem"],
-        ["openssl", "req", "-config", "openssl.cnf", *ec, "-keyout", "key.pem", "-out", "client.csr"],
-        ["openssl", "ca", "-batch", "-config", "openssl.cnf", "-cert", "ca.pem", "-keyfile", "ca-key.pem"]
-        + ["-in", "client.csr", "-out", "cert.pem", "-notext", "-startdate", startdate, "-enddate", enddate]
-        + ["-subj", "/CN=portal client"],
-    ]
+    steps = [["openssl", "req", "-config", "openssl.cnf", *ec, "-keyout", "key.pem", "-out", "client.csr"]]
+    if ca is None:
+        steps.insert(
+            0, ["openssl", "req", "-config", "openssl.cnf", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem"]
+        )
+        ca = workdir
+    steps.append(
+        ["openssl", "ca", "-batch", "-config", "openssl.cnf", "-cert", str(ca / "ca.pem"), "-keyfile"]
+        + [str(ca / "ca-key.pem"), "-in", "client.csr", "-out", "cert.pem", "-notext", "-startdate", startdate]
+        + ["-enddate", enddate, "-subj", "/CN=portal client"]
+    )
     for step in steps:
         subprocess.run(step, cwd=workdir, check=True, capture_output=True)
-    return {f"{name}_pem": (workdir / f"{name}.pem").read_text() for name in ("ca", "cert", "key")}
+    return {
+        "ca_pem": (ca / "ca.pem").read_text(),
+        "cert_pem": (workdir / "cert.pem").read_text(),
+        "key_pem": (workdir / "key.pem").read_text(),
+    }
 
 
 def query_counts(requests: dict) -> dict:

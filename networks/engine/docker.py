@@ -102,35 +102,26 @@ REFUSALS = (
 )
 
 
-@dataclass(frozen=True)
-class TlsFailure:
-    """One way a TLS handshake with an engine fails: any of `patterns` in the error names it."""
-
-    patterns: tuple[str, ...]
-    code: str
-    sentence: str
-
-
-# The handshake's failures, as OpenSSL words them; tests/networks/engine/test_tls.py meets each on the
-# real cluster. First match wins.
+# The handshake's failures, as OpenSSL words them (refusals of the connection itself);
+# tests/networks/services/test_cluster_registration.py meets them on the real cluster. First match wins.
 TLS_FAILURES = (
-    TlsFailure(
+    Refusal(
         ("hostname mismatch", "ip address mismatch", "doesn't match", "not valid for"),
         "tls_host_mismatch",
         "The engine's certificate is not issued for the address in DOCKER_HOST. Use the address or host name "
         "the cluster's certificates name (the one in the bundle's docker.env).",
     ),
-    TlsFailure(
+    Refusal(
         ("certificate has expired",),
         "tls_server_expired",
         "The engine's own certificate has expired. Ask the cluster's operator to renew the nodes' certificates.",
     ),
-    TlsFailure(
+    Refusal(
         ("certificate is not yet valid",),
         "tls_server_not_yet_valid",
         "The engine's own certificate is not valid yet: check the clocks of this machine and of the cluster.",
     ),
-    TlsFailure(
+    Refusal(
         (
             "unable to get local issuer",
             "self-signed certificate",
@@ -142,12 +133,12 @@ TLS_FAILURES = (
         "The engine's certificate is not signed by the bundle's CA (ca.pem): the bundle belongs to another "
         "cluster, or its ca.pem is not the one that signed the nodes. Download the cluster's bundle again.",
     ),
-    TlsFailure(
+    Refusal(
         ("alert certificate expired",),
         "tls_client_expired",
         "The engine refused the bundle's client certificate (cert.pem) because it has expired. Download a new bundle.",
     ),
-    TlsFailure(
+    Refusal(
         (
             "alert unknown ca",
             "alert bad certificate",
@@ -161,12 +152,12 @@ TLS_FAILURES = (
         "The engine refused the bundle's client certificate (cert.pem): the cluster's CA did not sign it, or it has expired. "
         "Download the cluster's bundle again.",
     ),
-    TlsFailure(
+    Refusal(
         ("http request to an https server",),
         "tls_required",
         "The engine answers only over TLS. Register it with its bundle (docker.env, ca.pem, cert.pem, key.pem).",
     ),
-    TlsFailure(
+    Refusal(
         ("wrong version number", "record layer failure"),
         "tls_not_spoken",
         "The engine does not speak TLS at that address: check the port in DOCKER_HOST (2376 is Docker's TLS port).",
@@ -177,9 +168,9 @@ TLS_FAILURES = (
 UNREACHABLE = ("connection refused", "failed to establish a new connection", "timed out", "no route to host")
 
 
-def tls_failure(text: str) -> TlsFailure | None:
+def tls_failure(text: str) -> Refusal | None:
     lowered = text.lower()
-    return next((f for f in TLS_FAILURES if any(p in lowered for p in f.patterns)), None)
+    return next((f for f in TLS_FAILURES if f.matches(lowered)), None)
 
 
 def translate(exc: Exception) -> EngineError:
@@ -261,27 +252,6 @@ def ping(endpoint: DockerEndpoint | str) -> bool:
             return bool(client(endpoint).ping())
     except EngineError:
         return False
-
-
-def swarm_id(manager_endpoint: DockerEndpoint | str) -> str:
-    """The swarm's own ID (`docker info` -> Swarm.Cluster.ID), asked of a manager."""
-    with translated():
-        info = client(manager_endpoint).info()
-    swarm = info.get("Swarm") or {}
-    if swarm.get("LocalNodeState") != "active":
-        raise EngineError(
-            f"The Docker engine at {manager_endpoint} is not in a swarm. Run `docker swarm init` on it, "
-            "or register the swarm through one of its managers.",
-            code="not_in_swarm",
-        )
-    cluster_id = (swarm.get("Cluster") or {}).get("ID")
-    if not swarm.get("ControlAvailable") or not cluster_id:
-        raise EngineError(
-            f"The Docker engine at {manager_endpoint} is a swarm worker, not a manager. "
-            "Register the swarm through one of its managers (docker node ls shows them).",
-            code="not_a_manager",
-        )
-    return cluster_id
 
 
 def network_is_broken(attrs: dict) -> bool:

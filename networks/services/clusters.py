@@ -462,9 +462,11 @@ def cluster_merge_swarms() -> list[str]:
         swarm = cluster.swarm_id
         if not swarm:
             try:
-                swarm = docker_engine.swarm_id(cluster.docker)
-            except EngineError as error:
-                said.append(f'Cluster "{cluster.name}": its swarm ID could not be read ({error}) Left as it is.')
+                swarm = cluster_connect(cluster_bundle(cluster)).swarm_id
+            except ServiceError as error:
+                said.append(
+                    f'Cluster "{cluster.name}": its swarm ID could not be read ({error.message}) Left as it is.'
+                )
                 continue
         groups.setdefault(swarm, []).append(cluster)
     for swarm, (keep, *others) in groups.items():

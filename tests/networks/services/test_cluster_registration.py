@@ -8,7 +8,6 @@ wrong address is a real port, the host name mismatch is a real TCP relay to the 
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from networks.services.networks import network_create, network_remove
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from portal.services import tenant_create
-from tests.support import first_team, wait_for_operation, wait_until
+from tests.support import first_team, openssl_client_certificate, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
@@ -47,39 +46,7 @@ def pki(cluster_description) -> Path:
     return Path(cluster_description["pki"])
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
-
-def new_ca(where: Path) -> tuple[Path, Path]:
-    """A CA of its own (not the cluster's): its certificate and key."""
-    openssl(
-        "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "other-ca-key.pem", "-subj", "/CN=some other CA", "-days", "30", "-out", "other-ca.pem",
-        cwd=where,
-    )  # fmt: skip
-    return where / "other-ca.pem", where / "other-ca-key.pem"
-
-
-def client_certificate(where: Path, ca: Path, ca_key: Path, *, start: str, end: str) -> tuple[str, str]:
-    """A client certificate signed by `ca`, valid from `start` to `end` (YYYYMMDDHHMMSSZ): (cert, key) PEMs."""
-    (where / "ca").mkdir(exist_ok=True)
-    (where / "ca" / "index.txt").write_text("")
-    (where / "ca" / "serial").write_text("1000\n")
-    (where / "ca.cnf").write_text(
-        "[ca]\ndefault_ca = test\n[test]\ndir = ./ca\ndatabase = $dir/index.txt\nserial = $dir/serial\n"
-        "new_certs_dir = $dir\ndefault_md = sha256\npolicy = any\nunique_subject = no\nx509_extensions = client\n"
-        "[any]\ncommonName = supplied\n[client]\nextendedKeyUsage = clientAuth\nkeyUsage = critical,digitalSignature\n"
-    )
-    openssl(
-        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "client-key.pem", "-subj", "/CN=overlay-portal test", "-out", "client.csr", cwd=where,
-    )  # fmt: skip
-    openssl(
-        "ca", "-batch", "-config", "ca.cnf", "-cert", str(ca), "-keyfile", str(ca_key),
-        "-startdate", start, "-enddate", end, "-in", "client.csr", "-out", "client-cert.pem", cwd=where,
-    )  # fmt: skip
-    return (where / "client-cert.pem").read_text(), (where / "client-key.pem").read_text()
+VALID = {"startdate": "20250101000000Z", "enddate": "20350101000000Z"}
 
 
 def unchecked(bundle: Bundle, **tls) -> Bundle:
@@ -117,24 +84,22 @@ def test_plain_tcp_is_not_answered(bundle):
 
 
 def test_a_bundle_with_another_ca_is_told_the_cluster_is_not_signed_by_it(bundle, tmp_path):
-    other_ca, _ = new_ca(tmp_path)
-    error = refusal(unchecked(bundle, ca_pem=other_ca.read_text()))
+    other = openssl_client_certificate(tmp_path, **VALID)  # and its own CA
+    error = refusal(unchecked(bundle, ca_pem=other["ca_pem"]))
     assert error.code == "tls_wrong_ca"
     assert "not signed by the bundle's CA (ca.pem)" in error.message
 
 
 def test_a_client_certificate_the_cluster_did_not_sign_is_refused_by_the_engine(bundle, tmp_path):
-    other_ca, other_key = new_ca(tmp_path)
-    cert, key = client_certificate(tmp_path, other_ca, other_key, start="20250101000000Z", end="20350101000000Z")
-    error = refusal(unchecked(bundle, cert_pem=cert, key_pem=key))
+    other = openssl_client_certificate(tmp_path, **VALID)
+    error = refusal(unchecked(bundle, cert_pem=other["cert_pem"], key_pem=other["key_pem"]))
     assert error.code == "tls_client_refused"
     assert "refused the bundle's client certificate (cert.pem)" in error.message
 
 
 def test_an_expired_client_certificate_is_named_with_its_date_and_the_engine_refuses_it_too(bundle, pki, tmp_path):
-    cert, key = client_certificate(
-        tmp_path, pki / "ca.pem", pki / "ca-key.pem", start="20200101000000Z", end="20200201000000Z"
-    )
+    made = openssl_client_certificate(tmp_path, startdate="20200101000000Z", enddate="20200201000000Z", ca=pki)
+    cert, key = made["cert_pem"], made["key_pem"]
     with pytest.raises(BundleError) as refused:
         bundle_from_parts(docker_host=MANAGER, ca_pem=bundle.tls.ca_pem, cert_pem=cert, key_pem=key)
     assert "expired on 2020-02-01 00:00 UTC" in refused.value.message
@@ -143,9 +108,8 @@ def test_an_expired_client_certificate_is_named_with_its_date_and_the_engine_ref
 
 
 def test_a_client_certificate_not_yet_valid_is_named_with_its_date(bundle, pki, tmp_path):
-    cert, key = client_certificate(
-        tmp_path, pki / "ca.pem", pki / "ca-key.pem", start="20990101000000Z", end="20990201000000Z"
-    )
+    made = openssl_client_certificate(tmp_path, startdate="20990101000000Z", enddate="20990201000000Z", ca=pki)
+    cert, key = made["cert_pem"], made["key_pem"]
     with pytest.raises(BundleError) as refused:
         bundle_from_parts(docker_host=MANAGER, ca_pem=bundle.tls.ca_pem, cert_pem=cert, key_pem=key)
     assert "not valid until 2099-01-01 00:00 UTC" in refused.value.message
@@ -235,9 +199,9 @@ def _has_leader(bundle) -> bool:
 def test_the_web_asks_a_worker_to_connect_and_hears_each_sentence(celery_worker_process, bundle, tmp_path):
     found = cluster_connect_ask(bundle, timeout=30)
     assert [n["name"] for n in found.nodes] == ["node1", "node2"]
-    other_ca, _ = new_ca(tmp_path)
+    other = openssl_client_certificate(tmp_path, **VALID)
     with pytest.raises(ServiceError) as refused:
-        cluster_connect_ask(unchecked(bundle, ca_pem=other_ca.read_text()), timeout=30)
+        cluster_connect_ask(unchecked(bundle, ca_pem=other["ca_pem"]), timeout=30)
     assert refused.value.code == "tls_wrong_ca"
 
 
@@ -249,9 +213,8 @@ def test_rotated_credentials_are_used_from_the_next_call_and_the_old_key_is_gone
     cluster = cluster_register(tenant=tenant, bundle=bundle, name="rotation")
     cluster_reconcile_now(cluster=cluster)  # the ingress network's block is taken
     old_key_sealed = cluster.tls_key_sealed
-    cert, key = client_certificate(
-        tmp_path, pki / "ca.pem", pki / "ca-key.pem", start="20250101000000Z", end="20350101000000Z"
-    )
+    made = openssl_client_certificate(tmp_path, startdate="20250101000000Z", enddate="20350101000000Z", ca=pki)
+    cert, key = made["cert_pem"], made["key_pem"]
     new = bundle_from_parts(docker_host=MANAGER, ca_pem=bundle.tls.ca_pem, cert_pem=cert, key_pem=key)
     cluster_credentials_rotate(cluster=cluster, found=cluster_connect(new), bundle=new)
 
