@@ -20,7 +20,7 @@ from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Node
 from networks.services import queue
-from networks.services.events import event_follow_up
+from networks.services.events import event_follow_up, follow_up_is_own_create
 
 logger = logging.getLogger("networks.follow_events")
 
@@ -37,7 +37,7 @@ def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool
         try:
             for event in docker_engine.events(endpoint, since=since, until=until):
                 follow_up = event_follow_up(event, from_manager=from_manager)
-                if follow_up is None:
+                if follow_up is None or follow_up_is_own_create(cluster_id=cluster_id, follow_up=follow_up):
                     continue
                 logger.info("%s: %s %s %s", name, event.get("Type"), event.get("Action"), follow_up.docker_id[:12])
                 if follow_up.kind == "container":
@@ -52,8 +52,9 @@ def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool
         except EngineError as error:
             logger.warning("%s: cannot read events (%s); trying again in %d s", name, error, RETRY)
             stop.wait(RETRY)
-        except Exception:  # a broker hiccup must not end the thread; the next window retries
+        except Exception:  # a broker or database hiccup must not end the thread; the next window retries
             logger.exception("%s: following events failed; trying again in %d s", name, RETRY)
+            close_old_connections()  # a database connection that broke is opened again
             stop.wait(RETRY)
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from networks.services.events import FollowUp, event_follow_up
+from networks.models import Network
+from networks.services.events import FollowUp, event_follow_up, follow_up_is_own_create
+from tests.pages import make_network
 
 CONTAINER = "bc58b9db376c06510c4a5b833594119befc19a102fd2a4ebb3df006d1dd71d49"
 NETWORK = "6mxckgmhefplepgayd8rxr1u7"
@@ -48,10 +50,10 @@ def test_connect_and_disconnect_refresh_the_container_they_name(action):
     assert event_follow_up(event, from_manager=False) == FollowUp("container", CONTAINER)
 
 
-@pytest.mark.parametrize("action", ["create", "remove"])
-def test_a_swarm_networks_life_is_followed_from_a_manager(action):
+@pytest.mark.parametrize(("action", "created_as"), [("create", "mynetwork"), ("remove", "")])
+def test_a_swarm_networks_life_is_followed_from_a_manager(action, created_as):
     event = network_event(action, scope="swarm")
-    assert event_follow_up(event, from_manager=True) == FollowUp("network", NETWORK)
+    assert event_follow_up(event, from_manager=True) == FollowUp("network", NETWORK, created_as=created_as)
     assert event_follow_up(event, from_manager=False) is None
 
 
@@ -82,3 +84,16 @@ def test_a_swarm_node_going_down_or_coming_back_asks_for_the_clusters_health():
     assert event_follow_up(event, from_manager=False) is None
     availability = {**event, "Actor": {"ID": "x", "Attributes": {"name": "node2", "availability.new": "drain"}}}
     assert event_follow_up(availability, from_manager=True) is None
+
+
+def test_the_create_of_a_network_the_portal_is_making_needs_no_worker(team):
+    """The follower drops it (the operation records the network); anything else about it still goes on."""
+    network = make_network(team, "mynetwork", status=Network.Status.CREATING)
+    created = event_follow_up(network_event("create", scope="swarm"), from_manager=True)
+    removed = event_follow_up(network_event("remove", scope="swarm"), from_manager=True)
+    assert follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=created)
+    assert not follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=removed)
+    assert not follow_up_is_own_create(cluster_id=team.cluster.pk + 1, follow_up=created)
+    network.status = Network.Status.ACTIVE
+    network.save(update_fields=["status"])
+    assert not follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=created)
