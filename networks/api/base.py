@@ -76,12 +76,15 @@ class BaseViewSet(TenantViewSet):
     def operation_body(self, operation: Operation) -> dict:
         return OperationSerializer(operation, context=self.get_serializer_context()).data
 
-    def operation_answer(self, operation: Operation, *, headers=None) -> Response:
-        """202 with the operation and its Location; with ?wait=, 200 once it has finished."""
+    def operation_answer(self, operation: Operation, *, headers=None, body: dict | None = None) -> Response:
+        """202 with the operation and its Location; with ?wait=, 200 once it has finished.
+
+        `body`: the operation as already serialized when it was recorded (used unless ?wait= waited)."""
         if self.wait:
             operation = operation_wait_until_finished(operation, self.wait)
+            body = None
         return Response(
-            self.operation_body(operation),
+            self.operation_body(operation) if body is None else body,
             status=status.HTTP_200_OK if self.wait and operation.is_finished else status.HTTP_202_ACCEPTED,
             headers={"Location": operation_location(self.request, operation), **(headers or {})},
         )
@@ -107,21 +110,22 @@ class BaseViewSet(TenantViewSet):
         def create_once():
             found = portal_services.idempotency_find(user=self.request.user, key=key, fingerprint=fingerprint)
             if found is not None:
-                return found, None
+                return found, None, None
             made = create()
+            body = dict(self.operation_body(made))
             portal_services.idempotency_save(
                 user=self.request.user,
                 key=key,
                 fingerprint=fingerprint,
                 status_code=status.HTTP_202_ACCEPTED,
-                body=dict(self.operation_body(made)),
+                body=body,
                 location=operation_location(self.request, made),
             )
-            return None, made
+            return None, made, body
 
-        record, operation = atomic_with_retry(create_once)
+        record, operation, body = atomic_with_retry(create_once)
         if record is None:
-            return self.operation_answer(operation)
+            return self.operation_answer(operation, body=body)  # the answer stored is the answer given
         replayed = {"Idempotent-Replayed": "true"}
         operation = Operation.objects.filter(pk=record.body.get("id"), tenant=self.request.tenant).first()
         if self.wait and operation is not None:

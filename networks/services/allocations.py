@@ -55,9 +55,14 @@ def _held_overlap(cluster_id: int) -> ipam.OverlapFn:
 
 
 def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | None]]:
-    reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
-    overlap = ipam.combine(_held_overlap(cluster.pk), reserved.overlap)
-    return overlap, lambda x: overlap(x, x)
+    """Overlap and cover lookups over held and reserved blocks; the reserved ones are read once per
+    locked row (choosing a block and then moving the floor past it ask the same)."""
+    lookups = getattr(cluster, "_allocation_lookups", None)
+    if lookups is None:
+        reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
+        overlap = ipam.combine(_held_overlap(cluster.pk), reserved.overlap)
+        lookups = cluster._allocation_lookups = (overlap, lambda x: overlap(x, x))
+    return lookups
 
 
 def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=None) -> list[ipam.Taken]:
@@ -123,16 +128,33 @@ def subnet_allocate(
     of the size is left (HTTP 409 in the API).
     """
     cluster = cluster_lock(cluster.pk)
-    overlap, cover = _lookups(cluster)
+    block = subnet_choose(cluster=cluster, subnet=subnet, prefixlen=prefixlen, tenant=tenant)
+    return subnet_hold(cluster=cluster, block=block, network=network, owner=owner)
+
+
+def subnet_choose(
+    *, cluster: Cluster, subnet: str | None = None, prefixlen: int | None = None, tenant=None
+) -> ipaddress.IPv4Network:
+    """The block `subnet_hold` is to hold: the one asked for (validated), or the first free one.
+
+    `cluster` is the row as the swarm's lock returned it (`cluster_lock`, or `grant_check_room`'s
+    grant), in the transaction that then holds the block.
+    """
     if subnet:
-        block = subnet_check(cluster=cluster, subnet=subnet, tenant=tenant)
-    else:
-        block = ipam.first_fit(
-            cluster.pool,
-            cluster.default_prefixlen if prefixlen is None else prefixlen,
-            overlap=overlap,
-            floor=cluster.allocation_floor,
-        )
+        return subnet_check(cluster=cluster, subnet=subnet, tenant=tenant)
+    overlap, _ = _lookups(cluster)
+    return ipam.first_fit(
+        cluster.pool,
+        cluster.default_prefixlen if prefixlen is None else prefixlen,
+        overlap=overlap,
+        floor=cluster.allocation_floor,
+    )
+
+
+def subnet_hold(
+    *, cluster: Cluster, block: ipaddress.IPv4Network, network: Network | None = None, owner: str | None = None
+) -> SubnetAllocation:
+    """Record the block `subnet_choose` chose, under the same lock, and move the cluster's floor past it."""
     first, last = ipam.to_range(block)
     try:
         # No savepoint: a violation aborts the whole allocation anyway.
@@ -152,7 +174,7 @@ def subnet_allocate(
         ) from exc
     if cluster.allocation_floor is not None and first <= cluster.allocation_floor <= last:
         cluster.allocation_floor = last + 1  # the block just made covers the floor: skip one lookup
-    _advance_floor(cluster, cover)
+    _advance_floor(cluster, _lookups(cluster)[1])
     return allocation
 
 

@@ -27,7 +27,6 @@ from .grants import grant_check_room
 from .networks import network_not_usable
 from .operations import (
     operation_create,
-    operation_enqueue,
     operation_progress,
     operation_succeed,
     operation_transfer,
@@ -236,7 +235,6 @@ def container_run(
             "environment": [e["name"] for e in env],  # names only: values may be secret
         },
     )
-    operation_enqueue(operation=operation)
     return operation
 
 
@@ -467,7 +465,6 @@ def container_action_request(*, tenant, container: Container, action: str, user=
     operation = operation_create(
         tenant=tenant, cluster=container.cluster, kind=kind, target=container.name, user=user, container=container
     )
-    operation_enqueue(operation=operation)
     return operation
 
 

@@ -19,9 +19,14 @@ from .allocations import cluster_lock
 LIMIT_FIELDS = ("max_networks", "max_containers", "max_published_ports")
 
 
-def grant_get(*, cluster: Cluster, tenant: Tenant) -> ClusterGrant:
-    """The tenant's grant on the cluster; a cluster it was not granted looks exactly like a missing one."""
-    grant = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant").first()
+def grant_get(*, cluster: Cluster, tenant: Tenant, lock: bool = False) -> ClusterGrant:
+    """The tenant's grant on the cluster; a cluster it was not granted looks exactly like a missing one.
+
+    `lock`: in the same query, take the swarm's lock (the cluster row, as `cluster_lock` does) until
+    the transaction ends; `grant.cluster` is then the row as locked.
+    """
+    grants = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant")
+    grant = (grants.select_for_update(of=("cluster",)) if lock else grants).first()
     if grant is None:
         raise ServiceError("not_found", "No such cluster.", field="cluster", http_status=404)
     return grant
@@ -44,12 +49,11 @@ def grant_check_room(
     """Take the swarm's lock and refuse what would pass one of the tenant's limits there.
 
     Call inside the transaction that then records the network or container: the lock is held
-    until it commits, so the count cannot change in between.
+    until it commits, so the count cannot change in between. `grant.cluster` is the locked row.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("grant_check_room must run inside the transaction that records the new objects")
-    cluster_lock(cluster.pk)
-    grant = grant_get(cluster=cluster, tenant=tenant)
+    grant = grant_get(cluster=cluster, tenant=tenant, lock=True)
     asked = {"networks": networks, "containers": containers, "published ports": published_ports}
     limits = {
         "networks": grant.max_networks,

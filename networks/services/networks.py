@@ -18,14 +18,15 @@ from plumbing.errors import ServiceError
 from . import queue
 from .allocations import (
     address_release,
-    subnet_allocate,
+    subnet_choose,
+    subnet_hold,
     subnet_release,
     subnet_release_in_consul,
     subnet_reserve_in_consul,
 )
 from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
-from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .operations import operation_create, operation_progress, operation_succeed
 from .protection import check_not_system
 from .state import state_network_delete, state_network_write
 
@@ -116,47 +117,37 @@ def network_create(
     encrypted: bool = False,
     labels: dict | None = None,
 ) -> Operation:
-    """Validate, hold a subnet, record the network and its operation, and enqueue the work."""
+    """Validate, hold a subnet, record the network and its operation, and enqueue the work.
+
+    Everything from the swarm's lock to the commit is a few index lookups and inserts: every
+    create on the swarm waits for it.
+    """
     name = _check_name(cluster, name)
     labels = docker_labels.labels_check(labels)
-    grant_check_room(cluster=cluster, tenant=tenant, networks=1)  # the swarm's lock, held until commit
-    allocation = subnet_allocate(
-        cluster=cluster,
-        owner=f'network "{name}"',
-        subnet=(subnet or "").strip() or None,
-        prefixlen=prefixlen,
-        tenant=tenant,
-    )
-    gateway_address = ipam.parse_gateway(gateway, allocation.subnet)
+    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
+    block = subnet_choose(cluster=cluster, subnet=(subnet or "").strip() or None, prefixlen=prefixlen, tenant=tenant)
+    gateway_address = ipam.parse_gateway(gateway, block)
     network = Network.objects.create(
         tenant=tenant,
         cluster=cluster,
         name=name,
-        subnet=allocation.cidr,
+        subnet=str(block),
         gateway=str(gateway_address),
         internal=internal,
         encrypted=encrypted,
         labels=labels,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    allocation.network = network
-    allocation.save(update_fields=["network"])
-    operation = operation_create(
+    subnet_hold(cluster=cluster, block=block, network=network)
+    return operation_create(
         tenant=tenant,
         cluster=cluster,
         kind=Operation.Kind.NETWORK_CREATE,
         target=name,
         user=user,
         network=network,
-        params={
-            "subnet": allocation.cidr,
-            "gateway": str(gateway_address),
-            "internal": internal,
-            "encrypted": encrypted,
-        },
+        params={"subnet": str(block), "gateway": str(gateway_address), "internal": internal, "encrypted": encrypted},
     )
-    operation_enqueue(operation=operation)
-    return operation
 
 
 def network_create_run(*, operation: Operation) -> None:
@@ -170,14 +161,15 @@ def network_create_run(*, operation: Operation) -> None:
     subnet_reserve_in_consul(allocation=network.allocation)
     attrs = _build(operation, cluster, network)
     network.docker_id = attrs["Id"]
-    _set_status(network, Network.Status.ACTIVE)
     operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
     state_network_write(network=network)
-    operation_succeed(
-        operation=operation,
-        message=f"Network {network.name} is active: {network.docker_id}",
-        result={"id": network.docker_id},
-    )
+    with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
+        _set_status(network, Network.Status.ACTIVE)
+        operation_succeed(
+            operation=operation,
+            message=f"Network {network.name} is active: {network.docker_id}",
+            result={"id": network.docker_id},
+        )
 
 
 # A swarm whose allocator has not yet let go of a block just freed (a network removed a moment ago)
@@ -285,7 +277,6 @@ def network_remove(*, tenant, network: Network, user=None, disconnect: bool = Fa
         network=network,
         params={"disconnect": disconnect},
     )
-    operation_enqueue(operation=operation)
     return operation
 
 
@@ -380,7 +371,6 @@ def network_connect(
         container=container,
         params={"aliases": aliases, "ipv4_address": endpoint.ipv4_address or ""},
     )
-    operation_enqueue(operation=operation)
     return operation
 
 
@@ -443,7 +433,6 @@ def network_disconnect_request(
         container=container,
         params={"force": force},
     )
-    operation_enqueue(operation=operation)
     return operation
 
 

@@ -31,7 +31,8 @@ class OperationNotStartable(Exception):
 def operation_create(
     *, tenant, cluster: Cluster, kind: str, target: str, user=None, network=None, container=None, params=None
 ) -> Operation:
-    return Operation.objects.create(
+    """Record the operation and hand it to a worker once the surrounding transaction commits."""
+    operation = Operation.objects.create(
         tenant=tenant,
         cluster=cluster,
         kind=kind,
@@ -41,20 +42,29 @@ def operation_create(
         container=container,
         params=params or {},
         progress=[{"at": timezone.now().isoformat(), "message": "Queued: waiting for a worker."}],
+        celery_task_id=str(uuid.uuid4()),
     )
+    _send_on_commit(operation)
+    return operation
 
 
 def operation_enqueue(*, operation: Operation) -> None:
-    """Hand the operation to a worker once the surrounding transaction commits (the worker looks its
-    kind up in `runners`), so the worker finds the rows it needs.
+    """Hand a recorded operation to a worker again, under a new task id.
 
-    A new task id each time: a delivery of an earlier message for the operation is then stale and
-    does nothing (operation_start), so sending again is always safe.
+    A delivery of an earlier message for the operation is then stale and does nothing
+    (operation_start), so sending again is always safe.
     """
     task_id = str(uuid.uuid4())
     Operation.objects.filter(pk=operation.pk).update(celery_task_id=task_id, sent=None)
     operation.celery_task_id = task_id
     operation.sent = None
+    _send_on_commit(operation)
+
+
+def _send_on_commit(operation: Operation) -> None:
+    """Send once the surrounding transaction commits (the worker looks its kind up in `runners`), so the
+    worker finds the rows it needs."""
+    task_id = operation.celery_task_id
     transaction.on_commit(lambda: operation_send(operation=operation, task_id=task_id))
 
 

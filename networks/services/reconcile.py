@@ -19,7 +19,7 @@ from networks.models import Cluster, Container, Network, Operation, SubnetAlloca
 from .allocations import subnet_import_external, subnet_release, subnet_reserve_in_consul
 from .containers import container_refresh, system_containers_sync
 from .endpoints import endpoint_refresh
-from .operations import operation_create, operation_enqueue, operation_progress, operation_succeed
+from .operations import operation_create, operation_progress, operation_succeed
 from .state import network_document, network_key, state_network_delete, state_network_write, subnet_key
 
 
@@ -28,7 +28,6 @@ def cluster_reconcile_request(*, cluster: Cluster, user=None) -> Operation:
     operation = operation_create(
         tenant=None, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
     )
-    operation_enqueue(operation=operation)
     return operation
 
 

@@ -1,7 +1,7 @@
 """What a worker runs for each kind of operation, and what cleans up after it when it finally fails.
 
 One registry for every kind: `networks.tasks` looks the operation's kind up here; the services that
-record operations enqueue them by kind (`operation_enqueue`) and never import the tasks.
+record operations hand them to a worker by kind (`operation_create`) and never import the tasks.
 """
 
 from __future__ import annotations
