@@ -361,7 +361,8 @@ def create_overlay_network(
     ipam_config = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
     options = {"encrypted": ""} if encrypted else None
     with translated():
-        network = client(manager_endpoint).networks.create(
+        # The low-level call: the SDK's networks.create would inspect it once more than network_allocated does.
+        created = client(manager_endpoint).api.create_network(
             name,
             driver="overlay",
             attachable=True,
@@ -371,7 +372,7 @@ def create_overlay_network(
             options=options,
             check_duplicate=True,
         )
-    return network_allocated(manager_endpoint, network.id)
+    return network_allocated(manager_endpoint, created["Id"])
 
 
 ALLOCATION_WAIT = 5.0  # seconds a new swarm network may stay unallocated before it is taken as broken

@@ -97,8 +97,15 @@ def _announce(operation: Operation) -> None:
 
 @transaction.atomic
 def operation_start(*, operation_id: int, task_id: str) -> Operation:
-    """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery."""
-    operation = Operation.objects.select_for_update().get(pk=operation_id)
+    """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery.
+
+    The operation comes with its cluster, network (and the network's cluster and team) and container,
+    read in the same query: every runner needs them."""
+    operation = (
+        Operation.objects.select_related("cluster", "network__cluster", "network__tenant", "container")
+        .select_for_update(of=("self",))
+        .get(pk=operation_id)
+    )
     if operation.status != Operation.Status.QUEUED or (
         operation.celery_task_id and operation.celery_task_id != task_id
     ):
