@@ -75,6 +75,15 @@ def kv_delete(address: ConsulEndpoint | str, key: str, *, recurse: bool = False)
         client(address).kv.delete(key, recurse=recurse)
 
 
+def kv_delete_all(address: ConsulEndpoint | str, *, keys: list[str], trees: list[str] | None = None) -> None:
+    """Delete keys and whole key trees in one Consul transaction: one commit of Consul's log for all of them,
+    and all or none is deleted."""
+    payload = [{"KV": {"Verb": "delete", "Key": key}} for key in keys]
+    payload += [{"KV": {"Verb": "delete-tree", "Key": tree}} for tree in trees or []]
+    with translated():
+        client(address).txn.put(payload)
+
+
 def service_register(
     address: str, *, service_id: str, name: str, service_address: str, port: int, tags: list[str]
 ) -> None:

@@ -299,8 +299,7 @@ def network_remove_run(*, operation: Operation) -> None:
             subnet_release(allocation=allocation)
         network.status = Network.Status.REMOVED
         network.save(update_fields=["status", "updated"])
-    subnet_release_in_consul(cluster=cluster, cidr=network.subnet)
-    state_network_delete(network=network)
+    state_network_delete(network=network, release_subnet=True)
     operation_succeed(operation=operation, message=f"Network {network.name} removed.")
 
 

@@ -62,10 +62,12 @@ def state_network_write(*, network: Network) -> None:
     _put(network, network_key(network), network_document(network))
 
 
-def state_network_delete(*, network: Network) -> None:
-    address = network.cluster.consul
-    consul_engine.kv_delete(address, network_key(network))
-    consul_engine.kv_delete(address, endpoint_prefix(network), recurse=True)
+def state_network_delete(*, network: Network, release_subnet: bool = False) -> None:
+    """Forget the network and its endpoints (and, with `release_subnet`, its block's reservation) at once."""
+    keys = [network_key(network)]
+    if release_subnet:
+        keys.append(subnet_key(network.cluster, network.subnet))
+    consul_engine.kv_delete_all(network.cluster.consul, keys=keys, trees=[endpoint_prefix(network)])
 
 
 def state_endpoint_write(*, endpoint: Endpoint) -> None:

@@ -202,6 +202,10 @@ def test_remove_refused_while_attached_then_with_disconnect_frees_subnet(worker,
     assert docker_engine.find_networks(cluster.docker, id=network.docker_id) == []
     assert not SubnetAllocation.objects.filter(cluster=cluster, cidr=network.subnet).exists()
     assert consul_state(network=network) == {"network": None, "endpoints": {}}
+    assert (
+        consul_engine.kv_get(cluster.consul, f"{cluster.consul_prefix}/subnets/{network.subnet.replace('/', '_')}")
+        is None
+    )
     # First fit: the freed block is handed out again.
     assert create(cluster, "again").subnet == network.subnet
 
