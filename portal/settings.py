@@ -226,6 +226,11 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_UR
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after each task unless told to
+# reuse them: a new PostgreSQL connection (a backend forked, ~10 ms) for every operation. Its own
+# closing is turned off here; portal/celery.py closes them as a request would instead (CONN_MAX_AGE,
+# health checks, and at once after an error).
+CELERY_DB_REUSE_MAX = 2**31
 # Two queues, and every worker takes from both in turn: what a user waits for (operations, the
 # questions a page asks) in "celery", what only keeps the portal current (the events follower's
 # follow-ups, beat's sweeps) in "background". A run no longer waits behind a burst of follow-ups
