@@ -335,10 +335,10 @@ class NetworkEndpointSerializer(serializers.ModelSerializer):
 
 class NetworkSerializer(RowSerializer):
     """A network as the asking team may see it: a network shared with it shows its name, subnet and
-    the names of the containers on it, but no details of another team's containers.
+    the names of the containers on it, but no details of another team's containers."""
 
-    It serializes rows (selectors.network_rows, with network_rows_with_containers for `containers`
-    and `shared_with`), not Network objects."""
+    # It serializes rows (selectors.network_rows, with network_rows_with_containers for `containers`
+    # and `shared_with`), not Network objects; this docstring is the schema's description.
 
     cluster_name = serializers.CharField(source="cluster.name")
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
