@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -134,24 +134,32 @@ def network_list_counted(*, tenant: Tenant) -> QuerySet[Network]:
     return network_list(tenant=tenant).annotate(containers_count=Coalesce(Subquery(counted), 0))
 
 
-def network_list_with_containers(*, tenant: Tenant) -> QuerySet[Network]:
-    """`network_list` with each network's endpoints (their containers joined) and shares, read in two
-    more queries whatever the number of networks, as `endpoint_rows` and `share_rows`: what the API
-    shows of a network (only what it shows of a container: most may be another team's)."""
-    endpoints = Endpoint.objects.select_related("container").only(
-        "network_id", "ipv4_address", "mac_address", "aliases", "container__name", "container__tenant_id"
-    )
-    shares = NetworkShare.objects.select_related("tenant").only("network_id", "tenant__slug", "tenant__name")
-    # As lists (to_attr): Django then sets each network's rows as they are, instead of cloning the
-    # custom queryset once per network (the clones' deepcopy was a fifth of a page of 200).
-    return network_list(tenant=tenant).prefetch_related(
-        Prefetch("endpoints", queryset=endpoints, to_attr="endpoint_rows"),
-        Prefetch("shares", queryset=shares, to_attr="share_rows"),
-    )
+def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[dict]:
+    """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name): the API's
+    lists and reads, where a page may hold a thousand networks and their model objects cost the most."""
+    return Network.objects.usable_by(tenant).values(*columns)
 
 
-def network_get_with_containers(*, tenant: Tenant, pk: int) -> Network:
-    return get_object_or_404(network_list_with_containers(tenant=tenant), pk=pk)
+def network_rows_with_containers(rows: list[dict]) -> list[dict]:
+    """Rows of `network_rows` (with their ids), each given its endpoints with their containers'
+    names and teams (`endpoint_rows`, by container name: only what the API shows of a container, most
+    may be another team's) and the teams it is shared with (`share_rows`, by name): two more queries
+    whatever the number of rows."""
+    by_id = {}
+    for row in rows:
+        row["endpoint_rows"], row["share_rows"] = [], []
+        by_id[row["id"]] = row
+    if not by_id:
+        return rows
+    endpoints = Endpoint.objects.filter(network__in=by_id).order_by("container__name", "pk")
+    for endpoint in endpoints.values(
+        "network", "container", "container__name", "container__tenant", "ipv4_address", "mac_address", "aliases"
+    ):
+        by_id[endpoint["network"]]["endpoint_rows"].append(endpoint)
+    shares = NetworkShare.objects.filter(network__in=by_id).order_by("tenant__name", "pk")
+    for share in shares.values("network", "tenant__slug"):
+        by_id[share["network"]]["share_rows"].append(share)
+    return rows
 
 
 def network_share_list(*, network: Network) -> QuerySet[NetworkShare]:

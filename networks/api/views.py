@@ -257,12 +257,25 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     serializer_class = s.NetworkSerializer
     filterset_class = NetworkFilterSet
     noun = "network"
-    selector_get = staticmethod(selectors.network_get_with_containers)
+    selector_get = staticmethod(selectors.network_get)
     ordering_fields = ["name", "subnet", "status", "created", "updated"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.network_list_with_containers(tenant=self.request.tenant)
+        return selectors.network_rows(tenant=self.request.tenant, columns=s.NetworkSerializer.columns())
+
+    def paginate_queryset(self, queryset):
+        return selectors.network_rows_with_containers(super().paginate_queryset(queryset))
+
+    def network_row(self, pk) -> dict:
+        """The network as the API shows it (get_object is the model, for the calls that change it)."""
+        rows = selectors.network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
+        if not rows:
+            raise NotFound(f"No such {self.noun}.")
+        return rows[0]
+
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.network_row(pk)).data)
 
     @extend_schema(
         summary="Create an overlay network (docker network create)",
@@ -378,7 +391,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             tenant=request.tenant, network=network, with_tenant=data["tenant"], user=request.user
         )
         audited(request, "network.share", None, obj=network, details={"with": data["tenant"]})
-        return Response(self.get_serializer(self.get_object()).data)
+        return Response(self.get_serializer(self.network_row(network.pk)).data)
 
     @extend_schema(
         summary="Stop sharing the network with a team (refused while its containers are attached, unless disconnect)",

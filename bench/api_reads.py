@@ -1,0 +1,234 @@
+"""How fast the REST API reads, against a bare Django reading the same rows, in the same run; no cluster needed.
+
+The portal is served as scripts/serve serves it (gunicorn gthread, 2 x cores + 1 workers at most 12, 32
+threads each, a PostgreSQL pool of 8 per process, the access log on) with DEBUG off and the Redis
+cache, on a PostgreSQL database of the benchmark's own holding one tenant with LISTED networks made as
+rows (tests/pages.py `populate`: their blocks, containers on a third of them, shares both ways; the
+cluster holds credentials, as a registered one does).
+Requests carry `Authorization: Token ...`; the throttle's rate is lifted as bench/e2e.py lifts it.
+
+The baseline (the floor) is `floor` below under the same gunicorn: a WSGI callable that reads the
+same network rows with Django's ORM and the same database pool, and answers them as JSON: no
+middleware, no DRF, no token, no tenant check. What the portal takes beyond it is what its own
+layers cost.
+
+Cases (one client, keep-alive, the median of many; portal, floor, ratio):
+  inspect        GET /api/v1/networks/ID/
+  list all       GET /api/v1/networks/?page_size=1000 (every network in one page)
+  first page     GET /api/v1/networks/ (the default page of 50)
+
+Run: `.venv/bin/python bench/api_reads.py` (needs PostgreSQL on 127.0.0.1:5432 and Redis).
+BENCH_DATABASE names its database (default bench_api_reads, made afresh and dropped at the end),
+BENCH_REDIS_DB its Redis database (default 10). The last line reads
+`api reads: inspect <r>x, list 1000 <r>x, first page <r>x` (portal / floor).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LISTED = 1000
+ROUNDS = 3  # portal and floor take turns, so that other load on the machine weighs on both alike
+SAMPLES = {"inspect": 60, "list all": 10, "first page": 40}  # per round
+DATABASE = os.environ.get("BENCH_DATABASE", "bench_api_reads")
+REDIS = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '10')}"
+
+# As in production (DEBUG off), but over plain HTTP on 127.0.0.1. setdefault: the gunicorn processes
+# import this module too (for `floor`) and must see the same values as the process that started them.
+for name, value in dict(
+    DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+    CELERY_BROKER_URL=REDIS,
+    CACHE_URL=REDIS,
+    DJANGO_SETTINGS_MODULE="portal.settings",
+    DEBUG="false",
+    SECRET_KEY=Fernet.generate_key().decode() * 2,
+    PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
+    ALLOWED_HOSTS="127.0.0.1,localhost",
+    SECURE_SSL_REDIRECT="false",
+    SESSION_COOKIE_SECURE="false",
+    CSRF_COOKIE_SECURE="false",
+    API_THROTTLE_RATE="100000000/minute",
+    LOG_LEVEL="WARNING",
+).items():
+    os.environ.setdefault(name, value)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.core.serializers.json import DjangoJSONEncoder  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+from django.db.models import F  # noqa: E402
+
+from networks.bundles import bundle_seal  # noqa: E402
+from networks.models import Cluster, Network  # noqa: E402
+from portal.services import api_token_create  # noqa: E402
+from tests.pages import make_team, populate  # noqa: E402
+from tests.support import made_bundle  # noqa: E402
+
+FLOOR_FIELDS = ["id", "name", "cluster", "subnet", "gateway", "internal", "encrypted", "labels", "is_external"]
+FLOOR_FIELDS += ["docker_id", "status", "created", "updated"]
+
+
+def floor(environ, start_response):
+    """The floor: the network rows the tenant sees (one, or a page) by the ORM, as JSON, and nothing else.
+
+    /networks/ID/ answers one row, /networks/?page_size=N the first N by name; a network's cluster
+    name and team come in the same query, as the portal's own list reads them.
+    """
+    close_old_connections()  # what Django's handler does around a request: the connection goes back to the pool
+    try:
+        rows = Network.objects.usable_by(int(os.environ["BENCH_TENANT"])).values(
+            *FLOOR_FIELDS, cluster_name=F("cluster__name"), owner=F("tenant__slug")
+        )
+        parts = environ["PATH_INFO"].strip("/").split("/")
+        if len(parts) == 2:
+            body = rows.filter(pk=int(parts[1])).first()
+        else:
+            query = dict(pair.split("=", 1) for pair in environ.get("QUERY_STRING", "").split("&") if "=" in pair)
+            body = {"results": list(rows.order_by("name")[: int(query.get("page_size", 50))])}
+    finally:
+        close_old_connections()
+    encoded = DjangoJSONEncoder().encode(body).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(encoded)))])
+    return [encoded]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare() -> tuple[str, int, int]:
+    """A fresh database with one team holding LISTED networks; its token, its id and a network's id."""
+    for sql in (f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}"):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
+    call_command("migrate", verbosity=0)
+    team = make_team("Bench")
+    # Credentials as a registered cluster holds them (a list that reads whole cluster rows reads them too).
+    bundle = made_bundle()
+    Cluster.objects.filter(pk=team.cluster.pk).update(
+        tls_ca=bundle.tls.ca_pem, tls_cert=bundle.tls.cert_pem, tls_key_sealed=bundle_seal(bundle)["key_sealed"]
+    )
+    # populate(n) makes n + n // 10 + 1 networks, every one of them the team's own or shared with it.
+    made = populate(team, next(n for n in range(LISTED) if n + n // 10 + 1 == LISTED))
+    visible = Network.objects.usable_by(team.tenant).count()
+    assert visible == LISTED, f"the team sees {visible} networks, not {LISTED}"
+    return api_token_create(user=team.owner, name="bench")[1], team.tenant.pk, made["network"].pk
+
+
+def serve(application: str, port: int, tenant: int, log) -> subprocess.Popen:
+    """gunicorn as scripts/serve starts it (its `web` program), serving `application`."""
+    workers = min(2 * (os.cpu_count() or 1) + 1, 12)
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), application, "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", "32", "--timeout", "150"]
+    command += ["--graceful-timeout", "20", "--access-logfile", "-", "--reuse-port", "--no-control-socket"]
+    command += ["--pythonpath", str(ROOT / "bench")]
+    env = dict(os.environ, DATABASE_POOL_SIZE="8", BENCH_TENANT=str(tenant))
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def answered(session: requests.Session, url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if session.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer; see var/bench-api-reads.log.")
+
+
+def timed(session: requests.Session, url: str, samples: int, expected: int) -> list[float]:
+    """Milliseconds of each GET, the body read and decoded; every answer must hold `expected` networks."""
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        answer = session.get(url, timeout=30)
+        body = answer.json()
+        times.append((time.perf_counter() - start) * 1000)
+        count = len(body["results"]) if "results" in body else 1
+        if answer.status_code != 200 or count != expected:
+            raise SystemExit(f"GET {url} answered {answer.status_code} with {count} networks, not {expected}.")
+    return times
+
+
+def main() -> None:
+    try:
+        measure(*prepare())
+    finally:
+        connection.close()
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"]
+        )
+
+
+def measure(token: str, tenant: int, network: int) -> None:
+    ports = {"portal": free_port(), "floor": free_port()}
+    paths = {
+        "portal": {
+            "inspect": f"/api/v1/networks/{network}/",
+            "list all": f"/api/v1/networks/?page_size={LISTED}",
+            "first page": "/api/v1/networks/",
+        },
+        "floor": {
+            "inspect": f"/networks/{network}/",
+            "list all": f"/networks/?page_size={LISTED}",
+            "first page": "/networks/",
+        },
+    }
+    expected = {"inspect": 1, "list all": LISTED, "first page": 50}
+    sessions = {name: requests.Session() for name in ports}
+    sessions["portal"].headers["Authorization"] = f"Token {token}"
+    with open(ROOT / "var" / "bench-api-reads.log", "wb") as log:
+        servers = {
+            "portal": serve("portal.wsgi:application", ports["portal"], tenant, log),
+            "floor": serve("api_reads:floor", ports["floor"], tenant, log),
+        }
+        try:
+            for name, session in sessions.items():
+                session.trust_env = False
+                base = f"http://127.0.0.1:{ports[name]}"
+                answered(session, base + paths[name]["first page"], servers[name])
+                for case, path in paths[name].items():  # warm every worker's pool, caches and code
+                    timed(session, base + path, 10, expected[case])
+            figures: dict[tuple[str, str], list[float]] = {}
+            for _ in range(ROUNDS):
+                for case, samples in SAMPLES.items():
+                    for name, session in sessions.items():
+                        url = f"http://127.0.0.1:{ports[name]}{paths[name][case]}"
+                        figures.setdefault((name, case), []).extend(timed(session, url, samples, expected[case]))
+        finally:
+            for server in servers.values():
+                server.terminate()
+            for server in servers.values():
+                server.wait(timeout=30)
+    ratios = {}
+    print(f"One client, keep-alive; medians in ms; {LISTED} networks in the tenant (PostgreSQL, Redis cache):")
+    for case in SAMPLES:
+        portal, bare = (statistics.median(figures[name, case]) for name in ("portal", "floor"))
+        ratios[case] = portal / bare
+        print(f"  {case:<11} {paths['portal'][case]:<36} portal {portal:7.1f}  floor {bare:6.1f}  {ratios[case]:.2f}x")
+    print(
+        f"api reads: inspect {ratios['inspect']:.2f}x, list {LISTED} {ratios['list all']:.2f}x, "
+        f"first page {ratios['first page']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
