@@ -10,8 +10,9 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   single create   POST /api/v1/networks/, then GET its operation every 10 ms until it succeeded
                   (median of SINGLE runs)  vs  one `docker network create` (median of SINGLE)
   batch create    BATCH POSTs at once, until all succeeded  vs  BATCH creates one after another
-  list            every network of a tenant holding LISTED networks, through the API's pages
-                  (page_size 200), and the first HTML page  vs  `docker network ls` of them all
+  list            every network of a tenant holding LISTED networks, through the API (one page of
+                  LISTED, following `next` if a page holds fewer), the first API page and the first HTML
+                  page  vs  `docker network ls` of them all
   inspect         GET /api/v1/networks/ID/  vs  `docker network inspect`
   container run   POST /api/v1/containers/ until running  vs  `docker run -d`
   remove          DELETE /api/v1/networks/ID/ until removed  vs  `docker network rm`
@@ -74,6 +75,7 @@ def free_port() -> int:
 os.environ.update(
     DATABASE_URL=pick_database(),
     CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+    CACHE_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",  # as deployed: the web processes share the throttles' counts
     DJANGO_SETTINGS_MODULE="portal.settings",
     DEBUG="false",
     SECRET_KEY=Fernet.generate_key().decode() * 2,
@@ -242,7 +244,7 @@ def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
     network = Network.objects.filter(tenant=tenant).live().first()
     paths = {
         "GET /api/v1/networks/": "/api/v1/networks/",
-        "GET /api/v1/networks/?page_size=200": "/api/v1/networks/?page_size=200",
+        f"GET /api/v1/networks/?page_size={LISTED}": f"/api/v1/networks/?page_size={LISTED}",
         "GET /api/v1/networks/ID/": f"/api/v1/networks/{network.pk}/",
         "GET /networks/ (page)": "/networks/",
         "GET /networks/ID/ (page)": f"/networks/{network.pk}/",
@@ -321,7 +323,7 @@ def main() -> int:
         total = Network.objects.filter(tenant=tenant).live().count()
 
         def list_all():
-            url, seen = "networks/?page_size=200", 0
+            url, seen = f"networks/?page_size={LISTED}", 0
             while url:
                 page = portal.call("GET", url)
                 seen += len(page["results"])
@@ -330,7 +332,7 @@ def main() -> int:
 
         portal_list = statistics.median(timed(list_all) for _ in range(RUNS))
         docker_list = statistics.median(timed(lambda: manager.api.networks()) for _ in range(RUNS))
-        listed = line(f"list {total} (API, all pages of 200)", portal_list, docker_list)
+        listed = line(f"list {total} (API, one page of {LISTED})", portal_list, docker_list)
         first_page = statistics.median(timed(lambda: portal.call("GET", "networks/")) for _ in range(RUNS))
         line(f"list {total} (API, first page of 50)", first_page, docker_list)
         browser = portal.login(user.username, PASSWORD)
