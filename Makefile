@@ -53,6 +53,7 @@ bench: setup
 	@$(PY) bench/allocator.py
 	@$(PY) bench/web.py
 	@$(PY) bench/tls.py
+	@$(PY) bench/api_reads.py
 	@$(PY) bench/e2e.py
 
 clean: cluster-down
