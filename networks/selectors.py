@@ -151,12 +151,12 @@ def network_rows_with_containers(rows: list[dict]) -> list[dict]:
         by_id[row["id"]] = row
     if not by_id:
         return rows
-    endpoints = Endpoint.objects.filter(network__in=by_id).order_by("container__name", "pk")
+    endpoints = Endpoint.objects.filter(network__any_of=by_id).order_by("container__name", "pk")
     for endpoint in endpoints.values(
         "network", "container", "container__name", "container__tenant", "ipv4_address", "mac_address", "aliases"
     ):
         by_id[endpoint["network"]]["endpoint_rows"].append(endpoint)
-    shares = NetworkShare.objects.filter(network__in=by_id).order_by("tenant__name", "pk")
+    shares = NetworkShare.objects.filter(network__any_of=by_id).order_by("tenant__name", "pk")
     for share in shares.values("network", "tenant__slug"):
         by_id[share["network"]]["share_rows"].append(share)
     return rows

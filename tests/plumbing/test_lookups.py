@@ -1,0 +1,27 @@
+"""`__any_of`: the same rows as `__in`, with the list sent as one array on PostgreSQL."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from networks.models import Network
+from tests.pages import make_network
+
+
+def test_any_of_finds_what_in_finds_on_fields_and_relations(team):
+    networks = [make_network(team, f"net-{i}") for i in range(5)]
+    wanted = [networks[0].pk, networks[3].pk, 10**9]
+    assert set(Network.objects.filter(pk__any_of=wanted)) == set(Network.objects.filter(pk__in=wanted))
+    shared = Network.objects.filter(cluster__any_of=[team.cluster.pk]).count()
+    assert shared == Network.objects.filter(cluster__in=[team.cluster.pk]).count() == 5
+    assert not Network.objects.filter(pk__any_of=[]).exists()
+
+
+def test_on_postgresql_the_list_is_one_parameter(team):
+    networks = [make_network(team, f"net-{i}") for i in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        list(Network.objects.filter(pk__any_of=[n.pk for n in networks]))
+    sql = queries.captured_queries[0]["sql"]
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in sql and sql.count(str(networks[2].pk)) == 1
+    else:
+        assert " IN (" in sql
