@@ -1,9 +1,8 @@
 from django.apps import AppConfig
 
+from . import lookups  # noqa: F401  (registers `__any_of` on every field)
+
 
 class PlumbingConfig(AppConfig):
     name = "plumbing"
     verbose_name = "Shared plumbing"
-
-    def ready(self) -> None:
-        from . import lookups  # noqa: F401  (registers `__any_of` on every field)
