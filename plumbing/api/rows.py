@@ -11,6 +11,27 @@ from __future__ import annotations
 
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
+
+
+def _kept_as_is(field: serializers.Field) -> type | None:
+    """The type of value the field's `to_representation` answers unchanged (`object`: any value), if any.
+
+    Checked on the method itself, so a subclass that formats differently is formatted by its method."""
+    method = type(field).to_representation
+    if method is serializers.PrimaryKeyRelatedField.to_representation:  # its pk, which is what a row holds
+        return object if field.pk_field is None else None
+    if method is serializers.JSONField.to_representation:
+        return None if field.binary else object
+    if method in (serializers.CharField.to_representation, serializers.IPAddressField.to_representation):
+        return str
+    if method is serializers.BigIntegerField.to_representation:  # unless told to answer strings
+        return None if getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING) else int
+    if method is serializers.ChoiceField.to_representation:  # a plain string key is answered as itself
+        return str if all(type(key) is str for key in field.choice_strings_to_values.values()) else None
+    return {serializers.IntegerField.to_representation: int, serializers.BooleanField.to_representation: bool}.get(
+        method
+    )
 
 
 class RowSerializer(serializers.ModelSerializer):
@@ -22,16 +43,17 @@ class RowSerializer(serializers.ModelSerializer):
     """
 
     @classmethod
-    def row_plan(cls) -> list[tuple[str, str | None, object]]:
-        """(name, column, how to show its value) per field, in the fields' order; a method field has no
-        column and names its method. Made once per class: a field's formatting does not depend on the request."""
+    def row_plan(cls) -> list[tuple[str, str | None, object, type | None]]:
+        """(name, column, how to show its value, the type of value shown as it is) per field, in the
+        fields' order; a method field has no column and names its method. Made once per class: a field's
+        formatting does not depend on the request."""
         if "_row_plan" not in cls.__dict__:
             plan = []
             for name, field in cls().fields.items():
                 if field.write_only:
                     continue
                 if isinstance(field, serializers.SerializerMethodField):
-                    plan.append((name, None, field.method_name))
+                    plan.append((name, None, field.method_name, None))
                     continue
                 show = field.to_representation
                 if isinstance(field, serializers.RelatedField):  # values() reads the related object's pk
@@ -39,22 +61,23 @@ class RowSerializer(serializers.ModelSerializer):
                     def show(pk, field=field):
                         return field.to_representation(PKOnlyObject(pk))
 
-                plan.append((name, field.source.replace(".", "__"), show))
+                plan.append((name, field.source.replace(".", "__"), show, _kept_as_is(field)))
             cls._row_plan = plan
         return cls._row_plan
 
     @classmethod
     def columns(cls) -> list[str]:
         """The columns to read (for `values()`): the fields' own, then those their methods read."""
-        own = [column for _, column, _ in cls.row_plan() if column is not None]
+        own = [column for _, column, _, _ in cls.row_plan() if column is not None]
         return own + [column for column in getattr(cls.Meta, "method_columns", []) if column not in own]
 
     def to_representation(self, row: dict) -> dict:
         answer = {}
-        for name, column, show in self.row_plan():
+        for name, column, show, as_is in self.row_plan():
             if column is None:
                 answer[name] = getattr(self, show)(row)
             else:
                 value = row[column]
-                answer[name] = None if value is None else show(value)
+                kept = value is None or as_is is object or type(value) is as_is
+                answer[name] = value if kept else show(value)
         return answer
