@@ -28,6 +28,7 @@ after `make setup` (`--creates` runs the two create cases alone, in about a minu
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 import shutil
 import socket
@@ -105,6 +106,8 @@ from portal.models import Membership, Tenant  # noqa: E402
 from portal.services import api_token_create, membership_set  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
+# A kept-alive connection gunicorn dropped is sent again (Portal's retries); that is not worth a warning each.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
 
 
@@ -135,10 +138,12 @@ class Portal:
             [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
         )
         self.session.headers["Authorization"] = f"Token {token}"
+        probe = requests.Session()  # without the retries, which would log each refused connection while it starts
+        probe.trust_env, probe.headers["Authorization"] = False, f"Token {token}"
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                if self.session.get(f"{self.base}/api/v1/clusters/", timeout=2).status_code == 200:
+                if probe.get(f"{self.base}/api/v1/clusters/", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
