@@ -107,7 +107,11 @@ class Network(models.Model):
                 name="network_tenant_unless_external",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "status"], name="network_tenant_status_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="network_tenant_status_idx"),
+            # The events follower and its follow-ups find a network by the id Docker reports.
+            models.Index(fields=["cluster", "docker_id"], name="network_cluster_docker_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

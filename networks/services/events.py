@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from networks import labels as docker_labels
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Operation
@@ -61,17 +63,20 @@ def event_follow_up(event: dict, *, from_manager: bool) -> FollowUp | None:
 
 
 def follow_up_is_own_create(*, cluster_id: int, follow_up: FollowUp) -> bool:
-    """A swarm network's create that the portal itself is making right now (a network of that name on the
-    cluster is still creating): its operation records it, so no worker need look. One index lookup in
-    the follower instead of a task, a query and a Docker call for each network the portal creates.
+    """A swarm network's create that the portal itself made: a network of that name on the cluster is
+    still creating, or the portal has already recorded the network under that Docker id (the event
+    often arrives after the worker has finished). Its operation records it, so no worker need look:
+    one index lookup in the follower instead of a task, queries and a Docker call for each network
+    the portal creates.
 
     A network made on the CLI under that very name in that very moment is left to the periodic reconcile.
     """
-    return bool(follow_up.created_as) and (
-        Network.objects.filter(
-            cluster_id=cluster_id, name=follow_up.created_as, status=Network.Status.CREATING
-        ).exists()
-    )
+    if not follow_up.created_as:
+        return False
+    own = Q(name=follow_up.created_as, status=Network.Status.CREATING)
+    if follow_up.docker_id:
+        own |= Q(docker_id=follow_up.docker_id)
+    return Network.objects.filter(own, cluster_id=cluster_id).exists()
 
 
 class FollowLater(Exception):

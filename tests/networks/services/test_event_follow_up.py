@@ -87,7 +87,8 @@ def test_a_swarm_node_going_down_or_coming_back_asks_for_the_clusters_health():
 
 
 def test_the_create_of_a_network_the_portal_is_making_needs_no_worker(team):
-    """The follower drops it (the operation records the network); anything else about it still goes on."""
+    """The follower drops it (the operation records the network), while it is creating and once it is
+    recorded; anything else about it still goes on."""
     network = make_network(team, "mynetwork", status=Network.Status.CREATING)
     created = event_follow_up(network_event("create", scope="swarm"), from_manager=True)
     removed = event_follow_up(network_event("remove", scope="swarm"), from_manager=True)
@@ -97,3 +98,15 @@ def test_the_create_of_a_network_the_portal_is_making_needs_no_worker(team):
     network.status = Network.Status.ACTIVE
     network.save(update_fields=["status"])
     assert not follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=created)
+    # The event arrives once the worker has recorded the network's id: still the portal's own.
+    network.docker_id = NETWORK
+    network.save(update_fields=["docker_id"])
+    assert follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=created)
+    assert not follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=removed)
+    assert not follow_up_is_own_create(cluster_id=team.cluster.pk + 1, follow_up=created)
+    # A network made on the CLI (an id the portal does not know) is followed.
+    other = event_follow_up(
+        {**network_event("create", scope="swarm"), "Actor": {"ID": "cli", "Attributes": {"name": "other"}}},
+        from_manager=True,
+    )
+    assert not follow_up_is_own_create(cluster_id=team.cluster.pk, follow_up=other)
