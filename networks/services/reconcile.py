@@ -16,7 +16,7 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
 
-from .allocations import subnet_import_external, subnet_release, subnet_reserve_in_consul
+from .allocations import cluster_lock, subnet_import_external, subnet_release, subnet_reserve_in_consul
 from .containers import container_refresh, system_containers_sync
 from .endpoints import endpoint_refresh
 from .operations import operation_create, operation_progress, operation_succeed
@@ -24,11 +24,22 @@ from .state import network_document, network_key, state_network_delete, state_ne
 
 
 def cluster_reconcile_request(*, cluster: Cluster, user=None) -> Operation:
-    """The cluster's own upkeep: no tenant's operation (its report names every team's networks)."""
-    operation = operation_create(
-        tenant=None, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
-    )
-    return operation
+    """The cluster's own upkeep: no tenant's operation (its report names every team's networks).
+
+    A reconcile of the cluster still waiting for a worker is the answer to every request made
+    meanwhile: it will read the cluster after them all (seventy networks made on the CLI at once are
+    one or two reconciles, not seventy). One already running may have read the cluster: a new one is made.
+    """
+    with transaction.atomic():
+        cluster_lock(cluster.pk)  # two requests at once make one operation
+        waiting = Operation.objects.filter(
+            cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, status=Operation.Status.QUEUED
+        ).first()
+        if waiting is not None:
+            return waiting
+        return operation_create(
+            tenant=None, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
+        )
 
 
 def cluster_reconcile_run(*, operation: Operation) -> None:
@@ -129,10 +140,14 @@ def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict
         if subnet is None:
             continue
         name = attrs["Name"]
-        if Network.objects.filter(cluster=cluster, name=name).live().exists():
-            changes.append(f'Network "{name}" on the cluster shares a name with a portal network; left alone.')
-            continue
         with transaction.atomic():
+            # Under the swarm's lock: a reconcile running beside this one may have just imported it.
+            cluster_lock(cluster.pk)
+            same_name = Network.objects.filter(cluster=cluster, name=name).live().first()
+            if same_name is not None:
+                if same_name.docker_id != docker_id:
+                    changes.append(f'Network "{name}" on the cluster shares a name with a portal network; left alone.')
+                continue
             allocation = subnet_import_external(cluster=cluster, cidr=subnet, owner=f'external network "{name}"')
             network = Network.objects.create(
                 tenant=None,  # no team's: tenants see its block as held, staff see it by name
