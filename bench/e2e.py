@@ -18,7 +18,9 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   remove          DELETE /api/v1/networks/ID/ until removed  vs  `docker network rm`
 and, for each list and detail request, the SQL queries it makes with 10 and with LISTED networks
 (the same number, or the list does not scale). Raw Docker's creates run before the portal's, and the
-portal's are timed once it has finished following them (it imports networks made outside it).
+portal's are timed once it has finished following them (it imports networks made outside it); runs and
+removes take the same turns the other way round. Each timed part starts once the portal has nothing
+left to do (`settle`: its worker up, no operation unfinished, no task queued, held or counting down).
 
 Run: `make bench` (after the allocator and web benches), or `.venv/bin/python bench/e2e.py`
 after `make setup` (`--creates` runs the two create cases alone, in about a minute). The last line reads
@@ -102,6 +104,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from networks.engine import consul as consul_engine  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
 from networks.models import Cluster, Network, Operation  # noqa: E402
+from networks.tasks import live_task_ids, waiting_task_ids  # noqa: E402
+from portal.celery import app as celery_app  # noqa: E402
 from portal.models import Membership, Tenant  # noqa: E402
 from portal.services import api_token_create, membership_set  # noqa: E402
 
@@ -203,18 +207,25 @@ class Portal:
 
 
 def settle(quiet: float = 1.0, longest: float = 120) -> None:
-    """Wait until the portal has nothing left to do: no unfinished operation (the reconciles the events
-    follower starts for raw Docker's networks among them) for `quiet` seconds in a row."""
+    """Wait until the portal has nothing left to do for `quiet` seconds in a row: its worker is up, no
+    operation is unfinished, and no task waits in the queue or in the worker (the events follower's
+    follow-ups of raw Docker's networks among them, and their retries' countdowns)."""
     deadline, calm_since = time.monotonic() + longest, None
     while time.monotonic() < deadline:
-        if Operation.objects.unfinished().exists():
+        busy = (
+            not celery_app.control.ping(timeout=1.0, limit=1)
+            or Operation.objects.unfinished().exists()
+            or bool(waiting_task_ids())
+            or bool(live_task_ids(timeout=1.0, workers=1))
+        )
+        if busy:
             calm_since = None
         elif calm_since is None:
             calm_since = time.monotonic()
         elif time.monotonic() - calm_since >= quiet:
             return
         time.sleep(0.1)
-    raise SystemExit("The portal still had operations running after 2 minutes; see var/bench-e2e/log/worker.log.")
+    raise SystemExit("The portal still had work to do after 2 minutes; see var/bench-e2e/log/worker.log.")
 
 
 def timed(action) -> float:
@@ -326,6 +337,7 @@ def main() -> int:
             portal.wait(ids)
         counts_large = query_counts(tenant, cluster, user)
         total = Network.objects.filter(tenant=tenant).live().count()
+        settle()  # the reads are timed with the creates' echo over
 
         def list_all():
             url, seen = f"networks/?page_size={LISTED}", 0
@@ -354,9 +366,11 @@ def main() -> int:
             timed(lambda: manager.api.inspect_network(network.docker_id)) for _ in range(RUNS * 2)
         )
         inspect = line("inspect one network", portal_inspect, docker_inspect)
-        # -- container run
+        # -- container run, then remove: the portal's first, then raw Docker's once the portal has
+        # followed nothing more, so that neither is timed beside the portal following the other's
         node_client = docker_engine.client(node1.docker)
         portal_runs, docker_runs, containers = [], [], []
+        settle()
         for i in range(RUNS):
             began = time.perf_counter()
             operation = portal.call("POST", "containers/", json={
@@ -364,15 +378,19 @@ def main() -> int:
                 "command": ["sleep", "600"], "node": "node1"})  # fmt: skip
             containers.append(portal.wait([operation["id"]])[0]["container"])
             portal_runs.append(time.perf_counter() - began)
+        settle()
+        for i in range(RUNS):
             docker_runs.append(timed(lambda i=i: node_client.containers.run(
                 "overlay-portal/tools:latest", ["sleep", "600"], name=f"raw{RUN}-c{i}", detach=True)))  # fmt: skip
         line("container run (median of 10)", statistics.median(portal_runs), statistics.median(docker_runs))
-        # -- remove
         portal_removes, docker_removes = [], []
-        for i, network in enumerate(Network.objects.filter(tenant=tenant, name__startswith=f"s{RUN}-")[:RUNS]):
+        settle()
+        for network in Network.objects.filter(tenant=tenant, name__startswith=f"s{RUN}-")[:RUNS]:
             began = time.perf_counter()
             portal.wait([portal.call("DELETE", f"networks/{network.pk}/")["id"]])
             portal_removes.append(time.perf_counter() - began)
+        settle()
+        for i in range(RUNS):
             docker_removes.append(timed(lambda i=i: raw_networks[i].remove()))
         line("network remove (median of 10)", statistics.median(portal_removes), statistics.median(docker_removes))
         print("SQL queries per request, with 10 and with", total, "networks:")

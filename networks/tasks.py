@@ -134,7 +134,7 @@ def refresh_health_all_task() -> None:
         cluster_refresh_health_task.delay(cluster_id)
 
 
-def _waiting_task_ids() -> set[str] | None:
+def waiting_task_ids() -> set[str] | None:
     """The task ids of the messages waiting in the task queue; None when the broker is not Redis.
 
     Kombu keeps a Redis queue as a list of JSON messages whose headers carry the task id.
@@ -153,9 +153,11 @@ def _waiting_task_ids() -> set[str] | None:
     return ids
 
 
-def _live_task_ids() -> set[str]:
-    """The task ids every live worker holds: running, prefetched, or waiting for a retry's countdown."""
-    inspector = app.control.inspect(timeout=2.0)
+def live_task_ids(*, timeout: float = 2.0, workers: int | None = None) -> set[str]:
+    """The task ids every live worker holds: running, prefetched, or waiting for a retry's countdown.
+
+    Each question waits `timeout` for the workers' answers, or until `workers` have answered."""
+    inspector = app.control.inspect(timeout=timeout, limit=workers)
     live: set[str] = set()
     for method in (inspector.active, inspector.reserved, inspector.scheduled):
         for tasks in (method() or {}).values():
@@ -176,8 +178,8 @@ def operations_recover_task() -> dict[str, list[int]]:
     sent = operations_send_unsent()
     # The queue is read before the workers are asked: a message moves from the queue to a worker,
     # so one that is in neither place when both were looked at is really lost.
-    waiting = _waiting_task_ids()
-    recovered = operation_recover_orphans(live_task_ids=_live_task_ids(), waiting_task_ids=waiting)
+    waiting = waiting_task_ids()
+    recovered = operation_recover_orphans(live_task_ids=live_task_ids(), waiting_task_ids=waiting)
     return {"sent": sent, "recovered": recovered}
 
 
