@@ -8,10 +8,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 import portal.authentication  # noqa: F401  (registers the token scheme with drf-spectacular)
 from plumbing.api.fields import valid
-from plumbing.api.renderers import OrjsonRenderer
 from plumbing.api.schema import ALWAYS, error, errors
 from portal import selectors as portal_selectors
 from portal import services as portal_services
@@ -158,7 +158,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     serializer_class = s.AuditEntrySerializer
     filterset_class = AuditEntryFilterSet
-    renderer_classes = [OrjsonRenderer, AuditCsvRenderer]
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, AuditCsvRenderer]  # the API's JSON, or CSV
     noun = "audit entry"
     role_required = "manage"
     role_required_for_read = "manage"
