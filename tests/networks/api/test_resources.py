@@ -65,6 +65,21 @@ class ResourceContract:
         assert ids.index(second.pk) < ids.index(first.pk)
         assert_error(api.get(f"{self.path}/", {"page": 99}), 404, "not_found")
 
+    def test_next_links_walk_to_the_last_page_keeping_the_ordering(self, team):
+        made = [self.make(team).pk for _ in range(5)]
+        api = team.api(self.read_role)
+        seen, pages = [], 0
+        url, params = f"{self.path}/", {"ordering": self.order_by, "page_size": 2}
+        while url:
+            body = api.get(url, params).json()
+            seen += [item["id"] for item in body["results"]]
+            url, params, pages = body["next"], None, pages + 1
+            if url:
+                assert f"ordering={self.order_by}" in url and "page_size=2" in url
+        assert pages == (body["count"] + 1) // 2
+        assert set(made) <= set(seen) and len(seen) == len(set(seen)) == body["count"]
+        assert [pk for pk in seen if pk in made] == sorted(made, reverse=self.order_by.startswith("-"))
+
 
 class CreatableContract(ResourceContract):
     create_body: dict
