@@ -34,6 +34,7 @@ from .operations import (
 from .ports import check_not_reserved, check_ports_free, node_with_free_ports
 from .protection import check_not_system
 from .registries import registry_auth_for
+from .shares import check_still_shared
 
 logger = logging.getLogger(__name__)
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -319,6 +320,7 @@ def container_launch_run(*, operation: Operation) -> None:
         if operation.attempts > 1
         else []
     )
+    check_still_shared(container=container)  # an unshare before the start: nothing is started
     if found:
         attrs = found[0]
         operation_progress(operation=operation, message="Found the container started by an earlier try; using it.")
@@ -362,11 +364,13 @@ def container_launch_run(*, operation: Operation) -> None:
         attrs = docker_engine.inspect_container(node.docker, container.docker_id) or attrs
     for endpoint in endpoints:
         endpoint_refresh(endpoint=endpoint, attrs=attrs)
-    operation_succeed(
-        operation=operation,
-        message=f"{container.name} is {container.get_status_display().lower()} on {node.name}.",
-        result={"id": container.docker_id, "node": node.name},
-    )
+    with transaction.atomic():
+        check_still_shared(container=container, lock=True)  # an unshare meanwhile fails the run, by name
+        operation_succeed(
+            operation=operation,
+            message=f"{container.name} is {container.get_status_display().lower()} on {node.name}.",
+            result={"id": container.docker_id, "node": node.name},
+        )
 
 
 PULL_PROGRESS_EVERY = 0.25  # seconds between two writes of a pull's progress
