@@ -22,7 +22,7 @@ from plumbing.errors import ServiceError
 
 from . import queue
 from .allocations import address_release
-from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
+from .endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
 from .networks import network_not_usable
 from .operations import (
@@ -34,7 +34,6 @@ from .operations import (
 from .ports import check_not_reserved, check_ports_free, node_with_free_ports
 from .protection import check_not_system
 from .registries import registry_auth_for
-from .shares import check_still_shared
 
 logger = logging.getLogger(__name__)
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")

@@ -5,16 +5,17 @@ the names of the containers on it; it can neither change nor remove the network.
 stop sharing, which is refused while the other team's containers are attached unless the owner
 asks to disconnect them.
 
-A run of the other team's on the network races the unshare, and the container's row is where they
-meet: a run's last step locks it and looks at the share again (`check_still_shared`), and the unshare
-locks the same rows before it decides. A run finished by then is disconnected like any container; a
-run still on its way is left alone and fails at that look with a sentence naming the unshare (its
-clean-up takes the container off the node), never half-recorded.
+A run or a connect of the other team's on the network races the unshare, and the container's row is
+where they meet: their last step locks it and looks at the share again (`endpoints.check_still_shared`),
+and the unshare locks the same rows before it decides. One finished by then is disconnected like any
+container; one still on its way is left alone and fails at that look with a sentence naming the
+unshare (its clean-up takes what it made off the node), never half-recorded.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from networks.models import ClusterGrant, Container, Endpoint, Network, NetworkShare, Operation
 from plumbing.errors import ServiceError
@@ -78,8 +79,8 @@ def network_unshare(
         raise ServiceError(
             "not_shared", f"{network.name} is not shared with {other.name}.", field="tenant", http_status=404
         )
-    # The lock a run's last step takes (check_still_shared): a run either finished before this, or sees
-    # the share gone after it. Endpoints and runs are read once it is held.
+    # The lock a run's or a connect's last step takes (check_still_shared): either finished before this,
+    # or sees the share gone after it. Endpoints and operations are read once it is held.
     theirs = Container.objects.filter(tenant=other, endpoints__network=network).values("pk")
     list(Container.objects.select_for_update().filter(pk__in=theirs).order_by("pk").values_list("pk", flat=True))
     attached = list(
@@ -95,9 +96,10 @@ def network_unshare(
             "sharing with disconnect to take them off the network.",
             http_status=409,
         )
-    # A run still on its way is not disconnected: it fails when it finds the share gone (see above).
+    # A run or a connect still on its way is not disconnected: it fails when it finds the share gone.
     starting = set(
-        Operation.objects.filter(container__in=[e.container_id for e in attached], kind=Operation.Kind.CONTAINER_RUN)
+        Operation.objects.filter(container__in=[e.container_id for e in attached])
+        .filter(Q(kind=Operation.Kind.CONTAINER_RUN) | Q(kind=Operation.Kind.NETWORK_CONNECT, network=network))
         .unfinished()
         .values_list("container_id", flat=True)
     )
@@ -108,24 +110,3 @@ def network_unshare(
     ]
     share.delete()
     return operations
-
-
-def check_still_shared(*, container: Container, lock: bool = False) -> None:
-    """Refuse to go on with a run on a network of another team's that is no longer shared with the run's team.
-
-    With `lock` (inside a transaction, at a run's last step) the container's row is locked first, the
-    lock `network_unshare` takes: an unshare is then wholly before this look or wholly after the run.
-    """
-    if lock:
-        Container.objects.select_for_update().filter(pk=container.pk).values_list("pk", flat=True).first()
-    for endpoint in container.endpoints.select_related("network__tenant").order_by("id"):
-        network = endpoint.network
-        if not network.is_usable_by(container.tenant):
-            owner, team = network.tenant.name if network.tenant else "Its owner", container.tenant.name
-            raise ServiceError(
-                "network_unshared",
-                f"{owner} stopped sharing {network.name} with {team} before {container.name} was running on it, "
-                f"so {container.name} was not started. Run it again on a network {team} owns or one still shared "
-                "with it.",
-                http_status=409,
-            )

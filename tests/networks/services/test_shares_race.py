@@ -1,5 +1,5 @@
-"""A team's run on a network another team shares with it, while the owner stops sharing (with
-`disconnect`): on the real local swarm with a real worker, the run either finishes before the unshare
+"""A team's run or connect on a network another team shares with it, while the owner stops sharing
+(with `disconnect`): on the real local swarm with a real worker, it either finishes before the unshare
 (and is then disconnected like any container) or fails with a sentence naming the unshare, and
 leaves nothing on the node; never `internal_error`."""
 
@@ -11,7 +11,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation
 from networks.services.containers import container_run
 from networks.services.grants import cluster_grant
-from networks.services.networks import network_create
+from networks.services.networks import network_connect, network_create
 from networks.services.shares import network_share, network_unshare
 from portal.services import tenant_create
 from tests.support import first_team, wait_for_operation, wait_until
@@ -97,3 +97,53 @@ def test_a_run_finished_before_the_unshare_is_disconnected_like_any_container(sh
     (attrs,) = in_docker(run.container)
     assert network.name not in attrs["NetworkSettings"]["Networks"]
     assert not run.container.endpoints.exists()
+
+
+def on_db(container: Container) -> bool:
+    attrs = docker_engine.inspect_container(container.node.docker, container.docker_id)
+    return "db" in attrs["NetworkSettings"]["Networks"]
+
+
+@pytest.fixture
+def app(shared_network):
+    """The second team's container "app", running on no network of the portal's yet."""
+    _, other, network = shared_network
+    run = wait_for_operation(
+        container_run(tenant=other, cluster=network.cluster, name="app", image=TOOLS, command=["sleep", "3600"])
+    )
+    assert run.status == Operation.Status.SUCCEEDED, run.error
+    return Container.objects.get(pk=run.container_id)
+
+
+def assert_connect_failed_naming_the_unshare(connect: Operation, owner, other, app: Container) -> None:
+    connect = wait_for_operation(connect)
+    assert (connect.status, connect.error_code) == (Operation.Status.FAILED, "network_unshared"), connect.error
+    assert connect.error == (
+        f"{owner.name} stopped sharing db with {other.name} before app was connected to it, so it was not "
+        f"connected. Connect it to a network {other.name} owns or one still shared with it."
+    )
+    assert not app.endpoints.exists()
+    assert not on_db(app), "the connect's clean-up took it off the network in Docker"
+    app.refresh_from_db()
+    assert app.status == Container.Status.RUNNING
+
+
+def test_a_connect_still_queued_when_its_network_is_unshared_fails_naming_the_unshare(shared_network, app):
+    owner, other, network = shared_network
+    with transaction.atomic():
+        connect = network_connect(tenant=other, network=network, container=app)
+        assert network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True) == []
+    assert_connect_failed_naming_the_unshare(connect, owner, other, app)
+
+
+def test_an_unshare_while_the_connect_is_under_way_fails_it_and_takes_it_off_the_network(shared_network, app):
+    owner, other, network = shared_network
+    connect = network_connect(tenant=other, network=network, container=app)
+    with transaction.atomic():
+        # Holding the container's row, the test stops the worker at the connect's last step, after
+        # Docker connected it; the unshare comes in that very moment.
+        Container.objects.select_for_update().get(pk=app.pk)
+        wait_until(lambda: on_db(app), timeout=60)
+        assert network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True) == []
+    assert_connect_failed_naming_the_unshare(connect, owner, other, app)
+    assert not network.address_allocations.exists(), "the address Docker gave it is free again"
