@@ -18,6 +18,19 @@ class ServiceError(Exception):
         if http_status is not None:
             self.http_status = http_status
 
+    def __reduce__(self):
+        # A worker's refusal crosses processes (Celery pickles what a task raised before its failure
+        # handler sees it): without this it arrives as an unpickleable wrapper and reads as an
+        # unexpected failure, not as the sentence it is.
+        return (_revived, (type(self), self.args, self.__dict__))
+
+
+def _revived(cls: type, args: tuple, state: dict) -> ServiceError:
+    error = Exception.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 # Everything a view or serializer turns into a message for the user, never into a 500.
 USER_ERRORS = (ServiceError,)

@@ -235,6 +235,12 @@ class Node(models.Model):
         help_text='[[port, "tcp"|"udp"], ...] programs of the node itself listened on when a worker last looked; '
         "a container may not publish them.",
     )
+    events_seen_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Docker's events of this node are handled up to here: a restarted events follower resumes from it.",
+    )
 
     class Meta:
         ordering = ["cluster", "name"]

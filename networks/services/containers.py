@@ -22,7 +22,7 @@ from plumbing.errors import ServiceError
 
 from . import queue
 from .allocations import address_release
-from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
+from .endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
 from .networks import network_not_usable
 from .operations import (
@@ -319,6 +319,7 @@ def container_launch_run(*, operation: Operation) -> None:
         if operation.attempts > 1
         else []
     )
+    check_still_shared(container=container)  # an unshare before the start: nothing is started
     if found:
         attrs = found[0]
         operation_progress(operation=operation, message="Found the container started by an earlier try; using it.")
@@ -362,11 +363,13 @@ def container_launch_run(*, operation: Operation) -> None:
         attrs = docker_engine.inspect_container(node.docker, container.docker_id) or attrs
     for endpoint in endpoints:
         endpoint_refresh(endpoint=endpoint, attrs=attrs)
-    operation_succeed(
-        operation=operation,
-        message=f"{container.name} is {container.get_status_display().lower()} on {node.name}.",
-        result={"id": container.docker_id, "node": node.name},
-    )
+    with transaction.atomic():
+        check_still_shared(container=container, lock=True)  # an unshare meanwhile fails the run, by name
+        operation_succeed(
+            operation=operation,
+            message=f"{container.name} is {container.get_status_display().lower()} on {node.name}.",
+            result={"id": container.docker_id, "node": node.name},
+        )
 
 
 PULL_PROGRESS_EVERY = 0.25  # seconds between two writes of a pull's progress

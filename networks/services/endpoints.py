@@ -1,5 +1,6 @@
 """A container's attachment to a network: planned (its static address held), refreshed from Docker
-(address, MAC, endpoint id, mirrored to Consul) and removed (its address given back)."""
+(address, MAC, endpoint id, mirrored to Consul), removed (its address given back), and looked at again
+before a run or a connect on another team's network records it (the share may have ended meanwhile)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,32 @@ def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) 
             address_release(network=network, address=endpoint.ipv4_address)
         endpoint.delete()
     state_endpoint_delete(network=network, container_id=container.pk)
+
+
+def check_still_shared(*, container: Container, network: Network | None = None, lock: bool = False) -> None:
+    """Refuse to go on with a run (every network of the container) or a connect (`network`) on a network
+    of another team's that is no longer shared with the container's team.
+
+    With `lock` (inside a transaction, at the operation's last step) the container's row is locked first,
+    the lock `shares.network_unshare` takes: an unshare is then wholly before this look or wholly after.
+    """
+    if lock:
+        Container.objects.select_for_update().filter(pk=container.pk).values_list("pk", flat=True).first()
+    endpoints = container.endpoints.select_related("network__tenant").order_by("id")
+    for endpoint in endpoints.filter(network=network) if network is not None else endpoints:
+        if endpoint.network.is_usable_by(container.tenant):
+            continue
+        name, team = endpoint.network.name, container.tenant.name
+        owner = endpoint.network.tenant.name if endpoint.network.tenant else "Its owner"
+        if network is not None:
+            sentence = (
+                f"{owner} stopped sharing {name} with {team} before {container.name} was connected to it, so it "
+                f"was not connected. Connect it to a network {team} owns or one still shared with it."
+            )
+        else:
+            sentence = (
+                f"{owner} stopped sharing {name} with {team} before {container.name} was running on it, so "
+                f"{container.name} was not started. Run it again on a network {team} owns or one still shared "
+                "with it."
+            )
+        raise ServiceError("network_unshared", sentence, http_status=409)

@@ -4,19 +4,24 @@ Someone runs `docker stop web` or `docker network rm` on a node: the follower
 (`manage.py follow_events`) hears the event, `event_follow_up` decides whether it matters, and the
 worker runs `container_follow` or `network_follow`. Both read Docker's current state instead of
 trusting the event, so late, repeated or reordered events are harmless. Work the portal itself
-is doing is left to its operation, which records the result. The periodic reconcile stays as the
-safety net for anything missed while the follower was down.
+is doing is left to its operation, which records the result.
+
+The follower records on each node how far it has handled the node's events (`events_seen_until`), and
+a restarted follower resumes from there, so a change made while it was down shows within seconds of
+its return; it never looks further back than a reconcile's interval: the periodic reconcile stays as
+the safety net for anything older.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db.models import Q
 
 from networks import labels as docker_labels
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Container, Network, Operation
+from networks.models import Cluster, Container, Network, Node, Operation
 
 from .containers import container_refresh, system_containers_sync
 from .endpoints import endpoint_refresh, endpoint_remove
@@ -28,6 +33,32 @@ ENDPOINT_ACTIONS = frozenset({"connect", "disconnect"})
 # A swarm network's own life, as the manager reports it (scope "swarm"); the nodes' "create" and
 # "destroy" of their local copies (scope "local") only follow containers coming and going.
 NETWORK_ACTIONS = frozenset({"create", "remove"})
+
+
+def resume_point(seen_until: datetime | None, *, now: float, catch_up: float) -> int:
+    """The Unix time a node's events are read from when the follower starts (pure: no I/O).
+
+    Where it last got to, but never more than `catch_up` seconds back (an old mark must not replay
+    days of events: the reconcile has long covered them) nor in the future (a clock set back);
+    now for a node it never followed.
+    """
+    if seen_until is None:
+        return int(now)
+    return int(min(now, max(seen_until.timestamp(), now - catch_up)))
+
+
+def node_events_resume_at(*, node_id: int, now: float, catch_up: float) -> int:
+    """Where the follower resumes the node's events (see resume_point), recorded at once as handled so
+    far: a follower stopped before it finished its first window still resumes from its start."""
+    seen_until = Node.objects.filter(pk=node_id).values_list("events_seen_until", flat=True).first()
+    since = resume_point(seen_until, now=now, catch_up=catch_up)
+    node_events_handled(node_id=node_id, until=since)
+    return since
+
+
+def node_events_handled(*, node_id: int, until: int) -> None:
+    """The node's events up to `until` (a Unix time) are handled: a restarted follower starts there."""
+    Node.objects.filter(pk=node_id).update(events_seen_until=datetime.fromtimestamp(until, tz=UTC))
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,13 @@ from plumbing.errors import ServiceError
 
 from . import queue
 from .allocations import (
-    address_release,
     subnet_choose,
     subnet_hold,
     subnet_release,
     subnet_release_in_consul,
     subnet_reserve_in_consul,
 )
-from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
+from .endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
 from .operations import operation_create, operation_progress, operation_succeed
 from .protection import check_not_system
@@ -376,6 +375,7 @@ def network_connect(
 def network_connect_run(*, operation: Operation) -> None:
     network, container = operation.network, operation.container
     endpoint = Endpoint.objects.get(network=network, container=container)
+    check_still_shared(container=container, network=network)  # an unshare before: nothing is connected
     node = container.node.docker
     attrs = docker_engine.inspect_container(node, container.docker_id)
     if attrs is None:
@@ -388,21 +388,25 @@ def network_connect_run(*, operation: Operation) -> None:
             node, network.docker_id, container.docker_id, aliases=endpoint.aliases, ipv4_address=endpoint.ipv4_address
         )
         attrs = docker_engine.inspect_container(node, container.docker_id)
-    endpoint_refresh(endpoint=endpoint, attrs=attrs)
-    operation_succeed(
-        operation=operation,
-        message=f"{container.name} is on {network.name} at {endpoint.ipv4_address}.",
-        result={"ipv4_address": endpoint.ipv4_address, "mac_address": endpoint.mac_address},
-    )
+    with transaction.atomic():
+        check_still_shared(container=container, network=network, lock=True)  # an unshare meanwhile: failed
+        endpoint_refresh(endpoint=endpoint, attrs=attrs)
+        operation_succeed(
+            operation=operation,
+            message=f"{container.name} is on {network.name} at {endpoint.ipv4_address}.",
+            result={"ipv4_address": endpoint.ipv4_address, "mac_address": endpoint.mac_address},
+        )
 
 
 def network_connect_failed(*, operation: Operation) -> None:
     if operation.network and operation.container:
-        endpoint = Endpoint.objects.filter(network=operation.network, container=operation.container).first()
-        if endpoint and not endpoint.endpoint_id:
-            if endpoint.ipv4_address:
-                address_release(network=operation.network, address=endpoint.ipv4_address)
-            endpoint.delete()
+        endpoint = (
+            Endpoint.objects.filter(network=operation.network, container=operation.container)
+            .select_related("container__node", "network")
+            .first()
+        )
+        if endpoint and not endpoint.endpoint_id:  # never recorded: off Docker's network too, if it got there
+            endpoint_remove(endpoint=endpoint, force=True)
 
 
 @transaction.atomic

@@ -4,13 +4,20 @@ The other team may run and connect its containers on the network and sees its na
 the names of the containers on it; it can neither change nor remove the network. The owner can
 stop sharing, which is refused while the other team's containers are attached unless the owner
 asks to disconnect them.
+
+A run or a connect of the other team's on the network races the unshare, and the container's row is
+where they meet: their last step locks it and looks at the share again (`endpoints.check_still_shared`),
+and the unshare locks the same rows before it decides. One finished by then is disconnected like any
+container; one still on its way is left alone and fails at that look with a sentence naming the
+unshare (its clean-up takes what it made off the node), never half-recorded.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
-from networks.models import ClusterGrant, Endpoint, Network, NetworkShare, Operation
+from networks.models import ClusterGrant, Container, Endpoint, Network, NetworkShare, Operation
 from plumbing.errors import ServiceError
 from portal.models import Tenant
 
@@ -72,6 +79,10 @@ def network_unshare(
         raise ServiceError(
             "not_shared", f"{network.name} is not shared with {other.name}.", field="tenant", http_status=404
         )
+    # The lock a run's or a connect's last step takes (check_still_shared): either finished before this,
+    # or sees the share gone after it. Endpoints and operations are read once it is held.
+    theirs = Container.objects.filter(tenant=other, endpoints__network=network).values("pk")
+    list(Container.objects.select_for_update().filter(pk__in=theirs).order_by("pk").values_list("pk", flat=True))
     attached = list(
         Endpoint.objects.filter(network=network, container__tenant=other)
         .select_related("container")
@@ -85,9 +96,17 @@ def network_unshare(
             "sharing with disconnect to take them off the network.",
             http_status=409,
         )
+    # A run or a connect still on its way is not disconnected: it fails when it finds the share gone.
+    starting = set(
+        Operation.objects.filter(container__in=[e.container_id for e in attached])
+        .filter(Q(kind=Operation.Kind.CONTAINER_RUN) | Q(kind=Operation.Kind.NETWORK_CONNECT, network=network))
+        .unfinished()
+        .values_list("container_id", flat=True)
+    )
     operations = [
         network_disconnect_request(tenant=tenant, network=network, container=e.container, user=user, force=True)
         for e in attached
+        if e.container_id not in starting
     ]
     share.delete()
     return operations

@@ -1,9 +1,11 @@
 """Listen to Docker's events on every node of every cluster and hand what matters to the worker.
 
 One thread per node reads `docker events` in windows of WINDOW seconds, each window starting where
-the last one ended, so nothing is missed while the stream is reopened; after an outage it catches
-up on at most CATCH_UP seconds (the periodic reconcile covers anything older). The follower only
-listens: `networks.services.events` decides what an event means and the worker does the work.
+the last one ended, so nothing is missed while the stream is reopened. The end of each window handled
+is recorded on the node, and a restarted follower starts from it: what changed while it was down is
+followed up within seconds. After an outage, or a restart, it catches up on at most CATCH_UP seconds,
+the reconcile's interval (the periodic reconcile covers anything older). The follower only listens:
+`networks.services.events` decides what an event means and the worker does the work.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import threading
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
@@ -20,21 +23,31 @@ from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Node
 from networks.services import queue
-from networks.services.events import event_follow_up, follow_up_is_own_create
+from networks.services.events import (
+    event_follow_up,
+    follow_up_is_own_create,
+    node_events_handled,
+    node_events_resume_at,
+)
 
 logger = logging.getLogger("networks.follow_events")
 
 WINDOW = 20
-CATCH_UP = 300
+CATCH_UP = int(settings.CELERY_BEAT_SCHEDULE.get("reconcile-clusters", {}).get("schedule", 300))
 RETRY = 5
 
 
-def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool, stop: threading.Event) -> None:
-    since = int(time.time())
+def follow_node(
+    *, node_id: int, cluster_id: int, name: str, endpoint: str, from_manager: bool, stop: threading.Event
+) -> None:
+    since = None
     while not stop.is_set():
-        since = max(since, int(time.time()) - CATCH_UP)
-        until = since + WINDOW
         try:
+            if since is None:  # where the last follower of this node got to
+                since = node_events_resume_at(node_id=node_id, now=time.time(), catch_up=CATCH_UP)
+                logger.info("%s: resuming from %d s ago", name, max(0, time.time() - since))
+            since = max(since, int(time.time()) - CATCH_UP)
+            until = since + WINDOW
             for event in docker_engine.events(endpoint, since=since, until=until):
                 follow_up = event_follow_up(event, from_manager=from_manager)
                 if follow_up is None or follow_up_is_own_create(cluster_id=cluster_id, follow_up=follow_up):
@@ -48,6 +61,7 @@ def follow_node(*, cluster_id: int, name: str, endpoint: str, from_manager: bool
                     queue.send(queue.CLUSTER_REFRESH_HEALTH, cluster_id)
                 if stop.is_set():
                     return
+            node_events_handled(node_id=node_id, until=until)
             since = until
         except EngineError as error:
             logger.warning("%s: cannot read events (%s); trying again in %d s", name, error, RETRY)
@@ -72,18 +86,19 @@ class Command(BaseCommand):
         while not done.is_set():
             close_old_connections()
             wanted = {
-                (node.cluster_id, node.name, node.docker, node.role == Node.Role.MANAGER)
+                (node.pk, node.cluster_id, node.name, node.docker, node.role == Node.Role.MANAGER)
                 for node in Node.objects.select_related("cluster")
             }
             for key in set(followers) - wanted:
                 followers.pop(key).set()
-                logger.info("%s: no longer following", key[1])
+                logger.info("%s: no longer following", key[2])
             for key in wanted - set(followers):
-                cluster_id, name, endpoint, manager = key
+                node_id, cluster_id, name, endpoint, manager = key
                 followers[key] = threading.Event()
                 threading.Thread(
                     target=follow_node,
                     kwargs={
+                        "node_id": node_id,
                         "cluster_id": cluster_id,
                         "name": name,
                         "endpoint": endpoint,

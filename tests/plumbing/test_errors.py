@@ -1,0 +1,35 @@
+"""A service's refusal keeps its code, sentence, field and status across processes (pickled by Celery)."""
+
+import pickle
+
+from celery.utils.serialization import get_pickleable_exception
+
+from networks.bundles import BundleError
+from plumbing.errors import ServiceError
+
+
+def test_a_refusal_comes_back_from_a_pickle_as_it_was_raised():
+    error = ServiceError("network_unshared", "Stop sharing came first.", field="networks", http_status=409)
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is ServiceError
+    assert (back.code, back.message, back.field, back.http_status, str(back)) == (
+        "network_unshared",
+        "Stop sharing came first.",
+        "networks",
+        409,
+        "Stop sharing came first.",
+    )
+    assert get_pickleable_exception(error) is error  # what a task's failure handler is given
+
+
+def test_a_subclass_with_its_own_arguments_and_the_default_status_survive_too():
+    back = pickle.loads(pickle.dumps(BundleError("key.pem is not a key.")))
+    assert type(back) is BundleError
+    assert (back.code, back.message, back.field, back.http_status) == (
+        "bundle_invalid",
+        "key.pem is not a key.",
+        "bundle",
+        400,
+    )
+    plain = pickle.loads(pickle.dumps(ServiceError("bad_name", "Pick a name.")))
+    assert plain.http_status == 400 and plain.field is None
