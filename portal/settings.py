@@ -204,10 +204,16 @@ AXES_HTTP_RESPONSE_CODE = 429
 API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "10"))
 API_TOKEN_FAILURE_WINDOW = int(os.environ.get("API_TOKEN_FAILURE_WINDOW", "900"))
 
-# Throttle counts live in the cache: give several web processes one (Redis) with CACHE_URL.
+# Throttle counts live in the cache: several web processes need one they share (Redis) in CACHE_URL,
+# or each counts alone (portal/webserver.py refuses to start them so; scripts/serve sets one).
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        # A Redis that does not answer costs a request a second, not a hang (the throttles then let it through).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
