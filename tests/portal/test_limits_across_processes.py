@@ -14,8 +14,10 @@ import requests
 
 from portal.services import api_token_create
 from portal.webserver import unshared_cache_refusal
+from tests.apiclient import Api, assert_error
+from tests.apiclient import make_team as make_api_team
 from tests.pages import make_team
-from tests.resilience.processes import OwnRedis, WebServer
+from tests.resilience.processes import OwnRedis, WebServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -137,3 +139,24 @@ def test_one_process_or_a_shared_cache_is_allowed(settings):
     assert unshared_cache_refusal(PROCESSES) is None
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert unshared_cache_refusal(PROCESSES) == REFUSAL
+
+
+@pytest.mark.django_db
+def test_a_shared_cache_that_does_not_answer_lets_requests_through_and_says_so(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/1",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    team = make_api_team("Cache down")
+    assert team.api().get("networks/").status_code == 200
+    assert_error(Api("op_guess").get("networks/"), 401, "invalid_token")
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert any(
+        message.startswith("The API's rate limit is not counted: the cache does not answer") for message in warnings
+    )
+    assert any(
+        message.startswith("A wrong API token was not counted: the cache does not answer") for message in warnings
+    )
