@@ -2,48 +2,89 @@
 
 Guessing keys is stopped per client address: after API_TOKEN_FAILURE_LIMIT wrong tokens within
 API_TOKEN_FAILURE_WINDOW seconds, every token from that address is refused with a 429 (without
-being looked at) until the oldest failure leaves the window. Other addresses are not affected.
+being looked at) until the oldest failures leave the window. Other addresses are not affected.
+
+Failures are counted in the cache, which the web processes share (CACHE_URL, portal/webserver.py),
+by atomic increments: wrong tokens sent at once from many connections all count, and the one past
+the limit is already answered 429.
 """
 
+import logging
+import math
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
-from rest_framework.throttling import SimpleRateThrottle
 
+from plumbing.api.throttling import COUNTING_DOWN
 from plumbing.errors import ServiceError
 
 from .addresses import client_address
 from .services import api_token_authenticate
 
 KEYWORD = "Token"
+# The window is counted in this many slices (a minute each for the default 15 minutes): a failure
+# leaves the count when its slice leaves the window.
+WINDOW_SLICES = 15
+
+logger = logging.getLogger(__name__)
 
 
-class FailedTokenThrottle(SimpleRateThrottle):
-    """DRF's throttle history, counting only the wrong tokens an address sent."""
+class FailedTokenThrottle:
+    """The wrong tokens one address sent within the window, one cache counter per slice of it."""
 
-    scope = "failed_token"
+    def __init__(self, request):
+        self.limit = settings.API_TOKEN_FAILURE_LIMIT
+        self.window = settings.API_TOKEN_FAILURE_WINDOW
+        self.slice_seconds = max(math.ceil(self.window / WINDOW_SLICES), 1)
+        self.slices = math.ceil(self.window / self.slice_seconds)
+        self.now = time.time()
+        self.current = int(self.now // self.slice_seconds)
+        self.prefix = f"failed_token:{client_address(request)}"
+        self.counts: dict[int, int] = {}
 
-    def get_rate(self):
-        return f"{settings.API_TOKEN_FAILURE_LIMIT}/s"
+    def key(self, slice_number: int) -> str:
+        return f"{self.prefix}:{slice_number}"
 
-    def parse_rate(self, rate):
-        return settings.API_TOKEN_FAILURE_LIMIT, settings.API_TOKEN_FAILURE_WINDOW
+    def allow(self) -> bool:
+        """Whether a token from this address may be looked at (a cache that does not answer allows it)."""
+        keys = {number: self.key(number) for number in range(self.current - self.slices + 1, self.current + 1)}
+        try:
+            found = cache.get_many(list(keys.values()))
+        except COUNTING_DOWN as error:
+            logger.warning("Wrong API tokens are not counted: the cache does not answer (%s).", error)
+            return True
+        self.counts = {number: int(found.get(key) or 0) for number, key in keys.items()}
+        return sum(self.counts.values()) < self.limit
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+    def record_failure(self) -> bool:
+        """Count one wrong token; whether the address is now over its limit."""
+        key = self.key(self.current)
+        try:
+            try:
+                now_in_slice = cache.incr(key)
+            except ValueError:  # the slice's first failure (or one that raced it)
+                added = cache.add(key, 1, self.window + self.slice_seconds)
+                now_in_slice = 1 if added else cache.incr(key)
+        except COUNTING_DOWN as error:
+            logger.warning("A wrong API token was not counted: the cache does not answer (%s).", error)
+            return False
+        self.counts[self.current] = now_in_slice
+        return sum(self.counts.values()) > self.limit
 
-    def throttle_success(self):
-        return True  # asking is free; record_failure() counts
-
-    def record_failure(self) -> None:
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
-
-    def wait(self) -> float:
-        return max(self.duration - (self.now - self.history[-1]), 1) if self.history else self.duration
+    def wait(self) -> int:
+        """Seconds until the oldest slices have left the window and the count is below the limit again."""
+        excess = sum(self.counts.values()) - self.limit + 1
+        for number in sorted(self.counts):
+            excess -= self.counts[number]
+            if excess <= 0:
+                return max(math.ceil((number + self.slices) * self.slice_seconds - self.now), 1)
+        return self.window
 
     def refuse(self) -> exceptions.Throttled:
-        seconds = int(self.wait() + 0.999)
+        seconds = self.wait()
         refusal = exceptions.Throttled(
             detail=f"Too many wrong API tokens came from your address; tokens from it are refused for "
             f"{seconds} seconds. Check the key (make a new one on the Tokens page if it is lost), then try again.",
@@ -60,13 +101,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != KEYWORD.lower().encode():
             return None
-        limiter = FailedTokenThrottle()
-        if not limiter.allow_request(request, None):
+        limiter = FailedTokenThrottle(request)
+        if not limiter.allow():
             raise limiter.refuse()
         try:
             return self._authenticate_token(parts)
         except exceptions.AuthenticationFailed:
-            limiter.record_failure()
+            if limiter.record_failure():
+                raise limiter.refuse() from None
             raise
 
     def _authenticate_token(self, parts: list[bytes]):

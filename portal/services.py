@@ -1,11 +1,13 @@
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 from plumbing.errors import ServiceError
@@ -144,24 +146,55 @@ def api_token_authenticate(*, key: str) -> ApiToken:
 # --- Idempotency-Key --------------------------------------------------------------------------
 
 
-def idempotency_fingerprint(*, method: str, path: str, tenant_id, body: bytes) -> str:
-    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), str(tenant_id).encode(), body])).hexdigest()
+IDEMPOTENCY_FINGERPRINT_SALT = "overlay-portal.idempotency-fingerprint"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a request sent with an Idempotency-Key is recognised by when it is retried.
+
+    `stored` is an HMAC-SHA256 keyed with the server's secret (derived from SECRET_KEY): the body may
+    hold a secret value, and a plain hash of it could be checked against guesses by anyone who reads
+    the table. `also_accepted` are the same request's fingerprints from before: keyed with a
+    SECRET_KEY_FALLBACKS key (the secret was rotated), or plain SHA-256 (rows stored before
+    fingerprints were keyed; they are gone IDEMPOTENCY_KEY_TTL after the upgrade).
+    """
+
+    stored: str
+    also_accepted: frozenset[str]
+
+    def matches(self, fingerprint: str) -> bool:
+        return fingerprint == self.stored or fingerprint in self.also_accepted
+
+
+def idempotency_fingerprint(*, method: str, path: str, tenant_id, body: bytes) -> Fingerprint:
+    request = b"\n".join([method.encode(), path.encode(), str(tenant_id).encode(), body])
+
+    def keyed(secret: str) -> str:
+        return salted_hmac(IDEMPOTENCY_FINGERPRINT_SALT, request, secret=secret, algorithm="sha256").hexdigest()
+
+    before = {keyed(secret) for secret in settings.SECRET_KEY_FALLBACKS} | {hashlib.sha256(request).hexdigest()}
+    return Fingerprint(stored=keyed(settings.SECRET_KEY), also_accepted=frozenset(before))
 
 
 def _idempotency_cutoff():
     return timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
 
 
-def idempotency_find(*, user, key: str, fingerprint: str) -> IdempotencyRecord | None:
+def idempotency_find(*, user, key: str, fingerprint: Fingerprint) -> IdempotencyRecord | None:
     """The stored answer for a retried request; the same key with another request is refused.
 
     A key is remembered for IDEMPOTENCY_KEY_TTL seconds (a day by default); after that it is free again.
+    A record found by an earlier fingerprint of the request is given the current one.
     """
     record = IdempotencyRecord.objects.filter(user=user, key=key).first()
     if record is not None and record.created < _idempotency_cutoff():
         record.delete()  # expired: the key is free again (beat deletes the others every hour)
         record = None
-    if record is not None and record.fingerprint != fingerprint:
+    if record is not None and record.fingerprint != fingerprint.stored and fingerprint.matches(record.fingerprint):
+        record.fingerprint = fingerprint.stored
+        record.save(update_fields=["fingerprint"])
+    if record is not None and record.fingerprint != fingerprint.stored:
         raise ServiceError(
             "idempotency_key_reused",
             "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
@@ -170,7 +203,7 @@ def idempotency_find(*, user, key: str, fingerprint: str) -> IdempotencyRecord |
     return record
 
 
-def idempotency_save(*, user, key: str, fingerprint: str, status_code: int, body, location: str = "") -> None:
+def idempotency_save(*, user, key: str, fingerprint: Fingerprint, status_code: int, body, location: str = "") -> None:
     """Store the answer inside the transaction that made the object, so both exist or neither does.
 
     A concurrent request with the same key that got there first makes this one fail and roll back.
@@ -178,7 +211,12 @@ def idempotency_save(*, user, key: str, fingerprint: str, status_code: int, body
     try:
         with transaction.atomic():
             IdempotencyRecord.objects.create(
-                user=user, key=key, fingerprint=fingerprint, status_code=status_code, body=body, location=location
+                user=user,
+                key=key,
+                fingerprint=fingerprint.stored,
+                status_code=status_code,
+                body=body,
+                location=location,
             )
     except IntegrityError:
         raise ServiceError(

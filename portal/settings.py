@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header, on every answer
     "django_htmx.middleware.HtmxMiddleware",
     "portal.tenancy.CurrentTenantMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the lockout page
@@ -182,6 +184,25 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Content-Security-Policy (django-csp), on every page, DEBUG or not ---------------------------
+# Nothing inline: no <script> or event attribute (portal.js listens instead), no <style> or style
+# attribute (htmx's indicator styles are in portal.css, Swagger UI's page in api/swagger_ui.css), no
+# eval (htmx runs with allowEval off). Images may be data: URLs (the favicon, Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Who is asking: reverse proxies, brute-force limits --------------------------------------
 # The number of reverse proxies in front that append to X-Forwarded-For (nginx: 1). 0 ignores the
 # header, which anyone can send; the lockout, the API's bad-token limit and /metrics use it.
@@ -204,10 +225,16 @@ AXES_HTTP_RESPONSE_CODE = 429
 API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "10"))
 API_TOKEN_FAILURE_WINDOW = int(os.environ.get("API_TOKEN_FAILURE_WINDOW", "900"))
 
-# Throttle counts live in the cache: give several web processes one (Redis) with CACHE_URL.
+# Throttle counts live in the cache: several web processes need one they share (Redis) in CACHE_URL,
+# or each counts alone (portal/webserver.py refuses to start them so; scripts/serve sets one).
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        # A Redis that does not answer costs a request a second, not a hang (the throttles then let it through).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

@@ -1,8 +1,16 @@
+"""The portal's URLs: its own pages, the admin, the REST mirror under /api/v1/ and the networks app."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+
+# Under /api/ these answer in the API's error shape; elsewhere they are Django's pages (templates/).
+handler400 = "plumbing.api.error_views.bad_request"
+handler403 = "plumbing.api.error_views.permission_denied"
+handler404 = "plumbing.api.error_views.page_not_found"
+handler500 = "plumbing.api.error_views.server_error"
 
 urlpatterns = [
     path("tenant/switch/", views.tenant_switch_view, name="tenant_switch"),

@@ -1,10 +1,19 @@
 """Classes named in settings.REST_FRAMEWORK: kept apart from base.py, which imports DRF's views."""
 
+import logging
 import math
 
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.throttling import UserRateThrottle
+
+logger = logging.getLogger(__name__)
+
+# A shared cache (Redis) that does not answer: the limits let requests through rather than fail them
+# all (the task queue is the same Redis, and an API that queues while it is down still answers 202).
+COUNTING_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 class TokenRateThrottle(UserRateThrottle):
@@ -41,10 +50,17 @@ class TokenRateThrottle(UserRateThrottle):
         # would make it again, with no expiry); a new window starts from a new key.
         key = f"{ident}_{window}"
         try:
-            count = self.cache.incr(key)
-        except ValueError:  # the window's first request (or one that raced it)
-            count = 1 if self.cache.add(key, 1, 2 * self.duration) else self.cache.incr(key)
+            count = self.count(key)
+        except COUNTING_DOWN as error:
+            logger.warning("The API's rate limit is not counted: the cache does not answer (%s).", error)
+            return True
         return count <= self.num_requests
+
+    def count(self, key: str) -> int:
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the window's first request (or one that raced it)
+            return 1 if self.cache.add(key, 1, 2 * self.duration) else self.cache.incr(key)
 
     def wait(self):
         return max(math.ceil(self.window_end - self.now), 1)

@@ -40,5 +40,11 @@
     if (question && !window.confirm(question)) event.preventDefault();
   }, true);
 
+  // A field whose whole value is to be copied (a new API key) selects itself when focused.
+  document.addEventListener("focusin", function (event) {
+    var field = event.target.closest("input[data-select-on-focus]");
+    if (field) field.select();
+  });
+
   document.documentElement.classList.add("js");
 })();

@@ -8,6 +8,13 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# Every page reports what the Content-Security-Policy blocked: chromium logs it, and the event says it too.
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => console.error(
+  `securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`));"""
+
+
+def is_violation(message) -> bool:
+    return "Content Security Policy" in message.text or message.text.startswith("securitypolicyviolation")
 
 
 @pytest.fixture(scope="session")
@@ -34,20 +41,27 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """A fresh browser context per user: `open_page(width=390)` gives a phone-sized one."""
+    """A fresh browser context per user: `open_page(width=390)` gives a phone-sized one.
+
+    Whatever the Content-Security-Policy blocked on any of its pages fails the test (`open_page.violations`)."""
     contexts = []
+    violations: list[str] = []
 
     def open_page(width: int = 1280, height: int = 900):
         context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
         context.set_default_timeout(30_000)
         contexts.append(context)
+        context.add_init_script(REPORT_VIOLATIONS)
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())  # "Remove …?" confirmations
+        page.on("console", lambda message: violations.append(message.text) if is_violation(message) else None)
         return page
 
+    open_page.violations = violations
     yield open_page
     for context in contexts:
         context.close()
+    assert violations == [], "The Content-Security-Policy blocked something on a page"
 
 
 def login(page, username: str, password: str):

@@ -28,6 +28,7 @@ class Served:
             DATABASE_URL=database_url(),
             CELERY_BROKER_URL=url,
             CELERY_RESULT_BACKEND=url,
+            CACHE_URL=url.rsplit("/", 1)[0] + "/1",  # the test's Redis, as scripts/serve uses the machine's
             PORTAL_ADDR=f"127.0.0.1:{self.port}",
             PORTAL_RUN_DIR=str(tmp_path / "run"),
             PORTAL_LOG_DIR=str(tmp_path / "log"),

@@ -1,0 +1,54 @@
+"""What the web server checks before it serves: its processes count the limits in one shared place.
+
+The API's rate limit and its wrong-token limit count in Django's cache (the login lockout counts in
+the database). The default cache is each process's own memory, so N gunicorn processes would each
+count a part and a client would get N times its limit. A web server of more than one process with
+such a cache is refused at start, with what to set.
+
+Used as gunicorn configuration (deploy/gunicorn.conf.py imports `on_starting`; scripts/serve passes
+`-c python:portal.webserver`), and before anything starts by scripts/serve:
+`python -m portal.webserver WORKERS` exits 1 with the sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+from django.conf import settings  # noqa: E402 (after the settings module is named)
+
+# Caches that no two processes share: each counts alone (the dummy one never counts at all).
+PROCESS_OWN_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+def unshared_cache_refusal(workers: int) -> str | None:
+    """The sentence that refuses `workers` web processes with a cache they do not share, or None."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if workers <= 1 or backend not in PROCESS_OWN_CACHES:
+        return None
+    return (
+        f"Refusing to start {workers} web processes without a shared cache: each would count the API's rate "
+        f"limit and wrong tokens in its own memory, so a client would get {workers} times its limit. Set "
+        "CACHE_URL to a Redis every web process reaches, such as redis://127.0.0.1:6379/1 (another database "
+        "number than the task queue's), or run one web process."
+    )
+
+
+def on_starting(server) -> None:
+    """gunicorn's hook in its master process, before any worker is started."""
+    refusal = unshared_cache_refusal(server.cfg.workers)
+    if refusal:
+        server.log.error(refusal)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    sentence = unshared_cache_refusal(int(sys.argv[1]))
+    if sentence:
+        print(sentence, file=sys.stderr)
+        raise SystemExit(1)
