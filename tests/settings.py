@@ -24,3 +24,7 @@ if _run:
         DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{_run}.sqlite3")}
     else:
         DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
+
+# The production hasher is slow on purpose (about 0.2 s of CPU a check); the tests check logins, the
+# lockout and tokens, not what a hash costs.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

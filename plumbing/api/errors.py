@@ -97,9 +97,13 @@ def exception_handler(exc, context) -> Response | None:
     set_rollback()
 
     if isinstance(exc, exceptions.ValidationError):
-        field, code, message = _first_validation_error(exc.detail)
+        field, error_code, message = _first_validation_error(exc.detail)
         return error_response(
-            code, _message_for(field, code, message), field=field, status_code=exc.status_code, headers=headers
+            error_code,
+            _message_for(field, error_code, message),
+            field=field,
+            status_code=exc.status_code,
+            headers=headers,
         )
     code = next((name for cls, name in CODES.items() if isinstance(exc, cls)), None)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)

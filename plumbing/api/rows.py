@@ -9,6 +9,8 @@ column's value with its own `to_representation`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
@@ -43,12 +45,12 @@ class RowSerializer(serializers.ModelSerializer):
     """
 
     @classmethod
-    def row_plan(cls) -> list[tuple[str, str | None, object, type | None]]:
+    def row_plan(cls) -> list[tuple[str, str | None, Any, type | None]]:
         """(name, column, how to show its value, the type of value shown as it is) per field, in the
         fields' order; a method field has no column and names its method. Made once per class: a field's
         formatting does not depend on the request."""
         if "_row_plan" not in cls.__dict__:
-            plan = []
+            plan: list[tuple[str, str | None, Any, type | None]] = []
             for name, field in cls().fields.items():
                 if field.write_only:
                     continue
