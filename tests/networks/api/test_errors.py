@@ -13,6 +13,26 @@ def test_bad_json_is_a_400(team):
     assert "JSON" in error["message"]
 
 
+TOO_DEEP = (
+    "The JSON body is nested more than 32 levels deep; no request of this API is. Send the fields as the API's "
+    "schema (/api/v1/docs/) shows them."
+)
+
+
+@pytest.mark.parametrize("depth", [33, 900, 100_000])
+def test_json_nested_too_deep_is_a_400_with_a_sentence(team, depth):
+    # 100,000 levels ran the decoder out of stack (a RecursionError, a 500); 33 parse, and are refused after.
+    body = '{"name": "web", "labels": ' + "[" * depth + "]" * depth + "}"
+    assert_error(team.api().raw("post", "networks/", body), 400, "too_deep", field=None, message=TOO_DEEP)
+
+
+def test_json_as_deep_as_allowed_reaches_the_serializer(team):
+    body = '{"name": "web", "labels": ' + "[" * 32 + "]" * 32 + "}"  # 33 with the body itself: refused below
+    assert_error(team.api().raw("post", "networks/", body), 400, "too_deep")
+    body = '{"name": "web", "labels": ' + "[" * 31 + "]" * 31 + "}"
+    assert_error(team.api().raw("post", "networks/", body), 400, "not_a_dict", field="labels")
+
+
 def test_a_body_that_is_not_an_object_is_a_400(team):
     assert_error(team.api().raw("post", "networks/", "[1, 2]"), 400, "invalid")
     assert_error(team.api().raw("post", "networks/", '"mynetwork"'), 400, "invalid")
