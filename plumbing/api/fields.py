@@ -76,11 +76,13 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 known = ", ".join(self.fields)
+                # Named as UTF-8 can write it: a lone surrogate (a JSON escape) cannot be in the answer.
+                name = unknown[0].encode("utf-8", "backslashreplace").decode()
                 raise serializers.ValidationError(
                     {
-                        unknown[0]: [
+                        name: [
                             serializers.ErrorDetail(
-                                f'Unknown field "{unknown[0]}". Known fields: {known}.', code="unknown_field"
+                                f'Unknown field "{name}". Known fields: {known}.', code="unknown_field"
                             )
                         ]
                     }
