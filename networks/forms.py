@@ -8,8 +8,7 @@ from django import forms
 
 from networks import ipam
 from networks.bundles import BundleError, bundle_given
-from networks.models import Container, Network, RegistryLogin
-from networks.models.network import NAME_MAX_LENGTH
+from networks.models import Cluster, Container, Network, RegistryLogin
 from networks.selectors import cluster_list, network_list, network_share_candidates
 from networks.services.containers import RESTART_POLICIES
 from networks.services.registries import REGISTRY_PASSWORD_MAX_LENGTH
@@ -53,9 +52,11 @@ def _prefix_choices() -> list[tuple[int, str]]:
 
 
 class NetworkCreateForm(PortalForm):
+    class Meta:
+        model = Network  # its columns bound the text fields of the same name
+
     cluster = ClusterChoiceField(queryset=None, empty_label=None)
     name = forms.CharField(
-        max_length=NAME_MAX_LENGTH,
         help_text="Letters, digits, underscores, periods or hyphens, such as mynetwork.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -152,15 +153,16 @@ class RegistryLoginForm(PortalForm):
     """A team's login to a private registry. The password is never put back into the page, not even
     when the form comes back with an error: it is typed again."""
 
+    class Meta:
+        model = RegistryLogin
+
     registry = forms.CharField(
         required=False,
-        max_length=RegistryLogin._meta.get_field("registry").max_length,
         help_text="As images name it: host or host:port, such as registry.example.com or 192.168.250.1:5001.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     username = forms.CharField(
         required=False,
-        max_length=RegistryLogin._meta.get_field("username").max_length,
         label="User name",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -202,14 +204,15 @@ EnvironmentFormSet = forms.formset_factory(EnvironmentRowForm, extra=2)
 
 
 class ContainerRunForm(PortalForm):
+    class Meta:
+        model = Container
+
     cluster = ClusterChoiceField(queryset=None, empty_label=None)
     name = forms.CharField(
-        max_length=128,
         help_text="Other containers on its networks reach it by this name, such as db.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     image = forms.CharField(
-        max_length=255,
         help_text="An image the cluster's nodes already have.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "list": "known-images"}),
     )
@@ -349,6 +352,10 @@ class ClusterCredentialsForm(PortalForm):
     The key and the Consul token are never shown again, not even after a refusal.
     """
 
+    class Meta:
+        model = Cluster
+        columns = {"docker_host": "docker_endpoint"}
+
     bundle = forms.FileField(
         required=False,
         label="Credentials bundle (zip)",
@@ -357,7 +364,6 @@ class ClusterCredentialsForm(PortalForm):
     )
     docker_host = forms.CharField(
         required=False,
-        max_length=255,
         label="Endpoint (DOCKER_HOST)",
         help_text="As in docker.env, such as tcp://192.168.250.11:2376.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
@@ -407,13 +413,11 @@ class ClusterRegisterForm(ClusterCredentialsForm):
         help_text="The team that uses the cluster first; grant it to others later.",
     )
     name = forms.CharField(
-        max_length=63,
         help_text="What the portal calls the cluster, such as prod or carina-east.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     registry = forms.CharField(
         required=False,
-        max_length=255,
         help_text="The cluster's image registry as HOST:PORT, such as 192.168.250.1:5000; empty for none.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )

@@ -1,19 +1,50 @@
-"""What every form of the portal shares: labels as the portal writes them, and how a form hands its
-data to a service and shows the service's refusal on the field it is about."""
+"""What every form of the portal shares: labels as the portal writes them, text its column can hold, and
+how a form hands its data to a service and shows the service's refusal on the field it is about."""
 
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import ErrorDict
 
 from plumbing.errors import USER_ERRORS, http_status_of
+from plumbing.inputs import bound_by_column, column_max_length, unstorable
 
 
 class PortalForm(forms.Form):
-    """Labels without Django's trailing colon, as the rest of the portal writes them."""
+    """Labels without Django's trailing colon, as the rest of the portal writes them.
+
+    A field holding a NUL character or a lone surrogate is refused with a sentence before any field is
+    cleaned (a field's cleaning may query the database with it). With `Meta.model`, each text field is
+    bounded by the model's column of the same name (or the one `Meta.columns` maps it to).
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        meta = getattr(self, "Meta", None)
+        model = getattr(meta, "model", None)
+        if model is not None:
+            columns = getattr(meta, "columns", {})
+            for name, field in self.fields.items():
+                limit = column_max_length(model, columns.get(name, name))
+                if isinstance(field, forms.CharField) and limit and (field.max_length or limit + 1) > limit:
+                    bound_by_column(field, limit)
+                    field.widget.attrs["maxlength"] = str(limit)
+
+    def full_clean(self):
+        refused = {}
+        if self.is_bound:
+            for name, field in self.fields.items():
+                raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+                refused[name] = unstorable(raw)
+        if not any(refused.values()):
+            return super().full_clean()
+        self._errors, self.cleaned_data = ErrorDict(), {}
+        for name, reason in refused.items():
+            if reason:
+                code, sentence = reason
+                self.add_error(name, forms.ValidationError(sentence, code=code))
+        return None
 
 
 def refuse(form: forms.Form, error) -> None:

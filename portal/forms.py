@@ -2,7 +2,7 @@ from django import forms
 
 from plumbing.forms import PortalForm
 
-from .models import Membership
+from .models import ApiToken, Membership
 
 
 class MembershipAddForm(PortalForm):
@@ -16,3 +16,12 @@ class MembershipAddForm(PortalForm):
         initial=Membership.Role.MEMBER,
         help_text="Owners manage members; members create, change and remove; viewers only read.",
     )
+
+
+class ApiTokenForm(PortalForm):
+    """A new token's name; the service says what a name must be."""
+
+    class Meta:
+        model = ApiToken
+
+    name = forms.CharField(required=False)

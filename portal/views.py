@@ -16,7 +16,7 @@ from plumbing.live import paginate
 from .api.serializers import AuditEntrySerializer
 from .audit import audit_csv, audit_record
 from .filters import AuditEntryFilterSet
-from .forms import MembershipAddForm
+from .forms import ApiTokenForm, MembershipAddForm
 from .models import Membership
 from .selectors import api_token_list, audit_entry_list, membership_get, membership_list
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
@@ -113,11 +113,13 @@ def tokens(request):
             audit_record(request=request, action="token.revoke", obj=token, tenant=request.tenant)
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")
-        try:
-            token, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+        form = ApiTokenForm(request.POST)
+        created, _ = submit(form, lambda data: api_token_create(user=request.user, name=data["name"]))
+        if created is None:
+            error = " ".join(message for messages in form.errors.values() for message in messages)
+        else:
+            token, new_key = created
             audit_record(request=request, action="token.create", obj=token, tenant=request.tenant)
-        except ServiceError as exc:
-            error = exc.message
     return render(
         request,
         "portal/tokens.html",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.support import bundle_zip, made_bundle, openssl_client_certificate
+from tests.support import bundle_files, bundle_zip, made_bundle, openssl_client_certificate, zip_forged, zip_with_stream
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,39 @@ def bad_inputs(workdir: Path) -> list[BadInput]:
             "docker_host",
             "is not a Docker TCP endpoint. Give it as in docker.env: tcp://HOST:2376.",
         ),
+        BadInput(
+            "encrypted-member",
+            zip_forged(bundle_zip(good), "bundle/key.pem", flag_bits=0x1),
+            {},
+            "bundle",
+            "key.pem is encrypted in the zip; the portal cannot read it. Zip the bundle again without a password",
+        ),
+        BadInput(
+            "unknown-method",
+            zip_forged(bundle_zip(good), "bundle/key.pem", method=6),  # 6: implode, from PKZIP 1
+            {},
+            "bundle",
+            "key.pem is compressed with a method the portal does not read (zip method 6).",
+        ),
+        BadInput(
+            "size-understated",  # 20 MB of zeros behind a header that says 1,000 bytes
+            zip_forged(
+                zip_with_stream(bundle_files(good), "key.pem", [bytes(1 << 20)] * 20),
+                "bundle/key.pem",
+                declared_size=1000,
+            ),
+            {},
+            "bundle",
+            "key.pem is damaged in the zip (its data does not match the sizes or checksum the zip gives).",
+        ),
+        BadInput(
+            "member-too-large",
+            zip_with_stream(bundle_files(good), "key.pem", [b"k" * 100_000]),
+            {},
+            "bundle",
+            "key.pem is larger than 64 kB, too large to be a certificate, a key or docker.env.",
+        ),
+        BadInput("truncated-zip", bundle_zip(good)[:-30], {}, "bundle", "That file is not a zip."),
         BadInput("nothing-given", None, {}, "bundle", "Upload the cluster's credentials bundle"),
         BadInput("both-given", bundle_zip(good), pasted(good), "bundle", "not both"),
     ]
@@ -131,6 +164,11 @@ CASE_IDS = [
     "expired",
     "not-yet-valid",
     "not-a-tcp-endpoint",
+    "encrypted-member",
+    "unknown-method",
+    "size-understated",
+    "member-too-large",
+    "truncated-zip",
     "nothing-given",
     "both-given",
 ]

@@ -3,6 +3,7 @@
 import datetime
 import functools
 import io
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -157,6 +158,56 @@ def bundle_zip(
             if name not in drop:
                 archive.writestr(folder + name, text)
     return out.getvalue()
+
+
+def zip_forged(
+    data: bytes,
+    name: str,
+    *,
+    declared_size: int | None = None,
+    flag_bits: int | None = None,
+    method: int | None = None,
+) -> bytes:
+    """The zip `data` with the headers of its member `name` rewritten as a hostile uploader would: both
+    the local header and the central directory entry say `declared_size` (uncompressed), `flag_bits`
+    (bit 0: encrypted) or `method` (the compression method), whatever the member holds."""
+    forged = bytearray(data)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    info = next(info for info in archive.infolist() if info.filename == name)
+    central = archive.start_dir
+    while forged[central + 46 : central + 46 + len(name.encode())] != name.encode():
+        lengths = struct.unpack_from("<HHH", forged, central + 28)  # name, extra field, comment
+        central += 46 + sum(lengths)
+    # (offset in the local header, offset in the central directory entry, format)
+    fields = {"flag_bits": (6, 8, "<H"), "method": (8, 10, "<H"), "declared_size": (22, 24, "<I")}
+    for what, value in {"flag_bits": flag_bits, "method": method, "declared_size": declared_size}.items():
+        if value is not None:
+            local_at, central_at, fmt = fields[what]
+            struct.pack_into(fmt, forged, info.header_offset + local_at, value)
+            struct.pack_into(fmt, forged, central + central_at, value)
+    return bytes(forged)
+
+
+def zip_with_stream(files: dict[str, str], name: str, chunks, *, folder: str = "bundle/") -> bytes:
+    """A deflate zip of `files` plus a member `name` written from `chunks` (bytes), streamed: a member of
+    hundreds of megabytes is made without holding it."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file_name, text in files.items():
+            archive.writestr(folder + file_name, text)
+        with archive.open(folder + name, "w") as member:
+            for chunk in chunks:
+                member.write(chunk)
+    return out.getvalue()
+
+
+def bundle_files(bundle: Bundle) -> dict[str, str]:
+    """docker.env, ca.pem and cert.pem of the bundle, as a Carina zip holds them (key.pem left to the caller)."""
+    return {
+        "docker.env": f"export DOCKER_HOST={bundle.docker_host}\nexport DOCKER_TLS_VERIFY=1\n",
+        "ca.pem": bundle.tls.ca_pem,
+        "cert.pem": bundle.tls.cert_pem,
+    }
 
 
 OPENSSL_CONFIG = """

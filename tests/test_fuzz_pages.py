@@ -4,7 +4,9 @@ The pages are every URL pattern outside the admin and the API (a new page fails 
 listed in PAGE_KWARGS), with ids of the team's own rows. The forms are found in the pages' HTML
 (their method, action and field names), so a new form is fuzzed without being named. Values are
 hostile on purpose: huge and negative numbers, unicode, NUL, empty, 10,000 characters, repeated keys
-(arrays), ids of real rows, sent with and without htmx's headers, as a member of the team.
+(arrays), ids of real rows, sent with and without htmx's headers, as a member of the team and as its
+owner. Every field of every form also gets each of EDGES: a NUL alone and inside text, 10,000
+characters, numbers no id can be.
 
 Bounded and deterministic: EXAMPLES per page, FORM_EXAMPLES per form plus each of its fields set to
 each of EDGES, derandomized, no shrinking. Nothing reaches a
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES = 4  # per page, by GET and by POST
 FORM_EXAMPLES = 10  # per form found in the pages, starting from the values it carries
-EDGES = ["33", str(2**64), "²", "x" * 10_000]  # and each field of each form gets each of these
+EDGES = ["33", str(2**64), "²", "x" * 10_000, "\x00", "a\x00b"]  # and each field of each form gets each of these
 SKIPPED_PREFIXES = ("admin/", "api/")
 SKIPPED_ACTIONS = {"/logout/"}  # logging out would end the fuzz, not find a 500
 QUERY_NAMES = ["page", "cluster", "status", "q", "prefixlen", "subnet", "gateway", "port", "block", "select", "next"]
@@ -227,9 +229,10 @@ def fuzz(client, *, method: str, path: str, base: dict, names: list[str], ids: l
     one()
 
 
-def test_no_page_or_form_answers_500(client, team, rows):
+@pytest.mark.parametrize("role", ["member", "owner"])
+def test_no_page_or_form_answers_500(client, team, rows, role):
     client.raise_request_exception = False  # a crash must show as the 500 a browser would get
-    client.force_login(team.member)
+    client.force_login(getattr(team, role))  # an owner also sees the members' and registry logins' forms
     back_to_the_team = {"tenant": team.tenant.pk}  # the fuzz may switch teams: each target starts in this one
     client.post("/tenant/switch/", back_to_the_team)
     targets = discover(client, rows)
@@ -238,5 +241,5 @@ def test_no_page_or_form_answers_500(client, team, rows):
         client.post("/tenant/switch/", back_to_the_team)
         fuzz(client, method=method, path=path, base=base, names=names, ids=rows["ids"], seen=seen)
     forms = sorted(f"{method.upper()} {path}" for method, path, base, _ in targets if base)
-    print(f"page fuzz: {len(targets)} targets, {len(seen)} requests; forms: {', '.join(forms)}")
+    print(f"page fuzz as {role}: {len(targets)} targets, {len(seen)} requests; forms: {', '.join(forms)}")
     assert len(targets) >= 60 and len(forms) >= 8, targets

@@ -51,6 +51,9 @@ class NetworkRef(serializers.Field):
 
 
 class NetworkCreateSerializer(StrictSerializer):
+    class Meta:
+        model = Network  # its columns bound the text fields of the same name (StrictSerializer)
+
     cluster = Id(required=False, help_text="The cluster's id; leave it out when the tenant has one cluster.")
     name = Text(allow_blank=True, help_text="As `docker network create NAME`, e.g. mynetwork.")
     subnet = Text(
@@ -75,6 +78,9 @@ class NetworkCreateSerializer(StrictSerializer):
 
 
 class NetworkConnectSerializer(StrictSerializer):
+    class Meta:
+        model = Endpoint
+
     container = Id(help_text="The container's id.")
     aliases = TextList(required=False, help_text="Extra DNS names of the container on this network.")
     ipv4_address = Text(required=False, allow_blank=True, default="", help_text="A static address in the subnet.")
@@ -112,6 +118,9 @@ class RegistryLoginCreateSerializer(StrictSerializer):
 
 
 class NetworkAttachSerializer(StrictSerializer):
+    class Meta:
+        model = Endpoint
+
     network = NetworkRef()
     aliases = TextList(required=False)
     ipv4_address = Text(required=False, allow_blank=True, default="")
@@ -124,6 +133,9 @@ class EnvironmentSerializer(StrictSerializer):
 
 
 class ContainerRunSerializer(StrictSerializer):
+    class Meta:
+        model = Container
+
     cluster = Id(required=False, help_text="The cluster's id; leave it out when the tenant has one cluster.")
     name = Text(allow_blank=True, help_text="As `docker run --name`.")
     image = Text(allow_blank=True, help_text="An image present on the nodes, e.g. overlay-portal/tools:latest.")
@@ -155,6 +167,10 @@ class DiagnoseSerializer(StrictSerializer):
 
 class ClusterCredentialsSerializer(StrictSerializer):
     """A cluster's credentials: its bundle uploaded (multipart), or the endpoint and the three PEMs (JSON)."""
+
+    class Meta:
+        model = Cluster
+        columns = {"docker_host": "docker_endpoint"}
 
     bundle = serializers.FileField(
         required=False,

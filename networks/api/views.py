@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from networks import ipam, selectors
@@ -32,6 +32,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.queue import worker_answer
 from plumbing.api.errors import ErrorSerializer
 from plumbing.api.fields import valid
+from plumbing.api.parsers import JsonParser
 from plumbing.api.schema import errors
 from plumbing.errors import ServiceError
 from portal.api.base import StaffPermission, TenantViewSet
@@ -121,7 +122,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     """Teams read their clusters; staff register, test, rotate and deregister any cluster."""
 
     serializer_class = s.ClusterSerializer
-    parser_classes = [JSONParser, MultiPartParser]  # a bundle is uploaded as a file
+    parser_classes = [JsonParser, MultiPartParser]  # a bundle is uploaded as a file
     noun = "cluster"
     selector_get = staticmethod(selectors.cluster_get)
     ordering_fields = ["name", "created"]

@@ -161,11 +161,20 @@ def _check_run_request(
 
 
 def _plan_endpoints(*, tenant, container: Container, networks: list[dict]) -> None:
-    """The networks a run joins: only ones the tenant may use (its own or shared), active, on its cluster."""
+    """The networks a run joins: only ones the tenant may use (its own or shared), active, on its cluster, each
+    once (a container has one endpoint per network)."""
+    listed = set()
     for spec in networks:
         network = spec["network"]
         if network.cluster_id != container.cluster_id or not network.is_usable_by(tenant):
             raise network_not_usable(network.pk)
+        if network.pk in listed:
+            raise ServiceError(
+                "network_repeated",
+                f'Network "{network.name}" is listed twice. List each network once, with all its aliases.',
+                field="networks",
+            )
+        listed.add(network.pk)
         if network.status != Network.Status.ACTIVE:
             raise ServiceError(
                 "bad_state", f'Network "{network.name}" is not active.', field="networks", http_status=409

@@ -1,10 +1,11 @@
-"""Strict request fields and bodies: unknown fields and wrong types are 400s, never guessed at."""
+"""Strict request fields and bodies: unknown fields and wrong types are 400s, never guessed at; text
+that its column cannot hold (too long, a NUL, a lone surrogate) is a 400 before the database sees it."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from plumbing.inputs import MAX_ID
+from plumbing.inputs import MAX_ID, bound_by_column, column_max_length, unstorable
 
 
 class Text(serializers.CharField):
@@ -51,22 +52,46 @@ class TextList(serializers.ListField):
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo ("subent") is a 400 rather than silently ignored."""
+    """Refuses fields it does not know, so a typo ("subent") is a 400 rather than silently ignored, and any
+    field holding text no column can (a NUL anywhere in it, keys included; a lone surrogate).
+
+    With `Meta.model`, each text field is bounded by the model's column of the same name (or the one
+    `Meta.columns` maps it to), so no request reaches the database with text longer than its column.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        meta = getattr(self, "Meta", None)
+        model = getattr(meta, "model", None)
+        if model is not None:
+            columns = getattr(meta, "columns", {})
+            for name, field in fields.items():
+                limit = column_max_length(model, columns.get(name, name))
+                if isinstance(field, serializers.CharField) and limit and (field.max_length or limit + 1) > limit:
+                    bound_by_column(field, limit)
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 known = ", ".join(self.fields)
+                # Named as UTF-8 can write it: a lone surrogate (a JSON escape) cannot be in the answer.
+                name = unknown[0].encode("utf-8", "backslashreplace").decode()
                 raise serializers.ValidationError(
                     {
-                        unknown[0]: [
+                        name: [
                             serializers.ErrorDetail(
-                                f'Unknown field "{unknown[0]}". Known fields: {known}.', code="unknown_field"
+                                f'Unknown field "{name}". Known fields: {known}.', code="unknown_field"
                             )
                         ]
                     }
                 )
+            for name, value in data.items():
+                refused = unstorable(value)
+                if refused:
+                    code, sentence = refused
+                    raise serializers.ValidationError({name: [serializers.ErrorDetail(sentence, code=code)]})
         return super().to_internal_value(data)
 
 

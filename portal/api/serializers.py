@@ -21,6 +21,9 @@ class MembershipUpdateSerializer(StrictSerializer):
 
 
 class ApiTokenCreateSerializer(StrictSerializer):
+    class Meta:
+        model = ApiToken  # its columns bound the text fields of the same name (StrictSerializer)
+
     name = Text(allow_blank=True, help_text="What will use the token, such as cli.")
 
 

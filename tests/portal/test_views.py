@@ -229,6 +229,22 @@ def test_the_api_tokens_page_is_linked_when_it_exists(client, team):
     assert b">API tokens</a>" in client.get("/").content
 
 
+@pytest.mark.parametrize(
+    "name, sentence",
+    [
+        ("ci\x00", "This field contains a NUL character (\\x00), which the portal cannot store. Remove it."),
+        ("t" * 101, "This field takes at most 100 characters (it has 101)."),
+        ("  ", "Name the token after what will use it, such as cli."),
+    ],
+)
+def test_a_token_name_that_cannot_be_stored_is_refused_with_a_sentence(client, team, name, sentence):
+    # A NUL was a DataError, a 500.
+    client.force_login(team.owner)
+    response = client.post("/tokens/", {"action": "create", "name": name})
+    assert response.status_code == 400 and sentence in response.content.decode()
+    assert not team.owner.api_tokens.exists()
+
+
 def test_a_second_team_of_an_owner_is_listed_in_the_switcher(client):
     first, second = make_team("Alpha"), make_team("Beta")
     membership_set(tenant=second.tenant, user=first.owner, role=Membership.Role.MEMBER)

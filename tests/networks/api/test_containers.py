@@ -47,6 +47,17 @@ def test_run_refusals_are_the_services_sentences(team):
     assert_error(api.post("containers/", {"name": "taken", "image": TOOLS}), 409, "name_taken", field="name")
 
 
+@pytest.mark.parametrize("second", ["web", "id"])
+def test_a_run_listing_a_network_twice_is_refused_on_the_networks_field(team, second):
+    # It was an IntegrityError (one endpoint per network and container), a 500.
+    web = team.network("web")
+    networks = [{"network": "web"}, {"network": "web" if second == "web" else web.pk, "aliases": ["db"]}]
+    response = team.api().post("containers/", {"name": "a", "image": TOOLS, "networks": networks})
+    message = 'Network "web" is listed twice. List each network once, with all its aliases.'
+    assert_error(response, 400, "network_repeated", field="networks", message=message)
+    assert not Container.objects.filter(name="a").exists()
+
+
 def test_a_tenant_policy_can_forbid_published_ports(team):
     team.tenant.allow_published_ports = False
     team.tenant.save()

@@ -13,6 +13,26 @@ def test_bad_json_is_a_400(team):
     assert "JSON" in error["message"]
 
 
+TOO_DEEP = (
+    "The JSON body is nested more than 32 levels deep; no request of this API is. Send the fields as the API's "
+    "schema (/api/v1/docs/) shows them."
+)
+
+
+@pytest.mark.parametrize("depth", [33, 900, 100_000])
+def test_json_nested_too_deep_is_a_400_with_a_sentence(team, depth):
+    # 100,000 levels ran the decoder out of stack (a RecursionError, a 500); 33 parse, and are refused after.
+    body = '{"name": "web", "labels": ' + "[" * depth + "]" * depth + "}"
+    assert_error(team.api().raw("post", "networks/", body), 400, "too_deep", field=None, message=TOO_DEEP)
+
+
+def test_json_as_deep_as_allowed_reaches_the_serializer(team):
+    body = '{"name": "web", "labels": ' + "[" * 32 + "]" * 32 + "}"  # 33 with the body itself: refused below
+    assert_error(team.api().raw("post", "networks/", body), 400, "too_deep")
+    body = '{"name": "web", "labels": ' + "[" * 31 + "]" * 31 + "}"
+    assert_error(team.api().raw("post", "networks/", body), 400, "not_a_dict", field="labels")
+
+
 def test_a_body_that_is_not_an_object_is_a_400(team):
     assert_error(team.api().raw("post", "networks/", "[1, 2]"), 400, "invalid")
     assert_error(team.api().raw("post", "networks/", '"mynetwork"'), 400, "invalid")
@@ -117,3 +137,52 @@ def test_the_schema_and_docs_are_served(team):
 def test_schema_needs_no_login_to_read_but_the_api_does():
     assert Api().get("/api/v1/schema/").status_code == 200
     assert Api().get("networks/").status_code == 401
+
+
+# --- text no column can hold: too long, a NUL, a lone surrogate -----------------------------------------
+
+NUL = (
+    "This field contains a NUL character (\\x00), which the portal cannot store. Remove it."  # as the portal writes it
+)
+
+
+@pytest.mark.parametrize(
+    "path, body, field, limit, length",
+    [
+        ("containers/", {"name": "c", "image": "i" * 10_000}, "image", 255, 10_000),  # was a DataError, a 500
+        ("containers/", {"name": "c" * 129, "image": "i"}, "name", 128, 129),
+        ("networks/", {"name": "n", "subnet": "1" * 44}, "subnet", 43, 44),
+        ("tokens/", {"name": "t" * 101}, "name", 100, 101),
+        (
+            "containers/",
+            {"name": "c", "image": "i", "networks": [{"network": "n", "ipv4_address": "1" * 40}]},
+            "networks.0.ipv4_address",
+            39,
+            40,
+        ),
+    ],
+)
+def test_text_longer_than_its_column_is_a_400_naming_the_field(team, path, body, field, limit, length):
+    message = f"{field}: This field takes at most {limit} characters (it has {length})."
+    assert_error(team.api().post(path, body), 400, "max_length", field=field, message=message)
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("tokens/", {"name": "a\x00b"}, "name"),
+        ("networks/", {"name": "n", "labels": {"team\x00": "a"}}, "labels"),  # a key: no field checks those
+        ("containers/", {"name": "c", "image": "i", "networks": [{"network": "web\x00"}]}, "networks"),
+        ("containers/", {"name": "c", "image": "i", "environment": [{"name": "A", "value": "\x00"}]}, "environment"),
+        ("containers/", {"name": "c", "image": "i", "command": ["sh", "-c", "\x00"]}, "command"),
+    ],
+)
+def test_a_nul_anywhere_in_a_field_is_a_400_naming_it(team, path, body, field):
+    message = f"{field}: {NUL}"
+    assert_error(team.api().post(path, body), 400, "nul_character", field=field, message=message)
+
+
+def test_a_lone_surrogate_in_a_key_is_a_400(team):
+    response = team.api().raw("post", "networks/", '{"name": "n", "labels": {"\\udc80": "a"}}')
+    error = assert_error(response, 400, "surrogate_character", field="labels")
+    assert error["message"].startswith("labels: This field contains a lone surrogate (\\ud800 to \\udfff)")

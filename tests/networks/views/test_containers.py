@@ -129,6 +129,26 @@ def test_a_refused_run_keeps_what_was_typed_and_keeps_secrets_masked(client, tea
     assert not Container.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "fields, sentence",
+    [
+        ({"image": "i" * 10_000}, "This field takes at most 255 characters (it has 10000)."),
+        (
+            {"cluster": "1\x00"},
+            "This field contains a NUL character (\\x00), which the portal cannot store. Remove it.",
+        ),
+        ({"env-0-value": "a\x00"}, "This field contains a NUL character (\\x00), which the portal cannot store."),
+    ],
+)
+def test_text_no_column_can_hold_is_refused_on_its_field(client, team, fields, sentence):
+    client.force_login(team.member)
+    response = client.post(
+        "/containers/run/", {**run_form(team.cluster, env=[("A", "b", False)], name="web"), **fields}
+    )
+    assert response.status_code == 400 and sentence in response.content.decode()
+    assert not Container.objects.exists()
+
+
 def test_a_bad_environment_name_is_shown_by_the_variables(client, team):
     client.force_login(team.member)
     response = client.post(

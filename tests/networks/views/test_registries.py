@@ -88,7 +88,7 @@ def test_replacing_a_login_keeps_one_row(client, team):
             "host or host:port.",
         ),
         ({"registry": "registry.example.com", "username": ""}, "Give both the user name and the password (or token)."),
-        ({"registry": "x" * 300, "username": "ci"}, "Ensure this value has at most 255 characters (it has 300)."),
+        ({"registry": "x" * 300, "username": "ci"}, "This field takes at most 255 characters (it has 300)."),
     ],
 )
 def test_a_refused_form_keeps_what_was_typed_but_never_the_password(client, team, form, sentence):
