@@ -34,6 +34,7 @@ from networks.services.operations import (
     operations_send_unsent,
 )
 from networks.services.runners import operation_give_up, runner_for
+from plumbing.database_faults import DATABASE_FAULTS, is_database_fault, reconnect
 from plumbing.errors import ServiceError
 from portal.celery import app
 
@@ -48,7 +49,16 @@ def _sentence(exc: BaseException) -> tuple[str, str]:
             "The cluster took too long to answer. Try again; if it keeps happening, check the cluster's nodes.",
             "timeout",
         )
+    if is_database_fault(exc):
+        return (
+            "The portal's database did not answer through every retry. Try again; if it keeps happening, "
+            "an admin should check PostgreSQL.",
+            "database_unavailable",
+        )
     return "Something unexpected went wrong; an admin can find the details in the worker log.", "internal_error"
+
+
+WAITING_FOR_DATABASE = "Waiting for the portal's database: its connection was lost. The worker tries again shortly."
 
 
 class OperationTask(Task):
@@ -56,7 +66,8 @@ class OperationTask(Task):
     acks_late = True
     ignore_result = True  # the operation's row is its result; nothing to wait for in the result store
     reject_on_worker_lost = True
-    autoretry_for = (ClusterUnavailable,)
+    # A lost database connection is a wait too (a restart, a failover): the next attempt opens a fresh one.
+    autoretry_for = (ClusterUnavailable, *DATABASE_FAULTS)
     retry_backoff = 2
     retry_backoff_max = 60
     retry_jitter = True
@@ -77,9 +88,20 @@ class OperationTask(Task):
         return "done"
 
     def on_retry(self, exc, task_id, args, kwargs, einfo):
-        operation_wait(operation_id=args[0], message=f"Waiting for the cluster: {_sentence(exc)[0]}")
+        if is_database_fault(exc):
+            reconnect()
+            message = WAITING_FOR_DATABASE
+        else:
+            message = f"Waiting for the cluster: {_sentence(exc)[0]}"
+        try:
+            operation_wait(operation_id=args[0], message=message)
+        except DATABASE_FAULTS:  # still down: the operation stays running, and recovery hands it over
+            reconnect()
+            logger.warning("operation %s: could not record its wait, the database does not answer", args[0])
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if is_database_fault(exc):
+            reconnect()
         message, code = _sentence(exc)
         if code == "internal_error":
             logger.error("operation %s failed unexpectedly", args[0], exc_info=(type(exc), exc, einfo.tb))
