@@ -23,6 +23,8 @@ def is_database_fault(error: BaseException) -> bool:
 
 def reconnect() -> None:
     """Close this thread's connections (with a pool: give them back, which discards a broken one), so
-    the next query opens a fresh one. Only outside a transaction: a transaction cannot outlive its
-    connection, so whoever met the fault inside one has already left it."""
-    connections.close_all()
+    the next query opens a fresh one. One inside a transaction is left to whoever holds it: closing
+    it would end their transaction under them (a broken one fails them again, and they leave)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
