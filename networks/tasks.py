@@ -1,9 +1,10 @@
 """Thin Celery tasks: operation ids in, services called.
 
 `OperationTask` carries the operation state machine around every run: it starts the operation
-(a stale or duplicate delivery does nothing), turns a transient cluster outage into "waiting for
-the cluster" and a retry with backoff, and turns a final failure into the operation's error
-sentence plus the service's clean-up (a failed create gives its subnet back).
+(a stale or duplicate delivery does nothing), turns a transient cluster outage or a lost database
+connection into "waiting for the cluster" (or the database) and a retry with backoff, and turns a
+final failure into the operation's error sentence plus the service's clean-up (a failed create
+gives its subnet back).
 """
 
 from __future__ import annotations
@@ -82,22 +83,31 @@ class OperationTask(Task):
             logger.info("skipping delivery: %s", exc)
             return "skipped"
         try:
-            runner_for(operation).run(operation=operation)
-        except StateStoreUnavailable as outage:
-            raise state_store_outage(operation=operation, outage=outage) from outage
+            try:
+                runner_for(operation).run(operation=operation)
+            except StateStoreUnavailable as outage:
+                raise state_store_outage(operation=operation, outage=outage) from outage
+        except self.autoretry_for as wait:
+            self.note_wait(operation_id, wait)
+            raise
         return "done"
 
-    def on_retry(self, exc, task_id, args, kwargs, einfo):
+    def note_wait(self, operation_id: int, exc: Exception) -> None:
+        """RUNNING -> QUEUED with what it waits for, before the retry's message exists: a retry delivered
+        at once (the jitter may make its countdown 0) then finds the operation queued, and nothing sets it
+        back to queued under it (Celery's on_retry runs after the message is sent). Not on the last try."""
+        if self.request.retries >= self.max_retries:
+            return
         if is_database_fault(exc):
             reconnect()
             message = WAITING_FOR_DATABASE
         else:
             message = f"Waiting for the cluster: {_sentence(exc)[0]}"
         try:
-            operation_wait(operation_id=args[0], message=message)
+            operation_wait(operation_id=operation_id, message=message)
         except DATABASE_FAULTS:  # still down: the operation stays running, and recovery hands it over
             reconnect()
-            logger.warning("operation %s: could not record its wait, the database does not answer", args[0])
+            logger.warning("operation %s: could not record its wait, the database does not answer", operation_id)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         if is_database_fault(exc):
