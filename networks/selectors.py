@@ -247,6 +247,8 @@ def operation_waiting_for(*, operation: Operation) -> str:
         return "Being handed to the task queue."
     if operation.last_message.startswith("Waiting for the cluster"):
         return "Waiting for the cluster to answer; the worker tries again with growing pauses."
+    if operation.last_message.startswith("Waiting for the portal's database"):
+        return "Waiting for the portal's database to answer; the worker tries again with growing pauses."
     ahead = getattr(operation, "ahead", None)
     if ahead is None:  # not read through operation_list
         ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()

@@ -1,9 +1,10 @@
 """Thin Celery tasks: operation ids in, services called.
 
 `OperationTask` carries the operation state machine around every run: it starts the operation
-(a stale or duplicate delivery does nothing), turns a transient cluster outage into "waiting for
-the cluster" and a retry with backoff, and turns a final failure into the operation's error
-sentence plus the service's clean-up (a failed create gives its subnet back).
+(a stale or duplicate delivery does nothing), turns a transient cluster outage or a lost database
+connection into "waiting for the cluster" (or the database) and a retry with backoff, and turns a
+final failure into the operation's error sentence plus the service's clean-up (a failed create
+gives its subnet back).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from networks.services.operations import (
     operations_send_unsent,
 )
 from networks.services.runners import operation_give_up, runner_for
+from plumbing.database_faults import DATABASE_FAULTS, is_database_fault, reconnect
 from plumbing.errors import ServiceError
 from portal.celery import app
 
@@ -48,7 +50,16 @@ def _sentence(exc: BaseException) -> tuple[str, str]:
             "The cluster took too long to answer. Try again; if it keeps happening, check the cluster's nodes.",
             "timeout",
         )
+    if is_database_fault(exc):
+        return (
+            "The portal's database did not answer through every retry. Try again; if it keeps happening, "
+            "an admin should check PostgreSQL.",
+            "database_unavailable",
+        )
     return "Something unexpected went wrong; an admin can find the details in the worker log.", "internal_error"
+
+
+WAITING_FOR_DATABASE = "Waiting for the portal's database: its connection was lost. The worker tries again shortly."
 
 
 class OperationTask(Task):
@@ -56,7 +67,8 @@ class OperationTask(Task):
     acks_late = True
     ignore_result = True  # the operation's row is its result; nothing to wait for in the result store
     reject_on_worker_lost = True
-    autoretry_for = (ClusterUnavailable,)
+    # A lost database connection is a wait too (a restart, a failover): the next attempt opens a fresh one.
+    autoretry_for = (ClusterUnavailable, *DATABASE_FAULTS)
     retry_backoff = 2
     retry_backoff_max = 60
     retry_jitter = True
@@ -71,15 +83,35 @@ class OperationTask(Task):
             logger.info("skipping delivery: %s", exc)
             return "skipped"
         try:
-            runner_for(operation).run(operation=operation)
-        except StateStoreUnavailable as outage:
-            raise state_store_outage(operation=operation, outage=outage) from outage
+            try:
+                runner_for(operation).run(operation=operation)
+            except StateStoreUnavailable as outage:
+                raise state_store_outage(operation=operation, outage=outage) from outage
+        except self.autoretry_for as wait:
+            self.note_wait(operation_id, wait)
+            raise
         return "done"
 
-    def on_retry(self, exc, task_id, args, kwargs, einfo):
-        operation_wait(operation_id=args[0], message=f"Waiting for the cluster: {_sentence(exc)[0]}")
+    def note_wait(self, operation_id: int, exc: Exception) -> None:
+        """RUNNING -> QUEUED with what it waits for, before the retry's message exists: a retry delivered
+        at once (the jitter may make its countdown 0) then finds the operation queued, and nothing sets it
+        back to queued under it (Celery's on_retry runs after the message is sent). Not on the last try."""
+        if self.request.retries >= self.max_retries:
+            return
+        if is_database_fault(exc):
+            reconnect()
+            message = WAITING_FOR_DATABASE
+        else:
+            message = f"Waiting for the cluster: {_sentence(exc)[0]}"
+        try:
+            operation_wait(operation_id=operation_id, message=message)
+        except DATABASE_FAULTS:  # still down: the operation stays running, and recovery hands it over
+            reconnect()
+            logger.warning("operation %s: could not record its wait, the database does not answer", operation_id)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if is_database_fault(exc):
+            reconnect()
         message, code = _sentence(exc)
         if code == "internal_error":
             logger.error("operation %s failed unexpectedly", args[0], exc_info=(type(exc), exc, einfo.tb))

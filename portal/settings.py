@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "plumbing.turns.TurnsMiddleware",  # first: a request waits for its turn before anything is done
+    "plumbing.database_retry.DatabaseRetryMiddleware",  # a lost database connection: once more, or a 503
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,7 +146,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A connection is tried before it is used (with the pool: before it is handed out, Django passing
+    # psycopg_pool's check_connection), so one that a restart or a failover of PostgreSQL ended is
+    # replaced instead of failing the request or task that gets it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

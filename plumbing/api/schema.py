@@ -1,8 +1,8 @@
 """The OpenAPI schema says what every endpoint answers, errors included.
 
 `PortalAutoSchema` adds to every operation the X-Tenant header and the error answers any view
-can give (bad input, authentication, role, unknown id, throttling), all in the one error shape.
-Views declare the rest with `extend_schema`.
+can give (bad input, authentication, role, unknown id, throttling, the database away), all in the
+one error shape. Views declare the rest with `extend_schema`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ ERROR_DESCRIPTIONS = {
     "422": "The Idempotency-Key was used before for a different request.",
     "429": "Too many requests for this token, or too many wrong tokens from this address; Retry-After says "
     "when to try again.",
-    "503": "No worker answered, or the cluster could not be reached.",
+    "503": "The portal's database is restarting or failing over (Retry-After says when to try again; a change sent "
+    "without an Idempotency-Key may or may not have been made), no worker answered, or the cluster could not be reached.",
 }
-ALWAYS = ("400", "401", "403", "404", "429")
+ALWAYS = ("400", "401", "403", "404", "429", "503")  # 503: a lost database connection (plumbing/database_retry.py)
 
 
 def error(code: str) -> OpenApiResponse:

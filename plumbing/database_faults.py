@@ -1,0 +1,30 @@
+"""What counts as a database fault (a wait, not a failure), and starting again on fresh connections.
+
+A failover or a restart of PostgreSQL ends every open connection: the next query on one raises
+OperationalError ("terminating connection due to administrator command", "server closed the
+connection unexpectedly"), and each query after it InterfaceError ("connection already closed"),
+until the connection is closed and a new one is opened. OperationalError is also what PostgreSQL
+answers for a deadlock's victim, a cancelled statement or a lock it waited too long for: all of
+them are the database's state at that moment, not something wrong with what was asked, so each is
+worth trying again. IntegrityError, DataError and ProgrammingError are not: they say what the
+request itself did.
+"""
+
+from __future__ import annotations
+
+from django.db import InterfaceError, OperationalError, connections
+
+DATABASE_FAULTS = (OperationalError, InterfaceError)
+
+
+def is_database_fault(error: BaseException) -> bool:
+    return isinstance(error, DATABASE_FAULTS)
+
+
+def reconnect() -> None:
+    """Close this thread's connections (with a pool: give them back, which discards a broken one), so
+    the next query opens a fresh one. One inside a transaction is left to whoever holds it: closing
+    it would end their transaction under them (a broken one fails them again, and they leave)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
