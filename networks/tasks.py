@@ -84,7 +84,8 @@ class OperationTask(Task):
         if code == "internal_error":
             logger.error("operation %s failed unexpectedly", args[0], exc_info=(type(exc), exc, einfo.tb))
         operation = Operation.objects.filter(pk=args[0]).first()
-        if operation is None or operation.is_finished:
+        # A failed one was given up while this run went on: what the run made since is cleaned up too.
+        if operation is None or operation.status == Operation.Status.SUCCEEDED:
             return
         # Clean up first, so that whoever sees the operation failed also sees what it left tidied up.
         cleanup = runner_for(operation).failed

@@ -198,6 +198,28 @@ def subnet_import_external(*, cluster: Cluster, cidr: str, owner: str) -> Subnet
 
 
 @transaction.atomic
+def subnet_step_past(*, network: Network, taken: ipaddress.IPv4Network, owner: str) -> SubnetAllocation:
+    """The swarm already has a network on (part of) `network`'s block that the portal did not know of:
+    record what it holds as held, as a network made outside the portal is, and hold the next free block
+    of the same size for `network` instead, under the same lock. Only for a block the portal chose.
+
+    When the swarm's block also overlaps another held one, the network's own block is recorded instead,
+    so the next choice cannot land on it again."""
+    cluster = cluster_lock(network.cluster_id)
+    old = SubnetAllocation.objects.get(network=network)
+    prefixlen = ipaddress.IPv4Network(old.cidr).prefixlen
+    old.delete()
+    if subnet_import_external(cluster=cluster, cidr=str(taken), owner=owner) is None:
+        subnet_import_external(cluster=cluster, cidr=old.cidr, owner=owner)
+    cluster = cluster_lock(cluster.pk)  # the floor as the imports left it
+    block = subnet_choose(cluster=cluster, prefixlen=prefixlen)
+    network.subnet = str(block)
+    network.gateway = str(ipam.default_gateway(block))
+    network.save(update_fields=["subnet", "gateway", "updated"])
+    return subnet_hold(cluster=cluster, block=block, network=network)
+
+
+@transaction.atomic
 def subnet_release(*, allocation: SubnetAllocation) -> None:
     """Free a block; first fit hands it out again before anything above it."""
     cluster = cluster_lock(allocation.cluster_id)
