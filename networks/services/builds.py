@@ -20,9 +20,15 @@ from networks import ipam
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Network, Operation
+from networks.models import Cluster, Network, Operation, SubnetAllocation
 
-from .allocations import subnet_release_in_consul, subnet_reserve_in_consul, subnet_step_past
+from .allocations import (
+    SubnetConflict,
+    subnet_release_in_consul,
+    subnet_reservations_elsewhere,
+    subnet_reserve_in_consul,
+    subnet_step_past,
+)
 from .operations import operation_progress
 
 logger = logging.getLogger(__name__)
@@ -80,7 +86,19 @@ def network_build(*, operation: Operation, network: Network) -> dict:
         holder = _swarm_holder(cluster, network)
         if holder is not None and portal_chose_block(operation) and steps < STEP_PAST_MAX:
             steps += 1
-            _step_past(operation, network, holder)
+            before = network.subnet
+            _step_past(
+                operation,
+                network,
+                [holder[1]],
+                owner=f'network "{holder[0]}" found in the swarm',
+                why=f"The swarm already has a network on {holder[1]} that the portal did not know of",
+            )
+            try:
+                subnet_release_in_consul(cluster=cluster, cidr=before)
+            except EngineError:
+                logger.warning("could not release %s in Consul; reconcile removes the stale key", before)
+            network_reserve(operation=operation, network=network)
             continue
         if holder is not None:
             raise EngineError(
@@ -139,23 +157,40 @@ def _swarm_holder(cluster: Cluster, network: Network) -> tuple[str, ipaddress.IP
     return ipam.first_overlapping(network.subnet_network, candidates)
 
 
-def _step_past(operation: Operation, network: Network, holder: tuple[str, ipaddress.IPv4Network]) -> None:
-    """Record the block the swarm holds as held, move `network` to the next free block, and say so."""
-    name, taken = holder
+def _step_past(
+    operation: Operation, network: Network, taken: list[ipaddress.IPv4Network], *, owner: str, why: str
+) -> None:
+    """Record the blocks taken as held, move `network` to the next free block, and say so."""
     before = network.subnet
-    allocation = subnet_step_past(network=network, taken=taken, owner=f'network "{name}" found in the swarm')
+    subnet_step_past(network=network, taken=taken, owner=owner)
     operation.params = {**operation.params, "subnet": network.subnet, "gateway": network.gateway}
     Operation.objects.filter(pk=operation.pk).update(params=operation.params)
     operation_progress(
-        operation=operation,
-        message=f"The swarm already has a network on {taken} that the portal did not know of; recorded it as "
-        f"held, trying {network.subnet} instead of {before}.",
+        operation=operation, message=f"{why}; recorded it as held, trying {network.subnet} instead of {before}."
     )
-    try:
-        subnet_release_in_consul(cluster=network.cluster, cidr=before)
-    except EngineError:
-        logger.warning("could not release %s in Consul; reconcile removes the stale key", before)
-    subnet_reserve_in_consul(allocation=allocation)
+
+
+def network_reserve(*, operation: Operation, network: Network) -> None:
+    """Reserve the network's block in the cluster's state store (check-and-set). A block the portal chose
+    that another writer on the swarm (another portal on the same swarm) has already reserved is recorded
+    as held and the next free one is tried; a block the user asked for is refused."""
+    for step in range(STEP_PAST_MAX + 1):
+        operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
+        try:
+            subnet_reserve_in_consul(allocation=SubnetAllocation.objects.get(network=network))
+            return
+        except SubnetConflict:
+            if not portal_chose_block(operation) or step == STEP_PAST_MAX:
+                raise
+        # Every block the other writers hold, at once: they fill the pool from its start as this portal does.
+        elsewhere = subnet_reservations_elsewhere(cluster=network.cluster)
+        _step_past(
+            operation,
+            network,
+            [ipaddress.IPv4Network(cidr) for cidr in elsewhere],
+            owner="reserved in the cluster's state store by another writer",
+            why=f"Another writer on the swarm has already reserved {network.subnet} in the cluster's state store",
+        )
 
 
 def network_unmake(*, network: Network) -> list[str]:

@@ -23,9 +23,8 @@ from .allocations import (
     subnet_hold,
     subnet_release,
     subnet_release_in_consul,
-    subnet_reserve_in_consul,
 )
-from .builds import network_build, network_unmake
+from .builds import network_build, network_reserve, network_unmake
 from .endpoints import check_aliases, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
 from .operations import operation_create, operation_progress, operation_succeed
@@ -155,8 +154,7 @@ def network_create_run(*, operation: Operation) -> None:
     if network.status == Network.Status.ACTIVE and network.docker_id:
         operation_succeed(operation=operation, message="The network already exists.", result={"id": network.docker_id})
         return
-    operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
-    subnet_reserve_in_consul(allocation=network.allocation)
+    network_reserve(operation=operation, network=network)
     attrs = network_build(operation=operation, network=network)
     network.docker_id = attrs["Id"]
     operation_progress(operation=operation, message="Writing the network to the cluster's state store.")

@@ -8,13 +8,10 @@ three agree.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from networks import labels as docker_labels
-from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
@@ -23,17 +20,19 @@ from .allocations import (
     cluster_lock,
     subnet_import_external,
     subnet_release,
-    subnet_release_in_consul,
     subnet_reserve_in_consul,
 )
 from .containers import container_refresh, system_containers_sync
 from .endpoints import endpoint_refresh
 from .operations import operation_create, operation_progress, operation_succeed
+from .orphans import (
+    ORPHAN_GRACE_SECONDS,
+    failed_holds_free,
+    orphans_remove,
+    portal_network_id,
+    stale_holds_free,
+)
 from .state import network_document, network_key, state_network_delete, state_network_write, subnet_key
-
-# A Docker network with the portal's labels whose record is failed or gone is left this long after Docker
-# made it: a run given up by staff may still be finishing (its own clean-up removes what it made).
-ORPHAN_GRACE_SECONDS = 60
 
 
 def cluster_reconcile_request(*, cluster: Cluster, user=None) -> Operation:
@@ -91,8 +90,9 @@ def cluster_reconcile_now(
     progress("Reading the cluster's networks.")
     docker_networks = _overlay_networks(cluster)
     known = {n.docker_id: n for n in Network.objects.filter(cluster=cluster).live() if n.docker_id}
-    changes = _reconcile_failed_holds(cluster, docker_networks)
-    changes += _reconcile_orphans(cluster, docker_networks, known, grace=orphan_grace)
+    changes = failed_holds_free(cluster, docker_networks)
+    changes += stale_holds_free(cluster)
+    changes += orphans_remove(cluster, docker_networks, known, grace=orphan_grace)
     changes += _reconcile_broken(cluster, docker_networks, known)
     changes += _reconcile_removed(docker_networks, known)
     changes += _reconcile_made_outside(cluster, docker_networks, known)
@@ -103,103 +103,6 @@ def cluster_reconcile_now(
     progress("Refreshing containers.")
     changes += _reconcile_containers(cluster)
     changes += _reconcile_unowned_containers(cluster)
-    return changes
-
-
-def _portal_network_id(cluster: Cluster, attrs: dict) -> str | None:
-    """The portal's id of the network a Docker network was made for, when this cluster's portal made it."""
-    found_labels = attrs.get("Labels") or {}
-    if found_labels.get(docker_labels.CLUSTER) != str(cluster.uid):
-        return None
-    return found_labels.get(docker_labels.NETWORK_ID) or None
-
-
-def _docker_created(attrs: dict) -> datetime | None:
-    """When Docker made the network ("2026-12-04T22:13:55.123456789Z": nanoseconds cut to microseconds)."""
-    text = attrs.get("Created") or ""
-    head, dot, rest = text.partition(".")
-    if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _reconcile_orphans(cluster: Cluster, docker_networks: dict, known: dict, *, grace: float) -> list[str]:
-    """Docker networks with the portal's labels whose record is failed, removed or missing (a create that
-    failed after Docker made its network, a duplicate of a record that has another): removed, and the
-    blocks held for them freed. A record still being created (or removed) is left to its run."""
-    changes = []
-    settled = timezone.now() - timedelta(seconds=grace)
-    for docker_id, attrs in list(docker_networks.items()):
-        pk = _portal_network_id(cluster, attrs)
-        if docker_id in known or pk is None:
-            continue
-        record = Network.objects.filter(cluster=cluster, pk=int(pk)).first() if pk.isdigit() else None
-        if record is not None and record.status in (Network.Status.CREATING, Network.Status.REMOVING):
-            continue  # its run records or removes it
-        created = _docker_created(attrs)
-        if created is not None and created > settled:
-            continue  # a run given up a moment ago may still be finishing; look next time
-        del docker_networks[docker_id]
-        name = attrs.get("Name", "")
-        if record is None:
-            state = "is missing"
-        elif record.status == Network.Status.ACTIVE:
-            state = f"is active on another Docker network ({record.docker_id[:12]})"
-        else:
-            state = f"is {record.get_status_display().lower()}"
-        try:
-            docker_engine.remove_network(cluster.docker, docker_id)
-        except EngineError as error:
-            changes.append(
-                f'Network "{name}" ({docker_id[:12]}) carries the portal\'s labels but its record {state}; '
-                f"it could not be removed ({error}). Remove it with docker network rm."
-            )
-            continue
-        freed = _free_holds_of(cluster, attrs, record)
-        changes.append(
-            f'Network "{name}" ({docker_id[:12]}) carried the portal\'s labels but its record {state} (a create '
-            f"that failed after Docker made it): removed from the swarm{f', {freed} freed' if freed else ''}."
-        )
-    return changes
-
-
-def _free_holds_of(cluster: Cluster, attrs: dict, record: Network | None) -> str:
-    """Free what was held because of a removed orphan: its failed record's block, and a block a create
-    stepped past because the swarm held it (an external hold with no network). Returns the blocks, in words."""
-    subnets = [c["Subnet"] for c in (attrs.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
-    holds = list(SubnetAllocation.objects.filter(cluster=cluster, network=None, cidr__in=subnets))
-    if record is not None and record.status == Network.Status.FAILED:
-        holds += list(SubnetAllocation.objects.filter(network=record))
-    for allocation in holds:
-        subnet_release(allocation=allocation)
-        try:
-            subnet_release_in_consul(cluster=cluster, cidr=allocation.cidr)
-        except EngineError:
-            pass  # the Consul pass below removes the stale key
-    return ", ".join(sorted({a.cidr for a in holds}))
-
-
-def _reconcile_failed_holds(cluster: Cluster, docker_networks: dict) -> list[str]:
-    """Failed networks still holding their block (their create could not reach the cluster to remove what
-    it made): the block is freed once the swarm has no network made for them."""
-    made_for = {_portal_network_id(cluster, attrs) for attrs in docker_networks.values()}
-    changes = []
-    failed = SubnetAllocation.objects.filter(cluster=cluster, network__status=Network.Status.FAILED)
-    for allocation in failed.select_related("network"):
-        if str(allocation.network_id) in made_for:
-            continue  # _reconcile_orphans removes it, then frees the block
-        subnet_release(allocation=allocation)
-        try:
-            subnet_release_in_consul(cluster=cluster, cidr=allocation.cidr)
-        except EngineError:
-            pass
-        changes.append(
-            f'Network "{allocation.network.name}" failed; the swarm has nothing made for it: {allocation.cidr} freed.'
-        )
     return changes
 
 
@@ -247,7 +150,7 @@ def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict
         if docker_id in known:
             continue
         found_labels = attrs.get("Labels") or {}
-        if _portal_network_id(cluster, attrs) is not None:
+        if portal_network_id(cluster, attrs) is not None:
             continue  # ours, still being created: its create run records it (_reconcile_orphans said which)
         configs = (attrs.get("IPAM") or {}).get("Config") or []
         subnet = next((c.get("Subnet") for c in configs if c.get("Subnet") and ":" not in c["Subnet"]), None)
