@@ -238,15 +238,23 @@ def registry_login_get(*, tenant: Tenant, pk: int) -> RegistryLogin:
 
 
 def operation_waiting_for(*, operation: Operation) -> str:
-    """What a queued operation waits for, in words; "" when it is not waiting. One count at most, no broker call."""
+    """What an unfinished operation waits for, in words; "" when it is not waiting. One count at most, no
+    broker call."""
+    if operation.is_finished:
+        return ""
+    if operation.waits_on == Operation.WaitsOn.CLUSTER:
+        since = operation.waiting_since or timezone.now()
+        seconds = max(0, round((timezone.now() - since).total_seconds()))
+        return (
+            f"Waiting for the cluster to answer: no answer for {seconds} s (since {since:%H:%M:%S} UTC). The "
+            "operation goes on as soon as it answers; the worker keeps trying with growing pauses."
+        )
     if operation.status != Operation.Status.QUEUED:
         return ""
     if operation.sent is None and operation.last_message.startswith("Waiting for the task queue"):
         return "Waiting for the task queue: it does not answer. The operation is sent as soon as it does."
     if operation.sent is None:
         return "Being handed to the task queue."
-    if operation.last_message.startswith("Waiting for the cluster"):
-        return "Waiting for the cluster to answer; the worker tries again with growing pauses."
     ahead = getattr(operation, "ahead", None)
     if ahead is None:  # not read through operation_list
         ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()

@@ -37,6 +37,7 @@ from networks.services.operations import (
     operations_send_unsent,
 )
 from networks.services.runners import operation_give_up, runner_for
+from networks.services.watch import operation_watched
 from plumbing.errors import ServiceError
 from portal.celery import app
 
@@ -74,7 +75,8 @@ class OperationTask(Task):
             logger.info("skipping delivery: %s", exc)
             return "skipped"
         try:
-            runner_for(operation).run(operation=operation)
+            with operation_watched(operation=operation):  # says when the cluster does not answer
+                runner_for(operation).run(operation=operation)
         except StateStoreUnavailable as outage:
             raise state_store_outage(operation=operation, outage=outage) from outage
         return "done"

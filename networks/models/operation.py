@@ -10,6 +10,13 @@ class OperationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class OperationWaitsOn(models.TextChoices):
+    """What a running or queued operation waits for outside the portal, while it waits."""
+
+    NOTHING = "", "Nothing"
+    CLUSTER = "cluster", "The cluster"
+
+
 class OperationQuerySet(models.QuerySet):
     def unfinished(self):
         """Queued or running: a worker has yet to finish them."""
@@ -32,6 +39,7 @@ class Operation(models.Model):
         CLUSTER_RECONCILE = "cluster.reconcile", "Reconcile cluster"
 
     Status = OperationStatus
+    WaitsOn = OperationWaitsOn
 
     # RUNNING -> QUEUED only when a worker died holding it and the operation is handed to another.
     TRANSITIONS = {
@@ -80,6 +88,17 @@ class Operation(models.Model):
         blank=True,
         help_text="When the task's message was handed to the task queue; empty while waiting for it.",
     )
+    waits_on = models.CharField(
+        max_length=16,
+        choices=OperationWaitsOn.choices,
+        default=OperationWaitsOn.NOTHING,
+        blank=True,
+        help_text="What it waits for: the cluster, when a Docker call has had no answer for a few seconds "
+        "or a try failed to reach it and waits to be retried; empty otherwise.",
+    )
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when it waits for what waits_on names (its first unanswered call)."
+    )
     attempts = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
@@ -100,6 +119,10 @@ class Operation(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status=OperationStatus.FAILED) | ~models.Q(error=""),
                 name="operation_failed_has_error",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(waits_on__in=OperationWaitsOn.values),
+                name="operation_waits_on_valid",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx")]

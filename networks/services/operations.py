@@ -15,6 +15,8 @@ from . import notices, queue
 
 logger = logging.getLogger(__name__)
 RECOVERY_GRACE_SECONDS = 15
+# A Docker call with no answer for this long makes a running operation say it waits for the cluster.
+STALL_SECONDS = 5.0
 # A message the web is sending right now is not the outbox's to send: leave it this long.
 OUTBOX_GRACE_SECONDS = 5
 WAITING_FOR_QUEUE = (
@@ -146,14 +148,44 @@ def _note(operation: Operation, **fields) -> None:
 
 @transaction.atomic
 def operation_wait(*, operation_id: int, message: str) -> None:
-    """RUNNING -> QUEUED while the task waits to retry (the cluster or Consul is unreachable)."""
+    """RUNNING -> QUEUED while the task waits to retry (the cluster or Consul is unreachable): it waits
+    for the cluster, since its first unanswered call when one was already noted."""
     operation = Operation.objects.select_for_update().get(pk=operation_id)
     if operation.status != Operation.Status.RUNNING:
         return
     operation.status = Operation.Status.QUEUED
     operation.progress = _append(operation, message)
-    operation.save(update_fields=["status", "progress", "updated"])
+    if operation.waits_on != Operation.WaitsOn.CLUSTER:
+        operation.waits_on, operation.waiting_since = Operation.WaitsOn.CLUSTER, timezone.now()
+    operation.save(update_fields=["status", "progress", "waits_on", "waiting_since", "updated"])
     _announce(operation)
+
+
+@transaction.atomic
+def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
+    """A running operation's Docker call has had no answer since `since`: it says it waits for the cluster.
+    Called beside the run (services/watch.py) while the run is stuck in that call, so the run's own copy
+    of the progress is brought up to date too. False when it finished meanwhile or already says so."""
+    locked = Operation.objects.select_for_update().get(pk=operation.pk)
+    if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
+        return False
+    locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
+    locked.progress = _append(locked, f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it.")
+    locked.save(update_fields=["waits_on", "waiting_since", "progress", "updated"])
+    operation.progress, operation.waits_on, operation.waiting_since = locked.progress, locked.waits_on, since
+    _announce(locked)
+    return True
+
+
+def operation_cluster_answers(*, operation_id: int) -> bool:
+    """The cluster answered the operation's call again: it no longer waits for it (the run's next step
+    says where it is)."""
+    cleared = Operation.objects.filter(pk=operation_id, waits_on=Operation.WaitsOn.CLUSTER).update(
+        waits_on=Operation.WaitsOn.NOTHING, waiting_since=None, updated=timezone.now()
+    )
+    if cleared:
+        _announce(Operation.objects.get(pk=operation_id))
+    return bool(cleared)
 
 
 @transaction.atomic
@@ -165,7 +197,8 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.finished = timezone.now()
     operation.result = result or {}
     operation.progress = _append(operation, message)
-    operation.save(update_fields=["status", "finished", "result", "progress", "updated"])
+    operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
+    operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
     _announce(operation)
     return operation
 
@@ -180,7 +213,10 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     operation.error = error
     operation.error_code = code
     operation.progress = _append(operation, f"Failed: {error}")
-    operation.save(update_fields=["status", "finished", "error", "error_code", "progress", "updated"])
+    operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
+    operation.save(
+        update_fields=["status", "finished", "error", "error_code", "progress", "waits_on", "waiting_since", "updated"]
+    )
     _announce(operation)
     return operation
 
