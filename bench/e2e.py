@@ -104,7 +104,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from networks.engine import consul as consul_engine  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
 from networks.models import Cluster, Network, Operation  # noqa: E402
-from networks.tasks import live_task_ids, waiting_task_ids  # noqa: E402
+from networks.services import queue  # noqa: E402
+from networks.tasks import waiting_task_ids  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from portal.models import Membership, Tenant  # noqa: E402
 from portal.services import api_token_create, membership_set  # noqa: E402
@@ -216,7 +217,7 @@ def settle(quiet: float = 1.0, longest: float = 120) -> None:
             not celery_app.control.ping(timeout=1.0, limit=1)
             or Operation.objects.unfinished().exists()
             or bool(waiting_task_ids())
-            or bool(live_task_ids(timeout=1.0, workers=1))
+            or bool(queue.held_task_ids())
         )
         if busy:
             calm_since = None

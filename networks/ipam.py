@@ -281,6 +281,19 @@ def advance_floor(floor: int, *, cover: CoverFn) -> int:
     return floor
 
 
+def first_overlapping(subnet: IPv4Network, candidates: Iterable[tuple[str, str]]) -> tuple[str, IPv4Network] | None:
+    """The first ``(name, cidr)`` whose IPv4 block overlaps ``subnet``, as ``(name, block)``; None when
+    none does. IPv6 and unreadable CIDRs are skipped (what a swarm lists is not checked elsewhere)."""
+    for name, cidr in candidates:
+        try:
+            other = ip_network(cidr, strict=False)
+        except ValueError:
+            continue
+        if other.version == 4 and other.overlaps(subnet):
+            return name, other
+    return None
+
+
 # --------------------------------------------------------------------------- subnets
 
 

@@ -237,18 +237,33 @@ def registry_login_get(*, tenant: Tenant, pk: int) -> RegistryLogin:
     return get_object_or_404(registry_login_list(tenant=tenant), pk=pk)
 
 
+# Waits a worker sits out by trying again, and what each names in the sentence.
+RETRIED_WAITS = {
+    Operation.WaitsOn.CLUSTER: "the cluster",
+    Operation.WaitsOn.STATE_STORE: "the cluster's state store (Consul)",
+    Operation.WaitsOn.DATABASE: "the portal's database",
+}
+
+
 def operation_waiting_for(*, operation: Operation) -> str:
-    """What a queued operation waits for, in words; "" when it is not waiting. One count at most, no broker call."""
+    """What an unfinished operation waits for, in words, from its `waits_on` field; "" when it is not
+    waiting. One count at most, no broker call."""
+    if operation.is_finished:
+        return ""
+    waits_on = operation.waits_on
+    if waits_on in RETRIED_WAITS:
+        since = operation.waiting_since or timezone.now()
+        seconds = max(0, round((timezone.now() - since).total_seconds()))
+        return (
+            f"Waiting for {RETRIED_WAITS[waits_on]} to answer: no answer for {seconds} s (since {since:%H:%M:%S} "
+            "UTC). The operation goes on as soon as it answers; the worker keeps trying with growing pauses."
+        )
     if operation.status != Operation.Status.QUEUED:
         return ""
-    if operation.sent is None and operation.last_message.startswith("Waiting for the task queue"):
+    if waits_on == Operation.WaitsOn.TASK_QUEUE:
         return "Waiting for the task queue: it does not answer. The operation is sent as soon as it does."
     if operation.sent is None:
         return "Being handed to the task queue."
-    if operation.last_message.startswith("Waiting for the cluster"):
-        return "Waiting for the cluster to answer; the worker tries again with growing pauses."
-    if operation.last_message.startswith("Waiting for the portal's database"):
-        return "Waiting for the portal's database to answer; the worker tries again with growing pauses."
     ahead = getattr(operation, "ahead", None)
     if ahead is None:  # not read through operation_list
         ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()

@@ -546,7 +546,8 @@ class OperationSerializer(serializers.ModelSerializer):
     params = serializers.DictField(help_text="What was asked for; never secret values.")
     result = serializers.DictField()
     waiting_for = serializers.SerializerMethodField(
-        help_text='While queued, what it waits for: the task queue, a worker busy with N operations ahead, or the cluster; "" otherwise.'
+        help_text="While unfinished, what it waits for: the task queue, a worker busy with N operations ahead, or "
+        'the cluster (with for how long); "" otherwise.'
     )
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -229,6 +230,40 @@ def pem_files(tls: TlsCredentials) -> tuple[str, str, str]:
     return paths[0], paths[1], paths[2]
 
 
+@dataclass(frozen=True)
+class CallTimes:
+    """One thread's Docker calls (time.monotonic()): since when it waits on one; when one last answered."""
+
+    waiting_since: float | None
+    answered_at: float | None
+
+
+_waiting: dict[int, float] = {}  # thread -> start of the HTTP request it waits on
+_answered: dict[int, float] = {}  # thread -> when its last HTTP request was answered
+
+
+def calls_of(thread: int) -> CallTimes:
+    """How `thread`'s Docker calls stand, for a watcher in another thread (services/watch.py)."""
+    return CallTimes(_waiting.get(thread), _answered.get(thread))
+
+
+def _timed(send):
+    """The client's `send`, noting per thread when a request is sent and when it is answered."""
+
+    @functools.wraps(send)
+    def timed_send(request, **kwargs):
+        thread = threading.get_ident()
+        _waiting[thread] = time.monotonic()
+        try:
+            response = send(request, **kwargs)
+        finally:
+            _waiting.pop(thread, None)
+        _answered[thread] = time.monotonic()
+        return response
+
+    return timed_send
+
+
 @functools.lru_cache(maxsize=64)
 def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
     """A cached client per endpoint (and credentials); the SDK negotiates the API version with the engine."""
@@ -242,6 +277,7 @@ def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> do
         # The client is a requests session: with trust_env, REQUESTS_CA_BUNDLE would replace the bundle's CA
         # (requests #3829) and an HTTP(S)_PROXY would carry the cluster's traffic. Neither applies to a node.
         docker_client.api.trust_env = False
+        docker_client.api.send = _timed(docker_client.api.send)
         docker_client.api._version = docker_client.api._retrieve_server_version()  # what "auto" does
         return docker_client
 

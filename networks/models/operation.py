@@ -10,6 +10,18 @@ class OperationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class OperationWaitsOn(models.TextChoices):
+    """What an unfinished operation waits for, while it waits: set where the wait starts, cleared where it
+    ends. The sentence people read is derived from it (selectors.operation_waiting_for), never the reverse."""
+
+    NOTHING = "", "Nothing"
+    TASK_QUEUE = "task_queue", "The task queue"
+    WORKER = "worker", "A worker"
+    CLUSTER = "cluster", "The cluster"
+    STATE_STORE = "state_store", "The cluster's state store"
+    DATABASE = "database", "The portal's database"
+
+
 class OperationQuerySet(models.QuerySet):
     def unfinished(self):
         """Queued or running: a worker has yet to finish them."""
@@ -32,6 +44,7 @@ class Operation(models.Model):
         CLUSTER_RECONCILE = "cluster.reconcile", "Reconcile cluster"
 
     Status = OperationStatus
+    WaitsOn = OperationWaitsOn
 
     # RUNNING -> QUEUED only when a worker died holding it and the operation is handed to another.
     TRANSITIONS = {
@@ -80,6 +93,18 @@ class Operation(models.Model):
         blank=True,
         help_text="When the task's message was handed to the task queue; empty while waiting for it.",
     )
+    waits_on = models.CharField(
+        max_length=16,
+        choices=OperationWaitsOn.choices,
+        default=OperationWaitsOn.NOTHING,
+        blank=True,
+        help_text="What it waits for: the task queue (it does not answer), a worker (sent, not yet taken), "
+        "the cluster (a Docker call unanswered for a few seconds, or a try that could not reach it), its "
+        "state store (Consul) or the portal's database; empty otherwise.",
+    )
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when it waits for what waits_on names (its first unanswered call)."
+    )
     attempts = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
@@ -100,6 +125,10 @@ class Operation(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status=OperationStatus.FAILED) | ~models.Q(error=""),
                 name="operation_failed_has_error",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(waits_on__in=OperationWaitsOn.values),
+                name="operation_waits_on_valid",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx")]

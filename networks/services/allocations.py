@@ -198,6 +198,31 @@ def subnet_import_external(*, cluster: Cluster, cidr: str, owner: str) -> Subnet
 
 
 @transaction.atomic
+def subnet_step_past(*, network: Network, taken: list[ipaddress.IPv4Network], owner: str) -> SubnetAllocation:
+    """The swarm already holds `network`'s block (a network, or another writer's reservation, that the
+    portal did not know of): record what it holds as held, as a network made outside the portal is, and
+    hold the next free block of the same size for `network` instead, under the same lock. Only for a
+    block the portal chose.
+
+    A taken block overlapping one already held is skipped; when none of them covers the network's own
+    block, that block is recorded, so the next choice cannot land on it again."""
+    cluster = cluster_lock(network.cluster_id)
+    old = SubnetAllocation.objects.get(network=network)
+    old_block = ipaddress.IPv4Network(old.cidr)
+    old.delete()
+    for block in taken:
+        subnet_import_external(cluster=cluster, cidr=str(block), owner=owner)
+    if not _held_overlapping(cluster, old_block):
+        subnet_import_external(cluster=cluster, cidr=old.cidr, owner=owner)
+    cluster = cluster_lock(cluster.pk)  # the floor as the imports left it
+    block = subnet_choose(cluster=cluster, prefixlen=old_block.prefixlen)
+    network.subnet = str(block)
+    network.gateway = str(ipam.default_gateway(block))
+    network.save(update_fields=["subnet", "gateway", "updated"])
+    return subnet_hold(cluster=cluster, block=block, network=network)
+
+
+@transaction.atomic
 def subnet_release(*, allocation: SubnetAllocation) -> None:
     """Free a block; first fit hands it out again before anything above it."""
     cluster = cluster_lock(allocation.cluster_id)
@@ -234,6 +259,23 @@ def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
         "Reconcile the cluster, then try again.",
         "subnet",
     )
+
+
+def subnet_reservations_elsewhere(*, cluster: Cluster) -> dict[str, str]:
+    """The blocks other writers on the swarm (another portal) reserved in its state store, CIDR -> the
+    owner they wrote: every reservation that is not one of this portal's allocations."""
+    tree = consul_engine.kv_get_tree(cluster.consul, f"{cluster.consul_prefix}/subnets/")
+    ours = set(SubnetAllocation.objects.filter(cluster=cluster).values_list("cidr", "pk"))
+    found = {}
+    for raw in tree.values():
+        try:
+            document = json.loads(raw)
+            cidr = str(ipaddress.IPv4Network(document["cidr"], strict=False))
+        except (ValueError, KeyError, TypeError):
+            continue
+        if (cidr, document.get("allocation")) not in ours:
+            found[cidr] = str(document.get("owner") or "another writer")
+    return found
 
 
 def subnet_release_in_consul(*, cluster: Cluster, cidr: str) -> None:

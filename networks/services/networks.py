@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from networks import ipam
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Container, Endpoint, Network, Operation
+from networks.models import Cluster, Container, Endpoint, Network, Operation, SubnetAllocation
 from networks.models.network import NAME_MAX_LENGTH, validate_network_name
 from plumbing.errors import ServiceError
 
@@ -21,13 +22,15 @@ from .allocations import (
     subnet_hold,
     subnet_release,
     subnet_release_in_consul,
-    subnet_reserve_in_consul,
 )
+from .builds import network_build, network_reserve, network_unmake
 from .endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh, endpoint_remove
 from .grants import grant_check_room
 from .operations import operation_create, operation_progress, operation_succeed
 from .protection import check_not_system
 from .state import state_network_delete, state_network_write
+
+logger = logging.getLogger(__name__)
 
 
 def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
@@ -50,18 +53,6 @@ def network_owned(*, tenant, network: Network, verb: str) -> Network:
             )
         raise network_not_usable(network.pk, field=None)
     return network
-
-
-def network_labels(network: Network) -> dict[str, str]:
-    return {
-        **network.labels,
-        **docker_labels.portal_labels(
-            cluster_uid=network.cluster.uid,
-            tenant_slug=network.tenant.slug,
-            id_label=docker_labels.NETWORK_ID,
-            pk=network.pk,
-        ),
-    }
 
 
 def _check_name(cluster: Cluster, name: str) -> str:
@@ -145,24 +136,32 @@ def network_create(
         target=name,
         user=user,
         network=network,
-        params={"subnet": str(block), "gateway": str(gateway_address), "internal": internal, "encrypted": encrypted},
+        params={
+            "subnet": str(block),
+            "gateway": str(gateway_address),
+            "internal": internal,
+            "encrypted": encrypted,
+            # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
+            "block_chosen_by_portal": not (subnet or "").strip() and not (gateway or "").strip(),
+        },
     )
 
 
 def network_create_run(*, operation: Operation) -> None:
     """Make the Docker network; a retried or duplicated run finds the one it made by its labels."""
     network = operation.network
-    cluster = network.cluster
     if network.status == Network.Status.ACTIVE and network.docker_id:
         operation_succeed(operation=operation, message="The network already exists.", result={"id": network.docker_id})
         return
-    operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
-    subnet_reserve_in_consul(allocation=network.allocation)
-    attrs = _build(operation, cluster, network)
+    network_reserve(operation=operation, network=network)
+    attrs = network_build(operation=operation, network=network)
     network.docker_id = attrs["Id"]
     operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
     state_network_write(network=network)
     with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
+        # As it is now: staff may have given the create up meanwhile (then this refuses, and the clean-up
+        # of the failure removes what was made).
+        network.status = Network.objects.select_for_update().values_list("status", flat=True).get(pk=network.pk)
         _set_status(network, Network.Status.ACTIVE)
         operation_succeed(
             operation=operation,
@@ -171,67 +170,27 @@ def network_create_run(*, operation: Operation) -> None:
         )
 
 
-# A swarm whose allocator has not yet let go of a block just freed (a network removed a moment ago)
-# builds the next network on it broken; a real clash stays. Tries, and the pause before each retry:
-BUILD_TRIES = 4
-BUILD_RETRY_SECONDS = 1.0
-
-
-def _build(operation: Operation, cluster: Cluster, network: Network) -> dict:
-    """Create the Docker network (or find the one an earlier try made) and check the swarm built it.
-
-    Never trusts the create call alone: a swarm accepts an overlay whose subnet overlaps another
-    one and leaves it without a driver or an address configuration (swarmkit #2398).
-    """
-    ours = docker_labels.selector(**{docker_labels.CLUSTER: cluster.uid, docker_labels.NETWORK_ID: network.pk})
-    for attempt in range(1, BUILD_TRIES + 1):
-        # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its network made.
-        found = docker_engine.find_networks(cluster.docker, labels=ours) if operation.attempts > 1 else []
-        if found:
-            attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
-            operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
-        else:
-            operation_progress(
-                operation=operation, message=f"Creating overlay network {network.name} on {network.subnet}."
-            )
-            attrs = docker_engine.create_overlay_network(
-                cluster.docker,
-                network.name,
-                subnet=network.subnet,
-                gateway=network.gateway,
-                labels=network_labels(network),
-                internal=network.internal,
-                encrypted=network.encrypted,
-            )
-        if not docker_engine.network_is_broken(attrs):
-            return attrs
-        docker_engine.remove_network(cluster.docker, attrs["Id"])
-        if attempt < BUILD_TRIES:
-            operation_progress(
-                operation=operation,
-                message=f"The swarm could not build {network.name} on {network.subnet} (no driver, no address "
-                f"configuration); removed it, trying again ({attempt}/{BUILD_TRIES - 1}).",
-            )
-            time.sleep(BUILD_RETRY_SECONDS * attempt)
-    raise EngineError(
-        f"The swarm accepted network {network.name} but could not build it (it has no driver and no address "
-        f"configuration): {network.subnet} clashes with a network the swarm already has. The broken network was "
-        "removed and the subnet freed; create it again (an admin can reconcile the cluster to see what holds it).",
-        code="network_broken",
-    )
-
-
 def network_create_failed(*, operation: Operation) -> None:
-    """A create that finally failed gives its subnet back."""
+    """A create that finally failed (or was given up) removes the Docker network it made, then gives its
+    subnet back. When the cluster cannot be asked, the block stays held by the failed network until
+    reconcile has seen the swarm without it (services/reconcile.py), so no one else is given a block the
+    swarm may still hold."""
     network = operation.network
-    if network is None or network.status != Network.Status.CREATING:
+    if network is None or network.status not in (Network.Status.CREATING, Network.Status.FAILED):
         return
+    try:
+        network_unmake(network=network)
+        unmade = True
+    except EngineError as error:
+        logger.warning("could not remove what the failed create of network %s made: %s", network.pk, error)
+        unmade = False
     with transaction.atomic():
         network.status = Network.Status.FAILED
         network.save(update_fields=["status", "updated"])
-        allocation = getattr(network, "allocation", None)
-        if allocation is not None:
-            subnet_release(allocation=allocation)
+        allocation = SubnetAllocation.objects.filter(network=network).first()
+        if allocation is None or not unmade:
+            return
+        subnet_release(allocation=allocation)
     try:
         subnet_release_in_consul(cluster=network.cluster, cidr=network.subnet)
     except EngineError:

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -15,6 +16,8 @@ from . import notices, queue
 
 logger = logging.getLogger(__name__)
 RECOVERY_GRACE_SECONDS = 15
+# A Docker call with no answer for this long makes a running operation say it waits for the cluster.
+STALL_SECONDS = 5.0
 # A message the web is sending right now is not the outbox's to send: leave it this long.
 OUTBOX_GRACE_SECONDS = 5
 WAITING_FOR_QUEUE = (
@@ -22,6 +25,9 @@ WAITING_FOR_QUEUE = (
     "nothing to do meanwhile."
 )
 QUEUE_BACK = "The task queue answers again; the operation is sent to a worker."
+WaitsOn = Operation.WaitsOn
+# Waits a worker ends by taking the operation; the others outlast a retry until what they name answers.
+ENDED_BY_A_WORKER = (WaitsOn.TASK_QUEUE, WaitsOn.WORKER, WaitsOn.DATABASE, WaitsOn.STATE_STORE)
 
 
 class OperationNotStartable(Exception):
@@ -78,11 +84,23 @@ def operation_send(*, operation: Operation, task_id: str) -> bool:
         queue.send(queue.RUN_OPERATION, operation.pk, task_id=task_id)
     except OperationalError as error:
         logger.warning("operation %s waits for the task queue: %s", operation.pk, error)
-        if operation.last_message != WAITING_FOR_QUEUE:
-            operation_progress(operation=operation, message=WAITING_FOR_QUEUE)
+        if operation.waits_on != WaitsOn.TASK_QUEUE:
+            operation.waits_on, operation.waiting_since = WaitsOn.TASK_QUEUE, timezone.now()
+            operation.progress = _append(operation, WAITING_FOR_QUEUE)
+            Operation.objects.filter(pk=operation.pk).update(
+                progress=operation.progress,
+                waits_on=operation.waits_on,
+                waiting_since=operation.waiting_since,
+                updated=timezone.now(),
+            )
+            _announce(operation)
         return False
     operation.sent = timezone.now()
-    Operation.objects.filter(pk=operation.pk, celery_task_id=task_id).update(sent=operation.sent)
+    # Now it waits for a worker, unless it waits on something a retry outlasts (the cluster).
+    handed = Case(
+        When(waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE], then=Value(WaitsOn.WORKER)), default=F("waits_on")
+    )
+    Operation.objects.filter(pk=operation.pk, celery_task_id=task_id).update(sent=operation.sent, waits_on=handed)
     return True
 
 
@@ -116,7 +134,9 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     operation.attempts += 1
     operation.started = operation.started or timezone.now()
     operation.progress = _append(operation, "Running.")
-    operation.save(update_fields=["status", "attempts", "started", "progress", "updated"])
+    if operation.waits_on in ENDED_BY_A_WORKER:  # a worker took it, on a database that answers
+        operation.waits_on, operation.waiting_since = WaitsOn.NOTHING, None
+    operation.save(update_fields=["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"])
     _announce(operation)
     return operation
 
@@ -145,15 +165,45 @@ def _note(operation: Operation, **fields) -> None:
 
 
 @transaction.atomic
-def operation_wait(*, operation_id: int, message: str) -> None:
-    """RUNNING -> QUEUED while the task waits to retry (the cluster or Consul is unreachable)."""
+def operation_wait(*, operation_id: int, message: str, waits_on: str = WaitsOn.CLUSTER) -> None:
+    """RUNNING -> QUEUED while the task waits to retry because `waits_on` (the cluster, its Consul, the
+    portal's database) did not answer; since its first unanswered call when that wait was already noted."""
     operation = Operation.objects.select_for_update().get(pk=operation_id)
     if operation.status != Operation.Status.RUNNING:
         return
     operation.status = Operation.Status.QUEUED
     operation.progress = _append(operation, message)
-    operation.save(update_fields=["status", "progress", "updated"])
+    if operation.waits_on != waits_on:
+        operation.waits_on, operation.waiting_since = waits_on, timezone.now()
+    operation.save(update_fields=["status", "progress", "waits_on", "waiting_since", "updated"])
     _announce(operation)
+
+
+@transaction.atomic
+def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
+    """A running operation's Docker call has had no answer since `since`: it says it waits for the cluster.
+    Called beside the run (services/watch.py) while the run is stuck in that call, so the run's own copy
+    of the progress is brought up to date too. False when it finished meanwhile or already says so."""
+    locked = Operation.objects.select_for_update().get(pk=operation.pk)
+    if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
+        return False
+    locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
+    locked.progress = _append(locked, f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it.")
+    locked.save(update_fields=["waits_on", "waiting_since", "progress", "updated"])
+    operation.progress, operation.waits_on, operation.waiting_since = locked.progress, locked.waits_on, since
+    _announce(locked)
+    return True
+
+
+def operation_cluster_answers(*, operation_id: int) -> bool:
+    """The cluster answered the operation's call again: it no longer waits for it (the run's next step
+    says where it is)."""
+    cleared = Operation.objects.filter(pk=operation_id, waits_on=Operation.WaitsOn.CLUSTER).update(
+        waits_on=Operation.WaitsOn.NOTHING, waiting_since=None, updated=timezone.now()
+    )
+    if cleared:
+        _announce(Operation.objects.get(pk=operation_id))
+    return bool(cleared)
 
 
 @transaction.atomic
@@ -165,7 +215,8 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.finished = timezone.now()
     operation.result = result or {}
     operation.progress = _append(operation, message)
-    operation.save(update_fields=["status", "finished", "result", "progress", "updated"])
+    operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
+    operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
     _announce(operation)
     return operation
 
@@ -180,7 +231,10 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     operation.error = error
     operation.error_code = code
     operation.progress = _append(operation, f"Failed: {error}")
-    operation.save(update_fields=["status", "finished", "error", "error_code", "progress", "updated"])
+    operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
+    operation.save(
+        update_fields=["status", "finished", "error", "error_code", "progress", "waits_on", "waiting_since", "updated"]
+    )
     _announce(operation)
     return operation
 
@@ -205,7 +259,7 @@ def operations_send_unsent() -> list[int]:
     cutoff = timezone.now() - timezone.timedelta(seconds=OUTBOX_GRACE_SECONDS)
     sent = []
     for operation in Operation.objects.filter(status=Operation.Status.QUEUED, sent__isnull=True):
-        refused = operation.last_message == WAITING_FOR_QUEUE  # nobody is sending it now: no need to wait
+        refused = operation.waits_on == WaitsOn.TASK_QUEUE  # nobody is sending it now: no need to wait
         if not refused and operation.updated >= cutoff:
             continue
         message = QUEUE_BACK if refused else None

@@ -6,8 +6,11 @@ module is the one place that knows those names and talks to the broker.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 
+import redis
 from celery import current_app
 from celery.exceptions import TimeoutError as WorkerTimeout
 from django.db import transaction
@@ -28,6 +31,15 @@ CLUSTER_CONNECT = "networks.cluster_connect"
 CLUSTER_TEST = "networks.cluster_test"
 FOLLOW_CONTAINER = "networks.follow_container"
 FOLLOW_NETWORK = "networks.follow_network"
+
+# Each worker keeps the ids of the tasks it holds (running, prefetched, or waiting for a retry's
+# countdown) in the broker's Redis under a key of its own that lives HELD_TTL_SECONDS unless refreshed:
+# a live worker refreshes it every HELD_REFRESH_SECONDS and at once when a message reaches it, so a dead
+# worker's ids vanish within HELD_TTL_SECONDS (under services/operations.RECOVERY_GRACE_SECONDS).
+HELD_KEY_PREFIX = "overlay-portal:held-task-ids:"
+HELD_WORKERS_KEY = "overlay-portal:held-task-workers"  # the names of the workers that keep such a key
+HELD_REFRESH_SECONDS = 2.0
+HELD_TTL_SECONDS = 10
 
 
 def send(name: str, *args, task_id: str | None = None) -> None:
@@ -71,3 +83,47 @@ def worker_answer(question):
     except Exception as error:  # the worker's failure, reported by Celery from another process
         logger.warning("a question to the worker failed: %r", error)
         raise ServiceError("worker_unavailable", worker_failure_sentence(error), http_status=503) from error
+
+
+@functools.lru_cache(maxsize=4)
+def _broker_redis(url: str) -> redis.Redis | None:
+    """A client of the broker's Redis (one pool per process; redis-py opens new connections after a fork)."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def broker_redis() -> redis.Redis | None:
+    """The broker's Redis, or None when the broker is not Redis."""
+    return _broker_redis(current_app.conf.broker_url or "")
+
+
+def held_publish(*, worker: str, task_ids) -> None:
+    """Record the ids of the tasks `worker` holds now, for HELD_TTL_SECONDS. Raises redis.RedisError."""
+    client = broker_redis()
+    if client is not None:
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(HELD_KEY_PREFIX + worker, json.dumps(sorted(task_ids)), ex=HELD_TTL_SECONDS)
+            pipe.sadd(HELD_WORKERS_KEY, worker)
+            pipe.execute()
+
+
+def held_task_ids() -> set[str] | None:
+    """The ids of the tasks every live worker holds, as they last recorded them; None when the broker is
+    not Redis (then who holds what cannot be told). Two reads, no broadcast, no waiting for answers."""
+    client = broker_redis()
+    if client is None:
+        return None
+    workers = sorted(name.decode() for name in client.smembers(HELD_WORKERS_KEY))
+    held: set[str] = set()
+    gone = []
+    for worker, raw in zip(
+        workers, client.mget([HELD_KEY_PREFIX + w for w in workers]) if workers else [], strict=True
+    ):
+        if raw is None:
+            gone.append(worker)  # stopped or dead: its key expired
+        else:
+            held.update(json.loads(raw))
+    if gone:
+        client.srem(HELD_WORKERS_KEY, *gone)
+    return held

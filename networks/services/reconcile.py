@@ -16,10 +16,22 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
 
-from .allocations import cluster_lock, subnet_import_external, subnet_release, subnet_reserve_in_consul
+from .allocations import (
+    cluster_lock,
+    subnet_import_external,
+    subnet_release,
+    subnet_reserve_in_consul,
+)
 from .containers import container_refresh, system_containers_sync
 from .endpoints import endpoint_refresh
 from .operations import operation_create, operation_progress, operation_succeed
+from .orphans import (
+    ORPHAN_GRACE_SECONDS,
+    failed_holds_free,
+    orphans_remove,
+    portal_network_id,
+    stale_holds_free,
+)
 from .state import network_document, network_key, state_network_delete, state_network_write, subnet_key
 
 
@@ -71,12 +83,17 @@ def _mark_gone(network: Network) -> None:
         network.save(update_fields=["status", "updated"])
 
 
-def cluster_reconcile_now(*, cluster: Cluster, progress=lambda message: None) -> list[str]:
+def cluster_reconcile_now(
+    *, cluster: Cluster, progress=lambda message: None, orphan_grace: float = ORPHAN_GRACE_SECONDS
+) -> list[str]:
     """Reconcile in this process (a worker's operation, or a command); returns every change, in words."""
     progress("Reading the cluster's networks.")
     docker_networks = _overlay_networks(cluster)
     known = {n.docker_id: n for n in Network.objects.filter(cluster=cluster).live() if n.docker_id}
-    changes = _reconcile_broken(cluster, docker_networks, known)
+    changes = failed_holds_free(cluster, docker_networks)
+    changes += stale_holds_free(cluster)
+    changes += orphans_remove(cluster, docker_networks, known, grace=orphan_grace)
+    changes += _reconcile_broken(cluster, docker_networks, known)
     changes += _reconcile_removed(docker_networks, known)
     changes += _reconcile_made_outside(cluster, docker_networks, known)
     progress("Comparing the cluster's state store with the portal.")
@@ -133,8 +150,8 @@ def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict
         if docker_id in known:
             continue
         found_labels = attrs.get("Labels") or {}
-        if found_labels.get(docker_labels.CLUSTER) == str(cluster.uid) and found_labels.get(docker_labels.NETWORK_ID):
-            continue  # ours, still being created: its create run records it
+        if portal_network_id(cluster, attrs) is not None:
+            continue  # ours, still being created: its create run records it (_reconcile_orphans said which)
         configs = (attrs.get("IPAM") or {}).get("Config") or []
         subnet = next((c.get("Subnet") for c in configs if c.get("Subnet") and ":" not in c["Subnet"]), None)
         if subnet is None:

@@ -48,7 +48,9 @@ def _shown(value) -> str:
 def _progress_context(operation: Operation) -> dict:
     result = operation.result.items() if operation.status == Operation.Status.SUCCEEDED else []
     waiting_for = operation_waiting_for(operation=operation)
-    shown = f"{operation.status}|{len(operation.progress)}|{operation.attempts}|{waiting_for}|{operation.transfer}"
+    # A wait for the cluster counts its seconds at every read: the wait itself (since when) is the news.
+    waiting = operation.waiting_since if operation.waits_on else waiting_for
+    shown = f"{operation.status}|{len(operation.progress)}|{operation.attempts}|{waiting}|{operation.transfer}"
     return {
         "operation": operation,
         "result": [(key, _shown(value)) for key, value in result],

@@ -768,3 +768,19 @@ def test_interval_index_remove_of_a_missing_range():
     assert index.cover(5) == 10  # the other copy is still there
     index.remove(0, 10)
     assert index.cover(5) is None
+
+
+def test_first_overlapping_names_the_first_ipv4_block_that_overlaps():
+    candidates = [
+        ("v6", "fd00::/64"),
+        ("unreadable", "not a subnet"),
+        ("beside", "10.0.108.0/24"),
+        ("wide", "10.0.0.0/16"),
+        ("inside", "10.0.109.128/25"),
+    ]
+    assert ipam.first_overlapping(IPv4Network("10.0.109.0/24"), candidates) == ("wide", IPv4Network("10.0.0.0/16"))
+    assert ipam.first_overlapping(IPv4Network("10.0.109.0/24"), candidates[4:]) == (
+        "inside",
+        IPv4Network("10.0.109.128/25"),
+    )
+    assert ipam.first_overlapping(IPv4Network("10.1.0.0/24"), candidates) is None

@@ -222,7 +222,7 @@ def test_duplicated_task_makes_one_docker_network(worker, tenant_cluster):
 
 
 def test_retried_create_adopts_the_network_an_earlier_try_made(worker, tenant_cluster):
-    from networks.services.networks import network_labels
+    from networks.services.builds import network_labels
 
     cluster = tenant_cluster
     with worker_paused(worker):
@@ -238,7 +238,7 @@ def test_retried_create_adopts_the_network_an_earlier_try_made(worker, tenant_cl
             labels=network_labels(network),
         )
     operation = wait_for_operation(operation)
-    assert operation.status == Operation.Status.SUCCEEDED
+    assert operation.status == Operation.Status.SUCCEEDED, operation.progress
     assert Network.objects.get(pk=network.pk).docker_id == made["Id"]
     assert any("earlier try" in p["message"] for p in operation.progress)
 

@@ -140,7 +140,11 @@ def test_a_network_the_swarm_could_not_build_fails_and_frees_its_subnet(celery_w
             network_create(tenant=team, cluster=tenant_cluster, name="clashing", subnet="10.0.77.0/24")
         )
         assert operation.status == Operation.Status.FAILED and operation.error_code == "network_broken"
-        assert "could not build it" in operation.error and "10.0.77.0/24" in operation.error
+        assert operation.error == (
+            "The swarm could not build network clashing on 10.0.77.0/24: it clashes with a network the swarm "
+            "already has on 10.0.77.0/24, which the portal did not know of. Pick another subnet, or leave it "
+            "empty to get the next free one (an admin can reconcile the cluster to see what holds it)."
+        )
         network = Network.objects.get(pk=operation.network_id)
         assert network.status == Network.Status.FAILED
         assert not SubnetAllocation.objects.filter(

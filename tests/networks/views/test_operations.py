@@ -1,5 +1,7 @@
 """The operations pages: the list, and progress that updates in place while the work runs."""
 
+import re
+
 import pytest
 
 from networks.models import Operation
@@ -109,7 +111,12 @@ def test_a_queued_operation_says_what_it_waits_for(client, team):
     Operation.objects.filter(pk=unsent.pk).update(
         progress=[*unsent.progress, {"at": "2026-01-01T10:00:02+00:00", "message": "Waiting for the task queue: no."}]
     )
-    assert "it does not answer" in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+    assert "it does not answer" not in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+    Operation.objects.filter(pk=unsent.pk).update(waits_on=Operation.WaitsOn.TASK_QUEUE)
+    assert (
+        "Waiting for the task queue: it does not answer. The operation is sent as soon as it does."
+        in client.get(f"/operations/{unsent.pk}/progress/").content.decode()
+    )
 
     Operation.objects.filter(pk__in=[op.pk for op in earlier]).update(status=Operation.Status.SUCCEEDED)
     page = client.get(f"/operations/{queued.pk}/").content.decode()
@@ -118,6 +125,22 @@ def test_a_queued_operation_says_what_it_waits_for(client, team):
     Operation.objects.filter(pk=queued.pk).update(
         progress=[*queued.progress, {"at": "2026-01-01T10:00:02+00:00", "message": "Waiting for the cluster: no."}]
     )
-    assert "Waiting for the cluster to answer" in client.get(f"/operations/{queued.pk}/progress/").content.decode()
+    assert (
+        "Waiting for the cluster to answer" not in client.get(f"/operations/{queued.pk}/progress/").content.decode()
+    ), "what it waits for is a field, not read from a message's wording"
+    since = timezone.now() - timezone.timedelta(seconds=42)
+    Operation.objects.filter(pk=queued.pk).update(
+        status=Operation.Status.RUNNING, waits_on=Operation.WaitsOn.CLUSTER, waiting_since=since
+    )
+    expected = (
+        f"Waiting for the cluster to answer: no answer for 4[23] s \\(since {since:%H:%M:%S} UTC\\). The operation "
+        "goes on as soon as it answers; the worker keeps trying with growing pauses."
+    )
+    assert re.search(expected, client.get(f"/operations/{queued.pk}/progress/").content.decode())
+    Operation.objects.filter(pk=queued.pk).update(waits_on=Operation.WaitsOn.DATABASE)
+    assert (
+        "Waiting for the portal&#x27;s database to answer: no answer for"
+        in client.get(f"/operations/{queued.pk}/progress/").content.decode()
+    )
     Operation.objects.filter(pk=queued.pk).update(status=Operation.Status.SUCCEEDED)
     assert 'class="waiting-for' not in client.get(f"/operations/{queued.pk}/progress/").content.decode()
