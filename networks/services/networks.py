@@ -55,7 +55,7 @@ def network_owned(*, tenant, network: Network, verb: str) -> Network:
     return network
 
 
-def _check_name(cluster: Cluster, name: str) -> str:
+def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ServiceError("name_required", "Give the network a name, such as mynetwork.", field="name")
@@ -69,6 +69,11 @@ def _check_name(cluster: Cluster, name: str) -> str:
         validate_network_name(name)
     except ValidationError as exc:
         raise ServiceError(exc.code or "invalid_name", exc.messages[0], field="name") from exc
+    return name
+
+
+def _check_name_free(cluster: Cluster, name: str) -> None:
+    """Under the swarm's lock: two teams asking for one name at once are told in turn, not by the constraint."""
     if Network.objects.filter(cluster=cluster, name=name).live().exists():
         raise ServiceError(
             "name_taken",
@@ -76,7 +81,6 @@ def _check_name(cluster: Cluster, name: str) -> str:
             field="name",
             http_status=409,
         )
-    return name
 
 
 def _set_status(network: Network, status: str) -> None:
@@ -112,9 +116,10 @@ def network_create(
     Everything from the swarm's lock to the commit is a few index lookups and inserts: every
     create on the swarm waits for it.
     """
-    name = _check_name(cluster, name)
+    name = _check_name(name)
     labels = docker_labels.labels_check(labels)
     cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
+    _check_name_free(cluster, name)
     block = subnet_choose(cluster=cluster, subnet=(subnet or "").strip() or None, prefixlen=prefixlen, tenant=tenant)
     gateway_address = ipam.parse_gateway(gateway, block)
     network = Network.objects.create(
