@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import time
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -22,10 +20,11 @@ from networks import ipam, selectors
 from networks.audit import audited, cluster_audited, registry_login_audited
 from networks.bundles import Bundle, bundle_given
 from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
-from networks.models import Cluster, Network, Node
+from networks.models import Cluster, Network
 from networks.services import clusters as cluster_services
 from networks.services import containers as container_services
 from networks.services import networks as network_services
+from networks.services import references
 from networks.services import registries as registry_services
 from networks.services import shares as share_services
 from networks.services.diagnostics import container_diagnose
@@ -34,8 +33,9 @@ from plumbing.api.errors import ErrorSerializer
 from plumbing.api.fields import valid
 from plumbing.api.parsers import JsonParser
 from plumbing.api.schema import errors
-from plumbing.errors import ServiceError
+from plumbing.errors import ServiceError, found, not_found
 from portal.api.base import StaffPermission, TenantViewSet
+from portal.tenancy import require_manage
 
 from . import serializers as s
 from .base import BaseViewSet, operation_wait_until_finished
@@ -44,53 +44,8 @@ from .schema import IDEMPOTENCY_KEY, WAIT, accepted
 WORKER_TIMEOUT_SECONDS = 20
 
 
-def cluster_for(tenant, pk: int | None) -> Cluster:
-    """The cluster named in a body, or the tenant's only one when none is named."""
-    if pk is not None:
-        # The row alone: a create needs neither the nodes nor the agents a page shows.
-        cluster = Cluster.objects.filter(grants__tenant=tenant, pk=pk).first()
-        if cluster is None:
-            raise ServiceError("not_found", "No such cluster.", field="cluster", http_status=404)
-        return cluster
-    clusters = list(selectors.cluster_list(tenant=tenant)[:10])
-    if not clusters:
-        raise ServiceError(
-            "no_cluster",
-            f"{tenant.name} has no cluster yet. An admin registers one with manage.py cluster_register.",
-            field="cluster",
-            http_status=409,
-        )
-    if len(clusters) > 1:
-        raise ServiceError(
-            "cluster_required",
-            f"{tenant.name} has several clusters ({', '.join(c.name for c in clusters)}); send the cluster's id.",
-            field="cluster",
-        )
-    return clusters[0]
-
-
-def network_for(tenant, cluster: Cluster, ref, *, field: str) -> Network:
-    """A live network the tenant may use on the cluster (its own or shared with it), by id or by name."""
-    networks = selectors.network_list(tenant=tenant).filter(cluster=cluster)
-    if isinstance(ref, int):
-        network = networks.filter(pk=ref).first()
-    else:
-        network = networks.live().filter(name=ref).first()
-    if network is None:
-        raise network_services.network_not_usable(ref, field=field)
-    return network
-
-
-def container_for(tenant, pk: int, *, field: str = "container"):
-    try:
-        return selectors.container_get(tenant=tenant, pk=pk)
-    except Http404:
-        raise ServiceError("not_found", "No such container.", field=field, http_status=404) from None
-
-
 def require_owner(request) -> None:
-    if not request.membership.can_manage:
-        raise PermissionDenied("Only the team's owners can share its networks or stop sharing them.")
+    require_manage(request, share_services.OWNERS_ONLY)
 
 
 # --- clusters ---------------------------------------------------------------------------------
@@ -139,10 +94,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def get_object(self):
         if self.action not in STAFF_ACTIONS:
             return super().get_object()
-        try:
-            return selectors.cluster_get_for_staff(pk=self.kwargs["pk"])
-        except Http404:
-            raise NotFound("No such cluster.") from None
+        return found(selectors.cluster_get_for_staff, self.noun, pk=self.kwargs["pk"])
 
     def staff_body(self, cluster: Cluster) -> dict:
         return s.ClusterSerializer(
@@ -272,7 +224,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         """The network as the API shows it (get_object is the model, for the calls that change it)."""
         rows = selectors.network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
         if not rows:
-            raise NotFound(f"No such {self.noun}.")
+            raise not_found(self.noun)
         return rows[0]
 
     def retrieve(self, request, pk=None):
@@ -288,7 +240,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         data = valid(s.NetworkCreateSerializer, request)
 
         def create():
-            cluster = cluster_for(request.tenant, data.pop("cluster", None))
+            cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
             operation = network_services.network_create(
                 tenant=request.tenant, cluster=cluster, user=request.user, **data
             )
@@ -354,7 +306,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def connect(self, request, pk=None):
         network = self.get_object()
         data = valid(s.NetworkConnectSerializer, request)
-        container = container_for(request.tenant, data.pop("container"))
+        container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
         operation = network_services.network_connect(
             tenant=request.tenant, network=network, container=container, user=request.user, **data
         )
@@ -371,7 +323,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def disconnect(self, request, pk=None):
         network = self.get_object()
         data = valid(s.NetworkDisconnectSerializer, request)
-        container = container_for(request.tenant, data.pop("container"))
+        container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
         operation = network_services.network_disconnect(
             tenant=request.tenant, network=network, container=container, user=request.user, **data
         )
@@ -446,19 +398,17 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         data = valid(s.ContainerRunSerializer, request)
 
         def create():
-            cluster = cluster_for(request.tenant, data.pop("cluster", None))
+            cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
             networks = [
-                {**spec, "network": network_for(request.tenant, cluster, spec["network"], field="networks")}
+                {
+                    **spec,
+                    "network": references.network_named(
+                        tenant=request.tenant, cluster=cluster, ref=spec["network"], field="networks"
+                    ),
+                }
                 for spec in data.pop("networks")
             ]
-            node_name = data.pop("node").strip()
-            node = None
-            if node_name:
-                node = Node.objects.filter(cluster=cluster, name=node_name).first()
-                if node is None:
-                    raise ServiceError(
-                        "bad_node", f'Cluster {cluster.name} has no node named "{node_name}".', field="node"
-                    )
+            node = references.node_named(cluster=cluster, name=data.pop("node"))
             operation = container_services.container_run(
                 tenant=request.tenant,
                 cluster=cluster,
