@@ -20,7 +20,7 @@ from networks import ipam, selectors
 from networks.audit import audited, cluster_audited, registry_login_audited
 from networks.bundles import Bundle, bundle_given
 from networks.filters import ContainerFilterSet, NetworkFilterSet, OperationFilterSet
-from networks.models import Cluster, Network
+from networks.models import Cluster
 from networks.services import clusters as cluster_services
 from networks.services import containers as container_services
 from networks.services import networks as network_services
@@ -28,6 +28,7 @@ from networks.services import references
 from networks.services import registries as registry_services
 from networks.services import shares as share_services
 from networks.services.diagnostics import container_diagnose
+from networks.services.inspection import network_inspect_refusal
 from networks.services.queue import worker_answer
 from plumbing.api.errors import ErrorSerializer
 from plumbing.api.fields import valid
@@ -278,19 +279,9 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def inspect(self, request, pk=None):
         network = self.get_object()
-        if network.tenant_id != request.tenant.pk:
-            raise ServiceError(
-                "shared_network",
-                f"{network.tenant.name} shares this network with your team; Docker's view of it, with every team's "
-                "containers, is for its own team.",
-                http_status=403,
-            )
-        if network.status != Network.Status.ACTIVE or not network.docker_id:
-            raise ServiceError(
-                "bad_state",
-                f'Network "{network.name}" is {network.get_status_display().lower()}; inspect it once it is active.',
-                http_status=409,
-            )
+        refusal = network_inspect_refusal(tenant=request.tenant, network=network)
+        if refusal is not None:
+            raise refusal
         answer = worker_answer(
             lambda: network_services.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS)
         )
