@@ -43,14 +43,14 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from networks.api.base import operation_wait_until_finished  # noqa: E402
+from networks.api.views.base import operation_wait_until_finished  # noqa: E402
 from networks.models import Cluster, Operation  # noqa: E402
 from networks.services.operations import operation_succeed  # noqa: E402
 from portal.models import Membership  # noqa: E402
 from portal.services import membership_set, tenant_create  # noqa: E402
 
 SAMPLES = 20
-OLD_WAIT_POLL_SECONDS = 0.25  # networks/api/base.py before the words
+OLD_WAIT_POLL_SECONDS = 0.25  # networks/api/views/base.py before the words
 OLD_PAGE_POLL_SECONDS = 1.0  # hx-trigger="every 1s" before the long poll
 
 

@@ -499,3 +499,37 @@ def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> diagrams.Topology:
         for c in container_list(tenant=tenant).filter(cluster=cluster).present().order_by("is_system", "name")
     ]
     return diagrams.topology(nodes, networks, containers)
+
+
+# --- what a request names, found or None (services/references.py words the refusals) ---------------
+
+
+def cluster_granted_find(*, tenant: Tenant, pk: int) -> Cluster | None:
+    """One of the tenant's clusters, the row alone: a create needs neither the nodes nor the agents a page shows."""
+    return Cluster.objects.filter(grants__tenant=tenant, pk=pk).first()
+
+
+def network_find(*, tenant: Tenant, cluster: Cluster, ref: int | str) -> Network | None:
+    """A network the tenant may use on the cluster (its own or shared with it): by id, or a live one by name."""
+    networks = network_list(tenant=tenant).filter(cluster=cluster)
+    if isinstance(ref, int):
+        return networks.filter(pk=ref).first()
+    return networks.live().filter(name=ref).first()
+
+
+def node_find(*, cluster: Cluster, name: str) -> Node | None:
+    return Node.objects.filter(cluster=cluster, name=name).first()
+
+
+def operation_find(*, tenant: Tenant, pk: int) -> Operation | None:
+    return Operation.objects.filter(pk=pk, tenant=tenant).first()
+
+
+def container_exited_count(*, tenant: Tenant) -> int:
+    """How many of the tenant's own containers have exited: what removing the exited ones would remove."""
+    return Container.objects.filter(tenant=tenant, status=Container.Status.EXITED, is_system=False).count()
+
+
+def container_image_list(*, tenant: Tenant) -> list[str]:
+    """The images the tenant's containers were run from, each once, in order."""
+    return sorted(set(Container.objects.filter(tenant=tenant).values_list("image", flat=True)))

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from plumbing.api.schema import errors
 
-from .base import MAX_WAIT_SECONDS
+from .views.base import MAX_WAIT_SECONDS
 
 WAIT = OpenApiParameter(
     "wait",

@@ -8,7 +8,11 @@ from plumbing.api.errors import not_found_view
 from portal.api import views as portal_views
 from portal.api.renderers import AuditCsvRenderer
 
-from . import views
+from .views.clusters import ClusterViewSet
+from .views.containers import ContainerViewSet
+from .views.networks import NetworkViewSet
+from .views.operations import OperationViewSet
+from .views.registry_logins import RegistryLoginViewSet
 
 app_name = "api"
 
@@ -19,11 +23,11 @@ class Router(DefaultRouter):
 
 
 router = Router()
-router.register("clusters", views.ClusterViewSet, basename="cluster")
-router.register("networks", views.NetworkViewSet, basename="network")
-router.register("containers", views.ContainerViewSet, basename="container")
-router.register("operations", views.OperationViewSet, basename="operation")
-router.register("registry-logins", views.RegistryLoginViewSet, basename="registry-login")
+router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("networks", NetworkViewSet, basename="network")
+router.register("containers", ContainerViewSet, basename="container")
+router.register("operations", OperationViewSet, basename="operation")
+router.register("registry-logins", RegistryLoginViewSet, basename="registry-login")
 router.register("members", portal_views.MembershipViewSet, basename="member")
 router.register("tokens", portal_views.ApiTokenViewSet, basename="token")
 router.register("audit", portal_views.AuditEntryViewSet, basename="audit")

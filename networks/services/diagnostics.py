@@ -10,7 +10,7 @@ import re
 
 from networks.engine import docker as docker_engine
 from networks.models import Container
-from plumbing.errors import ServiceError
+from plumbing.errors import ServiceError, not_found
 
 from . import queue
 from .protection import check_not_system
@@ -94,6 +94,6 @@ def container_diagnose_run(*, container: Container, target: str, port: int | Non
 
 def container_diagnose(*, tenant, container: Container, target: str, port=None, timeout: float = 30) -> dict:
     if container.tenant_id != tenant.pk and not container.is_system:
-        raise ServiceError("not_found", "No such container.", http_status=404)
+        raise not_found("container")
     target, port = _check_request(container, target, port)
     return queue.ask(queue.CONTAINER_DIAGNOSE, container.pk, target, port, timeout=timeout)

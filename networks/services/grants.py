@@ -11,7 +11,7 @@ from django.db import transaction
 
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
 from networks.selectors import grant_usage
-from plumbing.errors import ServiceError
+from plumbing.errors import ServiceError, not_found
 from portal.models import Tenant
 
 from .allocations import cluster_lock
@@ -28,7 +28,7 @@ def grant_get(*, cluster: Cluster, tenant: Tenant, lock: bool = False) -> Cluste
     grants = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant")
     grant = (grants.select_for_update(of=("cluster",)) if lock else grants).first()
     if grant is None:
-        raise ServiceError("not_found", "No such cluster.", field="cluster", http_status=404)
+        raise not_found("cluster", field="cluster")
     return grant
 
 

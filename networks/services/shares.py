@@ -23,6 +23,8 @@ from portal.models import Tenant
 
 from .networks import network_disconnect_request, network_owned
 
+OWNERS_ONLY = "Only the team's owners can share its networks or stop sharing them."
+
 
 def _other_tenant(slug: str) -> Tenant:
     tenant = Tenant.objects.filter(slug=(slug or "").strip()).first()

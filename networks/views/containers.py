@@ -9,7 +9,14 @@ from networks.audit import audited
 from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
-from networks.selectors import cluster_list, container_get, container_list, work_in_progress
+from networks.selectors import (
+    cluster_list,
+    container_exited_count,
+    container_get,
+    container_image_list,
+    container_list,
+    work_in_progress,
+)
 from networks.services import notices
 from networks.services.containers import (
     ACTIONS,
@@ -50,9 +57,7 @@ def container_list_view(request):
         "page": page,
         "statuses": Container.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
-        "exited_count": Container.objects.filter(
-            tenant=request.tenant, status=Container.Status.EXITED, is_system=False
-        ).count(),
+        "exited_count": container_exited_count(tenant=request.tenant),
     }
     return render_live(
         request,
@@ -64,15 +69,11 @@ def container_list_view(request):
     )
 
 
-def _known_images(tenant) -> list[str]:
-    return sorted(set(Container.objects.filter(tenant=tenant).values_list("image", flat=True)))
-
-
 @tenant_required
 @require_GET
 def container_images_view(request):
     """The run form's image picker: the images the team's clusters have, asked of a worker after the page."""
-    images = set(_known_images(request.tenant))
+    images = set(container_image_list(tenant=request.tenant))
     error = ""
     for cluster in cluster_list(tenant=request.tenant):
         try:
@@ -120,7 +121,7 @@ def container_run_view(request):
         "form": form,
         "environment": environment,
         "environment_error": environment_error,
-        "known_images": _known_images(request.tenant),
+        "known_images": container_image_list(tenant=request.tenant),
         "has_clusters": form.fields["cluster"].queryset.exists(),
         "publishing_allowed": request.tenant.allow_published_ports,
     }

@@ -22,6 +22,7 @@ from networks.selectors import (
 )
 from networks.services import notices
 from networks.services.allocations import subnet_check
+from networks.services.inspection import SHARED_NETWORK, network_inspect_refusal
 from networks.services.networks import (
     network_connect,
     network_create,
@@ -225,12 +226,11 @@ def network_inspect_view(request, pk: int):
     """`docker network inspect`, asked of a worker; loaded after the page so a slow cluster never blocks it."""
     network = network_get(tenant=request.tenant, pk=pk)
     context = {"network": network, "inspect": None, "error": ""}
-    if network.tenant_id != request.tenant.pk:
-        context["error"] = (
-            f"{network.tenant.name} shares this network with your team; Docker's view of it, with every team's "
-            "containers, is for its own team."
-        )
-    elif network.status == Network.Status.ACTIVE and network.docker_id:
+    refusal = network_inspect_refusal(tenant=request.tenant, network=network)
+    if refusal is not None:
+        if refusal.code == SHARED_NETWORK:  # until the network is active, the template says when it appears
+            context["error"] = refusal.message
+    else:
         try:
             context["inspect"] = network_inspect(network=network, timeout=10)
             context["inspect_json"] = json.dumps([context["inspect"]], indent=4)

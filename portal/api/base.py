@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import Http404
-from rest_framework import exceptions, permissions, viewsets
+from rest_framework import permissions, viewsets
 
 from plumbing.api.filters import StrictOrderingFilter, TenantFilterBackend
+from plumbing.errors import found
 from portal.tenancy import OWNERS_ONLY, STAFF_ONLY, membership_for_request
 
 
@@ -74,9 +74,6 @@ class TenantViewSet(viewsets.GenericViewSet):
         return self.scoped_queryset()
 
     def get_object(self):
-        try:
-            obj = type(self).selector_get(tenant=self.request.tenant, pk=self.kwargs["pk"])
-        except Http404:
-            raise exceptions.NotFound(f"No such {self.noun}.") from None
+        obj = found(type(self).selector_get, self.noun, tenant=self.request.tenant, pk=self.kwargs["pk"])
         self.check_object_permissions(self.request, obj)
         return obj

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 import portal.authentication  # noqa: F401  (registers the token scheme with drf-spectacular)
 from plumbing.api.fields import valid
 from plumbing.api.schema import ALWAYS, error, errors
+from plumbing.errors import found
 from portal import selectors as portal_selectors
 from portal import services as portal_services
 from portal.audit import audit_record
@@ -117,10 +116,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         return membership.tenant if membership else None
 
     def get_object(self):
-        try:
-            return portal_selectors.api_token_get(user=self.request.user, pk=self.kwargs["pk"])
-        except Http404:
-            raise NotFound("No such token.") from None
+        return found(portal_selectors.api_token_get, self.noun, user=self.request.user, pk=self.kwargs["pk"])
 
     @extend_schema(
         summary="Create a token; its key is in this answer only",

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.views import LoginView
 from django.test import Client
 
-from networks.api import views as api_views
+from networks.api.views import networks as api_views
 from tests.apiclient import Api, Team, assert_error, make_team
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""What the REST mirror's views of networks and containers share: 202 answers, ?wait=, Idempotency-Key."""
+"""What the REST mirror's viewsets share: 202 answers with the operation, ?wait=, Idempotency-Key, and
+how long a view waits for a worker's answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.urls import reverse
 from rest_framework import permissions, status
 from rest_framework.response import Response
 
+from networks import selectors
 from networks.models import Operation
 from networks.services import notices
 from plumbing.errors import ServiceError
@@ -15,9 +17,12 @@ from plumbing.transactions import atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
-from .serializers import OperationSerializer
+from ..serializers import OperationSerializer
 
 MAX_WAIT_SECONDS = 120
+# How long a view that needs a worker's answer (a health check, docker network inspect, diagnostics)
+# waits for it before it answers 503.
+WORKER_TIMEOUT_SECONDS = 20
 # The worker's word that the operation changed wakes a waiting request at once (services/notices.py);
 # the database is read again every WAIT_RECHECK_SECONDS all the same (a word lost while Redis
 # restarted), and every WAIT_POLL_SECONDS while Redis does not answer.
@@ -127,7 +132,7 @@ class BaseViewSet(TenantViewSet):
         if record is None:
             return self.operation_answer(operation, body=body)  # the answer stored is the answer given
         replayed = {"Idempotent-Replayed": "true"}
-        operation = Operation.objects.filter(pk=record.body.get("id"), tenant=self.request.tenant).first()
+        operation = selectors.operation_find(tenant=self.request.tenant, pk=record.body.get("id"))
         if self.wait and operation is not None:
             return self.operation_answer(operation, headers=replayed)
         return Response(record.body, status=record.status_code, headers={"Location": record.location, **replayed})

@@ -1,0 +1,172 @@
+"""Clusters over the API: teams read theirs (nodes, health, capacity); staff register, test, rotate
+credentials and deregister any cluster, a worker asking the swarm where a call needs it."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from networks import ipam, selectors
+from networks.audit import cluster_audited
+from networks.bundles import Bundle, bundle_given
+from networks.models import Cluster
+from networks.services import clusters as cluster_services
+from networks.services.queue import worker_answer
+from plumbing.api.fields import valid
+from plumbing.api.parsers import JsonParser
+from plumbing.api.schema import errors
+from plumbing.errors import ServiceError, found
+from portal.api.base import StaffPermission
+
+from .. import serializers as s
+from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
+
+STAFF_ACTIONS = {"create", "destroy", "credentials", "test"}
+CREDENTIALS_BODY = {
+    "multipart/form-data": s.ClusterCredentialsSerializer,
+    "application/json": s.ClusterCredentialsSerializer,
+}
+
+
+def bundle_of(data: dict) -> Bundle:
+    return bundle_given(
+        upload=data.get("bundle"),
+        docker_host=data["docker_host"],
+        ca_pem=data["ca_pem"],
+        cert_pem=data["cert_pem"],
+        key_pem=data["key_pem"],
+        consul_token=data["consul_token"],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's clusters, with their nodes, health and credentials' public facts"),
+    retrieve=extend_schema(summary="A cluster, its nodes and their last known health"),
+)
+class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Teams read their clusters; staff register, test, rotate and deregister any cluster."""
+
+    serializer_class = s.ClusterSerializer
+    parser_classes = [JsonParser, MultiPartParser]  # a bundle is uploaded as a file
+    noun = "cluster"
+    selector_get = staticmethod(selectors.cluster_get)
+    ordering_fields = ["name", "created"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return selectors.cluster_list_with_agents(tenant=self.request.tenant)
+
+    def get_permissions(self):
+        if self.action in STAFF_ACTIONS:
+            return [permissions.IsAuthenticated(), StaffPermission()]
+        return super().get_permissions()
+
+    def get_object(self):
+        if self.action not in STAFF_ACTIONS:
+            return super().get_object()
+        return found(selectors.cluster_get_for_staff, self.noun, pk=self.kwargs["pk"])
+
+    def staff_body(self, cluster: Cluster) -> dict:
+        return s.ClusterSerializer(
+            selectors.cluster_get_for_staff(pk=cluster.pk), context=self.get_serializer_context()
+        ).data
+
+    @extend_schema(
+        summary="Register a cluster from its credentials bundle (staff): a worker connects before anything is saved",
+        request={"multipart/form-data": s.ClusterRegisterSerializer, "application/json": s.ClusterRegisterSerializer},
+        responses={201: s.ClusterSerializer, **errors(409, 503)},
+    )
+    def create(self, request):
+        data = valid(s.ClusterRegisterSerializer, request)
+        tenant = cluster_services.cluster_first_tenant(slug=data["tenant"], default=request.tenant)
+        bundle = bundle_of(data)
+        cluster = worker_answer(
+            lambda: cluster_services.cluster_register_ask(
+                tenant=tenant, bundle=bundle, name=data["name"], registry=data["registry"], user=request.user
+            )
+        )
+        cluster_audited(request, "cluster.register", cluster, tenant=tenant)
+        return Response(self.staff_body(cluster), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rotate the cluster's credentials (staff): a new bundle of the same swarm; the old one stops at once",
+        request=CREDENTIALS_BODY,
+        responses={200: s.ClusterSerializer, **errors(409, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    def credentials(self, request, pk=None):
+        cluster = self.get_object()
+        bundle = bundle_of(valid(s.ClusterCredentialsSerializer, request))
+        worker_answer(lambda: cluster_services.cluster_credentials_rotate_ask(cluster=cluster, bundle=bundle))
+        cluster_audited(request, "cluster.rotate", cluster)
+        return Response(self.staff_body(cluster))
+
+    @extend_schema(
+        summary="Test the connection with the stored credentials (staff): same swarm? health refreshed (a worker asks)",
+        request=None,
+        responses={200: s.ClusterTestSerializer, **errors(503)},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        cluster = self.get_object()
+        answer = worker_answer(lambda: cluster_services.cluster_test_ask(cluster=cluster))
+        return Response(s.ClusterTestSerializer(answer).data)
+
+    @extend_schema(
+        summary="Deregister the cluster (staff): refused while teams have networks or containers on it",
+        responses={204: None, **errors(409)},
+    )
+    def destroy(self, request, pk=None):
+        cluster = self.get_object()
+        cluster_services.cluster_deregister(cluster=cluster)
+        cluster_audited(request, "cluster.deregister", cluster)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Subnet capacity: blocks used, free and reserved, and who holds each allocation",
+        parameters=[
+            OpenApiParameter(
+                "prefixlen",
+                {"type": "integer", "minimum": ipam.MIN_PREFIXLEN, "maximum": ipam.MAX_PREFIXLEN},
+                description=f"Count blocks of this size ({ipam.MIN_PREFIXLEN}-{ipam.MAX_PREFIXLEN}, and no larger "
+                "than the pool); default the cluster's.",
+            )
+        ],
+        responses={200: s.CapacitySerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def capacity(self, request, pk=None):
+        cluster = self.get_object()
+        raw = request.query_params.get("prefixlen")
+        prefixlen = None
+        if raw not in (None, ""):
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
+                raise ServiceError("bad_prefixlen", "prefixlen is a whole number such as 24.", field="prefixlen")
+            prefixlen = int(raw)  # a size the pool cannot give is refused with the range it can
+        capacity = selectors.cluster_capacity(cluster=cluster, prefixlen=prefixlen)
+        data = {
+            "prefixlen": capacity.prefixlen,
+            "total_blocks": capacity.total_blocks,
+            "used_blocks": capacity.used_blocks,
+            "reserved_blocks": capacity.reserved_blocks,
+            "free_blocks": capacity.free_blocks,
+            "next_block": str(capacity.next_block) if capacity.next_block else None,
+            "allocations": selectors.subnet_allocation_list(tenant=request.tenant, cluster=cluster),
+            "reserved_ranges": cluster.reserved_ranges.all(),
+        }
+        return Response(s.CapacitySerializer(data).data)
+
+    @extend_schema(
+        summary="Ask the cluster now: swarm nodes ready, Consul leader and live agents (a worker asks)",
+        responses={200: s.LiveHealthSerializer, **errors(503)},
+    )
+    @action(detail=True, methods=["get"])
+    def health(self, request, pk=None):
+        cluster = self.get_object()
+        answer = worker_answer(
+            lambda: cluster_services.cluster_refresh_health_ask(cluster=cluster, timeout=WORKER_TIMEOUT_SECONDS)
+        )
+        return Response(s.LiveHealthSerializer(answer).data)

@@ -1,0 +1,171 @@
+"""Containers over the API: run (private unless ports are published), the lifecycle actions, the
+port query, removing every exited container at once, and the checks run from inside one."""
+
+from __future__ import annotations
+
+import time
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from networks import selectors
+from networks.audit import audited
+from networks.filters import ContainerFilterSet
+from networks.services import containers as container_services
+from networks.services import references
+from networks.services.diagnostics import container_diagnose
+from networks.services.queue import worker_answer
+from plumbing.api.errors import ErrorSerializer
+from plumbing.api.fields import valid
+from plumbing.api.schema import errors
+
+from .. import serializers as s
+from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
+from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet, operation_wait_until_finished
+
+CONTAINER_ACTION = {"request": None, "parameters": [WAIT], "responses": accepted(s.OperationSerializer, 409)}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's containers and its clusters' system containers (docker ps -a)"),
+    retrieve=extend_schema(summary="A container: masked environment, published ports and exposure, networks"),
+)
+class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.ContainerSerializer
+    filterset_class = ContainerFilterSet
+    noun = "container"
+    selector_get = staticmethod(selectors.container_get)
+    ordering_fields = ["name", "status", "image", "created", "updated"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return selectors.container_list(tenant=self.request.tenant).distinct()
+
+    @extend_schema(
+        summary="Run a container (docker run --detach): private unless ports are published",
+        request=s.ContainerRunSerializer,
+        parameters=[WAIT, IDEMPOTENCY_KEY],
+        responses=accepted(s.OperationSerializer, 409, 422),
+    )
+    def create(self, request):
+        data = valid(s.ContainerRunSerializer, request)
+
+        def create():
+            cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
+            networks = [
+                {
+                    **spec,
+                    "network": references.network_named(
+                        tenant=request.tenant, cluster=cluster, ref=spec["network"], field="networks"
+                    ),
+                }
+                for spec in data.pop("networks")
+            ]
+            node = references.node_named(cluster=cluster, name=data.pop("node"))
+            operation = container_services.container_run(
+                tenant=request.tenant,
+                cluster=cluster,
+                user=request.user,
+                networks=networks,
+                node=node,
+                environment=[dict(item) for item in data.pop("environment")],
+                **data,
+            )
+            return audited(request, "container.run", operation)
+
+        return self.idempotent_create(create)
+
+    @extend_schema(summary="Remove the container (docker rm -f)", **CONTAINER_ACTION)
+    def destroy(self, request, pk=None):
+        return self._act("remove")
+
+    @extend_schema(
+        summary="Which public address a container port answers on (docker port CONTAINER [PORT])",
+        parameters=[
+            OpenApiParameter(
+                "port", OpenApiTypes.STR, description="PORT or PORT/PROTOCOL, e.g. 80 or 53/udp; empty for all."
+            )
+        ],
+        responses={
+            200: s.PortAnswerSerializer,
+            404: OpenApiResponse(
+                ErrorSerializer, description="No such container, or `Error: No public port '3306/tcp' published`."
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def port(self, request, pk=None):
+        container = self.get_object()
+        port = (request.query_params.get("port") or "").strip()
+        lines = container_services.container_port_query(container=container, port=port)
+        spec = (port if "/" in port else f"{port}/tcp") if port else None
+        return Response(s.PortAnswerSerializer({"container": container.name, "port": spec, "lines": lines}).data)
+
+    def _act(self, action_name: str) -> Response:
+        operation = container_services.container_action_request(
+            tenant=self.request.tenant, container=self.get_object(), action=action_name, user=self.request.user
+        )
+        audited(self.request, f"container.{action_name}", operation)
+        return self.operation_answer(operation)
+
+    @extend_schema(summary="Stop the container (docker stop)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return self._act("stop")
+
+    @extend_schema(summary="Start the container (docker start)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act("start")
+
+    @extend_schema(summary="Restart the container (docker restart)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def restart(self, request, pk=None):
+        return self._act("restart")
+
+    @extend_schema(summary="Remove the container (docker rm -f)", **CONTAINER_ACTION)
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):
+        return self._act("remove")
+
+    @extend_schema(
+        summary='Remove every exited container of the tenant (docker rm $(docker ps -qf "status=exited"))',
+        request=None,
+        parameters=[WAIT],
+        responses={
+            202: OpenApiResponse(s.OperationBatchSerializer, description="One queued removal per exited container."),
+            200: OpenApiResponse(
+                s.OperationBatchSerializer, description="Nothing to remove, or with ?wait= all removals have ended."
+            ),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="remove-exited")
+    def remove_exited(self, request):
+        operations = container_services.container_remove_exited(tenant=request.tenant, user=request.user)
+        audited(request, "container.remove_exited", operations)
+        deadline = time.monotonic() + self.wait
+        for operation in operations if self.wait else []:
+            operation_wait_until_finished(operation, max(0.0, deadline - time.monotonic()))
+        finished = all(operation.is_finished for operation in operations)
+        body = {"count": len(operations), "operations": operations}
+        code = status.HTTP_200_OK if finished and (self.wait or not operations) else status.HTTP_202_ACCEPTED
+        return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(
+        summary="DNS and reachability checks run inside the container (nslookup, nc), a worker runs them",
+        request=s.DiagnoseSerializer,
+        responses={200: s.DiagnosticsSerializer, **errors(409, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    def diagnose(self, request, pk=None):
+        container = self.get_object()
+        data = valid(s.DiagnoseSerializer, request)
+        answer = worker_answer(
+            lambda: container_diagnose(
+                tenant=request.tenant, container=container, timeout=WORKER_TIMEOUT_SECONDS, **data
+            )
+        )
+        return Response(s.DiagnosticsSerializer(answer).data)

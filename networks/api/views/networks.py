@@ -1,0 +1,183 @@
+"""Overlay networks over the API: list, create and remove, Docker's live view, connect and disconnect
+containers, share with other teams of the cluster and stop sharing."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from networks import selectors
+from networks.audit import audited
+from networks.filters import NetworkFilterSet
+from networks.services import networks as network_services
+from networks.services import references
+from networks.services import shares as share_services
+from networks.services.inspection import network_inspect_refusal
+from networks.services.queue import worker_answer
+from plumbing.api.fields import valid
+from plumbing.api.schema import errors
+from plumbing.errors import ServiceError, not_found
+from portal.tenancy import require_manage
+
+from .. import serializers as s
+from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
+from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's networks (docker network ls)"),
+    retrieve=extend_schema(summary="A network, as the portal records it, with its containers"),
+)
+class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.NetworkSerializer
+    filterset_class = NetworkFilterSet
+    noun = "network"
+    selector_get = staticmethod(selectors.network_get)
+    ordering_fields = ["name", "subnet", "status", "created", "updated"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return selectors.network_rows(tenant=self.request.tenant, columns=s.NetworkSerializer.columns())
+
+    def paginate_queryset(self, queryset):
+        return selectors.network_rows_with_containers(super().paginate_queryset(queryset))
+
+    def network_row(self, pk) -> dict:
+        """The network as the API shows it (get_object is the model, for the calls that change it)."""
+        rows = selectors.network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
+        if not rows:
+            raise not_found(self.noun)
+        return rows[0]
+
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.network_row(pk)).data)
+
+    @extend_schema(
+        summary="Create an overlay network (docker network create)",
+        request=s.NetworkCreateSerializer,
+        parameters=[WAIT, IDEMPOTENCY_KEY],
+        responses=accepted(s.OperationSerializer, 409, 422),
+    )
+    def create(self, request):
+        data = valid(s.NetworkCreateSerializer, request)
+
+        def create():
+            cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
+            operation = network_services.network_create(
+                tenant=request.tenant, cluster=cluster, user=request.user, **data
+            )
+            return audited(request, "network.create", operation)
+
+        return self.idempotent_create(create)
+
+    @extend_schema(
+        summary="Remove a network (docker network rm)",
+        parameters=[
+            WAIT,
+            OpenApiParameter(
+                "disconnect",
+                OpenApiTypes.BOOL,
+                description="Disconnect attached containers first, instead of refusing.",
+            ),
+        ],
+        responses=accepted(s.OperationSerializer, 409),
+    )
+    def destroy(self, request, pk=None):
+        disconnect = request.query_params.get("disconnect", "").lower()
+        if disconnect not in ("", "true", "false", "1", "0"):
+            raise ServiceError("bad_disconnect", "disconnect is true or false.", field="disconnect")
+        network = self.get_object()
+        operation = network_services.network_remove(
+            tenant=request.tenant, network=network, user=request.user, disconnect=disconnect in ("true", "1")
+        )
+        audited(request, "network.remove", operation, obj=network)
+        return self.operation_answer(operation)
+
+    @extend_schema(
+        summary="The live view from the cluster (docker network inspect), a worker asks",
+        responses={200: s.NetworkInspectSerializer(many=True), **errors(409, 503)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def inspect(self, request, pk=None):
+        network = self.get_object()
+        refusal = network_inspect_refusal(tenant=request.tenant, network=network)
+        if refusal is not None:
+            raise refusal
+        answer = worker_answer(
+            lambda: network_services.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS)
+        )
+        return Response([answer])
+
+    @extend_schema(
+        summary="Connect a container to the network (docker network connect)",
+        request=s.NetworkConnectSerializer,
+        parameters=[WAIT],
+        responses=accepted(s.OperationSerializer, 409),
+    )
+    @action(detail=True, methods=["post"])
+    def connect(self, request, pk=None):
+        network = self.get_object()
+        data = valid(s.NetworkConnectSerializer, request)
+        container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
+        operation = network_services.network_connect(
+            tenant=request.tenant, network=network, container=container, user=request.user, **data
+        )
+        audited(request, "network.connect", operation, obj=network)
+        return self.operation_answer(operation)
+
+    @extend_schema(
+        summary="Disconnect a container from the network (docker network disconnect)",
+        request=s.NetworkDisconnectSerializer,
+        parameters=[WAIT],
+        responses=accepted(s.OperationSerializer, 409),
+    )
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request, pk=None):
+        network = self.get_object()
+        data = valid(s.NetworkDisconnectSerializer, request)
+        container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
+        operation = network_services.network_disconnect(
+            tenant=request.tenant, network=network, container=container, user=request.user, **data
+        )
+        audited(request, "network.disconnect", operation, obj=network)
+        return self.operation_answer(operation)
+
+    @extend_schema(
+        summary="Share the network with another team of its cluster: it may run and connect containers on it",
+        request=s.NetworkShareSerializer,
+        responses={200: s.NetworkSerializer, **errors(403, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def share(self, request, pk=None):
+        require_manage(request, share_services.OWNERS_ONLY)
+        network = self.get_object()
+        data = valid(s.NetworkShareSerializer, request)
+        share_services.network_share(
+            tenant=request.tenant, network=network, with_tenant=data["tenant"], user=request.user
+        )
+        audited(request, "network.share", None, obj=network, details={"with": data["tenant"]})
+        return Response(self.get_serializer(self.network_row(network.pk)).data)
+
+    @extend_schema(
+        summary="Stop sharing the network with a team (refused while its containers are attached, unless disconnect)",
+        request=s.NetworkUnshareSerializer,
+        responses={200: s.OperationBatchSerializer, **errors(403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def unshare(self, request, pk=None):
+        require_manage(request, share_services.OWNERS_ONLY)
+        network = self.get_object()
+        data = valid(s.NetworkUnshareSerializer, request)
+        operations = share_services.network_unshare(
+            tenant=request.tenant,
+            network=network,
+            with_tenant=data["tenant"],
+            user=request.user,
+            disconnect=data["disconnect"],
+        )
+        audited(request, "network.unshare", operations, obj=network, details={"with": data["tenant"]})
+        body = {"count": len(operations), "operations": operations}
+        return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data)

@@ -1,0 +1,28 @@
+"""Operations over the API: what the portal asked of the cluster and how it went (read only)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins
+
+from networks import selectors
+from networks.filters import OperationFilterSet
+
+from .. import serializers as s
+from .base import BaseViewSet
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The tenant's operations, newest first"),
+    retrieve=extend_schema(summary="An operation: status, progress messages, result or error sentence"),
+)
+class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.OperationSerializer
+    filterset_class = OperationFilterSet
+    noun = "operation"
+    selector_get = staticmethod(selectors.operation_get)
+    ordering_fields = ["created", "finished", "status", "kind"]
+    ordering = ["-created", "-id"]
+
+    def scoped_queryset(self):
+        return selectors.operation_list(tenant=self.request.tenant)
