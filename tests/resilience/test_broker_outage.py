@@ -10,13 +10,17 @@ import redis
 import requests
 
 from networks.models import Cluster, Network, Node, Operation
-from networks.services.operations import WAITING_FOR_QUEUE
 from portal.services import api_token_create
 from tests.pages import make_team
 from tests.resilience.processes import BrokerWorker, OwnRedis, WebServer, celery_on, free_port
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+WAITING_FOR_QUEUE = (
+    "Waiting for the task queue: it does not answer. The operation is sent to a worker as soon as it does; "
+    "nothing to do meanwhile."
+)
 
 
 @pytest.fixture

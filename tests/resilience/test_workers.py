@@ -1,8 +1,18 @@
 """Workers on the real cluster: two workers share one queue and each operation is done once; a worker
-killed mid-run leaves the other to finish; the whole worker group killed with -9 loses nothing."""
+killed mid-run leaves the other to finish; the whole worker group killed with -9 loses nothing.
 
+"Mid-run" is made sure of, not hoped for: the manager's dockerd is frozen (SIGSTOP) for the few
+seconds it takes to see operations running on the worker about to die, which is then killed, and the
+dockerd thawed. Each of those operations must then be taken over by another worker and finish.
+"""
+
+import contextlib
 import ipaddress
+import os
+import signal
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -12,10 +22,42 @@ from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.services.networks import network_create
 from networks.tasks import operations_recover_task
+from portal.celery import app
 from tests.conftest import WorkerProcess
 from tests.support import first_team, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
+
+MANAGER_PID = Path("/run/overlay-portal/node1/docker.pid")
+TAKEN_OVER = "The worker running this stopped; another worker takes it over."
+
+
+@contextlib.contextmanager
+def manager_frozen():
+    """The swarm manager's dockerd stopped (SIGSTOP): a worker's Docker call hangs mid-run. Thawed
+    (SIGCONT) on the way out, whatever happens: the cluster is shared, keep it short."""
+    pid = int(MANAGER_PID.read_text())
+    frozen = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        print(f"\nthe manager's dockerd was frozen {time.monotonic() - frozen:.1f} s")
+
+
+def running(ids: list[int], *, task_ids: set[str] | None = None) -> set[int]:
+    """Which of these operations are RUNNING (and, given `task_ids`, under one of those tasks)."""
+    found = Operation.objects.filter(pk__in=ids, status=Operation.Status.RUNNING)
+    if task_ids is not None:
+        found = found.filter(celery_task_id__in=task_ids)
+    return set(found.values_list("pk", flat=True))
+
+
+def active_task_ids(hostname_prefix: str) -> set[str]:
+    """The tasks the workers whose name starts with `hostname_prefix` are running now."""
+    active = app.control.inspect(timeout=1.0).active() or {}
+    return {task["id"] for name, tasks in active.items() if name.startswith(hostname_prefix) for task in tasks}
 
 
 class SecondWorker(WorkerProcess):
@@ -30,8 +72,11 @@ class SecondWorker(WorkerProcess):
 
 
 def create_many(cluster, count: int, prefix: str) -> list[int]:
+    """`count` network creates, named apart from other runs' on the shared swarm (which the cluster
+    imports as taken names)."""
     team = first_team(cluster)
-    ids = [network_create(tenant=team, cluster=cluster, name=f"{prefix}{i}").pk for i in range(count)]
+    run = uuid.uuid4().hex[:6]
+    ids = [network_create(tenant=team, cluster=cluster, name=f"{prefix}-{run}-{i}").pk for i in range(count)]
     connection.close()
     return ids
 
@@ -42,11 +87,13 @@ def all_finished(ids: list[int]) -> bool:
 
 def wait_with_beat(ids: list[int], timeout: float) -> float:
     """Wait until every operation has finished, sending beat's recovery round every
-    OPERATIONS_RECOVER_EVERY seconds as `celery beat` does under `make run`; returns the seconds taken."""
+    OPERATIONS_RECOVER_EVERY seconds as `celery beat` does under `make run`; returns the seconds taken,
+    for the record (`timeout` is only there so that a broken recovery fails instead of hanging)."""
     started = time.monotonic()
+    deadline = started + timeout
     next_round = started
     while not all_finished(ids):
-        assert time.monotonic() - started < timeout, (
+        assert time.monotonic() < deadline, (
             f"{Operation.objects.filter(pk__in=ids).unfinished().count()} operations still unfinished"
         )
         if time.monotonic() >= next_round:
@@ -76,7 +123,7 @@ def assert_each_done_once(cluster, ids: list[int]) -> None:
     )
 
 
-def test_two_workers_share_the_queue_and_one_killed_leaves_the_other_to_finish(
+def test_two_workers_share_the_queue_and_one_killed_mid_run_leaves_the_other_to_finish(
     celery_worker_process, tenant_cluster, tmp_path
 ):
     cluster = tenant_cluster
@@ -84,16 +131,30 @@ def test_two_workers_share_the_queue_and_one_killed_leaves_the_other_to_finish(
     second.start()
     try:
         ids = create_many(cluster, 100, "pair")
-        # Once the second worker has done some of the work, it dies with -9 holding its share.
+        # Once the second worker has done some of the work, it dies with -9 in the middle of its share.
         wait_until(lambda: "succeeded" in (second.log_path.read_text() if second.log_path.exists() else ""), timeout=60)
-        second.kill()
+        with manager_frozen():
+            seen = wait_until(lambda: running(ids, task_ids=active_task_ids("second-")), timeout=20, interval=0.2)
+            second.kill()
+        mid_run = running(list(seen))  # what the dead worker left unfinished
         taken = wait_with_beat(ids, timeout=300)
-        print(f"\n100 creates, 2 workers, one killed -9: all finished {taken:.1f} s after the kill")
+        print(
+            f"\n100 creates, 2 workers, one killed -9 running {len(mid_run)}: all finished {taken:.1f} s after the kill"
+        )
     finally:
         second.stop()
     assert_each_done_once(cluster, ids)
     shares = [line for line in second.log_path.read_text().splitlines() if "succeeded in" in line]
     assert shares, "the second worker took no share of the work"
+    assert_taken_over(mid_run)
+
+
+def assert_taken_over(mid_run: set[int]) -> None:
+    """Each operation the dead worker was running was handed to another worker, which finished it."""
+    assert mid_run, "the killed worker left no operation running: nothing was recovered"
+    for operation in Operation.objects.filter(pk__in=mid_run):
+        messages = [step["message"] for step in operation.progress]
+        assert operation.status == Operation.Status.SUCCEEDED and TAKEN_OVER in messages, (operation.pk, messages)
 
 
 def test_the_whole_worker_group_killed_with_minus_9_loses_nothing(celery_worker_process, tenant_cluster):
@@ -101,11 +162,16 @@ def test_the_whole_worker_group_killed_with_minus_9_loses_nothing(celery_worker_
     worker = celery_worker_process
     ids = create_many(cluster, 50, "flight")
     wait_until(lambda: Operation.objects.filter(pk__in=ids, status=Operation.Status.SUCCEEDED).exists(), timeout=60)
-    worker.kill()  # the main process and its pool, as an OOM kill or a crash would
+    with manager_frozen():
+        seen = wait_until(lambda: running(ids), timeout=20, interval=0.2)
+        worker.kill()  # the main process and its pool, as an OOM kill or a crash would
+    mid_run = running(list(seen))  # what the dead worker group left unfinished
     in_flight = Operation.objects.filter(pk__in=ids).unfinished().count()
     worker.start()
     taken = wait_with_beat(ids, timeout=300)
     print(
-        f"\n50 creates, worker group killed -9 with {in_flight} unfinished: all finished {taken:.1f} s after the new worker"
+        f"\n50 creates, worker group killed -9 running {len(mid_run)}, {in_flight} unfinished: "
+        f"all finished {taken:.1f} s after the new worker"
     )
     assert_each_done_once(cluster, ids)
+    assert_taken_over(mid_run)

@@ -19,7 +19,6 @@ from networks.services.clusters import cluster_credentials_rotate, cluster_recor
 from plumbing.errors import ServiceError
 from portal.models import AuditEntry
 from portal.services import api_token_create
-from portal.tenancy import STAFF_ONLY
 from tests.apiclient import Api, assert_error
 from tests.cluster_inputs import CASE_IDS, key_body
 from tests.pages import make_staff
@@ -28,6 +27,7 @@ from tests.support import bundle_zip, found_swarm, made_bundle
 pytestmark = pytest.mark.django_db
 
 TOKEN = "consul-acl-token-api-77d1"
+STAFF_ONLY = "Only the portal's staff may do this. Ask an admin."
 
 
 @pytest.fixture

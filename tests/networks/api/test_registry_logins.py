@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from networks.models import RegistryLogin
-from networks.services.registries import OWNERS_ONLY, registry_login_set
+from networks.services.registries import registry_login_set
 from portal.models import AuditEntry
 from tests.apiclient import assert_error
 
@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 
 PATH = "registry-logins/"
 PASSWORD = "api-pw-4f0c2a"
+OWNERS_ONLY = "Only the team's owners can add, replace or remove its registry logins."
 BODY = {"registry": "Registry.Example.com:5000", "username": "ci", "password": PASSWORD}
 
 

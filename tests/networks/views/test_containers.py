@@ -5,10 +5,11 @@ import re
 import pytest
 
 from networks.models import Container, Operation
-from networks.services.containers import MASK
 from tests.pages import make_container, make_network, make_operation, make_system_container, run_form
 
 pytestmark = pytest.mark.django_db
+
+MASK = "••••••"  # what a secret value shows as
 
 PUBLISHED = {
     "ports": [{"host": 8080, "container": 80, "protocol": "tcp"}],

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from networks.models import RegistryLogin
-from networks.services.registries import OWNERS_ONLY, registry_login_set
+from networks.services.registries import registry_login_set
 from portal.models import AuditEntry
 from tests.pages import make_user
 
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/registries/"
 PASSWORD = "page-pw-9d1e7c"
+OWNERS_ONLY = "Only the team's owners can add, replace or remove its registry logins."
 
 
 def login_for(team, registry="registry.example.com:5000", username="ci", password=PASSWORD) -> RegistryLogin:
