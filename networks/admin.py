@@ -31,7 +31,7 @@ from .models import (
     SubnetAllocation,
 )
 from .selectors import cluster_credentials
-from .services.clusters import cluster_deregister
+from .services.clusters.registration import cluster_deregister
 from .services.containers import masked_environment
 from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile_request

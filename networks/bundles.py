@@ -3,7 +3,7 @@
 A bundle is what Carina handed each user for a cluster: a zip with `docker.env` (DOCKER_HOST,
 DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) and the three PEMs `ca.pem`, `cert.pem` and `key.pem`, at its
 root or in one folder. Staff may also paste the endpoint and the three PEMs. Everything here is
-pure: no cluster is asked (services/clusters.py connects), nothing is stored.
+pure: no cluster is asked (services/clusters/connect.py connects), nothing is stored.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from networks.models import Container, Network
-from networks.services.clusters import cluster_record
+from networks.services.clusters.registration import cluster_record
 from networks.services.containers import container_run
 from networks.services.networks import network_create
 from portal.models import Membership

@@ -17,7 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from networks.bundles import Bundle, bundle_from_parts, bundle_read
-from networks.services.clusters import SwarmFound, cluster_register
+from networks.services.clusters.connect import SwarmFound
+from networks.services.clusters.registration import cluster_register
 
 
 def database_url() -> str:

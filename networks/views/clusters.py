@@ -21,13 +21,9 @@ from networks.selectors import (
     cluster_topology,
     cluster_work_in_progress,
 )
-from networks.services.clusters import (
-    cluster_credentials_rotate_ask,
-    cluster_deregister,
-    cluster_refresh_health_request,
-    cluster_register_ask,
-    cluster_test_ask,
-)
+from networks.services.clusters.health import cluster_refresh_health_request, cluster_test_ask
+from networks.services.clusters.registration import cluster_deregister, cluster_register_ask
+from networks.services.clusters.rotation import cluster_credentials_rotate_ask
 from networks.services.queue import worker_answer
 from plumbing.errors import USER_ERRORS
 from plumbing.forms import submit

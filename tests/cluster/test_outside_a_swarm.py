@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from networks.bundles import Bundle, bundle_read
-from networks.services.clusters import cluster_connect
+from networks.services.clusters.connect import cluster_connect
 from plumbing.errors import ServiceError
 from tests.support import wait_until
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from networks.models import Cluster
-from networks.services.clusters import cluster_record
+from networks.services.clusters.registration import cluster_record
 from portal.models import AuditEntry
 from portal.services import api_token_create
 from tests.apiclient import Api, assert_error

@@ -18,7 +18,7 @@ import requests
 from django.db import connection
 
 from networks.models import Cluster
-from networks.services.clusters import cluster_record
+from networks.services.clusters.registration import cluster_record
 from portal.services import api_token_create
 from tests.cluster_inputs import key_body
 from tests.pages import PASSWORD, make_staff, make_team

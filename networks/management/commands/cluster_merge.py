@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from networks.services.clusters import cluster_merge_swarms
+from networks.services.clusters.merge import cluster_merge_swarms
 from portal.audit import audit_record
 
 

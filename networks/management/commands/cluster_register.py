@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from networks.bundles import bundle_read
 from networks.engine import EngineError
-from networks.services.clusters import cluster_refresh_health, cluster_register
+from networks.services.clusters.health import cluster_refresh_health
+from networks.services.clusters.registration import cluster_register
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from portal.audit import audit_record

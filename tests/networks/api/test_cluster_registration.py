@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from networks.bundles import certificate_facts
 from networks.models import Cluster, Network
-from networks.services.clusters import cluster_credentials_rotate, cluster_record
+from networks.services.clusters.registration import cluster_record
+from networks.services.clusters.rotation import cluster_credentials_rotate
 from plumbing.errors import ServiceError
 from portal.models import AuditEntry
 from portal.services import api_token_create

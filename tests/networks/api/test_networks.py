@@ -7,7 +7,7 @@ round trip through the real worker and cluster is in test_integration.py.
 import pytest
 
 from networks.models import Endpoint, Network, Operation
-from networks.services.clusters import cluster_record
+from networks.services.clusters.registration import cluster_record
 from tests.apiclient import assert_error
 from tests.support import found_swarm, made_bundle
 

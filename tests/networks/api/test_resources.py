@@ -8,7 +8,7 @@ pagination and, for resources scripts create, that a viewer is refused with the 
 import pytest
 
 from networks.models import Operation
-from networks.services.clusters import cluster_record
+from networks.services.clusters.registration import cluster_record
 from networks.services.registries import registry_login_set
 from tests.apiclient import Api, _numbers, assert_error
 from tests.support import found_swarm, made_bundle

@@ -18,13 +18,9 @@ from networks.bundles import Bundle, BundleError, bundle_from_parts, bundle_read
 from networks.engine import docker as docker_engine
 from networks.engine.endpoints import TlsCredentials
 from networks.models import Cluster, Network
-from networks.services.clusters import (
-    cluster_connect,
-    cluster_connect_ask,
-    cluster_credentials_rotate,
-    cluster_deregister,
-    cluster_register,
-)
+from networks.services.clusters.connect import cluster_connect, cluster_connect_ask
+from networks.services.clusters.registration import cluster_deregister, cluster_register
+from networks.services.clusters.rotation import cluster_credentials_rotate
 from networks.services.networks import network_create, network_remove
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError

@@ -158,7 +158,7 @@ def test_a_node_that_stops_answering_shows_as_down_as_soon_as_the_swarm_knows(ev
 
     from networks.models import Node
     from networks.selectors import cluster_health_get
-    from networks.services.clusters import cluster_refresh_health
+    from networks.services.clusters.health import cluster_refresh_health
 
     cluster = tenant_cluster
     node = cluster.nodes.get(name="node2")

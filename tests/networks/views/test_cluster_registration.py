@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from networks.bundles import certificate_facts
 from networks.models import Cluster, Network
-from networks.services.clusters import cluster_record
+from networks.services.clusters.registration import cluster_record
 from portal.models import AuditEntry
 from tests.cluster_inputs import CASE_IDS, field_error, form_data, key_body
 from tests.pages import make_container, make_network, make_staff
