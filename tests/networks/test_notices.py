@@ -25,7 +25,7 @@ from django.db import connection
 from django.http import Http404
 from django.test import override_settings
 
-from networks.api import base as api_base
+from networks.api.views import base as api_base
 from networks.models import Network, Operation
 from networks.services import notices
 from networks.services.operations import operation_start, operation_succeed
