@@ -15,7 +15,9 @@ from rest_framework.reverse import reverse
 
 from networks import ipam
 from networks.models import Cluster, Container, Endpoint, Network, Node, Operation, RegistryLogin
-from networks.selectors import cluster_credentials, cluster_health_of, cluster_usage, operation_waiting_for
+from networks.selectors.clusters import cluster_credentials, cluster_usage
+from networks.selectors.health import cluster_health_of
+from networks.selectors.operations import operation_waiting_for
 from networks.services.containers import RESTART_POLICIES, masked_environment
 from networks.services.registries import NAME_MAX_LENGTH, REGISTRY_PASSWORD_MAX_LENGTH
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList

@@ -9,10 +9,12 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from networks import ipam, selectors
+from networks import ipam
 from networks.audit import cluster_audited
 from networks.bundles import Bundle, bundle_given
 from networks.models import Cluster
+from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
+from networks.selectors.clusters import cluster_get, cluster_get_for_staff, cluster_list_with_agents
 from networks.services import clusters as cluster_services
 from networks.services.queue import worker_answer
 from plumbing.api.fields import valid
@@ -52,12 +54,12 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     serializer_class = s.ClusterSerializer
     parser_classes = [JsonParser, MultiPartParser]  # a bundle is uploaded as a file
     noun = "cluster"
-    selector_get = staticmethod(selectors.cluster_get)
+    selector_get = staticmethod(cluster_get)
     ordering_fields = ["name", "created"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.cluster_list_with_agents(tenant=self.request.tenant)
+        return cluster_list_with_agents(tenant=self.request.tenant)
 
     def get_permissions(self):
         if self.action in STAFF_ACTIONS:
@@ -67,12 +69,10 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def get_object(self):
         if self.action not in STAFF_ACTIONS:
             return super().get_object()
-        return found(selectors.cluster_get_for_staff, self.noun, pk=self.kwargs["pk"])
+        return found(cluster_get_for_staff, self.noun, pk=self.kwargs["pk"])
 
     def staff_body(self, cluster: Cluster) -> dict:
-        return s.ClusterSerializer(
-            selectors.cluster_get_for_staff(pk=cluster.pk), context=self.get_serializer_context()
-        ).data
+        return s.ClusterSerializer(cluster_get_for_staff(pk=cluster.pk), context=self.get_serializer_context()).data
 
     @extend_schema(
         summary="Register a cluster from its credentials bundle (staff): a worker connects before anything is saved",
@@ -146,7 +146,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
                 raise ServiceError("bad_prefixlen", "prefixlen is a whole number such as 24.", field="prefixlen")
             prefixlen = int(raw)  # a size the pool cannot give is refused with the range it can
-        capacity = selectors.cluster_capacity(cluster=cluster, prefixlen=prefixlen)
+        capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen)
         data = {
             "prefixlen": capacity.prefixlen,
             "total_blocks": capacity.total_blocks,
@@ -154,7 +154,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             "reserved_blocks": capacity.reserved_blocks,
             "free_blocks": capacity.free_blocks,
             "next_block": str(capacity.next_block) if capacity.next_block else None,
-            "allocations": selectors.subnet_allocation_list(tenant=request.tenant, cluster=cluster),
+            "allocations": subnet_allocation_list(tenant=request.tenant, cluster=cluster),
             "reserved_ranges": cluster.reserved_ranges.all(),
         }
         return Response(s.CapacitySerializer(data).data)

@@ -11,9 +11,9 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.audit import audited
 from networks.filters import ContainerFilterSet
+from networks.selectors.containers import container_get, container_list
 from networks.services import containers as container_services
 from networks.services import references
 from networks.services.diagnostics import container_diagnose
@@ -37,12 +37,12 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     serializer_class = s.ContainerSerializer
     filterset_class = ContainerFilterSet
     noun = "container"
-    selector_get = staticmethod(selectors.container_get)
+    selector_get = staticmethod(container_get)
     ordering_fields = ["name", "status", "image", "created", "updated"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.container_list(tenant=self.request.tenant).distinct()
+        return container_list(tenant=self.request.tenant).distinct()
 
     @extend_schema(
         summary="Run a container (docker run --detach): private unless ports are published",

@@ -9,9 +9,9 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.audit import audited
 from networks.filters import NetworkFilterSet
+from networks.selectors.networks import network_get, network_rows, network_rows_with_containers
 from networks.services import networks as network_services
 from networks.services import references
 from networks.services import shares as share_services
@@ -35,19 +35,19 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     serializer_class = s.NetworkSerializer
     filterset_class = NetworkFilterSet
     noun = "network"
-    selector_get = staticmethod(selectors.network_get)
+    selector_get = staticmethod(network_get)
     ordering_fields = ["name", "subnet", "status", "created", "updated"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.network_rows(tenant=self.request.tenant, columns=s.NetworkSerializer.columns())
+        return network_rows(tenant=self.request.tenant, columns=s.NetworkSerializer.columns())
 
     def paginate_queryset(self, queryset):
-        return selectors.network_rows_with_containers(super().paginate_queryset(queryset))
+        return network_rows_with_containers(super().paginate_queryset(queryset))
 
     def network_row(self, pk) -> dict:
         """The network as the API shows it (get_object is the model, for the calls that change it)."""
-        rows = selectors.network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
+        rows = network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
         if not rows:
             raise not_found(self.noun)
         return rows[0]

@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.audit import registry_login_audited
+from networks.selectors.registries import registry_login_get, registry_login_list
 from networks.services import registries as registry_services
 from plumbing.api.fields import valid
 from portal.api.base import TenantViewSet
@@ -26,12 +26,12 @@ class RegistryLoginViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
     noun = "registry login"
     role_required = "manage"
     manage_refusal = registry_services.OWNERS_ONLY
-    selector_get = staticmethod(selectors.registry_login_get)
+    selector_get = staticmethod(registry_login_get)
     ordering_fields = ["registry", "username", "created", "updated"]
     ordering = ["registry"]
 
     def scoped_queryset(self):
-        return selectors.registry_login_list(tenant=self.request.tenant)
+        return registry_login_list(tenant=self.request.tenant)
 
     @extend_schema(
         summary="Add a login, or replace the team's login for that registry (the password is write-only)",
