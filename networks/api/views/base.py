@@ -17,7 +17,7 @@ from plumbing.transactions import atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
-from ..serializers import OperationSerializer
+from ..serializers.operations import OperationSerializer
 
 MAX_WAIT_SECONDS = 120
 # How long a view that needs a worker's answer (a health check, docker network inspect, diagnostics)

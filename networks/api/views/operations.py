@@ -8,7 +8,7 @@ from rest_framework import mixins
 from networks.filters import OperationFilterSet
 from networks.selectors.operations import operation_get, operation_list
 
-from .. import serializers as s
+from ..serializers.operations import OperationSerializer
 from .base import BaseViewSet
 
 
@@ -17,7 +17,7 @@ from .base import BaseViewSet
     retrieve=extend_schema(summary="An operation: status, progress messages, result or error sentence"),
 )
 class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    serializer_class = s.OperationSerializer
+    serializer_class = OperationSerializer
     filterset_class = OperationFilterSet
     noun = "operation"
     selector_get = staticmethod(operation_get)

@@ -12,7 +12,7 @@ from networks.services import registries as registry_services
 from plumbing.api.fields import valid
 from portal.api.base import TenantViewSet
 
-from .. import serializers as s
+from ..serializers.registry_logins import RegistryLoginCreateSerializer, RegistryLoginSerializer
 
 
 @extend_schema_view(
@@ -22,7 +22,7 @@ from .. import serializers as s
 class RegistryLoginViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Every member reads them; owners add, replace and remove them. Nothing here reaches a cluster."""
 
-    serializer_class = s.RegistryLoginSerializer
+    serializer_class = RegistryLoginSerializer
     noun = "registry login"
     role_required = "manage"
     manage_refusal = registry_services.OWNERS_ONLY
@@ -35,14 +35,14 @@ class RegistryLoginViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
 
     @extend_schema(
         summary="Add a login, or replace the team's login for that registry (the password is write-only)",
-        request=s.RegistryLoginCreateSerializer,
-        responses={201: s.RegistryLoginSerializer},
+        request=RegistryLoginCreateSerializer,
+        responses={201: RegistryLoginSerializer},
     )
     def create(self, request):
-        data = valid(s.RegistryLoginCreateSerializer, request)
+        data = valid(RegistryLoginCreateSerializer, request)
         login = registry_services.registry_login_set(tenant=request.tenant, **data)
         registry_login_audited(request, "registry_login.set", login)
-        return Response(s.RegistryLoginSerializer(login).data, status=status.HTTP_201_CREATED)
+        return Response(RegistryLoginSerializer(login).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Remove a login: images from that registry are pulled without one", responses={204: None})
     def destroy(self, request, pk=None):
