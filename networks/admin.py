@@ -10,6 +10,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
+from networks.selectors.clusters import cluster_credentials
 from plumbing.errors import USER_ERRORS
 from portal.admin import AuditedAdminMixin
 from portal.audit import audit_record
@@ -30,7 +31,6 @@ from .models import (
     ReservedRange,
     SubnetAllocation,
 )
-from .selectors import cluster_credentials
 from .services.clusters.registration import cluster_deregister
 from .services.containers import masked_environment
 from .services.grants import grant_holdings

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Model
 
 from networks.models import Cluster, Operation, RegistryLogin
-from networks.selectors import cluster_credentials
+from networks.selectors.clusters import cluster_credentials
 from portal.audit import audit_record
 from portal.models import Tenant
 

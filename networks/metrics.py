@@ -19,7 +19,8 @@ from prometheus_client.utils import floatToGoString
 
 from networks import ipam
 from networks.models import Cluster, Container, Operation
-from networks.selectors import ClusterHealth, cluster_capacity
+from networks.selectors.allocations import cluster_capacity
+from networks.selectors.health import ClusterHealth
 
 PREFIX = "overlay_portal"
 # Seconds: an operation is a Docker or Consul call or a few, so most end within a minute.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
-from networks.selectors import grant_usage
+from networks.selectors.clusters import grant_usage
 from plumbing.errors import ServiceError, not_found
 from portal.models import Tenant
 

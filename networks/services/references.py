@@ -7,8 +7,10 @@ call the service that acts, so a refusal reads the same wherever the name came f
 
 from __future__ import annotations
 
-from networks import selectors
 from networks.models import Cluster, Container, Network, Node
+from networks.selectors.clusters import cluster_granted_find, cluster_list, node_find
+from networks.selectors.containers import container_get
+from networks.selectors.networks import network_find
 from plumbing.errors import ServiceError, found, not_found
 from portal.models import Tenant
 
@@ -18,11 +20,11 @@ from .networks import network_not_usable
 def cluster_named(*, tenant: Tenant, pk: int | None) -> Cluster:
     """The cluster named in a body, or the tenant's only one when none is named."""
     if pk is not None:
-        cluster = selectors.cluster_granted_find(tenant=tenant, pk=pk)
+        cluster = cluster_granted_find(tenant=tenant, pk=pk)
         if cluster is None:
             raise not_found("cluster", field="cluster")
         return cluster
-    clusters = list(selectors.cluster_list(tenant=tenant)[:10])
+    clusters = list(cluster_list(tenant=tenant)[:10])
     if not clusters:
         raise ServiceError(
             "no_cluster",
@@ -41,7 +43,7 @@ def cluster_named(*, tenant: Tenant, pk: int | None) -> Cluster:
 
 def network_named(*, tenant: Tenant, cluster: Cluster, ref: int | str, field: str) -> Network:
     """A live network the tenant may use on the cluster (its own or shared with it), by id or by name."""
-    network = selectors.network_find(tenant=tenant, cluster=cluster, ref=ref)
+    network = network_find(tenant=tenant, cluster=cluster, ref=ref)
     if network is None:
         raise network_not_usable(ref, field=field)
     return network
@@ -49,7 +51,7 @@ def network_named(*, tenant: Tenant, cluster: Cluster, ref: int | str, field: st
 
 def container_named(*, tenant: Tenant, pk: int, field: str = "container") -> Container:
     """One of the tenant's containers (or a system container of its clusters, which services refuse to change)."""
-    return found(selectors.container_get, "container", field=field, tenant=tenant, pk=pk)
+    return found(container_get, "container", field=field, tenant=tenant, pk=pk)
 
 
 def node_named(*, cluster: Cluster, name: str) -> Node | None:
@@ -57,7 +59,7 @@ def node_named(*, cluster: Cluster, name: str) -> Node | None:
     name = name.strip()
     if not name:
         return None
-    node = selectors.node_find(cluster=cluster, name=name)
+    node = node_find(cluster=cluster, name=name)
     if node is None:
         raise ServiceError("bad_node", f'Cluster {cluster.name} has no node named "{name}".', field="node")
     return node

@@ -9,18 +9,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks.audit import cluster_audited
 from networks.forms import ClusterCredentialsForm, ClusterRegisterForm
-from networks.selectors import (
-    cluster_allocation_map,
+from networks.selectors.clusters import (
     cluster_credentials,
     cluster_get,
     cluster_get_for_staff,
-    cluster_health_get,
-    cluster_health_of,
     cluster_list,
     cluster_list_for_staff,
-    cluster_topology,
-    cluster_work_in_progress,
 )
+from networks.selectors.diagrams import cluster_allocation_map, cluster_topology
+from networks.selectors.health import cluster_health_get, cluster_health_of
+from networks.selectors.operations import cluster_work_in_progress
 from networks.services.clusters.health import cluster_refresh_health_request, cluster_test_ask
 from networks.services.clusters.registration import cluster_deregister, cluster_register_ask
 from networks.services.clusters.rotation import cluster_credentials_rotate_ask

@@ -9,14 +9,9 @@ from networks.audit import audited
 from networks.filters import ContainerFilterSet
 from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
-from networks.selectors import (
-    cluster_list,
-    container_exited_count,
-    container_get,
-    container_image_list,
-    container_list,
-    work_in_progress,
-)
+from networks.selectors.clusters import cluster_list
+from networks.selectors.containers import container_exited_count, container_get, container_image_list, container_list
+from networks.selectors.operations import work_in_progress
 from networks.services import notices
 from networks.services.containers import (
     ACTIONS,

@@ -1,6 +1,6 @@
 from django.views.decorators.http import require_GET
 
-from networks.selectors import dashboard_summary
+from networks.selectors.dashboard import dashboard_summary
 from plumbing.live import render_live
 from portal.tenancy import tenant_required
 

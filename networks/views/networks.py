@@ -11,15 +11,15 @@ from networks.audit import audited
 from networks.filters import NetworkFilterSet
 from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
 from networks.models import Network, Operation
-from networks.selectors import (
-    cluster_capacity,
-    container_get,
+from networks.selectors.allocations import cluster_capacity
+from networks.selectors.containers import container_get
+from networks.selectors.networks import (
     network_connect_candidates,
     network_get,
     network_list_counted,
     network_share_list,
-    work_in_progress,
 )
+from networks.selectors.operations import work_in_progress
 from networks.services import notices
 from networks.services.allocations import subnet_check
 from networks.services.inspection import SHARED_NETWORK, network_inspect_refusal

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from networks.filters import OperationFilterSet
 from networks.models import Operation
-from networks.selectors import operation_get, operation_list, operation_waiting_for
+from networks.selectors.operations import operation_get, operation_list, operation_waiting_for
 from networks.services import notices
 from plumbing.live import hold_until_changed, paginate, render_live, unchanged
 from portal.tenancy import tenant_required

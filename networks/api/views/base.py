@@ -9,15 +9,15 @@ from django.urls import reverse
 from rest_framework import permissions, status
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.models import Operation
+from networks.selectors.operations import operation_find
 from networks.services import notices
 from plumbing.errors import ServiceError
 from plumbing.transactions import atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
-from ..serializers import OperationSerializer
+from ..serializers.operations import OperationSerializer
 
 MAX_WAIT_SECONDS = 120
 # How long a view that needs a worker's answer (a health check, docker network inspect, diagnostics)
@@ -132,7 +132,7 @@ class BaseViewSet(TenantViewSet):
         if record is None:
             return self.operation_answer(operation, body=body)  # the answer stored is the answer given
         replayed = {"Idempotent-Replayed": "true"}
-        operation = selectors.operation_find(tenant=self.request.tenant, pk=record.body.get("id"))
+        operation = operation_find(tenant=self.request.tenant, pk=record.body.get("id"))
         if self.wait and operation is not None:
             return self.operation_answer(operation, headers=replayed)
         return Response(record.body, status=record.status_code, headers={"Location": record.location, **replayed})

@@ -9,10 +9,12 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from networks import ipam, selectors
+from networks import ipam
 from networks.audit import cluster_audited
 from networks.bundles import Bundle, bundle_given
 from networks.models import Cluster
+from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
+from networks.selectors.clusters import cluster_get, cluster_get_for_staff, cluster_list_with_agents
 from networks.services import clusters as cluster_services
 from networks.services.queue import worker_answer
 from plumbing.api.fields import valid
@@ -21,13 +23,20 @@ from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, found
 from portal.api.base import StaffPermission
 
-from .. import serializers as s
+from ..serializers.clusters import (
+    CapacitySerializer,
+    ClusterCredentialsSerializer,
+    ClusterRegisterSerializer,
+    ClusterSerializer,
+    ClusterTestSerializer,
+    LiveHealthSerializer,
+)
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
 
 STAFF_ACTIONS = {"create", "destroy", "credentials", "test"}
 CREDENTIALS_BODY = {
-    "multipart/form-data": s.ClusterCredentialsSerializer,
-    "application/json": s.ClusterCredentialsSerializer,
+    "multipart/form-data": ClusterCredentialsSerializer,
+    "application/json": ClusterCredentialsSerializer,
 }
 
 
@@ -49,15 +58,15 @@ def bundle_of(data: dict) -> Bundle:
 class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Teams read their clusters; staff register, test, rotate and deregister any cluster."""
 
-    serializer_class = s.ClusterSerializer
+    serializer_class = ClusterSerializer
     parser_classes = [JsonParser, MultiPartParser]  # a bundle is uploaded as a file
     noun = "cluster"
-    selector_get = staticmethod(selectors.cluster_get)
+    selector_get = staticmethod(cluster_get)
     ordering_fields = ["name", "created"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.cluster_list_with_agents(tenant=self.request.tenant)
+        return cluster_list_with_agents(tenant=self.request.tenant)
 
     def get_permissions(self):
         if self.action in STAFF_ACTIONS:
@@ -67,20 +76,18 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def get_object(self):
         if self.action not in STAFF_ACTIONS:
             return super().get_object()
-        return found(selectors.cluster_get_for_staff, self.noun, pk=self.kwargs["pk"])
+        return found(cluster_get_for_staff, self.noun, pk=self.kwargs["pk"])
 
     def staff_body(self, cluster: Cluster) -> dict:
-        return s.ClusterSerializer(
-            selectors.cluster_get_for_staff(pk=cluster.pk), context=self.get_serializer_context()
-        ).data
+        return ClusterSerializer(cluster_get_for_staff(pk=cluster.pk), context=self.get_serializer_context()).data
 
     @extend_schema(
         summary="Register a cluster from its credentials bundle (staff): a worker connects before anything is saved",
-        request={"multipart/form-data": s.ClusterRegisterSerializer, "application/json": s.ClusterRegisterSerializer},
-        responses={201: s.ClusterSerializer, **errors(409, 503)},
+        request={"multipart/form-data": ClusterRegisterSerializer, "application/json": ClusterRegisterSerializer},
+        responses={201: ClusterSerializer, **errors(409, 503)},
     )
     def create(self, request):
-        data = valid(s.ClusterRegisterSerializer, request)
+        data = valid(ClusterRegisterSerializer, request)
         tenant = cluster_services.cluster_first_tenant(slug=data["tenant"], default=request.tenant)
         bundle = bundle_of(data)
         cluster = worker_answer(
@@ -94,12 +101,12 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @extend_schema(
         summary="Rotate the cluster's credentials (staff): a new bundle of the same swarm; the old one stops at once",
         request=CREDENTIALS_BODY,
-        responses={200: s.ClusterSerializer, **errors(409, 503)},
+        responses={200: ClusterSerializer, **errors(409, 503)},
     )
     @action(detail=True, methods=["post"])
     def credentials(self, request, pk=None):
         cluster = self.get_object()
-        bundle = bundle_of(valid(s.ClusterCredentialsSerializer, request))
+        bundle = bundle_of(valid(ClusterCredentialsSerializer, request))
         worker_answer(lambda: cluster_services.cluster_credentials_rotate_ask(cluster=cluster, bundle=bundle))
         cluster_audited(request, "cluster.rotate", cluster)
         return Response(self.staff_body(cluster))
@@ -107,13 +114,13 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @extend_schema(
         summary="Test the connection with the stored credentials (staff): same swarm? health refreshed (a worker asks)",
         request=None,
-        responses={200: s.ClusterTestSerializer, **errors(503)},
+        responses={200: ClusterTestSerializer, **errors(503)},
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         cluster = self.get_object()
         answer = worker_answer(lambda: cluster_services.cluster_test_ask(cluster=cluster))
-        return Response(s.ClusterTestSerializer(answer).data)
+        return Response(ClusterTestSerializer(answer).data)
 
     @extend_schema(
         summary="Deregister the cluster (staff): refused while teams have networks or containers on it",
@@ -135,7 +142,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
                 "than the pool); default the cluster's.",
             )
         ],
-        responses={200: s.CapacitySerializer},
+        responses={200: CapacitySerializer},
     )
     @action(detail=True, methods=["get"])
     def capacity(self, request, pk=None):
@@ -146,7 +153,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
                 raise ServiceError("bad_prefixlen", "prefixlen is a whole number such as 24.", field="prefixlen")
             prefixlen = int(raw)  # a size the pool cannot give is refused with the range it can
-        capacity = selectors.cluster_capacity(cluster=cluster, prefixlen=prefixlen)
+        capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen)
         data = {
             "prefixlen": capacity.prefixlen,
             "total_blocks": capacity.total_blocks,
@@ -154,14 +161,14 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             "reserved_blocks": capacity.reserved_blocks,
             "free_blocks": capacity.free_blocks,
             "next_block": str(capacity.next_block) if capacity.next_block else None,
-            "allocations": selectors.subnet_allocation_list(tenant=request.tenant, cluster=cluster),
+            "allocations": subnet_allocation_list(tenant=request.tenant, cluster=cluster),
             "reserved_ranges": cluster.reserved_ranges.all(),
         }
-        return Response(s.CapacitySerializer(data).data)
+        return Response(CapacitySerializer(data).data)
 
     @extend_schema(
         summary="Ask the cluster now: swarm nodes ready, Consul leader and live agents (a worker asks)",
-        responses={200: s.LiveHealthSerializer, **errors(503)},
+        responses={200: LiveHealthSerializer, **errors(503)},
     )
     @action(detail=True, methods=["get"])
     def health(self, request, pk=None):
@@ -169,4 +176,4 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         answer = worker_answer(
             lambda: cluster_services.cluster_refresh_health_ask(cluster=cluster, timeout=WORKER_TIMEOUT_SECONDS)
         )
-        return Response(s.LiveHealthSerializer(answer).data)
+        return Response(LiveHealthSerializer(answer).data)

@@ -11,9 +11,9 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.audit import audited
 from networks.filters import ContainerFilterSet
+from networks.selectors.containers import container_get, container_list
 from networks.services import containers as container_services
 from networks.services import references
 from networks.services.diagnostics import container_diagnose
@@ -22,11 +22,18 @@ from plumbing.api.errors import ErrorSerializer
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 
-from .. import serializers as s
 from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
+from ..serializers.containers import (
+    ContainerRunSerializer,
+    ContainerSerializer,
+    DiagnoseSerializer,
+    DiagnosticsSerializer,
+    PortAnswerSerializer,
+)
+from ..serializers.operations import OperationBatchSerializer, OperationSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet, operation_wait_until_finished
 
-CONTAINER_ACTION = {"request": None, "parameters": [WAIT], "responses": accepted(s.OperationSerializer, 409)}
+CONTAINER_ACTION = {"request": None, "parameters": [WAIT], "responses": accepted(OperationSerializer, 409)}
 
 
 @extend_schema_view(
@@ -34,24 +41,24 @@ CONTAINER_ACTION = {"request": None, "parameters": [WAIT], "responses": accepted
     retrieve=extend_schema(summary="A container: masked environment, published ports and exposure, networks"),
 )
 class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    serializer_class = s.ContainerSerializer
+    serializer_class = ContainerSerializer
     filterset_class = ContainerFilterSet
     noun = "container"
-    selector_get = staticmethod(selectors.container_get)
+    selector_get = staticmethod(container_get)
     ordering_fields = ["name", "status", "image", "created", "updated"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.container_list(tenant=self.request.tenant).distinct()
+        return container_list(tenant=self.request.tenant).distinct()
 
     @extend_schema(
         summary="Run a container (docker run --detach): private unless ports are published",
-        request=s.ContainerRunSerializer,
+        request=ContainerRunSerializer,
         parameters=[WAIT, IDEMPOTENCY_KEY],
-        responses=accepted(s.OperationSerializer, 409, 422),
+        responses=accepted(OperationSerializer, 409, 422),
     )
     def create(self, request):
-        data = valid(s.ContainerRunSerializer, request)
+        data = valid(ContainerRunSerializer, request)
 
         def create():
             cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
@@ -90,7 +97,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
             )
         ],
         responses={
-            200: s.PortAnswerSerializer,
+            200: PortAnswerSerializer,
             404: OpenApiResponse(
                 ErrorSerializer, description="No such container, or `Error: No public port '3306/tcp' published`."
             ),
@@ -102,7 +109,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         port = (request.query_params.get("port") or "").strip()
         lines = container_services.container_port_query(container=container, port=port)
         spec = (port if "/" in port else f"{port}/tcp") if port else None
-        return Response(s.PortAnswerSerializer({"container": container.name, "port": spec, "lines": lines}).data)
+        return Response(PortAnswerSerializer({"container": container.name, "port": spec, "lines": lines}).data)
 
     def _act(self, action_name: str) -> Response:
         operation = container_services.container_action_request(
@@ -136,9 +143,9 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         request=None,
         parameters=[WAIT],
         responses={
-            202: OpenApiResponse(s.OperationBatchSerializer, description="One queued removal per exited container."),
+            202: OpenApiResponse(OperationBatchSerializer, description="One queued removal per exited container."),
             200: OpenApiResponse(
-                s.OperationBatchSerializer, description="Nothing to remove, or with ?wait= all removals have ended."
+                OperationBatchSerializer, description="Nothing to remove, or with ?wait= all removals have ended."
             ),
         },
     )
@@ -152,20 +159,20 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         finished = all(operation.is_finished for operation in operations)
         body = {"count": len(operations), "operations": operations}
         code = status.HTTP_200_OK if finished and (self.wait or not operations) else status.HTTP_202_ACCEPTED
-        return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data, status=code)
+        return Response(OperationBatchSerializer(body, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(
         summary="DNS and reachability checks run inside the container (nslookup, nc), a worker runs them",
-        request=s.DiagnoseSerializer,
-        responses={200: s.DiagnosticsSerializer, **errors(409, 503)},
+        request=DiagnoseSerializer,
+        responses={200: DiagnosticsSerializer, **errors(409, 503)},
     )
     @action(detail=True, methods=["post"])
     def diagnose(self, request, pk=None):
         container = self.get_object()
-        data = valid(s.DiagnoseSerializer, request)
+        data = valid(DiagnoseSerializer, request)
         answer = worker_answer(
             lambda: container_diagnose(
                 tenant=request.tenant, container=container, timeout=WORKER_TIMEOUT_SECONDS, **data
             )
         )
-        return Response(s.DiagnosticsSerializer(answer).data)
+        return Response(DiagnosticsSerializer(answer).data)

@@ -9,9 +9,9 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.audit import audited
 from networks.filters import NetworkFilterSet
+from networks.selectors.networks import network_get, network_rows, network_rows_with_containers
 from networks.services import networks as network_services
 from networks.services import references
 from networks.services import shares as share_services
@@ -22,8 +22,17 @@ from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, not_found
 from portal.tenancy import require_manage
 
-from .. import serializers as s
 from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
+from ..serializers.networks import (
+    NetworkConnectSerializer,
+    NetworkCreateSerializer,
+    NetworkDisconnectSerializer,
+    NetworkInspectSerializer,
+    NetworkSerializer,
+    NetworkShareSerializer,
+    NetworkUnshareSerializer,
+)
+from ..serializers.operations import OperationBatchSerializer, OperationSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
 
 
@@ -32,22 +41,22 @@ from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
     retrieve=extend_schema(summary="A network, as the portal records it, with its containers"),
 )
 class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    serializer_class = s.NetworkSerializer
+    serializer_class = NetworkSerializer
     filterset_class = NetworkFilterSet
     noun = "network"
-    selector_get = staticmethod(selectors.network_get)
+    selector_get = staticmethod(network_get)
     ordering_fields = ["name", "subnet", "status", "created", "updated"]
     ordering = ["name"]
 
     def scoped_queryset(self):
-        return selectors.network_rows(tenant=self.request.tenant, columns=s.NetworkSerializer.columns())
+        return network_rows(tenant=self.request.tenant, columns=NetworkSerializer.columns())
 
     def paginate_queryset(self, queryset):
-        return selectors.network_rows_with_containers(super().paginate_queryset(queryset))
+        return network_rows_with_containers(super().paginate_queryset(queryset))
 
     def network_row(self, pk) -> dict:
         """The network as the API shows it (get_object is the model, for the calls that change it)."""
-        rows = selectors.network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
+        rows = network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
         if not rows:
             raise not_found(self.noun)
         return rows[0]
@@ -57,12 +66,12 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     @extend_schema(
         summary="Create an overlay network (docker network create)",
-        request=s.NetworkCreateSerializer,
+        request=NetworkCreateSerializer,
         parameters=[WAIT, IDEMPOTENCY_KEY],
-        responses=accepted(s.OperationSerializer, 409, 422),
+        responses=accepted(OperationSerializer, 409, 422),
     )
     def create(self, request):
-        data = valid(s.NetworkCreateSerializer, request)
+        data = valid(NetworkCreateSerializer, request)
 
         def create():
             cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
@@ -83,7 +92,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
                 description="Disconnect attached containers first, instead of refusing.",
             ),
         ],
-        responses=accepted(s.OperationSerializer, 409),
+        responses=accepted(OperationSerializer, 409),
     )
     def destroy(self, request, pk=None):
         disconnect = request.query_params.get("disconnect", "").lower()
@@ -98,7 +107,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     @extend_schema(
         summary="The live view from the cluster (docker network inspect), a worker asks",
-        responses={200: s.NetworkInspectSerializer(many=True), **errors(409, 503)},
+        responses={200: NetworkInspectSerializer(many=True), **errors(409, 503)},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def inspect(self, request, pk=None):
@@ -113,14 +122,14 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     @extend_schema(
         summary="Connect a container to the network (docker network connect)",
-        request=s.NetworkConnectSerializer,
+        request=NetworkConnectSerializer,
         parameters=[WAIT],
-        responses=accepted(s.OperationSerializer, 409),
+        responses=accepted(OperationSerializer, 409),
     )
     @action(detail=True, methods=["post"])
     def connect(self, request, pk=None):
         network = self.get_object()
-        data = valid(s.NetworkConnectSerializer, request)
+        data = valid(NetworkConnectSerializer, request)
         container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
         operation = network_services.network_connect(
             tenant=request.tenant, network=network, container=container, user=request.user, **data
@@ -130,14 +139,14 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     @extend_schema(
         summary="Disconnect a container from the network (docker network disconnect)",
-        request=s.NetworkDisconnectSerializer,
+        request=NetworkDisconnectSerializer,
         parameters=[WAIT],
-        responses=accepted(s.OperationSerializer, 409),
+        responses=accepted(OperationSerializer, 409),
     )
     @action(detail=True, methods=["post"])
     def disconnect(self, request, pk=None):
         network = self.get_object()
-        data = valid(s.NetworkDisconnectSerializer, request)
+        data = valid(NetworkDisconnectSerializer, request)
         container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
         operation = network_services.network_disconnect(
             tenant=request.tenant, network=network, container=container, user=request.user, **data
@@ -147,14 +156,14 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     @extend_schema(
         summary="Share the network with another team of its cluster: it may run and connect containers on it",
-        request=s.NetworkShareSerializer,
-        responses={200: s.NetworkSerializer, **errors(403, 409)},
+        request=NetworkShareSerializer,
+        responses={200: NetworkSerializer, **errors(403, 409)},
     )
     @action(detail=True, methods=["post"])
     def share(self, request, pk=None):
         require_manage(request, share_services.OWNERS_ONLY)
         network = self.get_object()
-        data = valid(s.NetworkShareSerializer, request)
+        data = valid(NetworkShareSerializer, request)
         share_services.network_share(
             tenant=request.tenant, network=network, with_tenant=data["tenant"], user=request.user
         )
@@ -163,14 +172,14 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     @extend_schema(
         summary="Stop sharing the network with a team (refused while its containers are attached, unless disconnect)",
-        request=s.NetworkUnshareSerializer,
-        responses={200: s.OperationBatchSerializer, **errors(403, 404, 409)},
+        request=NetworkUnshareSerializer,
+        responses={200: OperationBatchSerializer, **errors(403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def unshare(self, request, pk=None):
         require_manage(request, share_services.OWNERS_ONLY)
         network = self.get_object()
-        data = valid(s.NetworkUnshareSerializer, request)
+        data = valid(NetworkUnshareSerializer, request)
         operations = share_services.network_unshare(
             tenant=request.tenant,
             network=network,
@@ -180,4 +189,4 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         )
         audited(request, "network.unshare", operations, obj=network, details={"with": data["tenant"]})
         body = {"count": len(operations), "operations": operations}
-        return Response(s.OperationBatchSerializer(body, context=self.get_serializer_context()).data)
+        return Response(OperationBatchSerializer(body, context=self.get_serializer_context()).data)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from networks import selectors
 from networks.filters import OperationFilterSet
+from networks.selectors.operations import operation_get, operation_list
 
-from .. import serializers as s
+from ..serializers.operations import OperationSerializer
 from .base import BaseViewSet
 
 
@@ -17,12 +17,12 @@ from .base import BaseViewSet
     retrieve=extend_schema(summary="An operation: status, progress messages, result or error sentence"),
 )
 class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    serializer_class = s.OperationSerializer
+    serializer_class = OperationSerializer
     filterset_class = OperationFilterSet
     noun = "operation"
-    selector_get = staticmethod(selectors.operation_get)
+    selector_get = staticmethod(operation_get)
     ordering_fields = ["created", "finished", "status", "kind"]
     ordering = ["-created", "-id"]
 
     def scoped_queryset(self):
-        return selectors.operation_list(tenant=self.request.tenant)
+        return operation_list(tenant=self.request.tenant)

@@ -6,13 +6,13 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from networks import selectors
 from networks.audit import registry_login_audited
+from networks.selectors.registries import registry_login_get, registry_login_list
 from networks.services import registries as registry_services
 from plumbing.api.fields import valid
 from portal.api.base import TenantViewSet
 
-from .. import serializers as s
+from ..serializers.registry_logins import RegistryLoginCreateSerializer, RegistryLoginSerializer
 
 
 @extend_schema_view(
@@ -22,27 +22,27 @@ from .. import serializers as s
 class RegistryLoginViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Every member reads them; owners add, replace and remove them. Nothing here reaches a cluster."""
 
-    serializer_class = s.RegistryLoginSerializer
+    serializer_class = RegistryLoginSerializer
     noun = "registry login"
     role_required = "manage"
     manage_refusal = registry_services.OWNERS_ONLY
-    selector_get = staticmethod(selectors.registry_login_get)
+    selector_get = staticmethod(registry_login_get)
     ordering_fields = ["registry", "username", "created", "updated"]
     ordering = ["registry"]
 
     def scoped_queryset(self):
-        return selectors.registry_login_list(tenant=self.request.tenant)
+        return registry_login_list(tenant=self.request.tenant)
 
     @extend_schema(
         summary="Add a login, or replace the team's login for that registry (the password is write-only)",
-        request=s.RegistryLoginCreateSerializer,
-        responses={201: s.RegistryLoginSerializer},
+        request=RegistryLoginCreateSerializer,
+        responses={201: RegistryLoginSerializer},
     )
     def create(self, request):
-        data = valid(s.RegistryLoginCreateSerializer, request)
+        data = valid(RegistryLoginCreateSerializer, request)
         login = registry_services.registry_login_set(tenant=request.tenant, **data)
         registry_login_audited(request, "registry_login.set", login)
-        return Response(s.RegistryLoginSerializer(login).data, status=status.HTTP_201_CREATED)
+        return Response(RegistryLoginSerializer(login).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Remove a login: images from that registry are pulled without one", responses={204: None})
     def destroy(self, request, pk=None):

@@ -6,7 +6,7 @@ import pytest
 
 from networks import ipam
 from networks.models import Cluster, ClusterGrant, Network, ReservedRange, SubnetAllocation
-from networks.selectors import cluster_capacity
+from networks.selectors.allocations import cluster_capacity
 from networks.services.allocations import (
     address_allocate,
     subnet_allocate,

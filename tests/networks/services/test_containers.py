@@ -9,7 +9,7 @@ import pytest
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation
-from networks.selectors import container_list
+from networks.selectors.containers import container_list
 from networks.services.clusters.health import cluster_refresh_health
 from networks.services.containers import (
     container_action_request,

@@ -107,14 +107,14 @@ def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_fol
 
 
 def cluster_next_block(cluster):
-    from networks.selectors import cluster_capacity
+    from networks.selectors.allocations import cluster_capacity
 
     return cluster_capacity(cluster=cluster).next_block
 
 
 def test_a_consul_agent_that_stops_shows_on_the_dashboard_at_once(events_follower, tenant_cluster):
     """The agents are system containers: their events keep the dashboard's "Consul up" current."""
-    from networks.selectors import cluster_health_get
+    from networks.selectors.health import cluster_health_get
 
     cluster = tenant_cluster
     node = cluster.nodes.get(name="node2")
@@ -157,7 +157,7 @@ def test_a_node_that_stops_answering_shows_as_down_as_soon_as_the_swarm_knows(ev
     import signal
 
     from networks.models import Node
-    from networks.selectors import cluster_health_get
+    from networks.selectors.health import cluster_health_get
     from networks.services.clusters.health import cluster_refresh_health
 
     cluster = tenant_cluster

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from networks.models import Cluster, ClusterGrant, Operation
-from networks.selectors import operation_waiting_for
+from networks.selectors.operations import operation_waiting_for
 from networks.services import queue
 from networks.services.networks import network_create
 from networks.tasks import operations_recover_task, operations_send_task

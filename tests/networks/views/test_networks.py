@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from networks.models import Endpoint, Network, Operation, SubnetAllocation
-from networks.selectors import cluster_capacity
+from networks.selectors.allocations import cluster_capacity
 from tests.pages import make_container, make_network, make_operation
 
 pytestmark = pytest.mark.django_db

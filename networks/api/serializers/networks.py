@@ -1,0 +1,172 @@
+"""Networks in the REST mirror: the bodies that create, connect, disconnect, share and unshare one, a
+network as the asking team may see it (read from plain rows), and `docker network inspect`'s answer."""
+
+from __future__ import annotations
+
+import datetime
+from functools import cached_property
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from networks import ipam
+from networks.models import Endpoint, Network
+from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
+from plumbing.api.rows import RowSerializer
+
+PREFIXLEN_RANGE = (
+    f"prefixlen is a network's size from {ipam.MIN_PREFIXLEN} to {ipam.MAX_PREFIXLEN} (no larger than the cluster's "
+    "pool), such as 24 for 254 addresses; leave it out for the cluster's default."
+)
+
+
+class NetworkCreateSerializer(StrictSerializer):
+    class Meta:
+        model = Network  # its columns bound the text fields of the same name (StrictSerializer)
+
+    cluster = Id(required=False, help_text="The cluster's id; leave it out when the tenant has one cluster.")
+    name = Text(allow_blank=True, help_text="As `docker network create NAME`, e.g. mynetwork.")
+    subnet = Text(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A CIDR such as 10.0.9.0/24; empty for the next free block.",
+    )
+    prefixlen = Integer(
+        required=False,
+        allow_null=True,
+        min_value=ipam.MIN_PREFIXLEN,
+        max_value=ipam.MAX_PREFIXLEN,
+        error_messages={"min_value": PREFIXLEN_RANGE, "max_value": PREFIXLEN_RANGE},
+        help_text=f"Size of the next free block, /{ipam.MIN_PREFIXLEN} to /{ipam.MAX_PREFIXLEN} and no larger than "
+        "the cluster's pool; leave it out (or null) for the cluster's default.",
+    )
+    gateway = Text(required=False, allow_blank=True, default="", help_text="Empty for the subnet's first address.")
+    internal = Boolean(required=False, default=False)
+    encrypted = Boolean(required=False, default=False)
+    labels = serializers.DictField(child=Text(allow_blank=True), required=False, default=dict)
+
+
+class NetworkConnectSerializer(StrictSerializer):
+    class Meta:
+        model = Endpoint
+
+    container = Id(help_text="The container's id.")
+    aliases = TextList(required=False, help_text="Extra DNS names of the container on this network.")
+    ipv4_address = Text(required=False, allow_blank=True, default="", help_text="A static address in the subnet.")
+
+
+class NetworkDisconnectSerializer(StrictSerializer):
+    container = Id(help_text="The container's id.")
+    force = Boolean(required=False, default=False)
+
+
+class NetworkShareSerializer(StrictSerializer):
+    tenant = Text(help_text="The short name (slug) of a team that also uses the network's cluster.")
+
+
+class NetworkUnshareSerializer(StrictSerializer):
+    tenant = Text(help_text="The short name (slug) of the team the network is shared with.")
+    disconnect = Boolean(
+        required=False, default=False, help_text="Take that team's containers off the network, instead of refusing."
+    )
+
+
+class NetworkEndpointSerializer(serializers.ModelSerializer):
+    container_name = serializers.CharField(source="container.name")
+
+    class Meta:
+        model = Endpoint
+        fields = ["container", "container_name", "ipv4_address", "mac_address", "aliases"]
+
+
+class NetworkSerializer(RowSerializer):
+    """A network as the asking team may see it: a network shared with it shows its name, subnet and
+    the names of the containers on it, but no details of another team's containers."""
+
+    # It serializes rows (selectors.network_rows, with network_rows_with_containers for `containers`
+    # and `shared_with`), not Network objects; this docstring is the schema's description.
+
+    cluster_name = serializers.CharField(source="cluster.name")
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    owner = serializers.CharField(source="tenant.slug", help_text="The team that made the network.")
+    shared = serializers.SerializerMethodField(help_text="True when another team shares this network with yours.")
+    shared_with = serializers.SerializerMethodField(help_text="The teams yours shares it with (owners' view).")
+    containers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Network
+        fields = ["id", "name", "cluster", "cluster_name", "subnet", "gateway", "internal", "encrypted", "labels"]
+        fields += ["is_external", "docker_id", "status", "created_by", "created", "updated", "owner", "shared"]
+        fields += ["shared_with", "containers"]
+        method_columns = ["tenant"]
+        # Times in UTC, as TIME_ZONE (no request activates another): named here, a page of a thousand
+        # networks does not look the current time zone up twice per network.
+        extra_kwargs = {"created": {"default_timezone": datetime.UTC}, "updated": {"default_timezone": datetime.UTC}}
+
+    @cached_property
+    def tenant(self):
+        """The asking team (one serializer serves every row of a page)."""
+        return getattr(self.context.get("request"), "tenant", None)
+
+    def get_shared(self, network) -> bool:
+        return self.tenant is not None and network["tenant"] != self.tenant.pk
+
+    def get_shared_with(self, network) -> list[str]:
+        if self.get_shared(network):
+            return []
+        return [share["tenant__slug"] for share in network["share_rows"]]
+
+    @extend_schema_field(NetworkEndpointSerializer(many=True))
+    def get_containers(self, network) -> list[dict]:
+        tenant = self.tenant
+        rows = []
+        for endpoint in network["endpoint_rows"]:
+            foreign = tenant is not None and endpoint["container__tenant"] != tenant.pk
+            rows.append(
+                {
+                    "container": None if foreign else endpoint["container"],
+                    "container_name": endpoint["container__name"],
+                    "ipv4_address": None if foreign else endpoint["ipv4_address"],
+                    "mac_address": "" if foreign else endpoint["mac_address"],
+                    "aliases": [] if foreign else endpoint["aliases"],
+                }
+            )
+        return rows
+
+
+class InspectIpamConfigSerializer(serializers.Serializer):
+    Subnet = serializers.CharField(allow_null=True)
+    Gateway = serializers.CharField(allow_null=True)
+
+
+class InspectIpamSerializer(serializers.Serializer):
+    Driver = serializers.CharField()
+    Options = serializers.DictField(child=serializers.CharField(), allow_null=True)
+    Config = InspectIpamConfigSerializer(many=True)
+
+
+class InspectContainerSerializer(serializers.Serializer):
+    Name = serializers.CharField(allow_null=True)
+    EndpointID = serializers.CharField(allow_null=True)
+    MacAddress = serializers.CharField(allow_null=True)
+    IPv4Address = serializers.CharField(allow_null=True)
+    IPv6Address = serializers.CharField(allow_null=True)
+
+
+class NetworkInspectSerializer(serializers.Serializer):
+    """`docker network inspect NAME`, one element, with the containers of every node."""
+
+    Name = serializers.CharField()
+    Id = serializers.CharField()
+    Created = serializers.CharField(allow_null=True)
+    Scope = serializers.CharField(allow_null=True)
+    Driver = serializers.CharField(allow_null=True)
+    EnableIPv6 = serializers.BooleanField()
+    IPAM = InspectIpamSerializer()
+    Internal = serializers.BooleanField()
+    Attachable = serializers.BooleanField()
+    Ingress = serializers.BooleanField()
+    Containers = serializers.DictField(child=InspectContainerSerializer())
+    Options = serializers.DictField(child=serializers.CharField())
+    Labels = serializers.DictField(child=serializers.CharField())

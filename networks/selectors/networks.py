@@ -1,0 +1,91 @@
+"""The networks a team may use, its own and those shared with it: lists (counted, or as plain rows for
+the API), one by id or by name, the teams it is shared with or could be, and the containers that could join it."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from networks.models import Cluster, Container, Endpoint, Network, NetworkShare
+from portal.models import Tenant
+
+
+def network_list(*, tenant: Tenant) -> QuerySet[Network]:
+    """The tenant's own networks and those shared with it; never another team's, never external ones."""
+    return Network.objects.usable_by(tenant).select_related("cluster", "created_by", "tenant")
+
+
+def network_get(*, tenant: Tenant, pk: int) -> Network:
+    return get_object_or_404(network_list(tenant=tenant), pk=pk)
+
+
+def network_list_counted(*, tenant: Tenant) -> QuerySet[Network]:
+    """`network_list` with `containers_count`, each network's endpoints counted in the row's own query.
+
+    A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
+    """
+    endpoints = Endpoint.objects.filter(network=OuterRef("pk")).order_by().values("network")
+    counted = endpoints.annotate(count=Count("pk")).values("count")
+    return network_list(tenant=tenant).annotate(containers_count=Coalesce(Subquery(counted), 0))
+
+
+def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[dict]:
+    """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name): the API's
+    lists and reads, where a page may hold a thousand networks and their model objects cost the most."""
+    return Network.objects.usable_by(tenant).values(*columns)
+
+
+def network_rows_with_containers(rows: list[dict]) -> list[dict]:
+    """Rows of `network_rows` (with their ids), each given its endpoints with their containers'
+    names and teams (`endpoint_rows`, by container name: only what the API shows of a container, most
+    may be another team's) and the teams it is shared with (`share_rows`, by name): two more queries
+    whatever the number of rows."""
+    by_id = {}
+    for row in rows:
+        row["endpoint_rows"], row["share_rows"] = [], []
+        by_id[row["id"]] = row
+    if not by_id:
+        return rows
+    endpoints = Endpoint.objects.filter(network__any_of=by_id).order_by("container__name", "pk")
+    for endpoint in endpoints.values(
+        "network", "container", "container__name", "container__tenant", "ipv4_address", "mac_address", "aliases"
+    ):
+        by_id[endpoint["network"]]["endpoint_rows"].append(endpoint)
+    shares = NetworkShare.objects.filter(network__any_of=by_id).order_by("tenant__name", "pk")
+    for share in shares.values("network", "tenant__slug"):
+        by_id[share["network"]]["share_rows"].append(share)
+    return rows
+
+
+def network_share_list(*, network: Network) -> QuerySet[NetworkShare]:
+    """The teams a network is shared with (its owners' view)."""
+    return network.shares.select_related("tenant", "created_by").order_by("tenant__name")
+
+
+def network_share_candidates(*, network: Network) -> QuerySet[Tenant]:
+    """The other teams of the network's cluster it is not yet shared with."""
+    return (
+        Tenant.objects.filter(cluster_grants__cluster=network.cluster_id)
+        .exclude(pk=network.tenant_id)
+        .exclude(network_shares__network=network)
+        .order_by("name")
+    )
+
+
+def network_connect_candidates(*, tenant: Tenant, network: Network) -> QuerySet[Container]:
+    """The tenant's containers on the network's cluster that can be connected to it now."""
+    return (
+        Container.objects.filter(tenant=tenant, cluster=network.cluster, is_system=False)
+        .exclude(status__in=[Container.Status.REMOVING, Container.Status.REMOVED, Container.Status.FAILED])
+        .exclude(endpoints__network=network)
+        .order_by("name")
+    )
+
+
+def network_find(*, tenant: Tenant, cluster: Cluster, ref: int | str) -> Network | None:
+    """A network the tenant may use on the cluster (its own or shared with it): by id, or a live one by name."""
+    networks = network_list(tenant=tenant).filter(cluster=cluster)
+    if isinstance(ref, int):
+        return networks.filter(pk=ref).first()
+    return networks.live().filter(name=ref).first()
