@@ -32,7 +32,7 @@ from .models import (
 )
 from .selectors import cluster_credentials
 from .services.clusters.registration import cluster_deregister
-from .services.containers import masked_environment
+from .services.containers.specs import masked_environment
 from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile_request
 from .services.registries import registry_login_remove

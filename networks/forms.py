@@ -10,7 +10,7 @@ from networks import ipam
 from networks.bundles import BundleError, bundle_given
 from networks.models import Cluster, Container, Network, RegistryLogin
 from networks.selectors import cluster_list, network_list, network_share_candidates
-from networks.services.containers import RESTART_POLICIES
+from networks.services.containers.specs import RESTART_POLICIES
 from networks.services.registries import REGISTRY_PASSWORD_MAX_LENGTH
 from plumbing.forms import PortalForm, refuse
 from plumbing.inputs import parse_id

@@ -18,15 +18,11 @@ from networks.selectors import (
     work_in_progress,
 )
 from networks.services import notices
-from networks.services.containers import (
-    ACTIONS,
-    cluster_images,
-    container_action_request,
-    container_port_query,
-    container_remove_exited,
-    container_run,
-    masked_environment,
-)
+from networks.services.containers.images import cluster_images
+from networks.services.containers.lifecycle import ACTIONS, container_action_request, container_remove_exited
+from networks.services.containers.run import container_run
+from networks.services.containers.specs import masked_environment
+from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
 from networks.services.queue import worker_failure_sentence
 from plumbing.errors import USER_ERRORS, http_status_of
