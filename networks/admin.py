@@ -15,7 +15,7 @@ from portal.admin import AuditedAdminMixin
 from portal.audit import audit_record
 
 from .audit import cluster_audited
-from .forms import ClusterCredentialsForm, ClusterRegisterForm
+from .forms.clusters import ClusterCredentialsForm, ClusterRegisterForm
 from .models import (
     AddressAllocation,
     Cluster,

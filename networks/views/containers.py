@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks.audit import audited
 from networks.filters import ContainerFilterSet
-from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
+from networks.forms.containers import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
 from networks.selectors import (
     cluster_list,
