@@ -16,7 +16,7 @@ from portal.admin import AuditedAdminMixin
 from portal.audit import audit_record
 
 from .audit import cluster_audited
-from .forms import ClusterCredentialsForm, ClusterRegisterForm
+from .forms.clusters import ClusterCredentialsForm, ClusterRegisterForm
 from .models import (
     AddressAllocation,
     Cluster,
@@ -32,7 +32,7 @@ from .models import (
     SubnetAllocation,
 )
 from .services.clusters.registration import cluster_deregister
-from .services.containers import masked_environment
+from .services.containers.specs import masked_environment
 from .services.grants import grant_holdings
 from .services.reconcile import cluster_reconcile_request
 from .services.registries import registry_login_remove

@@ -20,13 +20,11 @@ from redis.exceptions import RedisError
 
 from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
 from networks.models import Cluster, Container, Network, Operation
-from networks.services import containers, events, networks, queue, reconcile
-from networks.services.clusters import (
-    cluster_connect_answer,
-    cluster_refresh_health,
-    cluster_test_run,
-    state_store_outage,
-)
+from networks.services import events, networks, queue, reconcile
+from networks.services.clusters.connect import cluster_connect_answer
+from networks.services.clusters.health import cluster_refresh_health, cluster_test_run
+from networks.services.clusters.state_store import state_store_outage
+from networks.services.containers.images import cluster_images_run
 from networks.services.diagnostics import container_diagnose_run
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
@@ -327,4 +325,4 @@ def cluster_test_task(cluster_id: int) -> dict:
 
 @shared_task(name=queue.CLUSTER_IMAGES, soft_time_limit=20, time_limit=30)
 def cluster_images_task(cluster_id: int) -> dict[str, list[str]]:
-    return containers.cluster_images_run(cluster=Cluster.objects.get(pk=cluster_id))
+    return cluster_images_run(cluster=Cluster.objects.get(pk=cluster_id))

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from networks.models import Container, Network
 from networks.services.clusters.registration import cluster_record
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.networks import network_create
 from portal.models import Membership
 from portal.services import api_token_create, membership_set, tenant_create

@@ -148,7 +148,7 @@ def tenant_cluster(cluster_description, transactional_db):
 
     from networks.engine import consul as consul_engine
     from networks.engine import docker as docker_engine
-    from networks.services.containers import system_containers_sync
+    from networks.services.containers.system import system_containers_sync
     from networks.services.reconcile import cluster_reconcile_now
     from portal.services import tenant_create
     from tests.support import register_local

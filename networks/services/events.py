@@ -23,7 +23,8 @@ from networks import labels as docker_labels
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Node, Operation
 
-from .containers import container_refresh, system_containers_sync
+from .containers.state import container_refresh
+from .containers.system import system_containers_sync
 from .endpoints import endpoint_refresh, endpoint_remove
 from .reconcile import cluster_reconcile_request
 

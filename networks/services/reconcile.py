@@ -22,7 +22,8 @@ from .allocations import (
     subnet_release,
     subnet_reserve_in_consul,
 )
-from .containers import container_refresh, system_containers_sync
+from .containers.state import container_refresh
+from .containers.system import system_containers_sync
 from .endpoints import endpoint_refresh
 from .operations import operation_create, operation_progress, operation_succeed
 from .orphans import (

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from networks.models import Operation
 
-from . import containers, networks, queue, reconcile
+from . import networks, queue, reconcile
+from .containers.lifecycle import container_action_failed, container_action_run
+from .containers.run import container_launch_failed, container_launch_run
 from .operations import operation_fail
 
 
@@ -26,11 +28,11 @@ RUNNERS: dict[str, Runner] = {
     Operation.Kind.NETWORK_REMOVE: Runner(networks.network_remove_run, networks.network_remove_failed),
     Operation.Kind.NETWORK_CONNECT: Runner(networks.network_connect_run, networks.network_connect_failed),
     Operation.Kind.NETWORK_DISCONNECT: Runner(networks.network_disconnect_run),
-    Operation.Kind.CONTAINER_RUN: Runner(containers.container_launch_run, containers.container_launch_failed),
-    Operation.Kind.CONTAINER_STOP: Runner(containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CONTAINER_START: Runner(containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CONTAINER_RESTART: Runner(containers.container_action_run, containers.container_action_failed),
-    Operation.Kind.CONTAINER_REMOVE: Runner(containers.container_action_run, containers.container_action_failed),
+    Operation.Kind.CONTAINER_RUN: Runner(container_launch_run, container_launch_failed),
+    Operation.Kind.CONTAINER_STOP: Runner(container_action_run, container_action_failed),
+    Operation.Kind.CONTAINER_START: Runner(container_action_run, container_action_failed),
+    Operation.Kind.CONTAINER_RESTART: Runner(container_action_run, container_action_failed),
+    Operation.Kind.CONTAINER_REMOVE: Runner(container_action_run, container_action_failed),
     Operation.Kind.CLUSTER_RECONCILE: Runner(reconcile.cluster_reconcile_run),
 }
 

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks.audit import cluster_audited
-from networks.forms import ClusterCredentialsForm, ClusterRegisterForm
+from networks.forms.clusters import ClusterCredentialsForm, ClusterRegisterForm
 from networks.selectors.clusters import (
     cluster_credentials,
     cluster_get,

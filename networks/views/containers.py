@@ -7,21 +7,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks.audit import audited
 from networks.filters import ContainerFilterSet
-from networks.forms import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
+from networks.forms.containers import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
 from networks.selectors.clusters import cluster_list
 from networks.selectors.containers import container_exited_count, container_get, container_image_list, container_list
 from networks.selectors.operations import work_in_progress
 from networks.services import notices
-from networks.services.containers import (
-    ACTIONS,
-    cluster_images,
-    container_action_request,
-    container_port_query,
-    container_remove_exited,
-    container_run,
-    masked_environment,
-)
+from networks.services.containers.images import cluster_images
+from networks.services.containers.lifecycle import ACTIONS, container_action_request, container_remove_exited
+from networks.services.containers.run import container_run
+from networks.services.containers.specs import masked_environment
+from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
 from networks.services.queue import worker_failure_sentence
 from plumbing.errors import USER_ERRORS, http_status_of

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from networks import ipam
 from networks.audit import audited
 from networks.filters import NetworkFilterSet
-from networks.forms import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
+from networks.forms.networks import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
 from networks.models import Network, Operation
 from networks.selectors.allocations import cluster_capacity
 from networks.selectors.containers import container_get

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from networks.audit import registry_login_audited
-from networks.forms import RegistryLoginForm
+from networks.forms.registries import RegistryLoginForm
 from networks.selectors.registries import registry_login_get, registry_login_list
 from networks.services.registries import OWNERS_ONLY, registry_login_remove, registry_login_set
 from plumbing.forms import submit

@@ -280,7 +280,7 @@ def test_a_container_stopped_on_its_node_turns_exited_on_its_open_page(
     """`docker stop` on the node, not in the portal: the follower hears it and the page follows."""
     from networks.engine import docker as docker_engine
     from networks.models import Operation
-    from networks.services.containers import container_run
+    from networks.services.containers.run import container_run
     from tests.support import first_team
 
     cluster = tenant_cluster

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from networks.api.serializers.fields import NetworkRef
 from networks.models import Container, Endpoint
-from networks.services.containers import RESTART_POLICIES, masked_environment
+from networks.services.containers.specs import RESTART_POLICIES, masked_environment
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 
 

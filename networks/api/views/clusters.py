@@ -15,7 +15,9 @@ from networks.bundles import Bundle, bundle_given
 from networks.models import Cluster
 from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
 from networks.selectors.clusters import cluster_get, cluster_get_for_staff, cluster_list_with_agents
-from networks.services import clusters as cluster_services
+from networks.services.clusters.health import cluster_refresh_health_ask, cluster_test_ask
+from networks.services.clusters.registration import cluster_deregister, cluster_first_tenant, cluster_register_ask
+from networks.services.clusters.rotation import cluster_credentials_rotate_ask
 from networks.services.queue import worker_answer
 from plumbing.api.fields import valid
 from plumbing.api.parsers import JsonParser
@@ -88,10 +90,10 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     )
     def create(self, request):
         data = valid(ClusterRegisterSerializer, request)
-        tenant = cluster_services.cluster_first_tenant(slug=data["tenant"], default=request.tenant)
+        tenant = cluster_first_tenant(slug=data["tenant"], default=request.tenant)
         bundle = bundle_of(data)
         cluster = worker_answer(
-            lambda: cluster_services.cluster_register_ask(
+            lambda: cluster_register_ask(
                 tenant=tenant, bundle=bundle, name=data["name"], registry=data["registry"], user=request.user
             )
         )
@@ -107,7 +109,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def credentials(self, request, pk=None):
         cluster = self.get_object()
         bundle = bundle_of(valid(ClusterCredentialsSerializer, request))
-        worker_answer(lambda: cluster_services.cluster_credentials_rotate_ask(cluster=cluster, bundle=bundle))
+        worker_answer(lambda: cluster_credentials_rotate_ask(cluster=cluster, bundle=bundle))
         cluster_audited(request, "cluster.rotate", cluster)
         return Response(self.staff_body(cluster))
 
@@ -119,7 +121,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         cluster = self.get_object()
-        answer = worker_answer(lambda: cluster_services.cluster_test_ask(cluster=cluster))
+        answer = worker_answer(lambda: cluster_test_ask(cluster=cluster))
         return Response(ClusterTestSerializer(answer).data)
 
     @extend_schema(
@@ -128,7 +130,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     )
     def destroy(self, request, pk=None):
         cluster = self.get_object()
-        cluster_services.cluster_deregister(cluster=cluster)
+        cluster_deregister(cluster=cluster)
         cluster_audited(request, "cluster.deregister", cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -173,7 +175,5 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @action(detail=True, methods=["get"])
     def health(self, request, pk=None):
         cluster = self.get_object()
-        answer = worker_answer(
-            lambda: cluster_services.cluster_refresh_health_ask(cluster=cluster, timeout=WORKER_TIMEOUT_SECONDS)
-        )
+        answer = worker_answer(lambda: cluster_refresh_health_ask(cluster=cluster, timeout=WORKER_TIMEOUT_SECONDS))
         return Response(LiveHealthSerializer(answer).data)

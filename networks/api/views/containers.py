@@ -14,8 +14,10 @@ from rest_framework.response import Response
 from networks.audit import audited
 from networks.filters import ContainerFilterSet
 from networks.selectors.containers import container_get, container_list
-from networks.services import containers as container_services
 from networks.services import references
+from networks.services.containers.lifecycle import container_action_request, container_remove_exited
+from networks.services.containers.run import container_run
+from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
 from networks.services.queue import worker_answer
 from plumbing.api.errors import ErrorSerializer
@@ -72,7 +74,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
                 for spec in data.pop("networks")
             ]
             node = references.node_named(cluster=cluster, name=data.pop("node"))
-            operation = container_services.container_run(
+            operation = container_run(
                 tenant=request.tenant,
                 cluster=cluster,
                 user=request.user,
@@ -107,12 +109,12 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     def port(self, request, pk=None):
         container = self.get_object()
         port = (request.query_params.get("port") or "").strip()
-        lines = container_services.container_port_query(container=container, port=port)
+        lines = container_port_query(container=container, port=port)
         spec = (port if "/" in port else f"{port}/tcp") if port else None
         return Response(PortAnswerSerializer({"container": container.name, "port": spec, "lines": lines}).data)
 
     def _act(self, action_name: str) -> Response:
-        operation = container_services.container_action_request(
+        operation = container_action_request(
             tenant=self.request.tenant, container=self.get_object(), action=action_name, user=self.request.user
         )
         audited(self.request, f"container.{action_name}", operation)
@@ -151,7 +153,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     )
     @action(detail=False, methods=["post"], url_path="remove-exited")
     def remove_exited(self, request):
-        operations = container_services.container_remove_exited(tenant=request.tenant, user=request.user)
+        operations = container_remove_exited(tenant=request.tenant, user=request.user)
         audited(request, "container.remove_exited", operations)
         deadline = time.monotonic() + self.wait
         for operation in operations if self.wait else []:

@@ -12,7 +12,7 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Node
 from networks.services import queue
-from networks.services.containers import system_containers_sync
+from networks.services.containers.system import system_containers_sync
 from plumbing.errors import ServiceError
 
 from .connect import cluster_connect

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from networks.engine import EngineError
-from networks.services.containers import system_containers_sync
+from networks.services.containers.system import system_containers_sync
 
 
 def state_store_outage(*, operation, outage: EngineError) -> EngineError:

@@ -3,7 +3,7 @@
 import pytest
 
 from networks.models import Container
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant
 from tests.apiclient import assert_error
 from tests.networks.services.test_ports import PICK_ANOTHER, RESERVED

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from networks.services.containers import PublishedPort, parse_environment, parse_ports, published_ports_of
+from networks.services.containers.specs import PublishedPort, parse_environment, parse_ports
+from networks.services.containers.state import published_ports_of
 from networks.services.diagnostics import resolved_addresses
 from plumbing.errors import ServiceError
 

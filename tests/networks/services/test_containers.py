@@ -11,13 +11,10 @@ from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation
 from networks.selectors.containers import container_list
 from networks.services.clusters.health import cluster_refresh_health
-from networks.services.containers import (
-    container_action_request,
-    container_port_query,
-    container_remove_exited,
-    container_run,
-    masked_environment,
-)
+from networks.services.containers.lifecycle import container_action_request, container_remove_exited
+from networks.services.containers.run import container_run
+from networks.services.containers.specs import masked_environment
+from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
 from networks.services.networks import network_create, network_disconnect
 from networks.services.reconcile import cluster_reconcile_now

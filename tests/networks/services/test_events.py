@@ -14,7 +14,7 @@ import pytest
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation, SubnetAllocation
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.networks import network_create
 from tests.support import first_team, wait_for_operation, wait_until
 

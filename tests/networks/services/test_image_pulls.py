@@ -10,7 +10,9 @@ import pytest
 
 from networks.engine import docker as docker_engine
 from networks.models import Operation
-from networks.services.containers import cluster_images_run, container_action_request, container_run
+from networks.services.containers.images import cluster_images_run
+from networks.services.containers.lifecycle import container_action_request
+from networks.services.containers.run import container_run
 from networks.services.networks import network_create, network_remove
 from networks.services.registries import registry_login_set
 from tests.support import first_team, wait_for_operation

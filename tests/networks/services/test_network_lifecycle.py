@@ -10,7 +10,7 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.networks import (
     network_connect,
     network_create,

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from networks.engine.docker import parse_listening
 from networks.models import Container, Node
-from networks.services.containers import PublishedPort, container_run
+from networks.services.containers.run import container_run
+from networks.services.containers.specs import PublishedPort
 from networks.services.grants import cluster_grant
 from networks.services.ports import NODE_PORTS, ReservedPort, check_not_reserved, parse_reserved, reserved_ports
 from plumbing.errors import ServiceError

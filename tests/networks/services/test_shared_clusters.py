@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from networks import ipam
 from networks.models import ClusterGrant, Container, Endpoint, Network, NetworkShare, Operation
 from networks.services.clusters.registration import cluster_record
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant, cluster_grant_revoke
 from networks.services.networks import network_connect, network_create, network_remove
 from networks.services.runners import operation_give_up

@@ -13,7 +13,7 @@ from django.db import connection
 
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, ClusterGrant, Container, Network, Operation, SubnetAllocation
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.diagnostics import container_diagnose
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_create

@@ -9,7 +9,7 @@ from django.db import transaction
 from networks import labels as docker_labels
 from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation
-from networks.services.containers import container_run
+from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_connect, network_create
 from networks.services.shares import network_share, network_unshare
