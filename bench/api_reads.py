@@ -76,8 +76,8 @@ from django.db.models import F  # noqa: E402
 from networks.bundles import bundle_seal  # noqa: E402
 from networks.models import Cluster, Network  # noqa: E402
 from portal.services import api_token_create  # noqa: E402
-from tests.pages import make_team, populate  # noqa: E402
-from tests.support import made_bundle  # noqa: E402
+from tests.factories import made_bundle, make_team  # noqa: E402
+from tests.pages import populate  # noqa: E402
 
 FLOOR_FIELDS = ["id", "name", "cluster", "subnet", "gateway", "internal", "encrypted", "labels", "is_external"]
 FLOOR_FIELDS += ["docker_id", "status", "created", "updated"]

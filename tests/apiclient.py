@@ -1,30 +1,11 @@
-"""Helpers and fixtures of the REST API tests: tenants, users in each role with API tokens, and clusters
-recorded in the database only.
+"""The REST API tests' client (a user's token, X-Tenant) and the check of the API's one error shape.
 
-Tests here that use the `db` fixture never reach a worker: the services enqueue their tasks
-when the transaction commits, and pytest-django's test transaction never does. The tests that
-go through the real worker and cluster use `tenant_cluster` and `celery_worker_process`.
+Teams with a token per role are made by tests/factories.py (`make_team(name, api=True)`).
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
-
-import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from rest_framework.test import APIClient
-
-from networks.models import Container, Network
-from networks.services.clusters.registration import cluster_record
-from networks.services.containers.run import container_run
-from networks.services.networks import network_create
-from portal.models import Membership
-from portal.services import api_token_create, membership_set, tenant_create
-from tests.support import found_swarm, made_bundle
-
-_numbers = itertools.count(1)
 
 
 class Api:
@@ -56,64 +37,6 @@ class Api:
     def raw(self, method, path, body: bytes | str, content_type="application/json", **kwargs):
         url = path if path.startswith("/") else f"/api/v1/{path}"
         return getattr(self.client, method)(url, body, content_type=content_type, headers=self.headers, **kwargs)
-
-
-@dataclass
-class Team:
-    tenant: object
-    cluster: object
-    users: dict = field(default_factory=dict)
-    keys: dict = field(default_factory=dict)
-
-    def api(self, role: str = "owner", **kwargs) -> Api:
-        return Api(self.keys[role], **kwargs)
-
-    def network(self, name: str | None = None, status=Network.Status.ACTIVE, **kwargs) -> Network:
-        operation = network_create(
-            tenant=self.tenant, cluster=self.cluster, name=name or f"net{next(_numbers)}", **kwargs
-        )
-        Network.objects.filter(pk=operation.network_id).update(status=status, docker_id="d" * 64)
-        return Network.objects.get(pk=operation.network_id)
-
-    def container(self, name: str | None = None, status=Container.Status.RUNNING, **kwargs) -> Container:
-        kwargs.setdefault("image", "overlay-portal/tools:latest")
-        operation = container_run(tenant=self.tenant, cluster=self.cluster, name=name or f"c{next(_numbers)}", **kwargs)
-        Container.objects.filter(pk=operation.container_id).update(status=status, docker_id="c" * 64)
-        return Container.objects.get(pk=operation.container_id)
-
-
-def make_team(name: str) -> Team:
-    tenant = tenant_create(name=name)
-    cluster = cluster_record(
-        tenant=tenant,
-        found=found_swarm(swarm_id=f"swarm-{tenant.slug}"),
-        bundle=made_bundle(),
-        name=f"local-{tenant.slug}",
-    )
-    team = Team(tenant=tenant, cluster=cluster)
-    for role in Membership.Role.values:
-        user = get_user_model().objects.create_user(username=f"{tenant.slug}-{role}")
-        membership_set(tenant=tenant, user=user, role=role)
-        team.users[role] = user
-        team.keys[role] = api_token_create(user=user, name="tests")[1]
-    return team
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    cache.clear()  # throttling counts live in the cache; each test starts from zero
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def team(db) -> Team:
-    return make_team(f"Blue {next(_numbers)}")
-
-
-@pytest.fixture
-def other_team(db) -> Team:
-    return make_team(f"Red {next(_numbers)}")
 
 
 def assert_error(response, status: int, code: str | None = None, field: str | None = ..., message: str | None = None):

@@ -3,7 +3,8 @@ the admin's add page, the portal's register page and POST /api/v1/clusters/ (and
 
 A case is (id, upload, pasted, field, sentence): `upload` is the bytes of an uploaded zip (or None),
 `pasted` the endpoint and PEMs typed instead. The certificates out of their validity are made with
-`openssl ca` (tests/support.py), as a provider's CA would sign them.
+`openssl ca` (tests/support.py), as a provider's CA would sign them. The fixture `bad_input_cases`
+(tests/fixtures/cluster_inputs.py) makes them once per run.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.support import bundle_files, bundle_zip, made_bundle, openssl_client_certificate, zip_forged, zip_with_stream
+from tests.factories import made_bundle
+from tests.support import bundle_files, bundle_zip, openssl_client_certificate, zip_forged, zip_with_stream
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,6 @@ CASE_IDS = [
     "nothing-given",
     "both-given",
 ]
-
-
-@pytest.fixture(scope="session")
-def bad_input_cases(tmp_path_factory) -> dict[str, BadInput]:
-    cases = {case.id: case for case in bad_inputs(tmp_path_factory.mktemp("bundles"))}
-    assert sorted(cases) == sorted(CASE_IDS)
-    return cases
 
 
 def form_data(case: BadInput, **fields) -> dict:

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.cluster_inputs import bad_input_cases  # noqa: F401  (a fixture of the cluster registration tests)
+from tests.factories import register_local
 from tests.support import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Fixtures shared across the tree live in these modules (tests/fixtures/).
+pytest_plugins = ["tests.fixtures.teams", "tests.fixtures.cluster_inputs"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -151,7 +154,6 @@ def tenant_cluster(cluster_description, transactional_db):
     from networks.services.containers.system import system_containers_sync
     from networks.services.reconcile import cluster_reconcile_now
     from portal.services import tenant_create
-    from tests.support import register_local
 
     tenant = tenant_create(name=f"Team {uuid.uuid4().hex[:6]}")
     cluster = register_local(tenant, cluster_description)
@@ -179,29 +181,3 @@ def events_follower(tenant_cluster, celery_worker_process, tmp_path):
     follower.start()
     yield follower
     follower.stop()
-
-
-@pytest.fixture
-def team(db):
-    """A tenant with an owner, a member and a viewer, and a cluster that is only rows (see tests/pages.py)."""
-    from tests.pages import make_team
-
-    return make_team()
-
-
-@pytest.fixture
-def other_team(db):
-    from tests.pages import make_team
-
-    return make_team()
-
-
-@pytest.fixture
-def staff(db):
-    """A superuser, for the admin's pages."""
-    from tests.pages import make_user
-
-    user = make_user("auditor")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user

@@ -1,24 +1,18 @@
-"""Helpers shared by the test modules."""
+"""Helpers shared by the test modules that are not factories (tests/factories.py): waiting for the worker,
+the test database's URL, what Consul holds, bundle zips (honest and forged), certificates from openssl,
+query counts."""
 
-import datetime
-import functools
 import io
 import struct
 import subprocess
 import zipfile
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from networks.bundles import Bundle, bundle_from_parts, bundle_read
-from networks.services.clusters.connect import SwarmFound
-from networks.services.clusters.registration import cluster_register
+from networks.bundles import Bundle
 
 
 def database_url() -> str:
@@ -78,61 +72,6 @@ def consul_state(network) -> dict:
         "network": json.loads(raw) if raw else None,
         "endpoints": {key.rsplit("/", 1)[1]: json.loads(value) for key, value in endpoints.items()},
     }
-
-
-@functools.lru_cache(maxsize=8)
-def made_bundle(docker_host: str = "tcp://127.0.0.1:9", *, days: int = 30) -> Bundle:
-    """A bundle with a CA and a client certificate made here (for clusters nobody calls)."""
-    now = datetime.datetime.now(datetime.UTC)
-
-    def certificate(subject: str, key, issuer: str, issuer_key, ca: bool):
-        return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256())
-        )
-
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    pem = lambda cert: cert.public_bytes(serialization.Encoding.PEM).decode()  # noqa: E731
-    return bundle_from_parts(
-        docker_host=docker_host,
-        ca_pem=pem(certificate("test CA", ca_key, "test CA", ca_key, True)),
-        cert_pem=pem(certificate("portal", key, "test CA", ca_key, False)),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-    )
-
-
-def found_swarm(*, swarm_id: str, nodes: tuple[dict, ...] | None = None) -> SwarmFound:
-    """What a connection would have read from a swarm that nobody calls: its addresses answer nothing."""
-    return SwarmFound(
-        swarm_id=swarm_id,
-        api_version="1.41",
-        docker_host="tcp://127.0.0.1:9",
-        nodes=nodes
-        or (
-            {"name": "node1", "address": "192.0.2.11", "role": "manager", "docker_endpoint": "tcp://127.0.0.1:9"},
-            {"name": "node2", "address": "192.0.2.12", "role": "worker", "docker_endpoint": "tcp://127.0.0.1:9"},
-        ),
-        consul_address="http://127.0.0.1:9",
-    )
-
-
-def register_local(tenant, description: dict, name: str | None = None):
-    """The local cluster (cluster/cluster up) registered for the tenant from its bundle, over TLS."""
-    return cluster_register(
-        tenant=tenant,
-        bundle=bundle_read(Path(description["bundle"]).read_bytes()),
-        name=name or description["name"],
-        registry=description.get("registry", ""),
-    )
 
 
 def bundle_zip(

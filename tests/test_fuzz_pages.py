@@ -29,7 +29,7 @@ from networks.models import Container, Network
 from networks.services.registries import registry_login_set
 from portal.models import Membership
 from portal.services import membership_set, tenant_create
-from tests.pages import make_container, make_network, make_operation, make_system_container
+from tests.factories import make_container, make_network, make_operation, make_system_container
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
-from tests.pages import PASSWORD, make_network, make_team
+from tests.factories import PASSWORD, make_network, make_team
 
 pytestmark = [pytest.mark.browser]
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from networks.models import Operation
 from portal.audit import audit_record
 from tests.browser.conftest import login
-from tests.pages import PASSWORD, make_network, make_operation, make_team
+from tests.factories import PASSWORD, make_network, make_operation, make_team
 
 pytestmark = [pytest.mark.browser]
 

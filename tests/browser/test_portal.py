@@ -18,7 +18,7 @@ from networks.services.shares import network_share
 from portal.models import Membership
 from portal.services import membership_set
 from tests.browser.conftest import login, screenshot
-from tests.pages import PASSWORD, make_network, make_team, make_user
+from tests.factories import PASSWORD, make_network, make_team, make_user
 from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster, pytest.mark.worker]

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from networks.bundles import MAX_BUNDLE_BYTES, Bundle, BundleError, bundle_read
-from tests.support import bundle_files, bundle_zip, made_bundle, zip_forged, zip_with_stream
+from tests.factories import made_bundle
+from tests.support import bundle_files, bundle_zip, zip_forged, zip_with_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_BOUND = 50 << 20  # what one upload may add to a web process's peak memory

@@ -15,8 +15,8 @@ from portal.models import AuditEntry
 from portal.services import api_token_create
 from tests.apiclient import Api, assert_error
 from tests.cluster_inputs import field_error, key_body
-from tests.pages import make_staff
-from tests.support import bundle_zip, found_swarm, made_bundle
+from tests.factories import found_swarm, made_bundle, make_staff
+from tests.support import bundle_zip
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

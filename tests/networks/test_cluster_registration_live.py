@@ -23,7 +23,7 @@ from portal.models import AuditEntry
 from portal.services import api_token_create, tenant_create
 from tests.apiclient import Api, assert_error
 from tests.cluster_inputs import key_body
-from tests.pages import make_staff
+from tests.factories import make_staff
 from tests.support import wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.django_db(transaction=True)]

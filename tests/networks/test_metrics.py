@@ -18,7 +18,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from networks.models import Container, Node, Operation
-from tests.pages import make_network, make_operation, make_system_container
+from tests.factories import make_network, make_operation, make_system_container
 
 pytestmark = pytest.mark.django_db
 

@@ -30,8 +30,7 @@ from networks.models import Network, Operation
 from networks.services import notices
 from networks.services.operations import operation_start, operation_succeed
 from plumbing.live import hold_until_changed
-from tests.apiclient import make_team as make_api_team
-from tests.pages import make_network, make_operation, make_team
+from tests.factories import make_network, make_operation, make_team
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,7 +144,7 @@ def worker(operation_id: int, waits: Waits, *, start_at: int, succeed_at: int) -
 
 
 def test_a_wait_request_answers_on_the_word_that_the_worker_finished(waits):
-    api = make_api_team("Waiters").api("member")
+    api = make_team("Waiters", api=True).api("member")
     holder = {}
 
     def post():

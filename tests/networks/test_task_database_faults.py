@@ -14,7 +14,7 @@ from networks import tasks
 from networks.models import Operation
 from networks.services.operations import operation_succeed
 from networks.services.runners import Runner
-from tests.pages import make_operation, make_team
+from tests.factories import make_operation, make_team
 
 pytestmark = pytest.mark.django_db
 

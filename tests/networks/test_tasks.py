@@ -5,7 +5,7 @@ import pytest
 from networks.models import Node
 from networks.tasks import cluster_refresh_health_task
 from portal.services import tenant_create
-from tests.support import register_local
+from tests.factories import register_local
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

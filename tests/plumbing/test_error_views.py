@@ -6,15 +6,16 @@ from django.contrib.auth.views import LoginView
 from django.test import Client
 
 from networks.api.views import networks as api_views
-from tests.apiclient import Api, Team, assert_error, make_team
+from tests.apiclient import Api, assert_error
+from tests.factories import Team, make_team
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def team(db) -> Team:
-    """A team with a token per role (tests/apiclient.py)."""
-    return make_team("Errors")
+    """A team with a token per role (tests/factories.py)."""
+    return make_team("Errors", api=True)
 
 
 @pytest.fixture(autouse=True)

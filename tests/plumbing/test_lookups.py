@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from networks.models import Network
-from tests.pages import make_network
+from tests.factories import make_network
 
 
 def test_any_of_finds_what_in_finds_on_fields_and_relations(team):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from plumbing.api.rows import RowSerializer, _kept_as_is
 from portal.models import Membership
-from tests.pages import make_team
+from tests.factories import make_team
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from networks.models import ClusterGrant, Network
 from portal.models import ApiToken, AuditEntry, Membership
-from tests.pages import make_container, make_network, make_staff, make_team, make_user, run_form
+from tests.factories import make_container, make_network, make_staff, make_team, make_user
+from tests.pages import run_form
 
 pytestmark = pytest.mark.django_db
 

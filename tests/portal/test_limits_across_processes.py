@@ -15,8 +15,7 @@ import requests
 from portal.services import api_token_create
 from portal.webserver import unshared_cache_refusal
 from tests.apiclient import Api, assert_error
-from tests.apiclient import make_team as make_api_team
-from tests.pages import make_team
+from tests.factories import make_team
 from tests.resilience.processes import OwnRedis, WebServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +149,7 @@ def test_a_shared_cache_that_does_not_answer_lets_requests_through_and_says_so(s
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    team = make_api_team("Cache down")
+    team = make_team("Cache down", api=True)
     assert team.api().get("networks/").status_code == 200
     assert_error(Api("op_guess").get("networks/"), 401, "invalid_token")
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]

@@ -6,7 +6,7 @@ from django.urls import reverse
 from networks.models import Container, Operation
 from portal.models import Membership
 from portal.services import membership_set
-from tests.pages import make_container, make_network, make_operation, make_system_container, make_team, make_user
+from tests.factories import make_container, make_network, make_operation, make_system_container, make_team, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import requests
 
 from networks.models import Cluster, Network, Node, Operation
 from portal.services import api_token_create
-from tests.pages import make_team
+from tests.factories import make_team
 from tests.resilience.processes import BrokerWorker, OwnRedis, WebServer, celery_on, free_port
 from tests.support import wait_until
 

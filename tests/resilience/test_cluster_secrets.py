@@ -21,7 +21,7 @@ from networks.models import Cluster
 from networks.services.clusters.registration import cluster_record
 from portal.services import api_token_create
 from tests.cluster_inputs import key_body
-from tests.pages import PASSWORD, make_staff, make_team
+from tests.factories import PASSWORD, found_swarm, made_bundle, make_staff, make_team
 from tests.resilience.processes import (
     BrokerWorker,
     OwnRedis,
@@ -30,7 +30,7 @@ from tests.resilience.processes import (
     redis_everything,
     with_base64_decoded,
 )
-from tests.support import bundle_zip, found_swarm, made_bundle
+from tests.support import bundle_zip
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

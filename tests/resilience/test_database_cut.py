@@ -24,7 +24,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Network, Operation
 from networks.services.grants import cluster_grant
 from portal.services import api_token_create, tenant_create
-from tests.pages import PASSWORD, add_users
+from tests.factories import PASSWORD, add_users
 from tests.resilience.processes import WebServer
 from tests.support import first_team, wait_until
 

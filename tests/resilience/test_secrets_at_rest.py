@@ -11,7 +11,7 @@ from django.db import connection
 from networks.models import Container
 from networks.sealing import environment_open
 from portal.services import api_token_create
-from tests.pages import make_team
+from tests.factories import make_team
 from tests.resilience.processes import OwnRedis, WebServer, redis_everything
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ import pytest
 from networks.models import Endpoint, Network, Operation
 from networks.services.clusters.registration import cluster_record
 from tests.apiclient import assert_error
-from tests.support import found_swarm, made_bundle
+from tests.factories import found_swarm, made_bundle
 
 pytestmark = pytest.mark.django_db
 

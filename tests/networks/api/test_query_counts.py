@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from portal.services import api_token_create
-from tests.pages import make_team, populate
+from tests.factories import make_team
+from tests.pages import populate
 from tests.support import query_counts
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from networks.models import Operation
 from networks.services.clusters.registration import cluster_record
 from networks.services.registries import registry_login_set
-from tests.apiclient import Api, _numbers, assert_error
-from tests.support import found_swarm, made_bundle
+from tests.apiclient import Api, assert_error
+from tests.factories import found_swarm, made_bundle, numbers
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ class TestClusters(ResourceContract):
     order_by = "-created"
 
     def make(self, team):
-        name = f"c{next(_numbers)}"
+        name = f"c{next(numbers)}"
         return cluster_record(tenant=team.tenant, found=found_swarm(swarm_id=name), bundle=made_bundle(), name=name)
 
 
@@ -129,7 +129,7 @@ class TestRegistryLogins(ResourceContract):
     order_by = "-created"
 
     def make(self, team):
-        registry = f"registry{next(_numbers)}.example.com"
+        registry = f"registry{next(numbers)}.example.com"
         return registry_login_set(tenant=team.tenant, registry=registry, username="ci", password="pw")
 
 
@@ -142,9 +142,8 @@ class TestMembers(ResourceContract):
         from django.contrib.auth import get_user_model
 
         from portal.services import membership_add
-        from tests.apiclient import _numbers
 
-        user = get_user_model().objects.create_user(username=f"extra{next(_numbers)}")
+        user = get_user_model().objects.create_user(username=f"extra{next(numbers)}")
         return membership_add(tenant=team.tenant, username=user.username, role="viewer")
 
 

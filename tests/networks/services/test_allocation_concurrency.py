@@ -23,7 +23,8 @@ from networks.services.allocations import (
     subnet_reserve_in_consul,
 )
 from portal.services import tenant_create
-from tests.support import database_url, register_local
+from tests.factories import register_local
+from tests.support import database_url
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,7 +4,7 @@ import pytest
 
 from networks.models import Network
 from networks.services.events import FollowUp, event_follow_up, follow_up_is_own_create
-from tests.pages import make_network
+from tests.factories import make_network
 
 CONTAINER = "bc58b9db376c06510c4a5b833594119befc19a102fd2a4ebb3df006d1dd71d49"
 NETWORK = "6mxckgmhefplepgayd8rxr1u7"

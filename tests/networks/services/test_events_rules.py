@@ -8,7 +8,7 @@ import pytest
 
 from networks.models import Container, Operation
 from networks.services.events import FollowLater, container_follow, network_follow
-from tests.pages import make_container, make_network, make_operation
+from tests.factories import make_container, make_network, make_operation
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from networks.models import Cluster, Network
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_create
 from plumbing.errors import ServiceError
-from tests.pages import make_team
+from tests.factories import make_team
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

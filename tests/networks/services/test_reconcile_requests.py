@@ -5,7 +5,7 @@ import pytest
 
 from networks.models import Network, Operation
 from networks.services.reconcile import _reconcile_made_outside, cluster_reconcile_request
-from tests.pages import make_network
+from tests.factories import make_network
 
 pytestmark = pytest.mark.django_db
 

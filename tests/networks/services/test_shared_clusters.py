@@ -18,8 +18,8 @@ from networks.services.networks import network_connect, network_create, network_
 from networks.services.runners import operation_give_up
 from networks.services.shares import network_share, network_unshare
 from plumbing.errors import ServiceError
-from tests.pages import make_container, make_network, run_form
-from tests.support import found_swarm, made_bundle
+from tests.factories import found_swarm, made_bundle, make_container, make_network
+from tests.pages import run_form
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Staff register and manage clusters on the portal's pages and in the admin: one form, the services'
 sentences on the right field, the key never echoed back nor shown, deregistration refused while in use.
 
-Clusters here are rows (tests/pages.py, or cluster_record with a swarm nobody calls); the tests that
+Clusters here are rows (tests/factories.py, or cluster_record with a swarm nobody calls); the tests that
 connect go through a real worker to an endpoint where nothing answers. The success path against the
 real cluster is in tests/networks/test_cluster_registration_live.py (marked cluster).
 """
@@ -19,8 +19,8 @@ from networks.models import Cluster, Network
 from networks.services.clusters.registration import cluster_record
 from portal.models import AuditEntry
 from tests.cluster_inputs import CASE_IDS, field_error, form_data, key_body
-from tests.pages import make_container, make_network, make_staff
-from tests.support import bundle_zip, found_swarm, made_bundle
+from tests.factories import found_swarm, made_bundle, make_container, make_network, make_staff
+from tests.support import bundle_zip
 
 pytestmark = pytest.mark.django_db
 

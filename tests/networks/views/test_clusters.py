@@ -6,7 +6,7 @@ import pytest
 
 from networks.models import Container
 from networks.services.allocations import subnet_import_external
-from tests.pages import make_cluster, make_container, make_network, make_system_container
+from tests.factories import make_cluster, make_container, make_network, make_operation, make_system_container, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +73,6 @@ def test_the_topology_shows_nodes_networks_and_containers_per_node(client, team)
 
 
 def test_the_pictures_keep_themselves_current(client, team):
-    from tests.pages import make_operation
-
     front = make_network(team, "front")
     client.force_login(team.viewer)
     for url in (f"/topology/?cluster={team.cluster.pk}", f"/map/?cluster={team.cluster.pk}"):
@@ -98,7 +96,6 @@ def test_the_pictures_keep_themselves_current(client, team):
 
 def test_a_team_without_a_cluster(client, db):
     from portal.services import membership_set, tenant_create
-    from tests.pages import make_user
 
     tenant = tenant_create(name="Empty")
     user = make_user("empty-owner")

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from networks.models import Container, Operation
-from tests.pages import make_container, make_network, make_operation, make_system_container, run_form
+from tests.factories import make_container, make_network, make_operation, make_system_container
+from tests.pages import run_form
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ import pytest
 from networks.models import Container, Network, Node, Operation
 from portal.models import Membership
 from portal.services import membership_set
-from tests.pages import make_user, run_form
+from tests.factories import make_user
+from tests.pages import run_form
 from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from networks.models import Endpoint, Network, Operation, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
-from tests.pages import make_container, make_network, make_operation
+from tests.factories import make_container, make_network, make_operation
 
 pytestmark = pytest.mark.django_db
 

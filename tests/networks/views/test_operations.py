@@ -5,7 +5,7 @@ import re
 import pytest
 
 from networks.models import Operation
-from tests.pages import make_network, make_operation
+from tests.factories import make_network, make_operation
 
 pytestmark = pytest.mark.django_db
 

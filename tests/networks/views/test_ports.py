@@ -5,8 +5,9 @@ from django.utils.html import escape
 
 from networks.models import Container
 from networks.services.grants import cluster_grant
+from tests.factories import make_container
 from tests.networks.services.test_ports import PICK_ANOTHER, RESERVED
-from tests.pages import make_container, run_form
+from tests.pages import run_form
 
 pytestmark = pytest.mark.django_db
 HOLDS_8080 = {"ports": [{"host": 8080, "container": 80, "protocol": "tcp"}]}

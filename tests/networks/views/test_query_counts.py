@@ -4,7 +4,8 @@ operations finished and not)."""
 
 import pytest
 
-from tests.pages import make_team, populate
+from tests.factories import make_team
+from tests.pages import populate
 from tests.support import query_counts
 
 pytestmark = pytest.mark.django_db

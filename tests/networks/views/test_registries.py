@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from networks.models import RegistryLogin
 from networks.services.registries import registry_login_set
 from portal.models import AuditEntry
-from tests.pages import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
