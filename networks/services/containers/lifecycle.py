@@ -33,7 +33,7 @@ def container_remove_from_node(*, container: Container) -> list[str]:
     return [attrs["Id"] for attrs in found]
 
 
-ACTIONS = {
+ACTIONS: dict[str, tuple[str, str]] = {
     "stop": (Operation.Kind.CONTAINER_STOP, "stopped"),
     "start": (Operation.Kind.CONTAINER_START, "started"),
     "restart": (Operation.Kind.CONTAINER_RESTART, "restarted"),
