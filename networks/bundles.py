@@ -43,7 +43,7 @@ class BundleError(ServiceError):
 @dataclass(frozen=True)
 class Bundle:
     docker_host: str  # tcp://host:2376, as in docker.env
-    tls: TlsCredentials = field(repr=False)
+    tls: TlsCredentials | None = field(repr=False)  # None only for a cluster recorded without TLS
     consul_token: str = field(default="", repr=False)
 
 
@@ -165,16 +165,11 @@ def docker_env_parse(text: str) -> dict[str, str]:
 def bundle_from_parts(*, docker_host: str, ca_pem: str, cert_pem: str, key_pem: str, consul_token: str = "") -> Bundle:
     """A bundle from pasted parts, each checked: the endpoint, three PEMs that parse, a key that belongs
     to the certificate, a client certificate valid now."""
-    bundle = Bundle(
-        docker_host=docker_host_check(docker_host),
-        tls=TlsCredentials(
-            ca_pem=ca_pem.strip() + "\n", cert_pem=cert_pem.strip() + "\n", key_pem=key_pem.strip() + "\n"
-        ),
-        consul_token=consul_token.strip(),
-    )
-    ca = _certificate(bundle.tls.ca_pem, "ca.pem", "ca_pem")
-    cert = _certificate(bundle.tls.cert_pem, "cert.pem", "cert_pem")
-    key = _private_key(bundle.tls.key_pem)
+    tls = TlsCredentials(ca_pem=ca_pem.strip() + "\n", cert_pem=cert_pem.strip() + "\n", key_pem=key_pem.strip() + "\n")
+    bundle = Bundle(docker_host=docker_host_check(docker_host), tls=tls, consul_token=consul_token.strip())
+    ca = _certificate(tls.ca_pem, "ca.pem", "ca_pem")
+    cert = _certificate(tls.cert_pem, "cert.pem", "cert_pem")
+    key = _private_key(tls.key_pem)
     if not _is_ca(ca):
         raise BundleError(
             "ca.pem is not a CA certificate. It should be the CA that signed the cluster's certificates.",
@@ -182,7 +177,7 @@ def bundle_from_parts(*, docker_host: str, ca_pem: str, cert_pem: str, key_pem: 
         )
     if key.public_key().public_bytes(*_SPKI) != cert.public_key().public_bytes(*_SPKI):
         raise BundleError("key.pem is not the key of cert.pem. Take both from the same bundle.", field="key_pem")
-    facts = certificate_facts(bundle.tls.cert_pem)
+    facts = certificate_facts(tls.cert_pem)
     now = datetime.datetime.now(datetime.UTC)
     if facts.not_after < now:
         raise BundleError(
@@ -226,6 +221,7 @@ def certificate_facts(pem: str) -> CertificateFacts:
 
 def bundle_seal(bundle: Bundle) -> dict:
     """The bundle as it may be stored or sent to a worker: the key and the Consul token sealed."""
+    assert bundle.tls is not None, "a bundle given to register or rotate with always holds its TLS files"
     return {
         "docker_host": bundle.docker_host,
         "ca_pem": bundle.tls.ca_pem,

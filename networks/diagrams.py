@@ -38,7 +38,7 @@ class HolderKind(StrEnum):
     SERVICENET = "servicenet"
 
 
-KIND_NAMES = {
+KIND_NAMES: dict[str, str] = {
     HolderKind.NETWORK: "portal network",
     HolderKind.OTHER_TEAM: "another team's network",
     HolderKind.EXTERNAL: "external network",
@@ -190,7 +190,7 @@ def grid(area: IPv4Network, cell_prefixlen: int, index: HolderIndex, next_block:
         block = IPv4Network((first, cell_prefixlen))
         is_next = next_block is not None and next_block.overlaps(block)
         if not holders:
-            state = "next" if is_next and next_block.prefixlen >= cell_prefixlen else "free"
+            state = "next" if is_next and next_block is not None and next_block.prefixlen >= cell_prefixlen else "free"
         elif covered == size and len({h.kind for h in holders}) == 1:
             state = holders[0].kind
         else:

@@ -10,6 +10,7 @@ and Docker can store: no spaces or control characters in a name, none in a value
 from __future__ import annotations
 
 import unicodedata
+import uuid
 
 from plumbing.errors import ServiceError
 
@@ -23,7 +24,7 @@ CONTAINER_ID = f"{PREFIX}container-id"  # the portal's id of the container
 PROBE = f"{PREFIX}probe"  # "true" on the throw-away container that reads a node's listening ports
 
 
-def portal_labels(*, cluster_uid: str, tenant_slug: str, id_label: str, pk: int) -> dict[str, str]:
+def portal_labels(*, cluster_uid: uuid.UUID | str, tenant_slug: str, id_label: str, pk: int) -> dict[str, str]:
     """What the portal writes on an object it makes, so an idempotent retry or a reconcile finds it again."""
     return {MANAGED: "true", CLUSTER: str(cluster_uid), id_label: str(pk), TENANT: tenant_slug}
 
@@ -32,7 +33,7 @@ def is_portal_label(key: str) -> bool:
     return key.startswith(PREFIX)
 
 
-def selector(**pairs: str) -> list[str]:
+def selector(**pairs: object) -> list[str]:
     """`docker ... --filter label=KEY=VALUE` filters for the given labels."""
     return [f"{key}={value}" for key, value in pairs.items()]
 

@@ -50,7 +50,7 @@ class PortalForm(forms.Form):
 def refuse(form: forms.Form, error) -> None:
     """Show a service's refusal on the field it is about, or above the form when it is about no field."""
     field = getattr(error, "field", None)
-    if field in getattr(form, "shown_elsewhere", ()):
+    if field is not None and field in getattr(form, "shown_elsewhere", ()):
         form.errors[field] = form.error_class([error.message])
     else:
         form.add_error(field if field in form.fields else None, error.message)

@@ -40,7 +40,7 @@ def unstorable(value) -> tuple[str, str] | None:
             return "nul_character", NUL_REFUSED
         return ("surrogate_character", SURROGATE_REFUSED) if _SURROGATE.search(value) else None
     if isinstance(value, dict):
-        parts = [part for pair in value.items() for part in pair]
+        parts: list | tuple = [part for pair in value.items() for part in pair]
     elif isinstance(value, (list, tuple)):
         parts = value
     else:

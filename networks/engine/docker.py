@@ -384,7 +384,7 @@ def _node_address(attrs: dict) -> str:
 
 
 def create_overlay_network(
-    manager_endpoint: str,
+    manager_endpoint: DockerEndpoint | str,
     name: str,
     *,
     subnet: str,
@@ -435,7 +435,7 @@ def network_allocated(
 
 
 def find_networks(
-    endpoint: str, *, labels: list[str] | None = None, name: str | None = None, id: str | None = None
+    endpoint: DockerEndpoint | str, *, labels: list[str] | None = None, name: str | None = None, id: str | None = None
 ) -> list[dict]:
     """Networks matching every label (`key=value`), or a name, or an id, as `docker network ls` filters."""
     filters: dict[str, str | list[str]] = {}
@@ -465,7 +465,7 @@ def remove_network(endpoint: DockerEndpoint | str, network_id: str) -> None:
 
 
 def run_container(
-    endpoint: str,
+    endpoint: DockerEndpoint | str,
     *,
     name: str,
     image: str,
@@ -620,7 +620,12 @@ def list_containers(endpoint: DockerEndpoint | str, *, all: bool = True, label: 
 
 
 def connect_container(
-    endpoint: str, network_id: str, container: str, *, aliases: list[str] | None = None, ipv4_address: str | None = None
+    endpoint: DockerEndpoint | str,
+    network_id: str,
+    container: str,
+    *,
+    aliases: list[str] | None = None,
+    ipv4_address: str | None = None,
 ) -> None:
     """Attach a container, on the node it runs on, to a network (the low-level call works on swarm workers)."""
     with translated():

@@ -1,8 +1,8 @@
 from .allocation import AddressAllocation, SubnetAllocation
 from .cluster import Cluster, ClusterGrant, Node, ReservedRange
-from .container import Container, Endpoint
-from .network import Network, NetworkShare
-from .operation import Operation
+from .container import Container, ContainerQuerySet, Endpoint
+from .network import Network, NetworkQuerySet, NetworkShare
+from .operation import Operation, OperationQuerySet
 from .registry import RegistryLogin
 
 __all__ = [
@@ -10,11 +10,14 @@ __all__ = [
     "Cluster",
     "ClusterGrant",
     "Container",
+    "ContainerQuerySet",
     "Endpoint",
     "Network",
+    "NetworkQuerySet",
     "NetworkShare",
     "Node",
     "Operation",
+    "OperationQuerySet",
     "RegistryLogin",
     "ReservedRange",
     "SubnetAllocation",

@@ -1,5 +1,7 @@
 from django.db import models
 
+from .cluster import Node
+
 
 class ContainerStatus(models.TextChoices):
     CREATING = "creating", "Creating"
@@ -10,7 +12,7 @@ class ContainerStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ContainerQuerySet(models.QuerySet):
+class ContainerQuerySet(models.QuerySet["Container"]):
     def present(self):
         """Every container not yet removed (creating, running, exited, failed, removing)."""
         return self.exclude(status=Container.Status.REMOVED)
@@ -70,6 +72,12 @@ class Container(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def placed_node(self) -> Node:
+        """The node the container was placed on. A node that leaves the swarm is deleted and leaves its
+        containers without one: acting on such a container fails here, as it failed on `None` before."""
+        assert self.node is not None, f"container {self.name} ({self.pk}) is on no node: its node left the swarm"
+        return self.node
 
     @property
     def is_exposed(self) -> bool:

@@ -33,7 +33,7 @@ class NetworkStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class NetworkQuerySet(models.QuerySet):
+class NetworkQuerySet(models.QuerySet["Network"]):
     def live(self):
         """Being created, active or being removed: they hold their name and their subnet."""
         return self.filter(status__in=Network.LIVE_STATUSES)

@@ -2,6 +2,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .container import Container
+from .network import Network
+
 
 class OperationStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -22,7 +25,7 @@ class OperationWaitsOn(models.TextChoices):
     DATABASE = "database", "The portal's database"
 
 
-class OperationQuerySet(models.QuerySet):
+class OperationQuerySet(models.QuerySet["Operation"]):
     def unfinished(self):
         """Queued or running: a worker has yet to finish them."""
         return self.exclude(status__in=Operation.FINISHED)
@@ -139,6 +142,16 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.target} ({self.get_status_display()})"
+
+    def network_required(self) -> Network:
+        """The network a network operation acts on: each is made with one, and the worker's run reads it."""
+        assert self.network is not None, f"operation {self.pk} ({self.kind}) has no network to act on"
+        return self.network
+
+    def container_required(self) -> Container:
+        """The container a container operation (or a connect) acts on: each is made with one."""
+        assert self.container is not None, f"operation {self.pk} ({self.kind}) has no container to act on"
+        return self.container
 
     @property
     def is_finished(self) -> bool:

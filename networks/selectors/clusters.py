@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -14,6 +15,16 @@ from django.utils import timezone
 from networks.bundles import BundleError, certificate_facts
 from networks.models import Cluster, ClusterGrant, Container, Network, Node
 from portal.models import Tenant
+
+if TYPE_CHECKING:  # the stubs' helper, for the checker only: the portal does not need it to run
+    from django_stubs_ext import WithAnnotations
+
+
+class AgentCounts(TypedDict):
+    """What `cluster_list_with_agents` counts on each cluster, as annotations."""
+
+    consul_total: int
+    consul_running: int
 
 
 def cluster_list(*, tenant: Tenant) -> QuerySet[Cluster]:
@@ -58,11 +69,11 @@ def cluster_usage(*, cluster: Cluster, tenant: Tenant) -> GrantUsage | None:
     return grant_usage(grant=grant) if grant else None
 
 
-def cluster_get(*, tenant: Tenant, pk: int) -> Cluster:
+def cluster_get(*, tenant: Tenant, pk: int) -> WithAnnotations[Cluster, AgentCounts]:
     return get_object_or_404(cluster_list_with_agents(tenant=tenant), pk=pk)
 
 
-def _with_agents(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
+def _with_agents(clusters: QuerySet[Cluster]) -> QuerySet[WithAnnotations[Cluster, AgentCounts]]:
     """Clusters with their Consul agents counted (`consul_total`, `consul_running`)."""
     return clusters.annotate(
         consul_total=Count(
@@ -74,7 +85,7 @@ def _with_agents(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
     )
 
 
-def cluster_list_with_agents(*, tenant: Tenant) -> QuerySet[Cluster]:
+def cluster_list_with_agents(*, tenant: Tenant) -> QuerySet[WithAnnotations[Cluster, AgentCounts]]:
     """The tenant's clusters with their Consul agents counted (`consul_total`, `consul_running`)."""
     return _with_agents(cluster_list(tenant=tenant))
 

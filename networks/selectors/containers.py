@@ -7,11 +7,11 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from networks.filters import ContainerFilterSet
-from networks.models import ClusterGrant, Container
+from networks.models import ClusterGrant, Container, ContainerQuerySet
 from portal.models import Tenant
 
 
-def container_list(*, tenant: Tenant) -> QuerySet[Container]:
+def container_list(*, tenant: Tenant) -> ContainerQuerySet:
     """The tenant's containers and the system containers of the tenant's clusters (shown, never changed)."""
     granted = ClusterGrant.objects.filter(tenant=tenant).values("cluster_id")
     return (

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.http import Http404
 
 from networks.models import Cluster, Node
-from networks.selectors.clusters import GrantUsage, cluster_list_with_agents, cluster_usage
+from networks.selectors.clusters import AgentCounts, GrantUsage, cluster_list_with_agents, cluster_usage
 from portal.models import Tenant
+
+if TYPE_CHECKING:  # the stubs' helper, for the checker only: the portal does not need it to run
+    from django_stubs_ext import WithAnnotations
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class ClusterHealth:
         return max((node.last_seen for node in self.nodes if node.last_seen), default=None)
 
 
-def cluster_health_of(cluster: Cluster, usage: GrantUsage | None = None) -> ClusterHealth:
+def cluster_health_of(cluster: WithAnnotations[Cluster, AgentCounts], usage: GrantUsage | None = None) -> ClusterHealth:
     """The health the dashboard and the API both tell, of a cluster from `cluster_list_with_agents`."""
     return ClusterHealth(cluster, list(cluster.nodes.all()), cluster.consul_running, cluster.consul_total, usage)
 

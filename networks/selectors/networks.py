@@ -3,15 +3,17 @@ the API), one by id or by name, the teams it is shared with or could be, and the
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from networks.models import Cluster, Container, Endpoint, Network, NetworkShare
+from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare
 from portal.models import Tenant
 
 
-def network_list(*, tenant: Tenant) -> QuerySet[Network]:
+def network_list(*, tenant: Tenant) -> NetworkQuerySet:
     """The tenant's own networks and those shared with it; never another team's, never external ones."""
     return Network.objects.usable_by(tenant).select_related("cluster", "created_by", "tenant")
 
@@ -20,7 +22,7 @@ def network_get(*, tenant: Tenant, pk: int) -> Network:
     return get_object_or_404(network_list(tenant=tenant), pk=pk)
 
 
-def network_list_counted(*, tenant: Tenant) -> QuerySet[Network]:
+def network_list_counted(*, tenant: Tenant) -> NetworkQuerySet:
     """`network_list` with `containers_count`, each network's endpoints counted in the row's own query.
 
     A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
@@ -30,7 +32,7 @@ def network_list_counted(*, tenant: Tenant) -> QuerySet[Network]:
     return network_list(tenant=tenant).annotate(containers_count=Coalesce(Subquery(counted), 0))
 
 
-def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[dict]:
+def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[Network, dict[str, Any]]:
     """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name): the API's
     lists and reads, where a page may hold a thousand networks and their model objects cost the most."""
     return Network.objects.usable_by(tenant).values(*columns)
@@ -65,12 +67,10 @@ def network_share_list(*, network: Network) -> QuerySet[NetworkShare]:
 
 def network_share_candidates(*, network: Network) -> QuerySet[Tenant]:
     """The other teams of the network's cluster it is not yet shared with."""
-    return (
-        Tenant.objects.filter(cluster_grants__cluster=network.cluster_id)
-        .exclude(pk=network.tenant_id)
-        .exclude(network_shares__network=network)
-        .order_by("name")
-    )
+    teams = Tenant.objects.filter(cluster_grants__cluster=network.cluster_id)
+    if network.tenant_id is not None:  # a system network has no owning team to leave out
+        teams = teams.exclude(pk=network.tenant_id)
+    return teams.exclude(network_shares__network=network).order_by("name")
 
 
 def network_connect_candidates(*, tenant: Tenant, network: Network) -> QuerySet[Container]:

@@ -4,16 +4,16 @@ networks or containers, or a cluster, is still being changed."""
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from networks.models import Cluster, Container, Network, Operation
+from networks.models import Cluster, Container, Network, Operation, OperationQuerySet
 from portal.models import Tenant
 
 
-def operations_ahead() -> Subquery:
+def operations_ahead() -> Case:
     """For a queued operation that reached the task queue: how many unfinished operations came before it
     (of every team: they share the workers). NULL for any other, so the count runs only where it is told."""
     earlier = (
@@ -31,7 +31,7 @@ def operations_ahead() -> Subquery:
     )
 
 
-def operation_list(*, tenant: Tenant) -> QuerySet[Operation]:
+def operation_list(*, tenant: Tenant) -> OperationQuerySet:
     """The tenant's operations, each with `ahead` counted for `operation_waiting_for` in the same query."""
     return (
         Operation.objects.filter(tenant=tenant)
@@ -55,7 +55,7 @@ def operation_find(*, tenant: Tenant, pk: int) -> Operation | None:
 
 
 # Waits a worker sits out by trying again, and what each names in the sentence.
-RETRIED_WAITS = {
+RETRIED_WAITS: dict[str, str] = {
     Operation.WaitsOn.CLUSTER: "the cluster",
     Operation.WaitsOn.STATE_STORE: "the cluster's state store (Consul)",
     Operation.WaitsOn.DATABASE: "the portal's database",

@@ -61,7 +61,8 @@ def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | No
     if lookups is None:
         reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
         overlap = ipam.combine(_held_overlap(cluster.pk), reserved.overlap)
-        lookups = cluster._allocation_lookups = (overlap, lambda x: overlap(x, x))
+        # kept on the locked row itself, for as long as the caller holds it
+        lookups = cluster._allocation_lookups = (overlap, lambda x: overlap(x, x))  # type: ignore[attr-defined]
     return lookups
 
 

@@ -42,6 +42,7 @@ STEP_PAST_MAX = 16
 
 
 def network_labels(network: Network) -> dict[str, str]:
+    assert network.tenant is not None, "the portal builds only a team's networks; the swarm's own are found"
     return {
         **network.labels,
         **docker_labels.portal_labels(
@@ -72,7 +73,7 @@ def network_build(*, operation: Operation, network: Network) -> dict:
         # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its network made.
         found = docker_engine.find_networks(cluster.docker, labels=made_by(network)) if operation.attempts > 1 else []
         if found:
-            attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
+            attrs: dict | None = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
         else:
             operation_progress(

@@ -49,7 +49,7 @@ def resolved_addresses(output: str) -> list[str]:
 def container_diagnose_run(*, container: Container, target: str, port: int | None = None) -> dict:
     """Run nslookup (and nc -z for a port) inside the container; report each command and its output."""
     target, port = _check_request(container, target, port)
-    endpoint = container.node.docker
+    endpoint = container.placed_node().docker
     checks = []
     command = ["nslookup", target]
     code, output = docker_engine.exec_in_container(endpoint, container.docker_id, command)

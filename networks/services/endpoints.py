@@ -42,7 +42,7 @@ def endpoint_plan(*, network: Network, container: Container, aliases: list[str],
 def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:
     """Copy Docker's view of the endpoint (address, MAC, endpoint id) into the portal and Consul."""
     container = endpoint.container
-    attrs = attrs or docker_engine.inspect_container(container.node.docker, container.docker_id) or {}
+    attrs = attrs or docker_engine.inspect_container(container.placed_node().docker, container.docker_id) or {}
     settings = attrs.get("NetworkSettings", {}).get("Networks", {}).get(endpoint.network.name)
     if settings:
         address = settings.get("IPAddress") or endpoint.ipv4_address
@@ -90,6 +90,7 @@ def check_still_shared(*, container: Container, network: Network | None = None, 
     for endpoint in endpoints.filter(network=network) if network is not None else endpoints:
         if endpoint.network.is_usable_by(container.tenant):
             continue
+        assert container.tenant is not None  # a system container's look above has failed already
         name, team = endpoint.network.name, container.tenant.name
         owner = endpoint.network.tenant.name if endpoint.network.tenant else "Its owner"
         if network is not None:

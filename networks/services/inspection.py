@@ -17,6 +17,7 @@ SHARED_NETWORK = "shared_network"
 def network_inspect_refusal(*, tenant: Tenant, network: Network) -> ServiceError | None:
     """Why the team may not see Docker's view of the network now, or None when it may."""
     if network.tenant_id != tenant.pk:
+        assert network.tenant is not None, "a network another team may see is shared by the team that owns it"
         return ServiceError(
             SHARED_NETWORK,
             f"{network.tenant.name} shares this network with your team; Docker's view of it, with every team's "

@@ -45,6 +45,7 @@ def network_owned(*, tenant, network: Network, verb: str) -> Network:
     network = Network.objects.select_for_update().get(pk=network.pk)
     if network.tenant_id != tenant.pk:
         if network.is_usable_by(tenant):
+            assert network.tenant is not None, "a network another team may use is shared by the team that owns it"
             raise ServiceError(
                 "shared_network",
                 f'Network "{network.name}" is shared with {tenant.name} by {network.tenant.name}: your team can run '
@@ -154,7 +155,7 @@ def network_create(
 
 def network_create_run(*, operation: Operation) -> None:
     """Make the Docker network; a retried or duplicated run finds the one it made by its labels."""
-    network = operation.network
+    network = operation.network_required()
     if network.status == Network.Status.ACTIVE and network.docker_id:
         operation_succeed(operation=operation, message="The network already exists.", result={"id": network.docker_id})
         return
@@ -244,7 +245,7 @@ def network_remove(*, tenant, network: Network, user=None, disconnect: bool = Fa
 
 
 def network_remove_run(*, operation: Operation) -> None:
-    network = operation.network
+    network = operation.network_required()
     cluster = network.cluster
     if network.status == Network.Status.REMOVED:
         operation_succeed(operation=operation, message="The network was already removed.")
@@ -337,10 +338,10 @@ def network_connect(
 
 
 def network_connect_run(*, operation: Operation) -> None:
-    network, container = operation.network, operation.container
+    network, container = operation.network_required(), operation.container_required()
     endpoint = Endpoint.objects.get(network=network, container=container)
     check_still_shared(container=container, network=network)  # an unshare before: nothing is connected
-    node = container.node.docker
+    node = container.placed_node().docker
     attrs = docker_engine.inspect_container(node, container.docker_id)
     if attrs is None:
         raise EngineError(f"{container.name} no longer exists on the cluster.", code="container_gone")
@@ -410,9 +411,12 @@ def network_disconnect_run(*, operation: Operation) -> None:
         .first()
     )
     if endpoint is not None:
-        operation_progress(operation=operation, message=f"Disconnecting {operation.container.name}.")
+        operation_progress(operation=operation, message=f"Disconnecting {operation.container_required().name}.")
         endpoint_remove(endpoint=endpoint, force=operation.params.get("force", False))
-    operation_succeed(operation=operation, message=f"{operation.container.name} is off {operation.network.name}.")
+    operation_succeed(
+        operation=operation,
+        message=f"{operation.container_required().name} is off {operation.network_required().name}.",
+    )
 
 
 # --- inspect ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Case, F, Value, When
@@ -256,7 +257,7 @@ def _resend(operation: Operation, *, status: str, message: str | None) -> bool:
 
 def operations_send_unsent() -> list[int]:
     """The outbox: send every queued operation whose message never reached the task queue."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=OUTBOX_GRACE_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=OUTBOX_GRACE_SECONDS)
     sent = []
     for operation in Operation.objects.filter(status=Operation.Status.QUEUED, sent__isnull=True):
         refused = operation.waits_on == WaitsOn.TASK_QUEUE  # nobody is sending it now: no need to wait
@@ -280,7 +281,7 @@ def operation_recover_orphans(*, live_task_ids: set[str], waiting_task_ids: set[
     flight is not taken for a lost one. The runners are idempotent, so the new task picks up where
     the dead one stopped. Returns the ids handed over.
     """
-    cutoff = timezone.now() - timezone.timedelta(seconds=RECOVERY_GRACE_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=RECOVERY_GRACE_SECONDS)
     recovered = []
     for operation in Operation.objects.filter(status=Operation.Status.RUNNING, updated__lt=cutoff):
         if operation.celery_task_id in live_task_ids:

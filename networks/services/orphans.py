@@ -114,6 +114,7 @@ def failed_holds_free(cluster: Cluster, docker_networks: dict) -> list[str]:
             subnet_release_in_consul(cluster=cluster, cidr=allocation.cidr)
         except EngineError:
             pass
+        assert allocation.network is not None  # the query asked for the blocks of failed networks
         changes.append(
             f'Network "{allocation.network.name}" failed; the swarm has nothing made for it: {allocation.cidr} freed.'
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -184,7 +184,7 @@ def check_ports_free(*, tenant, node: Node, published: Iterable) -> None:
     )
 
 
-def node_with_free_ports(*, tenant, cluster, nodes: list[Node], published: Iterable) -> Node:
+def node_with_free_ports(*, tenant, cluster, nodes: Sequence[Node], published: Iterable) -> Node:
     """The first of `nodes` (in the spread order) where every requested host port is free.
 
     When none has them all free, the refusal is the first node's: what holds the port there.
@@ -197,7 +197,9 @@ def node_with_free_ports(*, tenant, cluster, nodes: list[Node], published: Itera
             return node
     if len(nodes) == 1:
         check_ports_free(tenant=tenant, node=nodes[0], published=published)
-    (port, protocol), _ = clash_on(node=nodes[0], published=published)
+    clash = clash_on(node=nodes[0], published=published)
+    assert clash is not None, "no node had the ports free, so the first one has a clash"
+    (port, protocol), _ = clash
     raise ServiceError(
         "port_in_use",
         f"Host port {port}/{protocol} is already published on every ready node of {cluster.name}; "
@@ -207,7 +209,7 @@ def node_with_free_ports(*, tenant, cluster, nodes: list[Node], published: Itera
     )
 
 
-def _taken_everywhere(nodes: list[Node], protocol: str) -> set[int]:
+def _taken_everywhere(nodes: Sequence[Node], protocol: str) -> set[int]:
     taken: set[int] = set()
     for node in nodes:
         taken |= {port for port, proto in holders_on(node) if proto == protocol}

@@ -114,7 +114,7 @@ def held_task_ids() -> set[str] | None:
     client = broker_redis()
     if client is None:
         return None
-    workers = sorted(name.decode() for name in client.smembers(HELD_WORKERS_KEY))
+    workers = sorted(name.decode() if isinstance(name, bytes) else name for name in client.smembers(HELD_WORKERS_KEY))
     held: set[str] = set()
     gone = []
     for worker, raw in zip(

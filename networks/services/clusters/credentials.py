@@ -13,6 +13,7 @@ from .connect import SwarmFound
 
 def cluster_credentials_set(cluster: Cluster, found: SwarmFound, bundle: Bundle) -> None:
     """Put the bundle's credentials and the addresses found on the cluster (not saved: the caller saves)."""
+    assert bundle.tls is not None, "a bundle given to register or rotate with always holds its TLS files"
     facts = certificate_facts(bundle.tls.cert_pem)
     sealed = bundle_seal(bundle)
     cluster.docker_endpoint = found.docker_host

@@ -104,7 +104,7 @@ def cluster_record(*, tenant: Tenant, found: SwarmFound, bundle: Bundle, name: s
                 http_status=409,
             )
     created = cluster is None
-    if created:
+    if cluster is None:
         cluster = Cluster(name=name)
     # The same swarm again, or (same name, new ID) the swarm was rebuilt: its old networks are gone
     # with it, and the reconcile that follows registration marks them so.

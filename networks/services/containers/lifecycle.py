@@ -33,7 +33,7 @@ def container_remove_from_node(*, container: Container) -> list[str]:
     return [attrs["Id"] for attrs in found]
 
 
-ACTIONS = {
+ACTIONS: dict[str, tuple[str, str]] = {
     "stop": (Operation.Kind.CONTAINER_STOP, "stopped"),
     "start": (Operation.Kind.CONTAINER_START, "started"),
     "restart": (Operation.Kind.CONTAINER_RESTART, "restarted"),
@@ -69,10 +69,10 @@ def container_remove_exited(*, tenant, user=None) -> list[Operation]:
 
 
 def container_action_run(*, operation: Operation) -> None:
-    container = operation.container
+    container = operation.container_required()
     check_not_system(container, "changed")
     action = {v[0]: k for k, v in ACTIONS.items()}[operation.kind]
-    endpoint = container.node.docker
+    endpoint = container.placed_node().docker
     if action == "remove":
         if container.docker_id:
             docker_engine.remove_container(endpoint, container.docker_id, force=True)

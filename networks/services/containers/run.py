@@ -152,6 +152,7 @@ def container_run(
 
 
 def _container_labels(container: Container) -> dict[str, str]:
+    assert container.tenant is not None, "a container the portal runs is a team's; system ones are not run here"
     return docker_labels.portal_labels(
         cluster_uid=container.cluster.uid,
         tenant_slug=container.tenant.slug,
@@ -161,8 +162,8 @@ def _container_labels(container: Container) -> dict[str, str]:
 
 
 def container_launch_run(*, operation: Operation) -> None:
-    container = operation.container
-    node = container.node
+    container = operation.container_required()
+    node = container.placed_node()
     endpoints = list(container.endpoints.select_related("network").order_by("id"))
     # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its container made.
     found = (

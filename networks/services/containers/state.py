@@ -32,7 +32,7 @@ def container_record_state(container: Container, attrs: dict) -> None:
 
 
 def _agent_address(container: Container) -> str:
-    return f"http://{container.node.address}:8500"
+    return f"http://{container.placed_node().address}:8500"
 
 
 def container_sync_service(container: Container) -> None:
@@ -42,6 +42,7 @@ def container_sync_service(container: Container) -> None:
     service_id = f"overlay-portal-{container.cluster.uid}-{container.pk}"
     if container.status == Container.Status.RUNNING and container.published_ports:
         first = container.published_ports[0]
+        assert container.tenant is not None  # a constraint: every container but the system ones has a team
         consul_engine.service_register(
             _agent_address(container),
             service_id=service_id,
