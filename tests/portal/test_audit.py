@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from networks.models import ClusterGrant, Network
+from networks.models import ClusterGrant, Container, Network
 from portal.models import ApiToken, AuditEntry, Membership
 from tests.factories import make_container, make_network, make_staff, make_team, make_user
 from tests.pages import run_form
@@ -99,6 +99,19 @@ def test_container_changes_leave_one_entry_each_and_no_secret_value(client, team
 
     every_value = json.dumps(list(asked().values()), default=str)
     assert "my-root-pw" not in every_value
+
+
+def test_every_container_action_on_the_pages_leaves_one_entry(client, team):
+    containers = {action: make_container(team, f"box-{action}") for action in ("stop", "start", "restart", "remove")}
+    make_container(team, "done", status=Container.Status.EXITED)
+    client.force_login(team.member)
+    for action, container in containers.items():
+        client.post(f"/containers/{container.pk}/{action}/", REMOTE_ADDR=ADDRESS)
+        assert_entry(only_entry(f"container.{action}"), user=team.member, tenant=team.tenant, obj=container)
+    client.post("/containers/remove-exited/", REMOTE_ADDR=ADDRESS)
+    swept = only_entry("container.remove_exited")
+    assert_entry(swept, user=team.member, tenant=team.tenant)
+    assert len(swept.details["operations"]) == 1 and asked().count() == 5
 
 
 def test_members_and_tokens_changes_leave_one_entry_each(client, team):

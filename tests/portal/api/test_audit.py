@@ -4,6 +4,9 @@ import csv
 import io
 import json
 
+from django.contrib.auth import get_user_model
+
+from networks.models import ClusterGrant, Container
 from portal.models import AuditEntry
 from tests.apiclient import assert_error
 
@@ -47,6 +50,44 @@ def test_container_and_operation_requests_leave_one_entry_each_and_no_secret(tea
     assert asked().get(action="container.stop").object_id == str(container.pk)
     assert "my-root-pw" not in json.dumps(list(asked().values()), default=str)
     assert "my-root-pw" not in team.api().get("audit/", {"format": "csv"}).content.decode()
+
+
+def test_every_other_change_over_the_api_leaves_one_entry_with_its_token(team, other_team):
+    ClusterGrant.objects.create(cluster=team.cluster, tenant=other_team.tenant)
+    network, spare = team.network("web"), team.network("spare")
+    attached = team.container("attached", networks=[{"network": network}])
+    gone = team.container("gone")
+    team.container("done", status=Container.Status.EXITED)
+    get_user_model().objects.create_user(username="newcomer")
+    api, slug = team.api(), other_team.tenant.slug
+    asks = [
+        ("network.disconnect", "post", f"networks/{network.pk}/disconnect/", {"container": attached.pk}, network),
+        ("network.share", "post", f"networks/{network.pk}/share/", {"tenant": slug}, network),
+        ("network.unshare", "post", f"networks/{network.pk}/unshare/", {"tenant": slug}, network),
+        ("network.remove", "delete", f"networks/{spare.pk}/", None, spare),
+        ("container.remove", "post", f"containers/{gone.pk}/remove/", None, gone),
+        ("container.remove_exited", "post", "containers/remove-exited/", None, None),
+        ("membership.add", "post", "members/", {"username": "newcomer", "role": "viewer"}, None),
+    ]
+    for action, method, path, body, obj in asks:
+        response = api.post(path, body) if method == "post" else api.delete(path)
+        assert response.status_code in (200, 201, 202), (action, response.content)
+        entry = asked().get(action=action)
+        assert (entry.user, entry.tenant, entry.token_prefix) == (
+            team.users["owner"],
+            team.tenant,
+            team.users["owner"].api_tokens.get().prefix,
+        )
+        if obj is not None:
+            assert (entry.object_type, entry.object_id) == (obj._meta.label_lower, str(obj.pk))
+    assert asked().get(action="network.share").details == {"with": slug}
+    assert asked().get(action="network.unshare").details == {"operations": [], "with": slug}
+    assert len(asked().get(action="container.remove_exited").details["operations"]) == 1
+    membership = team.tenant.memberships.get(user__username="newcomer")
+    assert api.delete(f"members/{membership.pk}/").status_code == 204
+    removed = asked().get(action="membership.remove")
+    assert removed.object_id == str(membership.pk) and removed.user == team.users["owner"]
+    assert asked().count() == len(asks) + 1
 
 
 def test_members_and_tokens_over_the_api_are_recorded(team):
