@@ -52,8 +52,3 @@ class Actor:
     def system(cls, name: str) -> Actor:
         """The portal's own upkeep (a worker's periodic task), under the name the log shows."""
         return cls(user=None, name=name)
-
-    @property
-    def username(self) -> str:
-        """The acting user's name, or "" when no user acts (a command, the system)."""
-        return self.user.get_username() if self.user is not None else ""
