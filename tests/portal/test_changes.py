@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from portal import changes
 from portal.actors import Actor
 from portal.models import AuditEntry, Tenant
-from tests.pages import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)  # listeners hear of a change once it commits
 
