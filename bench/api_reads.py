@@ -36,6 +36,8 @@ from pathlib import Path
 import requests
 from cryptography.fernet import Fernet
 
+from portal.actors import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -128,7 +130,7 @@ def prepare() -> tuple[str, int, int]:
     made = populate(team, next(n for n in range(LISTED) if n + n // 10 + 1 == LISTED))
     visible = Network.objects.usable_by(team.tenant).count()
     assert visible == LISTED, f"the team sees {visible} networks, not {LISTED}"
-    return api_token_create(user=team.owner, name="bench")[1], team.tenant.pk, made["network"].pk
+    return api_token_create(actor=Actor.command(), user=team.owner, name="bench")[1], team.tenant.pk, made["network"].pk
 
 
 def serve(application: str, port: int, tenant: int, log) -> subprocess.Popen:

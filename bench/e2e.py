@@ -47,6 +47,8 @@ import requests.adapters
 import urllib3.util
 from cryptography.fernet import Fernet
 
+from portal.actors import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -251,7 +253,7 @@ def prepare() -> tuple[Tenant, Cluster, str]:
     membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
     call_command("cluster_register", tenant="demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     cluster = Cluster.objects.get()
-    return tenant, cluster, api_token_create(user=user, name="bench")[1]
+    return tenant, cluster, api_token_create(actor=Actor.command(), user=user, name="bench")[1]
 
 
 def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import requests
 
+from portal.actors import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = ROOT / "var" / "bench-web.sqlite3"
 sys.path.insert(0, str(ROOT))
@@ -85,7 +87,7 @@ def prepare() -> str:
         )
         allocation.network = network
         allocation.save(update_fields=["network"])
-    return api_token_create(user=user, name="bench")[1]
+    return api_token_create(actor=Actor.command(), user=user, name="bench")[1]
 
 
 def server_env() -> dict:

@@ -12,10 +12,9 @@ from django.views.decorators.http import require_POST
 
 from networks.selectors.clusters import cluster_credentials
 from plumbing.errors import USER_ERRORS
+from portal.actors import Actor
 from portal.admin import AuditedAdminMixin
-from portal.audit import audit_record
 
-from .audit import cluster_audited
 from .forms.clusters import ClusterCredentialsForm, ClusterRegisterForm
 from .models import (
     AddressAllocation,
@@ -221,11 +220,10 @@ class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return super().delete_view(request, object_id, extra_context)
         cluster = self._cluster(request, object_id, self.has_delete_permission)
         try:
-            cluster_deregister(cluster=cluster)
+            cluster_deregister(actor=Actor.of(request), cluster=cluster)
         except USER_ERRORS as error:
             self.message_user(request, error.message, messages.ERROR)
             return self._change_page(cluster)
-        cluster_audited(request, "cluster.deregister", cluster)
         self.message_user(request, deregistered_sentence(cluster), messages.SUCCESS)
         return redirect(reverse("admin:networks_cluster_changelist"))
 
@@ -340,8 +338,7 @@ class OperationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def give_up(self, request, queryset):
         stuck = list(queryset.unfinished())
         for operation in stuck:
-            operation_give_up_request(operation=operation)
-            audit_record(request=request, action="operation.give_up", obj=operation, tenant=operation.tenant)
+            operation_give_up_request(actor=Actor.of(request), operation=operation)
         self.message_user(
             request,
             f"A worker gives up on {len(stuck)} operation(s), cleaning up what they started; finished ones are "
@@ -371,12 +368,13 @@ class RegistryLoginAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def audit_action(self, obj, verb: str, message) -> str:
-        return "registry_login.remove" if verb == "delete" else super().audit_action(obj, verb, message)
+    def audit_change(self, request, obj, verb: str, message=None) -> None:
+        if verb != "delete":  # registry_login_remove records the registry_login.remove entry
+            super().audit_change(request, obj, verb, message)
 
     def delete_model(self, request, obj):
-        registry_login_remove(login=obj)
+        registry_login_remove(actor=Actor.of(request), login=obj)
 
     def delete_queryset(self, request, queryset):
         for login in queryset:
-            registry_login_remove(login=login)
+            registry_login_remove(actor=Actor.of(request), login=login)

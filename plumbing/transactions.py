@@ -8,15 +8,17 @@ follow-up of the events follower recording an operation on the same cluster.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import OperationalError, transaction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 ATTEMPTS = 3
 
 
@@ -37,3 +39,16 @@ def atomic_with_retry(change: Callable[[], T]) -> T:
             logger.warning("a deadlock's victim, made again (%s/%s): %s", attempt, ATTEMPTS - 1, error)
             time.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
+
+
+def retried_on_deadlock(change: Callable[P, T]) -> Callable[P, T]:
+    """A service made in a transaction of its own and made again when it was a deadlock's victim.
+
+    Called inside another transaction (an API create that stores its Idempotency-Key answer with it),
+    it is a savepoint of that one, and the outermost `atomic_with_retry` makes the whole again."""
+
+    @functools.wraps(change)
+    def retried(*args: P.args, **kwargs: P.kwargs) -> T:
+        return atomic_with_retry(lambda: change(*args, **kwargs))
+
+    return retried

@@ -12,6 +12,8 @@ from django.utils.text import slugify
 
 from plumbing.errors import ServiceError
 
+from .actors import Actor
+from .changes import change_record
 from .models import ApiToken, IdempotencyRecord, Membership, Tenant
 
 API_TOKEN_PREFIX = "op_"
@@ -50,7 +52,7 @@ def _check_not_last_owner(membership: Membership, verb: str) -> None:
 
 
 @transaction.atomic
-def membership_add(*, tenant: Tenant, username: str, role: str) -> Membership:
+def membership_add(*, actor: Actor, tenant: Tenant, username: str, role: str) -> Membership:
     """An owner adds an existing user to the tenant."""
     role = _check_role(role)
     user = get_user_model().objects.filter(username=(username or "").strip()).first()
@@ -67,33 +69,50 @@ def membership_add(*, tenant: Tenant, username: str, role: str) -> Membership:
             field="username",
             http_status=409,
         )
-    return Membership.objects.create(tenant=tenant, user=user, role=role)
-
-
-@transaction.atomic
-def membership_role_change(*, membership: Membership, role: str) -> Membership:
-    role = _check_role(role)
-    if role != Membership.Role.OWNER:
-        _check_not_last_owner(membership, "demoted")
-    membership.role = role
-    membership.save(update_fields=["role"])
+    membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    change_record(actor=actor, action="membership.add", tenant=tenant, obj=membership, details={"role": role})
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
-    _check_not_last_owner(membership, "removed")
-    membership.delete()
+def membership_role_change(*, actor: Actor, membership: Membership, role: str) -> Membership:
+    role = _check_role(role)
+    if role != Membership.Role.OWNER:
+        _check_not_last_owner(membership, "demoted")
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    change_record(
+        actor=actor,
+        action="membership.role_change",
+        tenant=membership.tenant,
+        obj=membership,
+        details={"from": before, "to": role},
+    )
+    return membership
 
 
 @transaction.atomic
-def demo_setup(*, username: str = "demo", password: str = "overlay-demo", tenant_name: str = "Demo") -> tuple:
+def membership_remove(*, actor: Actor, membership: Membership) -> None:
+    _check_not_last_owner(membership, "removed")
+    membership_id = membership.pk
+    membership.delete()
+    change_record(
+        actor=actor, action="membership.remove", tenant=membership.tenant, obj=membership, object_id=membership_id
+    )
+
+
+@transaction.atomic
+def demo_setup(
+    *, actor: Actor, username: str = "demo", password: str = "overlay-demo", tenant_name: str = "Demo"
+) -> tuple:
     """Create (or reset) the demo tenant and its owner; idempotent."""
     tenant, _ = Tenant.objects.get_or_create(slug=slugify(tenant_name), defaults={"name": tenant_name})
     user, _ = get_user_model().objects.get_or_create(username=username)
     user.set_password(password)
     user.save()
     membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
+    change_record(actor=actor, action="tenant.demo_setup", tenant=tenant, obj=tenant, details={"owner": username})
     return tenant, user
 
 
@@ -104,8 +123,16 @@ def api_token_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
-    """Make a token and return it with its key; the key is not stored and cannot be shown again."""
+def _token_details(actor: Actor, token: ApiToken) -> dict:
+    """Whose token it is, when someone else (an admin, the command line) acted for its user."""
+    return {} if actor.user is not None and actor.user == token.user else {"for": token.user.get_username()}
+
+
+@transaction.atomic
+def api_token_create(*, actor: Actor, user, name: str, tenant: Tenant | None = None) -> tuple[ApiToken, str]:
+    """Make a token for `user` and return it with its key; the key is not stored and cannot be shown again.
+
+    `tenant`: the team whose audit log records it (the one its user works in), None for none."""
     name = (name or "").strip()
     if not name:
         raise ServiceError("name_required", "Name the token after what will use it, such as cli.", field="name")
@@ -115,13 +142,17 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     token = ApiToken.objects.create(
         user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 8], key_hash=api_token_hash(key)
     )
+    change_record(actor=actor, action="token.create", tenant=tenant, obj=token, details=_token_details(actor, token))
     return token, key
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+@transaction.atomic
+def api_token_revoke(*, actor: Actor, token: ApiToken, tenant: Tenant | None = None) -> ApiToken:
+    """Stop a token at once; `tenant` as for api_token_create."""
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
+    change_record(actor=actor, action="token.revoke", tenant=tenant, obj=token, details=_token_details(actor, token))
     return token
 
 

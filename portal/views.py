@@ -13,8 +13,9 @@ from plumbing.forms import submit
 from plumbing.inputs import parse_id
 from plumbing.live import paginate
 
+from .actors import Actor
 from .api.serializers import AuditEntrySerializer
-from .audit import audit_csv, audit_record
+from .audit import audit_csv
 from .filters import AuditEntryFilterSet
 from .forms import ApiTokenForm, MembershipAddForm
 from .models import Membership
@@ -52,11 +53,10 @@ def members(request):
     status = 200
     if request.method == "POST":
         require_manage(request)
-        added, status = submit(form, lambda data: membership_add(tenant=request.tenant, **data))
+        added, status = submit(
+            form, lambda data: membership_add(actor=Actor.of(request), tenant=request.tenant, **data)
+        )
         if added is not None:
-            audit_record(
-                request=request, action="membership.add", obj=added, tenant=request.tenant, details={"role": added.role}
-            )
             messages.success(
                 request, f"{added.user.username} joined {request.tenant.name} as {added.get_role_display().lower()}."
             )
@@ -72,26 +72,10 @@ def membership_update(request, pk: int):
     membership = membership_get(tenant=request.tenant, pk=pk)
     try:
         if request.POST.get("action") == "remove":
-            membership_id = membership.pk
-            membership_remove(membership=membership)
-            audit_record(
-                request=request,
-                action="membership.remove",
-                obj=membership,
-                object_id=membership_id,
-                tenant=request.tenant,
-            )
+            membership_remove(actor=Actor.of(request), membership=membership)
             messages.success(request, f"{membership.user.username} is no longer in {request.tenant.name}.")
         else:
-            before = membership.role
-            membership_role_change(membership=membership, role=request.POST.get("role", ""))
-            audit_record(
-                request=request,
-                action="membership.role_change",
-                obj=membership,
-                tenant=request.tenant,
-                details={"from": before, "to": membership.role},
-            )
+            membership_role_change(actor=Actor.of(request), membership=membership, role=request.POST.get("role", ""))
             messages.success(request, f"{membership.user.username} is now {membership.get_role_display().lower()}.")
     except ServiceError as error:
         messages.error(request, error.message)
@@ -109,17 +93,20 @@ def tokens(request):
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
-            api_token_revoke(token=token)
-            audit_record(request=request, action="token.revoke", obj=token, tenant=request.tenant)
+            api_token_revoke(actor=Actor.of(request), token=token, tenant=request.tenant)
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")
         form = ApiTokenForm(request.POST)
-        created, _ = submit(form, lambda data: api_token_create(user=request.user, name=data["name"]))
+        created, _ = submit(
+            form,
+            lambda data: api_token_create(
+                actor=Actor.of(request), user=request.user, name=data["name"], tenant=request.tenant
+            ),
+        )
         if created is None:
             error = " ".join(message for messages in form.errors.values() for message in messages)
         else:
-            token, new_key = created
-            audit_record(request=request, action="token.create", obj=token, tenant=request.tenant)
+            _, new_key = created
     return render(
         request,
         "portal/tokens.html",

@@ -41,6 +41,7 @@ from networks.services.clusters.connect import SwarmFound
 from networks.services.clusters.registration import cluster_record, cluster_register
 from networks.services.containers.run import container_run
 from networks.services.networks import network_create
+from portal.actors import Actor
 from portal.models import Membership, Tenant
 from portal.services import api_token_create, membership_set, tenant_create
 from tests.apiclient import Api
@@ -79,7 +80,11 @@ class Team:
     def network(self, name: str | None = None, status=Network.Status.ACTIVE, **kwargs) -> Network:
         """A network made by the service (its operation left queued), then marked as the worker would."""
         operation = network_create(
-            tenant=self.tenant, cluster=self.cluster, name=name or f"net{next(numbers)}", **kwargs
+            actor=Actor.system("tests"),
+            tenant=self.tenant,
+            cluster=self.cluster,
+            name=name or f"net{next(numbers)}",
+            **kwargs,
         )
         Network.objects.filter(pk=operation.network_id).update(status=status, docker_id="d" * 64)
         return Network.objects.get(pk=operation.network_id)
@@ -87,7 +92,13 @@ class Team:
     def container(self, name: str | None = None, status=Container.Status.RUNNING, **kwargs) -> Container:
         """A container run by the service (its operation left queued), then marked as the worker would."""
         kwargs.setdefault("image", "overlay-portal/tools:latest")
-        operation = container_run(tenant=self.tenant, cluster=self.cluster, name=name or f"c{next(numbers)}", **kwargs)
+        operation = container_run(
+            actor=Actor.system("tests"),
+            tenant=self.tenant,
+            cluster=self.cluster,
+            name=name or f"c{next(numbers)}",
+            **kwargs,
+        )
         Container.objects.filter(pk=operation.container_id).update(status=status, docker_id="c" * 64)
         return Container.objects.get(pk=operation.container_id)
 
@@ -112,7 +123,7 @@ def make_staff(username: str):
 
 def make_token(user) -> str:
     """A new API token's key for the user."""
-    return api_token_create(user=user, name="tests")[1]
+    return api_token_create(actor=Actor.system("tests"), user=user, name="tests")[1]
 
 
 ROLES = (Membership.Role.OWNER, Membership.Role.MEMBER, Membership.Role.VIEWER)
@@ -172,6 +183,7 @@ def make_cluster(tenant: Tenant, name: str = "local", *, octet: int = 250) -> Cl
 def register_local(tenant, description: dict, name: str | None = None) -> Cluster:
     """The local cluster (cluster/cluster up) registered for the tenant from its bundle, over TLS."""
     return cluster_register(
+        actor=Actor.system("tests"),
         tenant=tenant,
         bundle=bundle_read(Path(description["bundle"]).read_bytes()),
         name=name or description["name"],

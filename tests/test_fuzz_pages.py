@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from networks.models import Container, Network
 from networks.services.registries import registry_login_set
+from portal.actors import Actor
 from portal.models import Membership
 from portal.services import membership_set, tenant_create
 from tests.factories import make_container, make_network, make_operation, make_system_container
@@ -138,7 +139,9 @@ def rows(team):
     membership_set(tenant=tenant_create(name="Second team"), user=team.member, role=Membership.Role.MEMBER)
     make_system_container(team)
     operation = make_operation(team, target="web", network=web)
-    login = registry_login_set(tenant=team.tenant, registry="registry.example.com", username="ci", password="pw")
+    login = registry_login_set(
+        actor=Actor.system("tests"), tenant=team.tenant, registry="registry.example.com", username="ci", password="pw"
+    )
     Network.objects.filter(pk=web.pk).update(docker_id="")  # the inspect page then asks no worker
     return {
         "pk": {

@@ -12,6 +12,8 @@ from django.db import transaction
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
 from networks.selectors.clusters import grant_usage
 from plumbing.errors import ServiceError, not_found
+from portal.actors import Actor
+from portal.changes import change_record
 from portal.models import Tenant
 
 from .allocations import cluster_lock
@@ -69,7 +71,7 @@ def grant_check_room(
 
 
 @transaction.atomic
-def cluster_grant(*, cluster: Cluster, tenant: Tenant, **limits) -> tuple[ClusterGrant, bool]:
+def cluster_grant(*, actor: Actor, cluster: Cluster, tenant: Tenant, **limits) -> tuple[ClusterGrant, bool]:
     """Let the tenant use the cluster (or change its limits); returns the grant and whether it is new."""
     unknown = sorted(set(limits) - set(LIMIT_FIELDS))
     if unknown:
@@ -84,6 +86,8 @@ def cluster_grant(*, cluster: Cluster, tenant: Tenant, **limits) -> tuple[Cluste
         for name, value in limits.items():
             setattr(grant, name, value)
         grant.save(update_fields=list(limits))
+    action = "cluster.grant" if created else "cluster.grant_change"
+    change_record(actor=actor, action=action, tenant=tenant, obj=cluster, details=limits)
     return grant, created
 
 
@@ -107,7 +111,7 @@ def grant_holdings(*, cluster: Cluster, tenant: Tenant) -> list[str]:
 
 
 @transaction.atomic
-def cluster_grant_revoke(*, cluster: Cluster, tenant: Tenant) -> None:
+def cluster_grant_revoke(*, actor: Actor, cluster: Cluster, tenant: Tenant) -> None:
     """Stop the tenant using the cluster; refused while it still has live networks or containers there."""
     cluster_lock(cluster.pk)
     grant = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).first()
@@ -123,3 +127,4 @@ def cluster_grant_revoke(*, cluster: Cluster, tenant: Tenant) -> None:
         )
     NetworkShare.objects.filter(tenant=tenant, network__cluster=cluster).delete()
     grant.delete()
+    change_record(actor=actor, action="cluster.grant_revoke", tenant=tenant, obj=cluster)

@@ -15,6 +15,8 @@ from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Endpoint, Network, Operation, SubnetAllocation
 from networks.models.network import NAME_MAX_LENGTH, validate_network_name
 from plumbing.errors import ServiceError
+from plumbing.transactions import retried_on_deadlock
+from portal.actors import Actor
 
 from . import queue
 from .allocations import (
@@ -28,6 +30,7 @@ from .endpoints import check_aliases, check_still_shared, endpoint_plan, endpoin
 from .grants import grant_check_room
 from .operations import operation_create, operation_progress, operation_succeed
 from .protection import check_not_system
+from .records import operation_change_record
 from .state import state_network_delete, state_network_write
 
 logger = logging.getLogger(__name__)
@@ -98,12 +101,12 @@ def _set_status(network: Network, status: str) -> None:
 # --- create -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@retried_on_deadlock
 def network_create(
     *,
+    actor: Actor,
     tenant,
     cluster: Cluster,
-    user=None,
     name: str,
     subnet: str = "",
     prefixlen: int | None = None,
@@ -115,7 +118,7 @@ def network_create(
     """Validate, hold a subnet, record the network and its operation, and enqueue the work.
 
     Everything from the swarm's lock to the commit is a few index lookups and inserts: every
-    create on the swarm waits for it.
+    create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
     """
     name = _check_name(name)
     labels = docker_labels.labels_check(labels)
@@ -132,15 +135,15 @@ def network_create(
         internal=internal,
         encrypted=encrypted,
         labels=labels,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=actor.user,
     )
     subnet_hold(cluster=cluster, block=block, network=network)
-    return operation_create(
+    operation = operation_create(
         tenant=tenant,
         cluster=cluster,
         kind=Operation.Kind.NETWORK_CREATE,
         target=name,
-        user=user,
+        user=actor.user,
         network=network,
         params={
             "subnet": str(block),
@@ -151,6 +154,8 @@ def network_create(
             "block_chosen_by_portal": not (subnet or "").strip() and not (gateway or "").strip(),
         },
     )
+    operation_change_record(actor=actor, action="network.create", operation=operation)
+    return operation
 
 
 def network_create_run(*, operation: Operation) -> None:
@@ -213,7 +218,7 @@ def _attached_sentence(names: list[str]) -> str:
 
 
 @transaction.atomic
-def network_remove(*, tenant, network: Network, user=None, disconnect: bool = False) -> Operation:
+def network_remove(*, actor: Actor, tenant, network: Network, disconnect: bool = False) -> Operation:
     network = network_owned(tenant=tenant, network=network, verb="remove")
     if network.is_external:
         raise ServiceError(
@@ -237,10 +242,11 @@ def network_remove(*, tenant, network: Network, user=None, disconnect: bool = Fa
         cluster=network.cluster,
         kind=Operation.Kind.NETWORK_REMOVE,
         target=network.name,
-        user=user,
+        user=actor.user,
         network=network,
         params={"disconnect": disconnect},
     )
+    operation_change_record(actor=actor, action="network.remove", operation=operation, obj=network)
     return operation
 
 
@@ -308,7 +314,7 @@ def _check_container_usable(container: Container, verb: str) -> None:
 
 @transaction.atomic
 def network_connect(
-    *, tenant, network: Network, container: Container, user=None, aliases=None, ipv4_address: str = ""
+    *, actor: Actor, tenant, network: Network, container: Container, aliases=None, ipv4_address: str = ""
 ) -> Operation:
     network = Network.objects.select_for_update().get(pk=network.pk)
     if not network.is_usable_by(tenant):
@@ -329,11 +335,12 @@ def network_connect(
         cluster=network.cluster,
         kind=Operation.Kind.NETWORK_CONNECT,
         target=f"{container.name} to {network.name}",
-        user=user,
+        user=actor.user,
         network=network,
         container=container,
         params={"aliases": aliases, "ipv4_address": endpoint.ipv4_address or ""},
     )
+    operation_change_record(actor=actor, action="network.connect", operation=operation, obj=network)
     return operation
 
 
@@ -375,14 +382,20 @@ def network_connect_failed(*, operation: Operation) -> None:
 
 
 @transaction.atomic
-def network_disconnect(*, tenant, network: Network, container: Container, user=None, force: bool = False) -> Operation:
+def network_disconnect(
+    *, actor: Actor, tenant, network: Network, container: Container, force: bool = False
+) -> Operation:
     network = Network.objects.select_for_update().get(pk=network.pk)
     if not network.is_usable_by(tenant):
         raise network_not_usable(network.pk, field=None)
     check_not_system(container, "disconnected")
     if container.tenant_id != tenant.pk:
         raise ServiceError("not_found", "No such container.", http_status=404)
-    return network_disconnect_request(tenant=tenant, network=network, container=container, user=user, force=force)
+    operation = network_disconnect_request(
+        tenant=tenant, network=network, container=container, user=actor.user, force=force
+    )
+    operation_change_record(actor=actor, action="network.disconnect", operation=operation, obj=network)
+    return operation
 
 
 def network_disconnect_request(

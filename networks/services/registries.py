@@ -9,7 +9,9 @@ from django.db import transaction
 from networks.models import RegistryLogin
 from networks.sealing import secret_open, secret_seal
 from plumbing.errors import ServiceError
-from portal.models import Tenant
+from portal.actors import Actor
+from portal.changes import change_record
+from portal.models import AuditEntry, Tenant
 
 DOCKER_HUB = "docker.io"
 NAME_MAX_LENGTH = 255  # the registry's and the user name's columns
@@ -27,7 +29,17 @@ def registry_of(image: str) -> str:
     return DOCKER_HUB
 
 
-def registry_login_set(*, tenant: Tenant, registry: str, username: str, password: str) -> RegistryLogin:
+def _login_change_record(*, actor: Actor, action: str, login: RegistryLogin, login_id: int | None = None) -> AuditEntry:
+    """Record a change to a team's registry login: which registry and user name, never the password.
+
+    `login_id` is the id a removed login had (Django clears it on delete)."""
+    details = {"registry": login.registry, "username": login.username}
+    return change_record(
+        actor=actor, action=action, tenant=login.tenant, obj=login, object_id=login_id, details=details
+    )
+
+
+def registry_login_set(*, actor: Actor, tenant: Tenant, registry: str, username: str, password: str) -> RegistryLogin:
     registry = registry.strip().lower()
     if not REGISTRY_PATTERN.match(registry) or len(registry) > NAME_MAX_LENGTH:
         raise ServiceError(
@@ -55,11 +67,15 @@ def registry_login_set(*, tenant: Tenant, registry: str, username: str, password
             registry=registry,
             defaults={"username": username.strip(), "password_sealed": secret_seal(password)},
         )
+        _login_change_record(actor=actor, action="registry_login.set", login=login)
     return login
 
 
-def registry_login_remove(*, login: RegistryLogin) -> None:
+@transaction.atomic
+def registry_login_remove(*, actor: Actor, login: RegistryLogin) -> None:
+    login_id = login.pk
     login.delete()
+    _login_change_record(actor=actor, action="registry_login.remove", login=login, login_id=login_id)
 
 
 def registry_auth_for(*, tenant: Tenant | None, image: str) -> dict | None:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from networks.models import Operation
+from portal.actors import Actor
+from portal.changes import change_record
 
 from . import networks, queue, reconcile
 from .containers.lifecycle import container_action_failed, container_action_run
@@ -47,8 +49,9 @@ GIVEN_UP = (
 )
 
 
-def operation_give_up_request(*, operation: Operation) -> None:
+def operation_give_up_request(*, actor: Actor, operation: Operation) -> None:
     """Ask a worker to give up on a stuck operation (its clean-up talks to the cluster; pages never do)."""
+    change_record(actor=actor, action="operation.give_up", tenant=operation.tenant, obj=operation)
     queue.send_on_commit(queue.GIVE_UP_OPERATION, operation.pk)
 
 

@@ -19,9 +19,12 @@ from django.db.models import Q
 
 from networks.models import ClusterGrant, Container, Endpoint, Network, NetworkShare, Operation
 from plumbing.errors import ServiceError
+from portal.actors import Actor
+from portal.changes import change_record
 from portal.models import Tenant
 
 from .networks import network_disconnect_request, network_owned
+from .records import operations_change_record
 
 OWNERS_ONLY = "Only the team's owners can share its networks or stop sharing them."
 
@@ -34,7 +37,7 @@ def _other_tenant(slug: str) -> Tenant:
 
 
 @transaction.atomic
-def network_share(*, tenant: Tenant, network: Network, with_tenant: str, user=None) -> NetworkShare:
+def network_share(*, actor: Actor, tenant: Tenant, network: Network, with_tenant: str) -> NetworkShare:
     """Let another team of the network's cluster use the network."""
     network = network_owned(tenant=tenant, network=network, verb="share")
     other = _other_tenant(with_tenant)
@@ -57,18 +60,19 @@ def network_share(*, tenant: Tenant, network: Network, with_tenant: str, user=No
     share, created = NetworkShare.objects.get_or_create(
         network=network,
         tenant=other,
-        defaults={"created_by": user if getattr(user, "is_authenticated", False) else None},
+        defaults={"created_by": actor.user},
     )
     if not created:
         raise ServiceError(
             "already_shared", f"{network.name} is already shared with {other.name}.", field="tenant", http_status=409
         )
+    change_record(actor=actor, action="network.share", tenant=tenant, obj=network, details={"with": with_tenant})
     return share
 
 
 @transaction.atomic
 def network_unshare(
-    *, tenant: Tenant, network: Network, with_tenant: str, user=None, disconnect: bool = False
+    *, actor: Actor, tenant: Tenant, network: Network, with_tenant: str, disconnect: bool = False
 ) -> list[Operation]:
     """Stop sharing; refused while the other team's containers are attached, unless `disconnect`.
 
@@ -106,9 +110,17 @@ def network_unshare(
         .values_list("container_id", flat=True)
     )
     operations = [
-        network_disconnect_request(tenant=tenant, network=network, container=e.container, user=user, force=True)
+        network_disconnect_request(tenant=tenant, network=network, container=e.container, user=actor.user, force=True)
         for e in attached
         if e.container_id not in starting
     ]
     share.delete()
+    operations_change_record(
+        actor=actor,
+        action="network.unshare",
+        tenant=tenant,
+        operations=operations,
+        obj=network,
+        details={"with": with_tenant},
+    )
     return operations

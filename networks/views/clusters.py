@@ -7,7 +7,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from networks.audit import cluster_audited
 from networks.forms.clusters import ClusterCredentialsForm, ClusterRegisterForm
 from networks.selectors.clusters import (
     cluster_credentials,
@@ -27,6 +26,7 @@ from plumbing.errors import USER_ERRORS
 from plumbing.forms import submit
 from plumbing.inputs import parse_id
 from plumbing.live import attempt, render_live
+from portal.actors import Actor
 from portal.tenancy import require_change, staff_required, tenant_required
 
 
@@ -121,19 +121,14 @@ def register_submit(request, form: ClusterRegisterForm):
     refusal on the form (and the HTTP status to answer)."""
     return submit(
         form,
-        lambda data: cluster_audited(
-            request,
-            "cluster.register",
-            worker_answer(
-                lambda: cluster_register_ask(
-                    tenant=data["tenant"],
-                    bundle=data["credentials"],
-                    name=data["name"],
-                    registry=data["registry"],
-                    user=request.user,
-                )
-            ),
-            tenant=data["tenant"],
+        lambda data: worker_answer(
+            lambda: cluster_register_ask(
+                actor=Actor.of(request),
+                tenant=data["tenant"],
+                bundle=data["credentials"],
+                name=data["name"],
+                registry=data["registry"],
+            )
         ),
     )
 
@@ -142,10 +137,8 @@ def rotate_submit(request, cluster, form: ClusterCredentialsForm):
     """What the cluster page and the admin do with a new bundle: the cluster, or None with the refusal on the form."""
     return submit(
         form,
-        lambda data: cluster_audited(
-            request,
-            "cluster.rotate",
-            worker_answer(lambda: cluster_credentials_rotate_ask(cluster=cluster, bundle=data["credentials"])),
+        lambda data: worker_answer(
+            lambda: cluster_credentials_rotate_ask(actor=Actor.of(request), cluster=cluster, bundle=data["credentials"])
         ),
     )
 
@@ -241,9 +234,7 @@ def cluster_credentials_view(request, pk: int):
 def cluster_deregister_view(request, pk: int):
     cluster = cluster_get_for_staff(pk=pk)
 
-    def deregister():
-        cluster_deregister(cluster=cluster)
-        return cluster_audited(request, "cluster.deregister", cluster)
-
-    done = attempt(request, deregister, deregistered_sentence(cluster))
+    done = attempt(
+        request, lambda: cluster_deregister(actor=Actor.of(request), cluster=cluster), deregistered_sentence(cluster)
+    )
     return redirect("networks:cluster_list") if done else redirect("networks:cluster_detail", pk=cluster.pk)

@@ -5,7 +5,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from networks.audit import audited
 from networks.filters import ContainerFilterSet
 from networks.forms.containers import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
 from networks.models import Container
@@ -23,6 +22,7 @@ from networks.services.queue import worker_failure_sentence
 from plumbing.errors import USER_ERRORS, http_status_of
 from plumbing.forms import refuse, submit
 from plumbing.live import attempt, paginate, render_live, render_status, wants_fragment, watch_version
+from portal.actors import Actor
 from portal.tenancy import require_change, tenant_required
 
 # Which lifecycle buttons a container in each state offers (the service refuses the rest anyway).
@@ -84,23 +84,19 @@ def container_run_view(request):
     if request.method == "POST":
         operation, status = submit(
             form,
-            lambda data: audited(
-                request,
-                "container.run",
-                container_run(
-                    tenant=request.tenant,
-                    cluster=data["cluster"],
-                    user=request.user,
-                    name=data["name"],
-                    image=data["image"],
-                    command=data["command"],
-                    networks=form.network_specs(),
-                    environment=[row for row in environment.cleaned_data if row.get("name")],
-                    ports=data["ports"],
-                    publish_all=data["publish_all"],
-                    restart_policy=data["restart_policy"],
-                    node=data["node_object"],
-                ),
+            lambda data: container_run(
+                actor=Actor.of(request),
+                tenant=request.tenant,
+                cluster=data["cluster"],
+                name=data["name"],
+                image=data["image"],
+                command=data["command"],
+                networks=form.network_specs(),
+                environment=[row for row in environment.cleaned_data if row.get("name")],
+                ports=data["ports"],
+                publish_all=data["publish_all"],
+                restart_policy=data["restart_policy"],
+                node=data["node_object"],
             ),
             valid=environment.is_valid(),
         )
@@ -203,10 +199,8 @@ def container_action_view(request, pk: int, action: str):
     container = container_get(tenant=request.tenant, pk=pk)
     attempt(
         request,
-        lambda: audited(
-            request,
-            f"container.{action}",
-            container_action_request(tenant=request.tenant, container=container, action=action, user=request.user),
+        lambda: container_action_request(
+            actor=Actor.of(request), tenant=request.tenant, container=container, action=action
         ),
         f"{action.capitalize()} requested for {container.name}.",
     )
@@ -219,9 +213,7 @@ def container_remove_exited_view(request):
     require_change(request)
     attempt(
         request,
-        lambda: audited(
-            request, "container.remove_exited", container_remove_exited(tenant=request.tenant, user=request.user)
-        ),
+        lambda: container_remove_exited(actor=Actor.of(request), tenant=request.tenant),
         lambda operations: f"Removing {len(operations)} exited container(s): {', '.join(op.target for op in operations)}."
         if operations
         else "No exited containers to remove.",

@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import ipam
-from networks.audit import audited
 from networks.filters import NetworkFilterSet
 from networks.forms.networks import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
 from networks.models import Network, Operation
@@ -35,6 +34,7 @@ from networks.services.shares import network_share, network_unshare
 from plumbing.forms import submit
 from plumbing.inputs import parse_id
 from plumbing.live import attempt, paginate, render_live, render_status, watch_version
+from portal.actors import Actor
 from portal.tenancy import require_change, require_manage, tenant_required
 
 
@@ -118,21 +118,17 @@ def network_create_view(request):
     if request.method == "POST":
         operation, status = submit(
             form,
-            lambda data: audited(
-                request,
-                "network.create",
-                network_create(
-                    tenant=request.tenant,
-                    cluster=data["cluster"],
-                    user=request.user,
-                    name=data["name"],
-                    subnet=data["subnet"],
-                    prefixlen=data["prefixlen"],
-                    gateway=data["gateway"],
-                    internal=data["internal"],
-                    encrypted=data["encrypted"],
-                    labels=data["labels"],
-                ),
+            lambda data: network_create(
+                actor=Actor.of(request),
+                tenant=request.tenant,
+                cluster=data["cluster"],
+                name=data["name"],
+                subnet=data["subnet"],
+                prefixlen=data["prefixlen"],
+                gateway=data["gateway"],
+                internal=data["internal"],
+                encrypted=data["encrypted"],
+                labels=data["labels"],
             ),
         )
         if operation is not None:
@@ -248,18 +244,13 @@ def network_connect_view(request, pk: int):
     form = ConnectForm(request.POST, candidates=candidates)
     operation, status = submit(
         form,
-        lambda data: audited(
-            request,
-            "network.connect",
-            network_connect(
-                tenant=request.tenant,
-                network=network,
-                container=data["container"],
-                user=request.user,
-                aliases=data["aliases"],
-                ipv4_address=data["ip_address"],
-            ),
-            obj=network,
+        lambda data: network_connect(
+            actor=Actor.of(request),
+            tenant=request.tenant,
+            network=network,
+            container=data["container"],
+            aliases=data["aliases"],
+            ipv4_address=data["ip_address"],
         ),
     )
     if operation is not None:
@@ -278,17 +269,12 @@ def network_disconnect_view(request, pk: int, container_pk: int):
     container = container_get(tenant=request.tenant, pk=container_pk)
     attempt(
         request,
-        lambda: audited(
-            request,
-            "network.disconnect",
-            network_disconnect(
-                tenant=request.tenant,
-                network=network,
-                container=container,
-                user=request.user,
-                force=bool(request.POST.get("force")),
-            ),
-            obj=network,
+        lambda: network_disconnect(
+            actor=Actor.of(request),
+            tenant=request.tenant,
+            network=network,
+            container=container,
+            force=bool(request.POST.get("force")),
         ),
         f"Disconnecting {container.name} from {network.name}.",
     )
@@ -304,16 +290,11 @@ def network_remove_view(request, pk: int):
     form.is_valid()
     attempt(
         request,
-        lambda: audited(
-            request,
-            "network.remove",
-            network_remove(
-                tenant=request.tenant,
-                network=network,
-                user=request.user,
-                disconnect=form.cleaned_data.get("disconnect", False),
-            ),
-            obj=network,
+        lambda: network_remove(
+            actor=Actor.of(request),
+            tenant=request.tenant,
+            network=network,
+            disconnect=form.cleaned_data.get("disconnect", False),
         ),
         f"Removing network {network.name}; {network.subnet} is freed once the cluster confirms.",
     )
@@ -328,12 +309,8 @@ def network_share_view(request, pk: int):
     form = NetworkShareForm(request.POST, network=network)
     share, status = submit(
         form,
-        lambda data: audited(
-            request,
-            "network.share",
-            network_share(tenant=request.tenant, network=network, with_tenant=data["tenant"].slug, user=request.user),
-            obj=network,
-            details={"with": data["tenant"].slug},
+        lambda data: network_share(
+            actor=Actor.of(request), tenant=request.tenant, network=network, with_tenant=data["tenant"].slug
         ),
     )
     if share is not None:
@@ -353,18 +330,12 @@ def network_unshare_view(request, pk: int, tenant_pk: int):
     share = get_object_or_404(network_share_list(network=network), tenant_id=parse_id(str(tenant_pk)))
     attempt(
         request,
-        lambda: audited(
-            request,
-            "network.unshare",
-            network_unshare(
-                tenant=request.tenant,
-                network=network,
-                with_tenant=share.tenant.slug,
-                user=request.user,
-                disconnect=bool(request.POST.get("disconnect")),
-            ),
-            obj=network,
-            details={"with": share.tenant.slug},
+        lambda: network_unshare(
+            actor=Actor.of(request),
+            tenant=request.tenant,
+            network=network,
+            with_tenant=share.tenant.slug,
+            disconnect=bool(request.POST.get("disconnect")),
         ),
         lambda operations: f"{network.name} is no longer shared with {share.tenant.name}."
         + (f" Disconnecting {len(operations)} of their containers." if operations else ""),

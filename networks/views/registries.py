@@ -7,11 +7,11 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from networks.audit import registry_login_audited
 from networks.forms.registries import RegistryLoginForm
 from networks.selectors.registries import registry_login_get, registry_login_list
 from networks.services.registries import OWNERS_ONLY, registry_login_remove, registry_login_set
 from plumbing.forms import submit
+from portal.actors import Actor
 from portal.tenancy import require_manage, tenant_required
 
 
@@ -25,11 +25,14 @@ def registry_login_list_view(request):
         login, status = submit(
             form,
             lambda data: registry_login_set(
-                tenant=request.tenant, registry=data["registry"], username=data["username"], password=data["password"]
+                actor=Actor.of(request),
+                tenant=request.tenant,
+                registry=data["registry"],
+                username=data["username"],
+                password=data["password"],
             ),
         )
         if login is not None:
-            registry_login_audited(request, "registry_login.set", login)
             messages.success(
                 request, f"Runs of images from {login.registry} now log in as {login.username}. The password is sealed."
             )
@@ -43,9 +46,7 @@ def registry_login_list_view(request):
 def registry_login_remove_view(request, pk: int):
     require_manage(request, OWNERS_ONLY)
     login = registry_login_get(tenant=request.tenant, pk=pk)
-    login_id = login.pk
-    registry_login_remove(login=login)
-    registry_login_audited(request, "registry_login.remove", login, login_id=login_id)
+    registry_login_remove(actor=Actor.of(request), login=login)
     messages.success(
         request, f"The login to {login.registry} is removed: images from it are pulled without one from now on."
     )

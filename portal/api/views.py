@@ -14,7 +14,7 @@ from plumbing.api.schema import ALWAYS, error, errors
 from plumbing.errors import found
 from portal import selectors as portal_selectors
 from portal import services as portal_services
-from portal.audit import audit_record
+from portal.actors import Actor
 from portal.filters import AuditEntryFilterSet
 from portal.tenancy import membership_for_request
 
@@ -49,14 +49,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     )
     def create(self, request):
         data = valid(s.MembershipCreateSerializer, request)
-        membership = portal_services.membership_add(tenant=request.tenant, **data)
-        audit_record(
-            request=request,
-            action="membership.add",
-            obj=membership,
-            tenant=request.tenant,
-            details={"role": membership.role},
-        )
+        membership = portal_services.membership_add(actor=Actor.of(request), tenant=request.tenant, **data)
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -67,25 +60,15 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def partial_update(self, request, pk=None):
         membership = self.get_object()
         data = valid(s.MembershipUpdateSerializer, request)
-        before = membership.role
-        membership = portal_services.membership_role_change(membership=membership, role=data["role"])
-        audit_record(
-            request=request,
-            action="membership.role_change",
-            obj=membership,
-            tenant=request.tenant,
-            details={"from": before, "to": membership.role},
+        membership = portal_services.membership_role_change(
+            actor=Actor.of(request), membership=membership, role=data["role"]
         )
         return Response(s.MembershipSerializer(membership).data)
 
     @extend_schema(summary="Remove a member from the tenant", responses={204: None, **errors(409)})
     def destroy(self, request, pk=None):
         membership = self.get_object()
-        membership_id = membership.pk
-        portal_services.membership_remove(membership=membership)
-        audit_record(
-            request=request, action="membership.remove", obj=membership, object_id=membership_id, tenant=request.tenant
-        )
+        portal_services.membership_remove(actor=Actor.of(request), membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -125,14 +108,16 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     )
     def create(self, request):
         data = valid(s.ApiTokenCreateSerializer, request)
-        token, key = portal_services.api_token_create(user=request.user, name=data["name"])
-        audit_record(request=request, action="token.create", obj=token, tenant=self.acting_tenant())
+        token, key = portal_services.api_token_create(
+            actor=Actor.of(request), user=request.user, name=data["name"], tenant=self.acting_tenant()
+        )
         return Response(s.ApiTokenCreatedSerializer(token, context={"key": key}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a token: it stops working at once", responses={200: s.ApiTokenSerializer})
     def destroy(self, request, pk=None):
-        token = portal_services.api_token_revoke(token=self.get_object())
-        audit_record(request=request, action="token.revoke", obj=token, tenant=self.acting_tenant())
+        token = portal_services.api_token_revoke(
+            actor=Actor.of(request), token=self.get_object(), tenant=self.acting_tenant()
+        )
         return Response(s.ApiTokenSerializer(token).data)
 
 

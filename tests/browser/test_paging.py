@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from networks.models import Operation
-from portal.audit import audit_record
+from portal.actors import Actor
+from portal.changes import change_record
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_network, make_operation, make_team
 
@@ -73,10 +74,11 @@ def test_the_operations_list_walks_to_its_last_page_keeping_its_filter(open_page
 
 def test_the_audit_log_walks_to_its_last_page_keeping_its_filter(open_page, transactional_db):
     team = make_team()
+    owner = Actor(user=None, name=team.owner.username)
     for i in range(ROWS):
-        audit_record(action="network.create", actor=team.owner.username, tenant=team.tenant, object_repr=f"a-{i:02d}")
+        change_record(actor=owner, action="network.create", tenant=team.tenant, object_repr=f"a-{i:02d}")
         if i % 12 == 0:
-            audit_record(action="token.create", actor=team.owner.username, tenant=team.tenant, object_repr=f"t-{i}")
+            change_record(actor=owner, action="token.create", tenant=team.tenant, object_repr=f"t-{i}")
     page = login(open_page(), team.owner.username, PASSWORD)
 
     rows, urls = walk(page, "/audit/?action=network.", "main table tbody tr")

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from networks.models import Container, Network
 from networks.services.grants import cluster_grant
 from networks.services.shares import network_share
+from portal.actors import Actor
 from portal.models import Membership
 from portal.services import membership_set
 from tests.browser.conftest import login, screenshot
@@ -250,10 +251,10 @@ def test_a_user_of_one_team_opening_anothers_network_gets_404(open_page, transac
 
 def test_on_a_shared_cluster_a_member_sees_only_their_teams_networks(open_page, transactional_db):
     team_a, team_b = make_team(), make_team()
-    cluster_grant(cluster=team_a.cluster, tenant=team_b.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=team_a.cluster, tenant=team_b.tenant)
     private = make_network(team_a, "payments-db")
     shared = make_network(team_a, "a-shared")
-    network_share(tenant=team_a.tenant, network=shared, with_tenant=team_b.tenant.slug)
+    network_share(actor=Actor.system("tests"), tenant=team_a.tenant, network=shared, with_tenant=team_b.tenant.slug)
     make_network(dataclasses.replace(team_b, cluster=team_a.cluster), "b-web")
     page = login(open_page(), team_b.member.username, PASSWORD)
 
@@ -285,7 +286,14 @@ def test_a_container_stopped_on_its_node_turns_exited_on_its_open_page(
 
     cluster = tenant_cluster
     operation = wait_for_operation(
-        container_run(tenant=first_team(cluster), cluster=cluster, name="cron", image=TOOLS, command=["sleep", "3600"])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=first_team(cluster),
+            cluster=cluster,
+            name="cron",
+            image=TOOLS,
+            command=["sleep", "3600"],
+        )
     )
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     cron = operation.container

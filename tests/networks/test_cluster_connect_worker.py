@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from networks.models import Cluster
 from networks.services.clusters.registration import cluster_record
+from portal.actors import Actor
 from portal.models import AuditEntry
 from portal.services import api_token_create
 from tests.apiclient import Api, assert_error
@@ -52,7 +53,7 @@ def test_registering_where_nothing_answers_is_refused_on_the_endpoint_field(
 
 
 def test_registering_through_the_api_where_nothing_answers(celery_worker_process, staff, team):
-    api = Api(api_token_create(user=staff, name="staff")[1])
+    api = Api(api_token_create(actor=Actor.system("tests"), user=staff, name="staff")[1])
     response = api.client.post(
         "/api/v1/clusters/", {"name": "far-away", "tenant": team.tenant.slug, "bundle": upload()}, format="multipart"
     )
@@ -72,7 +73,7 @@ def recorded(team):
 
 
 def test_the_connection_test_answers_with_a_sentence_through_the_api(celery_worker_process, staff, recorded):
-    api = Api(api_token_create(user=staff, name="staff")[1])
+    api = Api(api_token_create(actor=Actor.system("tests"), user=staff, name="staff")[1])
     response = api.post(f"clusters/{recorded.pk}/test/")
     assert response.status_code == 200, response.content
     assert response.json() == {"ok": False, "code": "cluster_unreachable", "message": UNREACHABLE}

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from networks.bundles import bundle_read, certificate_facts
 from networks.engine import consul as consul_engine
 from networks.models import Cluster, Operation
+from portal.actors import Actor
 from portal.models import AuditEntry
 from portal.services import api_token_create, tenant_create
 from tests.apiclient import Api, assert_error
@@ -61,7 +62,7 @@ def upload(local) -> SimpleUploadedFile:
 
 
 def test_register_test_rotate_and_deregister_through_the_api(local):
-    api = Api(api_token_create(user=local["staff"], name="live")[1])
+    api = Api(api_token_create(actor=Actor.system("tests"), user=local["staff"], name="live")[1])
     response = api.client.post(
         "/api/v1/clusters/",
         {"name": local["name"], "tenant": local["tenant"].slug, "bundle": upload(local)},

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from portal.actors import Actor
 from portal.services import api_token_create
 from portal.webserver import unshared_cache_refusal
 from tests.apiclient import Api, assert_error
@@ -77,7 +78,7 @@ def get(url: str, **headers) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_wrong_tokens_and_a_tokens_rate_are_counted_across_the_processes(web):
     team = make_team()
-    key = api_token_create(user=team.member, name="rate")[1]
+    key = api_token_create(actor=Actor.system("tests"), user=team.member, name="rate")[1]
     networks = f"{web.base}/api/v1/networks/"
 
     wrong = [

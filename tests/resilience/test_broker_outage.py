@@ -10,6 +10,7 @@ import redis
 import requests
 
 from networks.models import Cluster, Network, Node, Operation
+from portal.actors import Actor
 from portal.services import api_token_create
 from tests.factories import make_team
 from tests.resilience.processes import BrokerWorker, OwnRedis, WebServer, celery_on, free_port
@@ -52,7 +53,7 @@ def web(own_redis, tmp_path):
 def api(web):
     """POST and GET to the web server with a member's token; the team's cluster is only rows (nothing answers)."""
     team = make_team()
-    key = api_token_create(user=team.member, name="outage")[1]
+    key = api_token_create(actor=Actor.system("tests"), user=team.member, name="outage")[1]
     session = requests.Session()
     session.headers.update({"Authorization": f"Token {key}", "X-Tenant": team.tenant.slug})
     session.base = f"{web.base}/api/v1"

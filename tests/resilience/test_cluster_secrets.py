@@ -19,6 +19,7 @@ from django.db import connection
 
 from networks.models import Cluster
 from networks.services.clusters.registration import cluster_record
+from portal.actors import Actor
 from portal.services import api_token_create
 from tests.cluster_inputs import key_body
 from tests.factories import PASSWORD, found_swarm, made_bundle, make_staff, make_team
@@ -87,7 +88,7 @@ def test_keys_and_tokens_given_on_every_surface_are_nowhere_in_clear(tmp_path):
         web.start()
         team = make_team()
         staff = make_staff("secrets-staff")
-        key = api_token_create(user=staff, name="secrets")[1]
+        key = api_token_create(actor=Actor.system("tests"), user=staff, name="secrets")[1]
         api = {"Authorization": f"Token {key}"}
         answers = []
 

@@ -8,6 +8,7 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.services.networks import network_create
+from portal.actors import Actor
 from tests.support import first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
@@ -26,7 +27,9 @@ def test_a_create_waits_for_consul_then_fails_naming_the_stopped_agent(celery_wo
     agent = docker_engine.client(node1.docker).containers.get("op-consul-node1")
     agent.stop(timeout=5)
     try:
-        operation = network_create(tenant=first_team(cluster), cluster=cluster, name="needs-consul")
+        operation = network_create(
+            actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="needs-consul"
+        )
         wait_until(
             lambda: any(
                 p["message"].startswith("Waiting for the cluster: The cluster's state store (Consul) does not answer")

@@ -23,6 +23,7 @@ from django.db import connection
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation
 from networks.services.grants import cluster_grant
+from portal.actors import Actor
 from portal.services import api_token_create, tenant_create
 from tests.factories import PASSWORD, add_users
 from tests.resilience.processes import WebServer
@@ -63,7 +64,10 @@ def api_session(web, member) -> requests.Session:
     tenant = member.memberships.get().tenant
     session = requests.Session()
     session.headers.update(
-        {"Authorization": f"Token {api_token_create(user=member, name='cut')[1]}", "X-Tenant": tenant.slug}
+        {
+            "Authorization": f"Token {api_token_create(actor=Actor.system('tests'), user=member, name='cut')[1]}",
+            "X-Tenant": tenant.slug,
+        }
     )
     session.base = f"{web.base}/api/v1"
     return session
@@ -127,7 +131,7 @@ def test_connections_cut_twice_during_twenty_creates_are_waited_out(tenant_clust
     own_address_pool(cluster)
     team = first_team(cluster)
     other = tenant_create(name=f"Team {uuid.uuid4().hex[:6]}")
-    cluster_grant(cluster=cluster, tenant=other)
+    cluster_grant(actor=Actor.system("tests"), cluster=cluster, tenant=other)
     member = add_users(team, f"{team.slug}-cut")[1]
     api, browser = api_session(web, member), browser_session(web, member)
     other_api = api_session(web, add_users(other, f"{other.slug}-cut")[1])

@@ -10,6 +10,7 @@ from django.db import connection
 
 from networks.models import Container
 from networks.sealing import environment_open
+from portal.actors import Actor
 from portal.services import api_token_create
 from tests.factories import make_team
 from tests.resilience.processes import OwnRedis, WebServer, redis_everything
@@ -46,7 +47,7 @@ def test_a_held_back_run_keeps_its_secret_sealed_in_the_database_and_out_of_the_
     try:
         web.start()
         team = make_team()
-        key = api_token_create(user=team.member, name="secrets")[1]
+        key = api_token_create(actor=Actor.system("tests"), user=team.member, name="secrets")[1]
         response = requests.post(
             f"{web.base}/api/v1/containers/",
             headers={"Authorization": f"Token {key}", "Idempotency-Key": "held-back-run"},

@@ -22,6 +22,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.services.networks import network_create
 from networks.tasks import operations_recover_task
+from portal.actors import Actor
 from portal.celery import app
 from tests.conftest import WorkerProcess
 from tests.support import first_team, wait_until
@@ -76,7 +77,10 @@ def create_many(cluster, count: int, prefix: str) -> list[int]:
     imports as taken names)."""
     team = first_team(cluster)
     run = uuid.uuid4().hex[:6]
-    ids = [network_create(tenant=team, cluster=cluster, name=f"{prefix}-{run}-{i}").pk for i in range(count)]
+    ids = [
+        network_create(actor=Actor.system("tests"), tenant=team, cluster=cluster, name=f"{prefix}-{run}-{i}").pk
+        for i in range(count)
+    ]
     connection.close()
     return ids
 

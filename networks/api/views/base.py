@@ -99,10 +99,13 @@ class BaseViewSet(TenantViewSet):
 
         The answer is stored in the transaction that creates the object, so a retry finds both or
         neither. A retry gets the stored 202 back; with ?wait= it waits for that operation instead.
+        Without a key, the create is the service's alone (it retries a deadlock itself); with one, the
+        create and the stored answer are one transaction, made again as a whole when it was a
+        deadlock's victim (the service's own retry defers to this outer one).
         """
         key = (self.request.headers.get("Idempotency-Key") or "").strip()
         if not key:
-            return self.operation_answer(atomic_with_retry(create))
+            return self.operation_answer(create())
         if len(key) > 255:
             raise ServiceError("bad_idempotency_key", "The Idempotency-Key is at most 255 characters.")
         fingerprint = portal_services.idempotency_fingerprint(

@@ -10,7 +10,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from networks import ipam
-from networks.audit import cluster_audited
 from networks.bundles import Bundle, bundle_given
 from networks.models import Cluster
 from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
@@ -23,6 +22,7 @@ from plumbing.api.fields import valid
 from plumbing.api.parsers import JsonParser
 from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, found
+from portal.actors import Actor
 from portal.api.base import StaffPermission
 
 from ..serializers.clusters import (
@@ -94,10 +94,9 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         bundle = bundle_of(data)
         cluster = worker_answer(
             lambda: cluster_register_ask(
-                tenant=tenant, bundle=bundle, name=data["name"], registry=data["registry"], user=request.user
+                actor=Actor.of(request), tenant=tenant, bundle=bundle, name=data["name"], registry=data["registry"]
             )
         )
-        cluster_audited(request, "cluster.register", cluster, tenant=tenant)
         return Response(self.staff_body(cluster), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -109,8 +108,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def credentials(self, request, pk=None):
         cluster = self.get_object()
         bundle = bundle_of(valid(ClusterCredentialsSerializer, request))
-        worker_answer(lambda: cluster_credentials_rotate_ask(cluster=cluster, bundle=bundle))
-        cluster_audited(request, "cluster.rotate", cluster)
+        worker_answer(lambda: cluster_credentials_rotate_ask(actor=Actor.of(request), cluster=cluster, bundle=bundle))
         return Response(self.staff_body(cluster))
 
     @extend_schema(
@@ -130,8 +128,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     )
     def destroy(self, request, pk=None):
         cluster = self.get_object()
-        cluster_deregister(cluster=cluster)
-        cluster_audited(request, "cluster.deregister", cluster)
+        cluster_deregister(actor=Actor.of(request), cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -11,7 +11,6 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks.audit import audited
 from networks.filters import ContainerFilterSet
 from networks.selectors.containers import container_get, container_list
 from networks.services import references
@@ -23,6 +22,7 @@ from networks.services.queue import worker_answer
 from plumbing.api.errors import ErrorSerializer
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
+from portal.actors import Actor
 
 from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
 from ..serializers.containers import (
@@ -74,16 +74,15 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
                 for spec in data.pop("networks")
             ]
             node = references.node_named(cluster=cluster, name=data.pop("node"))
-            operation = container_run(
+            return container_run(
+                actor=Actor.of(request),
                 tenant=request.tenant,
                 cluster=cluster,
-                user=request.user,
                 networks=networks,
                 node=node,
                 environment=[dict(item) for item in data.pop("environment")],
                 **data,
             )
-            return audited(request, "container.run", operation)
 
         return self.idempotent_create(create)
 
@@ -115,9 +114,8 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
 
     def _act(self, action_name: str) -> Response:
         operation = container_action_request(
-            tenant=self.request.tenant, container=self.get_object(), action=action_name, user=self.request.user
+            actor=Actor.of(self.request), tenant=self.request.tenant, container=self.get_object(), action=action_name
         )
-        audited(self.request, f"container.{action_name}", operation)
         return self.operation_answer(operation)
 
     @extend_schema(summary="Stop the container (docker stop)", **CONTAINER_ACTION)
@@ -153,8 +151,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     )
     @action(detail=False, methods=["post"], url_path="remove-exited")
     def remove_exited(self, request):
-        operations = container_remove_exited(tenant=request.tenant, user=request.user)
-        audited(request, "container.remove_exited", operations)
+        operations = container_remove_exited(actor=Actor.of(request), tenant=request.tenant)
         deadline = time.monotonic() + self.wait
         for operation in operations if self.wait else []:
             operation_wait_until_finished(operation, max(0.0, deadline - time.monotonic()))

@@ -9,7 +9,6 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks.audit import audited
 from networks.filters import NetworkFilterSet
 from networks.selectors.networks import network_get, network_rows, network_rows_with_containers
 from networks.services import networks as network_services
@@ -20,6 +19,7 @@ from networks.services.queue import worker_answer
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, not_found
+from portal.actors import Actor
 from portal.tenancy import require_manage
 
 from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
@@ -75,10 +75,9 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
         def create():
             cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
-            operation = network_services.network_create(
-                tenant=request.tenant, cluster=cluster, user=request.user, **data
+            return network_services.network_create(
+                actor=Actor.of(request), tenant=request.tenant, cluster=cluster, **data
             )
-            return audited(request, "network.create", operation)
 
         return self.idempotent_create(create)
 
@@ -100,9 +99,8 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             raise ServiceError("bad_disconnect", "disconnect is true or false.", field="disconnect")
         network = self.get_object()
         operation = network_services.network_remove(
-            tenant=request.tenant, network=network, user=request.user, disconnect=disconnect in ("true", "1")
+            actor=Actor.of(request), tenant=request.tenant, network=network, disconnect=disconnect in ("true", "1")
         )
-        audited(request, "network.remove", operation, obj=network)
         return self.operation_answer(operation)
 
     @extend_schema(
@@ -132,9 +130,8 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         data = valid(NetworkConnectSerializer, request)
         container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
         operation = network_services.network_connect(
-            tenant=request.tenant, network=network, container=container, user=request.user, **data
+            actor=Actor.of(request), tenant=request.tenant, network=network, container=container, **data
         )
-        audited(request, "network.connect", operation, obj=network)
         return self.operation_answer(operation)
 
     @extend_schema(
@@ -149,9 +146,8 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         data = valid(NetworkDisconnectSerializer, request)
         container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
         operation = network_services.network_disconnect(
-            tenant=request.tenant, network=network, container=container, user=request.user, **data
+            actor=Actor.of(request), tenant=request.tenant, network=network, container=container, **data
         )
-        audited(request, "network.disconnect", operation, obj=network)
         return self.operation_answer(operation)
 
     @extend_schema(
@@ -165,9 +161,8 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         network = self.get_object()
         data = valid(NetworkShareSerializer, request)
         share_services.network_share(
-            tenant=request.tenant, network=network, with_tenant=data["tenant"], user=request.user
+            actor=Actor.of(request), tenant=request.tenant, network=network, with_tenant=data["tenant"]
         )
-        audited(request, "network.share", None, obj=network, details={"with": data["tenant"]})
         return Response(self.get_serializer(self.network_row(network.pk)).data)
 
     @extend_schema(
@@ -181,12 +176,11 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         network = self.get_object()
         data = valid(NetworkUnshareSerializer, request)
         operations = share_services.network_unshare(
+            actor=Actor.of(request),
             tenant=request.tenant,
             network=network,
             with_tenant=data["tenant"],
-            user=request.user,
             disconnect=data["disconnect"],
         )
-        audited(request, "network.unshare", operations, obj=network, details={"with": data["tenant"]})
         body = {"count": len(operations), "operations": operations}
         return Response(OperationBatchSerializer(body, context=self.get_serializer_context()).data)

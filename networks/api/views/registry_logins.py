@@ -6,10 +6,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from networks.audit import registry_login_audited
 from networks.selectors.registries import registry_login_get, registry_login_list
 from networks.services import registries as registry_services
 from plumbing.api.fields import valid
+from portal.actors import Actor
 from portal.api.base import TenantViewSet
 
 from ..serializers.registry_logins import RegistryLoginCreateSerializer, RegistryLoginSerializer
@@ -40,14 +40,11 @@ class RegistryLoginViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
     )
     def create(self, request):
         data = valid(RegistryLoginCreateSerializer, request)
-        login = registry_services.registry_login_set(tenant=request.tenant, **data)
-        registry_login_audited(request, "registry_login.set", login)
+        login = registry_services.registry_login_set(actor=Actor.of(request), tenant=request.tenant, **data)
         return Response(RegistryLoginSerializer(login).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Remove a login: images from that registry are pulled without one", responses={204: None})
     def destroy(self, request, pk=None):
         login = self.get_object()
-        login_id = login.pk
-        registry_services.registry_login_remove(login=login)
-        registry_login_audited(request, "registry_login.remove", login, login_id=login_id)
+        registry_services.registry_login_remove(actor=Actor.of(request), login=login)
         return Response(status=status.HTTP_204_NO_CONTENT)

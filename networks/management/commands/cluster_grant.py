@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from networks.models import Cluster
 from networks.services.grants import cluster_grant, cluster_grant_revoke, grant_usage
 from plumbing.errors import ServiceError
-from portal.audit import audit_record
+from portal.actors import Actor
 from portal.models import Tenant
 
 UNSET = object()  # a limit not given on the command line is left as it is
@@ -41,8 +41,7 @@ class Command(BaseCommand):
             raise CommandError(f'No tenant "{tenant}". Create it in the admin first.')
         try:
             if revoke:
-                cluster_grant_revoke(cluster=target, tenant=team)
-                audit_record(action="cluster.grant_revoke", obj=target, tenant=team)
+                cluster_grant_revoke(actor=Actor.command(), cluster=target, tenant=team)
                 self.stdout.write(self.style.SUCCESS(f"{team.name} no longer uses cluster {target.name}."))
                 return
             limits = {
@@ -50,10 +49,7 @@ class Command(BaseCommand):
                 for field in ("max_networks", "max_containers", "max_published_ports")
                 if options[field] is not UNSET
             }
-            grant, created = cluster_grant(cluster=target, tenant=team, **limits)
-            audit_record(
-                action="cluster.grant" if created else "cluster.grant_change", obj=target, tenant=team, details=limits
-            )
+            grant, created = cluster_grant(actor=Actor.command(), cluster=target, tenant=team, **limits)
         except ServiceError as error:
             raise CommandError(error.message) from error
         usage = grant_usage(grant=grant)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from networks.services.clusters.merge import cluster_merge_swarms
-from portal.audit import audit_record
+from portal.actors import Actor
 
 
 class Command(BaseCommand):
@@ -11,8 +11,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        said = cluster_merge_swarms()
-        if said:
-            audit_record(action="cluster.merge", details={"said": said})
+        said = cluster_merge_swarms(actor=Actor.command())
         for line in said or ["Every cluster is a swarm of its own; nothing to merge."]:
             self.stdout.write(line)

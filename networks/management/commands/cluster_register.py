@@ -10,7 +10,7 @@ from networks.services.clusters.health import cluster_refresh_health
 from networks.services.clusters.registration import cluster_register
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
-from portal.audit import audit_record
+from portal.actors import Actor
 from portal.models import Tenant
 
 
@@ -52,14 +52,15 @@ class Command(BaseCommand):
         name = name or local.get("name") or path.stem
         try:
             cluster = cluster_register(
+                actor=Actor.command(),
                 tenant=owner,
                 bundle=bundle_read(path.read_bytes(), consul_token=token),
                 name=name,
                 registry=registry if registry is not None else local.get("registry", ""),
+                bundle_name=path.name,
             )
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
-        audit_record(action="cluster.register", obj=cluster, tenant=owner, details={"bundle": path.name})
         nodes = ", ".join(f"{n.name} {n.address}" for n in cluster.nodes.all())
         self.stdout.write(
             self.style.SUCCESS(f"Cluster {cluster} registered over TLS ({cluster.docker_endpoint}): {nodes}")

@@ -1,5 +1,6 @@
 """What a cluster keeps from its last connection: the bundle's credentials (key and token sealed) and
-the swarm's nodes, written at registration and at rotation; and the credentials read back as a bundle."""
+the swarm's nodes, written at registration and at rotation; the credentials read back as a bundle; and
+the audit entry of a change to them, with their public facts only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from django.utils import timezone
 
 from networks.bundles import Bundle, bundle_seal, certificate_facts
 from networks.models import Cluster, Node
+from networks.selectors.clusters import cluster_credentials
+from portal.actors import Actor
+from portal.changes import change_record
+from portal.models import AuditEntry, Tenant
 
 from .connect import SwarmFound
 
@@ -45,3 +50,28 @@ def cluster_nodes_record(cluster: Cluster, found: SwarmFound) -> None:
 def cluster_bundle(cluster: Cluster) -> Bundle:
     """The credentials the cluster was registered (or last rotated) with, the key opened: workers only."""
     return Bundle(docker_host=cluster.docker_endpoint, tls=cluster.tls, consul_token=cluster.consul.token)
+
+
+def cluster_change_record(
+    *,
+    actor: Actor,
+    action: str,
+    cluster: Cluster,
+    cluster_id: int | None = None,
+    tenant: Tenant | None = None,
+    details: dict | None = None,
+) -> AuditEntry:
+    """Record what staff did to a cluster (register, rotate, deregister) with its credentials' public facts:
+    the endpoint, the swarm and the client certificate's fingerprint, never the key or a token.
+
+    `cluster_id`: the id a deregistered cluster had (Django clears it on delete)."""
+    credentials = cluster_credentials(cluster)
+    facts = {"endpoint": credentials.endpoint, "swarm_id": cluster.swarm_id, "fingerprint": credentials.fingerprint}
+    return change_record(
+        actor=actor,
+        action=action,
+        tenant=tenant,
+        obj=cluster,
+        object_id=cluster_id if cluster_id is not None else cluster.pk,
+        details={**facts, **(details or {})},
+    )

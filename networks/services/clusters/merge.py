@@ -7,12 +7,14 @@ from django.db import transaction
 from networks import ipam
 from networks.models import Cluster, Network, SubnetAllocation
 from plumbing.errors import ServiceError
+from portal.actors import Actor
+from portal.changes import change_record
 
 from .connect import cluster_connect
 from .credentials import cluster_bundle
 
 
-def cluster_merge_swarms() -> list[str]:
+def cluster_merge_swarms(*, actor: Actor) -> list[str]:
     """Record every cluster's swarm ID and merge clusters that are one swarm into the oldest of them.
 
     Returns what it did, in words. Two rows for one swarm can only come from registrations made
@@ -40,6 +42,8 @@ def cluster_merge_swarms() -> list[str]:
         if keep.swarm_id != swarm or others:
             Cluster.objects.filter(pk=keep.pk).update(swarm_id=swarm, allocation_floor=None)
             said.append(f'Cluster "{keep.name}" is swarm {swarm}.')
+    if said:
+        change_record(actor=actor, action="cluster.merge", tenant=None, details={"said": said})
     return said
 
 

@@ -12,19 +12,29 @@ from networks.bundles import Bundle
 from networks.models import Cluster, ClusterGrant, ReservedRange
 from networks.services.reconcile import cluster_reconcile_request
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from portal.models import Tenant
 
 from .connect import CONNECT_WAIT_SECONDS, SwarmFound, cluster_connect, cluster_connect_ask
-from .credentials import cluster_credentials_set, cluster_nodes_record
+from .credentials import cluster_change_record, cluster_credentials_set, cluster_nodes_record
 from .health import cluster_refresh_health_request
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 REGISTRY_PATTERN = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?")
 
 
-def cluster_register(*, tenant: Tenant, bundle: Bundle, name: str, registry: str = "") -> Cluster:
-    """Connect with the bundle, then record the swarm for the tenant (a command's way: it may call the cluster)."""
-    return cluster_record(tenant=tenant, found=cluster_connect(bundle), bundle=bundle, name=name, registry=registry)
+def cluster_register(
+    *, actor: Actor, tenant: Tenant, bundle: Bundle, name: str, registry: str = "", bundle_name: str = ""
+) -> Cluster:
+    """Connect with the bundle, then record the swarm for the tenant (a command's way: it may call the cluster).
+
+    `bundle_name`: the file the bundle was read from, for the audit log."""
+    found = cluster_connect(bundle)
+    with transaction.atomic():
+        cluster = cluster_record(tenant=tenant, found=found, bundle=bundle, name=name, registry=registry)
+        details = {"bundle": bundle_name} if bundle_name else {}
+        cluster_change_record(actor=actor, action="cluster.register", cluster=cluster, tenant=tenant, details=details)
+    return cluster
 
 
 def cluster_name_check(name: str) -> str:
@@ -67,14 +77,22 @@ def cluster_first_tenant(*, slug: str, default: Tenant | None) -> Tenant:
 
 
 def cluster_register_ask(
-    *, tenant: Tenant, bundle: Bundle, name: str, registry: str = "", user=None, timeout: float = CONNECT_WAIT_SECONDS
+    *,
+    actor: Actor,
+    tenant: Tenant,
+    bundle: Bundle,
+    name: str,
+    registry: str = "",
+    timeout: float = CONNECT_WAIT_SECONDS,
 ) -> Cluster:
     """The web's way to register (pages, admin, API): a worker connects with the bundle (its key sealed);
     nothing is saved unless the swarm answered. Then workers reconcile the cluster and look at its health."""
     name, registry = cluster_name_check(name), registry_check(registry)
     found = cluster_connect_ask(bundle, timeout=timeout)
-    cluster = cluster_record(tenant=tenant, found=found, bundle=bundle, name=name, registry=registry)
-    cluster_reconcile_request(cluster=cluster, user=user)
+    with transaction.atomic():
+        cluster = cluster_record(tenant=tenant, found=found, bundle=bundle, name=name, registry=registry)
+        cluster_change_record(actor=actor, action="cluster.register", cluster=cluster, tenant=tenant)
+    cluster_reconcile_request(cluster=cluster, user=actor.user)
     cluster_refresh_health_request(cluster=cluster)
     return cluster
 
@@ -122,9 +140,10 @@ def cluster_record(*, tenant: Tenant, found: SwarmFound, bundle: Bundle, name: s
 
 
 @transaction.atomic
-def cluster_deregister(*, cluster: Cluster) -> None:
+def cluster_deregister(*, actor: Actor, cluster: Cluster) -> None:
     """Forget a cluster; refused while any team still has networks or containers on it (named)."""
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+    cluster_id = cluster.pk
     networks = list(
         cluster.networks.live().filter(tenant__isnull=False).order_by("name").values_list("name", flat=True)[:11]
     )
@@ -145,6 +164,7 @@ def cluster_deregister(*, cluster: Cluster) -> None:
     cluster.operations.all().delete()
     cluster.networks.all().delete()
     cluster.delete()
+    cluster_change_record(actor=actor, action="cluster.deregister", cluster=cluster, cluster_id=cluster_id)
 
 
 def _names(names: list[str]) -> str:

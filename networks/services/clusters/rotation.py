@@ -7,19 +7,22 @@ from django.db import transaction
 from networks.bundles import Bundle
 from networks.models import Cluster
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 
 from .connect import CONNECT_WAIT_SECONDS, SwarmFound, cluster_connect_ask
-from .credentials import cluster_credentials_set, cluster_nodes_record
+from .credentials import cluster_change_record, cluster_credentials_set, cluster_nodes_record
 from .health import cluster_refresh_health_request
 
 
 def cluster_credentials_rotate_ask(
-    *, cluster: Cluster, bundle: Bundle, timeout: float = CONNECT_WAIT_SECONDS
+    *, actor: Actor, cluster: Cluster, bundle: Bundle, timeout: float = CONNECT_WAIT_SECONDS
 ) -> Cluster:
     """The web's way to rotate: a worker connects with the new bundle; once it reached the same swarm, the old
     credentials are dropped."""
     found = cluster_connect_ask(bundle, timeout=timeout)
-    cluster = cluster_credentials_rotate(cluster=cluster, found=found, bundle=bundle)
+    with transaction.atomic():
+        cluster = cluster_credentials_rotate(cluster=cluster, found=found, bundle=bundle)
+        cluster_change_record(actor=actor, action="cluster.rotate", cluster=cluster)
     cluster_refresh_health_request(cluster=cluster)
     return cluster
 

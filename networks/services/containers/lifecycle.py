@@ -10,10 +10,12 @@ from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Operation
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 
 from ..endpoints import endpoint_remove
 from ..operations import operation_create, operation_succeed
 from ..protection import check_not_system
+from ..records import operation_change_record, operations_change_record
 from .state import container_record_state, container_sync_service
 
 
@@ -42,7 +44,14 @@ ACTIONS: dict[str, tuple[str, str]] = {
 
 
 @transaction.atomic
-def container_action_request(*, tenant, container: Container, action: str, user=None) -> Operation:
+def container_action_request(*, actor: Actor, tenant, container: Container, action: str) -> Operation:
+    """Stop, start, restart or remove one of the team's containers: a worker does it."""
+    operation = _container_action_queue(tenant=tenant, container=container, action=action, user=actor.user)
+    operation_change_record(actor=actor, action=f"container.{action}", operation=operation)
+    return operation
+
+
+def _container_action_queue(*, tenant, container: Container, action: str, user) -> Operation:
     kind, verb = ACTIONS[action]
     check_not_system(container, verb)
     if container.tenant_id != tenant.pk:
@@ -62,10 +71,13 @@ def container_action_request(*, tenant, container: Container, action: str, user=
     return operation
 
 
-def container_remove_exited(*, tenant, user=None) -> list[Operation]:
+@transaction.atomic
+def container_remove_exited(*, actor: Actor, tenant) -> list[Operation]:
     """`docker rm $(docker ps -qf status=exited)` for the tenant: never running or system containers."""
     exited = Container.objects.filter(tenant=tenant, status=Container.Status.EXITED, is_system=False)
-    return [container_action_request(tenant=tenant, container=c, action="remove", user=user) for c in exited]
+    operations = [_container_action_queue(tenant=tenant, container=c, action="remove", user=actor.user) for c in exited]
+    operations_change_record(actor=actor, action="container.remove_exited", tenant=tenant, operations=operations)
+    return operations
 
 
 def container_action_run(*, operation: Operation) -> None:

@@ -13,6 +13,8 @@ from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Network, Node, Operation
 from networks.sealing import environment_forget, environment_open, environment_seal
 from plumbing.errors import ServiceError
+from plumbing.transactions import retried_on_deadlock
+from portal.actors import Actor
 
 from ..allocations import address_release
 from ..endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh
@@ -20,6 +22,7 @@ from ..grants import grant_check_room
 from ..networks import network_not_usable
 from ..operations import operation_create, operation_progress, operation_succeed
 from ..ports import check_not_reserved, check_ports_free
+from ..records import operation_change_record
 from .images import image_pull
 from .lifecycle import container_remove_from_node
 from .placement import node_pick_spread
@@ -91,12 +94,12 @@ def _plan_endpoints(*, tenant, container: Container, networks: list[dict]) -> No
         )
 
 
-@transaction.atomic
+@retried_on_deadlock
 def container_run(
     *,
+    actor: Actor,
     tenant,
     cluster: Cluster,
-    user=None,
     name: str,
     image: str,
     command: list[str] | None = None,
@@ -107,7 +110,9 @@ def container_run(
     restart_policy: str = "no",
     node: Node | None = None,
 ) -> Operation:
-    """Record a container and enqueue its start. Private unless ports are published on purpose."""
+    """Record a container and enqueue its start. Private unless ports are published on purpose.
+
+    Made again when PostgreSQL chose it as a deadlock's victim."""
     name, image, published = _check_run_request(
         tenant=tenant, cluster=cluster, name=name, image=image, ports=ports, publish_all=publish_all,
         restart_policy=restart_policy,
@@ -138,7 +143,7 @@ def container_run(
         cluster=cluster,
         kind=Operation.Kind.CONTAINER_RUN,
         target=name,
-        user=user,
+        user=actor.user,
         container=container,
         params={
             "image": image,
@@ -148,6 +153,7 @@ def container_run(
             "environment": [e["name"] for e in env],  # names only: values may be secret
         },
     )
+    operation_change_record(actor=actor, action="container.run", operation=operation)
     return operation
 
 

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from plumbing.errors import ServiceError
-from portal.audit import audit_record
+from portal.actors import Actor
 from portal.services import api_token_create
 
 
@@ -18,8 +18,7 @@ class Command(BaseCommand):
         if account is None:
             raise CommandError(f'There is no user named "{user}". Run `manage.py demo_setup` for the demo user.')
         try:
-            token, key = api_token_create(user=account, name=name)
+            _, key = api_token_create(actor=Actor.command(), user=account, name=name)
         except ServiceError as error:
             raise CommandError(error.message) from error
-        audit_record(action="token.create", obj=token, details={"for": account.get_username()})
         self.stdout.write(key)

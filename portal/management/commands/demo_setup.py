@@ -3,7 +3,7 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from portal.audit import audit_record
+from portal.actors import Actor
 from portal.services import demo_setup
 
 
@@ -16,12 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", default=os.environ.get("DEMO_ADMIN_PASSWORD", "overlay-admin"))
 
     def handle(self, *args, username, password, admin_password, **options):
-        tenant, user = demo_setup(username=username, password=password)
+        tenant, user = demo_setup(actor=Actor.command(), username=username, password=password)
         admin, _ = get_user_model().objects.get_or_create(username="admin")
         admin.is_staff = admin.is_superuser = True
         admin.set_password(admin_password)
         admin.save()
-        audit_record(action="tenant.demo_setup", obj=tenant, tenant=tenant, details={"owner": username})
         self.stdout.write(self.style.SUCCESS(f'Demo tenant "{tenant.name}" is ready.'))
         self.stdout.write(f"  portal login: {username} / {password}   (owner of {tenant.name})")
         self.stdout.write(f"  admin login:  admin / {admin_password}   (/admin/)")

@@ -18,6 +18,7 @@ from networks.models import Cluster, Network
 from networks.services.clusters.registration import cluster_record
 from networks.services.clusters.rotation import cluster_credentials_rotate
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from portal.models import AuditEntry
 from portal.services import api_token_create
 from tests.apiclient import Api, assert_error
@@ -34,7 +35,7 @@ STAFF_ONLY = "Only the portal's staff may do this. Ask an admin."
 @pytest.fixture
 def staff_api(db) -> Api:
     """A staff user's token; the user is in no team."""
-    return Api(api_token_create(user=make_staff("api-staff"), name="staff")[1])
+    return Api(api_token_create(actor=Actor.system("tests"), user=make_staff("api-staff"), name="staff")[1])
 
 
 @pytest.fixture

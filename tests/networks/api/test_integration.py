@@ -9,6 +9,7 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 
+from portal.actors import Actor
 from portal.services import api_token_create, membership_set
 from tests.apiclient import Api, assert_error
 from tests.support import first_team
@@ -21,7 +22,7 @@ TOOLS = "overlay-portal/tools:latest"
 def api(tenant_cluster) -> Api:
     user = get_user_model().objects.create_user(username=f"script-{secrets.token_hex(3)}")
     membership_set(tenant=first_team(tenant_cluster), user=user, role="member")
-    return Api(api_token_create(user=user, name="ci")[1])
+    return Api(api_token_create(actor=Actor.system("tests"), user=user, name="ci")[1])
 
 
 def test_the_tutorial_over_the_api(celery_worker_process, tenant_cluster, api):

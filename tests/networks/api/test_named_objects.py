@@ -5,6 +5,7 @@ import pytest
 
 from networks.models import Container
 from networks.services.grants import cluster_grant
+from portal.actors import Actor
 from tests.apiclient import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_another_teams_cluster_is_no_such_cluster(team, other_team):
 
 
 def test_a_team_with_two_clusters_names_one(team, other_team):
-    cluster_grant(cluster=other_team.cluster, tenant=team.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=other_team.cluster, tenant=team.tenant)
     response = team.api().post("networks/", {"name": "web"})
     names = ", ".join(sorted([team.cluster.name, other_team.cluster.name]))
     message = f"{team.tenant.name} has several clusters ({names}); send the cluster's id."

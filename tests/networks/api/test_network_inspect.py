@@ -6,6 +6,7 @@ from django.test import Client
 
 from networks.services.grants import cluster_grant
 from networks.services.shares import network_share
+from portal.actors import Actor
 from tests.apiclient import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -13,9 +14,9 @@ HTMX = {"HX-Request": "true"}
 
 
 def test_a_team_a_network_is_shared_with_is_refused_docker_s_view_on_the_page_and_in_the_api(team, other_team):
-    cluster_grant(cluster=team.cluster, tenant=other_team.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=team.cluster, tenant=other_team.tenant)
     network = team.network("backend")
-    network_share(tenant=team.tenant, network=network, with_tenant=other_team.tenant.slug)
+    network_share(actor=Actor.system("tests"), tenant=team.tenant, network=network, with_tenant=other_team.tenant.slug)
     sentence = (
         f"{team.tenant.name} shares this network with your team; Docker's view of it, with every team's "
         "containers, is for its own team."

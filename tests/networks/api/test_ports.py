@@ -5,6 +5,7 @@ import pytest
 from networks.models import Container
 from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant
+from portal.actors import Actor
 from tests.apiclient import assert_error
 from tests.networks.services.test_ports import PICK_ANOTHER, RESERVED
 
@@ -20,7 +21,7 @@ def test_a_port_the_node_serves_is_a_400_on_ports(team, spec, sentence):
 
 
 def test_a_port_another_container_holds_names_it_only_when_it_is_the_teams_own(team, other_team):
-    cluster_grant(cluster=team.cluster, tenant=other_team.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=team.cluster, tenant=other_team.tenant)
     team.container("web", ports=["8080:80"], node=team.cluster.nodes.get(name="node1"))
     body = {"name": "web2", "image": TOOLS, "ports": ["8080:80"], "node": "node1"}
     assert_error(
@@ -39,7 +40,14 @@ def test_a_port_another_container_holds_names_it_only_when_it_is_the_teams_own(t
 
 
 def test_a_run_that_does_not_pin_a_node_goes_where_the_port_is_free(team):
-    container_run(tenant=team.tenant, cluster=team.cluster, name="web", image=TOOLS, ports=["8080:80"])
+    container_run(
+        actor=Actor.system("tests"),
+        tenant=team.tenant,
+        cluster=team.cluster,
+        name="web",
+        image=TOOLS,
+        ports=["8080:80"],
+    )
     for name in ("busy1", "busy2"):  # running containers on the other node: spread alone would pick web's
         other = next(n for n in team.cluster.nodes.all() if n != Container.objects.get(name="web").node)
         team.container(name, node=other)

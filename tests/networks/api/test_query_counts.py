@@ -5,6 +5,7 @@ than they need."""
 import pytest
 from rest_framework.test import APIClient
 
+from portal.actors import Actor
 from portal.services import api_token_create
 from tests.factories import make_team
 from tests.pages import populate
@@ -17,7 +18,9 @@ def api_counts(size: int) -> dict:
     team = make_team()
     made = populate(team, size)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=team.owner, name='counts')[1]}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token_create(actor=Actor.system('tests'), user=team.owner, name='counts')[1]}"
+    )
     network, shared, operation = made["network"], made["shared"], made["operation"]
     paths = {
         "networks": "/api/v1/networks/",

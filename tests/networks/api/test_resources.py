@@ -10,6 +10,7 @@ import pytest
 from networks.models import Operation
 from networks.services.clusters.registration import cluster_record
 from networks.services.registries import registry_login_set
+from portal.actors import Actor
 from tests.apiclient import Api, assert_error
 from tests.factories import found_swarm, made_bundle, numbers
 
@@ -130,7 +131,9 @@ class TestRegistryLogins(ResourceContract):
 
     def make(self, team):
         registry = f"registry{next(numbers)}.example.com"
-        return registry_login_set(tenant=team.tenant, registry=registry, username="ci", password="pw")
+        return registry_login_set(
+            actor=Actor.system("tests"), tenant=team.tenant, registry=registry, username="ci", password="pw"
+        )
 
 
 class TestMembers(ResourceContract):
@@ -144,7 +147,7 @@ class TestMembers(ResourceContract):
         from portal.services import membership_add
 
         user = get_user_model().objects.create_user(username=f"extra{next(numbers)}")
-        return membership_add(tenant=team.tenant, username=user.username, role="viewer")
+        return membership_add(actor=Actor.system("tests"), tenant=team.tenant, username=user.username, role="viewer")
 
 
 class TestTokens(ResourceContract):
@@ -155,13 +158,13 @@ class TestTokens(ResourceContract):
     def make(self, team):
         from portal.services import api_token_create
 
-        return api_token_create(user=team.users["owner"], name="more")[0]
+        return api_token_create(actor=Actor.system("tests"), user=team.users["owner"], name="more")[0]
 
     def test_list_shows_only_the_tenants_objects(self, team, other_team):
         """Tokens are the user's own: another user's never shows, even in the same tenant."""
         mine = self.make(team)
         from portal.services import api_token_create
 
-        colleague = api_token_create(user=team.users["member"], name="theirs")[0]
+        colleague = api_token_create(actor=Actor.system("tests"), user=team.users["member"], name="theirs")[0]
         ids = [item["id"] for item in team.api("owner").get("tokens/").json()["results"]]
         assert mine.pk in ids and colleague.pk not in ids

@@ -13,6 +13,7 @@ from networks.services.allocations import (
     subnet_import_external,
     subnet_release,
 )
+from portal.actors import Actor
 from portal.services import tenant_create
 from tests.support import first_team
 
@@ -172,7 +173,14 @@ def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway
     from networks.services.networks import network_create
 
     with pytest.raises(ipam.IpamError) as excinfo:
-        network_create(tenant=first_team(cluster), cluster=cluster, name="gw", subnet="10.0.7.0/24", gateway=gateway)
+        network_create(
+            actor=Actor.system("tests"),
+            tenant=first_team(cluster),
+            cluster=cluster,
+            name="gw",
+            subnet="10.0.7.0/24",
+            gateway=gateway,
+        )
     assert excinfo.value.code == code and excinfo.value.field == "gateway"
     assert not SubnetAllocation.objects.filter(cluster=cluster).exists()
     assert not Network.objects.filter(cluster=cluster).exists()
@@ -181,7 +189,9 @@ def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway
 def test_network_create_records_the_held_block_and_a_queued_operation(cluster):
     from networks.services.networks import network_create
 
-    operation = network_create(tenant=first_team(cluster), cluster=cluster, name="mynetwork", gateway="10.0.0.254")
+    operation = network_create(
+        actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="mynetwork", gateway="10.0.0.254"
+    )
     network = operation.network
     assert (network.subnet, network.gateway, network.status) == ("10.0.0.0/24", "10.0.0.254", "creating")
     assert network.allocation.cidr == "10.0.0.0/24" and network.allocation.owner == 'network "mynetwork"'

@@ -24,6 +24,7 @@ from networks.services.clusters.rotation import cluster_credentials_rotate
 from networks.services.networks import network_create, network_remove
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from portal.services import tenant_create
 from tests.support import first_team, openssl_client_certificate, wait_for_operation, wait_until
 
@@ -206,7 +207,7 @@ def test_rotated_credentials_are_used_from_the_next_call_and_the_old_key_is_gone
     celery_worker_process, bundle, pki, tmp_path
 ):
     tenant = tenant_create(name="Rotation")
-    cluster = cluster_register(tenant=tenant, bundle=bundle, name="rotation")
+    cluster = cluster_register(actor=Actor.system("tests"), tenant=tenant, bundle=bundle, name="rotation")
     cluster_reconcile_now(cluster=cluster)  # the ingress network's block is taken
     old_key_sealed = cluster.tls_key_sealed
     made = openssl_client_certificate(tmp_path, startdate="20250101000000Z", enddate="20350101000000Z", ca=pki)
@@ -219,9 +220,11 @@ def test_rotated_credentials_are_used_from_the_next_call_and_the_old_key_is_gone
     assert cluster.docker.tls.key_pem == new.tls.key_pem
     assert all(node.docker.tls.cert_pem == new.tls.cert_pem for node in cluster.nodes.all())
     # The worker's next operation reaches the swarm with the new certificate.
-    operation = wait_for_operation(network_create(tenant=tenant, cluster=cluster, name="after-rotation"))
+    operation = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=tenant, cluster=cluster, name="after-rotation")
+    )
     assert operation.status == "succeeded", operation.error
-    wait_for_operation(network_remove(tenant=tenant, network=operation.network))
+    wait_for_operation(network_remove(actor=Actor.system("tests"), tenant=tenant, network=operation.network))
 
 
 def test_a_bundle_of_another_swarm_does_not_rotate_a_cluster(bundle, tenant_cluster):
@@ -237,13 +240,15 @@ def test_a_bundle_of_another_swarm_does_not_rotate_a_cluster(bundle, tenant_clus
 @pytest.mark.worker
 def test_deregistering_is_refused_while_a_network_lives_then_forgets_the_cluster(celery_worker_process, tenant_cluster):
     team = first_team(tenant_cluster)
-    operation = wait_for_operation(network_create(tenant=team, cluster=tenant_cluster, name="still-here"))
+    operation = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=team, cluster=tenant_cluster, name="still-here")
+    )
     assert operation.status == "succeeded", operation.error
     with pytest.raises(ServiceError) as refused:
-        cluster_deregister(cluster=tenant_cluster)
+        cluster_deregister(actor=Actor.system("tests"), cluster=tenant_cluster)
     assert refused.value.code == "cluster_in_use"
     assert 'networks "still-here"' in refused.value.message
-    wait_for_operation(network_remove(tenant=team, network=operation.network))
-    cluster_deregister(cluster=tenant_cluster)
+    wait_for_operation(network_remove(actor=Actor.system("tests"), tenant=team, network=operation.network))
+    cluster_deregister(actor=Actor.system("tests"), cluster=tenant_cluster)
     assert not Cluster.objects.filter(pk=tenant_cluster.pk).exists()
     assert not Network.objects.filter(name="still-here").exists()

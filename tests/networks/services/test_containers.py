@@ -19,6 +19,7 @@ from networks.services.diagnostics import container_diagnose
 from networks.services.networks import network_create, network_disconnect
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from tests.support import first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
@@ -35,6 +36,7 @@ def run(cluster, name, networks=(), **kwargs):
     kwargs.setdefault("image", TOOLS)
     operation = succeed(
         container_run(
+            actor=Actor.system("tests"),
             tenant=first_team(cluster),
             cluster=cluster,
             name=name,
@@ -49,7 +51,9 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     """Carina's "Use overlay networks", replayed through the portal with the tools image."""
     cluster = tenant_cluster
     # $ docker network create mynetwork
-    operation = succeed(network_create(tenant=first_team(cluster), cluster=cluster, name="mynetwork"))
+    operation = succeed(
+        network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="mynetwork")
+    )
     mynetwork = Network.objects.get(pk=operation.network_id)
     assert mynetwork.gateway == str(mynetwork.subnet_network.network_address + 1)
 
@@ -109,12 +113,18 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     consul = Container.objects.filter(cluster=cluster, is_system=True).first()
     assert consul is not None and consul.name.startswith("op-consul-")
     with pytest.raises(ServiceError) as excinfo:
-        container_action_request(tenant=first_team(cluster), container=consul, action="remove")
+        container_action_request(
+            actor=Actor.system("tests"), tenant=first_team(cluster), container=consul, action="remove"
+        )
     assert "protected system container" in excinfo.value.message
 
     # $ docker rm $(docker ps -qf "status=exited"): running and system containers stay.
-    succeed(container_action_request(tenant=first_team(cluster), container=mysql, action="stop"))
-    removals = container_remove_exited(tenant=first_team(cluster))
+    succeed(
+        container_action_request(
+            actor=Actor.system("tests"), tenant=first_team(cluster), container=mysql, action="stop"
+        )
+    )
+    removals = container_remove_exited(actor=Actor.system("tests"), tenant=first_team(cluster))
     assert [op.target for op in removals] == ["mysql"]
     for op in removals:
         succeed(op)
@@ -123,7 +133,11 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     assert docker_engine.inspect_container(consul.node.docker, consul.docker_id)["State"]["Running"]
 
     # Removing wordpress takes it off its node's Consul agent.
-    succeed(container_action_request(tenant=first_team(cluster), container=wordpress, action="remove"))
+    succeed(
+        container_action_request(
+            actor=Actor.system("tests"), tenant=first_team(cluster), container=wordpress, action="remove"
+        )
+    )
     assert service_id not in consul_engine.services(f"http://{wordpress.node.address}:8500")
 
 
@@ -137,20 +151,40 @@ def test_policy_can_forbid_published_ports(tenant_cluster):
     tenant.allow_published_ports = False
     tenant.save()
     with pytest.raises(ServiceError) as excinfo:
-        container_run(tenant=tenant, cluster=tenant_cluster, name="web", image=TOOLS, ports=["8080:80"])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=tenant,
+            cluster=tenant_cluster,
+            name="web",
+            image=TOOLS,
+            ports=["8080:80"],
+        )
     assert excinfo.value.code == "publishing_forbidden" and "Internet and ServiceNet" in excinfo.value.message
 
 
 @pytest.mark.parametrize("spec", ["80:", "x:80", "70000:80", "80:80/sctp"])
 def test_bad_port_specs_are_refused(tenant_cluster, spec):
     with pytest.raises(ServiceError) as excinfo:
-        container_run(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="web", image=TOOLS, ports=[spec])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=first_team(tenant_cluster),
+            cluster=tenant_cluster,
+            name="web",
+            image=TOOLS,
+            ports=[spec],
+        )
     assert excinfo.value.field == "ports"
 
 
 def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_cluster):
     operation = wait_for_operation(
-        container_run(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="ghost", image="mysql:5.6")
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=first_team(tenant_cluster),
+            cluster=tenant_cluster,
+            name="ghost",
+            image="mysql:5.6",
+        )
     )
     assert operation.status == Operation.Status.FAILED
     assert "its registry could not give it" in operation.error
@@ -164,19 +198,23 @@ def test_system_containers_are_listed_but_untouchable(celery_worker_process, ten
     consul = system[0]
     for action in ("stop", "restart", "remove"):
         with pytest.raises(ServiceError) as excinfo:
-            container_action_request(tenant=first_team(cluster), container=consul, action=action)
+            container_action_request(
+                actor=Actor.system("tests"), tenant=first_team(cluster), container=consul, action=action
+            )
         assert excinfo.value.http_status == 403
     with pytest.raises(ServiceError):
         container_diagnose(tenant=first_team(cluster), container=consul, target="node1")
     network = Network.objects.filter(cluster=cluster, is_external=True).first()
     with pytest.raises(ServiceError):
-        network_disconnect(tenant=first_team(cluster), network=network, container=consul)
+        network_disconnect(actor=Actor.system("tests"), tenant=first_team(cluster), network=network, container=consul)
 
 
 def test_diagnostics_report_a_name_that_does_not_resolve(celery_worker_process, tenant_cluster):
     cluster = tenant_cluster
     net = Network.objects.get(
-        pk=succeed(network_create(tenant=first_team(cluster), cluster=cluster, name="lonely")).network_id
+        pk=succeed(
+            network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="lonely")
+        ).network_id
     )
     probe = run(cluster, "probe", [net], command=["sleep", "600"])
     result = container_diagnose(tenant=first_team(cluster), container=probe, target="nobody-here", port=80)
@@ -195,10 +233,15 @@ def test_a_run_that_fails_on_its_node_leaves_no_container_behind(celery_worker_p
     squatter = client.containers.run(TOOLS, ["sleep", "600"], detach=True, ports={"80/tcp": port}, name=f"sq{port}")
     try:
         mynetwork = Network.objects.get(
-            pk=succeed(network_create(tenant=first_team(cluster), cluster=cluster, name="mynetwork")).network_id
+            pk=succeed(
+                network_create(
+                    actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="mynetwork"
+                )
+            ).network_id
         )
         operation = wait_for_operation(
             container_run(
+                actor=Actor.system("tests"),
                 tenant=first_team(cluster),
                 cluster=cluster,
                 name="clash",
@@ -263,7 +306,13 @@ def test_a_port_a_program_of_the_node_listens_on_is_learned_and_refused(celery_w
         assert [8500, "tcp"] in node.listening_ports
         with pytest.raises(ServiceError) as refused:
             container_run(
-                tenant=first_team(cluster), cluster=cluster, name="web", image=TOOLS, ports=[f"{port}:80"], node=node
+                actor=Actor.system("tests"),
+                tenant=first_team(cluster),
+                cluster=cluster,
+                name="web",
+                image=TOOLS,
+                ports=[f"{port}:80"],
+                node=node,
             )
         assert f"Host port {port}/tcp on node2 is in use by a program the node itself runs" in refused.value.message
         assert not Container.objects.filter(name="web").exists()

@@ -16,6 +16,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation, SubnetAllocation
 from networks.services.containers.run import container_run
 from networks.services.networks import network_create
+from portal.actors import Actor
 from tests.support import first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
@@ -31,10 +32,13 @@ def status_of(container: Container) -> str:
 def test_stop_start_and_rm_on_the_cli_are_followed(events_follower, tenant_cluster):
     cluster = tenant_cluster
     network = Network.objects.get(
-        pk=wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name="front")).network_id
+        pk=wait_for_operation(
+            network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="front")
+        ).network_id
     )
     operation = wait_for_operation(
         container_run(
+            actor=Actor.system("tests"),
             tenant=first_team(cluster),
             cluster=cluster,
             name="web",
@@ -83,7 +87,9 @@ def test_stop_start_and_rm_on_the_cli_are_followed(events_follower, tenant_clust
 def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_follower, tenant_cluster):
     cluster = tenant_cluster
     # The portal's own create is not followed up by a reconcile.
-    wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name="ours"))
+    wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="ours")
+    )
     subnet = str(cluster_next_block(cluster))
     name = f"cli-{cluster.uid.hex[:8]}"
 
@@ -182,6 +188,7 @@ def test_a_change_made_while_the_follower_was_down_shows_soon_after_it_is_back(e
     cluster = tenant_cluster
     operation = wait_for_operation(
         container_run(
+            actor=Actor.system("tests"),
             tenant=first_team(cluster),
             cluster=cluster,
             name="web",

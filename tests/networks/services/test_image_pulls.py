@@ -15,6 +15,7 @@ from networks.services.containers.lifecycle import container_action_request
 from networks.services.containers.run import container_run
 from networks.services.networks import network_create, network_remove
 from networks.services.registries import registry_login_set
+from portal.actors import Actor
 from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -32,11 +33,21 @@ def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_wo
     cluster, team = tenant_cluster, first_team(tenant_cluster)
     node2 = cluster.nodes.get(name="node2")
     forget_image(node2, MYSQL)
-    net = wait_for_operation(network_create(tenant=team, cluster=cluster, name="tutorial")).network
+    net = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=team, cluster=cluster, name="tutorial")
+    ).network
     net.refresh_from_db()
 
     run = wait_for_operation(
-        container_run(tenant=team, cluster=cluster, name="db", image=MYSQL, networks=[{"network": net}], node=node2)
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=team,
+            cluster=cluster,
+            name="db",
+            image=MYSQL,
+            networks=[{"network": net}],
+            node=node2,
+        )
     )
 
     assert run.status == Operation.Status.SUCCEEDED, run.error
@@ -49,7 +60,7 @@ def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_wo
     assert docker_engine.has_image(node2.docker, MYSQL)
     # The stand-in answers on MySQL's port, by name, over the overlay network (as in the tutorial).
     client = wait_for_operation(
-        container_run(
+        container_run(actor=Actor.system("tests"),
             tenant=team, cluster=cluster, name="client", image="overlay-portal/tools:latest",
             command=["sleep", "600"], networks=[{"network": net}], node=cluster.nodes.get(name="node1"),
         )
@@ -60,8 +71,10 @@ def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_wo
     )
     assert exit_code == 0 and "5.6.51" in output, output
     for container in (client.container, run.container):
-        wait_for_operation(container_action_request(tenant=team, container=container, action="remove"))
-    wait_for_operation(network_remove(tenant=team, network=net))
+        wait_for_operation(
+            container_action_request(actor=Actor.system("tests"), tenant=team, container=container, action="remove")
+        )
+    wait_for_operation(network_remove(actor=Actor.system("tests"), tenant=team, network=net))
 
 
 def test_the_run_form_offers_the_registrys_images(celery_worker_process, tenant_cluster):
@@ -78,7 +91,13 @@ def test_a_private_registry_needs_the_teams_login(celery_worker_process, tenant_
 
     refused = wait_for_operation(
         container_run(
-            tenant=team, cluster=cluster, name="nologin", image=private["image"], command=["true"], node=node1
+            actor=Actor.system("tests"),
+            tenant=team,
+            cluster=cluster,
+            name="nologin",
+            image=private["image"],
+            command=["true"],
+            node=node1,
         )
     )
     assert refused.status == Operation.Status.FAILED
@@ -86,14 +105,26 @@ def test_a_private_registry_needs_the_teams_login(celery_worker_process, tenant_
     assert "asks for a login" in refused.error
 
     registry_login_set(
-        tenant=team, registry=private["address"], username=private["username"], password=private["password"]
+        actor=Actor.system("tests"),
+        tenant=team,
+        registry=private["address"],
+        username=private["username"],
+        password=private["password"],
     )
     pulled = wait_for_operation(
         container_run(
-            tenant=team, cluster=cluster, name="withlogin", image=private["image"], command=["sleep", "60"], node=node1
+            actor=Actor.system("tests"),
+            tenant=team,
+            cluster=cluster,
+            name="withlogin",
+            image=private["image"],
+            command=["sleep", "60"],
+            node=node1,
         )
     )
     assert pulled.status == Operation.Status.SUCCEEDED, pulled.error
     assert pulled.transfer["image"] == private["image"]  # its one layer is the tools image's: nothing to fetch
     assert private["password"] not in str(Operation.objects.filter(pk=pulled.pk).values().get())
-    wait_for_operation(container_action_request(tenant=team, container=pulled.container, action="remove"))
+    wait_for_operation(
+        container_action_request(actor=Actor.system("tests"), tenant=team, container=pulled.container, action="remove")
+    )

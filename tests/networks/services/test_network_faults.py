@@ -11,13 +11,16 @@ from networks.models import Cluster, ClusterGrant, Network, Operation, SubnetAll
 from networks.services.networks import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from networks.services.state import network_key
+from portal.actors import Actor
 from tests.support import first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 
 
 def create(cluster, name, **kwargs):
-    operation = wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name=name, **kwargs))
+    operation = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name=name, **kwargs)
+    )
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     return Network.objects.get(pk=operation.network_id)
 
@@ -67,7 +70,7 @@ def test_unreachable_cluster_shows_waiting_and_keeps_the_subnet(celery_worker_pr
         name="offline", docker_endpoint="tcp://127.0.0.1:9", consul_address="http://127.0.0.1:9"
     )
     ClusterGrant.objects.create(cluster=cluster, tenant=first_team(tenant_cluster))
-    operation = network_create(tenant=first_team(cluster), cluster=cluster, name="later")
+    operation = network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="later")
     waiting = wait_until(
         lambda: (op := Operation.objects.get(pk=operation.pk)).status == Operation.Status.QUEUED
         and any(p["message"].startswith("Waiting for the cluster") for p in op.progress)
@@ -85,7 +88,9 @@ def test_worker_killed_mid_create_is_finished_by_the_next_worker(celery_worker_p
     manager_pid = int(open("/run/overlay-portal/node1/docker.pid").read())
     os.kill(manager_pid, signal.SIGSTOP)  # the manager hangs: the create is caught mid-flight
     try:
-        operation = network_create(tenant=first_team(cluster), cluster=cluster, name="survivor")
+        operation = network_create(
+            actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="survivor"
+        )
         wait_until(lambda: Operation.objects.get(pk=operation.pk).status == Operation.Status.RUNNING, timeout=60)
         worker.kill()
     finally:

@@ -20,6 +20,7 @@ from networks.services.networks import (
 )
 from networks.tasks import run_operation_task
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from tests.support import consul_state, first_team, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
@@ -31,13 +32,16 @@ def worker(celery_worker_process):
 
 
 def create(cluster, name, **kwargs):
-    operation = wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name=name, **kwargs))
+    operation = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name=name, **kwargs)
+    )
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     return Network.objects.get(pk=operation.network_id)
 
 
 def run(cluster, name, networks, node=None, command=None):
     operation = container_run(
+        actor=Actor.system("tests"),
         tenant=first_team(cluster),
         cluster=cluster,
         name=name,
@@ -111,7 +115,9 @@ def test_internal_and_encrypted_networks(worker, tenant_cluster):
 def test_bad_names_are_refused_before_anything_is_held(tenant_cluster, name, code):
     before = SubnetAllocation.objects.count()
     with pytest.raises(ServiceError) as excinfo:
-        network_create(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name=name)
+        network_create(
+            actor=Actor.system("tests"), tenant=first_team(tenant_cluster), cluster=tenant_cluster, name=name
+        )
     assert excinfo.value.code == code
     assert SubnetAllocation.objects.count() == before
 
@@ -119,7 +125,9 @@ def test_bad_names_are_refused_before_anything_is_held(tenant_cluster, name, cod
 def test_duplicate_name_is_refused(worker, tenant_cluster):
     create(tenant_cluster, "dup")
     with pytest.raises(ServiceError) as excinfo:
-        network_create(tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="dup")
+        network_create(
+            actor=Actor.system("tests"), tenant=first_team(tenant_cluster), cluster=tenant_cluster, name="dup"
+        )
     assert excinfo.value.code == "name_taken" and excinfo.value.http_status == 409
 
 
@@ -136,7 +144,14 @@ def test_connect_disconnect_dns_and_inspect_across_nodes(worker, tenant_cluster)
     # Connect the already running web to a second network with an alias and a static address.
     static = str(ipaddress.IPv4Network(back.subnet).network_address + 20)
     op = wait_for_operation(
-        network_connect(tenant=first_team(cluster), network=back, container=web, aliases=["www"], ipv4_address=static)
+        network_connect(
+            actor=Actor.system("tests"),
+            tenant=first_team(cluster),
+            network=back,
+            container=web,
+            aliases=["www"],
+            ipv4_address=static,
+        )
     )
     assert op.status == Operation.Status.SUCCEEDED, op.error
     other = run(cluster, "other", [back], node="node2", command=["sleep", "3600"])
@@ -171,7 +186,9 @@ def test_connect_disconnect_dns_and_inspect_across_nodes(worker, tenant_cluster)
     state = consul_state(network=back)
     assert {e["name"] for e in state["endpoints"].values()} == {"web", "other"}
 
-    op = wait_for_operation(network_disconnect(tenant=first_team(cluster), network=back, container=web))
+    op = wait_for_operation(
+        network_disconnect(actor=Actor.system("tests"), tenant=first_team(cluster), network=back, container=web)
+    )
     assert op.status == Operation.Status.SUCCEEDED, op.error
     # The other node learns of the removed endpoint through the overlay's gossip, so its DNS
     # forgets the name a moment later (seconds), not necessarily at once.
@@ -190,12 +207,14 @@ def test_remove_refused_while_attached_then_with_disconnect_frees_subnet(worker,
     for name in ("web", "db", "cache"):
         run(cluster, name, [network], command=["sleep", "3600"])
     with pytest.raises(ServiceError) as excinfo:
-        network_remove(tenant=first_team(cluster), network=network)
+        network_remove(actor=Actor.system("tests"), tenant=first_team(cluster), network=network)
     assert excinfo.value.message == (
         "3 containers are still attached: cache, db, web — disconnect them first, or remove with disconnect."
     )
 
-    op = wait_for_operation(network_remove(tenant=first_team(cluster), network=network, disconnect=True))
+    op = wait_for_operation(
+        network_remove(actor=Actor.system("tests"), tenant=first_team(cluster), network=network, disconnect=True)
+    )
     assert op.status == Operation.Status.SUCCEEDED, op.error
     network.refresh_from_db()
     assert network.status == Network.Status.REMOVED
@@ -212,7 +231,7 @@ def test_remove_refused_while_attached_then_with_disconnect_frees_subnet(worker,
 
 def test_duplicated_task_makes_one_docker_network(worker, tenant_cluster):
     cluster = tenant_cluster
-    operation = network_create(tenant=first_team(cluster), cluster=cluster, name="twice")
+    operation = network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="twice")
     # The same message delivered again (as after a broker redelivery), racing the first.
     run_operation_task.apply_async((operation.pk,), task_id=Operation.objects.get(pk=operation.pk).celery_task_id)
     operation = wait_for_operation(operation)
@@ -226,7 +245,9 @@ def test_retried_create_adopts_the_network_an_earlier_try_made(worker, tenant_cl
 
     cluster = tenant_cluster
     with worker_paused(worker):
-        operation = network_create(tenant=first_team(cluster), cluster=cluster, name="adopted")
+        operation = network_create(
+            actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="adopted"
+        )
         # As a worker lost after Docker made the network leaves it: one delivery started, the next adopts.
         Operation.objects.filter(pk=operation.pk).update(attempts=1)
         network = operation.network

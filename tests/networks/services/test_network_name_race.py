@@ -15,6 +15,7 @@ from networks.models import Cluster, Network
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_create
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from tests.factories import make_team
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,13 +26,15 @@ def test_two_teams_creating_one_name_at_once_get_one_network_and_one_sentence():
         pytest.skip("row locks that make two creates queue need PostgreSQL (SQLite takes one writer at a time)")
     owner, other = make_team(), make_team()
     cluster = owner.cluster
-    cluster_grant(cluster=cluster, tenant=other.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=cluster, tenant=other.tenant)
     started = threading.Barrier(3)
 
     def create(tenant):
         try:
             started.wait()
-            return network_create(tenant=tenant, cluster=cluster, name="payments").network_id
+            return network_create(
+                actor=Actor.system("tests"), tenant=tenant, cluster=cluster, name="payments"
+            ).network_id
         except ServiceError as refusal:
             return refusal
         finally:

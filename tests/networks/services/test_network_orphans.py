@@ -13,6 +13,7 @@ from networks.services.allocations import cluster_lock, subnet_choose
 from networks.services.builds import network_labels
 from networks.services.networks import network_create
 from networks.services.reconcile import cluster_reconcile_now
+from portal.actors import Actor
 from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
@@ -54,7 +55,9 @@ def test_an_orphan_neither_blocks_default_creates_nor_survives_reconcile(celery_
         "a network Docker made a moment ago is left to a run that may still be finishing"
     )
 
-    operation = wait_for_operation(network_create(tenant=team, cluster=cluster, name="next"))
+    operation = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=team, cluster=cluster, name="next")
+    )
 
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     made = Network.objects.get(pk=operation.network_id)
@@ -118,7 +121,9 @@ def test_a_create_that_fails_after_docker_made_its_network_leaves_none_behind(ce
             "CHECK (name <> 'refused' OR status <> 'active')"
         )
     try:
-        operation = wait_for_operation(network_create(tenant=first_team(cluster), cluster=cluster, name="refused"))
+        operation = wait_for_operation(
+            network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="refused")
+        )
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE networks_network DROP CONSTRAINT test_refuse_active")

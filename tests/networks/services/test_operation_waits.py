@@ -16,6 +16,7 @@ from networks.selectors.operations import operation_waiting_for
 from networks.services import queue
 from networks.services.networks import network_create
 from networks.tasks import operations_recover_task, operations_send_task
+from portal.actors import Actor
 from portal.celery import app as celery_app
 from tests.support import first_team, wait_for_operation, wait_until
 
@@ -29,7 +30,9 @@ def test_a_frozen_manager_makes_a_running_create_say_it_waits_for_the_cluster(ce
     manager_pid = int(open(MANAGER_PID_FILE).read())
     os.kill(manager_pid, signal.SIGSTOP)  # the manager hangs: the create call gets no answer
     try:
-        operation = network_create(tenant=first_team(cluster), cluster=cluster, name="patient")
+        operation = network_create(
+            actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="patient"
+        )
         waiting = wait_until(
             lambda: (op := Operation.objects.get(pk=operation.pk)).waits_on == Operation.WaitsOn.CLUSTER and op,
             timeout=30,
@@ -63,7 +66,7 @@ def test_a_retry_waiting_in_a_live_worker_is_held_and_not_handed_over(celery_wor
         name="refusing", docker_endpoint="tcp://127.0.0.1:9", consul_address="http://127.0.0.1:9"
     )
     ClusterGrant.objects.create(cluster=cluster, tenant=first_team(tenant_cluster))
-    operation = network_create(tenant=first_team(cluster), cluster=cluster, name="later")
+    operation = network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="later")
     waiting = wait_until(
         lambda: (op := Operation.objects.get(pk=operation.pk)).status == Operation.Status.QUEUED
         and op.attempts >= 1

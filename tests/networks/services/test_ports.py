@@ -18,6 +18,7 @@ from networks.services.containers.specs import PublishedPort
 from networks.services.grants import cluster_grant
 from networks.services.ports import NODE_PORTS, ReservedPort, check_not_reserved, parse_reserved, reserved_ports
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 
 # Written out, not read from the table: a port dropped from the table or a changed sentence fails here.
 RESERVED = [
@@ -42,7 +43,9 @@ WEB = "overlay-portal/tools:latest"
 
 
 def run(team, name="web", *, tenant=None, **kwargs):
-    return container_run(tenant=tenant or team.tenant, cluster=team.cluster, name=name, image=WEB, **kwargs)
+    return container_run(
+        actor=Actor.system("tests"), tenant=tenant or team.tenant, cluster=team.cluster, name=name, image=WEB, **kwargs
+    )
 
 
 def holder(team, name, *, node="node1", tenant=None, status=Container.Status.RUNNING, **fields):
@@ -200,7 +203,7 @@ def test_any_text_is_read_or_refused_with_the_sentence(text):
 @pytest.fixture
 def shared(team, other_team):
     """`other_team` is granted `team`'s cluster: two teams on one swarm."""
-    cluster_grant(cluster=team.cluster, tenant=other_team.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=team.cluster, tenant=other_team.tenant)
     return team.cluster
 
 

@@ -17,6 +17,7 @@ from networks.services.registries import (
     registry_of,
 )
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from portal.services import tenant_create
 
 # Docker's reference grammar (distribution/reference): path components, tags, digests, host names.
@@ -92,7 +93,11 @@ def stored_row(login: RegistryLogin) -> tuple:
 
 def test_the_password_is_sealed_in_the_database_and_opens_with_the_portals_keys(tenant):
     login = registry_login_set(
-        tenant=tenant, registry=" Registry.Example.com:5000 ", username=" ci ", password=PASSWORD
+        actor=Actor.system("tests"),
+        tenant=tenant,
+        registry=" Registry.Example.com:5000 ",
+        username=" ci ",
+        password=PASSWORD,
     )
     assert (login.registry, login.username) == ("registry.example.com:5000", "ci")
     row = stored_row(login)
@@ -104,15 +109,21 @@ def test_the_password_is_sealed_in_the_database_and_opens_with_the_portals_keys(
 
 
 def test_a_second_login_for_the_same_registry_replaces_the_first(tenant):
-    first = registry_login_set(tenant=tenant, registry="registry.example.com", username="old", password="pw-1")
-    second = registry_login_set(tenant=tenant, registry="REGISTRY.example.com", username="new", password="pw-2")
+    first = registry_login_set(
+        actor=Actor.system("tests"), tenant=tenant, registry="registry.example.com", username="old", password="pw-1"
+    )
+    second = registry_login_set(
+        actor=Actor.system("tests"), tenant=tenant, registry="REGISTRY.example.com", username="new", password="pw-2"
+    )
     assert second.pk == first.pk and RegistryLogin.objects.filter(tenant=tenant).count() == 1
     image = "registry.example.com/team/app:1"
     assert registry_auth_for(tenant=tenant, image=image) == {"username": "new", "password": "pw-2"}
 
 
 def test_a_pull_gets_the_teams_login_for_the_images_registry_only(tenant):
-    registry_login_set(tenant=tenant, registry="192.168.250.1:5001", username="ci", password=PASSWORD)
+    registry_login_set(
+        actor=Actor.system("tests"), tenant=tenant, registry="192.168.250.1:5001", username="ci", password=PASSWORD
+    )
     other = tenant_create(name="Other team")
     image = "192.168.250.1:5001/private/app:1"
     assert registry_auth_for(tenant=tenant, image=image) == {"username": "ci", "password": PASSWORD}
@@ -127,7 +138,9 @@ def test_a_pull_gets_the_teams_login_for_the_images_registry_only(tenant):
 )
 def test_a_bad_registry_address_is_refused_with_the_sentence(tenant, registry):
     with pytest.raises(ServiceError) as refused:
-        registry_login_set(tenant=tenant, registry=registry, username="ci", password=PASSWORD)
+        registry_login_set(
+            actor=Actor.system("tests"), tenant=tenant, registry=registry, username="ci", password=PASSWORD
+        )
     assert refused.value.code == "bad_registry" and refused.value.field == "registry"
     shown = registry.strip().lower()[:100]
     assert refused.value.message == (
@@ -142,13 +155,21 @@ def test_a_bad_registry_address_is_refused_with_the_sentence(tenant, registry):
 )
 def test_a_login_needs_a_user_name_and_a_password(tenant, username, password, field):
     with pytest.raises(ServiceError) as refused:
-        registry_login_set(tenant=tenant, registry="registry.example.com", username=username, password=password)
+        registry_login_set(
+            actor=Actor.system("tests"),
+            tenant=tenant,
+            registry="registry.example.com",
+            username=username,
+            password=password,
+        )
     assert refused.value.field == field
     assert not RegistryLogin.objects.exists()
 
 
 def test_a_removed_login_is_no_longer_used(tenant):
-    login = registry_login_set(tenant=tenant, registry="registry.example.com", username="ci", password=PASSWORD)
-    registry_login_remove(login=login)
+    login = registry_login_set(
+        actor=Actor.system("tests"), tenant=tenant, registry="registry.example.com", username="ci", password=PASSWORD
+    )
+    registry_login_remove(actor=Actor.system("tests"), login=login)
     assert not RegistryLogin.objects.exists()
     assert registry_auth_for(tenant=tenant, image="registry.example.com/app") is None

@@ -18,6 +18,7 @@ from networks.services.networks import network_connect, network_create, network_
 from networks.services.runners import operation_give_up
 from networks.services.shares import network_share, network_unshare
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from tests.factories import found_swarm, made_bundle, make_container, make_network
 from tests.pages import run_form
 
@@ -29,7 +30,7 @@ NOT_USABLE = 'No network "{}" that your team can use on this cluster.'
 @pytest.fixture
 def shared(team, other_team):
     """`other_team` is granted `team`'s cluster: two teams on one swarm."""
-    cluster_grant(cluster=team.cluster, tenant=other_team.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=team.cluster, tenant=other_team.tenant)
     return team.cluster
 
 
@@ -41,12 +42,14 @@ def api(client, user, tenant):
 
 
 def test_both_teams_allocate_from_one_pool_under_one_lock(team, other_team, shared):
-    first = network_create(tenant=team.tenant, cluster=shared, name="a-net").network
-    second = network_create(tenant=other_team.tenant, cluster=shared, name="b-net").network
-    third = network_create(tenant=team.tenant, cluster=shared, name="a-two").network
+    first = network_create(actor=Actor.system("tests"), tenant=team.tenant, cluster=shared, name="a-net").network
+    second = network_create(actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="b-net").network
+    third = network_create(actor=Actor.system("tests"), tenant=team.tenant, cluster=shared, name="a-two").network
     assert [first.subnet, second.subnet, third.subnet] == ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]
     with pytest.raises(ipam.IpamError) as refused:
-        network_create(tenant=other_team.tenant, cluster=shared, name="x", subnet="10.0.0.0/24")
+        network_create(
+            actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="x", subnet="10.0.0.0/24"
+        )
     # taken, whoever holds it; another team's network is not named
     assert refused.value.message.startswith("10.0.0.0/24 overlaps another team's network (10.0.0.0/24).")
 
@@ -94,10 +97,17 @@ def test_no_one_runs_or_connects_on_another_teams_network_by_any_path(client, te
     assert NOT_USABLE.format(theirs.pk).replace('"', "&quot;") in page
     # the services themselves
     with pytest.raises(ServiceError) as refused:
-        container_run(tenant=other_team.tenant, cluster=shared, name="spy3", image="x", networks=[{"network": theirs}])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=other_team.tenant,
+            cluster=shared,
+            name="spy3",
+            image="x",
+            networks=[{"network": theirs}],
+        )
     assert refused.value.message == NOT_USABLE.format(theirs.pk)
     with pytest.raises(ServiceError):
-        network_connect(tenant=other_team.tenant, network=theirs, container=box)
+        network_connect(actor=Actor.system("tests"), tenant=other_team.tenant, network=theirs, container=box)
     assert not Endpoint.objects.filter(network=theirs).exists()
     assert not Container.objects.filter(name__startswith="spy").exists()
 
@@ -105,14 +115,20 @@ def test_no_one_runs_or_connects_on_another_teams_network_by_any_path(client, te
 def test_a_shared_network_is_used_not_managed(client, team, other_team, shared):
     db_net = make_network(team, "backend")
     make_container(team, "db", networks=[db_net])
-    network_share(tenant=team.tenant, network=db_net, with_tenant=other_team.tenant.slug, user=team.owner)
+    owner = Actor(user=team.owner, name=team.owner.username)
+    network_share(actor=owner, tenant=team.tenant, network=db_net, with_tenant=other_team.tenant.slug)
     # the other team sees it, marked as shared, and may run a container on it
     client.force_login(other_team.member)
     client.post("/tenant/switch/", {"tenant": other_team.tenant.pk})
     page = client.get("/networks/").content.decode()
     assert "backend" in page and f"Shared by {team.tenant.name}" in page
     operation = container_run(
-        tenant=other_team.tenant, cluster=shared, name="app", image="x", networks=[{"network": db_net}]
+        actor=Actor.system("tests"),
+        tenant=other_team.tenant,
+        cluster=shared,
+        name="app",
+        image="x",
+        networks=[{"network": db_net}],
     )
     assert Endpoint.objects.filter(network=db_net, container=operation.container).exists()
     # ...sees the names of the owner's containers there, but nothing more of them
@@ -123,7 +139,7 @@ def test_a_shared_network_is_used_not_managed(client, team, other_team, shared):
     assert client.get(f"/containers/{db.pk}/").status_code == 404
     # ...and may not remove it, share it or read Docker's view of it
     with pytest.raises(ServiceError) as refused:
-        network_remove(tenant=other_team.tenant, network=db_net)
+        network_remove(actor=Actor.system("tests"), tenant=other_team.tenant, network=db_net)
     assert refused.value.http_status == 403 and f"only {team.tenant.name} can remove it" in refused.value.message
     call = api(client, other_team.owner, other_team.tenant)
     assert call("delete", f"networks/{db_net.pk}/").status_code == 403
@@ -140,12 +156,14 @@ def test_stopping_a_share_waits_for_the_other_teams_containers_unless_asked_to_d
     client, team, other_team, shared
 ):
     net = make_network(team, "backend")
-    network_share(tenant=team.tenant, network=net, with_tenant=other_team.tenant.slug)
+    network_share(actor=Actor.system("tests"), tenant=team.tenant, network=net, with_tenant=other_team.tenant.slug)
     app = make_container(other_team, "app")
     Container.objects.filter(pk=app.pk).update(cluster=shared, node=team.node())
     Endpoint.objects.create(network=net, container=app, ipv4_address="10.0.0.9")
     with pytest.raises(ServiceError) as refused:
-        network_unshare(tenant=team.tenant, network=net, with_tenant=other_team.tenant.slug)
+        network_unshare(
+            actor=Actor.system("tests"), tenant=team.tenant, network=net, with_tenant=other_team.tenant.slug
+        )
     assert refused.value.http_status == 409 and "app" in refused.value.message
     call = api(client, team.owner, team.tenant)
     response = call("post", f"networks/{net.pk}/unshare/", data={"tenant": other_team.tenant.slug, "disconnect": True})
@@ -171,24 +189,40 @@ def test_sharing_on_the_page_is_for_owners_and_for_teams_of_the_cluster(client, 
     assert "no longer shared" in response.content.decode()
     ClusterGrant.objects.filter(tenant=other_team.tenant, cluster=shared).delete()
     with pytest.raises(ServiceError) as refused:
-        network_share(tenant=team.tenant, network=net, with_tenant=other_team.tenant.slug)
+        network_share(actor=Actor.system("tests"), tenant=team.tenant, network=net, with_tenant=other_team.tenant.slug)
     assert "does not use cluster" in refused.value.message
 
 
 def test_limits_per_grant_are_enforced_and_shown(client, team, other_team, shared):
-    cluster_grant(cluster=shared, tenant=other_team.tenant, max_networks=1, max_containers=1, max_published_ports=1)
-    network_create(tenant=other_team.tenant, cluster=shared, name="one")
+    cluster_grant(
+        actor=Actor.system("tests"),
+        cluster=shared,
+        tenant=other_team.tenant,
+        max_networks=1,
+        max_containers=1,
+        max_published_ports=1,
+    )
+    network_create(actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="one")
     with pytest.raises(ServiceError) as refused:
-        network_create(tenant=other_team.tenant, cluster=shared, name="two")
+        network_create(actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="two")
     assert refused.value.http_status == 409 and refused.value.code == "limit_reached"
     assert "at most 1 networks on cluster" in refused.value.message and "--max-networks" in refused.value.message
-    network_create(tenant=team.tenant, cluster=shared, name="owners-are-not-limited")
+    network_create(actor=Actor.system("tests"), tenant=team.tenant, cluster=shared, name="owners-are-not-limited")
     with pytest.raises(ServiceError) as refused:
-        container_run(tenant=other_team.tenant, cluster=shared, name="web", image="x", ports=["80:80", "81:81"])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=other_team.tenant,
+            cluster=shared,
+            name="web",
+            image="x",
+            ports=["80:80", "81:81"],
+        )
     assert "published ports" in refused.value.message
-    container_run(tenant=other_team.tenant, cluster=shared, name="web", image="x", ports=["80:80"])
+    container_run(
+        actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="web", image="x", ports=["80:80"]
+    )
     with pytest.raises(ServiceError) as refused:
-        container_run(tenant=other_team.tenant, cluster=shared, name="web2", image="x")
+        container_run(actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="web2", image="x")
     assert "at most 1 containers" in refused.value.message
     client.force_login(other_team.owner)
     client.post("/tenant/switch/", {"tenant": other_team.tenant.pk})
@@ -203,9 +237,9 @@ def test_limits_per_grant_are_enforced_and_shown(client, team, other_team, share
 
 
 def test_revoking_a_grant_waits_until_the_team_has_nothing_there(team, other_team, shared):
-    operation = network_create(tenant=other_team.tenant, cluster=shared, name="theirs")
+    operation = network_create(actor=Actor.system("tests"), tenant=other_team.tenant, cluster=shared, name="theirs")
     with pytest.raises(ServiceError) as refused:
-        cluster_grant_revoke(cluster=shared, tenant=other_team.tenant)
+        cluster_grant_revoke(actor=Actor.system("tests"), cluster=shared, tenant=other_team.tenant)
     assert "network theirs" in refused.value.message
     with pytest.raises(CommandError, match="network theirs"):
         call_command("cluster_grant", "--cluster", str(shared.pk), "--tenant", other_team.tenant.slug, "--revoke")
@@ -266,7 +300,7 @@ def test_the_admin_refuses_to_revoke_a_grant_in_use(client, team, other_team, sh
 
 
 def test_staff_give_up_on_a_stuck_create_and_the_team_can_remove_it(client, team):
-    operation = network_create(tenant=team.tenant, cluster=team.cluster, name="stuck")
+    operation = network_create(actor=Actor.system("tests"), tenant=team.tenant, cluster=team.cluster, name="stuck")
     network = Network.objects.get(pk=operation.network_id)
     admin = get_user_model().objects.create_superuser("root", password="pw-root-123")
     client.force_login(admin)
@@ -285,4 +319,7 @@ def test_staff_give_up_on_a_stuck_create_and_the_team_can_remove_it(client, team
     assert list(network.cluster.subnet_allocations.filter(cidr=network.subnet).values_list("network", flat=True)) == [
         network.pk
     ]
-    assert network_remove(tenant=team.tenant, network=network).kind == Operation.Kind.NETWORK_REMOVE
+    assert (
+        network_remove(actor=Actor.system("tests"), tenant=team.tenant, network=network).kind
+        == Operation.Kind.NETWORK_REMOVE
+    )

@@ -20,6 +20,7 @@ from networks.services.networks import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from networks.services.shares import network_share
 from plumbing.errors import ServiceError
+from portal.actors import Actor
 from portal.services import tenant_create
 from tests.support import first_team, wait_for_operation
 
@@ -32,7 +33,7 @@ CREATES_PER_TEAM = 25
 def two_teams(tenant_cluster):
     """The cluster's first team and a second team granted the same swarm."""
     second = tenant_create(name=f"Second {tenant_cluster.pk}")
-    cluster_grant(cluster=tenant_cluster, tenant=second)
+    cluster_grant(actor=Actor.system("tests"), cluster=tenant_cluster, tenant=second)
     return first_team(tenant_cluster), second
 
 
@@ -52,7 +53,9 @@ def test_two_teams_creating_at_once_share_one_address_space(celery_worker_proces
     def create(job):
         team, index = job
         try:
-            return network_create(tenant=team, cluster=cluster, name=f"{team.slug}-{index}").pk
+            return network_create(
+                actor=Actor.system("tests"), tenant=team, cluster=cluster, name=f"{team.slug}-{index}"
+            ).pk
         finally:
             connection.close()
 
@@ -83,10 +86,19 @@ def test_another_teams_network_is_refused_and_docker_confirms_nothing_joined(
 ):
     owner, other = two_teams
     private = Network.objects.get(
-        pk=succeed(network_create(tenant=owner, cluster=tenant_cluster, name="private")).network_id
+        pk=succeed(
+            network_create(actor=Actor.system("tests"), tenant=owner, cluster=tenant_cluster, name="private")
+        ).network_id
     )
     with pytest.raises(ServiceError) as refused:
-        container_run(tenant=other, cluster=tenant_cluster, name="spy", image=TOOLS, networks=[{"network": private}])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=other,
+            cluster=tenant_cluster,
+            name="spy",
+            image=TOOLS,
+            networks=[{"network": private}],
+        )
     assert refused.value.http_status == 404
     assert not Container.objects.filter(name="spy").exists()
     local = docker_engine.network_on_node(tenant_cluster.docker, private.docker_id) or {}
@@ -99,11 +111,14 @@ def test_another_teams_network_is_refused_and_docker_confirms_nothing_joined(
 def test_a_shared_network_carries_dns_between_the_two_teams(celery_worker_process, tenant_cluster, two_teams):
     owner, other = two_teams
     backend = Network.objects.get(
-        pk=succeed(network_create(tenant=owner, cluster=tenant_cluster, name="backend")).network_id
+        pk=succeed(
+            network_create(actor=Actor.system("tests"), tenant=owner, cluster=tenant_cluster, name="backend")
+        ).network_id
     )
-    network_share(tenant=owner, network=backend, with_tenant=other.slug)
+    network_share(actor=Actor.system("tests"), tenant=owner, network=backend, with_tenant=other.slug)
     db = succeed(
         container_run(
+            actor=Actor.system("tests"),
             tenant=owner,
             cluster=tenant_cluster,
             name="db",
@@ -115,6 +130,7 @@ def test_a_shared_network_carries_dns_between_the_two_teams(celery_worker_proces
     )
     app = succeed(
         container_run(
+            actor=Actor.system("tests"),
             tenant=other,
             cluster=tenant_cluster,
             name="app",
@@ -137,7 +153,9 @@ def test_a_network_the_swarm_could_not_build_fails_and_frees_its_subnet(celery_w
     try:
         # The portal has not heard of it yet (no reconcile, no follower): it hands out the same block.
         operation = wait_for_operation(
-            network_create(tenant=team, cluster=tenant_cluster, name="clashing", subnet="10.0.77.0/24")
+            network_create(
+                actor=Actor.system("tests"), tenant=team, cluster=tenant_cluster, name="clashing", subnet="10.0.77.0/24"
+            )
         )
         assert operation.status == Operation.Status.FAILED and operation.error_code == "network_broken"
         assert operation.error == (

@@ -13,6 +13,7 @@ from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant
 from networks.services.networks import network_connect, network_create
 from networks.services.shares import network_share, network_unshare
+from portal.actors import Actor
 from portal.services import tenant_create
 from tests.support import first_team, wait_for_operation, wait_until
 
@@ -25,16 +26,19 @@ def shared_network(celery_worker_process, tenant_cluster):
     """The owner's network "db", shared with a second team granted the same swarm."""
     owner = first_team(tenant_cluster)
     other = tenant_create(name=f"Second {tenant_cluster.pk}")
-    cluster_grant(cluster=tenant_cluster, tenant=other)
-    operation = wait_for_operation(network_create(tenant=owner, cluster=tenant_cluster, name="db"))
+    cluster_grant(actor=Actor.system("tests"), cluster=tenant_cluster, tenant=other)
+    operation = wait_for_operation(
+        network_create(actor=Actor.system("tests"), tenant=owner, cluster=tenant_cluster, name="db")
+    )
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     network = Network.objects.get(pk=operation.network_id)
-    network_share(tenant=owner, network=network, with_tenant=other.slug)
+    network_share(actor=Actor.system("tests"), tenant=owner, network=network, with_tenant=other.slug)
     return owner, other, network
 
 
 def run_app(other, network) -> Operation:
     return container_run(
+        actor=Actor.system("tests"),
         tenant=other,
         cluster=network.cluster,
         name="app",
@@ -69,7 +73,12 @@ def test_a_run_still_queued_when_its_network_is_unshared_fails_naming_the_unshar
     owner, other, network = shared_network
     with transaction.atomic():  # the run's message leaves at commit: the unshare is wholly before its start
         run = run_app(other, network)
-        assert network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True) == []
+        assert (
+            network_unshare(
+                actor=Actor.system("tests"), tenant=owner, network=network, with_tenant=other.slug, disconnect=True
+            )
+            == []
+        )
     assert_failed_naming_the_unshare(run, owner, other)
 
 
@@ -82,7 +91,12 @@ def test_an_unshare_while_the_run_is_starting_its_container_fails_the_run_by_nam
         Container.objects.select_for_update().get(pk=run.container_id)
         wait_until(lambda: in_docker(run.container), timeout=60)
         assert Operation.objects.get(pk=run.pk).status == Operation.Status.RUNNING
-        assert network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True) == []
+        assert (
+            network_unshare(
+                actor=Actor.system("tests"), tenant=owner, network=network, with_tenant=other.slug, disconnect=True
+            )
+            == []
+        )
     assert_failed_naming_the_unshare(run, owner, other)
     assert not network.address_allocations.exists(), "the address Docker gave it is free again"
 
@@ -91,7 +105,9 @@ def test_a_run_finished_before_the_unshare_is_disconnected_like_any_container(sh
     owner, other, network = shared_network
     run = wait_for_operation(run_app(other, network))
     assert run.status == Operation.Status.SUCCEEDED, run.error
-    (disconnect,) = network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True)
+    (disconnect,) = network_unshare(
+        actor=Actor.system("tests"), tenant=owner, network=network, with_tenant=other.slug, disconnect=True
+    )
     disconnect = wait_for_operation(disconnect)
     assert disconnect.status == Operation.Status.SUCCEEDED, disconnect.error
     (attrs,) = in_docker(run.container)
@@ -109,7 +125,14 @@ def app(shared_network):
     """The second team's container "app", running on no network of the portal's yet."""
     _, other, network = shared_network
     run = wait_for_operation(
-        container_run(tenant=other, cluster=network.cluster, name="app", image=TOOLS, command=["sleep", "3600"])
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=other,
+            cluster=network.cluster,
+            name="app",
+            image=TOOLS,
+            command=["sleep", "3600"],
+        )
     )
     assert run.status == Operation.Status.SUCCEEDED, run.error
     return Container.objects.get(pk=run.container_id)
@@ -131,19 +154,29 @@ def assert_connect_failed_naming_the_unshare(connect: Operation, owner, other, a
 def test_a_connect_still_queued_when_its_network_is_unshared_fails_naming_the_unshare(shared_network, app):
     owner, other, network = shared_network
     with transaction.atomic():
-        connect = network_connect(tenant=other, network=network, container=app)
-        assert network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True) == []
+        connect = network_connect(actor=Actor.system("tests"), tenant=other, network=network, container=app)
+        assert (
+            network_unshare(
+                actor=Actor.system("tests"), tenant=owner, network=network, with_tenant=other.slug, disconnect=True
+            )
+            == []
+        )
     assert_connect_failed_naming_the_unshare(connect, owner, other, app)
 
 
 def test_an_unshare_while_the_connect_is_under_way_fails_it_and_takes_it_off_the_network(shared_network, app):
     owner, other, network = shared_network
-    connect = network_connect(tenant=other, network=network, container=app)
+    connect = network_connect(actor=Actor.system("tests"), tenant=other, network=network, container=app)
     with transaction.atomic():
         # Holding the container's row, the test stops the worker at the connect's last step, after
         # Docker connected it; the unshare comes in that very moment.
         Container.objects.select_for_update().get(pk=app.pk)
         wait_until(lambda: on_db(app), timeout=60)
-        assert network_unshare(tenant=owner, network=network, with_tenant=other.slug, disconnect=True) == []
+        assert (
+            network_unshare(
+                actor=Actor.system("tests"), tenant=owner, network=network, with_tenant=other.slug, disconnect=True
+            )
+            == []
+        )
     assert_connect_failed_naming_the_unshare(connect, owner, other, app)
     assert not network.address_allocations.exists(), "the address Docker gave it is free again"

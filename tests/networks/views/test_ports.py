@@ -5,6 +5,7 @@ from django.utils.html import escape
 
 from networks.models import Container
 from networks.services.grants import cluster_grant
+from portal.actors import Actor
 from tests.factories import make_container
 from tests.networks.services.test_ports import PICK_ANOTHER, RESERVED
 from tests.pages import run_form
@@ -25,7 +26,7 @@ def test_a_port_the_node_serves_is_refused_on_the_form(client, team, spec, sente
 
 
 def test_a_port_another_container_holds_on_the_pinned_node(client, team, other_team):
-    cluster_grant(cluster=team.cluster, tenant=other_team.tenant)
+    cluster_grant(actor=Actor.system("tests"), cluster=team.cluster, tenant=other_team.tenant)
     make_container(team, "web", **HOLDS_8080)
     form = run_form(team.cluster, name="web2", ports="8080:80", node=f"{team.cluster.pk}:node1")
     client.force_login(team.member)

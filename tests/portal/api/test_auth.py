@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from portal.actors import Actor
 from portal.models import ApiToken
 from tests.apiclient import Api, assert_error
 
@@ -80,7 +81,7 @@ def test_a_user_in_no_tenant_is_told_whom_to_ask(db):
     from portal.services import api_token_create
 
     user = get_user_model().objects.create_user(username="loner")
-    key = api_token_create(user=user, name="cli")[1]
+    key = api_token_create(actor=Actor.system("tests"), user=user, name="cli")[1]
     assert_error(
         Api(key).get("networks/"),
         403,

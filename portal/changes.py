@@ -1,0 +1,82 @@
+"""The one record of each change: the audit entry a service writes, handed to whoever listens once it commits.
+
+Services call `change_record(actor=..., action=..., tenant=...)` inside the transaction that makes the
+change, so a change that rolls back leaves no entry and tells nobody. After the commit, every
+callback registered with `subscribe(callback)` gets the entry (the audit log is the entry itself;
+outgoing webhooks are meant to subscribe here). A callback that fails is logged and the others still
+hear of the change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import Model
+
+from .actors import Actor
+from .audit import audit_details
+from .models import AuditEntry, Tenant
+
+logger = logging.getLogger(__name__)
+Listener = Callable[[AuditEntry], None]
+OBJECT_REPR_MAX_LENGTH = 200  # the audit log's column
+
+listeners: list[Listener] = []
+
+
+def subscribe(callback: Listener) -> Listener:
+    """Hear of every change once it has committed; returns the callback, so it can decorate a function."""
+    if callback not in listeners:
+        listeners.append(callback)
+    return callback
+
+
+def unsubscribe(callback: Listener) -> None:
+    if callback in listeners:
+        listeners.remove(callback)
+
+
+def tell_listeners(entry: AuditEntry) -> None:
+    for callback in list(listeners):
+        try:
+            callback(entry)
+        except Exception:  # one listener's fault never hides the change from the others
+            logger.exception("a change listener failed on %s %s", entry.action, entry.object_id)
+
+
+def change_record(
+    *,
+    actor: Actor,
+    action: str,
+    tenant: Tenant | None,
+    obj: Model | None = None,
+    details: dict | None = None,
+    object_id=None,
+    object_repr: str | None = None,
+) -> AuditEntry:
+    """Record one change by `actor` in `tenant`'s log (None: staff and system changes that belong to no team).
+
+    `details` is what was asked for; any key that names a secret is dropped (portal/audit.py).
+    `object_id` and `object_repr` default to the object's; pass them for an object already deleted.
+    """
+    entry = AuditEntry.objects.create(
+        user=actor.user,
+        actor=actor.name,
+        token_name=actor.token_name,
+        token_prefix=actor.token_prefix,
+        tenant=tenant,
+        tenant_name=tenant.name if tenant else "",
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(object_id if object_id is not None else getattr(obj, "pk", None) or ""),
+        object_repr=(object_repr if object_repr is not None else str(obj) if obj is not None else "")[
+            :OBJECT_REPR_MAX_LENGTH
+        ],
+        details=audit_details(details),
+        address=actor.address,
+    )
+    if listeners:  # listeners subscribe when their app loads; with none, nothing waits for the commit
+        transaction.on_commit(lambda: tell_listeners(entry))
+    return entry
