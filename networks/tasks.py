@@ -20,12 +20,13 @@ from redis.exceptions import RedisError
 
 from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
 from networks.models import Cluster, Container, Network, Operation
-from networks.services import events, networks, queue, reconcile
+from networks.services import events, queue, reconcile
 from networks.services.clusters.connect import cluster_connect_answer
 from networks.services.clusters.health import cluster_refresh_health, cluster_test_run
 from networks.services.clusters.state_store import state_store_outage
 from networks.services.containers.images import cluster_images_run
 from networks.services.diagnostics import container_diagnose_run
+from networks.services.networks.inspect import network_inspect_live
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
     OperationNotStartable,
@@ -149,7 +150,7 @@ def run_operation_task(self, operation_id: int) -> str:
 
 @shared_task(name=queue.NETWORK_INSPECT, soft_time_limit=30, time_limit=40)
 def network_inspect_task(network_id: int) -> dict:
-    return networks.network_inspect_live(network=Network.objects.get(pk=network_id))
+    return network_inspect_live(network=Network.objects.get(pk=network_id))
 
 
 @shared_task(

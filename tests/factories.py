@@ -40,7 +40,7 @@ from networks.services.allocations import subnet_allocate
 from networks.services.clusters.connect import SwarmFound
 from networks.services.clusters.registration import cluster_record, cluster_register
 from networks.services.containers.run import container_run
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from portal.actors import Actor
 from portal.models import Membership, Tenant
 from portal.services import api_token_create, membership_set, tenant_create

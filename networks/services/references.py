@@ -14,7 +14,7 @@ from networks.selectors.networks import network_find
 from plumbing.errors import ServiceError, found, not_found
 from portal.models import Tenant
 
-from .networks import network_not_usable
+from .networks.rules import network_not_usable
 
 
 def cluster_named(*, tenant: Tenant, pk: int | None) -> Cluster:

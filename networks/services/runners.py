@@ -13,9 +13,12 @@ from networks.models import Operation
 from portal.actors import Actor
 from portal.changes import change_record
 
-from . import networks, queue, reconcile
+from . import queue, reconcile
 from .containers.lifecycle import container_action_failed, container_action_run
 from .containers.run import container_launch_failed, container_launch_run
+from .networks.attach import network_connect_failed, network_connect_run, network_disconnect_run
+from .networks.create import network_create_failed, network_create_run
+from .networks.remove import network_remove_failed, network_remove_run
 from .operations import operation_fail
 
 
@@ -26,10 +29,10 @@ class Runner:
 
 
 RUNNERS: dict[str, Runner] = {
-    Operation.Kind.NETWORK_CREATE: Runner(networks.network_create_run, networks.network_create_failed),
-    Operation.Kind.NETWORK_REMOVE: Runner(networks.network_remove_run, networks.network_remove_failed),
-    Operation.Kind.NETWORK_CONNECT: Runner(networks.network_connect_run, networks.network_connect_failed),
-    Operation.Kind.NETWORK_DISCONNECT: Runner(networks.network_disconnect_run),
+    Operation.Kind.NETWORK_CREATE: Runner(network_create_run, network_create_failed),
+    Operation.Kind.NETWORK_REMOVE: Runner(network_remove_run, network_remove_failed),
+    Operation.Kind.NETWORK_CONNECT: Runner(network_connect_run, network_connect_failed),
+    Operation.Kind.NETWORK_DISCONNECT: Runner(network_disconnect_run),
     Operation.Kind.CONTAINER_RUN: Runner(container_launch_run, container_launch_failed),
     Operation.Kind.CONTAINER_STOP: Runner(container_action_run, container_action_failed),
     Operation.Kind.CONTAINER_START: Runner(container_action_run, container_action_failed),

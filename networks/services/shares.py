@@ -23,7 +23,8 @@ from portal.actors import Actor
 from portal.changes import change_record
 from portal.models import Tenant
 
-from .networks import network_disconnect_request, network_owned
+from .networks.attach import network_disconnect_request
+from .networks.rules import network_owned
 from .records import operations_change_record
 
 OWNERS_ONLY = "Only the team's owners can share its networks or stop sharing them."

@@ -1,3 +1,6 @@
+"""Cluster pages: the allocation map and topology a team sees, a cluster's health, and the staff pages
+that register, test, rotate and deregister swarms."""
+
 from __future__ import annotations
 
 import time

@@ -1,3 +1,6 @@
+"""Container pages: the list, the run form, a container's page (kept live), its port query, checks and
+stop/start/restart/remove, and removing every exited one."""
+
 from __future__ import annotations
 
 from django.contrib import messages

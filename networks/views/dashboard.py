@@ -1,3 +1,5 @@
+"""The dashboard: the team's clusters, networks, containers and operations at a glance."""
+
 from django.views.decorators.http import require_GET
 
 from networks.selectors.dashboard import dashboard_summary

@@ -1,3 +1,6 @@
+"""Network pages: the list, the create form with its live subnet preview, a network's page (kept live),
+its inspect, connect and disconnect, remove, share and unshare."""
+
 from __future__ import annotations
 
 import json
@@ -22,13 +25,10 @@ from networks.selectors.operations import work_in_progress
 from networks.services import notices
 from networks.services.allocations import subnet_check
 from networks.services.inspection import SHARED_NETWORK, network_inspect_refusal
-from networks.services.networks import (
-    network_connect,
-    network_create,
-    network_disconnect,
-    network_inspect,
-    network_remove,
-)
+from networks.services.networks.attach import network_connect, network_disconnect
+from networks.services.networks.create import network_create
+from networks.services.networks.inspect import network_inspect
+from networks.services.networks.remove import network_remove
 from networks.services.queue import worker_failure_sentence
 from networks.services.shares import network_share, network_unshare
 from plumbing.forms import submit

@@ -1,3 +1,5 @@
+"""Operation pages: the team's operations, one operation's progress kept live, and its row in lists."""
+
 from __future__ import annotations
 
 import hashlib

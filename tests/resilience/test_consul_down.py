@@ -7,7 +7,7 @@ from networks.engine import EngineError
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from portal.actors import Actor
 from tests.support import first_team, wait_for_operation, wait_until
 

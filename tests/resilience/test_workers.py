@@ -20,7 +20,7 @@ from django.db import connection
 
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from networks.tasks import operations_recover_task
 from portal.actors import Actor
 from portal.celery import app

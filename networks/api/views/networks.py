@@ -11,10 +11,13 @@ from rest_framework.response import Response
 
 from networks.filters import NetworkFilterSet
 from networks.selectors.networks import network_get, network_rows, network_rows_with_containers
-from networks.services import networks as network_services
 from networks.services import references
 from networks.services import shares as share_services
 from networks.services.inspection import network_inspect_refusal
+from networks.services.networks.attach import network_connect, network_disconnect
+from networks.services.networks.create import network_create
+from networks.services.networks.inspect import network_inspect
+from networks.services.networks.remove import network_remove
 from networks.services.queue import worker_answer
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
@@ -75,9 +78,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
         def create():
             cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
-            return network_services.network_create(
-                actor=Actor.of(request), tenant=request.tenant, cluster=cluster, **data
-            )
+            return network_create(actor=Actor.of(request), tenant=request.tenant, cluster=cluster, **data)
 
         return self.idempotent_create(create)
 
@@ -98,7 +99,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         if disconnect not in ("", "true", "false", "1", "0"):
             raise ServiceError("bad_disconnect", "disconnect is true or false.", field="disconnect")
         network = self.get_object()
-        operation = network_services.network_remove(
+        operation = network_remove(
             actor=Actor.of(request), tenant=request.tenant, network=network, disconnect=disconnect in ("true", "1")
         )
         return self.operation_answer(operation)
@@ -113,9 +114,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         refusal = network_inspect_refusal(tenant=request.tenant, network=network)
         if refusal is not None:
             raise refusal
-        answer = worker_answer(
-            lambda: network_services.network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS)
-        )
+        answer = worker_answer(lambda: network_inspect(network=network, timeout=WORKER_TIMEOUT_SECONDS))
         return Response([answer])
 
     @extend_schema(
@@ -129,7 +128,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         network = self.get_object()
         data = valid(NetworkConnectSerializer, request)
         container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
-        operation = network_services.network_connect(
+        operation = network_connect(
             actor=Actor.of(request), tenant=request.tenant, network=network, container=container, **data
         )
         return self.operation_answer(operation)
@@ -145,7 +144,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         network = self.get_object()
         data = valid(NetworkDisconnectSerializer, request)
         container = references.container_named(tenant=request.tenant, pk=data.pop("container"))
-        operation = network_services.network_disconnect(
+        operation = network_disconnect(
             actor=Actor.of(request), tenant=request.tenant, network=network, container=container, **data
         )
         return self.operation_answer(operation)

@@ -19,7 +19,7 @@ from portal.actors import Actor
 from ..allocations import address_release
 from ..endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh
 from ..grants import grant_check_room
-from ..networks import network_not_usable
+from ..networks.rules import network_not_usable
 from ..operations import operation_create, operation_progress, operation_succeed
 from ..ports import check_not_reserved, check_ports_free
 from ..records import operation_change_record

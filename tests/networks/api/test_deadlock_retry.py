@@ -16,8 +16,8 @@ import pytest
 from django.db import OperationalError, connection
 
 from networks.models import Container, Network
-from networks.services import networks as network_services
 from networks.services.containers import run as run_services
+from networks.services.networks import create as network_services
 from portal.models import AuditEntry
 from tests.pages import run_form
 

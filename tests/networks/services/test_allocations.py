@@ -170,7 +170,7 @@ def test_database_refuses_a_second_holder_of_the_same_block(cluster):
     ],
 )
 def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway, code):
-    from networks.services.networks import network_create
+    from networks.services.networks.create import network_create
 
     with pytest.raises(ipam.IpamError) as excinfo:
         network_create(
@@ -187,7 +187,7 @@ def test_network_create_refuses_a_bad_gateway_and_holds_nothing(cluster, gateway
 
 
 def test_network_create_records_the_held_block_and_a_queued_operation(cluster):
-    from networks.services.networks import network_create
+    from networks.services.networks.create import network_create
 
     operation = network_create(
         actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="mynetwork", gateway="10.0.0.254"

@@ -21,7 +21,8 @@ from networks.models import Cluster, Network
 from networks.services.clusters.connect import cluster_connect, cluster_connect_ask
 from networks.services.clusters.registration import cluster_deregister, cluster_register
 from networks.services.clusters.rotation import cluster_credentials_rotate
-from networks.services.networks import network_create, network_remove
+from networks.services.networks.create import network_create
+from networks.services.networks.remove import network_remove
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from portal.actors import Actor

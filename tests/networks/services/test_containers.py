@@ -16,7 +16,8 @@ from networks.services.containers.run import container_run
 from networks.services.containers.specs import masked_environment
 from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
-from networks.services.networks import network_create, network_disconnect
+from networks.services.networks.attach import network_disconnect
+from networks.services.networks.create import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from portal.actors import Actor

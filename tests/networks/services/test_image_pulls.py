@@ -13,7 +13,8 @@ from networks.models import Operation
 from networks.services.containers.images import cluster_images_run
 from networks.services.containers.lifecycle import container_action_request
 from networks.services.containers.run import container_run
-from networks.services.networks import network_create, network_remove
+from networks.services.networks.create import network_create
+from networks.services.networks.remove import network_remove
 from networks.services.registries import registry_login_set
 from portal.actors import Actor
 from tests.support import first_team, wait_for_operation

@@ -8,7 +8,7 @@ import pytest
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, ClusterGrant, Network, Operation, SubnetAllocation
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from networks.services.state import network_key
 from portal.actors import Actor

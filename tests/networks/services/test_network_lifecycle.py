@@ -11,13 +11,10 @@ from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
 from networks.services.containers.run import container_run
-from networks.services.networks import (
-    network_connect,
-    network_create,
-    network_disconnect,
-    network_inspect,
-    network_remove,
-)
+from networks.services.networks.attach import network_connect, network_disconnect
+from networks.services.networks.create import network_create
+from networks.services.networks.inspect import network_inspect
+from networks.services.networks.remove import network_remove
 from networks.tasks import run_operation_task
 from plumbing.errors import ServiceError
 from portal.actors import Actor

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from networks.models import Cluster, Network
 from networks.services.grants import cluster_grant
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from plumbing.errors import ServiceError
 from portal.actors import Actor
 from tests.factories import make_team

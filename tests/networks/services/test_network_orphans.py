@@ -11,7 +11,7 @@ from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 from networks.services.allocations import cluster_lock, subnet_choose
 from networks.services.builds import network_labels
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from portal.actors import Actor
 from tests.support import first_team, wait_for_operation

@@ -14,7 +14,7 @@ from django.utils import timezone
 from networks.models import Cluster, ClusterGrant, Operation
 from networks.selectors.operations import operation_waiting_for
 from networks.services import queue
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from networks.tasks import operations_recover_task, operations_send_task
 from portal.actors import Actor
 from portal.celery import app as celery_app

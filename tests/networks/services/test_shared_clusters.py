@@ -14,7 +14,9 @@ from networks.models import ClusterGrant, Container, Endpoint, Network, NetworkS
 from networks.services.clusters.registration import cluster_record
 from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant, cluster_grant_revoke
-from networks.services.networks import network_connect, network_create, network_remove
+from networks.services.networks.attach import network_connect
+from networks.services.networks.create import network_create
+from networks.services.networks.remove import network_remove
 from networks.services.runners import operation_give_up
 from networks.services.shares import network_share, network_unshare
 from plumbing.errors import ServiceError

@@ -16,7 +16,7 @@ from networks.models import Cluster, ClusterGrant, Container, Network, Operation
 from networks.services.containers.run import container_run
 from networks.services.diagnostics import container_diagnose
 from networks.services.grants import cluster_grant
-from networks.services.networks import network_create
+from networks.services.networks.create import network_create
 from networks.services.reconcile import cluster_reconcile_now
 from networks.services.shares import network_share
 from plumbing.errors import ServiceError

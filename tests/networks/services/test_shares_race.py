@@ -11,7 +11,8 @@ from networks.engine import docker as docker_engine
 from networks.models import Container, Network, Operation
 from networks.services.containers.run import container_run
 from networks.services.grants import cluster_grant
-from networks.services.networks import network_connect, network_create
+from networks.services.networks.attach import network_connect
+from networks.services.networks.create import network_create
 from networks.services.shares import network_share, network_unshare
 from portal.actors import Actor
 from portal.services import tenant_create

@@ -1,0 +1,137 @@
+"""Creating an overlay network: the request (validate, choose and hold a block, record, enqueue) and the
+worker's run, and what a create that failed leaves tidied up."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from networks import ipam
+from networks import labels as docker_labels
+from networks.engine import EngineError
+from networks.models import Cluster, Network, Operation, SubnetAllocation
+from plumbing.transactions import retried_on_deadlock
+from portal.actors import Actor
+
+from ..allocations import (
+    subnet_choose,
+    subnet_hold,
+    subnet_release,
+    subnet_release_in_consul,
+)
+from ..builds import network_build, network_reserve, network_unmake
+from ..grants import grant_check_room
+from ..operations import operation_create, operation_progress, operation_succeed
+from ..records import operation_change_record
+from ..state import state_network_write
+from .rules import check_name, check_name_free, set_status
+
+logger = logging.getLogger(__name__)
+
+
+@retried_on_deadlock
+def network_create(
+    *,
+    actor: Actor,
+    tenant,
+    cluster: Cluster,
+    name: str,
+    subnet: str = "",
+    prefixlen: int | None = None,
+    gateway: str = "",
+    internal: bool = False,
+    encrypted: bool = False,
+    labels: dict | None = None,
+) -> Operation:
+    """Validate, hold a subnet, record the network and its operation, and enqueue the work.
+
+    Everything from the swarm's lock to the commit is a few index lookups and inserts: every
+    create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
+    """
+    name = check_name(name)
+    labels = docker_labels.labels_check(labels)
+    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
+    check_name_free(cluster, name)
+    block = subnet_choose(cluster=cluster, subnet=(subnet or "").strip() or None, prefixlen=prefixlen, tenant=tenant)
+    gateway_address = ipam.parse_gateway(gateway, block)
+    network = Network.objects.create(
+        tenant=tenant,
+        cluster=cluster,
+        name=name,
+        subnet=str(block),
+        gateway=str(gateway_address),
+        internal=internal,
+        encrypted=encrypted,
+        labels=labels,
+        created_by=actor.user,
+    )
+    subnet_hold(cluster=cluster, block=block, network=network)
+    operation = operation_create(
+        tenant=tenant,
+        cluster=cluster,
+        kind=Operation.Kind.NETWORK_CREATE,
+        target=name,
+        user=actor.user,
+        network=network,
+        params={
+            "subnet": str(block),
+            "gateway": str(gateway_address),
+            "internal": internal,
+            "encrypted": encrypted,
+            # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
+            "block_chosen_by_portal": not (subnet or "").strip() and not (gateway or "").strip(),
+        },
+    )
+    operation_change_record(actor=actor, action="network.create", operation=operation)
+    return operation
+
+
+def network_create_run(*, operation: Operation) -> None:
+    """Make the Docker network; a retried or duplicated run finds the one it made by its labels."""
+    network = operation.network_required()
+    if network.status == Network.Status.ACTIVE and network.docker_id:
+        operation_succeed(operation=operation, message="The network already exists.", result={"id": network.docker_id})
+        return
+    network_reserve(operation=operation, network=network)
+    attrs = network_build(operation=operation, network=network)
+    network.docker_id = attrs["Id"]
+    operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
+    state_network_write(network=network)
+    with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
+        # As it is now: staff may have given the create up meanwhile (then this refuses, and the clean-up
+        # of the failure removes what was made).
+        network.status = Network.objects.select_for_update().values_list("status", flat=True).get(pk=network.pk)
+        set_status(network, Network.Status.ACTIVE)
+        operation_succeed(
+            operation=operation,
+            message=f"Network {network.name} is active: {network.docker_id}",
+            result={"id": network.docker_id},
+        )
+
+
+def network_create_failed(*, operation: Operation) -> None:
+    """A create that finally failed (or was given up) removes the Docker network it made, then gives its
+    subnet back. When the cluster cannot be asked, the block stays held by the failed network until
+    reconcile has seen the swarm without it (services/reconcile.py), so no one else is given a block the
+    swarm may still hold."""
+    network = operation.network
+    if network is None or network.status not in (Network.Status.CREATING, Network.Status.FAILED):
+        return
+    try:
+        network_unmake(network=network)
+        unmade = True
+    except EngineError as error:
+        logger.warning("could not remove what the failed create of network %s made: %s", network.pk, error)
+        unmade = False
+    with transaction.atomic():
+        network.status = Network.Status.FAILED
+        network.save(update_fields=["status", "updated"])
+        allocation = SubnetAllocation.objects.filter(network=network).first()
+        if allocation is None or not unmade:
+            return
+        subnet_release(allocation=allocation)
+    try:
+        subnet_release_in_consul(cluster=network.cluster, cidr=network.subnet)
+    except EngineError:
+        pass  # reconcile removes a stale key later

@@ -1,0 +1,72 @@
+"""What every change to a network checks: a network the team may use, one only its own team may change,
+its name, and the moves its status may make."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from networks.models import Cluster, Network
+from networks.models.network import NAME_MAX_LENGTH, validate_network_name
+from plumbing.errors import ServiceError
+
+
+def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
+    """The one refusal for a network the tenant may not use: missing, another team's, or not shared."""
+    return ServiceError(
+        "not_found", f'No network "{ref}" that your team can use on this cluster.', field=field, http_status=404
+    )
+
+
+def network_owned(*, tenant, network: Network, verb: str) -> Network:
+    """Lock the network for a change only its own team may make; a network shared with the tenant says so."""
+    network = Network.objects.select_for_update().get(pk=network.pk)
+    if network.tenant_id != tenant.pk:
+        if network.is_usable_by(tenant):
+            assert network.tenant is not None, "a network another team may use is shared by the team that owns it"
+            raise ServiceError(
+                "shared_network",
+                f'Network "{network.name}" is shared with {tenant.name} by {network.tenant.name}: your team can run '
+                f"and connect containers on it, but only {network.tenant.name} can {verb} it.",
+                http_status=403,
+            )
+        raise network_not_usable(network.pk, field=None)
+    return network
+
+
+def check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("name_required", "Give the network a name, such as mynetwork.", field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ServiceError(
+            "name_too_long",
+            f"Network names are at most {NAME_MAX_LENGTH} characters; this one has {len(name)}.",
+            field="name",
+        )
+    try:
+        validate_network_name(name)
+    except ValidationError as exc:
+        raise ServiceError(exc.code or "invalid_name", exc.messages[0], field="name") from exc
+    return name
+
+
+def check_name_free(cluster: Cluster, name: str) -> None:
+    """Under the swarm's lock: two teams asking for one name at once are told in turn, not by the constraint."""
+    if Network.objects.filter(cluster=cluster, name=name).live().exists():
+        raise ServiceError(
+            "name_taken",
+            f'A network named "{name}" already exists on cluster {cluster.name}. Pick another name.',
+            field="name",
+            http_status=409,
+        )
+
+
+def set_status(network: Network, status: str) -> None:
+    if network.status != status and not network.can_transition(status):
+        raise ServiceError(
+            "bad_state",
+            f'Network "{network.name}" is {network.get_status_display().lower()}; it cannot become {status}.',
+            http_status=409,
+        )
+    network.status = status
+    network.save(update_fields=["status", "docker_id", "updated"])
