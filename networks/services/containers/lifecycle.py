@@ -9,7 +9,7 @@ from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Operation
-from plumbing.errors import ServiceError
+from plumbing.errors import ServiceError, not_found
 from portal.actors import Actor
 
 from ..endpoints import endpoint_remove
@@ -55,7 +55,7 @@ def _container_action_queue(*, tenant, container: Container, action: str, user) 
     kind, verb = ACTIONS[action]
     check_not_system(container, verb)
     if container.tenant_id != tenant.pk:
-        raise ServiceError("not_found", "No such container.", http_status=404)
+        raise not_found("container")
     if container.status in (Container.Status.REMOVING, Container.Status.REMOVED, Container.Status.CREATING):
         raise ServiceError(
             "bad_state",

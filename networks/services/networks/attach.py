@@ -8,7 +8,7 @@ from django.db import transaction
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Endpoint, Network, Operation
-from plumbing.errors import ServiceError
+from plumbing.errors import ServiceError, not_found
 from portal.actors import Actor
 
 from ..endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh, endpoint_remove
@@ -102,7 +102,7 @@ def network_disconnect(
         raise network_not_usable(network.pk, field=None)
     check_not_system(container, "disconnected")
     if container.tenant_id != tenant.pk:
-        raise ServiceError("not_found", "No such container.", http_status=404)
+        raise not_found("container")
     operation = network_disconnect_request(
         tenant=tenant, network=network, container=container, user=actor.user, force=force
     )
