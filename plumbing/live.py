@@ -22,7 +22,11 @@ PAGE_SIZE = 25
 
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    """The page `?page=` asks for (the last one for a number past it), with `numbers`: the page numbers
+    to link to, the first and last always among them, far ones elided (Paginator.ELLIPSIS)."""
+    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    page.numbers = list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    return page
 
 
 def wants_fragment(request, target: str) -> bool:

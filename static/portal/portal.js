@@ -46,5 +46,13 @@
     if (field) field.select();
   });
 
+  // A list's live region says how many rows match (its results say it too, but are not live: a table
+  // re-read on every keystroke of a search is noise). Copied only when it changed.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var status = document.querySelector("[data-match-status]");
+    var count = event.target.querySelector && event.target.querySelector("[data-match-count]");
+    if (status && count && status.textContent !== count.textContent) status.textContent = count.textContent;
+  });
+
   document.documentElement.classList.add("js");
 })();
