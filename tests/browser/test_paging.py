@@ -102,9 +102,11 @@ def test_a_column_header_sorts_keeping_the_search_and_the_last_page_is_one_click
     expect(page.get_by_role("columnheader", name="Name")).to_have_attribute("aria-sort", "ascending")
     assert [row.split()[0] for row in rows.all_inner_texts()[:3]] == ["cpu-a-0", "cpu-a-1", "cpu-a-2"]
 
-    page.get_by_role("columnheader", name="Name").get_by_role("link").click()
+    page.get_by_role("columnheader", name="Name").get_by_role("link").focus()
+    page.keyboard.press("Enter")
 
     expect(page.get_by_role("columnheader", name="Name")).to_have_attribute("aria-sort", "descending")
+    expect(page.get_by_role("columnheader", name="Name").get_by_role("link")).to_be_focused()
     expect(rows.first).to_contain_text("cpu-a-59")
     assert query(page.url) == {"q": ["cpu"], "ordering": ["-name"]}
 

@@ -22,7 +22,7 @@ def names(page: str) -> list[str]:
 
 def header(page: str, label: str) -> tuple[str, dict]:
     """A sortable column's <th> attributes and its link's query."""
-    found = re.search(r'<th scope="col"([^>]*)><a class="sort-link" href="([^"]+)"[^>]*>' + label + "<", page)
+    found = re.search(r'<th scope="col"([^>]*)><a class="sort-link"[^>]*? href="([^"]+)"[^>]*>' + label + "<", page)
     assert found, f"no sortable {label} column"
     return found.group(1), parse_qs(urlsplit(unescape(found.group(2))).query)
 
