@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -21,8 +21,22 @@ from plumbing.errors import USER_ERRORS
 PAGE_SIZE = 25
 
 
+class NumberedPage(Page):
+    @property
+    def numbers(self) -> list:
+        """The page numbers to link to: the first and the last always, two either side of this one,
+        the rest elided (Paginator.ELLIPSIS)."""
+        return list(self.paginator.get_elided_page_range(self.number, on_each_side=2, on_ends=1))
+
+
+class NumberedPaginator(Paginator):
+    def _get_page(self, *args, **kwargs):  # Django's hook for a Page subclass
+        return NumberedPage(*args, **kwargs)
+
+
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    """The page `?page=` asks for (the last one for a number past it), with its `numbers`."""
+    return NumberedPaginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def wants_fragment(request, target: str) -> bool:

@@ -27,9 +27,15 @@ def network_list_counted(*, tenant: Tenant) -> NetworkQuerySet:
 
     A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
     """
+    return network_list(tenant=tenant).annotate(containers_count=network_container_count())
+
+
+def network_container_count() -> Coalesce:
+    """The number of containers on each network of a queryset (its endpoints), as an expression to
+    annotate or to order by."""
     endpoints = Endpoint.objects.filter(network=OuterRef("pk")).order_by().values("network")
     counted = endpoints.annotate(count=Count("pk")).values("count")
-    return network_list(tenant=tenant).annotate(containers_count=Coalesce(Subquery(counted), 0))
+    return Coalesce(Subquery(counted), 0)
 
 
 def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[Network, dict[str, Any]]:

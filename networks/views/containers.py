@@ -42,13 +42,12 @@ def container_list_view(request):
     queryset = container_list(tenant=request.tenant)
     if not request.GET.getlist("status"):
         queryset = queryset.present()
-    filterset = ContainerFilterSet(
-        request.GET, queryset=queryset.order_by("is_system", "cluster__name", "name"), tenant=request.tenant
-    )
+    filterset = ContainerFilterSet(request.GET, queryset=queryset, tenant=request.tenant)
     page = paginate(request, filterset.qs.distinct())
     context = {
         "filterset": filterset,
         "page": page,
+        "sort": filterset.sort_columns(),
         "statuses": Container.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
         "exited_count": container_exited_count(tenant=request.tenant),

@@ -44,13 +44,12 @@ def network_list_view(request):
     queryset = network_list_counted(tenant=request.tenant)
     if not request.GET.getlist("status"):
         queryset = queryset.exclude(status=Network.Status.REMOVED)
-    filterset = NetworkFilterSet(
-        request.GET, queryset=queryset.order_by("cluster__name", "name"), tenant=request.tenant
-    )
+    filterset = NetworkFilterSet(request.GET, queryset=queryset, tenant=request.tenant)
     page = paginate(request, filterset.qs)
     context = {
         "filterset": filterset,
         "page": page,
+        "sort": filterset.sort_columns(),
         "statuses": Network.Status.choices,
         "selected_statuses": request.GET.getlist("status"),
     }

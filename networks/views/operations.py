@@ -22,6 +22,7 @@ def operation_list_view(request):
     context = {
         "filterset": filterset,
         "page": paginate(request, filterset.qs),
+        "sort": filterset.sort_columns(),
         "statuses": Operation.Status.choices,
         "kinds": Operation.Kind.choices,
         "selected_statuses": request.GET.getlist("status"),

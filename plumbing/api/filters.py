@@ -1,4 +1,5 @@
-"""List filters every API list shares: the tenant handed to the filtersets, and strict ordering."""
+"""List filters every API list shares: the tenant handed to the filtersets, and strict ordering (by the
+filterset's own `sorting` where it has one: the columns its page sorts by, natural order for names)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,27 @@ class TenantFilterBackend(DjangoFilterBackend):
 
 
 class StrictOrderingFilter(filters.OrderingFilter):
-    """`?ordering=` naming a field a list cannot be ordered by is a 400 that names the ones it can."""
+    """`?ordering=` naming a field a list cannot be ordered by is a 400 that names the ones it can.
+
+    A view whose filterset has a `sorting` (plumbing.sorting.Sorting) is sorted by that filterset, as
+    its page is: here its terms are only checked. Other views list `ordering_fields` and `ordering`.
+    """
+
+    @staticmethod
+    def sorting_of(view):
+        return getattr(getattr(view, "filterset_class", None), "sorting", None)
+
+    def get_valid_fields(self, queryset, view, context=None):
+        sorting = self.sorting_of(view)
+        if sorting is not None:
+            return [(key, key) for key in sorting.keys]
+        return super().get_valid_fields(queryset, view, context or {})
+
+    def filter_queryset(self, request, queryset, view):
+        if self.sorting_of(view) is None:
+            return super().filter_queryset(request, queryset, view)
+        self.get_ordering(request, queryset, view)  # refuses unknown terms; the filterset has sorted
+        return queryset
 
     def remove_invalid_fields(self, queryset, fields, view, request):
         valid = super().remove_invalid_fields(queryset, fields, view, request)

@@ -46,5 +46,27 @@
     if (field) field.select();
   });
 
+  // A column header's sort link swaps the table it sits in: focus comes back to that column's new link.
+  var sortedBy = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-sort-link]");
+    if (link) sortedBy = link.getAttribute("data-sort-link");
+  });
+
+  // A list's live region says how many rows match (its results say it too, but are not live: a table
+  // re-read on every keystroke of a search is noise). Copied only when it changed.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var status = document.querySelector("[data-match-status]");
+    var count = event.target.querySelector && event.target.querySelector("[data-match-count]");
+    if (status && count && status.textContent !== count.textContent) status.textContent = count.textContent;
+    if (sortedBy && count) {
+      var links = event.target.querySelectorAll("a[data-sort-link]");
+      for (var i = 0; i < links.length; i++) {
+        if (links[i].getAttribute("data-sort-link") === sortedBy) links[i].focus();
+      }
+      sortedBy = null;
+    }
+  });
+
   document.documentElement.classList.add("js");
 })();

@@ -87,3 +87,38 @@ def test_the_audit_log_walks_to_its_last_page_keeping_its_filter(open_page, tran
     assert objects == [f"a-{i:02d}" for i in range(ROWS)]
     assert not any("token.create" in row for row in rows)
     assert [query(url).get("action") for url in urls] == [["network."]] * 3
+
+
+def test_a_column_header_sorts_keeping_the_search_and_the_last_page_is_one_click_away(open_page, transactional_db):
+    team = make_team()
+    for i in range(ROWS):
+        make_network(team, f"cpu-a-{i}")
+    make_network(team, "other")
+    page = login(open_page(), team.owner.username, PASSWORD)
+    page.goto("/networks/?q=cpu")
+    rows = page.locator("#results tbody tr")
+    status = page.locator("#results-status")
+    expect(status).to_have_text("60 networks match")
+    expect(page.get_by_role("columnheader", name="Name")).to_have_attribute("aria-sort", "ascending")
+    assert [row.split()[0] for row in rows.all_inner_texts()[:3]] == ["cpu-a-0", "cpu-a-1", "cpu-a-2"]
+
+    page.get_by_role("columnheader", name="Name").get_by_role("link").focus()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("columnheader", name="Name")).to_have_attribute("aria-sort", "descending")
+    expect(page.get_by_role("columnheader", name="Name").get_by_role("link")).to_be_focused()
+    expect(rows.first).to_contain_text("cpu-a-59")
+    assert query(page.url) == {"q": ["cpu"], "ordering": ["-name"]}
+
+    page.get_by_role("link", name="Page 3, the last").click()
+
+    expect(page.locator("nav.pagination")).to_contain_text("Page 3 of 3")
+    assert [row.split()[0] for row in rows.all_inner_texts()] == [f"cpu-a-{i}" for i in range(9, -1, -1)]
+    assert query(page.url) == {"q": ["cpu"], "ordering": ["-name"], "page": ["3"]}
+
+    page.get_by_label("Search").fill("cpu-a-1")  # a new search keeps the sort, back on the first page
+
+    expect(status).to_have_text("11 networks match")
+    expect(rows.first).to_contain_text("cpu-a-19")
+    assert query(page.url) == {"q": ["cpu-a-1"], "ordering": ["-name"]}
+    assert page.locator("#results").get_attribute("aria-live") is None

@@ -47,8 +47,6 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     filterset_class = ContainerFilterSet
     noun = "container"
     selector_get = staticmethod(container_get)
-    ordering_fields = ["name", "status", "image", "created", "updated"]
-    ordering = ["name"]
 
     def scoped_queryset(self):
         return container_list(tenant=self.request.tenant).distinct()

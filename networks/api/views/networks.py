@@ -48,8 +48,6 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     filterset_class = NetworkFilterSet
     noun = "network"
     selector_get = staticmethod(network_get)
-    ordering_fields = ["name", "subnet", "status", "created", "updated"]
-    ordering = ["name"]
 
     def scoped_queryset(self):
         return network_rows(tenant=self.request.tenant, columns=NetworkSerializer.columns())

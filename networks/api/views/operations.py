@@ -21,8 +21,6 @@ class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     filterset_class = OperationFilterSet
     noun = "operation"
     selector_get = staticmethod(operation_get)
-    ordering_fields = ["created", "finished", "status", "kind"]
-    ordering = ["-created", "-id"]
 
     def scoped_queryset(self):
         return operation_list(tenant=self.request.tenant)

@@ -113,7 +113,7 @@ def test_bad_filters_are_400s(team, other_team):
         "bad_ordering",
         field="ordering",
         message="This list cannot be ordered by nonsense. "
-        "Order by one of name, subnet, status, created, updated; a leading - reverses the order.",
+        "Order by one of name, subnet, status, containers, created, updated; a leading - reverses the order.",
     )
     assert team.api().get("networks/", {"ordering": "-subnet,"}).status_code == 200  # a stray comma is harmless
 
