@@ -24,4 +24,8 @@ class ApiTokenForm(PortalForm):
     class Meta:
         model = ApiToken
 
-    name = forms.CharField(required=False)
+    name = forms.CharField(
+        required=False,
+        label="Name it after what will use it",
+        widget=forms.TextInput(attrs={"placeholder": "cli", "autocomplete": "off", "spellcheck": "false"}),
+    )
