@@ -4,7 +4,7 @@ to the fields, and the field it names is marked invalid (an environment variable
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login
+from tests.browser.conftest import login, screenshot
 from tests.factories import PASSWORD, make_team
 
 pytestmark = [pytest.mark.browser]
@@ -33,6 +33,7 @@ def test_a_refused_run_brings_focus_to_the_summary_and_its_link_to_the_variable(
         '"1BAD" is not a valid environment variable name (letters, digits, underscores).'
     )
 
+    screenshot(page, "refused-run")
     summary.get_by_role("link", name="Variable name (row 1)").click()
     expect(variable).to_be_focused()
     assert page.evaluate(FOCUSED_ID) == "id_env-0-name"

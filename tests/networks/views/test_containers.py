@@ -316,6 +316,7 @@ def test_a_refused_run_sums_up_every_field_and_row_with_links(client, team):
         ("#id_env-0-name", "Variable name (row 1): Name this variable, or clear its value."),
     ]
     assert "data-error-summary" in page and 'role="alert" tabindex="-1"' in page
+    assert "{#" not in page and "comment %}" not in page  # the summary's template leaks none of its notes
     for control in ("id_name", "id_command", "id_env-0-name"):
         attrs = tag_with_id(page, control)
         assert attrs["aria-invalid"] == "true" and f"{control}_error" in attrs["aria-describedby"].split()
