@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
-from tests.factories import PASSWORD, make_team
+from tests.factories import PASSWORD, make_container, make_team
 
 pytestmark = [pytest.mark.browser]
 
@@ -47,3 +47,17 @@ def test_an_empty_login_is_refused_by_the_portal_with_focus_on_its_summary(open_
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("Type your username.")
     expect(page.get_by_label("Username")).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_form_htmx_swaps_back_refused_focuses_its_summary_too(open_page, transactional_db):
+    team = make_team()
+    db = make_container(team, "db")
+    page = login(open_page(), team.member.username, PASSWORD)
+    page.goto(f"/containers/{db.pk}/")
+    page.evaluate("window.samePage = true")
+    page.get_by_role("button", name="Run checks").click()  # no name to look up
+    summary = page.locator("#diagnose [data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Name to look up: ")
+    expect(page.locator("#diagnose-target")).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate("window.samePage === true")  # swapped in by htmx, not a new page
