@@ -11,7 +11,8 @@ T = TypeVar("T")
 
 
 class ServiceError(Exception):
-    """A refusal the user can act on: `message` is the sentence, `field` the form field when there is one.
+    """A refusal the user can act on: `message` is the sentence, `field` the form field when there is one,
+    `item` the position in that field's list (an environment variable) when it is about one of its items.
 
     `http_status` is what the API answers with: 400 for bad input, 403 for a right the user lacks,
     404 for what the user may not see, 409 for a state conflict.
@@ -19,11 +20,20 @@ class ServiceError(Exception):
 
     http_status = 400
 
-    def __init__(self, code: str, message: str, *, field: str | None = None, http_status: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        item: int | None = None,
+        http_status: int | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.item = item
         if http_status is not None:
             self.http_status = http_status
 

@@ -21,6 +21,8 @@ class PortalForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        # A service's refusals about what the page shows beside this form (`shown_elsewhere`), by field.
+        self.refused_elsewhere: dict[str, object] = {}
         meta = getattr(self, "Meta", None)
         model = getattr(meta, "model", None)
         if model is not None:
@@ -52,6 +54,8 @@ def refuse(form: forms.Form, error) -> None:
     field = getattr(error, "field", None)
     if field is not None and field in getattr(form, "shown_elsewhere", ()):
         form.errors[field] = form.error_class([error.message])
+        if isinstance(form, PortalForm):
+            form.refused_elsewhere[field] = error
     else:
         form.add_error(field if field in form.fields else None, error.message)
 

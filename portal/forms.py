@@ -1,4 +1,7 @@
+"""Forms of the portal's own pages: logging in, adding a member, naming an API token."""
+
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
 from plumbing.forms import PortalForm
 
@@ -24,4 +27,24 @@ class ApiTokenForm(PortalForm):
     class Meta:
         model = ApiToken
 
-    name = forms.CharField(required=False)
+    name = forms.CharField(
+        required=False,
+        label="Name it after what will use it",
+        widget=forms.TextInput(attrs={"placeholder": "cli", "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login, saying in the portal's words what is missing or wrong (the page has `novalidate`:
+    no browser pop-up for an empty box)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password didn't match. Try again.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label_suffix = ""
+        self.fields["username"].error_messages["required"] = "Type your username."
+        self.fields["password"].error_messages["required"] = "Type your password."

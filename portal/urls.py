@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+from .forms import LoginForm
 
 # Under /api/ these answer in the API's error shape; elsewhere they are Django's pages (templates/).
 handler400 = "plumbing.api.error_views.bad_request"
@@ -16,7 +17,7 @@ urlpatterns = [
     path("tenant/switch/", views.tenant_switch_view, name="tenant_switch"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/", views.membership_update, name="membership_update"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("tokens/", views.tokens, name="tokens"),

@@ -89,7 +89,7 @@ def healthz(request):
 @login_required
 def tokens(request):
     """The user's API tokens: make one (its key is shown on this answer only) or revoke one."""
-    new_key, error = None, None
+    new_key, form, status = None, ApiTokenForm(), 200
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
@@ -97,21 +97,20 @@ def tokens(request):
             messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")
         form = ApiTokenForm(request.POST)
-        created, _ = submit(
+        created, status = submit(
             form,
             lambda data: api_token_create(
                 actor=Actor.of(request), user=request.user, name=data["name"], tenant=request.tenant
             ),
         )
-        if created is None:
-            error = " ".join(message for messages in form.errors.values() for message in messages)
-        else:
+        if created is not None:
             _, new_key = created
+            form = ApiTokenForm()  # the next token starts from an empty name
     return render(
         request,
         "portal/tokens.html",
-        {"tokens": api_token_list(user=request.user), "new_key": new_key, "error": error, "here": "tokens"},
-        status=400 if error else 200,
+        {"tokens": api_token_list(user=request.user), "new_key": new_key, "form": form, "here": "tokens"},
+        status=status,
     )
 
 

@@ -1,8 +1,11 @@
-"""What the page tests post and read in bulk: the run form's data, and a busy tenant (`populate`) for the
-tests that count queries. Teams, users, clusters and the rest are made by tests/factories.py.
+"""What the page tests post and read in bulk: the run form's data, a busy tenant (`populate`) for the
+tests that count queries, and a page's tags read back (`tags_of`, `error_summary_of`). Teams, users,
+clusters and the rest are made by tests/factories.py.
 """
 
 from __future__ import annotations
+
+from html.parser import HTMLParser
 
 from django.utils import timezone
 
@@ -178,3 +181,52 @@ def ipam_blocks(cluster: Cluster, count: int) -> list:
         if len(blocks) == count:
             return blocks
     return blocks
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.summary: list[tuple[str | None, str]] = []  # (href or None, text) of each item of the summary
+        self.depth = 0  # > 0 inside the error summary
+        self.href: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if self.depth or "data-error-summary" in attributes:
+            self.depth += tag not in ("input", "br")
+        if self.depth and tag == "li":
+            self.summary.append((None, ""))
+        if self.depth and tag == "a":
+            self.summary[-1] = (attributes.get("href"), self.summary[-1][1])
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth and self.summary:
+            href, text = self.summary[-1]
+            self.summary[-1] = (href, text + data)
+
+
+def tags_of(page: str) -> list[tuple[str, dict]]:
+    """Every start tag of the page with its attributes, in order."""
+    parser = _Tags()
+    parser.feed(page)
+    return parser.tags
+
+
+def tag_with_id(page: str, element_id: str) -> dict:
+    """The attributes of the element with that id (AssertionError when there is none)."""
+    found = [attrs for _, attrs in tags_of(page) if attrs.get("id") == element_id]
+    assert len(found) == 1, f"{len(found)} elements with id {element_id}"
+    return found[0]
+
+
+def error_summary_of(page: str) -> list[tuple[str | None, str]]:
+    """The error summary's items: (the link's href or None, the text)."""
+    parser = _Tags()
+    parser.feed(page)
+    return [(href, " ".join(text.split())) for href, text in parser.summary]

@@ -16,7 +16,11 @@ from .fields import ClusterChoiceField, IdsChoiceField, offer_clusters, split_wo
 
 
 class EnvironmentRowForm(PortalForm):
-    name = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    name = forms.CharField(
+        required=False,
+        label="Variable name",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     value = forms.CharField(
         required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
     )
@@ -30,6 +34,23 @@ class EnvironmentRowForm(PortalForm):
 
 
 EnvironmentFormSet = forms.formset_factory(EnvironmentRowForm, extra=2)
+
+
+def environment_refusal_shown(form: PortalForm, environment: forms.BaseFormSet) -> str:
+    """Put the service's refusal of one environment variable on its row's name, where it is marked invalid
+    and linked from the error summary; returns the sentence of a refusal about no one row, to show by the rows.
+
+    The rows go to the service as they are in the formset (it skips the empty ones), so its `item` is the row.
+    """
+    refusal = form.refused_elsewhere.get("environment")
+    if refusal is None:
+        return ""
+    item = getattr(refusal, "item", None)
+    if item is None or not 0 <= item < len(environment.forms):
+        return refusal.message
+    environment.forms[item].add_error("name", refusal.message)
+    del form.errors["environment"]
+    return ""
 
 
 class ContainerRunForm(PortalForm):

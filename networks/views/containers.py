@@ -9,7 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks.filters import ContainerFilterSet
-from networks.forms.containers import ContainerRunForm, DiagnoseForm, EnvironmentFormSet, PortQueryForm
+from networks.forms.containers import (
+    ContainerRunForm,
+    DiagnoseForm,
+    EnvironmentFormSet,
+    PortQueryForm,
+    environment_refusal_shown,
+)
 from networks.models import Container
 from networks.selectors.clusters import cluster_list
 from networks.selectors.containers import container_exited_count, container_get, container_image_list, container_list
@@ -94,7 +100,7 @@ def container_run_view(request):
                 image=data["image"],
                 command=data["command"],
                 networks=form.network_specs(),
-                environment=[row for row in environment.cleaned_data if row.get("name")],
+                environment=environment.cleaned_data,  # every row, so that a refusal's item is its row
                 ports=data["ports"],
                 publish_all=data["publish_all"],
                 restart_policy=data["restart_policy"],
@@ -105,7 +111,7 @@ def container_run_view(request):
         if operation is not None:
             messages.success(request, f"Starting {operation.target} on {operation.params['node']}.")
             return redirect("networks:container_detail", pk=operation.container_id)
-        environment_error = " ".join(form.errors.get("environment", []))
+        environment_error = environment_refusal_shown(form, environment)
     context = {
         "form": form,
         "environment": environment,

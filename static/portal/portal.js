@@ -68,5 +68,33 @@
     }
   });
 
+  // A refused form opens with its summary of errors (templates/_form_errors.html): focus goes there,
+  // on load and when htmx swaps a refused form in, so it is seen and read out at once.
+  function focusErrorSummary(root) {
+    var summary = root.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { focusErrorSummary(document); });
+  } else {
+    focusErrorSummary(document);
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && event.target.querySelector) focusErrorSummary(event.target);
+  });
+
+  // A summary's link goes to its field: focused, and scrolled to the middle so its label shows too.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) return;
+    event.preventDefault();
+    var details = field.closest("details");
+    if (details) details.open = true;
+    field.focus({ preventScroll: true });
+    field.scrollIntoView({ block: "center" });
+  });
+
   document.documentElement.classList.add("js");
 })();

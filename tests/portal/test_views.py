@@ -7,6 +7,7 @@ from networks.models import Container, Operation
 from portal.models import Membership
 from portal.services import membership_set
 from tests.factories import make_container, make_network, make_operation, make_system_container, make_team, make_user
+from tests.pages import error_summary_of, tag_with_id
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def test_login_and_logout(client, team):
     response = client.post("/login/", {"username": team.owner.username, "password": "portal-test-pw"}, follow=True)
     assert response.status_code == 200 and team.tenant.name.encode() in response.content
     response = client.post("/login/", {"username": team.owner.username, "password": "wrong"})
-    assert b"didn't match" in response.content and b'value="' + team.owner.username.encode() in response.content
+    assert b"didn&#x27;t match" in response.content and b'value="' + team.owner.username.encode() in response.content
     client.force_login(team.owner)
     response = client.post("/logout/")
     assert response.status_code == 302 and client.get("/").status_code == 302
@@ -287,3 +288,31 @@ def test_switching_to_a_tenant_that_cannot_exist_is_a_403_sentence(client, team,
     client.force_login(team.member)
     response = client.post("/tenant/switch/", {"tenant": tenant})
     assert response.status_code == 403 and b"You are not a member of that tenant." in response.content
+
+
+def test_a_refused_token_name_is_summed_up_and_marked_on_its_field(client, team):
+    client.force_login(team.owner)
+    response = client.post("/tokens/", {"action": "create", "name": " "})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert error_summary_of(page) == [
+        ("#id_name", "Name it after what will use it: Name the token after what will use it, such as cli.")
+    ]
+    field = tag_with_id(page, "id_name")
+    assert field["aria-invalid"] == "true" and field["aria-describedby"] == "id_name_error"
+    assert "novalidate" in page and 'id="token-error"' not in page
+
+
+def test_an_empty_login_is_answered_by_the_portal_not_by_the_browser(client, team):
+    page = client.get("/login/").content.decode()
+    assert '<form method="post" novalidate>' in page and "data-error-summary" not in page
+    page = client.post("/login/", {"username": "", "password": ""}).content.decode()
+    assert error_summary_of(page) == [
+        ("#id_username", "Username: Type your username."),
+        ("#id_password", "Password: Type your password."),
+    ]
+    assert tag_with_id(page, "id_username")["aria-describedby"] == "id_username_error"
+    assert "autofocus" not in tag_with_id(page, "id_username")  # the summary takes focus instead
+    page = client.post("/login/", {"username": team.owner.username, "password": "wrong"}).content.decode()
+    assert error_summary_of(page) == [(None, "Your username and password didn't match. Try again.")]
+    assert tag_with_id(page, "id_password")["aria-describedby"] == "error-summary"

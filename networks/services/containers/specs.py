@@ -56,7 +56,7 @@ def parse_ports(specs: list[str]) -> list[PublishedPort]:
 
 def parse_environment(items: list[dict]) -> list[dict]:
     env, seen = [], set()
-    for item in items or []:
+    for index, item in enumerate(items or []):
         name = (item.get("name") or "").strip()
         if not name:
             continue
@@ -65,9 +65,10 @@ def parse_environment(items: list[dict]) -> list[dict]:
                 "bad_env",
                 f'"{name}" is not a valid environment variable name (letters, digits, underscores).',
                 field="environment",
+                item=index,
             )
         if name in seen:
-            raise ServiceError("duplicate_env", f"{name} is set twice.", field="environment")
+            raise ServiceError("duplicate_env", f"{name} is set twice.", field="environment", item=index)
         seen.add(name)
         env.append({"name": name, "value": str(item.get("value") or ""), "secret": bool(item.get("secret"))})
     return env

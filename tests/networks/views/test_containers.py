@@ -1,12 +1,13 @@
 """The container pages: list with exposure badges, run form, detail with port query, lifecycle buttons."""
 
+import html
 import re
 
 import pytest
 
 from networks.models import Container, Operation
 from tests.factories import make_container, make_network, make_operation, make_system_container
-from tests.pages import run_form
+from tests.pages import error_summary_of, run_form, tag_with_id
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +285,40 @@ def test_the_status_polls_while_the_container_is_being_made(client, team):
     Container.objects.filter(pk=container.pk).update(status=Container.Status.RUNNING)
     response = client.get(f"/containers/{container.pk}/status/")
     assert b"spinner" not in response.content and response["HX-Trigger"] == "container-settled"
+
+
+def test_a_refused_environment_variable_is_marked_on_its_row_and_linked_from_the_summary(client, team):
+    client.force_login(team.member)
+    env = [("GOOD", "1", False), ("1BAD", "x", False)]
+    response = client.post("/containers/run/", run_form(team.cluster, env=env, name="web"))
+    page = response.content.decode()
+    sentence = '"1BAD" is not a valid environment variable name (letters, digits, underscores).'
+    assert response.status_code == 400
+    assert error_summary_of(page) == [("#id_env-1-name", f"Variable name (row 2): {sentence}")]
+    field = tag_with_id(page, "id_env-1-name")
+    assert field["aria-invalid"] == "true" and field["aria-describedby"] == "id_env-1-name_error"
+    assert f'id="id_env-1-name_error">{sentence}</span>' in html.unescape(page)
+    assert "aria-invalid" not in tag_with_id(page, "id_env-0-name")
+
+    env = [("A", "1", False), ("B", "2", False), ("A", "3", False)]
+    page = client.post("/containers/run/", run_form(team.cluster, env=env, name="web")).content.decode()
+    assert error_summary_of(page) == [("#id_env-2-name", "Variable name (row 3): A is set twice.")]
+    assert tag_with_id(page, "id_env-2-name")["aria-invalid"] == "true"
+
+
+def test_a_refused_run_sums_up_every_field_and_row_with_links(client, team):
+    client.force_login(team.member)
+    form = run_form(team.cluster, env=[("", "orphan", False)], name="", command="sh -c 'open")
+    page = client.post("/containers/run/", form).content.decode()
+    assert error_summary_of(page) == [
+        ("#id_name", "Name: This field is required."),
+        ("#id_command", "Command: The command has unbalanced quotes (No closing quotation)."),
+        ("#id_env-0-name", "Variable name (row 1): Name this variable, or clear its value."),
+    ]
+    assert "data-error-summary" in page and 'role="alert" tabindex="-1"' in page
+    assert "{#" not in page and "comment %}" not in page  # the summary's template leaks none of its notes
+    for control in ("id_name", "id_command", "id_env-0-name"):
+        attrs = tag_with_id(page, control)
+        assert attrs["aria-invalid"] == "true" and f"{control}_error" in attrs["aria-describedby"].split()
+        tag_with_id(page, f"{control}_error")  # the message the field is tied to is there
+    assert "data-error-summary" not in client.get("/containers/run/").content.decode()

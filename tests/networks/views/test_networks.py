@@ -6,6 +6,7 @@ from django.urls import reverse
 from networks.models import Endpoint, Network, Operation, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
 from tests.factories import make_container, make_network, make_operation
+from tests.pages import error_summary_of, tag_with_id
 
 pytestmark = pytest.mark.django_db
 
@@ -357,3 +358,27 @@ def test_a_label_docker_would_not_take_is_refused_on_the_form(client, team):
     response = client.post("/networks/new/", data)
     assert response.status_code == 400 and "use at most 128" in response.content.decode()
     assert not Network.objects.filter(name="ok").exists()
+
+
+def test_a_refused_create_opens_with_a_summary_linking_to_the_field_marked_invalid(client, team):
+    client.force_login(team.member)
+    data = {"cluster": team.cluster.pk, "prefixlen": 24, "name": "", "labels": "no equals sign"}
+    page = client.post("/networks/new/", data).content.decode()
+    assert error_summary_of(page) == [
+        ("#id_name", "Name: This field is required."),
+        ("#id_labels", 'Labels: Line 1, "no equals sign", is not KEY=VALUE, such as team=payments.'),
+    ]
+    labels = tag_with_id(page, "id_labels")
+    assert labels["aria-invalid"] == "true"
+    assert labels["aria-describedby"].split() == ["id_labels_helptext", "id_labels_error"]
+    assert "aria-invalid" not in tag_with_id(page, "id_subnet")
+
+
+def test_a_refused_connect_on_the_network_page_opens_with_its_summary(client, team):
+    make_network(team, "web")
+    make_container(team, "db")
+    network = Network.objects.get(name="web")
+    client.force_login(team.member)
+    response = client.post(f"/networks/{network.pk}/connect/", {"container": "", "aliases": "a"})
+    summary = error_summary_of(response.content.decode())
+    assert summary == [("#id_container", "Container: This field is required.")]
