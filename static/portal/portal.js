@@ -96,5 +96,20 @@
     field.scrollIntoView({ block: "center" });
   });
 
+  // On a phone the main menu folds behind its button; Escape folds it again and gives the button focus.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.menu-toggle[aria-controls]");
+    if (!button) return;
+    button.setAttribute("aria-expanded", button.getAttribute("aria-expanded") === "true" ? "false" : "true");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var button = document.querySelector("button.menu-toggle[aria-expanded='true']");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu || !(menu.contains(document.activeElement) || document.activeElement === button)) return;
+    button.setAttribute("aria-expanded", "false");
+    button.focus();
+  });
+
   document.documentElement.classList.add("js");
 })();

@@ -27,7 +27,7 @@ def test_the_list_badges_exposed_private_and_system_containers(client, team, oth
     client.force_login(team.viewer)
     page = client.get("/containers/").content.decode()
     node = team.node().address
-    assert f"⚠ Exposed: {node}:8080 -&gt; 80/tcp" in page
+    assert f'⚠ Exposed: <span class="port">{node}:8080 -&gt; 80/tcp</span>' in page
     assert ">Private</span>" in page and ">System</span>" in page
     assert "theirs" not in page
 

@@ -75,7 +75,7 @@ def test_the_tutorial_through_the_pages(client, owner, tenant_cluster):
     )
     page = client.get("/containers/").content.decode()
     node2 = cluster.nodes.get(name="node2").address
-    assert f"⚠ Exposed: {node2}:8081 -&gt; 80/tcp" in page and ">Private</span>" in page
+    assert f'⚠ Exposed: <span class="port">{node2}:8081 -&gt; 80/tcp</span>' in page and ">Private</span>" in page
     assert "my-root-pw" not in client.get(f"/containers/{mysql.pk}/").content.decode()
 
     # $ docker port mysql 3306 / docker port wordpress 80
