@@ -15,7 +15,8 @@ class PortalForm(forms.Form):
 
     A field holding a NUL character or a lone surrogate is refused with a sentence before any field is
     cleaned (a field's cleaning may query the database with it). With `Meta.model`, each text field is
-    bounded by the model's column of the same name (or the one `Meta.columns` maps it to).
+    bounded by the model's column of the same name (or the one `Meta.columns` maps it to), and no widget
+    has a `maxlength` for the browser to cut text to.
     """
 
     def __init__(self, *args, **kwargs):
@@ -31,7 +32,10 @@ class PortalForm(forms.Form):
                 limit = column_max_length(model, columns.get(name, name))
                 if isinstance(field, forms.CharField) and limit and (field.max_length or limit + 1) > limit:
                     bound_by_column(field, limit)
-                    field.widget.attrs["maxlength"] = str(limit)
+        for field in self.fields.values():
+            # A browser cuts what is pasted into a box to its maxlength, silently (a 300-character network
+            # name was made as its first 63): the field refuses it instead, with a sentence naming the limit.
+            field.widget.attrs.pop("maxlength", None)
 
     def full_clean(self):
         refused = {}

@@ -12,7 +12,7 @@ from networks.selectors.networks import network_list
 from networks.services.containers.specs import RESTART_POLICIES
 from plumbing.forms import PortalForm
 
-from .fields import ClusterChoiceField, IdsChoiceField, offer_clusters, split_words
+from .fields import ClusterChoiceField, IdsChoiceField, offer_clusters, split_list, split_words
 
 
 class EnvironmentRowForm(PortalForm):
@@ -114,7 +114,9 @@ class ContainerRunForm(PortalForm):
             self.fields[key] = forms.CharField(
                 required=False,
                 label=f"Aliases on {network.name}",
-                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "aliases"}),
+                widget=forms.TextInput(
+                    attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "aliases, separated by commas"}
+                ),
             )
             self.alias_fields[network.pk] = key
         if not tenant.allow_published_ports:
@@ -149,7 +151,7 @@ class ContainerRunForm(PortalForm):
 
     def network_specs(self) -> list[dict]:
         return [
-            {"network": network, "aliases": split_words(self.cleaned_data.get(self.alias_fields[network.pk]) or "")}
+            {"network": network, "aliases": split_list(self.cleaned_data.get(self.alias_fields[network.pk]) or "")}
             for network in self.cleaned_data["networks"]
         ]
 

@@ -1,5 +1,5 @@
 """Fields and helpers that forms of several resources share: ticked ids, a cluster or a team to pick,
-the tenant's clusters offered, and words split at commas or spaces."""
+the tenant's clusters offered, words split at commas or spaces, and lists split at commas."""
 
 from __future__ import annotations
 
@@ -43,3 +43,8 @@ class TeamChoiceField(forms.ModelChoiceField):
 
 def split_words(text: str) -> list[str]:
     return [word for word in text.replace(",", " ").split() if word]
+
+
+def split_list(text: str) -> list[str]:
+    """Items separated by commas, each kept whole (a space inside one is the service's to refuse)."""
+    return [item.strip() for item in text.split(",") if item.strip()]

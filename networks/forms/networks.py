@@ -9,7 +9,7 @@ from networks.models import Container, Network
 from networks.selectors.networks import network_share_candidates
 from plumbing.forms import PortalForm
 
-from .fields import ClusterChoiceField, TeamChoiceField, offer_clusters, split_words
+from .fields import ClusterChoiceField, TeamChoiceField, offer_clusters, split_list
 
 
 def _prefix_choices() -> list[tuple[int, str]]:
@@ -95,7 +95,7 @@ class ConnectForm(PortalForm):
         self.fields["container"].queryset = candidates
 
     def clean_aliases(self) -> list[str]:
-        return split_words(self.cleaned_data["aliases"])
+        return split_list(self.cleaned_data["aliases"])
 
 
 class NetworkShareForm(PortalForm):

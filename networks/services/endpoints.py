@@ -4,26 +4,37 @@ before a run or a connect on another team's network records it (the share may ha
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+import re
+
 from django.db import transaction
 
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Endpoint, Network
-from networks.models.network import validate_network_name
 from plumbing.errors import ServiceError
 
 from .allocations import address_allocate, address_record, address_release
 from .state import state_endpoint_delete, state_endpoint_write
 
+# A name Docker's embedded DNS answers: labels of letters, digits, _ and - (not at either end), at most 63
+# characters each, joined by periods; at most 253 characters in all.
+_DNS_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+ALIAS_PATTERN = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
+ALIAS_MAX_LENGTH = 253
+
 
 def check_aliases(aliases) -> list[str]:
+    """Each alias checked on its own: one that is no DNS name is refused by name, with the rule."""
     aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
     for alias in aliases:
-        try:
-            validate_network_name(alias)
-        except ValidationError as exc:
-            raise ServiceError("bad_alias", f'Alias "{alias}": {exc.messages[0]}', field="aliases") from exc
+        if len(alias) > ALIAS_MAX_LENGTH or not ALIAS_PATTERN.fullmatch(alias):
+            raise ServiceError(
+                "bad_alias",
+                f"Alias “{alias}” is not a valid DNS name: use letters, digits, hyphens and underscores, in labels "
+                f"of at most 63 characters separated by periods and {ALIAS_MAX_LENGTH} in all, such as db or "
+                "db.internal. Separate aliases with commas.",
+                field="aliases",
+            )
     return aliases
 
 

@@ -16,7 +16,7 @@ from networks.forms.containers import (
     PortQueryForm,
     environment_refusal_shown,
 )
-from networks.models import Container
+from networks.models import Container, Operation
 from networks.selectors.clusters import cluster_list
 from networks.selectors.containers import container_exited_count, container_get, container_image_list, container_list
 from networks.selectors.operations import work_in_progress
@@ -131,8 +131,15 @@ def _settled(container: Container, unfinished) -> bool:
     return container.status not in (Container.Status.CREATING, Container.Status.REMOVING) and not unfinished
 
 
-def _version(container: Container, unfinished) -> str:
-    return watch_version(container, [(op.pk, op.last_message) for op in unfinished])
+def _failure(container: Container) -> Operation | None:
+    """The operation whose failure left the container failed (its error is the sentence to show first)."""
+    if container.status != Container.Status.FAILED:
+        return None
+    return container.operations.filter(status=Operation.Status.FAILED).first()
+
+
+def _version(container: Container, unfinished, failure: Operation | None) -> str:
+    return watch_version(container, [(op.pk, op.last_message) for op in unfinished], failure and failure.pk)
 
 
 def _port_answer(container: Container, port: str) -> dict:
@@ -147,15 +154,17 @@ def _port_answer(container: Container, port: str) -> dict:
 
 def _detail_context(request, container: Container, **extra) -> dict:
     unfinished = list(_unfinished(container))
+    failure = _failure(container)
     port_form = PortQueryForm(request.GET if "port" in request.GET else None)
     port = port_form.cleaned_data["port"] if port_form.is_bound and port_form.is_valid() else ""
     return {
         "container": container,
+        "failure": failure,
         "endpoints": container.endpoints.select_related("network").order_by("network__name"),
         "environment": masked_environment(container),
         "unfinished": unfinished,
         "settled": _settled(container, unfinished),
-        "version": _version(container, unfinished),
+        "version": _version(container, unfinished, failure),
         "actions": [] if container.is_system else ACTIONS_BY_STATUS.get(container.status, []),
         "operations": container.operations.select_related("requested_by", "network")[:10],
         "port_form": port_form,
@@ -185,11 +194,13 @@ def container_status_view(request, pk: int):
     def current() -> dict:
         container.refresh_from_db()
         unfinished = list(_unfinished(container))
+        failure = _failure(container)
         return {
             "container": container,
             "unfinished": unfinished,
+            "failure": failure,
             "settled": _settled(container, unfinished),
-            "version": _version(container, unfinished),
+            "version": _version(container, unfinished, failure),
         }
 
     live = notices.page_waiter("container", container.pk)

@@ -200,6 +200,21 @@ def test_the_page_filters_by_action_user_and_date_and_exports_csv(client, team):
     ]
 
 
+def test_the_date_filters_are_date_pickers_that_say_their_format(client, team):
+    client.force_login(team.owner)
+    page = client.get("/audit/", {"after": "2026-01-31"}).content.decode()
+    assert '<input type="date" name="after" value="2026-01-31"' in page  # the browser's picker sends YYYY-MM-DD
+    assert '<input type="date" name="before"' in page
+    assert (
+        '<div class="helptext" id="id_after_helptext">Entries from this day, as YYYY-MM-DD, such as 2026-01-31.</div>'
+        in page
+    )
+    assert 'aria-describedby="id_after_helptext"' in page
+    response = client.get("/audit/", {"after": "31/01/2026"})
+    assert response.status_code == 400
+    assert '<span class="error">Enter a date as YYYY-MM-DD.</span>' in response.content.decode()
+
+
 # --- the admin ----------------------------------------------------------------------------------------
 
 

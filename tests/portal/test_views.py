@@ -246,6 +246,16 @@ def test_a_token_name_that_cannot_be_stored_is_refused_with_a_sentence(client, t
     assert not team.owner.api_tokens.exists()
 
 
+def test_a_token_name_over_its_limit_is_refused_naming_the_limit_never_cut(client, team):
+    # The box had maxlength="100": a browser cut a longer pasted name to 100 and made the token.
+    client.force_login(team.owner)
+    assert "maxlength" not in client.get("/tokens/").content.decode()
+    response = client.post("/tokens/", {"action": "create", "name": "t" * 300})
+    assert response.status_code == 400
+    assert "This field takes at most 100 characters (it has 300)." in response.content.decode()
+    assert not team.owner.api_tokens.exists()
+
+
 def test_a_second_team_of_an_owner_is_listed_in_the_switcher(client):
     first, second = make_team("Alpha"), make_team("Beta")
     membership_set(tenant=second.tenant, user=first.owner, role=Membership.Role.MEMBER)

@@ -16,7 +16,7 @@ from plumbing.errors import ServiceError
 
 from .. import queue
 from ..operations import operation_progress, operation_transfer
-from ..registries import registry_auth_for
+from ..registries import registry_auth_for, registry_of
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,19 @@ def image_pull(*, operation: Operation, node, image: str) -> None:
             written = time.monotonic()
             operation_transfer(operation=operation, transfer=tally.summary())
 
-    tally = docker_engine.pull_image(
-        node.docker, image, auth=registry_auth_for(tenant=operation.tenant, image=image), on_progress=tell
-    )
+    try:
+        tally = docker_engine.pull_image(
+            node.docker, image, auth=registry_auth_for(tenant=operation.tenant, image=image), on_progress=tell
+        )
+    except EngineError as error:
+        if error.code != "image_unavailable":
+            raise
+        raise EngineError(  # the sentence at the top of the container's page: name what was looked for, and where
+            f"{node.name} does not have {image} and {registry_of(image)} could not give it: check the image's name "
+            "and tag (the run form lists the images the cluster and its registry have).",
+            code=error.code,
+            raw=error.raw,
+        ) from error
     tell(tally, force=True)
     done = tally.summary()
     operation_progress(

@@ -10,6 +10,7 @@ from django.db import transaction
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
+from networks.image_reference import image_reference_refusal
 from networks.models import Cluster, Container, Network, Node, Operation
 from networks.sealing import environment_forget, environment_open, environment_seal
 from plumbing.errors import ServiceError
@@ -50,6 +51,9 @@ def _check_run_request(
     image = (image or "").strip()
     if not image:
         raise ServiceError("image_required", "Pick an image to run.", field="image")
+    refusal = image_reference_refusal(image)
+    if refusal:
+        raise ServiceError("bad_image", refusal, field="image")
     published = parse_ports(ports or [])
     if (published or publish_all) and not tenant.allow_published_ports:
         raise ServiceError(

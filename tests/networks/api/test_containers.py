@@ -47,6 +47,30 @@ def test_run_refusals_are_the_services_sentences(team):
     assert_error(api.post("containers/", {"name": "taken", "image": TOOLS}), 409, "name_taken", field="name")
 
 
+def test_an_image_reference_and_an_alias_are_refused_with_their_own_sentences(team):
+    api = team.api()
+    team.network("web")
+    assert_error(
+        api.post("containers/", {"name": "a", "image": "Busybox:latest"}),
+        400,
+        "bad_image",
+        field="image",
+        message="“Busybox:latest” is not a valid image reference: the name must be lowercase. Write "
+        "[HOST[:PORT]/]NAME[:TAG][@DIGEST], such as busybox, busybox:1.36 or registry.example.com:5000/team/app:1.2.",
+    )
+    body = {"name": "a", "image": TOOLS, "networks": [{"network": "web", "aliases": ["db", "bad alias!"]}]}
+    assert_error(
+        api.post("containers/", body),
+        400,
+        "bad_alias",
+        field="aliases",
+        message="Alias “bad alias!” is not a valid DNS name: use letters, digits, hyphens and underscores, in labels "
+        "of at most 63 characters separated by periods and 253 in all, such as db or db.internal. Separate aliases "
+        "with commas.",
+    )
+    assert not Container.objects.filter(name="a").exists()
+
+
 @pytest.mark.parametrize("second", ["web", "id"])
 def test_a_run_listing_a_network_twice_is_refused_on_the_networks_field(team, second):
     # It was an IntegrityError (one endpoint per network and container), a 500.

@@ -188,7 +188,11 @@ def test_missing_image_is_a_sentence_not_a_trace(celery_worker_process, tenant_c
         )
     )
     assert operation.status == Operation.Status.FAILED
-    assert "its registry could not give it" in operation.error
+    node = Container.objects.get(pk=operation.container_id).node.name
+    assert operation.error == (
+        f"{node} does not have mysql:5.6 and docker.io could not give it: check the image's name and tag "
+        "(the run form lists the images the cluster and its registry have)."
+    )
     assert Container.objects.get(pk=operation.container_id).status == Container.Status.FAILED
 
 

@@ -17,6 +17,9 @@ from networks.services.networks.create import network_create
 from networks.services.networks.remove import network_remove
 from networks.services.registries import registry_login_set
 from portal.actors import Actor
+from portal.models import Membership
+from portal.services import membership_set
+from tests.factories import make_user
 from tests.support import first_team, wait_for_operation
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -129,3 +132,33 @@ def test_a_private_registry_needs_the_teams_login(celery_worker_process, tenant_
     wait_for_operation(
         container_action_request(actor=Actor.system("tests"), tenant=team, container=pulled.container, action="remove")
     )
+
+
+def test_a_run_of_an_image_no_node_has_and_no_registry_serves_fails_saying_so_on_its_page(
+    celery_worker_process, tenant_cluster, client
+):
+    cluster, team = tenant_cluster, first_team(tenant_cluster)
+    missing = "192.168.250.1:5000/tutorial/nothing-here:1"
+    run = wait_for_operation(
+        container_run(
+            actor=Actor.system("tests"),
+            tenant=team,
+            cluster=cluster,
+            name="ghost",
+            image=missing,
+            node=cluster.nodes.get(name="node1"),
+        )
+    )
+    sentence = (
+        f"node1 does not have {missing} and 192.168.250.1:5000 could not give it: check the image's name and tag "
+        "(the run form lists the images the cluster and its registry have)."
+    )
+    assert run.status == Operation.Status.FAILED and run.error == sentence, run.error
+    run.container.refresh_from_db()
+    assert run.container.status == "failed"
+    viewer = make_user("ghost-viewer")
+    membership_set(tenant=team, user=viewer, role=Membership.Role.VIEWER)
+    client.force_login(viewer)
+    page = client.get(f"/containers/{run.container.pk}/").content.decode()
+    top = page.index('id="container-body"')
+    assert page.index("<strong>It failed:</strong> " + sentence.replace("'", "&#x27;")) < top

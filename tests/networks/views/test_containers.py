@@ -322,3 +322,55 @@ def test_a_refused_run_sums_up_every_field_and_row_with_links(client, team):
         assert attrs["aria-invalid"] == "true" and f"{control}_error" in attrs["aria-describedby"].split()
         tag_with_id(page, f"{control}_error")  # the message the field is tied to is there
     assert "data-error-summary" not in client.get("/containers/run/").content.decode()
+
+
+def test_an_image_reference_docker_cannot_read_is_refused_at_once_on_its_field(client, team):
+    # It was accepted and failed 20 s later on the worker.
+    client.force_login(team.member)
+    response = client.post("/containers/run/", run_form(team.cluster, name="web", image="no such image!!"))
+    assert response.status_code == 400
+    assert (
+        "“no such image!!” is not a valid image reference: it contains a space. Write "
+        "[HOST[:PORT]/]NAME[:TAG][@DIGEST], such as busybox, busybox:1.36 or registry.example.com:5000/team/app:1.2."
+    ) in response.content.decode()
+    assert not Container.objects.exists()
+
+
+def test_each_alias_of_a_run_is_checked_whole_with_its_own_sentence(client, team):
+    net = make_network(team, "mynetwork")
+    client.force_login(team.member)
+    response = client.post(
+        "/containers/run/", run_form(team.cluster, name="web", networks=[net.pk], **{f"aliases_{net.pk}": "bad alias!"})
+    )
+    assert response.status_code == 400
+    assert "Alias “bad alias!” is not a valid DNS name: use letters, digits, hyphens and underscores" in (
+        response.content.decode()
+    )
+    assert not Container.objects.exists()
+
+
+def test_a_failed_run_shows_why_at_the_top_of_the_container_page(client, team):
+    web = make_container(team, "web", status=Container.Status.FAILED, image="registry.invalid/nothing:1")
+    make_operation(
+        team,
+        Operation.Kind.CONTAINER_RUN,
+        target="web",
+        container=web,
+        status=Operation.Status.FAILED,
+        error="No node has registry.invalid/nothing:1 and no registry serves it. Check the image's name.",
+    )
+    client.force_login(team.viewer)
+    page = client.get(f"/containers/{web.pk}/").content.decode()
+    alert = page.index('<div class="notice bad" role="alert"><p><strong>It failed:</strong> No node has')
+    assert alert < page.index('id="container-body"')  # above the facts, next to the status badge
+    status = client.get(f"/containers/{web.pk}/status/").content.decode()
+    assert "It failed:</strong> No node has registry.invalid/nothing:1 and no registry serves it." in status
+
+
+def test_a_running_container_shows_no_old_failure(client, team):
+    web = make_container(team, "web")
+    make_operation(
+        team, Operation.Kind.CONTAINER_STOP, target="web", container=web, status=Operation.Status.FAILED, error="Busy."
+    )
+    client.force_login(team.viewer)
+    assert "It failed:" not in client.get(f"/containers/{web.pk}/").content.decode()

@@ -382,3 +382,28 @@ def test_a_refused_connect_on_the_network_page_opens_with_its_summary(client, te
     response = client.post(f"/networks/{network.pk}/connect/", {"container": "", "aliases": "a"})
     summary = error_summary_of(response.content.decode())
     assert summary == [("#id_container", "Container: This field is required.")]
+
+
+def test_a_name_over_its_limit_is_refused_naming_the_limit_never_cut(client, team):
+    # The box had maxlength="63": a browser cut a pasted 300-character name to 63 and the network was made.
+    client.force_login(team.member)
+    assert "maxlength" not in client.get("/networks/new/").content.decode()
+    response = client.post("/networks/new/", {"cluster": team.cluster.pk, "prefixlen": 24, "name": "n" * 300})
+    assert response.status_code == 400
+    assert "This field takes at most 63 characters (it has 300)." in response.content.decode()
+    assert not Network.objects.filter(name__startswith="nnn").exists()
+
+
+def test_each_alias_of_a_connect_is_checked_whole_with_its_own_sentence(client, team):
+    # "bad alias!" was split at the space and "alias!" called "not a valid network name".
+    web = make_network(team, "web")
+    db = make_container(team, "db")
+    client.force_login(team.member)
+    response = client.post(f"/networks/{web.pk}/connect/", {"container": db.pk, "aliases": "mysql, bad alias!"})
+    assert response.status_code == 400
+    assert (
+        "Alias “bad alias!” is not a valid DNS name: use letters, digits, hyphens and underscores, in labels of at "
+        "most 63 characters separated by periods and 253 in all, such as db or db.internal. Separate aliases with "
+        "commas."
+    ) in response.content.decode()
+    assert not Endpoint.objects.filter(network=web).exists()
