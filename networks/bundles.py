@@ -67,6 +67,11 @@ def bundle_read(data: bytes, *, consul_token: str = "") -> Bundle:
             "That file is not a zip. Upload the credentials bundle as downloaded (a zip with docker.env, ca.pem, "
             "cert.pem and key.pem), or paste the endpoint and the three PEMs instead."
         ) from None
+    except NotImplementedError as error:  # the zip asks for a feature Python's reader lacks ("zip file version 6.4")
+        raise BundleError(
+            f"That zip uses a feature the portal cannot read ({error}). Zip the bundle again with the usual tools "
+            "(plain zip, deflate), or paste the endpoint and the three PEMs instead."
+        ) from None
     missing = [name for name in ("docker.env", *PEM_NAMES) if name not in members]
     if missing:
         raise BundleError(f"The bundle lacks {', '.join(missing)}. Download the cluster's bundle again.")
