@@ -75,7 +75,7 @@ def test_the_tutorial_in_a_browser(open_page, alice, tenant_cluster):
     # Its status turns active in place: the page is never reloaded (the marker survives).
     with worker_paused():
         page.get_by_role("button", name="Create network").click()
-        page.wait_for_url("**/networks/*/")
+        page.wait_for_url(re.compile(r"/networks/\d+/$"))  # not /networks/new/, where it stands
         status = page.locator("#network-status .badge").first
         expect(status).to_have_attribute("data-status", "creating")
         page.evaluate("window.__notReloaded = true")
@@ -206,7 +206,7 @@ def run_container(page, cluster, *, name, command, ports="", node="node1", env=N
     ports_field.fill(ports)
     page.get_by_label("Node", exact=True).select_option(value=f"{cluster.pk}:{node}")
     page.get_by_role("button", name="Run container").click()
-    page.wait_for_url("**/containers/*/")
+    page.wait_for_url(re.compile(r"/containers/\d+/$"))
     expect(page.locator("#container-status .badge")).to_have_attribute("data-status", "running", timeout=60_000)
     assert Container.objects.get(cluster=cluster, name=name).node.name == node
 
