@@ -113,9 +113,7 @@ class ContainerFilterSet(SortedFilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(image__icontains=value))
 
     def filter_exposed(self, queryset, name, value):
-        # The same rule as Container.is_exposed: asked to publish, or Docker says it published.
-        published = Q(publish_all=True) | ~Q(ports=[]) | ~Q(published_ports=[])
-        return queryset.filter(published) if value else queryset.exclude(published)
+        return queryset.exposed(value)
 
 
 class OperationFilterSet(SortedFilterSet):

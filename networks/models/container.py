@@ -17,6 +17,12 @@ class ContainerQuerySet(models.QuerySet["Container"]):
         """Every container not yet removed (creating, running, exited, failed, removing)."""
         return self.exclude(status=Container.Status.REMOVED)
 
+    def exposed(self, exposed: bool = True):
+        """Those that publish ports (or, with False, those that do not): the same rule as
+        Container.is_exposed, asked to publish or Docker says it published."""
+        published = models.Q(publish_all=True) | ~models.Q(ports=[]) | ~models.Q(published_ports=[])
+        return self.filter(published) if exposed else self.exclude(published)
+
 
 class Container(models.Model):
     """A container on one node of a cluster: the tenant's own, or a protected system container."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from networks.filters import ContainerFilterSet
 from networks.models import ClusterGrant, Container, ContainerQuerySet
 from portal.models import Tenant
 
@@ -27,8 +26,7 @@ def container_get(*, tenant: Tenant, pk: int) -> Container:
 
 def container_exposed_list(*, tenant: Tenant) -> QuerySet[Container]:
     """The tenant's live containers that publish ports: reachable from the Internet and ServiceNet."""
-    live = container_list(tenant=tenant).filter(tenant=tenant).present()
-    return ContainerFilterSet({"exposed": "true"}, queryset=live, tenant=tenant).qs
+    return container_list(tenant=tenant).filter(tenant=tenant).present().exposed()
 
 
 def container_exited_count(*, tenant: Tenant) -> int:
