@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from networks.bundles import bundle_read  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
+from networks.engine import images as images_engine  # noqa: E402
 from networks.engine.endpoints import DockerEndpoint  # noqa: E402
 
 REPEATS, PULLS = 200, 3
@@ -70,7 +71,7 @@ def main() -> int:
             with contextlib.suppress(docker.errors.ImageNotFound):
                 docker_engine.client(node).images.remove(image, force=True)
             began = time.perf_counter()
-            tally = docker_engine.pull_image(node, image)
+            tally = images_engine.pull_image(node, image)
             times.append(time.perf_counter() - began)
             size = tally.summary()["bytes_total"]
         print(f"pull {image} on node2: {statistics.median(times):.2f} s (median of {PULLS}), {size / 1e6:.1f} MB")

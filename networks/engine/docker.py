@@ -2,220 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import docker
 import docker.errors
 import docker.tls
-import requests.exceptions
 
 from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
-from .errors import ClusterUnavailable, EngineError, StateStoreUnavailable
+from .errors import EngineError
+from .refusals import translated
 
 DEFAULT_TIMEOUT = 30
 MIN_API_VERSION = "1.24"  # the oldest the SDK speaks; the portal asks for more (settings.DOCKER_MIN_API_VERSION)
-
-
-@dataclass(frozen=True)
-class SwarmNode:
-    id: str
-    hostname: str
-    role: str
-    state: str
-    availability: str
-    address: str
-
-
-IMAGE_UNAVAILABLE = (
-    "The image is not on that node and its registry could not give it: check the image's name and tag "
-    "(the run form lists the images the cluster and its registry have)."
-)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """One kind of Docker refusal: any of `patterns` (lower case; a tuple inside means all of them)
-    found in Docker's message makes it `code`, told as `sentence`."""
-
-    patterns: tuple[str | tuple[str, ...], ...]
-    code: str
-    sentence: str
-    error: type[EngineError] = EngineError
-
-    def matches(self, lowered: str) -> bool:
-        return any(
-            all(part in lowered for part in pattern) if isinstance(pattern, tuple) else pattern in lowered
-            for pattern in self.patterns
-        )
-
-
-# First match wins. tests/networks/engine/test_docker_errors.py has a message recorded from the real
-# engine for every row.
-REFUSALS = (
-    Refusal(
-        ("pool overlaps", "overlaps with other one"),
-        "pool_overlaps",
-        "Docker refused the subnet because it overlaps a network the cluster already has. "
-        "Ask the portal to reconcile the cluster, then create the network again.",
-    ),
-    Refusal(
-        ("already exists", "already in use by container"),
-        "name_exists",
-        "A network or container with that name already exists on the cluster. Pick another name.",
-    ),
-    Refusal(
-        ("active endpoints",),
-        "active_endpoints",
-        "Containers are still attached to the network. Disconnect them first, or remove with disconnect.",
-    ),
-    Refusal(
-        ("unauthorized", "authentication required", "no basic auth credentials"),
-        "registry_login",
-        "The image's registry asks for a login. Add your team's credentials for that registry "
-        "(Registry logins, in the menu), then run it again.",
-    ),
-    Refusal(("pull access denied", "manifest", "registry", "no such image"), "image_unavailable", IMAGE_UNAVAILABLE),
-    Refusal(
-        ("could not allocate ip", "no available ip", ("ipam", "in use")),
-        "address_in_use",
-        "That address is already used on the network (Docker also gives one to each node's load "
-        "balancer). Pick another address, or leave it empty to get the next free one.",
-    ),
-    Refusal(
-        ("address already in use", "port is already allocated"),
-        "port_in_use",
-        # the last line of defence: services/ports.py refuses the ports it knows of before anything runs
-        "That host port is already in use on the node, by a container or by a program the node runs "
-        "outside the portal. Pick another host port.",
-    ),
-    Refusal(
-        ("error getting pools config from store", "datastore"),
-        "state_store_unavailable",
-        "",  # StateStoreUnavailable says it, and makes the operation wait and retry
-        StateStoreUnavailable,
-    ),
-)
-
-
-# The handshake's failures, as OpenSSL words them (refusals of the connection itself);
-# tests/networks/services/test_cluster_registration.py meets them on the real cluster. First match wins.
-TLS_FAILURES = (
-    Refusal(
-        ("hostname mismatch", "ip address mismatch", "doesn't match", "not valid for"),
-        "tls_host_mismatch",
-        "The engine's certificate is not issued for the address in DOCKER_HOST. Use the address or host name "
-        "the cluster's certificates name (the one in the bundle's docker.env).",
-    ),
-    Refusal(
-        ("certificate has expired",),
-        "tls_server_expired",
-        "The engine's own certificate has expired. Ask the cluster's operator to renew the nodes' certificates.",
-    ),
-    Refusal(
-        ("certificate is not yet valid",),
-        "tls_server_not_yet_valid",
-        "The engine's own certificate is not valid yet: check the clocks of this machine and of the cluster.",
-    ),
-    Refusal(
-        (
-            "unable to get local issuer",
-            "self-signed certificate",
-            "self signed certificate",
-            "unknown ca certificate",
-            "certificate verify failed",
-        ),
-        "tls_wrong_ca",
-        "The engine's certificate is not signed by the bundle's CA (ca.pem): the bundle belongs to another "
-        "cluster, or its ca.pem is not the one that signed the nodes. Download the cluster's bundle again.",
-    ),
-    Refusal(
-        ("alert certificate expired",),
-        "tls_client_expired",
-        "The engine refused the bundle's client certificate (cert.pem) because it has expired. Download a new bundle.",
-    ),
-    Refusal(
-        (
-            "alert unknown ca",
-            "alert bad certificate",
-            "certificate required",
-            "alert certificate unknown",
-            "alert decrypt error",
-            "alert handshake failure",
-            "eof occurred in violation of protocol",
-        ),
-        "tls_client_refused",
-        "The engine refused the bundle's client certificate (cert.pem): the cluster's CA did not sign it, or it has expired. "
-        "Download the cluster's bundle again.",
-    ),
-    Refusal(
-        ("http request to an https server",),
-        "tls_required",
-        "The engine answers only over TLS. Register it with its bundle (docker.env, ca.pem, cert.pem, key.pem).",
-    ),
-    Refusal(
-        ("wrong version number", "record layer failure"),
-        "tls_not_spoken",
-        "The engine does not speak TLS at that address: check the port in DOCKER_HOST (2376 is Docker's TLS port).",
-    ),
-)
-
-
-UNREACHABLE = ("connection refused", "failed to establish a new connection", "timed out", "no route to host")
-
-
-def tls_failure(text: str) -> Refusal | None:
-    lowered = text.lower()
-    return next((f for f in TLS_FAILURES if f.matches(lowered)), None)
-
-
-def translate(exc: Exception) -> EngineError:
-    """Turn a docker SDK or transport exception into a sentence the user can act on."""
-    if isinstance(exc, EngineError):
-        return exc
-    failure = tls_failure(str(exc)) if _is_tls_failure(exc) else None
-    if failure is not None:  # not worth retrying: the credentials are wrong until someone changes them
-        return EngineError(failure.sentence, code=failure.code, raw=str(exc))
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return ClusterUnavailable(raw=str(exc))
-    if isinstance(exc, docker.errors.ImageNotFound):
-        return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))
-    if isinstance(exc, docker.errors.NotFound) and "manifest" in str(exc.explanation or exc).lower():
-        return EngineError(IMAGE_UNAVAILABLE, code="image_unavailable", raw=str(exc))  # no such image or tag
-    if isinstance(exc, docker.errors.NotFound):
-        return EngineError(f"Docker could not find it: {exc.explanation}", code="not_found", raw=str(exc))
-    if not isinstance(exc, docker.errors.APIError):
-        if any(mark in str(exc).lower() for mark in UNREACHABLE):  # the SDK's own wrapping of a transport error
-            return ClusterUnavailable(raw=str(exc))
-        return EngineError(f"Unexpected error talking to Docker: {exc}", raw=str(exc))
-    text = str(exc.explanation or exc)
-    refusal = next((r for r in REFUSALS if r.matches(text.lower())), None)
-    if refusal is None:
-        return EngineError(f"Docker refused the request: {text}", raw=text)
-    if refusal.error is StateStoreUnavailable:
-        return StateStoreUnavailable(raw=text)
-    return refusal.error(refusal.sentence, code=refusal.code, raw=text)
-
-
-@contextlib.contextmanager
-def translated() -> Iterator[None]:
-    try:
-        yield
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise translate(exc) from exc
-
-
-def _is_tls_failure(exc: Exception) -> bool:
-    """An SSL error, also as the SDK wraps it ("Error while fetching server API version: ... SSLError")."""
-    text = str(exc).lower()
-    return isinstance(exc, requests.exceptions.SSLError) or any(
-        mark in text for mark in ("sslerror", "[ssl", "http request to an https server")
-    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -282,105 +85,12 @@ def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> do
         return docker_client
 
 
-def ping(endpoint: DockerEndpoint | str) -> bool:
-    try:
-        with translated():
-            return bool(client(endpoint).ping())
-    except EngineError:
-        return False
-
-
 def network_is_broken(attrs: dict) -> bool:
     """A swarm network the manager accepted but could not build (no driver, no address configuration).
 
     Swarm accepts an overlay whose subnet overlaps another one and leaves it like this (swarmkit #2398).
     """
     return attrs.get("Scope") == "swarm" and (not attrs.get("Driver") or not (attrs.get("IPAM") or {}).get("Config"))
-
-
-def parse_listening(netstat: str) -> list[tuple[int, str]]:
-    """(port, protocol) pairs from `netstat -lntu` output (busybox or net-tools), IPv4 and IPv6 alike."""
-    found = set()
-    for line in netstat.splitlines():
-        parts = line.split()
-        if len(parts) < 4 or parts[0].rstrip("6") not in ("tcp", "udp"):
-            continue
-        port = parts[3].rpartition(":")[2]
-        if port.isdigit():
-            found.add((int(port), parts[0].rstrip("6")))
-    return sorted(found)
-
-
-def listening_ports(endpoint: DockerEndpoint | str, *, image: str, labels: dict[str, str]) -> list[tuple[int, str]]:
-    """The ports programs of the node itself listen on: `netstat -lntu` in a throw-away container on the
-    node's own network (`--network host`), from an image the node has."""
-    with translated():
-        output = client(endpoint).containers.run(
-            image, ["netstat", "-lntu"], network_mode="host", remove=True, labels=labels
-        )
-    return parse_listening(output.decode(errors="replace"))
-
-
-@dataclass(frozen=True)
-class EngineFacts:
-    """What an engine says of itself when first met: its API version and its place in a swarm."""
-
-    api_version: str
-    swarm_state: str  # "active" in a swarm; "inactive", "pending", "error", "locked" otherwise
-    is_manager: bool
-    swarm_id: str
-    node_id: str
-    consul_containers: tuple[str, ...]  # names of containers on it that look like a Consul agent
-
-
-def engine_facts(endpoint: DockerEndpoint | str) -> EngineFacts:
-    """Meet an engine: /version, /info and its Consul containers (label overlay-portal.role=consul, or a
-    consul image), each failure translated (TLS, refused connection, ...)."""
-    with translated():
-        docker_client = client(endpoint, timeout=15)
-        version = docker_client.version()
-        info = docker_client.info()
-        swarm = info.get("Swarm") or {}
-        consul = [
-            c.name
-            for c in docker_client.containers.list()
-            if c.labels.get("overlay-portal.role") == "consul" or "consul" in " ".join(c.image.tags or [])
-        ]
-    return EngineFacts(
-        api_version=version.get("ApiVersion", ""),
-        swarm_state=swarm.get("LocalNodeState", "") or "inactive",
-        is_manager=bool(swarm.get("ControlAvailable")),
-        swarm_id=(swarm.get("Cluster") or {}).get("ID", ""),
-        node_id=swarm.get("NodeID", ""),
-        consul_containers=tuple(consul),
-    )
-
-
-def swarm_nodes(manager_endpoint: DockerEndpoint | str) -> list[SwarmNode]:
-    with translated():
-        nodes = client(manager_endpoint).nodes.list()
-    result = []
-    for node in nodes:
-        attrs = node.attrs
-        result.append(
-            SwarmNode(
-                id=attrs["ID"],
-                hostname=attrs["Description"]["Hostname"],
-                role=attrs["Spec"]["Role"],
-                state=attrs["Status"]["State"],
-                availability=attrs["Spec"].get("Availability", ""),
-                address=_node_address(attrs),
-            )
-        )
-    return result
-
-
-def _node_address(attrs: dict) -> str:
-    """The node's address; a manager may report 0.0.0.0 there (moby #35437): its manager address says it."""
-    address = attrs["Status"].get("Addr", "")
-    if address in ("", "0.0.0.0"):
-        address = (attrs.get("ManagerStatus") or {}).get("Addr", "").rpartition(":")[0] or address
-    return address
 
 
 def create_overlay_network(
@@ -506,74 +216,6 @@ def run_container(
         return container.attrs
 
 
-@dataclass
-class PullTally:
-    """A pull as Docker streams it, summed up: each layer's state and bytes, and the totals.
-
-    Docker sends one event per step of each layer ("Pulling fs layer", "Downloading" with
-    progressDetail current/total, "Download complete", "Extracting", "Pull complete", or
-    "Already exists"); this keeps what a person watching wants: layers done of all, bytes of bytes.
-    """
-
-    image: str
-    layers: dict = field(default_factory=dict)  # id -> {"status", "current", "total"}
-    error: str = ""
-
-    DONE = ("Pull complete", "Already exists")
-
-    def add(self, event: dict) -> None:
-        if event.get("error"):
-            self.error = str(event["error"])
-            return
-        layer_id, status = event.get("id"), event.get("status", "")
-        if not layer_id or status.startswith(("Pulling from", "Digest:", "Status:")) or layer_id == self.tag:
-            return
-        layer = self.layers.setdefault(layer_id, {"status": "", "current": 0, "total": 0})
-        layer["status"] = status
-        detail = event.get("progressDetail") or {}
-        if status == "Downloading" and detail.get("total"):
-            layer["current"], layer["total"] = int(detail.get("current", 0)), int(detail["total"])
-        elif status in ("Download complete", "Verifying Checksum", "Extracting", *self.DONE) and layer["total"]:
-            layer["current"] = layer["total"]
-
-    @property
-    def tag(self) -> str:
-        return self.image.rpartition(":")[2] if ":" in self.image.rpartition("/")[2] else "latest"
-
-    def summary(self) -> dict:
-        layers = self.layers.values()
-        return {
-            "image": self.image,
-            "layers_total": len(self.layers),
-            "layers_done": sum(1 for layer in layers if layer["status"] in self.DONE),
-            "bytes_total": sum(layer["total"] for layer in layers),
-            "bytes_done": sum(layer["current"] for layer in layers),
-        }
-
-
-def has_image(endpoint: DockerEndpoint | str, image: str) -> bool:
-    with translated():
-        try:
-            client(endpoint).images.get(image)
-        except docker.errors.ImageNotFound:
-            return False
-    return True
-
-
-def pull_image(endpoint: DockerEndpoint | str, image: str, *, auth: dict | None = None, on_progress=None) -> PullTally:
-    """Pull an image onto one node, telling `on_progress(tally)` after each event Docker streams."""
-    repository, _, tag = image.rpartition(":") if ":" in image.rpartition("/")[2] else (image, "", "latest")
-    tally = PullTally(image=image)
-    with translated():
-        for event in client(endpoint).api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
-            tally.add(event)
-            if tally.error:
-                raise translate(docker.errors.APIError(tally.error))
-            if on_progress is not None:
-                on_progress(tally)
-    return tally
-
-
 def container_action(endpoint: DockerEndpoint | str, container: str, action: str, *, timeout: int = 10) -> dict | None:
     """stop, start or restart a container; returns its inspect attributes, or None when it is gone."""
     try:
@@ -589,11 +231,6 @@ def container_action(endpoint: DockerEndpoint | str, container: str, action: str
         if error.code == "not_found":
             return None
         raise
-
-
-def list_images(endpoint: DockerEndpoint | str) -> list[str]:
-    with translated():
-        return sorted(tag for image in client(endpoint).images.list() for tag in image.tags)
 
 
 def exec_in_container(endpoint: DockerEndpoint | str, container: str, command: list[str]) -> tuple[int, str]:

@@ -15,7 +15,7 @@ from django.conf import settings
 from networks.bundles import Bundle, bundle_open, bundle_seal
 from networks.engine import ClusterUnavailable, EngineError
 from networks.engine import consul as consul_engine
-from networks.engine import docker as docker_engine
+from networks.engine import nodes as nodes_engine
 from networks.engine.endpoints import ConsulEndpoint, DockerEndpoint
 from networks.services import queue
 from plumbing.errors import ServiceError
@@ -48,8 +48,8 @@ def cluster_connect(bundle: Bundle) -> SwarmFound:
     (TLS, nothing answering, not a manager, not in a swarm, Docker too old, Consul not answering)."""
     endpoint = DockerEndpoint(bundle.docker_host, bundle.tls)
     try:
-        facts = docker_engine.engine_facts(endpoint)
-        nodes = docker_engine.swarm_nodes(endpoint) if facts.is_manager else []
+        facts = nodes_engine.engine_facts(endpoint)
+        nodes = nodes_engine.swarm_nodes(endpoint) if facts.is_manager else []
     except ClusterUnavailable as error:
         raise ServiceError(
             "cluster_unreachable",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import consul as consul_engine
-from networks.engine import docker as docker_engine
+from networks.engine import nodes as nodes_engine
 from networks.models import Cluster, Node
 from networks.services import queue
 from networks.services.containers.system import system_containers_sync
@@ -29,7 +29,7 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
     now = timezone.now()
     nodes = {node.name: node for node in cluster.nodes.all()}
     try:
-        swarm = {item.hostname: item for item in docker_engine.swarm_nodes(cluster.docker)}
+        swarm = {item.hostname: item for item in nodes_engine.swarm_nodes(cluster.docker)}
     except EngineError:
         swarm = {}
     # A node's hostname inside its namespace is the machine's, so match by address as well.
@@ -62,7 +62,7 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
 def _listening_ports(node: Node) -> list:
     """What the node's own programs listen on now, or what was known when it cannot be read."""
     try:
-        found = docker_engine.listening_ports(
+        found = nodes_engine.listening_ports(
             node.docker, image=settings.NODE_PROBE_IMAGE, labels={docker_labels.PROBE: "true"}
         )
     except EngineError:

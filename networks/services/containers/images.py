@@ -9,7 +9,7 @@ import time
 from django.core.cache import cache
 
 from networks.engine import EngineError
-from networks.engine import docker as docker_engine
+from networks.engine import images as images_engine
 from networks.engine import registry as registry_engine
 from networks.models import Cluster, Operation
 from plumbing.errors import ServiceError
@@ -36,7 +36,7 @@ def image_pull(*, operation: Operation, node, image: str) -> None:
             operation_transfer(operation=operation, transfer=tally.summary())
 
     try:
-        tally = docker_engine.pull_image(
+        tally = images_engine.pull_image(
             node.docker, image, auth=registry_auth_for(tenant=operation.tenant, image=image), on_progress=tell
         )
     except EngineError as error:
@@ -60,7 +60,7 @@ def image_pull(*, operation: Operation, node, image: str) -> None:
 def cluster_images_run(*, cluster: Cluster) -> dict[str, list[str]]:
     """The images each node already has (what a run can start without a pull), and those the cluster's
     registry holds (a run pulls them)."""
-    images = {node.name: docker_engine.list_images(node.docker) for node in cluster.nodes.all()}
+    images = {node.name: images_engine.list_images(node.docker) for node in cluster.nodes.all()}
     if cluster.registry:
         try:
             images[f"registry {cluster.registry}"] = registry_engine.catalog(cluster.registry, tls=cluster.tls)

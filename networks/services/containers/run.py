@@ -10,6 +10,7 @@ from django.db import transaction
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
+from networks.engine import images as images_engine
 from networks.image_reference import image_reference_refusal
 from networks.models import Cluster, Container, Network, Node, Operation
 from networks.sealing import environment_forget, environment_open, environment_seal
@@ -192,7 +193,7 @@ def container_launch_run(*, operation: Operation) -> None:
         operation_progress(operation=operation, message="Found the container started by an earlier try; using it.")
     else:
         first = endpoints[0] if endpoints else None
-        if not docker_engine.has_image(node.docker, container.image):
+        if not images_engine.has_image(node.docker, container.image):
             image_pull(operation=operation, node=node, image=container.image)
         operation_progress(
             operation=operation, message=f"Starting {container.name} ({container.image}) on {node.name}."

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from networks.engine import ClusterUnavailable, StateStoreUnavailable
-from networks.engine.docker import REFUSALS, translate
+from networks.engine.refusals import REFUSALS, translate
 
 
 class FakeResponse:

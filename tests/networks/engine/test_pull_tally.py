@@ -1,6 +1,6 @@
 """A pull's events, as Docker streams them, summed up into layers and bytes (no engine needed)."""
 
-from networks.engine.docker import PullTally
+from networks.engine.images import PullTally
 
 # As the local cluster's engine streamed them for 192.168.250.1:5000/tutorial/wordpress:4.4 (shortened).
 EVENTS = [

@@ -16,6 +16,7 @@ from django.test import override_settings
 
 from networks.bundles import Bundle, BundleError, bundle_from_parts, bundle_read
 from networks.engine import docker as docker_engine
+from networks.engine import nodes as nodes_engine
 from networks.engine.endpoints import TlsCredentials
 from networks.models import Cluster, Network
 from networks.services.clusters.connect import cluster_connect, cluster_connect_ask
@@ -77,7 +78,7 @@ def test_plain_tcp_is_not_answered(bundle):
         probe.settimeout(3)
         assert probe.connect_ex(("192.168.250.11", 2375)) != 0
     with pytest.raises(docker_engine.EngineError) as refused:
-        docker_engine.engine_facts(MANAGER)
+        nodes_engine.engine_facts(MANAGER)
     assert refused.value.code == "tls_required"
 
 

@@ -9,6 +9,7 @@ import docker.errors
 import pytest
 
 from networks.engine import docker as docker_engine
+from networks.engine import images as images_engine
 from networks.models import Operation
 from networks.services.containers.images import cluster_images_run
 from networks.services.containers.lifecycle import container_action_request
@@ -30,7 +31,7 @@ MYSQL = "192.168.250.1:5000/tutorial/mysql:5.6"
 def forget_image(node, image: str) -> None:
     with contextlib.suppress(docker.errors.ImageNotFound):
         docker_engine.client(node.docker).images.remove(image, force=True)
-    assert not docker_engine.has_image(node.docker, image)
+    assert not images_engine.has_image(node.docker, image)
 
 
 def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_worker_process, tenant_cluster):
@@ -61,7 +62,7 @@ def test_a_run_pulls_the_image_its_node_lacks_showing_layers_and_bytes(celery_wo
     messages = [step["message"] for step in run.progress]
     assert f"node2 does not have {MYSQL}: pulling it." in messages
     assert any(m.startswith(f"Pulled {MYSQL} on node2: ") for m in messages)
-    assert docker_engine.has_image(node2.docker, MYSQL)
+    assert images_engine.has_image(node2.docker, MYSQL)
     # The stand-in answers on MySQL's port, by name, over the overlay network (as in the tutorial).
     client = wait_for_operation(
         container_run(actor=Actor.system("tests"),

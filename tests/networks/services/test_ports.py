@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from hypothesis import given
 from hypothesis import strategies as st
 
-from networks.engine.docker import parse_listening
+from networks.engine.nodes import parse_listening
 from networks.models import Container, Node
 from networks.services.containers.run import container_run
 from networks.services.containers.specs import PublishedPort
