@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from networks import diagrams, ipam
+from networks import ipam
+from networks.diagrams import allocation_map as allocation_map_diagram
+from networks.diagrams import topology as topology_diagram
 from networks.models import Cluster, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
 from networks.selectors.containers import container_list
@@ -15,24 +17,31 @@ from portal.models import Tenant
 
 def cluster_allocation_map(
     *, tenant: Tenant, cluster: Cluster, focus: str | None = None, selected: str | None = None
-) -> tuple[diagrams.AllocationMap, ipam.Capacity]:
+) -> tuple[allocation_map_diagram.AllocationMap, ipam.Capacity]:
     """The pool as two grids (see networks.diagrams) and the capacity figures for its legend."""
     capacity = cluster_capacity(cluster=cluster)
-    kinds = {SubnetAllocation.Kind.EXTERNAL: diagrams.HolderKind.EXTERNAL, "other": diagrams.HolderKind.OTHER_TEAM}
+    kinds = {
+        SubnetAllocation.Kind.EXTERNAL: allocation_map_diagram.HolderKind.EXTERNAL,
+        "other": allocation_map_diagram.HolderKind.OTHER_TEAM,
+    }
     holders = [
-        diagrams.Holder.of(
+        allocation_map_diagram.Holder.of(
             ipaddress.IPv4Network(block.cidr),
-            kinds.get(block.kind, diagrams.HolderKind.NETWORK),
+            kinds.get(block.kind, allocation_map_diagram.HolderKind.NETWORK),
             block.owner,
             block.network_id,
         )
         for block in subnet_allocation_list(tenant=tenant, cluster=cluster)
     ]
     for reserved in cluster.reserved_ranges.all():
-        kind = diagrams.HolderKind.SERVICENET if reserved.is_servicenet else diagrams.HolderKind.RESERVED
+        kind = (
+            allocation_map_diagram.HolderKind.SERVICENET
+            if reserved.is_servicenet
+            else allocation_map_diagram.HolderKind.RESERVED
+        )
         owner = "ServiceNet" if reserved.is_servicenet else f"reserved range ({reserved.description})"
-        holders.append(diagrams.Holder.of(reserved.network, kind, owner))
-    picture = diagrams.allocation_map(
+        holders.append(allocation_map_diagram.Holder.of(reserved.network, kind, owner))
+    picture = allocation_map_diagram.allocation_map(
         cluster.pool,
         capacity.prefixlen,
         holders,
@@ -43,17 +52,18 @@ def cluster_allocation_map(
     return picture, capacity
 
 
-def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> diagrams.Topology:
+def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> topology_diagram.Topology:
     """The cluster's nodes, live networks and containers (system ones included), placed for drawing."""
     nodes = [
-        diagrams.TopoNode(node.name, node.address, node.get_role_display(), node.state) for node in cluster.nodes.all()
+        topology_diagram.TopoNode(node.name, node.address, node.get_role_display(), node.state)
+        for node in cluster.nodes.all()
     ]
     networks = [
-        diagrams.TopoNetwork(n.pk, n.name, n.subnet, n.tenant_id != tenant.pk, n.status)
+        topology_diagram.TopoNetwork(n.pk, n.name, n.subnet, n.tenant_id != tenant.pk, n.status)
         for n in network_list(tenant=tenant).filter(cluster=cluster).live().order_by("name")
     ]
     containers = [
-        diagrams.TopoContainer(
+        topology_diagram.TopoContainer(
             id=c.pk,
             name=c.name,
             image=c.image,
@@ -66,4 +76,4 @@ def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> diagrams.Topology:
         )
         for c in container_list(tenant=tenant).filter(cluster=cluster).present().order_by("is_system", "name")
     ]
-    return diagrams.topology(nodes, networks, containers)
+    return topology_diagram.topology(nodes, networks, containers)

@@ -5,8 +5,9 @@ from ipaddress import IPv4Network as Net
 from hypothesis import given
 from hypothesis import strategies as st
 
-from networks import diagrams
-from networks.diagrams import Holder, HolderIndex, HolderKind
+from networks.diagrams import allocation_map as allocation_map_diagram
+from networks.diagrams import topology as topology_diagram
+from networks.diagrams.allocation_map import Holder, HolderIndex, HolderKind
 
 NETWORK, EXTERNAL, SERVICENET = HolderKind.NETWORK, HolderKind.EXTERNAL, HolderKind.SERVICENET
 
@@ -20,7 +21,7 @@ HOLDERS = [
 
 
 def test_a_slash_8_is_drawn_as_256_slash_16s_and_the_256_slash_24s_of_the_next_free_block():
-    picture = diagrams.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.0.3.0/24"))
+    picture = allocation_map_diagram.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.0.3.0/24"))
     assert len(picture.overview) == 256 and picture.overview_prefixlen == 16
     assert picture.focus == Net("10.0.0.0/16")
     assert len(picture.detail) == 256 and picture.detail_prefixlen == 24
@@ -31,7 +32,7 @@ def test_a_slash_8_is_drawn_as_256_slash_16s_and_the_256_slash_24s_of_the_next_f
 
 
 def test_hovering_names_the_owner():
-    picture = diagrams.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.0.3.0/24"))
+    picture = allocation_map_diagram.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.0.3.0/24"))
     detail = picture.detail
     assert detail[1].title == '10.0.1.0/24: network "web"'
     assert detail[2].title == '10.0.2.0/24 (50% held): network "half" (10.0.2.0/25)'
@@ -43,7 +44,7 @@ def test_hovering_names_the_owner():
 
 
 def test_a_chosen_slash_16_is_shown_in_detail_and_a_selected_block_lists_its_holders():
-    picture = diagrams.allocation_map(
+    picture = allocation_map_diagram.allocation_map(
         POOL, 24, HOLDERS, next_block=Net("10.0.3.0/24"), focus="10.176.0.0/16", selected="10.176.230.0/24"
     )
     assert picture.focus == Net("10.176.0.0/16")
@@ -55,19 +56,19 @@ def test_a_chosen_slash_16_is_shown_in_detail_and_a_selected_block_lists_its_hol
 
 def test_a_focus_outside_the_pool_or_of_the_wrong_size_falls_back_to_the_next_free_block():
     for focus in ("192.168.0.0/16", "10.3.0.0/24", "nonsense", ""):
-        picture = diagrams.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.3.7.0/24"), focus=focus)
+        picture = allocation_map_diagram.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.3.7.0/24"), focus=focus)
         assert picture.focus == Net("10.3.0.0/16")
 
 
 def test_a_small_pool_is_one_grid_of_blocks():
-    picture = diagrams.allocation_map(Net("10.9.0.0/16"), 24, [], next_block=Net("10.9.0.0/24"))
+    picture = allocation_map_diagram.allocation_map(Net("10.9.0.0/16"), 24, [], next_block=Net("10.9.0.0/24"))
     assert len(picture.overview) == 256 and picture.detail == []
     assert picture.overview[0].state == "next"
 
 
 def test_a_full_pool_has_no_next_block():
     holders = [Holder.of(Net("10.9.0.0/16"), NETWORK, 'network "all"', network_id=1)]
-    picture = diagrams.allocation_map(Net("10.9.0.0/16"), 24, holders, next_block=None)
+    picture = allocation_map_diagram.allocation_map(Net("10.9.0.0/16"), 24, holders, next_block=None)
     assert {cell.state for cell in picture.overview} == {NETWORK}
     assert {cell.level for cell in picture.overview} == {4}
 
@@ -90,22 +91,22 @@ def test_the_index_finds_exactly_the_overlapping_holders(blocks, a, b):
 
 def test_topology_places_containers_in_their_node_columns_and_links_them_to_their_buses():
     nodes = [
-        diagrams.TopoNode("node1", "192.168.250.11", "Manager", "ready"),
-        diagrams.TopoNode("node2", "192.168.250.12", "Worker", "ready"),
+        topology_diagram.TopoNode("node1", "192.168.250.11", "Manager", "ready"),
+        topology_diagram.TopoNode("node2", "192.168.250.12", "Worker", "ready"),
     ]
     networks = [
-        diagrams.TopoNetwork(1, "front", "10.0.1.0/24", False, "active"),
-        diagrams.TopoNetwork(2, "back", "10.0.2.0/24", False, "active"),
+        topology_diagram.TopoNetwork(1, "front", "10.0.1.0/24", False, "active"),
+        topology_diagram.TopoNetwork(2, "back", "10.0.2.0/24", False, "active"),
     ]
     containers = [
-        diagrams.TopoContainer(
+        topology_diagram.TopoContainer(
             10, "web", "tools", "running", "node1", True, ["192.168.250.11:80 -> 80/tcp"], False, [1, 2]
         ),
-        diagrams.TopoContainer(11, "db", "tools", "running", "node2", False, [], False, [2]),
-        diagrams.TopoContainer(12, "api", "tools", "running", "node1", False, [], False, [1]),
-        diagrams.TopoContainer(13, "lost", "tools", "running", "node9", False, [], False, []),
+        topology_diagram.TopoContainer(11, "db", "tools", "running", "node2", False, [], False, [2]),
+        topology_diagram.TopoContainer(12, "api", "tools", "running", "node1", False, [], False, [1]),
+        topology_diagram.TopoContainer(13, "lost", "tools", "running", "node9", False, [], False, []),
     ]
-    topology = diagrams.topology(nodes, networks, containers)
+    topology = topology_diagram.topology(nodes, networks, containers)
     node1, node2 = topology.nodes
     assert [c.name for c in node1.containers] == ["web", "api"] and [c.name for c in node2.containers] == ["db"]
     assert node2.x >= node1.x + node1.width
