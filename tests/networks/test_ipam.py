@@ -629,7 +629,7 @@ def test_reserved_and_taken_combined(data):
     pool, prefixlen = data.draw(pool_and_prefix())
     reserved = data.draw(occupied_ranges(pool, max_size=3))
     taken = data.draw(occupied_ranges(pool))
-    overlap = combine(IntervalIndex(reserved).overlap, DisjointRows(ipam._merge(sorted(taken))).overlap)
+    overlap = combine(IntervalIndex(reserved).overlap, DisjointRows(ipam.merge_ranges(sorted(taken))).overlap)
     assert first_fit_or_none(pool, prefixlen, overlap=overlap) == brute_first_fit(pool, prefixlen, reserved + taken)
 
 
@@ -672,7 +672,7 @@ def test_any_floor_up_to_the_advanced_floor_gives_the_same_answer(data):
     expected = first_fit_or_none(pool, prefixlen, overlap=index.overlap)
     assert first_fit_or_none(pool, prefixlen, overlap=index.overlap, floor=some_floor) == expected
     # the per-range lookups of the database jump the same runs, one range at a time
-    rows = DisjointRows(ipam._merge(sorted(ranges)))
+    rows = DisjointRows(ipam.merge_ranges(sorted(ranges)))
     assert advance_floor(pool_lo, cover=rows.cover) == floor
 
 
