@@ -1,0 +1,84 @@
+"""The settings of the work done outside a request: Celery (queues, routes, retries, beat's schedule) and
+the clusters the workers talk to (Consul waits, the node probe, Docker's API version, the local cluster,
+nodes' reserved ports). `portal/settings.py` takes them in."""
+
+import os
+
+from kombu import Queue
+
+from portal.environment import env_bool
+
+# --- Celery: every Docker and Consul call runs in a worker -----------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after each task unless told to
+# reuse them: a new PostgreSQL connection (a backend forked, ~10 ms) for every operation. Its own
+# closing is turned off here; portal/celery.py closes them as a request would instead (CONN_MAX_AGE,
+# health checks, and at once after an error).
+CELERY_DB_REUSE_MAX = 2**31
+# Two queues, and every worker takes from both in turn: what a user waits for (operations, the
+# questions a page asks) in "celery", what only keeps the portal current (the events follower's
+# follow-ups, beat's sweeps) in "background". A run no longer waits behind a burst of follow-ups
+# (bench/e2e.py measured 150-250 ms of that per create).
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("background"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    name: {"queue": "background"}
+    for name in (
+        "networks.follow_container",
+        "networks.follow_network",
+        "networks.reconcile_all",
+        "networks.refresh_health_all",
+        "networks.operations_recover",
+        "portal.idempotency_expire",
+    )
+}
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "240"))
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose task queue went away keeps trying to reconnect for as long as it takes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
+# A web request that enqueues while the task queue is down gives up within about a second (the
+# operation waits in the outbox, the operations table); Celery's defaults hold it ~19 s, then raise.
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+# A message delivered to a worker that died is redelivered after visibility_timeout; it must outlast
+# the longest task (CELERY_TASK_TIME_LIMIT) and retry countdown. operations_recover hands such
+# operations over sooner (after RECOVERY_GRACE_SECONDS), so this is only the broker's own safety net.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "socket_connect_timeout": 2}
+CELERY_BEAT_SCHEDULE = {
+    "recover-operations": {
+        "task": "networks.operations_recover",
+        "schedule": float(os.environ.get("OPERATIONS_RECOVER_EVERY", "10")),
+    },
+    "refresh-cluster-health": {"task": "networks.refresh_health_all", "schedule": 60.0},
+    "expire-idempotency-keys": {"task": "portal.idempotency_expire", "schedule": 3600.0},
+    "reconcile-clusters": {
+        "task": "networks.reconcile_all",
+        "schedule": float(os.environ.get("RECONCILE_EVERY", "300")),
+    },
+}
+
+# How long an operation waits for a cluster's Consul that does not answer (retrying with backoff)
+# before it fails with a sentence naming what is down.
+STATE_STORE_WAIT_SECONDS = float(os.environ.get("STATE_STORE_WAIT_SECONDS", "120"))
+
+# The image a worker runs (`netstat -lntu`, --network host) on each node to learn the ports the node's
+# own programs listen on; a node without it keeps the ports it had (the reserved table still applies).
+NODE_PROBE_IMAGE = os.environ.get("NODE_PROBE_IMAGE", "overlay-portal/tools:latest")
+
+# The oldest Docker Engine API a cluster may speak (1.40 = Docker 19.03); registration refuses older ones.
+DOCKER_MIN_API_VERSION = os.environ.get("DOCKER_MIN_API_VERSION", "1.40")
+
+# --- The local cluster made by cluster/cluster --------------------------------------------------
+CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/lib/overlay-portal/cluster.json")
+
+# Host ports the nodes serve beyond Docker, swarm, Consul and SSH (networks/services/ports.py has those),
+# which runs may not publish: PORT[-LAST][/tcp|/udp|/tcp+udp]:WHAT, comma-separated.
+NODE_RESERVED_PORTS = os.environ.get("NODE_RESERVED_PORTS", "")
