@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "ContainerStatusEnum": "networks.models.container.Container.Status",
         "OperationStatusEnum": "networks.models.operation.Operation.Status",
         "MembershipRoleEnum": "portal.models.Membership.Role",
+        "TeamTokenRoleEnum": "portal.models.ApiToken.Role",
     },
 }
 

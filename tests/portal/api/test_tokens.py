@@ -266,7 +266,9 @@ def test_members_and_strangers_cannot_make_team_tokens(team, other_team):
 
 def test_the_command_takes_expiry_read_only_and_makes_team_tokens(team):
     out = io.StringIO()
-    call_command("api_token_create", "--user", team.member.username, "--name", "ro", "--expires", "5", "--read-only", stdout=out)
+    call_command(
+        "api_token_create", "--user", team.member.username, "--name", "ro", "--expires", "5", "--read-only", stdout=out
+    )
     token = ApiToken.objects.get(name="ro")
     assert token.read_only and lifetime_days(token) == 5
     assert_error(Api(out.getvalue().strip()).post("networks/", {"name": "x"}), 403, "read_only_token")
