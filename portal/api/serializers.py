@@ -71,13 +71,27 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True, help_text="A team token's team (its slug); null for a personal token."
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="A team token's team (its slug); null for a personal token.",
     )
     created_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who made it; null from the command line."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who made it; null from the command line or once that account is gone.",
+    )
+    role = serializers.ChoiceField(
+        choices=ApiToken.Role.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text='A team token\'s role in its team: member or viewer; "" for a personal token.',
     )
     is_active = serializers.BooleanField(read_only=True, help_text="Neither revoked nor expired.")
-    expires_soon = serializers.BooleanField(read_only=True, help_text="Working, but expires within a week.")
+    expires_soon = serializers.BooleanField(
+        read_only=True, help_text="Working, but stops within API_TOKEN_WARN_DAYS (a week): make its successor."
+    )
 
     class Meta:
         model = ApiToken
@@ -97,6 +111,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
             "revoked",
             "is_active",
         ]
+        read_only_fields = fields
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):
