@@ -66,9 +66,9 @@ class ApiTokenForm(PortalForm):
         today = timezone.now().date()
         self.fields["expires"].initial = today + timedelta(days=default_days)
         self.fields["expires"].help_text = (
-            f"Within {max_days} days; empty: {default_days} days from today."
+            f"It stops at 00:00 UTC that day, within {max_days} days; empty: {default_days} days from now."
             if max_days
-            else f"Empty: {default_days} days from today."
+            else f"It stops at 00:00 UTC that day; empty: {default_days} days from now."
         )
         if max_days:
             self.fields["expires"].widget.attrs["max"] = (today + timedelta(days=max_days)).isoformat()

@@ -90,9 +90,9 @@ def api_token_expiry(expires=None, *, now: datetime | None = None) -> datetime |
     elif timezone.is_naive(expires):
         expires = timezone.make_aware(expires, UTC)
     if expires <= now:
-        raise _bad_expiry("expiry_in_past", f"{expires:%Y-%m-%d %H:%M} UTC has passed.")
+        raise _bad_expiry("expiry_in_past", f"{expires.date().isoformat()} {expires:%H:%M} UTC has passed.")
     if expires > now + timedelta(days=_days_allowed()):
-        raise _bad_expiry("expiry_too_far", f"{expires:%Y-%m-%d} is past the longest a token may work.")
+        raise _bad_expiry("expiry_too_far", f"{expires.date().isoformat()} is past the longest a token may work.")
     return expires
 
 
@@ -217,7 +217,7 @@ def api_token_authenticate(*, key: str, method: str = "GET", address: str = "") 
     if token.is_expired(now):
         raise ServiceError(
             "expired_token",
-            f"This API token expired on {token.expires:%Y-%m-%d} at {token.expires:%H:%M} UTC. {NEW_TOKEN}",
+            f"This API token expired on {token.expires.date().isoformat()} at {token.expires:%H:%M} UTC. {NEW_TOKEN}",
             http_status=401,
         )
     address = address[: ApiToken._meta.get_field("last_used_address").max_length]

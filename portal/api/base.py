@@ -45,7 +45,11 @@ class TenantRolePermission(permissions.BasePermission):
             self.message = getattr(view, "manage_refusal", OWNERS_ONLY)
             return False
         if needed == "change" and not membership.can_change:
-            self.message = "Your role in this tenant is read-only. Ask an owner to make you a member."
+            self.message = (
+                "This team token is a viewer: it only reads. An owner of the team can make a member token."
+                if isinstance(request.user, TeamTokenUser)
+                else "Your role in this tenant is read-only. Ask an owner to make you a member."
+            )
             return False
         return True
 

@@ -163,7 +163,8 @@ def test_a_team_token_acts_with_its_role_viewer_reads_member_changes(team):
     viewer = Api(team_token(team, "viewer")[1])
     member = Api(team_token(team, "member")[1])
     assert viewer.get("networks/").status_code == 200
-    assert_error(viewer.post("networks/", {"name": "from-ci"}), 403, "permission_denied")
+    refused = assert_error(viewer.post("networks/", {"name": "from-ci"}), 403, "permission_denied")
+    assert refused["message"].startswith("This team token is a viewer: it only reads.")
     accepted = member.post("networks/", {"name": "from-ci"})
     assert accepted.status_code == 202, accepted.content
     network = team.tenant.networks.get(name="from-ci")
