@@ -1,13 +1,17 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.utils.text import capfirst
 
+from plumbing.errors import ServiceError
+
 from .actors import Actor
 from .changes import change_record
 from .models import ApiToken, AuditEntry, Membership, Tenant
 from .services import api_token_create, api_token_revoke
+from .tokens import api_token_expiry
 
 
 def tenant_of(obj) -> Tenant | None:
@@ -92,35 +96,88 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["user", "tenant"]
 
 
+class ApiTokenAddForm(forms.ModelForm):
+    """A new token: the model's constraint says who may own it; the service's rule, how long it may work."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "tenant", "role", "name", "expires", "read_only"]
+        help_texts = {"expires": "Empty: API_TOKEN_DEFAULT_DAYS (90) from now; at most API_TOKEN_MAX_DAYS ahead."}
+
+    def clean_expires(self):
+        expires = self.cleaned_data.get("expires")
+        if expires is not None:
+            try:
+                api_token_expiry(expires)
+            except ServiceError as error:
+                raise forms.ValidationError(error.message, code=error.code) from None
+        return expires
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Admins make tokens for users (the key is shown once, in a message) and revoke them."""
+    """Admins make tokens for users or teams (the key is shown once, in a message) and revoke them; what a
+    token is and does (whose, scope, expiry, use) is fixed when it is made."""
 
-    list_display = ["name", "user", "prefix", "created", "last_used", "revoked"]
-    list_filter = [("revoked", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "prefix", "user__username"]
-    autocomplete_fields = ["user"]
+    list_display = ["name", "user", "tenant", "role", "read_only", "prefix", "expires", "last_used", "revoked"]
+    list_filter = [
+        ("revoked", admin.EmptyFieldListFilter),
+        "read_only",
+        "role",
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["name", "prefix", "user__username", "tenant__name"]
+    autocomplete_fields = ["user", "tenant"]
+    list_select_related = ["user", "tenant"]
     actions = ["revoke"]
+    ADD_FIELDS = ["user", "tenant", "role", "name", "expires", "read_only"]
+    RUNTIME_FIELDS = [
+        "user",
+        "tenant",
+        "role",
+        "read_only",
+        "prefix",
+        "created",
+        "created_by",
+        "expires",
+        "last_used",
+        "last_used_address",
+        "revoked",
+    ]
 
     def audit_change(self, request, obj, verb: str, message=None) -> None:
         if verb != "add":  # api_token_create recorded the token.create entry
             super().audit_change(request, obj, verb, message)
 
     def get_fields(self, request, obj=None):
-        return ["user", "name"] if obj is None else ["user", "name", "prefix", "created", "last_used", "revoked"]
+        return self.ADD_FIELDS if obj is None else ["name", *self.RUNTIME_FIELDS]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["user", "prefix", "created", "last_used", "revoked"]
+        return [] if obj is None else self.RUNTIME_FIELDS
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        token, key = api_token_create(actor=Actor.of(request), user=obj.user, name=obj.name)
+        token, key = api_token_create(
+            actor=Actor.of(request),
+            user=obj.user,
+            team=obj.tenant,
+            role=obj.role,
+            name=obj.name,
+            expires=obj.expires,
+            read_only=obj.read_only,
+        )
         obj.pk, obj.prefix, obj.key_hash, obj.created = token.pk, token.prefix, token.key_hash, token.created
+        obj.expires, obj.created_by = token.expires, token.created_by
         obj._state.adding = False
         self.message_user(
             request,
-            f"The key of token {token.name} for {token.user}: {key} — copy it now; it is not shown again.",
+            f"The key of token {token.name} for {token.user or token.tenant}: {key} — copy it now; it is not shown again.",
             messages.WARNING,
         )
 

@@ -6,7 +6,11 @@ being looked at) until the oldest failures leave the window. Other addresses are
 
 Failures are counted in the cache, which the web processes share (CACHE_URL, portal/webserver.py),
 by atomic increments: wrong tokens sent at once from many connections all count, and the one past
-the limit is already answered 429.
+the limit is already answered 429. An expired token is a known key, not a guess: it is answered
+401 with the day it expired and not counted. A read-only token that asks to change something is
+answered 403 (`read_only_token`), whichever view it reached.
+
+A team token authenticates as its team (`portal.models.TeamTokenUser`), a personal one as its user.
 """
 
 import logging
@@ -22,9 +26,12 @@ from plumbing.api.throttling import COUNTING_DOWN
 from plumbing.errors import ServiceError
 
 from .addresses import client_address
-from .services import api_token_authenticate
+from .models import TeamTokenUser
+from .tokens import api_token_authenticate
 
 KEYWORD = "Token"
+# Refusals of keys that exist: they are not guesses, and do not count towards the limit.
+KNOWN_TOKEN_REFUSALS = ("expired_token", "read_only_token")
 # The window is counted in this many slices (a minute each for the default 15 minutes): a failure
 # leaves the count when its slice leaves the window.
 WINDOW_SLICES = 15
@@ -95,7 +102,8 @@ class FailedTokenThrottle:
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """A request with no Authorization header is left to the session; a bad or revoked token is a 401."""
+    """A request with no Authorization header is left to the session; a bad, revoked or expired token is
+    a 401; a read-only token asking to change something a 403."""
 
     def authenticate(self, request):
         parts = authentication.get_authorization_header(request).split()
@@ -105,13 +113,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not limiter.allow():
             raise limiter.refuse()
         try:
-            return self._authenticate_token(parts)
-        except exceptions.AuthenticationFailed:
+            return self._authenticate_token(request, parts)
+        except exceptions.AuthenticationFailed as refusal:
+            if getattr(refusal.detail, "code", None) in KNOWN_TOKEN_REFUSALS:
+                raise
             if limiter.record_failure():
                 raise limiter.refuse() from None
             raise
 
-    def _authenticate_token(self, parts: list[bytes]):
+    def _authenticate_token(self, request, parts: list[bytes]):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(
                 "Send the token as `Authorization: Token <key>`, with one space and no quotes.", code="invalid_token"
@@ -121,10 +131,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeError:
             raise exceptions.AuthenticationFailed("The API token is not valid.", code="invalid_token") from None
         try:
-            token = api_token_authenticate(key=key)
+            token = api_token_authenticate(key=key, method=request.method, address=client_address(request))
         except ServiceError as error:
+            if error.http_status == 403:
+                raise exceptions.PermissionDenied(error.message, code=error.code) from None
             raise exceptions.AuthenticationFailed(error.message, code=error.code) from None
-        return token.user, token
+        return (TeamTokenUser(token) if token.is_team_token else token.user), token
 
     def authenticate_header(self, request):
         return KEYWORD

@@ -1,11 +1,15 @@
 """Forms of the portal's own pages: logging in, adding a member, naming an API token."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 
 from plumbing.forms import PortalForm
 
-from .models import ApiToken, Membership
+from .filters import DATE_FORMAT
+from .models import ApiToken, Membership, Tenant
 
 
 class MembershipAddForm(PortalForm):
@@ -22,7 +26,8 @@ class MembershipAddForm(PortalForm):
 
 
 class ApiTokenForm(PortalForm):
-    """A new token's name; the service says what a name must be."""
+    """A new token: its name, when it stops working, read-only or not, and (for owners) a team to belong
+    to with a role; the service says what each must be."""
 
     class Meta:
         model = ApiToken
@@ -32,6 +37,46 @@ class ApiTokenForm(PortalForm):
         label="Name it after what will use it",
         widget=forms.TextInput(attrs={"placeholder": "cli", "autocomplete": "off", "spellcheck": "false"}),
     )
+    expires = forms.DateField(
+        required=False,
+        label="Stops working on",
+        input_formats=[DATE_FORMAT],
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        widget=forms.DateInput(format=DATE_FORMAT, attrs={"type": "date"}),
+    )
+    read_only = forms.BooleanField(required=False, label="Read-only: it may look but never change anything")
+    team = forms.ModelChoiceField(
+        queryset=Tenant.objects.none(),
+        required=False,
+        empty_label="Me (it acts as you)",
+        label="Belongs to",
+        help_text="A team token belongs to the team, not to you: it keeps working for CI after you leave.",
+        error_messages={"invalid_choice": "Choose one of the teams you own."},
+    )
+    role = forms.ChoiceField(
+        choices=ApiToken.Role.choices,
+        initial=ApiToken.Role.VIEWER,
+        required=False,
+        label="The team token's role",
+        help_text="Members create, change and remove; viewers only read.",
+    )
+
+    def __init__(self, *args, teams=None, max_days: int = 0, default_days: int = 90, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.now().date()
+        self.fields["expires"].initial = today + timedelta(days=default_days)
+        self.fields["expires"].help_text = (
+            f"It stops at 00:00 UTC that day, within {max_days} days; empty: {default_days} days from now."
+            if max_days
+            else f"It stops at 00:00 UTC that day; empty: {default_days} days from now."
+        )
+        if max_days:
+            self.fields["expires"].widget.attrs["max"] = (today + timedelta(days=max_days)).isoformat()
+        self.fields["expires"].widget.attrs["min"] = (today + timedelta(days=1)).isoformat()
+        if teams is not None and teams.exists():
+            self.fields["team"].queryset = teams
+        else:
+            del self.fields["team"], self.fields["role"]
 
 
 class LoginForm(AuthenticationForm):

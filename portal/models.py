@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Tenant(models.Model):
@@ -59,34 +62,159 @@ class Membership(models.Model):
         return self.role == self.Role.OWNER
 
 
-class ApiToken(models.Model):
-    """A user's key for the REST API. Only its SHA-256 is stored: the key is shown once, when it is made."""
+class TeamTokenRole(models.TextChoices):
+    """What a team token may do in its team: what a membership of that role may (never an owner's rights)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    MEMBER = MembershipRole.MEMBER.value, MembershipRole.MEMBER.label
+    VIEWER = MembershipRole.VIEWER.value, MembershipRole.VIEWER.label
+
+
+class ApiToken(models.Model):
+    """A key for the REST API. Only its SHA-256 is stored: the key is shown once, when it is made.
+
+    A personal token acts as its user. A team token (`tenant` and `role` set, no user) belongs to the
+    team: it acts as the team with its role, in that team only, and outlives the person who made it
+    (`created_by`). Every token expires, unless API_TOKEN_MAX_DAYS is 0 (`expires` empty: never).
+    """
+
+    Role = TeamTokenRole
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="Whom a personal token acts as; empty for a team token.",
+    )
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name="team",
+        help_text="The team a team token belongs to and acts in; empty for a personal token.",
+    )
+    role = models.CharField(
+        max_length=16, choices=TeamTokenRole.choices, blank=True, help_text="A team token's role in its team."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who made it; empty when made on the command line, or after that account is gone.",
+    )
     name = models.CharField(max_length=100, help_text="What the token is for, such as cli or ci-deploy.")
     prefix = models.CharField(max_length=16, help_text="The key's first characters, to tell tokens apart.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name="key hash (SHA-256)")
+    read_only = models.BooleanField(default=False, help_text="When set, the token may only read (GET, HEAD, OPTIONS).")
     created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When it stops working; empty: never (API_TOKEN_MAX_DAYS=0)."
+    )
     last_used = models.DateTimeField(null=True, blank=True)
+    last_used_address = models.CharField(max_length=64, blank=True, help_text="The client's address at its last use.")
     revoked = models.DateTimeField(null=True, blank=True, help_text="When set, the token no longer authenticates.")
 
     class Meta:
         ordering = ["user__username", "-created"]
         verbose_name = "API token"
         verbose_name_plural = "API tokens"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, tenant__isnull=True, role="")
+                    | models.Q(user__isnull=True, tenant__isnull=False, role__in=TeamTokenRole.values)
+                ),
+                name="apitoken_personal_or_team",
+                violation_error_message="A token belongs to a user, or to a team with a role (member or viewer).",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_team_token(self) -> bool:
+        return self.tenant_id is not None
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires is not None and self.expires <= (now or timezone.now())
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked is None
+        return self.revoked is None and not self.is_expired()
+
+    @property
+    def expires_soon(self) -> bool:
+        """Still working, but not for more than API_TOKEN_WARN_DAYS: the Tokens page warns."""
+        if self.revoked is not None or self.expires is None or self.is_expired():
+            return False
+        return self.expires - timezone.now() <= timedelta(days=settings.API_TOKEN_WARN_DAYS)
+
+    @property
+    def scope(self) -> str:
+        """In words: read-only or read-write, and for a team token its team and role."""
+        access = "read-only" if self.read_only else "read-write"
+        if self.is_team_token:
+            return f"{self.tenant} as {self.get_role_display().lower()}, {access}"
+        return access
+
+
+class TeamTokenUser:
+    """Whom a team token authenticates as (`request.user`): the team, not a person and not a row.
+
+    It is signed in and active but never staff; its only membership is its token's team with its
+    role (`portal/tenancy.py`), so it reaches that team only, with exactly that role's rights.
+    Services see no user for it (`Actor.user` is None) and the audit log names the token.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = id = None
+
+    def __init__(self, token: ApiToken):
+        self.token = token
+        self.username = token.name
+        # Unsaved: the role's rights (can_change, can_manage) for the token's team, and nothing else.
+        self.membership = Membership(tenant=token.tenant, role=token.role)
+
+    def __str__(self) -> str:
+        return f"team token {self.token.name} of {self.token.tenant}"
+
+    def get_username(self) -> str:
+        return self.token.name
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def has_perms(self, perm_list, obj=None) -> bool:
+        return False
+
+    def has_module_perms(self, app_label) -> bool:
+        return False
 
 
 class IdempotencyRecord(models.Model):
     """The answer to a create sent with an `Idempotency-Key`, replayed when a script retries it."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.ForeignKey(
+        ApiToken,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The team token that sent it, when no user did.",
+    )
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path, tenant and body.")
     status_code = models.PositiveSmallIntegerField()
@@ -98,10 +226,18 @@ class IdempotencyRecord(models.Model):
         ordering = ["-created"]
         verbose_name = "idempotency record"
         verbose_name_plural = "idempotency records"
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotencyrecord_unique_user_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencyrecord_unique_user_key"),
+            models.UniqueConstraint(fields=["token", "key"], name="idempotencyrecord_unique_token_key"),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, token__isnull=True)
+                | models.Q(user__isnull=True, token__isnull=False),
+                name="idempotencyrecord_user_or_token",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.key}"
+        return f"{self.user or self.token} {self.key}"
 
 
 class AuditEntry(models.Model):

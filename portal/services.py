@@ -1,5 +1,4 @@
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,11 +13,12 @@ from plumbing.errors import ServiceError
 
 from .actors import Actor
 from .changes import change_record
-from .models import ApiToken, IdempotencyRecord, Membership, Tenant
+from .models import IdempotencyRecord, Membership, TeamTokenUser, Tenant
 
-API_TOKEN_PREFIX = "op_"
-# last_used is a hint for people, not an audit log: write it at most this often per token.
-API_TOKEN_TOUCH_SECONDS = 60
+# The API token services live in tokens.py; callers name them here, with every other service.
+from .tokens import api_token_authenticate as api_token_authenticate
+from .tokens import api_token_create as api_token_create
+from .tokens import api_token_revoke as api_token_revoke
 
 
 @transaction.atomic
@@ -116,64 +116,6 @@ def demo_setup(
     return tenant, user
 
 
-# --- API tokens -------------------------------------------------------------------------------
-
-
-def api_token_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _token_details(actor: Actor, token: ApiToken) -> dict:
-    """Whose token it is, when someone else (an admin, the command line) acted for its user."""
-    return {} if actor.user is not None and actor.user == token.user else {"for": token.user.get_username()}
-
-
-@transaction.atomic
-def api_token_create(*, actor: Actor, user, name: str, tenant: Tenant | None = None) -> tuple[ApiToken, str]:
-    """Make a token for `user` and return it with its key; the key is not stored and cannot be shown again.
-
-    `tenant`: the team whose audit log records it (the one its user works in), None for none."""
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError("name_required", "Name the token after what will use it, such as cli.", field="name")
-    if len(name) > 100:
-        raise ServiceError("name_too_long", "Token names are at most 100 characters.", field="name")
-    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 8], key_hash=api_token_hash(key)
-    )
-    change_record(actor=actor, action="token.create", tenant=tenant, obj=token, details=_token_details(actor, token))
-    return token, key
-
-
-@transaction.atomic
-def api_token_revoke(*, actor: Actor, token: ApiToken, tenant: Tenant | None = None) -> ApiToken:
-    """Stop a token at once; `tenant` as for api_token_create."""
-    if token.revoked is None:
-        token.revoked = timezone.now()
-        token.save(update_fields=["revoked"])
-    change_record(actor=actor, action="token.revoke", tenant=tenant, obj=token, details=_token_details(actor, token))
-    return token
-
-
-def api_token_authenticate(*, key: str) -> ApiToken:
-    """The live token for a key; a wrong or revoked key is refused with a sentence."""
-    token = ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(key)).first()
-    if token is None or not token.user.is_active:
-        raise ServiceError(
-            "invalid_token", "The API token is not valid. Create a new one on the Tokens page.", http_status=401
-        )
-    if token.revoked is not None:
-        raise ServiceError(
-            "revoked_token", "This API token was revoked. Create a new one on the Tokens page.", http_status=401
-        )
-    now = timezone.now()
-    if token.last_used is None or (now - token.last_used).total_seconds() > API_TOKEN_TOUCH_SECONDS:
-        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
-        token.last_used = now
-    return token
-
-
 # --- Idempotency-Key --------------------------------------------------------------------------
 
 
@@ -212,13 +154,18 @@ def _idempotency_cutoff():
     return timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
 
 
+def _idempotency_owner(user) -> dict:
+    """Whose keys these are: a person's (whichever of their tokens sent it), or a team token's own."""
+    return {"token": user.token} if isinstance(user, TeamTokenUser) else {"user": user}
+
+
 def idempotency_find(*, user, key: str, fingerprint: Fingerprint) -> IdempotencyRecord | None:
     """The stored answer for a retried request; the same key with another request is refused.
 
     A key is remembered for IDEMPOTENCY_KEY_TTL seconds (a day by default); after that it is free again.
     A record found by an earlier fingerprint of the request is given the current one.
     """
-    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    record = IdempotencyRecord.objects.filter(**_idempotency_owner(user), key=key).first()
     if record is not None and record.created < _idempotency_cutoff():
         record.delete()  # expired: the key is free again (beat deletes the others every hour)
         record = None
@@ -242,7 +189,7 @@ def idempotency_save(*, user, key: str, fingerprint: Fingerprint, status_code: i
     try:
         with transaction.atomic():
             IdempotencyRecord.objects.create(
-                user=user,
+                **_idempotency_owner(user),
                 key=key,
                 fingerprint=fingerprint.stored,
                 status_code=status_code,

@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.tenancy.tenancy",
+                "portal.context_processors.expiring_tokens",
             ],
         },
     },
@@ -218,6 +219,12 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Wrong API tokens per client address before its tokens are refused (429), and over how many seconds.
 API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "10"))
 API_TOKEN_FAILURE_WINDOW = int(os.environ.get("API_TOKEN_FAILURE_WINDOW", "900"))
+# Every API token expires: API_TOKEN_DEFAULT_DAYS after it is made unless its maker picks a date, at
+# most API_TOKEN_MAX_DAYS ahead; 0 means no maximum, and only then may a token never expire. The
+# Tokens page warns API_TOKEN_WARN_DAYS ahead.
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "365"))
+API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
+API_TOKEN_WARN_DAYS = int(os.environ.get("API_TOKEN_WARN_DAYS", "7"))
 
 # Throttle counts live in the cache: several web processes need one they share (Redis) in CACHE_URL,
 # or each counts alone (portal/webserver.py refuses to start them so; scripts/serve sets one).
@@ -284,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "ContainerStatusEnum": "networks.models.container.Container.Status",
         "OperationStatusEnum": "networks.models.operation.Operation.Status",
         "MembershipRoleEnum": "portal.models.Membership.Role",
+        "TeamTokenRoleEnum": "portal.models.ApiToken.Role",
     },
 }
 

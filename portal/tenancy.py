@@ -2,7 +2,8 @@
 
 The tenant comes from the `X-Tenant` header (API scripts), else the session (the tenant
 switcher), else the user's first membership. Views and API permissions ask `can_change` /
-`can_manage` here, so UI and API apply the same roles.
+`can_manage` here, so UI and API apply the same roles. A team token's only membership is its team,
+with its role (`portal.models.TeamTokenUser`): it reaches no other team, whatever X-Tenant says.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
-from .models import Membership
+from .models import Membership, TeamTokenUser
 
 SESSION_KEY = "tenant_id"
 
@@ -25,7 +26,7 @@ def membership_for_request(request) -> Membership | None:
     """The membership a request acts in, read once per request and user (the middleware and the API's
     permission both ask; the API's token user is known only after the middleware)."""
     user = getattr(request, "user", None)
-    key = getattr(user, "pk", None)
+    key = ("team-token", user.token.pk) if isinstance(user, TeamTokenUser) else getattr(user, "pk", None)
     cached = request.__dict__.get("_membership")
     if cached is None or cached[0] != key:
         cached = request.__dict__["_membership"] = (key, _membership_for(request))
@@ -36,6 +37,9 @@ def _membership_for(request) -> Membership | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
+    if isinstance(user, TeamTokenUser):
+        slug = request.headers.get("X-Tenant")
+        return user.membership if not slug or slug == user.token.tenant.slug else None
     memberships = Membership.objects.filter(user=user).select_related("tenant")
     slug = request.headers.get("X-Tenant")
     if slug:

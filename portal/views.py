@@ -1,9 +1,10 @@
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -19,7 +20,14 @@ from .audit import audit_csv
 from .filters import AuditEntryFilterSet
 from .forms import ApiTokenForm, MembershipAddForm
 from .models import Membership
-from .selectors import api_token_list, audit_entry_list, membership_get, membership_list
+from .selectors import (
+    api_token_manageable,
+    api_token_manageable_get,
+    api_token_teams,
+    audit_entry_list,
+    membership_get,
+    membership_list,
+)
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
 from .tenancy import require_manage, tenant_required, tenant_switch
 
@@ -88,30 +96,51 @@ def healthz(request):
 
 @login_required
 def tokens(request):
-    """The user's API tokens: make one (its key is shown on this answer only) or revoke one."""
-    new_key, form, status = None, ApiTokenForm(), 200
+    """The user's API tokens and their teams' (for owners): make one (its key is shown on this answer
+    only) or revoke one; tokens that stop working within a week are named at the top."""
+    form_options = {
+        "teams": api_token_teams(user=request.user),
+        "max_days": settings.API_TOKEN_MAX_DAYS,
+        "default_days": settings.API_TOKEN_DEFAULT_DAYS,
+    }
+    new_key, form, status = None, ApiTokenForm(**form_options), 200
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token = get_object_or_404(api_token_list(user=request.user), pk=parse_id(request.POST.get("token")) or 0)
-            api_token_revoke(actor=Actor.of(request), token=token, tenant=request.tenant)
-            messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
+            token = api_token_manageable_get(user=request.user, pk=parse_id(request.POST.get("token")) or 0)
+            try:
+                api_token_revoke(actor=Actor.of(request), token=token, tenant=request.tenant)
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"Token {token.name} is revoked; scripts using it now get 401.")
             return redirect("tokens")
-        form = ApiTokenForm(request.POST)
+        form = ApiTokenForm(request.POST, **form_options)
         created, status = submit(
             form,
             lambda data: api_token_create(
-                actor=Actor.of(request), user=request.user, name=data["name"], tenant=request.tenant
+                actor=Actor.of(request),
+                user=request.user,
+                name=data["name"],
+                tenant=request.tenant,
+                team=data.get("team"),
+                role=data.get("role", "") if data.get("team") else "",
+                expires=data["expires"],
+                read_only=data["read_only"],
             ),
         )
         if created is not None:
             _, new_key = created
-            form = ApiTokenForm()  # the next token starts from an empty name
-    return render(
-        request,
-        "portal/tokens.html",
-        {"tokens": api_token_list(user=request.user), "new_key": new_key, "form": form, "here": "tokens"},
-        status=status,
-    )
+            form = ApiTokenForm(**form_options)  # the next token starts from an empty name
+    context = {
+        "tokens": api_token_manageable(user=request.user).filter(tenant__isnull=True),
+        "team_tokens": api_token_manageable(user=request.user)
+        .filter(tenant__isnull=False)
+        .order_by("tenant__name", "-created"),
+        "new_key": new_key,
+        "form": form,
+        "here": "tokens",
+    }
+    return render(request, "portal/tokens.html", context, status=status)
 
 
 def _audit_filterset(request) -> AuditEntryFilterSet:

@@ -6,6 +6,7 @@ from rest_framework import permissions, viewsets
 
 from plumbing.api.filters import StrictOrderingFilter, TenantFilterBackend
 from plumbing.errors import found
+from portal.models import TeamTokenUser
 from portal.tenancy import OWNERS_ONLY, STAFF_ONLY, membership_for_request
 
 
@@ -31,6 +32,11 @@ class TenantRolePermission(permissions.BasePermission):
                 if slug
                 else "You are not a member of any tenant. Ask an admin to add you to one."
             )
+            if isinstance(request.user, TeamTokenUser):
+                self.message = (
+                    f'This token belongs to the team "{request.user.token.tenant.slug}" and reaches no other. '
+                    "Leave out X-Tenant, or use a token of that team."
+                )
             return False
         needed = getattr(view, "role_required_for_read", None)
         if request.method not in permissions.SAFE_METHODS:
@@ -39,7 +45,11 @@ class TenantRolePermission(permissions.BasePermission):
             self.message = getattr(view, "manage_refusal", OWNERS_ONLY)
             return False
         if needed == "change" and not membership.can_change:
-            self.message = "Your role in this tenant is read-only. Ask an owner to make you a member."
+            self.message = (
+                "This team token is a viewer: it only reads. An owner of the team can make a member token."
+                if isinstance(request.user, TeamTokenUser)
+                else "Your role in this tenant is read-only. Ask an owner to make you a member."
+            )
             return False
         return True
 
@@ -54,6 +64,15 @@ class StaffPermission(permissions.BasePermission):
         request.membership = membership
         request.tenant = membership.tenant if membership else None
         return bool(request.user and request.user.is_active and request.user.is_staff)
+
+
+class PersonOnlyPermission(permissions.BasePermission):
+    """A person (their token or session), not a team token: for what belongs to people, such as tokens."""
+
+    message = "A team token cannot manage tokens. An owner of the team manages them on the Tokens page."
+
+    def has_permission(self, request, view) -> bool:
+        return not isinstance(request.user, TeamTokenUser)
 
 
 class TenantViewSet(viewsets.GenericViewSet):

@@ -1,4 +1,5 @@
-"""The tenancy part of the REST API: a tenant's members and audit log (owners only) and a user's own API tokens."""
+"""The tenancy part of the REST API: a tenant's members and audit log (owners only), a user's own API
+tokens and the team tokens of the teams they own."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from portal.filters import AuditEntryFilterSet
 from portal.tenancy import membership_for_request
 
 from . import serializers as s
-from .base import TenantViewSet
+from .base import PersonOnlyPermission, TenantViewSet
 from .renderers import AuditCsvRenderer
 
 # --- the tenant's members ---------------------------------------------------------------------
@@ -76,22 +77,23 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Your API tokens (their keys are never shown again)"),
-    retrieve=extend_schema(summary="One of your API tokens"),
+    list=extend_schema(summary="Your API tokens and your teams' tokens (keys are never shown again)"),
+    retrieve=extend_schema(summary="One of your API tokens, or a team token of a team you own"),
 )
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """A user's own tokens: they belong to the user, not to a tenant."""
+    """A person's own tokens, which belong to them, not to a tenant; and, for owners, their teams' tokens.
+    A team token reaches none of it (403): people manage tokens."""
 
     serializer_class = s.ApiTokenSerializer
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, PersonOnlyPermission]
     filter_backends = TenantViewSet.filter_backends[1:]
     tenant_scoped = False
     noun = "token"
-    ordering_fields = ["created", "last_used", "name"]
+    ordering_fields = ["created", "last_used", "name", "expires"]
     ordering = ["-created"]
 
     def scoped_queryset(self):
-        return portal_selectors.api_token_list(user=self.request.user)
+        return portal_selectors.api_token_manageable(user=self.request.user)
 
     def acting_tenant(self):
         """The tenant the user works in (X-Tenant or their first): its audit log records their tokens."""
@@ -99,17 +101,29 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         return membership.tenant if membership else None
 
     def get_object(self):
-        return found(portal_selectors.api_token_get, self.noun, user=self.request.user, pk=self.kwargs["pk"])
+        return found(portal_selectors.api_token_manageable_get, self.noun, user=self.request.user, pk=self.kwargs["pk"])
 
     @extend_schema(
-        summary="Create a token; its key is in this answer only",
+        summary="Create a token (or, with tenant and role, a team token); its key is in this answer only",
         request=s.ApiTokenCreateSerializer,
-        responses={201: s.ApiTokenCreatedSerializer},
+        responses={201: s.ApiTokenCreatedSerializer, **errors(403)},
     )
     def create(self, request):
         data = valid(s.ApiTokenCreateSerializer, request)
+        team = None
+        if "tenant" in data:
+            team = found(
+                portal_selectors.user_tenant_get, "team", field="tenant", user=request.user, slug=data["tenant"]
+            )
         token, key = portal_services.api_token_create(
-            actor=Actor.of(request), user=request.user, name=data["name"], tenant=self.acting_tenant()
+            actor=Actor.of(request),
+            user=request.user,
+            name=data["name"],
+            tenant=self.acting_tenant(),
+            team=team,
+            role=data.get("role", ""),
+            expires=data.get("expires"),
+            read_only=data["read_only"],
         )
         return Response(s.ApiTokenCreatedSerializer(token, context={"key": key}).data, status=status.HTTP_201_CREATED)
 

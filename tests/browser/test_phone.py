@@ -51,6 +51,11 @@ def pages(transactional_db) -> tuple[str, dict[str, str]]:
         team, Operation.Kind.CONTAINER_RUN, target=container.name, status=Operation.Status.SUCCEEDED
     )
     api_token_create(actor=Actor.system("tests"), user=team.owner, name="a-token-for-the-nightly-backup-job-x")
+    # One about to expire (a warning line and a badge) and a team token (its table, a long scope).
+    api_token_create(actor=Actor.system("tests"), user=team.owner, name="a-token-that-expires-in-three-days", expires=3)
+    api_token_create(
+        actor=Actor.system("tests"), name="a-team-token-for-the-deploy-pipeline", team=team.tenant, role="member"
+    )
     change_record(actor=Actor.system("tests"), action="network.create", tenant=team.tenant, object_repr=LONG)
     return team.owner.username, {
         "dashboard": "/",
