@@ -126,3 +126,15 @@ def test_without_javascript_a_network_chosen_but_not_added_is_joined_too(client,
     form = run_form(team.cluster, name="web", networks=[front.pk], picker_network=str(back.pk))
     assert client.post("/containers/run/", form).status_code == 302
     assert set(Container.objects.get(name="web").endpoints.values_list("network__name", flat=True)) == {"front", "back"}
+
+
+@pytest.mark.parametrize("value", ["²", "0", "-1", "9" * 30, "abc", "1\x00", ""])
+def test_hostile_picker_values_are_refused_or_ignored_never_a_500(client, team, value):
+    net = make_network(team, "front")
+    client.force_login(team.member)
+    form = run_form(team.cluster, name="web", networks=[net.pk, value], **{f"aliases_{net.pk}": "site"})
+    assert client.post("/containers/run/", form).status_code in (302, 400)
+    for step in ({"picker_add": "1", "picker_network": value}, {"picker_remove": value}):
+        response = client.post("/containers/run/", {**form, **step})
+        assert response.status_code == 200 and tag_with_id(response.content.decode(), f"id_aliases_{net.pk}")
+    assert client.post("/containers/run/", {**form, f"aliases_{net.pk}": "a\x00"}).status_code == 400
