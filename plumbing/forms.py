@@ -77,3 +77,15 @@ def submit(form: forms.Form, action, *, valid: bool = True):
     except USER_ERRORS as error:
         refuse(form, error)
         return None, http_status_of(error)
+
+
+def shown_unchecked(*parts: forms.BaseForm | forms.BaseFormSet) -> None:
+    """Forms and formsets drawn again with what was posted but not checked: a step inside a form (a row
+    added) is not its submission, so it shows no error yet."""
+    for part in parts:
+        # Django checks a form when its errors are first asked for, unless they are already there.
+        if isinstance(part, forms.BaseFormSet):
+            part.__dict__.update(_errors=[], _non_form_errors=part.error_class())
+            shown_unchecked(*part.forms)
+        else:
+            part.__dict__.update(_errors=ErrorDict(), cleaned_data={})

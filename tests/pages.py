@@ -1,5 +1,5 @@
 """What the page tests post and read in bulk: the run form's data, a busy tenant (`populate`) for the
-tests that count queries, and a page's tags read back (`tags_of`, `error_summary_of`). Teams, users,
+tests that count queries, a team's many networks (`many_networks`), and a page's tags read back (`tags_of`, `error_summary_of`). Teams, users,
 clusters and the rest are made by tests/factories.py.
 """
 
@@ -68,17 +68,7 @@ def populate(team: Team, count: int) -> dict:
         )
         for i, block in enumerate(blocks)
     )
-    SubnetAllocation.objects.bulk_create(
-        SubnetAllocation(
-            cluster=team.cluster,
-            network=network,
-            cidr=network.subnet,
-            first=int(network.subnet_network.network_address),
-            last=int(network.subnet_network.broadcast_address),
-            owner=f'network "{network.name}"',
-        )
-        for network in networks
-    )
+    hold_blocks(team.cluster, networks)
     own = [n for n in networks if n.tenant_id == team.tenant.pk]
     theirs = [n for n in networks if n.tenant_id == partner.pk]
     NetworkShare.objects.bulk_create(
@@ -169,6 +159,40 @@ def populate(team: Team, count: int) -> dict:
         "container": containers[1],
         "operation": busy,
     }
+
+
+def many_networks(team: Team, count: int) -> list[Network]:
+    """`count` active networks of the team (net-0000 …), each with its block held: bulk-made in seconds."""
+    networks = Network.objects.bulk_create(
+        Network(
+            tenant=team.tenant,
+            cluster=team.cluster,
+            name=f"net-{i:04}",
+            subnet=str(block),
+            gateway=str(block.network_address + 1),
+            status=Network.Status.ACTIVE,
+            docker_id=f"{i:064x}",
+            created_by=team.owner,
+        )
+        for i, block in enumerate(ipam_blocks(team.cluster, count))
+    )
+    hold_blocks(team.cluster, networks)
+    return networks
+
+
+def hold_blocks(cluster: Cluster, networks: list[Network]) -> None:
+    """Each bulk-made network's block held, as subnet_allocate holds it."""
+    SubnetAllocation.objects.bulk_create(
+        SubnetAllocation(
+            cluster=cluster,
+            network=network,
+            cidr=network.subnet,
+            first=int(network.subnet_network.network_address),
+            last=int(network.subnet_network.broadcast_address),
+            owner=f'network "{network.name}"',
+        )
+        for network in networks
+    )
 
 
 def ipam_blocks(cluster: Cluster, count: int) -> list:

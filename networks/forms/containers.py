@@ -6,11 +6,14 @@ from __future__ import annotations
 import shlex
 
 from django import forms
+from django.http import QueryDict
 
 from networks.models import Container, Network
 from networks.selectors.networks import network_list
 from networks.services.containers.specs import RESTART_POLICIES
 from plumbing.forms import PortalForm
+from plumbing.inputs import parse_id
+from plumbing.sorting import natural
 
 from .fields import ClusterChoiceField, IdsChoiceField, offer_clusters, split_list, split_words
 
@@ -33,7 +36,7 @@ class EnvironmentRowForm(PortalForm):
         return cleaned
 
 
-EnvironmentFormSet = forms.formset_factory(EnvironmentRowForm, extra=2)
+EnvironmentFormSet = forms.formset_factory(EnvironmentRowForm, extra=1)
 
 
 def environment_refusal_shown(form: PortalForm, environment: forms.BaseFormSet) -> str:
@@ -53,7 +56,20 @@ def environment_refusal_shown(form: PortalForm, environment: forms.BaseFormSet) 
     return ""
 
 
+def environment_in_use(environment: forms.BaseFormSet) -> bool:
+    """Whether the run form's variables were typed or refused: their section is drawn open then."""
+    if not environment.is_bound:
+        return False
+    typed = any(row.data.get(row.add_prefix(name)) for row in environment.forms for name in ("name", "value"))
+    return typed or any(environment.errors) or bool(environment.non_form_errors())
+
+
 class ContainerRunForm(PortalForm):
+    """The run form. Its networks are the ones picked (`networks`, in the order picked), each with its own
+    aliases and static address (`aliases_<id>`, `ipv4_address_<id>`): the API's `networks` items, one row
+    per network picked, so the form stays short however many networks the team has (`network_picker_step`
+    is the picker without JavaScript; static/portal/network-picker.js the picker with it)."""
+
     class Meta:
         model = Container
 
@@ -71,13 +87,14 @@ class ContainerRunForm(PortalForm):
         help_text="Optional, as on a shell: sh -c 'httpd -f -p 80'.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    # Drawn by the template as the picker (its search box has this field's id) and one row per network picked.
     networks = IdsChoiceField(
         queryset=Network.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.SelectMultiple,
         # The services' sentence for a network the team may not use (see network_not_usable).
         error_messages={"invalid_choice": 'No network "%(value)s" that your team can use on this cluster.'},
-        help_text="The container joins every network ticked; it resolves the other containers there by name.",
+        help_text="It reaches the containers there by name. Separate aliases with commas; leave the address empty for any.",
     )
     ports = forms.CharField(
         required=False,
@@ -90,15 +107,19 @@ class ContainerRunForm(PortalForm):
     node = forms.ChoiceField(label="Node", required=False)
 
     SPREAD = ""
-    # The environment rows are a formset beside this form; the service's sentences about them go there.
-    shown_elsewhere = ("environment",)
+    # The environment rows are a formset beside this form, and an alias or an address is a picked network's
+    # row: the service's sentences about them go there (environment_refusal_shown, network_refusal_shown).
+    shown_elsewhere = ("environment", "aliases", "ip_address")
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         clusters = offer_clusters(self, tenant)
-        self.fields["networks"].queryset = (
-            network_list(tenant=tenant).filter(status=Network.Status.ACTIVE).order_by("name")
-        )
+        # A team on one cluster has nothing to choose: it is named, not offered (one control fewer to cross).
+        self.only_cluster = clusters[0] if len(clusters) == 1 else None
+        if self.only_cluster is not None:
+            self.fields["cluster"].widget = forms.HiddenInput()
+        offered = network_list(tenant=tenant).filter(status=Network.Status.ACTIVE).order_by(natural("name"), "pk")
+        self.fields["networks"].queryset = offered
         self.fields["node"].choices = [(self.SPREAD, "Spread: the node running the fewest containers")] + [
             (
                 f"{cluster.pk}:{node.name}",
@@ -107,26 +128,28 @@ class ContainerRunForm(PortalForm):
             for cluster in clusters
             for node in cluster.nodes.all()
         ]
-        # One alias field per network, drawn next to its checkbox.
-        self.alias_fields = {}
-        for network in self.fields["networks"].queryset:
-            key = f"aliases_{network.pk}"
-            self.fields[key] = forms.CharField(
+        # One row per network picked, in the order picked (the first is joined at start), drawn by
+        # templates/networks/_picked_network.html (which the picker's script copies too).
+        # A network chosen in the picker's list without JavaScript but not added yet is picked too.
+        posted = self.data.getlist("networks") if hasattr(self.data, "getlist") else self.data.get("networks", [])
+        self.picked = picked_networks(offered, [*posted, self.data.get(PICKER_CHOICE, "")])
+        self.picked_ids = {network.pk for network in self.picked}
+        for network in self.picked:
+            self.fields[f"aliases_{network.pk}"] = forms.CharField(
                 required=False,
                 label=f"Aliases on {network.name}",
-                widget=forms.TextInput(
-                    attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "aliases, separated by commas"}
-                ),
             )
-            self.alias_fields[network.pk] = key
+            self.fields[f"ipv4_address_{network.pk}"] = forms.CharField(
+                required=False,
+                label=f"Static IPv4 address on {network.name}",
+            )
         if not tenant.allow_published_ports:
             for name in ("ports", "publish_all"):
                 self.fields[name].disabled = True
 
-    def network_rows(self):
-        """(checkbox, aliases field) pairs, for the template."""
-        boxes = {str(box.data["value"]): box for box in self["networks"]}
-        return [(boxes[str(pk)], self[key]) for pk, key in self.alias_fields.items() if str(pk) in boxes]
+    def network_rows(self) -> list[tuple[Network, forms.BoundField, forms.BoundField]]:
+        """(network, aliases field, address field) of each network picked, for the template."""
+        return [(n, self[f"aliases_{n.pk}"], self[f"ipv4_address_{n.pk}"]) for n in self.picked]
 
     def clean_command(self) -> list[str]:
         try:
@@ -150,10 +173,56 @@ class ContainerRunForm(PortalForm):
         return cleaned
 
     def network_specs(self) -> list[dict]:
+        """The API's `networks` items: each network picked with its aliases and static address."""
         return [
-            {"network": network, "aliases": split_list(self.cleaned_data.get(self.alias_fields[network.pk]) or "")}
-            for network in self.cleaned_data["networks"]
+            {
+                "network": network,
+                "aliases": split_list(self.cleaned_data.get(f"aliases_{network.pk}") or ""),
+                "ipv4_address": (self.cleaned_data.get(f"ipv4_address_{network.pk}") or "").strip(),
+            }
+            for network in self.picked
         ]
+
+    def network_refusal_shown(self) -> None:
+        """Put the service's refusal of an alias or an address on the row of the network it is about (its
+        `item` is that network's place in `network_specs`), where it is marked invalid and linked from the
+        error summary."""
+        for about, prefix in (("aliases", "aliases_"), ("ip_address", "ipv4_address_")):
+            refusal = self.refused_elsewhere.get(about)
+            item = getattr(refusal, "item", None)
+            if refusal is None or item is None or not 0 <= item < len(self.picked):
+                continue
+            del self.errors[about]
+            self.add_error(f"{prefix}{self.picked[item].pk}", refusal.message)
+
+
+def picked_networks(offered, ids: list[str]) -> list[Network]:
+    """The networks of `offered` whose ids were posted, in the order posted, each once; an id that is no
+    such network is left to the `networks` field, which refuses it."""
+    wanted = list(dict.fromkeys(pk for pk in map(parse_id, ids) if pk is not None))
+    found = offered.in_bulk(wanted)
+    return [found[pk] for pk in wanted if pk in found]
+
+
+# The picker's own controls without JavaScript: a list of the networks to add from, its button, each row's.
+PICKER_CHOICE, PICKER_ADD, PICKER_REMOVE = "picker_network", "picker_add", "picker_remove"
+
+
+def network_picker_step(data) -> tuple[QueryDict, str] | None:
+    """A press of the picker's own buttons without JavaScript (Add network, a row's Remove): the posted form
+    with that network added or removed, to draw again unchecked, and the id of the field to focus there;
+    None when the form was submitted."""
+    if PICKER_ADD in data:
+        pk = data.get(PICKER_CHOICE, "")
+        changed = data.copy()
+        if pk and pk not in data.getlist("networks"):
+            changed.appendlist("networks", pk)
+        return changed, f"id_aliases_{pk}" if pk else "id_networks"
+    if PICKER_REMOVE in data:
+        changed = data.copy()
+        changed.setlist("networks", [pk for pk in data.getlist("networks") if pk != data[PICKER_REMOVE]])
+        return changed, "id_networks"
+    return None
 
 
 class PortQueryForm(PortalForm):

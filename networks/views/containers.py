@@ -10,11 +10,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks.filters import ContainerFilterSet
 from networks.forms.containers import (
+    PICKER_ADD,
+    PICKER_CHOICE,
+    PICKER_REMOVE,
     ContainerRunForm,
     DiagnoseForm,
     EnvironmentFormSet,
     PortQueryForm,
+    environment_in_use,
     environment_refusal_shown,
+    network_picker_step,
 )
 from networks.models import Container, Operation
 from networks.selectors.clusters import cluster_list
@@ -29,7 +34,7 @@ from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
 from networks.services.queue import worker_failure_sentence
 from plumbing.errors import USER_ERRORS, http_status_of
-from plumbing.forms import refuse, submit
+from plumbing.forms import refuse, shown_unchecked, submit
 from plumbing.live import attempt, paginate, render_live, render_status, wants_fragment, watch_version
 from portal.actors import Actor
 from portal.tenancy import require_change, tenant_required
@@ -85,11 +90,16 @@ def container_images_view(request):
 @tenant_required
 def container_run_view(request):
     require_change(request)
-    data = request.POST or None
+    data, focus = request.POST or None, ""
+    step = network_picker_step(request.POST) if request.method == "POST" else None
+    if step is not None:  # a network added or removed without JavaScript: the form again, unchecked
+        data, focus = step
     form = ContainerRunForm(data, tenant=request.tenant)
     environment = EnvironmentFormSet(data, prefix="env")
     status, environment_error = 200, ""
-    if request.method == "POST":
+    if step is not None:
+        shown_unchecked(form, environment)
+    elif request.method == "POST":
         operation, status = submit(
             form,
             lambda data: container_run(
@@ -112,10 +122,14 @@ def container_run_view(request):
             messages.success(request, f"Starting {operation.target} on {operation.params['node']}.")
             return redirect("networks:container_detail", pk=operation.container_id)
         environment_error = environment_refusal_shown(form, environment)
+        form.network_refusal_shown()
     context = {
         "form": form,
+        "focus": focus,
+        "picker": {"choice": PICKER_CHOICE, "add": PICKER_ADD, "remove": PICKER_REMOVE},
         "environment": environment,
         "environment_error": environment_error,
+        "environment_open": bool(environment_error) or environment_in_use(environment),
         "known_images": container_image_list(tenant=request.tenant),
         "has_clusters": form.fields["cluster"].queryset.exists(),
         "publishing_allowed": request.tenant.allow_published_ports,

@@ -18,6 +18,7 @@ def test_a_refused_run_brings_focus_to_the_summary_and_its_link_to_the_variable(
     page.goto("/containers/run/")
     page.locator("#id_name").fill("web")
     page.locator("#id_image").fill("overlay-portal/tools:latest")
+    page.locator("summary", has_text="Environment variables").click()  # folded while unused
     page.locator("#id_env-0-name").fill("1BAD")
     page.locator("#id_env-0-value").fill("x")
     page.get_by_role("button", name="Run container").click()

@@ -196,8 +196,11 @@ def run_container(page, cluster, *, name, command, ports="", node="node1", env=N
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Image", exact=True).fill(TOOLS)
     page.get_by_label("Command", exact=True).fill(command)
-    page.get_by_label("mynetwork", exact=True).check()
+    page.get_by_role("combobox", name="Add a network").fill("mynetwork")
+    page.keyboard.press("Enter")  # the network offered first: mynetwork
+    page.get_by_label("Aliases on mynetwork").fill(f"{name}-alias")
     if env:
+        page.locator("summary", has_text="Environment variables").click()  # folded while unused
         page.get_by_label("Variable name").first.fill(env[0])
         page.locator("[data-env-row]").first.get_by_label("secret").check()
         value = page.get_by_label("Value", exact=True).first
@@ -208,7 +211,9 @@ def run_container(page, cluster, *, name, command, ports="", node="node1", env=N
     page.get_by_role("button", name="Run container").click()
     page.wait_for_url(re.compile(r"/containers/\d+/$"))
     expect(page.locator("#container-status .badge")).to_have_attribute("data-status", "running", timeout=60_000)
-    assert Container.objects.get(cluster=cluster, name=name).node.name == node
+    container = Container.objects.get(cluster=cluster, name=name)
+    assert container.node.name == node
+    assert container.endpoints.get().aliases == [f"{name}-alias"]
 
 
 def test_a_viewer_sees_no_create_button_and_a_crafted_post_is_refused(open_page, transactional_db):

@@ -74,9 +74,10 @@ def _check_run_request(
 
 def _plan_endpoints(*, tenant, container: Container, networks: list[dict]) -> None:
     """The networks a run joins: only ones the tenant may use (its own or shared), active, on its cluster, each
-    once (a container has one endpoint per network)."""
+    once (a container has one endpoint per network). A refused alias or address names the network's place in
+    `networks` (its `item`), so that a form shows it on that network's row."""
     listed = set()
-    for spec in networks:
+    for index, spec in enumerate(networks):
         network = spec["network"]
         if network.cluster_id != container.cluster_id or not network.is_usable_by(tenant):
             raise network_not_usable(network.pk)
@@ -91,12 +92,16 @@ def _plan_endpoints(*, tenant, container: Container, networks: list[dict]) -> No
             raise ServiceError(
                 "bad_state", f'Network "{network.name}" is not active.', field="networks", http_status=409
             )
-        endpoint_plan(
-            network=network,
-            container=container,
-            aliases=check_aliases(spec.get("aliases")),
-            ipv4_address=spec.get("ipv4_address") or "",
-        )
+        try:
+            endpoint_plan(
+                network=network,
+                container=container,
+                aliases=check_aliases(spec.get("aliases")),
+                ipv4_address=spec.get("ipv4_address") or "",
+            )
+        except ServiceError as refusal:
+            refusal.item = index if refusal.item is None else refusal.item
+            raise
 
 
 @retried_on_deadlock
@@ -153,7 +158,7 @@ def container_run(
         params={
             "image": image,
             "node": node.name,
-            "networks": [e.network.name for e in container.endpoints.select_related("network")],
+            "networks": [e.network.name for e in container.endpoints.select_related("network").order_by("id")],
             "ports": [f"{p.host or ''}:{p.container}/{p.protocol}".lstrip(":") for p in published],
             "environment": [e["name"] for e in env],  # names only: values may be secret
         },
