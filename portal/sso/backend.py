@@ -11,6 +11,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.utils.text import capfirst
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from ..actors import Actor
@@ -48,7 +49,7 @@ class SsoBackend(OIDCAuthenticationBackend):
         if response.status_code in (400, 401):
             # invalid_grant: the code was used already (a replayed callback) or has expired.
             raise InvalidIdToken(
-                f"{settings.OIDC_LABEL} refused to finish this sign-in (the link was already used or is too old)."
+                f"{capfirst(settings.OIDC_LABEL)} refused to finish this sign-in (the link was already used or is too old)."
             )
         if response.status_code != 200:
             raise provider.provider_unavailable(f"its token endpoint answered {response.status_code}")

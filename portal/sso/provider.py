@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.utils.text import capfirst
 
 from plumbing.errors import ServiceError
 
@@ -28,7 +29,7 @@ class ProviderUnavailable(ServiceError):
 def provider_unavailable(detail: str) -> ProviderUnavailable:
     return ProviderUnavailable(
         "provider_unavailable",
-        f"{settings.OIDC_LABEL} did not answer ({detail}). Try again in a few minutes; "
+        f"{capfirst(settings.OIDC_LABEL)} did not answer ({detail}). Try again in a few minutes; "
         "staff can sign in with their password meanwhile.",
     )
 

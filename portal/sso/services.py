@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from plumbing.errors import ServiceError
 
@@ -62,7 +63,7 @@ def groups_of(claims: dict) -> set[str]:
         overage = name in (claims.get("_claim_names") or {})
         raise ServiceError(
             "missing_groups",
-            f"{settings.OIDC_LABEL} sent "
+            f"{capfirst(settings.OIDC_LABEL)} sent "
             + ("too many groups to fit in the token" if overage else f'no "{name}" claim')
             + f", so the portal cannot tell which teams are yours. Ask {settings.OIDC_HELP_CONTACT} to have the "
             f'provider send the "{name}" claim in the ID token (docs/identity.md says how).',

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
@@ -64,7 +65,9 @@ def sso_callback(request):
     request.session["oidc_states"] = states
     if request.GET.get("error"):
         reason = request.GET.get("error_description") or request.GET.get("error")
-        return sso_problem(request, "You were not signed in", f"{settings.OIDC_LABEL} said: {reason[:300]}.", 403)
+        return sso_problem(
+            request, "You were not signed in", f"{capfirst(settings.OIDC_LABEL)} said: {reason[:300]}.", 403
+        )
     if pending is None or not code:
         return sso_problem(
             request,

@@ -103,7 +103,7 @@ def test_a_person_who_denies_at_the_provider_gets_a_page(client, sso):
 
     answer = requests.post(begin(client), data={"action": "deny"}, allow_redirects=False, timeout=10)
     response = client.get(callback_path(answer.headers["Location"]))
-    assert response.status_code == 403 and "the test provider said: " in text(response)
+    assert response.status_code == 403 and "The test provider said: " in text(response)
 
 
 def test_an_id_token_changed_on_the_way_is_refused(client, sso, monkeypatch):
