@@ -45,7 +45,8 @@ def fetch_json(url: str, what: str) -> dict:
     except requests.ConnectionError as error:
         raise provider_unavailable(f"nothing answers at {url}") from error
     except requests.HTTPError as error:
-        raise provider_unavailable(f"its {what} answered {error.response.status_code}") from error
+        status = error.response.status_code if error.response is not None else "an error"
+        raise provider_unavailable(f"its {what} answered {status}") from error
     except ValueError as error:
         raise provider_unavailable(f"its {what} is not JSON") from error
     if not isinstance(document, dict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -29,14 +30,14 @@ from ..models import Membership, SsoGroupMapping, SsoIdentity, Tenant
 USERNAME_MAX_LENGTH = 150
 NOT_USERNAME = re.compile(r"[^\w.@+-]")
 # Higher wins when two of a person's groups map to the same team.
-ROLE_RANK = {Membership.Role.VIEWER: 1, Membership.Role.MEMBER: 2, Membership.Role.OWNER: 3}
+ROLE_RANK: dict[str, int] = {Membership.Role.VIEWER: 1, Membership.Role.MEMBER: 2, Membership.Role.OWNER: 3}
 
 
 @dataclass(frozen=True)
 class SignIn:
     """Who signed in, whether the account was made now (under which name), and the teams they lost."""
 
-    user: object
+    user: Any
     created: bool
     wanted_username: str
     removed_from: tuple[Tenant, ...] = ()
