@@ -289,6 +289,7 @@ SPECTACULAR_SETTINGS = {
         "ContainerStatusEnum": "networks.models.container.Container.Status",
         "OperationStatusEnum": "networks.models.operation.Operation.Status",
         "MembershipRoleEnum": "portal.models.Membership.Role",
+        "MembershipSourceEnum": "portal.models.Membership.Source",
     },
 }
 
