@@ -158,6 +158,10 @@ def _sign_in(actor: Actor, issuer: str, claims: dict, groups: set[str]) -> SignI
                 http_status=403,
             )
     actor = dataclasses.replace(actor, user=user, name=user.get_username())
+    if created:
+        change_record(
+            actor=actor, action="user.sso_create", tenant=None, obj=user, details={"issuer": issuer, "subject": subject}
+        )
     identity.last_sign_in = timezone.now()
     identity.save(update_fields=["last_sign_in"])
     removed = _reconcile(actor, user, wanted)

@@ -43,6 +43,7 @@ def test_a_first_sign_in_makes_the_user_with_the_teams_of_their_groups(client, s
     bob = User.objects.get(username="bob")
     assert bob.email == "bob@example.com" and not bob.has_usable_password()
     assert SsoIdentity.objects.get(user=bob).subject == "bob"
+    assert AuditEntry.objects.get(action="user.sso_create").details == {"issuer": sso.url, "subject": "bob"}
     assert roles_of("bob") == {"demo": "member", "payments": "viewer"}
     assert client.get("/members/").status_code == 200
     added = AuditEntry.objects.filter(action="membership.sso_add", user=bob)
