@@ -101,7 +101,8 @@ def sso_callback(request):
         )
     if not sign_in.has_team and not user.is_staff:
         return no_team_page(request, no_team(user.get_username()).message, removed_from=sign_in.removed_from)
-    id_token = request.session.get("oidc_id_token")
+    # Signing in as someone else than the session's user empties the session: keep what the sign-in needs.
+    id_token, next_url = request.session.get("oidc_id_token"), _next_url(request)
     auth.login(request, user, backend=BACKEND)
     if id_token:
         request.session["oidc_id_token"] = id_token
@@ -112,7 +113,7 @@ def sso_callback(request):
         )
     for tenant in sign_in.removed_from:
         messages.warning(request, f"You are no longer in {tenant.name}: your groups no longer give it.")
-    return HttpResponseRedirect(_next_url(request))
+    return HttpResponseRedirect(next_url)
 
 
 def no_team_page(request, message: str, removed_from):

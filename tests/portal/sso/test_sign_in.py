@@ -118,3 +118,11 @@ def test_sso_map_command_maps_and_unmaps(sso, role):
     assert Tenant.objects.get(slug="payments").sso_mappings.get(group="ops").role == role
     call_command("sso_map", "--group", "ops", "--tenant", "payments", "--remove")
     assert not Tenant.objects.get(slug="payments").sso_mappings.filter(group="ops").exists()
+
+
+def test_the_page_asked_for_comes_after_the_sign_in_but_never_another_site(client, sso, django_user_model):
+    django_user_model.objects.create_user("someone")
+    client.force_login(django_user_model.objects.get(username="someone"))  # another user's session first
+    assert sign_in(client, sso, "bob", next_url="/members/")["Location"] == "/members/"
+    client.logout()
+    assert sign_in(client, sso, "bob", next_url="https://evil.example.com/")["Location"] == "/"
