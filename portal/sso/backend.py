@@ -63,7 +63,7 @@ class SsoBackend(OIDCAuthenticationBackend):
             return verify_id_token(
                 token,
                 keys=keys,
-                issuer=settings.OIDC_ISSUER,
+                issuer=provider.metadata()["issuer"],  # as the provider writes it (a trailing slash or not)
                 audience=self.OIDC_RP_CLIENT_ID,
                 algorithms=[self.OIDC_RP_SIGN_ALGO],
                 nonce=kwargs.get("nonce"),
