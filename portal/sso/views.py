@@ -33,7 +33,9 @@ BACKEND = "portal.sso.backend.SsoBackend"
 
 def sso_problem(request, title: str, message: str, status: int, **context):
     """The page every refused or failed sign-in ends on."""
-    context = {"title": title, "message": message, "sso_label": settings.OIDC_LABEL, **context}
+    staff_only = settings.LOCAL_LOGIN == "staff-only"
+    local = "Staff sign in there with their password." if staff_only else "A password of this portal works there too."
+    context = {"title": title, "message": message, "local_login": local, **context}
     return render(request, "registration/sso_problem.html", context, status=status)
 
 

@@ -39,7 +39,7 @@ def test_a_provider_that_is_down_gets_a_page_and_the_local_sign_in_stays(client,
     assert response.status_code == 503
     page = response.content.decode()
     assert "did not answer" in page and "nothing answers at" in page
-    assert 'href="/login/"' in page
+    assert 'href="/login/"' in page and "A password of this portal works there too." in page
     assert 'name="password"' in client.get("/login/").content.decode()
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal.models import AuditEntry, Membership, SsoIdentity, Tenant
-from tests.portal.sso.flows import begin, sign_in
+from tests.portal.sso.flows import begin, callback_path, sign_in
 
 User = get_user_model()
 
@@ -126,3 +126,19 @@ def test_the_page_asked_for_comes_after_the_sign_in_but_never_another_site(clien
     assert sign_in(client, sso, "bob", next_url="/members/")["Location"] == "/members/"
     client.logout()
     assert sign_in(client, sso, "bob", next_url="https://evil.example.com/")["Location"] == "/"
+
+
+def test_the_token_request_proves_the_pkce_verifier_of_the_challenge(client, sso, monkeypatch):
+    import base64
+    import hashlib
+
+    from portal.sso.backend import SsoBackend
+
+    sent = {}
+    real = SsoBackend.get_token
+    monkeypatch.setattr(SsoBackend, "get_token", lambda self, payload: sent.update(payload) or real(self, payload))
+    authorize = begin(client)
+    challenge = parse_qs(urlsplit(authorize).query)["code_challenge"][0]
+    client.get(callback_path(sso.authorize(authorize, "bob")))
+    digest = hashlib.sha256(sent["code_verifier"].encode()).digest()
+    assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == challenge
