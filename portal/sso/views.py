@@ -21,7 +21,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
 from plumbing.errors import ServiceError
 
-from ..models import Membership
+from ..selectors import owner_names
 from . import provider
 from .backend import SsoBackend
 from .services import no_team
@@ -119,14 +119,7 @@ def sso_callback(request):
 
 
 def no_team_page(request, message: str, removed_from):
-    owners = {
-        tenant.name: sorted(
-            Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER).values_list(
-                "user__username", flat=True
-            )
-        )
-        for tenant in removed_from
-    }
+    owners = {tenant.name: owner_names(tenant=tenant) for tenant in removed_from}
     return render(
         request,
         "registration/sso_no_team.html",

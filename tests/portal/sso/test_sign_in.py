@@ -94,7 +94,7 @@ def test_losing_every_group_removes_the_memberships_and_says_whom_to_ask(client,
     response = sign_in(client, sso, "dave")
     assert response.status_code == 403
     page = response.content.decode()
-    assert "Payments" in page and "none of the groups" in page
+    assert "Payments: no owner" in page and "none of the groups" in page
     assert roles_of("dave") == {}
     assert "_auth_user_id" not in client.session
 
