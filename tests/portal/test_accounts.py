@@ -84,3 +84,18 @@ def test_staff_only_local_login_refuses_others_with_a_sentence(db, settings):
     assert refused.status_code == 200
     assert "Passwords here are for staff only. Sign in with Example SSO instead." in refused.content.decode()
     assert Client().post("/login/", {"username": "boss", "password": PASSWORD}).status_code == 302
+
+
+def test_staff_keep_group_mappings_in_the_admin(db):
+    from portal.models import SsoGroupMapping, Tenant
+
+    tenant = Tenant.objects.create(name="Payments", slug="payments")
+    admin = signed_in_admin()
+    for page in ("/admin/portal/ssogroupmapping/add/", "/admin/portal/ssoidentity/", "/admin/portal/membership/"):
+        assert admin.get(page).status_code == 200, page
+    answer = admin.post(
+        "/admin/portal/ssogroupmapping/add/", {"group": "payments-developers", "tenant": tenant.pk, "role": "member"}
+    )
+    assert answer.status_code == 302
+    assert SsoGroupMapping.objects.get(group="payments-developers").tenant == tenant
+    assert AuditEntry.objects.filter(action="admin.add", tenant=tenant).exists()
