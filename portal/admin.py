@@ -3,13 +3,17 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 from django.utils.text import capfirst
+from django.views.decorators.http import require_POST
 
 from plumbing.errors import ServiceError
 
+from .accounts import user_deactivate
 from .actors import Actor
 from .changes import change_record
-from .models import ApiToken, AuditEntry, Membership, Tenant
+from .models import ApiToken, AuditEntry, Membership, SsoGroupMapping, SsoIdentity, Tenant
 from .services import api_token_create, api_token_revoke
 from .tokens import api_token_expiry
 
@@ -90,8 +94,8 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "tenant", "role", "created"]
-    list_filter = ["role", "tenant"]
+    list_display = ["user", "tenant", "role", "source", "created"]
+    list_filter = ["role", "source", "tenant"]
     search_fields = ["user__username", "tenant__name"]
     autocomplete_fields = ["user", "tenant"]
 
@@ -221,7 +225,60 @@ admin.site.unregister(Group)
 
 @admin.register(get_user_model())
 class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
-    pass
+    """Staff deactivate a person who left in one click: the button on their page, or the list's action."""
+
+    change_form_template = "admin/auth/user/deactivate_change_form.html"
+    actions = ["deactivate"]
+
+    def get_urls(self):
+        deactivate = self.admin_site.admin_view(require_POST(self.deactivate_view))
+        return [path("<int:pk>/deactivate/", deactivate, name="auth_user_deactivate"), *super().get_urls()]
+
+    def deactivate_one(self, request, user) -> None:
+        try:
+            done = user_deactivate(actor=Actor.of(request), user=user)
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"{user.username} is deactivated: {done['sessions']} session(s) ended, {done['tokens']} token(s) revoked.",
+            messages.SUCCESS,
+        )
+
+    def deactivate_view(self, request, pk: int):
+        user = get_object_or_404(get_user_model(), pk=pk)
+        if not self.has_change_permission(request, user):
+            return redirect("admin:index")
+        self.deactivate_one(request, user)
+        return redirect("admin:auth_user_change", pk)
+
+    @admin.action(description="Deactivate the selected users (sessions ended, tokens revoked)")
+    def deactivate(self, request, queryset):
+        for user in queryset:
+            self.deactivate_one(request, user)
+
+
+@admin.register(SsoGroupMapping)
+class SsoGroupMappingAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Which provider group gives which role in which team (also `manage.py sso_map`)."""
+
+    list_display = ["group", "tenant", "role", "created"]
+    list_filter = ["role", "tenant"]
+    search_fields = ["group", "tenant__name"]
+    autocomplete_fields = ["tenant"]
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Who each provider person is here; made by their first sign-in."""
+
+    list_display = ["user", "subject", "issuer", "created", "last_sign_in"]
+    search_fields = ["user__username", "subject", "issuer"]
+    readonly_fields = ["user", "issuer", "subject", "created", "last_sign_in"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Group)

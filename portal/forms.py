@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
@@ -93,3 +94,11 @@ class LoginForm(AuthenticationForm):
         self.label_suffix = ""
         self.fields["username"].error_messages["required"] = "Type your username."
         self.fields["password"].error_messages["required"] = "Type your password."
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if settings.LOCAL_LOGIN == "staff-only" and not user.is_staff:
+            raise forms.ValidationError(
+                f"Passwords here are for staff only. Sign in with {settings.OIDC_LABEL} instead.",
+                code="staff_only",
+            )

@@ -31,14 +31,29 @@ class MembershipRole(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class MembershipSource(models.TextChoices):
+    MANUAL = "manual", "Added by hand"
+    PROVIDER = "provider", "From the identity provider"
+
+
 class Membership(models.Model):
-    """A user's role in a tenant: owners manage members and policies, members change things, viewers read."""
+    """A user's role in a tenant: owners manage members and policies, members change things, viewers read.
+
+    `source` says who keeps it: an owner or staff (manual), or the sign-in, which brings memberships from
+    the provider's groups in line with them at each single sign-on and never touches manual ones."""
 
     Role = MembershipRole
+    Source = MembershipSource
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    source = models.CharField(
+        max_length=16,
+        choices=Source.choices,
+        default=Source.MANUAL,
+        help_text="Provider memberships follow the person's groups at each single sign-on.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,6 +63,9 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant"),
             models.CheckConstraint(condition=models.Q(role__in=MembershipRole.values), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(source__in=MembershipSource.values), name="membership_source_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -289,3 +307,50 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit entries are never deleted.")
+
+
+class SsoGroupMapping(models.Model):
+    """A group the identity provider names (a value of the groups claim) gives a role in a team."""
+
+    group = models.CharField(max_length=255, help_text="A value of the groups claim, exactly as the provider sends it.")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sso_mappings")
+    role = models.CharField(max_length=16, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["group", "tenant__name"]
+        verbose_name = "group mapping"
+        verbose_name_plural = "group mappings"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "tenant"], name="ssogroupmapping_unique_group_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=MembershipRole.values), name="ssogroupmapping_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} → {self.tenant} ({self.get_role_display()})"
+
+
+class SsoIdentity(models.Model):
+    """Who a user is at an identity provider: its issuer and the subject it names them by.
+
+    Single sign-on finds the user by this pair, never by a name, so an account made by hand is never
+    taken over by a provider person who happens to share its username or e-mail address."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+    last_sign_in = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issuer", "subject"]
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="ssoidentity_unique_issuer_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

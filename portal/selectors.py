@@ -68,3 +68,10 @@ def audit_entry_get(*, tenant: Tenant, pk: int) -> AuditEntry:
 def tenant_list() -> QuerySet[Tenant]:
     """Every team, by name: for staff, who choose which team uses a cluster first."""
     return Tenant.objects.order_by("name")
+
+
+def owner_names(*, tenant: Tenant) -> list[str]:
+    """The user names of the tenant's owners: whom to ask to be let in."""
+    return sorted(
+        Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER).values_list("user__username", flat=True)
+    )

@@ -14,7 +14,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.environment import env_bool, env_list
+from portal.environment import env_bool, env_list, sso_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -158,7 +158,11 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: a locked-out login is refused before the password is checked
     "django.contrib.auth.backends.ModelBackend",
+    "portal.sso.backend.SsoBackend",  # single sign-on: only its callback view calls it (portal/sso/views.py)
 ]
+from portal.settings_sso import *  # noqa: E402,F403  (single sign-on and local login: a module of their own)
+from portal.settings_sso import OIDC_ISSUER, OIDC_LOGOUT_ORIGINS  # noqa: E402
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "networks:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -193,7 +197,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],
+        # Sign-out sends the browser on to the provider's end-session endpoint.
+        "form-action": [SELF, *sso_origins(OIDC_ISSUER, OIDC_LOGOUT_ORIGINS)],
         "frame-ancestors": [NONE],
     }
 }
@@ -292,6 +297,7 @@ SPECTACULAR_SETTINGS = {
         "OperationStatusEnum": "networks.models.operation.Operation.Status",
         "MembershipRoleEnum": "portal.models.Membership.Role",
         "TeamTokenRoleEnum": "portal.models.ApiToken.Role",
+        "MembershipSourceEnum": "portal.models.Membership.Source",
     },
 }
 

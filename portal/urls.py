@@ -1,11 +1,11 @@
 """The portal's URLs: its own pages, the admin, the REST mirror under /api/v1/ and the networks app."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
 from .forms import LoginForm
+from .sso import views as sso_views
 
 # Under /api/ these answer in the API's error shape; elsewhere they are Django's pages (templates/).
 handler400 = "plumbing.api.error_views.bad_request"
@@ -17,8 +17,9 @@ urlpatterns = [
     path("tenant/switch/", views.tenant_switch_view, name="tenant_switch"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/", views.membership_update, name="membership_update"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.PortalLoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("logout/", sso_views.logout_view, name="logout"),
+    path("sso/", include("portal.sso.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("tokens/", views.tokens, name="tokens"),
     path("audit/", views.audit, name="audit"),

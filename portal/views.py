@@ -2,6 +2,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -30,6 +31,16 @@ from .selectors import (
 )
 from .services import api_token_create, api_token_revoke, membership_add, membership_remove, membership_role_change
 from .tenancy import require_manage, tenant_required, tenant_switch
+
+
+class PortalLoginView(auth_views.LoginView):
+    """Django's login page, with "Sign in with <provider>" above the local form when single sign-on is on."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sso"] = {"enabled": settings.OIDC_ENABLED, "label": settings.OIDC_LABEL}
+        context["staff_only"] = settings.OIDC_ENABLED and settings.LOCAL_LOGIN == "staff-only"
+        return context
 
 
 @login_required

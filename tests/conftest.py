@@ -16,7 +16,7 @@ from tests.support import database_url
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures shared across the tree live in these modules (tests/fixtures/).
-pytest_plugins = ["tests.fixtures.teams", "tests.fixtures.cluster_inputs"]
+pytest_plugins = ["tests.fixtures.teams", "tests.fixtures.cluster_inputs", "tests.fixtures.oidc"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -66,7 +66,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "username", "role", "created"]
+        fields = ["id", "username", "role", "source", "created"]
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

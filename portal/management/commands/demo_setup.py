@@ -5,10 +5,14 @@ from django.core.management.base import BaseCommand
 
 from portal.actors import Actor
 from portal.services import demo_setup
+from portal.sso.demo import demo_mappings_setup, demo_people
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the demo tenant, its owner and a portal admin, and print their logins."
+    help = (
+        "Create (or reset) the demo tenant, its owner, a portal admin and the demo group mappings of the local "
+        "identity provider, and print their logins."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default=os.environ.get("DEMO_USERNAME", "demo"))
@@ -24,3 +28,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f'Demo tenant "{tenant.name}" is ready.'))
         self.stdout.write(f"  portal login: {username} / {password}   (owner of {tenant.name})")
         self.stdout.write(f"  admin login:  admin / {admin_password}   (/admin/)")
+        mappings = demo_mappings_setup(actor=Actor.command())
+        groups = {person["sub"]: ", ".join(person["groups"]) for person in demo_people()["people"]}
+        self.stdout.write(
+            f"  single sign-on (the local provider of `make run`): {len(mappings)} group mappings; "
+            + "; ".join(f"{sub} in {names}" for sub, names in groups.items())
+        )
