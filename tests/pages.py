@@ -1,12 +1,13 @@
 """What the page tests post and read in bulk: the run form's data, a busy tenant (`populate`) for the
-tests that count queries, and a page's tags read back (`tags_of`, `error_summary_of`). Teams, users,
-clusters and the rest are made by tests/factories.py.
+tests that count queries, a page's tags read back (`tags_of`, `error_summary_of`) and the portal's
+page patterns (`page_routes`). Teams, users, clusters and the rest are made by tests/factories.py.
 """
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from networks.models import (
@@ -22,6 +23,8 @@ from networks.models import (
 )
 from portal.services import tenant_create
 from tests.factories import Team
+
+SKIPPED_PREFIXES = ("admin/", "api/")  # the pages of the portal are every pattern outside these
 
 
 def run_form(cluster: Cluster, *, env=(), **fields) -> dict:
@@ -230,3 +233,16 @@ def error_summary_of(page: str) -> list[tuple[str | None, str]]:
     parser = _Tags()
     parser.feed(page)
     return [(href, " ".join(text.split())) for href, text in parser.summary]
+
+
+def page_routes(resolver=None, prefix: str = ""):
+    """(route, url name) of every page pattern outside the admin and the API."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(pattern, URLResolver):
+            yield from page_routes(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, f"{resolver.namespace}:{pattern.name}" if resolver.namespace else (pattern.name or "")
