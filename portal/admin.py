@@ -4,6 +4,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.utils.text import capfirst
 
+from plumbing.admin_rows import LabelledInlineFormSet
+
 from .actors import Actor
 from .changes import change_record
 from .models import ApiToken, AuditEntry, Membership, Tenant
@@ -65,6 +67,7 @@ class AuditedAdminMixin:
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = LabelledInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
