@@ -31,7 +31,7 @@ from portal.models import ApiToken, AuditEntry, Membership
 from portal.services import api_token_create, membership_set
 from tests.browser.conftest import AXE, FAILING, RUN_AXE, login, need_axe
 from tests.factories import PASSWORD, make_container, make_network, make_operation, make_staff, make_team
-from tests.pages import page_routes
+from tests.pages import page_routes, populate
 
 pytestmark = [pytest.mark.browser]
 
@@ -91,6 +91,7 @@ PENDING = {
     "admin:networks_cluster_change": "point 7",
     "api:docs": "point 7",
 }
+BUSY = 40  # networks, more than a page of a list holds
 # States of pages a plain visit does not show, by the address that shows them and the answer it gets.
 STATES = {
     "state: no network matches": ("/networks/?q=no-such-network", 200),
@@ -122,10 +123,12 @@ def nothing_changed(route) -> None:
 
 
 def made_rows():
-    """One of everything a page can be about, and the people who look at them."""
+    """One of everything a page can be about, and the people who look at them; a team busy enough
+    that the lists have page numbers, and networks shared both ways (`populate`)."""
     team = make_team()
     staff = make_staff("axe-staff")
     membership_set(tenant=team.tenant, user=staff, role=Membership.Role.OWNER)
+    populate(team, BUSY)
     web = make_network(team, "web")
     make_network(team, "pending", status=Network.Status.CREATING)
     Network.objects.filter(pk=web.pk).update(docker_id="")  # its inspect panel then asks no worker
