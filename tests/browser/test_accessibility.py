@@ -98,7 +98,16 @@ STATES = {
     "state: no container matches": ("/containers/?q=no-such-container", 200),
     "state: not found": ("/networks/999999/", 404),
 }
-PAGES = [name for _, name in page_routes() if name not in NOT_PAGES] + STAFF_PAGES + list(STATES)
+# Refused forms, sent empty by staff (the team's owner sees every form): the page comes back with its
+# error summary and its fields marked invalid. By the address of the form and its button.
+REFUSED = {
+    "refused: create network": ("/networks/new/", "Create network"),
+    "refused: API token": ("/tokens/", "Create token"),
+    "refused: registry login": ("/registries/", "Save login"),
+    "refused: add member": ("/members/", "Add member"),
+    "refused: register cluster": ("/clusters/register/", "Connect and register"),
+}
+PAGES = [name for _, name in page_routes() if name not in NOT_PAGES] + STAFF_PAGES + list(STATES) + list(REFUSED)
 
 
 def page_param(name: str):
@@ -166,6 +175,8 @@ def made_rows():
 def url_of(name: str, pks: dict) -> str:
     if name in STATES:
         return STATES[name][0]
+    if name in REFUSED:
+        return REFUSED[name][0]
     try:
         return reverse(name)
     except Exception:  # a pattern that takes the row's pk (the admin's change pages call it object_id)
@@ -174,14 +185,21 @@ def url_of(name: str, pks: dict) -> str:
         return reverse(name, kwargs={kwarg: pk})
 
 
-def check(page, url: str, seconds: Counter) -> dict:
+def check(page, url: str, seconds: Counter, *, submit: str | None = None) -> dict:
     """The page's answer and axe's violations on it (a refusal's page too: 403 and 404 are pages people
-    see); `seconds` adds up the time spent loading and in axe."""
+    see), or on the form it comes back with once `submit`, its button, is pressed; `seconds` adds up
+    the time spent loading and in axe."""
     started = time.monotonic()
     response = page.goto(url)
     if response is None or "text/html" not in response.headers.get("content-type", ""):
         return {"status": response.status if response else None, "violations": []}
     page.wait_for_function(SETTLED)
+    if submit:
+        with page.expect_navigation() as sent:
+            page.get_by_role("button", name=submit, exact=True).click()
+        response = sent.value
+        page.locator("[data-error-summary]").wait_for()
+        page.wait_for_function(SETTLED)
     loaded = time.monotonic()
     violations = page.evaluate(RUN_AXE)
     seconds["loading"] += loaded - started
@@ -226,12 +244,12 @@ def walk(browser, base_url: str, selected: list[str], team, staff, pks: dict) ->
             login(page, username, PASSWORD)
         names = [n for n in selected if (n == "login") == (username is None)]
         if who == "member":
-            names = [n for n in names if n not in STAFF_PAGES]
+            names = [n for n in names if n not in STAFF_PAGES and n not in REFUSED]
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             for name in names:
                 url = url_of(name, pks)
-                answer = check(page, url, seconds)
+                answer = check(page, url, seconds, submit=REFUSED[name][1] if name in REFUSED else None)
                 results[name].append((who, width, url, answer["status"], answer["violations"]))
         context.close()
     seconds["all"] = time.monotonic() - started
@@ -259,7 +277,7 @@ def print_totals(results: dict, seconds: Counter) -> None:
 @pytest.mark.parametrize("name", [page_param(name) for name in PAGES])
 def test_no_serious_or_critical_accessibility_violation(axe_results, name):
     answers = axe_results[name]
-    expected = STATES[name][1] if name in STATES else 200
+    expected = STATES[name][1] if name in STATES else 400 if name in REFUSED else 200
     assert any(status == expected for _, _, _, status, _ in answers), f"{name} answered nobody {expected}: {answers}"
     for who, _width, url, status, _ in answers:
         # members are refused the staff's pages; everyone else gets what the test asks
