@@ -1,6 +1,6 @@
 """What the page tests post and read in bulk: the run form's data, a busy tenant (`populate`) for the
-tests that count queries, a page's tags read back (`tags_of`, `error_summary_of`) and the portal's
-page patterns (`page_routes`). Teams, users, clusters and the rest are made by tests/factories.py.
+tests that count queries, and a page's tags read back (`tags_of`, `error_summary_of`). Teams, users,
+clusters and the rest are made by tests/factories.py.
 """
 
 from __future__ import annotations
@@ -236,7 +236,8 @@ def error_summary_of(page: str) -> list[tuple[str | None, str]]:
 
 
 def page_routes(resolver=None, prefix: str = ""):
-    """(route, url name) of every page pattern outside the admin and the API."""
+    """(route, url name) of every page pattern outside the admin and the API: what the page fuzz and
+    the accessibility check visit."""
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
         route = prefix + str(pattern.pattern)

@@ -79,13 +79,6 @@
   } else {
     focusErrorSummary(document);
   }
-  // A page whose address has a fragment (the skip link's #main, kept by a form posted after it) is
-  // scrolled to that element once loaded, and focus goes with it: the summary takes it back.
-  window.addEventListener("load", function () {
-    var active = document.activeElement;
-    var target = location.hash && document.getElementById(location.hash.slice(1));
-    if (target && (!active || active === document.body || active === target)) focusErrorSummary(document);
-  });
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target && event.target.querySelector) focusErrorSummary(event.target);
   });
