@@ -70,15 +70,26 @@
 
   // A refused form opens with its summary of errors (templates/_form_errors.html): focus goes there,
   // on load and when htmx swaps a refused form in, so it is seen and read out at once.
+  // A form without an action posts to the page's address, #main included after the skip link: the
+  // browser's move to #main once the answer has loaded would take focus from the summary, so the
+  // fragment is dropped and the summary focused again when loading ends.
   function focusErrorSummary(root) {
     var summary = root.querySelector("[data-error-summary]");
-    if (summary) summary.focus();
+    if (!summary) return;
+    if (root === document && location.hash) history.replaceState(null, "", location.pathname + location.search);
+    summary.focus();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { focusErrorSummary(document); });
   } else {
     focusErrorSummary(document);
   }
+  window.addEventListener("load", function () {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary && document.activeElement !== summary && document.activeElement === document.getElementById("main")) {
+      summary.focus();
+    }
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target && event.target.querySelector) focusErrorSummary(event.target);
   });

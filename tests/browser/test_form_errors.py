@@ -61,3 +61,18 @@ def test_a_form_htmx_swaps_back_refused_focuses_its_summary_too(open_page, trans
     expect(summary).to_contain_text("Name to look up: ")
     expect(page.locator("#diagnose-target")).to_have_attribute("aria-invalid", "true")
     assert page.evaluate("window.samePage === true")  # swapped in by htmx, not a new page
+
+
+def test_a_form_sent_after_the_skip_link_still_focuses_its_summary(open_page, transactional_db):
+    """The skip link leaves #main in the address; a form without an action posts there, and the browser's
+    move to #main on the answer must not take focus from the summary."""
+    page = open_page()
+    page.goto("/login/")
+    page.get_by_role("link", name="Skip to the content").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/login/#main")
+    page.get_by_role("button", name="Log in").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_contain_text("Type your username.")
+    page.wait_for_load_state("load")
+    expect(summary).to_be_focused()
