@@ -15,7 +15,9 @@ export SECRET_KEY ?= insecure-development-key-do-not-use-in-production
 QUICK_MARKERS := not cluster and not worker and not browser
 NO_CLUSTER := $(CURDIR)/var/no-cluster/cluster.json
 
-.PHONY: run test check setup system-packages venv redis cluster-up cluster-down db bench clean
+AXE := tests/browser/axe
+
+.PHONY: run test check setup system-packages venv axe redis cluster-up cluster-down db bench clean
 
 run: setup
 	@$(PY) manage.py demo_setup
@@ -34,7 +36,7 @@ check: venv
 	@$(VENV)/bin/mypy
 	@OVERLAY_PORTAL_CLUSTER_FILE=$(NO_CLUSTER) $(VENV)/bin/pytest -q -m "$(QUICK_MARKERS)" $(PYTEST_ARGS)
 
-setup: system-packages venv redis cluster-up db
+setup: system-packages venv axe redis cluster-up db
 
 system-packages:
 	@scripts/install-system-packages
@@ -45,6 +47,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --upgrade pip
 	@$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@touch $@
+
+# axe-core for the accessibility browser test, exactly as package-lock.json pins it; again only when the lock changes.
+axe: $(AXE)/node_modules/.installed
+
+$(AXE)/node_modules/.installed: $(AXE)/package.json $(AXE)/package-lock.json
+	@npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
 	@touch $@
 
 redis:

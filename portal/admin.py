@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
+from plumbing.admin_rows import LabelledInlineFormSet
 from plumbing.errors import ServiceError
 
 from .accounts import user_deactivate
@@ -73,6 +74,7 @@ class AuditedAdminMixin:
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = LabelledInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 

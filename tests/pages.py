@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from networks.models import (
@@ -22,6 +23,8 @@ from networks.models import (
 )
 from portal.services import tenant_create
 from tests.factories import Team
+
+SKIPPED_PREFIXES = ("admin/", "api/")  # the pages of the portal are every pattern outside these
 
 
 def run_form(cluster: Cluster, *, env=(), **fields) -> dict:
@@ -254,3 +257,17 @@ def error_summary_of(page: str) -> list[tuple[str | None, str]]:
     parser = _Tags()
     parser.feed(page)
     return [(href, " ".join(text.split())) for href, text in parser.summary]
+
+
+def page_routes(resolver=None, prefix: str = ""):
+    """(route, url name) of every page pattern outside the admin and the API: what the page fuzz and
+    the accessibility check visit."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(pattern, URLResolver):
+            yield from page_routes(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, f"{resolver.namespace}:{pattern.name}" if resolver.namespace else (pattern.name or "")

@@ -21,7 +21,6 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -31,13 +30,13 @@ from portal.actors import Actor
 from portal.models import Membership
 from portal.services import membership_set, tenant_create
 from tests.factories import make_container, make_network, make_operation, make_system_container
+from tests.pages import page_routes
 
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 4  # per page, by GET and by POST
 FORM_EXAMPLES = 10  # per form found in the pages, starting from the values it carries
 EDGES = ["33", str(2**64), "²", "x" * 10_000, "\x00", "a\x00b"]  # and each field of each form gets each of these
-SKIPPED_PREFIXES = ("admin/", "api/")
 SKIPPED_ACTIONS = {"/logout/"}  # logging out would end the fuzz, not find a 500
 QUERY_NAMES = ["page", "cluster", "status", "q", "prefixlen", "subnet", "gateway", "port", "block", "select", "next"]
 HTMX_TARGETS = ["live", "results", "port-answer", "inspect", "diagnose"]
@@ -113,19 +112,6 @@ class FormFinder(html.parser.HTMLParser):
             self._form = None
         elif tag == "select":
             self._select = None
-
-
-def page_routes(resolver=None, prefix: str = ""):
-    """(route, url name) of every page pattern outside the admin and the API."""
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if route.startswith(SKIPPED_PREFIXES):
-            continue
-        if isinstance(pattern, URLResolver):
-            yield from page_routes(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            yield route, f"{resolver.namespace}:{pattern.name}" if resolver.namespace else (pattern.name or "")
 
 
 @pytest.fixture

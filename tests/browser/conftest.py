@@ -8,6 +8,19 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# axe-core as `make setup` installs it (npm ci in tests/browser/axe); `context.add_init_script(path=AXE)`
+# puts it in every document, before the page's own scripts, and no <script> tag the CSP would stop.
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+FAILING = ("critical", "serious")  # the impacts a test fails on
+# axe on the whole document; what comes back is made small in the page.
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map((node) => node.target.join(" ")),
+    html: v.nodes[0].html.slice(0, 160),
+  }));
+}"""
 # Every page reports what the Content-Security-Policy blocked: chromium logs it, and the event says it too.
 REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => console.error(
   `securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`));"""
@@ -62,6 +75,21 @@ def open_page(browser, live_server):
     for context in contexts:
         context.close()
     assert violations == [], "The Content-Security-Policy blocked something on a page"
+
+
+def need_axe() -> Path:
+    if not AXE.exists():
+        pytest.fail(f"No {AXE}: run `make setup` (it runs `npm ci --prefix tests/browser/axe`).")
+    return AXE
+
+
+def serious_violations(page) -> list[str]:
+    """axe's violations of impact serious or critical on the page as it is now: impact, rule, nodes."""
+    return [
+        f"{v['impact']} {v['id']} ({v['help']}) on {', '.join(v['targets'])}; the first: {v['html']}"
+        for v in page.evaluate(RUN_AXE)
+        if v["impact"] in FAILING
+    ]
 
 
 def login(page, username: str, password: str):
