@@ -28,13 +28,36 @@
     });
   }
 
-  // Both are drawn by Django's scripts on "load" (after this file's listener was added): run just after.
+  // On a narrow screen a table of read-only rows (a cluster's nodes) scrolls sideways in its box, and with
+  // nothing in it to focus, the keyboard could not scroll it: the box itself takes focus then.
+  function reachScrollers() {
+    document.querySelectorAll(".inline-group").forEach(function (group) {
+      var inside = Array.prototype.some.call(
+        group.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea"),
+        function (el) { return el.offsetParent !== null; }
+      );
+      var heading = group.querySelector("h2");
+      if (group.scrollWidth > group.clientWidth + 1 && !inside) {
+        group.setAttribute("tabindex", "0");
+        group.setAttribute("role", "region");
+        group.setAttribute("aria-label", heading ? heading.textContent.trim() : "Table");
+      } else if (group.getAttribute("role") === "region") {
+        group.removeAttribute("tabindex");
+        group.removeAttribute("role");
+        group.removeAttribute("aria-label");
+      }
+    });
+  }
+
+  // All are drawn by Django's scripts on "load" (after this file's listener was added): run just after.
   window.addEventListener("load", function () {
     window.setTimeout(function () {
       nameComboboxes(document);
       nameTooltips(document);
+      reachScrollers();
     }, 0);
   });
+  window.addEventListener("resize", reachScrollers);
   document.addEventListener("formset:added", function (event) {
     window.setTimeout(function () { nameComboboxes(event.target); }, 0);
   });

@@ -90,3 +90,16 @@ def test_every_input_of_the_customised_admin_pages_has_a_name(staff_page):
         assert page.evaluate(UNNAMED) == [], url
     page.goto(f"/admin/auth/user/{team.owner.pk}/change/")
     expect(page.locator("#id_last_login_0")).to_have_attribute("aria-label", "Last login: date")
+
+
+def test_on_a_phone_the_nodes_table_scrolls_in_a_box_the_keyboard_reaches(open_page, transactional_db):
+    team = make_team()
+    staff = make_staff("root")
+    page = login(open_page(390), staff.username, PASSWORD)
+    page.goto(f"/admin/networks/cluster/{team.cluster.pk}/change/")
+    nodes = page.locator("#nodes-group")
+    expect(nodes).to_have_attribute("tabindex", "0")  # read-only rows: nothing else in it takes focus
+    expect(nodes).to_have_attribute("role", "region")
+    expect(page.locator("#reserved_ranges-group")).not_to_have_attribute("tabindex", "0")  # its inputs do
+    page.set_viewport_size({"width": 1366, "height": 900})
+    expect(nodes).not_to_have_attribute("tabindex", "0")  # it fits: no extra Tab stop
