@@ -8,11 +8,11 @@ from django.urls import path
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
-from plumbing.admin_rows import LabelledInlineFormSet
 from plumbing.errors import ServiceError
 
 from .accounts import user_deactivate
 from .actors import Actor
+from .admin_labels import LabelledFieldsMixin, LabelledTabularInline
 from .changes import change_record
 from .models import ApiToken, AuditEntry, Membership, SsoGroupMapping, SsoIdentity, Tenant
 from .services import api_token_create, api_token_revoke
@@ -34,11 +34,12 @@ def changed_fields(message) -> list[str]:
     return [name for part in message for name in part.get("changed", {}).get("fields", [])]
 
 
-class AuditedAdminMixin:
+class AuditedAdminMixin(LabelledFieldsMixin):
     """Every add, change and deletion made in the admin also goes to the audit log, with the admin's address.
 
     Django's admin history (LogEntry) stays as it is; the audit log adds the tenant and the address,
-    and is what owners and auditors read. Only field names are recorded, never values.
+    and is what owners and auditors read. Only field names are recorded, never values. (Every portal
+    admin page also names its date and time boxes: portal.admin_labels.)
     """
 
     def audit_action(self, obj, verb: str, message) -> str:
@@ -72,9 +73,8 @@ class AuditedAdminMixin:
         return super().log_deletions(request, queryset)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
-    formset = LabelledInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 

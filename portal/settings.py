@@ -291,6 +291,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # A deep link is an <a> inside each operation's <button>: nested controls a screen reader cannot
+    # reach (axe: nested-interactive). Without them the operations open as before, with no #fragment.
+    # Its syntax highlighting writes colours as style attributes (red numbers on dark grey, 3.4:1): off.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": False},
     "ENUM_NAME_OVERRIDES": {
         "NetworkStatusEnum": "networks.models.network.Network.Status",
         "ContainerStatusEnum": "networks.models.container.Container.Status",

@@ -4,7 +4,6 @@ reserved ranges and the teams' grants."""
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,6 +15,7 @@ from networks.selectors.clusters import cluster_credentials
 from plumbing.errors import USER_ERRORS
 from portal.actors import Actor
 from portal.admin import AuditedAdminMixin
+from portal.admin_labels import LabelledInlineFormSet, LabelledTabularInline
 
 from ..forms.clusters import ClusterCredentialsForm, ClusterRegisterForm
 from ..models import (
@@ -37,7 +37,7 @@ from ..views.clusters import (
 )
 
 
-class GrantFormSet(BaseInlineFormSet):
+class GrantFormSet(LabelledInlineFormSet):
     """Revoking a grant (deleting its row) is refused while the tenant still has things on the cluster."""
 
     def clean(self):
@@ -57,7 +57,7 @@ class GrantFormSet(BaseInlineFormSet):
             raise ValidationError(refusals)
 
 
-class ClusterGrantInline(admin.TabularInline):
+class ClusterGrantInline(LabelledTabularInline):
     model = ClusterGrant
     formset = GrantFormSet
     extra = 0
@@ -66,12 +66,31 @@ class ClusterGrantInline(admin.TabularInline):
     verbose_name_plural = "Teams using this cluster (grants and their limits; empty limit: none)"
 
 
-class NodeInline(admin.TabularInline):
+def ports_text(node: Node) -> str:
+    """The ports the node's own programs listen on, as "22/tcp, 53/udp" rather than raw JSON."""
+    return ", ".join(f"{port}/{protocol}" for port, protocol in node.listening_ports) or "—"
+
+
+class NodeInline(LabelledTabularInline):
+    """Nodes are what the swarm reports (registering and rotating record them, health checks their state,
+    last sighting and listening ports): shown, never edited, added or deleted here."""
+
     model = Node
     extra = 0
+    fields = ["name", "role", "address", "docker_endpoint", "state", "last_seen", "listening", "consul_container"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "Nodes (as the swarm reports them; a health check or reconcile updates them)"
+
+    @admin.display(description="Listening ports")
+    def listening(self, obj):
+        return ports_text(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
-class ReservedRangeInline(admin.TabularInline):
+class ReservedRangeInline(LabelledTabularInline):
     model = ReservedRange
     extra = 0
 
@@ -221,9 +240,18 @@ class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Node)
 class NodeAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """What health checks record (state, last sighting, listening ports, the Consul agent) is read-only."""
+
     list_display = ["name", "cluster", "address", "role", "state", "last_seen"]
     list_filter = ["role", "state", "cluster"]
     search_fields = ["name", "address", "cluster__name"]
+    fields = ["cluster", "name", "role", "address", "docker_endpoint", "state", "last_seen", "listening"]
+    fields += ["consul_container"]
+    readonly_fields = ["state", "last_seen", "listening", "consul_container"]
+
+    @admin.display(description="Listening ports")
+    def listening(self, obj):
+        return ports_text(obj)
 
 
 @admin.register(ReservedRange)

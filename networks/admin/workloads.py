@@ -6,6 +6,7 @@ from django.utils.html import format_html_join
 
 from portal.actors import Actor
 from portal.admin import AuditedAdminMixin
+from portal.admin_labels import LabelledTabularInline
 
 from ..models import (
     AddressAllocation,
@@ -22,7 +23,7 @@ from ..services.registries import registry_login_remove
 from ..services.runners import operation_give_up_request
 
 
-class EndpointInline(admin.TabularInline):
+class EndpointInline(LabelledTabularInline):
     model = Endpoint
     extra = 0
     fields = ["container", "ipv4_address", "mac_address", "aliases", "endpoint_id"]
@@ -30,7 +31,7 @@ class EndpointInline(admin.TabularInline):
     can_delete = False
 
 
-class NetworkShareInline(admin.TabularInline):
+class NetworkShareInline(LabelledTabularInline):
     model = NetworkShare
     extra = 0
     fields = ["tenant", "created_by", "created"]

@@ -196,21 +196,32 @@ def grid(area: IPv4Network, cell_prefixlen: int, index: HolderIndex, next_block:
 
 
 @dataclass(frozen=True)
+class GridRow:
+    """One row of a grid: its label (the cells' common address prefix) at `label_y`, and its cells."""
+
+    label_y: int
+    label: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
 class Frame:
-    """A grid's size and row labels, for the SVG's viewBox."""
+    """A grid's size and its rows, for the SVG's viewBox and its ARIA grid (role=grid, row, gridcell)."""
 
     width: int
     height: int
-    rows: list[tuple[int, str]]  # (baseline y, label)
+    rows: list[GridRow]
     cell: int = GRID_CELL
     label_x: int = GRID_LEFT - 6
 
 
 def frame(cells: Sequence[Cell]) -> Frame:
     columns = max(cell.column for cell in cells) + 1
-    starts = [cell for cell in cells if cell.column == 0]
-    rows = [(cell.centre_y + 4, cell.short_name) for cell in starts]
-    return Frame(GRID_LEFT + columns * GRID_STRIDE, GRID_TOP + len(starts) * GRID_STRIDE + GRID_TOP, rows)
+    by_row: dict[int, list[Cell]] = {}
+    for cell in cells:
+        by_row.setdefault(cell.row, []).append(cell)
+    rows = [GridRow(row[0].centre_y + 4, row[0].short_name, tuple(row)) for _, row in sorted(by_row.items())]
+    return Frame(GRID_LEFT + columns * GRID_STRIDE, GRID_TOP + len(rows) * GRID_STRIDE + GRID_TOP, rows)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 Nodes stand side by side; every overlay network is a bus across all of them (an overlay spans the
 cluster); each container stands in its node's column with a line up to every network it is attached to.
+A team with hundreds of networks and a few containers would see a wall of empty buses above them, so a
+network no container is on is left out unless asked for (`show_empty`), and the picture counts them.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Topology:
     left: int = TOPO_LEFT
     top: int = TOPO_TOP
     unplaced: list[TopoContainer] = field(default_factory=list)
+    hidden: int = 0  # networks without a container, left out of the picture
 
     @property
     def bus_end(self) -> int:
@@ -85,8 +88,17 @@ class Topology:
         return self.height - 16
 
 
-def topology(nodes: list[TopoNode], networks: list[TopoNetwork], containers: list[TopoContainer]) -> Topology:
-    """Place nodes, network buses and containers; containers of unknown nodes are listed apart."""
+def topology(
+    nodes: list[TopoNode], networks: list[TopoNetwork], containers: list[TopoContainer], *, show_empty: bool = True
+) -> Topology:
+    """Place nodes, network buses and containers; containers of unknown nodes are listed apart. Without
+    `show_empty`, networks no container is on are left out (`hidden` counts them)."""
+    shown = networks
+    if not show_empty:
+        used = {network_id for container in containers for network_id in container.network_ids}
+        shown = [network for network in networks if network.id in used]
+    hidden = len(networks) - len(shown)
+    networks = shown
     by_name = {node.name: node for node in nodes}
     unplaced = []
     for container in containers:
@@ -115,4 +127,4 @@ def topology(nodes: list[TopoNode], networks: list[TopoNetwork], containers: lis
         x += node.width + TOPO_GAP
     width = max(x, TOPO_LEFT + 200)
     height = box_top + TOPO_BOX_H + 24
-    return Topology(nodes=nodes, networks=networks, width=width, height=height, unplaced=unplaced)
+    return Topology(nodes=nodes, networks=networks, width=width, height=height, unplaced=unplaced, hidden=hidden)

@@ -52,8 +52,9 @@ def cluster_allocation_map(
     return picture, capacity
 
 
-def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> topology_diagram.Topology:
-    """The cluster's nodes, live networks and containers (system ones included), placed for drawing."""
+def cluster_topology(*, tenant: Tenant, cluster: Cluster, show_empty: bool = False) -> topology_diagram.Topology:
+    """The cluster's nodes, live networks and containers (system ones included), placed for drawing; networks
+    no container is on only with `show_empty`."""
     nodes = [
         topology_diagram.TopoNode(node.name, node.address, node.get_role_display(), node.state)
         for node in cluster.nodes.all()
@@ -76,4 +77,4 @@ def cluster_topology(*, tenant: Tenant, cluster: Cluster) -> topology_diagram.To
         )
         for c in container_list(tenant=tenant).filter(cluster=cluster).present().order_by("is_system", "name")
     ]
-    return topology_diagram.topology(nodes, networks, containers)
+    return topology_diagram.topology(nodes, networks, containers, show_empty=show_empty)

@@ -73,11 +73,16 @@ def allocation_map_view(request):
 @tenant_required
 @require_GET
 def topology_view(request):
+    """The picture leaves out networks no container is on; `?empty=1` draws them too."""
+    show_empty = request.GET.get("empty") == "1"
     return _cluster_page(
         request,
         "networks/topology.html",
         "networks/_topology_picture.html",
-        lambda cluster: {"topology": cluster_topology(tenant=request.tenant, cluster=cluster)},
+        lambda cluster: {
+            "topology": cluster_topology(tenant=request.tenant, cluster=cluster, show_empty=show_empty),
+            "show_empty": show_empty,
+        },
     )
 
 

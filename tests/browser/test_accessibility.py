@@ -86,13 +86,6 @@ STAFF_PAGES = [
     "admin:networks_cluster_add",
     "api:docs",
 ]
-# Pages other engineers rebuild in parallel (issue 23 points 1, 6 and 7): their marks go once that lands.
-PENDING = {
-    "networks:topology": "point 6",
-    "networks:allocation_map": "point 6",
-    "admin:networks_cluster_change": "point 7",
-    "api:docs": "point 7",
-}
 BUSY = 40  # networks, more than a page of a list holds
 # States of pages a plain visit does not show, by the address that shows them and the answer it gets.
 STATES = {
@@ -110,14 +103,6 @@ REFUSED = {
     "refused: register cluster": ("/clusters/register/", "Connect and register"),
 }
 PAGES = [name for _, name in page_routes() if name not in NOT_PAGES] + STAFF_PAGES + list(STATES) + list(REFUSED)
-
-
-def page_param(name: str):
-    marks = []
-    if name in PENDING:
-        reason = f"issue 23 {PENDING[name]} lands in parallel"
-        marks.append(pytest.mark.xfail(reason=reason, strict=False))
-    return pytest.param(name, id=name, marks=marks)
 
 
 # htmx's requests started on load (the run form's images, the inspect panel) have answered.
@@ -276,7 +261,7 @@ def print_totals(results: dict, seconds: Counter) -> None:
             print(line + ("" if status == 200 else f"  ({status})"))
 
 
-@pytest.mark.parametrize("name", [page_param(name) for name in PAGES])
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in PAGES])
 def test_no_serious_or_critical_accessibility_violation(axe_results, name):
     answers = axe_results[name]
     expected = STATES[name][1] if name in STATES else 400 if name in REFUSED else 200

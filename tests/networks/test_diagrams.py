@@ -116,3 +116,26 @@ def test_topology_places_containers_in_their_node_columns_and_links_them_to_thei
     assert web.y > networks[1].y > networks[0].y
     assert [c.name for c in topology.unplaced] == ["lost"]
     assert topology.width >= node2.x + node2.width
+
+
+def test_topology_leaves_out_networks_no_container_is_on_unless_asked():
+    def drawn(show_empty: bool):
+        networks = [topology_diagram.TopoNetwork(i, f"n{i}", f"10.0.{i}.0/24", False, "active") for i in (1, 2, 3)]
+        nodes = [topology_diagram.TopoNode("node1", "192.168.250.11", "Manager", "ready")]
+        web = topology_diagram.TopoContainer(10, "web", "tools", "running", "node1", False, [], False, [2])
+        return topology_diagram.topology(nodes, networks, [web], show_empty=show_empty)
+
+    few, all_of_them = drawn(False), drawn(True)
+    assert [n.name for n in few.networks] == ["n2"] and few.hidden == 2
+    assert [n.name for n in all_of_them.networks] == ["n1", "n2", "n3"] and all_of_them.hidden == 0
+    assert few.height == all_of_them.height - 2 * topology_diagram.TOPO_BUS_GAP  # two buses fewer
+    assert few.nodes[0].containers[0].links[0][1] == few.networks[0].y  # the line reaches the bus still drawn
+
+
+def test_each_grid_row_holds_its_cells_in_order_under_its_label():
+    picture = allocation_map_diagram.allocation_map(POOL, 24, HOLDERS, next_block=Net("10.0.2.128/25"))
+    rows = picture.overview_frame.rows
+    assert len(rows) == 16 and all(len(row.cells) == 16 for row in rows)
+    assert [cell for row in rows for cell in row.cells] == picture.overview
+    assert rows[1].label == "10.16" and rows[1].cells[0].block == Net("10.16.0.0/16")
+    assert rows[1].label_y == rows[1].cells[0].centre_y + 4

@@ -18,6 +18,10 @@ def test_the_map_draws_the_pool_and_names_each_blocks_owner(client, team):
     page = client.get("/map/").content.decode()
     # the overview: 256 /16s; the detail: the 256 /24s of the /16 holding the next free block
     assert page.count('<a class="cell"') == 512
+    # two ARIA grids (one Tab stop each with static/portal/grid-keys.js) of 16 rows, each cell named
+    assert page.count('role="grid"') == 2 and page.count('role="row"') == 32 and page.count('role="gridcell"') == 512
+    assert page.count('role="rowheader"') == 32 and page.count("data-current") == 1  # the /16 shown in detail
+    assert 'aria-label="10.0.2.0/24: free — the next network gets this block"' in page
     assert "10.0.0.0/16</span>, by /24" in page
     assert "<title>10.0.0.0/24: held outside the portal</title>" in page  # staff see its name in the admin
     assert f"<title>{web.subnet}: network &quot;web&quot;</title>" in page
@@ -70,6 +74,22 @@ def test_the_topology_shows_nodes_networks_and_containers_per_node(client, team)
         assert text in page, text
     assert "gone" not in page
     assert page.count('class="link ') == 3  # web to two networks, db to one
+
+
+def test_the_topology_draws_networks_without_containers_only_when_asked(client, team):
+    used = make_network(team, "used")
+    for name in ("idle-1", "idle-2"):
+        make_network(team, name)
+    make_container(team, "web", networks=[used], node="node1")
+    client.force_login(team.viewer)
+    page = client.get(f"/topology/?cluster={team.cluster.pk}").content.decode()
+    assert ">used<" in page and ">idle-1<" not in page and ">idle-2<" not in page
+    assert "2 networks with no container are not drawn." in page
+    assert f'href="?cluster={team.cluster.pk}&amp;empty=1">Draw them too</a>' in page  # the cluster kept
+
+    page = client.get(f"/topology/?cluster={team.cluster.pk}&empty=1").content.decode()
+    assert ">used<" in page and ">idle-1<" in page and ">idle-2<" in page
+    assert f'href="?cluster={team.cluster.pk}">Draw only networks with containers</a>' in page
 
 
 def test_the_pictures_keep_themselves_current(client, team):
