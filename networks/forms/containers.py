@@ -8,7 +8,7 @@ import shlex
 from django import forms
 
 from networks.models import Container, Network
-from networks.selectors.networks import network_list
+from networks.selectors.networks import network_attachable_list
 from networks.services.containers.specs import RESTART_POLICIES
 from plumbing.forms import PortalForm
 
@@ -96,9 +96,7 @@ class ContainerRunForm(PortalForm):
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         clusters = offer_clusters(self, tenant)
-        self.fields["networks"].queryset = (
-            network_list(tenant=tenant).filter(status=Network.Status.ACTIVE).order_by("name")
-        )
+        self.fields["networks"].queryset = network_attachable_list(tenant=tenant).order_by("name")
         self.fields["node"].choices = [(self.SPREAD, "Spread: the node running the fewest containers")] + [
             (
                 f"{cluster.pk}:{node.name}",

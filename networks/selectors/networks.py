@@ -18,6 +18,12 @@ def network_list(*, tenant: Tenant) -> NetworkQuerySet:
     return Network.objects.usable_by(tenant).select_related("cluster", "created_by", "tenant")
 
 
+def network_attachable_list(*, tenant: Tenant) -> NetworkQuerySet:
+    """The networks a standalone container of the tenant can join now: active and attachable (a network only
+    swarm services may join is left out; the run and connect services refuse it with the reason)."""
+    return network_list(tenant=tenant).filter(status=Network.Status.ACTIVE, attachable=True)
+
+
 def network_get(*, tenant: Tenant, pk: int) -> Network:
     return get_object_or_404(network_list(tenant=tenant), pk=pk)
 

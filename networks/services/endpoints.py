@@ -14,6 +14,7 @@ from networks.models import Container, Endpoint, Network
 from plumbing.errors import ServiceError
 
 from .allocations import address_allocate, address_record, address_release
+from .networks.rules import check_attachable
 from .state import state_endpoint_delete, state_endpoint_write
 
 # A name Docker's embedded DNS answers: labels of letters, digits, _ and - (not at either end), at most 63
@@ -39,9 +40,11 @@ def check_aliases(aliases) -> list[str]:
 
 
 def endpoint_plan(*, network: Network, container: Container, aliases: list[str], ipv4_address: str = "") -> Endpoint:
-    """Record an endpoint to be made. A static address is validated and held now; otherwise Docker's
+    """Record an endpoint to be made, on a network a standalone container may join. A static address is
+    validated (never a device's auxiliary address) and held now; otherwise Docker's
     IPAM picks one (it also hands addresses to each node's load balancer, so the portal must not
     guess) and `endpoint_refresh` records it."""
+    check_attachable(network, container.name)
     requested = (ipv4_address or "").strip()
     if requested:
         requested = address_allocate(network=network, owner=container.name, requested=requested).address

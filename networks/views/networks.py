@@ -128,10 +128,16 @@ def network_create_view(request):
                 internal=data["internal"],
                 encrypted=data["encrypted"],
                 labels=data["labels"],
+                ip_range=data["ip_range"],
+                aux_addresses=data["aux_addresses"],
+                mtu=data["mtu"],
+                attachable=not data["services_only"],
             ),
         )
         if operation is not None:
             messages.success(request, f"Creating network {operation.target} on {operation.params['subnet']}.")
+            for warning in operation.params.get("warnings", []):
+                messages.warning(request, warning)
             return redirect("networks:network_detail", pk=operation.network_id)
     context = {
         "form": form,
