@@ -13,7 +13,7 @@ from networks import ipam
 from networks.filters import NetworkFilterSet
 from networks.forms.networks import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
 from networks.models import Network, Operation
-from networks.selectors.allocations import cluster_capacity
+from networks.selectors.allocations import available_prefixes, cluster_capacity
 from networks.selectors.containers import container_get
 from networks.selectors.networks import (
     network_connect_candidates,
@@ -63,6 +63,9 @@ def network_list_view(request):
     )
 
 
+FREE_BLOCKS_OFFERED = 8
+
+
 def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> dict:
     """What the create form promises before it is sent: the block the network will get, or why not."""
     if cluster is None:
@@ -78,6 +81,7 @@ def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> 
                 raise ipam.PoolExhausted(cluster.pool, capacity.prefixlen)
             block, free = capacity.next_block, capacity
         gateway_address = ipam.parse_gateway(gateway, block)
+        offered = available_prefixes(cluster=cluster, prefixlen=block.prefixlen, limit=FREE_BLOCKS_OFFERED)
     except ipam.IpamError as error:
         return {"ok": False, "message": error.message, "field": error.field}
     return {
@@ -87,6 +91,7 @@ def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> 
         "gateway": gateway_address,
         "addresses": block.num_addresses - 2,
         "capacity": free,
+        "free_blocks": offered,
     }
 
 

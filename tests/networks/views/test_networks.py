@@ -465,3 +465,12 @@ def test_bad_create_options_are_refused_on_the_page(client, team, data, sentence
     assert response.status_code == 400
     assert sentence in response.content.decode()
     assert Network.objects.count() == before
+
+
+def test_the_create_form_offers_the_next_free_blocks_of_the_size(client, team):
+    make_network(team, "first")  # 10.0.0.0/24
+    client.force_login(team.member)
+    page = client.get(f"/networks/new/preview/?cluster={team.cluster.pk}&prefixlen=26", headers=HTMX).content.decode()
+    offered = [f'data-fill-subnet="10.0.1.{n}/26"' for n in (0, 64, 128, 192)]
+    assert all(button in page for button in offered) and "The next free /26 blocks" in page
+    assert page.count("data-fill-subnet=") == 8
