@@ -24,7 +24,7 @@ and addresses as typed), `options` (IP ranges and
 auxiliary addresses) and `capacity`; this face hands their names on as `ipam.<name>`.
 """
 
-from .capacity import Capacity, capacity
+from .capacity import AddressUsage, Capacity, address_usage, capacity
 from .inputs import check_address, check_subnet, default_gateway, first_free_address, parse_gateway, parse_subnet
 from .options import AUX_MAX, address_holders, parse_aux_addresses, parse_ip_range, range_avoiding
 from .pool import (
@@ -55,6 +55,8 @@ from .pool import (
 )
 
 __all__ = [
+    "AddressUsage",
+    "address_usage",
     "AUX_MAX",
     "address_holders",
     "parse_aux_addresses",

@@ -11,6 +11,7 @@ from django.db import transaction
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Endpoint, Network
+from networks.selectors.usage import network_usage
 from plumbing.errors import ServiceError
 
 from .allocations import address_allocate, address_record, address_release
@@ -46,11 +47,27 @@ def endpoint_plan(*, network: Network, container: Container, aliases: list[str],
     guess) and `endpoint_refresh` records it."""
     check_attachable(network, container.name)
     requested = (ipv4_address or "").strip()
+    if not requested:
+        check_room(network)
     if requested:
         requested = address_allocate(network=network, owner=container.name, requested=requested).address
     return Endpoint.objects.create(
         network=network, container=container, ipv4_address=requested or None, aliases=aliases
     )
+
+
+def check_room(network: Network) -> None:
+    """Refuse an attachment that needs Docker to give it an address from a network with none left."""
+    usage = network_usage(network)
+    if usage.full:
+        raise ServiceError(
+            "network_full",
+            f'Network "{network.name}" has no address left to give ({usage.used:,} of {usage.usable:,} used). Docker '
+            "cannot resize a network: create a new, larger one (each size down doubles it: a /23 holds 510) and "
+            "move containers to it, or disconnect containers you no longer need.",
+            field="networks",
+            http_status=409,
+        )
 
 
 def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:

@@ -22,6 +22,7 @@ from networks.selectors.networks import (
     network_share_list,
 )
 from networks.selectors.operations import work_in_progress
+from networks.selectors.usage import network_usage, networks_with_usage, usage_warns
 from networks.services import notices
 from networks.services.allocations import subnet_check
 from networks.services.inspection import SHARED_NETWORK, network_inspect_refusal
@@ -46,6 +47,7 @@ def network_list_view(request):
         queryset = queryset.exclude(status=Network.Status.REMOVED)
     filterset = NetworkFilterSet(request.GET, queryset=queryset, tenant=request.tenant)
     page = paginate(request, filterset.qs)
+    page.object_list = networks_with_usage(page.object_list)
     context = {
         "filterset": filterset,
         "page": page,
@@ -195,8 +197,8 @@ def _detail_context(request, network: Network, **extra) -> dict:
         "shares": network_share_list(network=network) if own else [],
         "share_form": extra.pop("share_form", None) or NetworkShareForm(network=network) if own else None,
         "operations": network.operations.filter(tenant=request.tenant).select_related("requested_by", "container")[:10],
-        "addresses_used": network.address_allocations.count(),
-        "addresses_total": network.subnet_network.num_addresses - 2,
+        "usage": (usage := network_usage(network)),
+        "usage_warns": usage_warns(usage),
         # The picker shows names only: the rest of each of the team's containers need not be read.
         "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates.only("pk", "name")),
         "has_candidates": candidates.exists(),

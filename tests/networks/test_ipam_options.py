@@ -13,6 +13,7 @@ from networks.ipam import (
     AUX_MAX,
     IpamError,
     address_holders,
+    address_usage,
     check_address,
     first_free_address,
     parse_aux_addresses,
@@ -233,3 +234,31 @@ def test_accepted_aux_addresses_are_hosts_outside_the_range_and_off_the_gateway(
     assert len(set(found.values())) == len(found) == len(pairs)
     for address in found.values():
         assert address in hosts and address != gateway and address not in ip_range
+
+
+# --------------------------------------------------------------------------- how full a network is
+
+
+def test_usage_counts_the_gateway_devices_and_containers_of_what_docker_hands_out():
+    aux = [IPv4Address("10.0.42.2"), IPv4Address("10.0.42.3")]
+    whole = address_usage(SUBNET, gateway=GATEWAY, taken=[*aux, IPv4Address("10.0.42.10")], pending=1)
+    assert (whole.used, whole.usable, round(whole.ratio, 4)) == (5, 254, 0.0197)
+    # With a range: only what lies in it, a static address outside it takes none of it.
+    ranged = address_usage(SUBNET, gateway=GATEWAY, ip_range=UPPER, taken=[*aux, IPv4Address("10.0.42.200")])
+    assert (ranged.used, ranged.usable) == (1, 127), "the subnet's broadcast address is not handed out"
+    tiny = IPv4Network("10.0.42.0/29")
+    full = address_usage(tiny, gateway=IPv4Address("10.0.42.1"), pending=5)
+    assert (full.used, full.usable, full.full, full.ratio) == (6, 6, True, 1.0)
+
+
+@given(data=st.data(), subnet=small_subnets)
+def test_usage_is_what_brute_force_counts(data, subnet):
+    hosts = list(subnet.hosts())
+    gateway = data.draw(st.sampled_from(hosts))
+    ip_range = data.draw(st.sampled_from([None, *subnet.subnets(prefixlen_diff=2)]))
+    taken = data.draw(st.lists(st.sampled_from(hosts), max_size=10))
+    usage = address_usage(subnet, gateway=gateway, ip_range=ip_range, taken=taken)
+    handed_out = [a for a in hosts if ip_range is None or a in ip_range]
+    assert usage.usable == len(handed_out)
+    assert usage.used == len({a for a in (gateway, *taken) if a in handed_out})
+    assert 0 <= usage.ratio <= 1

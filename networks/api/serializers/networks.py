@@ -12,6 +12,7 @@ from rest_framework import serializers
 from networks import ipam
 from networks.models import Endpoint, Network
 from networks.models.network import MTU_MAX, MTU_MIN, container_mtu
+from networks.selectors.usage import usage_of_row
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.api.rows import RowSerializer
 
@@ -121,6 +122,14 @@ class NetworkSerializer(RowSerializer):
     shared = serializers.SerializerMethodField(help_text="True when another team shares this network with yours.")
     shared_with = serializers.SerializerMethodField(help_text="The teams yours shares it with (owners' view).")
     containers = serializers.SerializerMethodField()
+    addresses_used = serializers.SerializerMethodField(
+        help_text="Addresses taken of those Docker hands out (the IP range, or the subnet): the gateway, "
+        "auxiliary addresses and containers."
+    )
+    addresses_usable = serializers.SerializerMethodField(
+        help_text="Addresses Docker hands out: the IP range's, or the subnet's less its network and broadcast."
+    )
+    utilization = serializers.SerializerMethodField(help_text="addresses_used / addresses_usable, 0 to 1.")
     container_mtu = serializers.SerializerMethodField(
         help_text="The MTU containers on the network get: `mtu` (or 1500) less the overlay's headers."
     )
@@ -129,6 +138,7 @@ class NetworkSerializer(RowSerializer):
         model = Network
         fields = ["id", "name", "cluster", "cluster_name", "subnet", "gateway", "internal", "encrypted", "labels"]
         fields += ["ip_range", "aux_addresses", "mtu", "container_mtu", "attachable"]
+        fields += ["addresses_used", "addresses_usable", "utilization"]
         fields += ["is_external", "docker_id", "status", "created_by", "created", "updated", "owner", "shared"]
         fields += ["shared_with", "containers"]
         method_columns = ["tenant"]  # container_mtu reads mtu and encrypted, fields already
@@ -148,6 +158,20 @@ class NetworkSerializer(RowSerializer):
         if self.get_shared(network):
             return []
         return [share["tenant__slug"] for share in network["share_rows"]]
+
+    def usage(self, network) -> ipam.AddressUsage:
+        if "usage" not in network:
+            network["usage"] = usage_of_row(network)
+        return network["usage"]
+
+    def get_addresses_used(self, network) -> int:
+        return self.usage(network).used
+
+    def get_addresses_usable(self, network) -> int:
+        return self.usage(network).usable
+
+    def get_utilization(self, network) -> float:
+        return round(self.usage(network).ratio, 4)
 
     def get_container_mtu(self, network) -> int:
         return container_mtu(network["mtu"], encrypted=network["encrypted"])
