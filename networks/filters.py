@@ -4,6 +4,7 @@ sorts by (`sorting`: the page's column headers and the API's `?ordering=` alike)
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 
 from networks.models import Cluster, Container, Network, Operation
 from networks.selectors.networks import network_container_count
@@ -46,10 +47,18 @@ class NetworkFilterSet(SortedFilterSet):
     shared = django_filters.BooleanFilter(
         method="filter_shared", label="Shared with your team", help_text="true: other teams' networks shared with yours"
     )
+    tag = django_filters.CharFilter(
+        method="filter_tags", label="Tag", help_text="Networks with this tag (repeat for networks with every one)."
+    )
+    label = django_filters.CharFilter(
+        method="filter_labels",
+        label="Docker label",
+        help_text="KEY=VALUE, or KEY for any value: networks made with that Docker label (repeat for every one).",
+    )
 
     class Meta:
         model = Network
-        fields = ["q", "name", "cluster", "status", "shared"]
+        fields = ["q", "name", "cluster", "status", "shared", "tag", "label"]
 
     # Networks of one name on two clusters: the cluster's name next.
     sorting = Sorting(
@@ -77,6 +86,23 @@ class NetworkFilterSet(SortedFilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(subnet__startswith=value) | Q(docker_id__startswith=value))
+
+    def filter_tags(self, queryset, name, value):
+        for tag in self.data.getlist("tag") if hasattr(self.data, "getlist") else [value]:
+            if tag.strip():
+                queryset = queryset.filter(tags__name=tag.strip().lower())
+        return queryset
+
+    def filter_labels(self, queryset, name, value):
+        wanted = self.data.getlist("label") if hasattr(self.data, "getlist") else [value]
+        for number, label in enumerate(item for item in wanted if item):
+            key, sep, label_value = label.partition("=")
+            if not sep:
+                queryset = queryset.filter(labels__has_key=key)
+                continue
+            alias = f"label_{number}"
+            queryset = queryset.alias(**{alias: KeyTransform(key, "labels")}).filter(**{alias: label_value})
+        return queryset
 
 
 class ContainerFilterSet(SortedFilterSet):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import clusters, containers, dashboard, metrics, networks, operations, registries
+from .views import clusters, containers, dashboard, metrics, network_details, networks, operations, registries
 
 app_name = "networks"
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("networks/<int:pk>/remove/", networks.network_remove_view, name="network_remove"),
     path("networks/<int:pk>/share/", networks.network_share_view, name="network_share"),
+    path("networks/<int:pk>/describe/", network_details.network_describe_view, name="network_describe"),
     path("networks/<int:pk>/unshare/<int:tenant_pk>/", networks.network_unshare_view, name="network_unshare"),
     path("containers/", containers.container_list_view, name="container_list"),
     path("containers/run/", containers.container_run_view, name="container_run"),

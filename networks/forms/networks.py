@@ -157,3 +157,29 @@ class NetworkRemoveForm(PortalForm):
     disconnect = forms.BooleanField(
         required=False, label="Disconnect the attached containers first", help_text="Otherwise removal is refused."
     )
+
+
+class NetworkDescribeForm(PortalForm):
+    """The portal's own details of a network: never sent to Docker, changed at any time."""
+
+    class Meta:
+        model = Network
+
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the network is for, for your team and the admins.",
+    )
+    tags = forms.CharField(
+        required=False,
+        help_text="Words to file it under, separated by commas, such as pci, staging. The networks list filters by them.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    @classmethod
+    def of(cls, network: Network) -> NetworkDescribeForm:
+        tags = ", ".join(network.tags.values_list("name", flat=True))
+        return cls(initial={"description": network.description, "tags": tags})
+
+    def clean_tags(self) -> list[str]:
+        return split_list(self.cleaned_data["tags"])

@@ -117,6 +117,9 @@ class Network(models.Model):
     attachable = models.BooleanField(
         default=True, help_text="Standalone containers may join it; otherwise only swarm services."
     )
+    description = models.CharField(
+        max_length=500, blank=True, help_text="What the network is for, in the team's words; never sent to Docker."
+    )
     is_external = models.BooleanField(
         default=False, help_text="Found on the cluster rather than made by the portal; its subnet is blocked."
     )
@@ -176,6 +179,29 @@ class Network(models.Model):
     def is_usable_by(self, tenant) -> bool:
         """Whether the tenant may run and connect containers on it: its own, or shared with it."""
         return self.tenant_id == tenant.pk or self.shares.filter(tenant=tenant).exists()
+
+
+TAG_MAX_LENGTH = 32
+
+
+class NetworkTag(models.Model):
+    """A word a team files its network under (pci, staging), kept by the portal only: Docker's labels are set
+    at create and cannot change (moby #27598); tags can."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=TAG_MAX_LENGTH)
+
+    class Meta:
+        ordering = ["network", "name"]
+        verbose_name = "network tag"
+        verbose_name_plural = "network tags"
+        constraints = [
+            models.UniqueConstraint(fields=["network", "name"], name="networktag_unique_network_name"),
+        ]
+        indexes = [models.Index(fields=["name", "network"], name="networktag_name_network_idx")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class NetworkShare(models.Model):

@@ -9,7 +9,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare
+from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare, NetworkTag
 from portal.models import Tenant
 
 
@@ -53,11 +53,11 @@ def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[Network, dic
 def network_rows_with_containers(rows: list[dict]) -> list[dict]:
     """Rows of `network_rows` (with their ids), each given its endpoints with their containers'
     names and teams (`endpoint_rows`, by container name: only what the API shows of a container, most
-    may be another team's) and the teams it is shared with (`share_rows`, by name): two more queries
-    whatever the number of rows."""
+    may be another team's), the teams it is shared with (`share_rows`, by name) and its tags (`tag_rows`):
+    three more queries whatever the number of rows."""
     by_id = {}
     for row in rows:
-        row["endpoint_rows"], row["share_rows"] = [], []
+        row["endpoint_rows"], row["share_rows"], row["tag_rows"] = [], [], []
         by_id[row["id"]] = row
     if not by_id:
         return rows
@@ -69,6 +69,10 @@ def network_rows_with_containers(rows: list[dict]) -> list[dict]:
     shares = NetworkShare.objects.filter(network__any_of=by_id).order_by("tenant__name", "pk")
     for share in shares.values("network", "tenant__slug"):
         by_id[share["network"]]["share_rows"].append(share)
+    for network_id, tag in (
+        NetworkTag.objects.filter(network__any_of=by_id).order_by("name").values_list("network", "name")
+    ):
+        by_id[network_id]["tag_rows"].append(tag)
     return rows
 
 

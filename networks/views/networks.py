@@ -11,7 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks import ipam
 from networks.filters import NetworkFilterSet
-from networks.forms.networks import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
+from networks.forms.networks import (
+    ConnectForm,
+    NetworkCreateForm,
+    NetworkDescribeForm,
+    NetworkRemoveForm,
+    NetworkShareForm,
+)
 from networks.models import Network, Operation
 from networks.selectors.allocations import available_prefixes, cluster_capacity
 from networks.selectors.containers import container_get
@@ -42,7 +48,7 @@ from portal.tenancy import require_change, require_manage, tenant_required
 @tenant_required
 @require_GET
 def network_list_view(request):
-    queryset = network_list_counted(tenant=request.tenant)
+    queryset = network_list_counted(tenant=request.tenant).prefetch_related("tags")
     if not request.GET.getlist("status"):
         queryset = queryset.exclude(status=Network.Status.REMOVED)
     filterset = NetworkFilterSet(request.GET, queryset=queryset, tenant=request.tenant)
@@ -185,7 +191,7 @@ def _status_context(network: Network) -> dict:
     }
 
 
-def _detail_context(request, network: Network, **extra) -> dict:
+def detail_context(request, network: Network, **extra) -> dict:
     candidates = network_connect_candidates(tenant=request.tenant, network=network)
     endpoints = network.endpoints.select_related("container__node").order_by("container__name")
     own = network.tenant_id == request.tenant.pk
@@ -196,6 +202,7 @@ def _detail_context(request, network: Network, **extra) -> dict:
         "removable": own and network.status in (Network.Status.ACTIVE, Network.Status.FAILED),
         "shares": network_share_list(network=network) if own else [],
         "share_form": extra.pop("share_form", None) or NetworkShareForm(network=network) if own else None,
+        "describe_form": extra.pop("describe_form", None) or NetworkDescribeForm.of(network) if own else None,
         "operations": network.operations.filter(tenant=request.tenant).select_related("requested_by", "container")[:10],
         "usage": (usage := network_usage(network)),
         "usage_warns": usage_warns(usage),
@@ -211,7 +218,7 @@ def _detail_context(request, network: Network, **extra) -> dict:
 @require_GET
 def network_detail_view(request, pk: int):
     network = network_get(tenant=request.tenant, pk=pk)
-    return render(request, "networks/network_detail.html", _detail_context(request, network))
+    return render(request, "networks/network_detail.html", detail_context(request, network))
 
 
 @tenant_required
@@ -269,7 +276,7 @@ def network_connect_view(request, pk: int):
         messages.success(request, f"Connecting {operation.container.name} to {network.name}.")
         return redirect("networks:network_detail", pk=network.pk)
     network.refresh_from_db()
-    context = _detail_context(request, network, connect_form=form)
+    context = detail_context(request, network, connect_form=form)
     return render(request, "networks/network_detail.html", context, status=status)
 
 
@@ -330,7 +337,7 @@ def network_share_view(request, pk: int):
             request, f"{network.name} is shared with {share.tenant.name}: they can run and connect containers on it."
         )
         return redirect("networks:network_detail", pk=network.pk)
-    context = _detail_context(request, network, share_form=form)
+    context = detail_context(request, network, share_form=form)
     return render(request, "networks/network_detail.html", context, status=status)
 
 

@@ -76,6 +76,21 @@ class NetworkCreateSerializer(StrictSerializer):
     )
 
 
+class NetworkUpdateSerializer(StrictSerializer):
+    """The portal's own details of a network, changed at any time; leave a field out to keep it."""
+
+    class Meta:
+        model = Network
+
+    description = Text(required=False, allow_blank=True, help_text="What the network is for; never sent to Docker.")
+    tags = serializers.ListField(
+        child=Text(allow_blank=True),
+        required=False,
+        help_text="Words to file it under, such as pci or staging (lowercase letters, digits, - and _); the list "
+        "given replaces the network's. Never sent to Docker.",
+    )
+
+
 class NetworkConnectSerializer(StrictSerializer):
     class Meta:
         model = Endpoint
@@ -130,6 +145,7 @@ class NetworkSerializer(RowSerializer):
         help_text="Addresses Docker hands out: the IP range's, or the subnet's less its network and broadcast."
     )
     utilization = serializers.SerializerMethodField(help_text="addresses_used / addresses_usable, 0 to 1.")
+    tags = serializers.SerializerMethodField(help_text="The portal's tags of the network (never sent to Docker).")
     container_mtu = serializers.SerializerMethodField(
         help_text="The MTU containers on the network get: `mtu` (or 1500) less the overlay's headers."
     )
@@ -138,7 +154,7 @@ class NetworkSerializer(RowSerializer):
         model = Network
         fields = ["id", "name", "cluster", "cluster_name", "subnet", "gateway", "internal", "encrypted", "labels"]
         fields += ["ip_range", "aux_addresses", "mtu", "container_mtu", "attachable"]
-        fields += ["addresses_used", "addresses_usable", "utilization"]
+        fields += ["addresses_used", "addresses_usable", "utilization", "description", "tags"]
         fields += ["is_external", "docker_id", "status", "created_by", "created", "updated", "owner", "shared"]
         fields += ["shared_with", "containers"]
         method_columns = ["tenant"]  # container_mtu reads mtu and encrypted, fields already
@@ -158,6 +174,9 @@ class NetworkSerializer(RowSerializer):
         if self.get_shared(network):
             return []
         return [share["tenant__slug"] for share in network["share_rows"]]
+
+    def get_tags(self, network) -> list[str]:
+        return network["tag_rows"]
 
     def usage(self, network) -> ipam.AddressUsage:
         if "usage" not in network:

@@ -16,6 +16,7 @@ from networks.services import shares as share_services
 from networks.services.inspection import network_inspect_refusal
 from networks.services.networks.attach import network_connect, network_disconnect
 from networks.services.networks.create import network_create
+from networks.services.networks.details import network_describe
 from networks.services.networks.inspect import network_inspect
 from networks.services.networks.remove import network_remove
 from networks.services.queue import worker_answer
@@ -34,6 +35,7 @@ from ..serializers.networks import (
     NetworkSerializer,
     NetworkShareSerializer,
     NetworkUnshareSerializer,
+    NetworkUpdateSerializer,
 )
 from ..serializers.operations import OperationBatchSerializer, OperationSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
@@ -64,6 +66,17 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     def retrieve(self, request, pk=None):
         return Response(self.get_serializer(self.network_row(pk)).data)
+
+    @extend_schema(
+        summary="Change a network's description and tags (the portal's own; never sent to Docker)",
+        request=NetworkUpdateSerializer,
+        responses={200: NetworkSerializer, **errors(403, 409)},
+    )
+    def partial_update(self, request, pk=None):
+        network = self.get_object()
+        data = valid(NetworkUpdateSerializer, request)
+        network_describe(actor=Actor.of(request), tenant=request.tenant, network=network, **data)
+        return Response(self.get_serializer(self.network_row(network.pk)).data)
 
     @extend_schema(
         summary="Create an overlay network (docker network create)",
