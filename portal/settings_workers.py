@@ -78,6 +78,10 @@ NODE_PROBE_IMAGE = os.environ.get("NODE_PROBE_IMAGE", "overlay-portal/tools:late
 # or a connect that needs an address from it is refused.
 NETWORK_UTILIZATION_WARNING = float(os.environ.get("NETWORK_UTILIZATION_WARNING", "0.8"))
 
+# A team network with no container for this many days is offered for removal (a list filter, a
+# dashboard line, and a removal of a chosen set after a preview).
+UNUSED_NETWORK_DAYS = int(os.environ.get("UNUSED_NETWORK_DAYS", "30"))
+
 # The oldest Docker Engine API a cluster may speak (1.40 = Docker 19.03); registration refuses older ones.
 DOCKER_MIN_API_VERSION = os.environ.get("DOCKER_MIN_API_VERSION", "1.40")
 

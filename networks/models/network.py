@@ -117,6 +117,13 @@ class Network(models.Model):
     attachable = models.BooleanField(
         default=True, help_text="Standalone containers may join it; otherwise only swarm services."
     )
+    last_attached = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a container last joined or left it; with no container on it, unused since then "
+        "(or since it was made).",
+    )
     description = models.CharField(
         max_length=500, blank=True, help_text="What the network is for, in the team's words; never sent to Docker."
     )

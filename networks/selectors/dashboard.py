@@ -8,7 +8,7 @@ from django.conf import settings
 from networks.models import Container
 from networks.selectors.containers import container_exposed_list
 from networks.selectors.health import cluster_health_list
-from networks.selectors.networks import network_list
+from networks.selectors.networks import network_list, network_unused_list
 from networks.selectors.operations import operation_list
 from networks.selectors.usage import networks_filling_up
 from portal.models import Tenant
@@ -27,5 +27,7 @@ def dashboard_summary(*, tenant: Tenant) -> dict:
         "operations": list(operation_list(tenant=tenant)[:8]),
         "operations_unfinished": operation_list(tenant=tenant).unfinished().count(),
         "filling_up": networks_filling_up(tenant=tenant),
+        "unused_count": network_unused_list(tenant=tenant, days=settings.UNUSED_NETWORK_DAYS).count(),
+        "unused_days": settings.UNUSED_NETWORK_DAYS,
         "usage_warning": settings.NETWORK_UTILIZATION_WARNING,
     }

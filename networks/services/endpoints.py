@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.utils import timezone
 
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
@@ -51,6 +52,7 @@ def endpoint_plan(*, network: Network, container: Container, aliases: list[str],
         check_room(network)
     if requested:
         requested = address_allocate(network=network, owner=container.name, requested=requested).address
+    Network.objects.filter(pk=network.pk).update(last_attached=timezone.now())
     return Endpoint.objects.create(
         network=network, container=container, ipv4_address=requested or None, aliases=aliases
     )
@@ -105,6 +107,7 @@ def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) 
         if endpoint.ipv4_address:
             address_release(network=network, address=endpoint.ipv4_address)
         endpoint.delete()
+        Network.objects.filter(pk=network.pk).update(last_attached=timezone.now())
     state_endpoint_delete(network=network, container_id=container.pk)
 
 
