@@ -13,6 +13,7 @@ from networks import ipam
 from networks.models import Endpoint, Network
 from networks.models.network import MTU_MAX, MTU_MIN, container_mtu
 from networks.selectors.usage import usage_of_row
+from networks.services.networks.rules import MTU_SENTENCE
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.api.rows import RowSerializer
 
@@ -65,6 +66,7 @@ class NetworkCreateSerializer(StrictSerializer):
     mtu = Integer(
         required=False,
         allow_null=True,
+        error_messages={"invalid": MTU_SENTENCE},
         help_text=f"{MTU_MIN} to {MTU_MAX}. As `--opt com.docker.network.driver.mtu`: the underlay's MTU; containers get 50 bytes less. "
         "Null for Docker's default (1500). Above a node's underlay MTU the operation's params carry a warning.",
     )

@@ -45,17 +45,18 @@ def check_attachable(network: Network, container_name: str) -> None:
         )
 
 
+MTU_SENTENCE = (
+    f"MTU is a whole number of bytes from {MTU_MIN} to {MTU_MAX}, such as 1450; leave it empty for Docker's default "
+    "(1500)."
+)
+
+
 def check_mtu(mtu) -> int | None:
     """The MTU asked for (None for Docker's default), a whole number of bytes Docker and IPv4 accept."""
     if mtu is None or mtu == "":
         return None
     if isinstance(mtu, bool) or not isinstance(mtu, int) or not MTU_MIN <= mtu <= MTU_MAX:
-        raise ServiceError(
-            "bad_mtu",
-            f"MTU is a whole number of bytes from {MTU_MIN} to {MTU_MAX}, such as 1450; leave it empty for "
-            "Docker's default (1500).",
-            field="mtu",
-        )
+        raise ServiceError("bad_mtu", MTU_SENTENCE, field="mtu")
     return mtu
 
 
