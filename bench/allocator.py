@@ -5,6 +5,9 @@ Levels: 0, 10,000 and 60,000 used /24s of 10.0.0.0/8 (ServiceNet reserved). At e
   lookups, insert; Consul left out), median of several, each released again afterwards;
 - baseline: the same choice made the way general IPAM tools compute "available prefixes":
   read every used block, netaddr IPSet(pool) - IPSet(used + reserved), first /24 of the rest.
+And the free blocks a team is offered (`GET .../available-prefixes/?prefixlen=26&limit=10`): the
+portal's walk from the floor (networks/selectors/allocations.py) against NetBox's way, the same
+IPSet difference cut into /26s; both must list the same ten.
 
 Run: `make bench` (or `.venv/bin/python bench/allocator.py`; set DATABASE_URL for PostgreSQL).
 """
@@ -29,6 +32,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from networks import ipam  # noqa: E402
 from networks.models import Cluster, ClusterGrant, ReservedRange, SubnetAllocation  # noqa: E402
+from networks.selectors.allocations import available_prefixes  # noqa: E402
 from networks.services.allocations import subnet_allocate, subnet_release  # noqa: E402
 from networks.services.grants import grant_check_room  # noqa: E402
 from portal.models import Tenant  # noqa: E402
@@ -103,6 +107,43 @@ def time_baseline(cluster: Cluster) -> tuple[float, str]:
     return statistics.median(samples) * 1000, cidr
 
 
+AVAILABLE_PREFIXLEN, AVAILABLE_LIMIT = 26, 10
+
+
+def time_available(cluster: Cluster) -> tuple[float, list[str]]:
+    """The portal's list of free blocks, median in ms."""
+    samples, listed = [], []
+    for _ in range(PORTAL_RUNS):
+        cluster = Cluster.objects.get(pk=cluster.pk)  # as a request reads it
+        start = time.perf_counter()
+        listed = [
+            str(b) for b in available_prefixes(cluster=cluster, prefixlen=AVAILABLE_PREFIXLEN, limit=AVAILABLE_LIMIT)
+        ]
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000, listed
+
+
+def time_available_baseline(cluster: Cluster) -> tuple[float, list[str]]:
+    """NetBox's available-prefixes: the IPSet difference of the pool and everything used, cut to the size."""
+    samples, listed = [], []
+    for _ in range(BASELINE_RUNS):
+        start = time.perf_counter()
+        used = list(SubnetAllocation.objects.filter(cluster=cluster).values_list("cidr", flat=True))
+        reserved = [r.cidr for r in cluster.reserved_ranges.all()]
+        available = netaddr.IPSet([str(POOL)]) - netaddr.IPSet(used + reserved)
+        listed = []
+        for free in available.iter_cidrs():
+            if free.prefixlen <= AVAILABLE_PREFIXLEN:
+                for piece in free.subnet(AVAILABLE_PREFIXLEN):
+                    listed.append(str(piece))
+                    if len(listed) == AVAILABLE_LIMIT:
+                        break
+            if len(listed) == AVAILABLE_LIMIT:
+                break
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000, listed
+
+
 def main() -> None:
     tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     Cluster.objects.filter(name="bench").delete()
@@ -125,6 +166,14 @@ def main() -> None:
             print(
                 f"allocator at {level} used: portal {portal_ms:.2f} ms, baseline {baseline_ms:.2f} ms, "
                 f"speedup {baseline_ms / portal_ms:.1f}x (both chose {portal_cidr})"
+            )
+            listing_ms, listed = time_available(cluster)
+            netbox_ms, netbox_listed = time_available_baseline(cluster)
+            assert listed == netbox_listed, (listed, netbox_listed)
+            print(
+                f"available prefixes (/{AVAILABLE_PREFIXLEN}, {AVAILABLE_LIMIT}) at {level} used: portal "
+                f"{listing_ms:.2f} ms, NetBox's IPSet difference {netbox_ms:.2f} ms, speedup "
+                f"{netbox_ms / listing_ms:.1f}x (both listed {listed[0]} to {listed[-1]})"
             )
         # Several teams on one swarm share the pool and the lock: one team, then two taking turns.
         second, _ = Tenant.objects.get_or_create(slug="bench-second", defaults={"name": "Bench second"})

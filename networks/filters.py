@@ -4,9 +4,10 @@ sorts by (`sorting`: the page's column headers and the API's `?ordering=` alike)
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 
 from networks.models import Cluster, Container, Network, Operation
-from networks.selectors.networks import network_container_count
+from networks.selectors.networks import network_container_count, network_unused_filter
 from plumbing.inputs import MAX_ID
 from plumbing.sorting import Sorting, natural
 
@@ -22,6 +23,12 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class DaysFilter(django_filters.NumberFilter):
+    """A whole number of days."""
+
+    field_class = forms.IntegerField
 
 
 class SortedFilterSet(django_filters.FilterSet):
@@ -46,10 +53,26 @@ class NetworkFilterSet(SortedFilterSet):
     shared = django_filters.BooleanFilter(
         method="filter_shared", label="Shared with your team", help_text="true: other teams' networks shared with yours"
     )
+    tag = django_filters.CharFilter(
+        method="filter_tags", label="Tag", help_text="Networks with this tag (repeat for networks with every one)."
+    )
+    label = django_filters.CharFilter(
+        method="filter_labels",
+        label="Docker label",
+        help_text="KEY=VALUE, or KEY for any value: networks made with that Docker label (repeat for every one).",
+    )
+
+    unused_days = DaysFilter(
+        method="filter_unused",
+        label="Unused for days",
+        min_value=0,
+        max_value=3650,
+        help_text="Networks with no container for at least this many days.",
+    )
 
     class Meta:
         model = Network
-        fields = ["q", "name", "cluster", "status", "shared"]
+        fields = ["q", "name", "cluster", "status", "shared", "tag", "label", "unused_days"]
 
     # Networks of one name on two clusters: the cluster's name next.
     sorting = Sorting(
@@ -77,6 +100,26 @@ class NetworkFilterSet(SortedFilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(subnet__startswith=value) | Q(docker_id__startswith=value))
+
+    def filter_unused(self, queryset, name, value):
+        return network_unused_filter(queryset, days=int(value))
+
+    def filter_tags(self, queryset, name, value):
+        for tag in self.data.getlist("tag") if hasattr(self.data, "getlist") else [value]:
+            if tag.strip():
+                queryset = queryset.filter(tags__name=tag.strip().lower())
+        return queryset
+
+    def filter_labels(self, queryset, name, value):
+        wanted = self.data.getlist("label") if hasattr(self.data, "getlist") else [value]
+        for number, label in enumerate(item for item in wanted if item):
+            key, sep, label_value = label.partition("=")
+            if not sep:
+                queryset = queryset.filter(labels__has_key=key)
+                continue
+            alias = f"label_{number}"
+            queryset = queryset.alias(**{alias: KeyTransform(key, "labels")}).filter(**{alias: label_value})
+        return queryset
 
 
 class ContainerFilterSet(SortedFilterSet):

@@ -2,8 +2,9 @@
 
 Nothing is counted in process memory: the web server runs several processes, and each would count
 only its own requests. The collector asks the database (and the broker, for the queue's length) at
-scrape time, so any process answers the same. This is the operator's view across every tenant;
-it names clusters, never what tenants put on them.
+scrape time, so any process answers the same. This is the operator's view across every tenant:
+it names clusters, and of what teams put on them only how full each team's networks are and how
+much of its grants each team uses (for alerts before a network or a grant runs out).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from networks import ipam
-from networks.models import Cluster, Container, Operation
+from networks.models import Cluster, ClusterGrant, Container, Network, Operation
 from networks.selectors.allocations import cluster_capacity
+from networks.selectors.clusters import grant_usage
 from networks.selectors.health import ClusterHealth
+from networks.selectors.usage import USAGE_COLUMNS, network_usages
 
 PREFIX = "overlay_portal"
 # Seconds: an operation is a Docker or Consul call or a few, so most end within a minute.
@@ -149,6 +152,43 @@ def cluster_families() -> list[GaugeMetricFamily]:
     return [healthy, nodes, ready, agents, alive, blocks, blocks_total]
 
 
+def network_utilization() -> GaugeMetricFamily:
+    """Each team network's addresses used / usable (of its IP range, or its subnet), 0 to 1."""
+    family = GaugeMetricFamily(
+        f"{PREFIX}_network_utilization",
+        "Addresses used of those Docker hands out on the network (gateway, auxiliary addresses, containers), 0-1.",
+        labels=["cluster", "network", "tenant"],
+    )
+    networks = list(
+        Network.objects.filter(is_external=False)
+        .live()
+        .select_related("cluster", "tenant")
+        .only(*USAGE_COLUMNS, "name", "cluster__name", "tenant__slug")
+        .order_by("cluster__name", "name")
+    )
+    usages = network_usages(networks)
+    for network in networks:
+        assert network.tenant is not None  # not external
+        family.add_metric([network.cluster.name, network.name, network.tenant.slug], usages[network.pk].ratio)
+    return family
+
+
+def grant_families() -> list[GaugeMetricFamily]:
+    """What each team holds on each cluster beside its grant's limits (a limit only where one is set)."""
+    labels = ["cluster", "tenant", "resource"]
+    used = GaugeMetricFamily(f"{PREFIX}_grant_used", "What a team holds on a cluster, by resource.", labels=labels)
+    limit = GaugeMetricFamily(
+        f"{PREFIX}_grant_limit", "The most a team's grant lets it hold on a cluster, by resource.", labels=labels
+    )
+    for grant in ClusterGrant.objects.select_related("cluster", "tenant").order_by("cluster__name", "tenant__slug"):
+        for resource, held, most in grant_usage(grant=grant).rows():
+            names = [grant.cluster.name, grant.tenant.slug, resource.replace(" ", "_")]
+            used.add_metric(names, held)
+            if most is not None:
+                limit.add_metric(names, most)
+    return [used, limit]
+
+
 class PortalCollector(Collector):
     """Every family above, computed afresh on each scrape."""
 
@@ -157,3 +197,5 @@ class PortalCollector(Collector):
         yield operation_durations()
         yield from queue_depth()
         yield from cluster_families()
+        yield network_utilization()
+        yield from grant_families()

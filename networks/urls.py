@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import clusters, containers, dashboard, metrics, networks, operations, registries
+from .views import clusters, containers, dashboard, metrics, network_details, networks, operations, registries, unused
 
 app_name = "networks"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("networks/", networks.network_list_view, name="network_list"),
     path("networks/new/", networks.network_create_view, name="network_create"),
     path("networks/new/preview/", networks.network_preview_view, name="network_preview"),
+    path("networks/unused/", unused.network_unused_view, name="network_unused"),
     path("networks/<int:pk>/", networks.network_detail_view, name="network_detail"),
     path("networks/<int:pk>/status/", networks.network_status_view, name="network_status"),
     path("networks/<int:pk>/inspect/", networks.network_inspect_view, name="network_inspect"),
@@ -21,6 +22,7 @@ urlpatterns = [
     ),
     path("networks/<int:pk>/remove/", networks.network_remove_view, name="network_remove"),
     path("networks/<int:pk>/share/", networks.network_share_view, name="network_share"),
+    path("networks/<int:pk>/describe/", network_details.network_describe_view, name="network_describe"),
     path("networks/<int:pk>/unshare/<int:tenant_pk>/", networks.network_unshare_view, name="network_unshare"),
     path("containers/", containers.container_list_view, name="container_list"),
     path("containers/run/", containers.container_run_view, name="container_run"),

@@ -69,9 +69,18 @@ CELERY_BEAT_SCHEDULE = {
 # before it fails with a sentence naming what is down.
 STATE_STORE_WAIT_SECONDS = float(os.environ.get("STATE_STORE_WAIT_SECONDS", "120"))
 
-# The image a worker runs (`netstat -lntu`, --network host) on each node to learn the ports the node's
-# own programs listen on; a node without it keeps the ports it had (the reserved table still applies).
+# The image a worker runs (`netstat -lntu` and `ip`, --network host) on each node to learn the ports the
+# node's own programs listen on and its underlay's MTU; a node without it keeps what it had (the reserved
+# table still applies).
 NODE_PROBE_IMAGE = os.environ.get("NODE_PROBE_IMAGE", "overlay-portal/tools:latest")
+
+# A network this full (addresses used / usable) gets a warning badge and a dashboard line; at 1.0 a run
+# or a connect that needs an address from it is refused.
+NETWORK_UTILIZATION_WARNING = float(os.environ.get("NETWORK_UTILIZATION_WARNING", "0.8"))
+
+# A team network with no container for this many days is offered for removal (a list filter, a
+# dashboard line, and a removal of a chosen set after a preview).
+UNUSED_NETWORK_DAYS = int(os.environ.get("UNUSED_NETWORK_DAYS", "30"))
 
 # The oldest Docker Engine API a cluster may speak (1.40 = Docker 19.03); registration refuses older ones.
 DOCKER_MIN_API_VERSION = os.environ.get("DOCKER_MIN_API_VERSION", "1.40")

@@ -15,6 +15,7 @@ import docker.tls
 
 from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
 from .errors import EngineError
+from .inspect import MTU_OPTION
 from .refusals import translated
 
 DEFAULT_TIMEOUT = 30
@@ -102,20 +103,31 @@ def create_overlay_network(
     labels: dict[str, str],
     internal: bool = False,
     encrypted: bool = False,
+    ip_range: str = "",
+    aux_addresses: dict[str, str] | None = None,
+    mtu: int | None = None,
+    attachable: bool = True,
 ) -> dict:
-    """Create an attachable overlay network and return its `docker network inspect` attributes."""
-    ipam_config = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
-    options = {"encrypted": ""} if encrypted else None
+    """Create an overlay network and return its `docker network inspect` attributes."""
+    pool = docker.types.IPAMPool(
+        subnet=subnet, gateway=gateway, iprange=ip_range or None, aux_addresses=aux_addresses or None
+    )
+    ipam_config = docker.types.IPAMConfig(pool_configs=[pool])
+    options = {}
+    if encrypted:
+        options["encrypted"] = ""
+    if mtu is not None:
+        options[MTU_OPTION] = str(mtu)
     with translated():
         # The low-level call: the SDK's networks.create would inspect it once more than network_allocated does.
         created = client(manager_endpoint).api.create_network(
             name,
             driver="overlay",
-            attachable=True,
+            attachable=attachable,
             internal=internal,
             ipam=ipam_config,
             labels=labels,
-            options=options,
+            options=options or None,
             check_duplicate=True,
         )
     return network_allocated(manager_endpoint, created["Id"])

@@ -1,8 +1,9 @@
 """A swarm's nodes as their engines tell: whether one answers, its engine's facts, the swarm's node list,
-and the ports a node's own programs listen on."""
+and what a probe on a node's own network finds: the ports its programs listen on, its underlay's MTU."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .docker import client
@@ -42,14 +43,40 @@ def parse_listening(netstat: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def listening_ports(endpoint: DockerEndpoint | str, *, image: str, labels: dict[str, str]) -> list[tuple[int, str]]:
-    """The ports programs of the node itself listen on: `netstat -lntu` in a throw-away container on the
-    node's own network (`--network host`), from an image the node has."""
+@dataclass(frozen=True)
+class NodeProbe:
+    listening: list[tuple[int, str]]
+    underlay_mtu: int | None  # of the interface holding the node's address; None when not found
+
+
+_SEPARATOR = "@@overlay-portal@@"
+_ADDRESS_LINE = re.compile(r"^\d+:\s+(?P<interface>[^\s:@]+)\s+inet\s+(?P<address>[\d.]+)/")
+_LINK_LINE = re.compile(r"^\d+:\s+(?P<interface>[^\s:@]+)[@:].*\smtu\s+(?P<mtu>\d+)")
+
+
+def parse_underlay_mtu(addresses: str, links: str, *, address: str) -> int | None:
+    """The MTU of the interface that holds `address`, from `ip -o -4 addr` and `ip -o link` output."""
+    interface = next(
+        (m["interface"] for m in map(_ADDRESS_LINE.match, addresses.splitlines()) if m and m["address"] == address),
+        None,
+    )
+    for match in map(_LINK_LINE.match, links.splitlines()):
+        if match and match["interface"] == interface:
+            return int(match["mtu"])
+    return None
+
+
+def node_probe(endpoint: DockerEndpoint | str, *, image: str, labels: dict[str, str], address: str) -> NodeProbe:
+    """`netstat -lntu` and `ip` in one throw-away container on the node's own network (`--network host`),
+    from an image the node has: the ports the node's programs listen on, and the MTU of its underlay."""
+    script = f"netstat -lntu; echo {_SEPARATOR}; ip -o -4 addr show || true; echo {_SEPARATOR}; ip -o link show || true"
     with translated():
         output = client(endpoint).containers.run(
-            image, ["netstat", "-lntu"], network_mode="host", remove=True, labels=labels
+            image, ["sh", "-c", script], network_mode="host", remove=True, labels=labels
         )
-    return parse_listening(output.decode(errors="replace"))
+    netstat, _, rest = output.decode(errors="replace").partition(_SEPARATOR)
+    addresses, _, links = rest.partition(_SEPARATOR)
+    return NodeProbe(parse_listening(netstat), parse_underlay_mtu(addresses, links, address=address))
 
 
 @dataclass(frozen=True)

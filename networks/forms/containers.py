@@ -9,7 +9,7 @@ from django import forms
 from django.http import QueryDict
 
 from networks.models import Container, Network
-from networks.selectors.networks import network_list
+from networks.selectors.networks import network_attachable_list
 from networks.services.containers.specs import RESTART_POLICIES
 from plumbing.forms import PortalForm
 from plumbing.inputs import parse_id
@@ -118,7 +118,7 @@ class ContainerRunForm(PortalForm):
         self.only_cluster = clusters[0] if len(clusters) == 1 else None
         if self.only_cluster is not None:
             self.fields["cluster"].widget = forms.HiddenInput()
-        offered = network_list(tenant=tenant).filter(status=Network.Status.ACTIVE).order_by(natural("name"), "pk")
+        offered = network_attachable_list(tenant=tenant).order_by(natural("name"), "pk")
         self.fields["networks"].queryset = offered
         self.fields["node"].choices = [(self.SPREAD, "Spread: the node running the fewest containers")] + [
             (

@@ -25,7 +25,7 @@ class NetworkCreateForm(PortalForm):
 
     cluster = ClusterChoiceField(queryset=None, empty_label=None)
     name = forms.CharField(
-        help_text="Letters, digits, underscores, periods or hyphens, such as mynetwork.",
+        help_text="Letters and digits, with hyphens or underscores between them (no periods), such as my-network.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     prefixlen = forms.TypedChoiceField(
@@ -56,12 +56,53 @@ class NetworkCreateForm(PortalForm):
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         help_text="One KEY=VALUE per line, such as team=payments.",
     )
+    ip_range = forms.CharField(
+        label="IP range",
+        required=False,
+        help_text="Containers get addresses from this part of the subnet only, such as 10.0.42.128/25. "
+        "Needs a custom subnet; leave empty for all of it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "decimal"}),
+    )
+    aux_addresses = forms.CharField(
+        label="Auxiliary addresses",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="Devices already on the subnet, one NAME=ADDRESS per line, such as router=10.0.42.2: never given "
+        "to a container. Needs an IP range that leaves them out.",
+    )
+    mtu = forms.IntegerField(
+        label="MTU",
+        required=False,
+        help_text="The underlay's MTU, as Docker's com.docker.network.driver.mtu; containers get 50 bytes less. "
+        "Leave empty for Docker's default (1500).",
+        error_messages={"invalid": "MTU is a whole number of bytes, such as 1450; leave it empty for 1500."},
+    )
+    # Ticked means `docker network create` without --attachable; a form sent without it (a checkbox left
+    # out) stays attachable, the portal's default, since the portal runs standalone containers.
+    services_only = forms.BooleanField(
+        required=False,
+        label="Swarm services only",
+        help_text="Not attachable: standalone containers cannot be run on it or connected to it.",
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         first = offer_clusters(self, tenant).first()
         if first is not None:
             self.fields["prefixlen"].initial = first.default_prefixlen
+
+    def clean_aux_addresses(self) -> list[tuple[str, str]]:
+        """NAME=ADDRESS lines as pairs, in order: the service refuses a name given twice."""
+        pairs = []
+        for number, line in enumerate(self.cleaned_data["aux_addresses"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            name, sep, address = line.partition("=")
+            if not sep:
+                raise forms.ValidationError(f'Line {number}, "{line}", is not NAME=ADDRESS, such as router=10.0.42.2.')
+            pairs.append((name.strip(), address.strip()))
+        return pairs
 
     def clean_labels(self) -> dict[str, str]:
         labels = {}
@@ -116,3 +157,29 @@ class NetworkRemoveForm(PortalForm):
     disconnect = forms.BooleanField(
         required=False, label="Disconnect the attached containers first", help_text="Otherwise removal is refused."
     )
+
+
+class NetworkDescribeForm(PortalForm):
+    """The portal's own details of a network: never sent to Docker, changed at any time."""
+
+    class Meta:
+        model = Network
+
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the network is for, for your team and the admins.",
+    )
+    tags = forms.CharField(
+        required=False,
+        help_text="Words to file it under, separated by commas, such as pci, staging. The networks list filters by them.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    @classmethod
+    def of(cls, network: Network) -> NetworkDescribeForm:
+        tags = ", ".join(network.tags.values_list("name", flat=True))
+        return cls(initial={"description": network.description, "tags": tags})
+
+    def clean_tags(self) -> list[str]:
+        return split_list(self.cleaned_data["tags"])

@@ -20,11 +20,13 @@ Errors users can cause are :class:`IpamError` instances carrying a short ``code`
 sentence that says what to do, and the form ``field`` it belongs to.
 
 Three modules: `pool` (bounds, errors, ranges, lookups, first-fit), `inputs` (subnets, gateways
-and addresses as typed) and `capacity`; this face hands their names on as `ipam.<name>`.
+and addresses as typed), `options` (IP ranges and
+auxiliary addresses) and `capacity`; this face hands their names on as `ipam.<name>`.
 """
 
-from .capacity import Capacity, capacity
+from .capacity import AddressUsage, Capacity, address_usage, capacity
 from .inputs import check_address, check_subnet, default_gateway, first_free_address, parse_gateway, parse_subnet
+from .options import AUX_MAX, address_holders, parse_aux_addresses, parse_ip_range, range_avoiding
 from .pool import (
     MAX_PREFIXLEN,
     MIN_PREFIXLEN,
@@ -45,6 +47,7 @@ from .pool import (
     combine,
     first_fit,
     first_overlapping,
+    free_blocks,
     merge_ranges,
     prefix_error,
     prefixlen_range,
@@ -52,6 +55,13 @@ from .pool import (
 )
 
 __all__ = [
+    "AddressUsage",
+    "address_usage",
+    "AUX_MAX",
+    "address_holders",
+    "parse_aux_addresses",
+    "parse_ip_range",
+    "range_avoiding",
     "Capacity",
     "CoverFn",
     "IntervalIndex",
@@ -77,6 +87,7 @@ __all__ = [
     "first_fit",
     "first_free_address",
     "first_overlapping",
+    "free_blocks",
     "merge_ranges",
     "parse_gateway",
     "parse_subnet",

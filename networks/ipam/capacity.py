@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from .pool import IntervalIndex, PoolExhausted, check_prefixlen, first_fit, merge_ranges, to_range
 
@@ -84,3 +84,43 @@ def _intersection_size(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> in
         else:
             j += 1
     return shared
+
+
+@dataclass(frozen=True)
+class AddressUsage:
+    """How full one network is: addresses taken of those Docker hands out (its IP range, or the subnet)."""
+
+    used: int
+    usable: int
+
+    @property
+    def ratio(self) -> float:
+        return self.used / self.usable if self.usable else 1.0
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.usable
+
+
+def address_usage(
+    subnet: IPv4Network,
+    *,
+    gateway: IPv4Address,
+    ip_range: IPv4Network | None = None,
+    taken: Iterable[IPv4Address] = (),
+    pending: int = 0,
+) -> AddressUsage:
+    """Used and usable addresses of the part Docker hands out: `ip_range` when the network has one (as
+    Docker does), else the subnet, without its network and broadcast addresses.
+
+    Used counts the gateway, auxiliary addresses and containers' addresses (`taken`) that lie in that
+    part, once each, and `pending` attachments whose address Docker has yet to give (they will take one
+    from it). A static address outside the range takes none of the range's.
+    """
+    lo, hi = to_range(ip_range or subnet)
+    subnet_lo, subnet_hi = to_range(subnet)
+    lo, hi = max(lo, subnet_lo + 1), min(hi, subnet_hi - 1)
+    usable = max(0, hi - lo + 1)
+    addresses = {int(address) for address in (gateway, *taken)}
+    used = sum(1 for address in addresses if lo <= address <= hi) + pending
+    return AddressUsage(used=min(used, usable), usable=usable)

@@ -3,7 +3,7 @@ with a sentence on their field."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
 from .pool import (
@@ -129,16 +129,30 @@ def parse_gateway(text: str | None, subnet: IPv4Network) -> IPv4Address:
     return gateway
 
 
-def first_free_address(subnet: IPv4Network, *, gateway: IPv4Address, used: set[IPv4Address]) -> IPv4Address:
-    """The lowest host address of ``subnet`` that is neither the gateway nor used.
+def first_free_address(
+    subnet: IPv4Network,
+    *,
+    gateway: IPv4Address,
+    used: set[IPv4Address],
+    ip_range: IPv4Network | None = None,
+    aux: Mapping[IPv4Address, str] | None = None,
+) -> IPv4Address:
+    """The lowest host address of ``subnet`` (of its ``ip_range``, when it has one, as Docker hands them out)
+    that is neither the gateway, nor used, nor an auxiliary address.
 
-    The walk is lazy, so it looks at no more than ``len(used) + 2`` addresses
+    The walk is lazy, so it looks at no more than ``len(used) + len(aux) + 2`` addresses
     before it finds one, even in a /16.
     """
     network, broadcast = to_range(subnet)
+    if ip_range is not None:
+        network, broadcast = (
+            max(network, int(ip_range.network_address) - 1),
+            min(broadcast, int(ip_range.broadcast_address) + 1),
+        )
+    aux = aux or {}
     for x in range(network + 1, broadcast):
         address = IPv4Address(x)
-        if address != gateway and address not in used:
+        if address != gateway and address not in used and address not in aux:
             return address
     raise IpamError(
         "subnet_full",
@@ -149,12 +163,28 @@ def first_free_address(subnet: IPv4Network, *, gateway: IPv4Address, used: set[I
 
 
 def check_address(
-    text: str | None, subnet: IPv4Network, *, gateway: IPv4Address, used: set[IPv4Address]
+    text: str | None,
+    subnet: IPv4Network,
+    *,
+    gateway: IPv4Address,
+    used: set[IPv4Address],
+    ip_range: IPv4Network | None = None,
+    aux: Mapping[IPv4Address, str] | None = None,
 ) -> IPv4Address:
-    """The container address a user typed, checked against ``subnet``; empty means the first free one."""
+    """The container address a user typed, checked against ``subnet``; empty means the first free one.
+
+    A static address outside the network's IP range stays allowed, as in Docker; an auxiliary address
+    (a device's, ``aux``: address -> name) never is."""
     address = _parse_address(text, subnet, default=None, field="ip_address", kind="Address", code="address")
     if address is None:
-        return first_free_address(subnet, gateway=gateway, used=used)
+        return first_free_address(subnet, gateway=gateway, used=used, ip_range=ip_range, aux=aux)
+    if aux and address in aux:
+        raise IpamError(
+            "address_is_aux",
+            f"{address} is the auxiliary address of {aux[address]}, a device already on {subnet}. "
+            "Pick another address, or leave it empty to get the next free one.",
+            "ip_address",
+        )
     if address == gateway:
         raise IpamError(
             "address_is_gateway",

@@ -246,6 +246,43 @@ def first_fit(pool: IPv4Network, prefixlen: int, *, overlap: OverlapFn, floor: i
     raise PoolExhausted(pool, prefixlen)
 
 
+def free_blocks(
+    pool: IPv4Network,
+    prefixlen: int,
+    *,
+    occupied: Iterable[tuple[int, int]],
+    floor: int | None = None,
+    limit: int = 10,
+) -> list[IPv4Network]:
+    """The first ``limit`` free aligned /``prefixlen`` blocks of ``pool`` in Carina's order (lowest first):
+    the blocks :func:`first_fit` would hand out one after another.
+
+    ``occupied`` are the taken ranges from ``floor`` on, sorted by their start (they may overlap or
+    nest: reserved ranges, held blocks); the walk reads them lazily and stops at the ``limit``-th free
+    block, so a caller can page them out of an index a few rows at a time.
+    """
+    check_prefixlen(pool, prefixlen)
+    pool_lo, pool_hi = to_range(pool)
+    size = 1 << (32 - prefixlen)
+    candidate = align_up(max(pool_lo, floor if floor is not None else pool_lo), prefixlen)
+    found: list[IPv4Network] = []
+
+    def take_before(limit_address: int) -> None:
+        nonlocal candidate
+        while len(found) < limit and candidate + size - 1 < limit_address and candidate + size - 1 <= pool_hi:
+            found.append(block(candidate, prefixlen))
+            candidate += size
+
+    for lo, hi in occupied:
+        take_before(lo)
+        if len(found) >= limit or candidate > pool_hi:
+            return found
+        if hi >= candidate:
+            candidate = align_up(hi + 1, prefixlen)
+    take_before(pool_hi + 1)
+    return found
+
+
 def advance_floor(floor: int, *, cover: CoverFn) -> int:
     """Move ``floor`` past every occupied run that starts at it.
 

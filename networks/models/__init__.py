@@ -1,7 +1,7 @@
 from .allocation import AddressAllocation, SubnetAllocation
 from .cluster import Cluster, ClusterGrant, Node, ReservedRange
 from .container import Container, ContainerQuerySet, Endpoint
-from .network import Network, NetworkQuerySet, NetworkShare
+from .network import Network, NetworkQuerySet, NetworkShare, NetworkTag
 from .operation import Operation, OperationQuerySet
 from .registry import RegistryLogin
 
@@ -15,6 +15,7 @@ __all__ = [
     "Network",
     "NetworkQuerySet",
     "NetworkShare",
+    "NetworkTag",
     "Node",
     "Operation",
     "OperationQuerySet",

@@ -235,6 +235,12 @@ class Node(models.Model):
         help_text='[[port, "tcp"|"udp"], ...] programs of the node itself listened on when a worker last looked; '
         "a container may not publish them.",
     )
+    underlay_mtu = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="underlay MTU",
+        help_text="The MTU of the node's interface that carries the swarm's traffic, when a worker last looked.",
+    )
     events_seen_until = models.DateTimeField(
         null=True,
         blank=True,

@@ -5,16 +5,36 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# The swarm's own rule for a network's name (swarmkit controlapi: "name must be valid as a DNS name
+# component"): letters and digits, with hyphens and underscores only between them; no period.
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$")
 NAME_MAX_LENGTH = 63
+MTU_MIN, MTU_MAX = 68, 9000  # IPv4's minimum; jumbo frames
+# What the overlay driver takes from a network's MTU for its containers (libnetwork drivers/overlay,
+# measured: --opt com.docker.network.driver.mtu=1400 gives a container eth0 MTU 1350): the VXLAN and
+# outer headers, and on an encrypted network the ESP header and padding too.
+VXLAN_OVERHEAD = 50
+ESP_OVERHEAD = 26
+
+
+def container_mtu(mtu: int | None, *, encrypted: bool) -> int:
+    """The MTU a container on a network gets: the network's (the underlay's; Docker's default 1500) less
+    what the overlay adds."""
+    inner = (mtu or 1500) - VXLAN_OVERHEAD
+    if encrypted:
+        inner -= ESP_OVERHEAD
+        inner -= inner % 4
+    return inner
+
+
 PREDEFINED_NAMES = frozenset({"bridge", "host", "none", "ingress", "docker_gwbridge"})
 
 
 def validate_network_name(name: str) -> None:
     if not NAME_PATTERN.match(name or ""):
         raise ValidationError(
-            f'"{name}" is not a valid network name: start with a letter or digit, then use letters, '
-            "digits, underscores, periods or hyphens.",
+            f'"{name}" is not a valid network name: the swarm takes names as DNS labels, so use letters and '
+            "digits, with hyphens or underscores only between them (no periods or spaces), such as my-network.",
             code="invalid_name",
         )
     if name.lower() in PREDEFINED_NAMES:
@@ -75,6 +95,38 @@ class Network(models.Model):
     internal = models.BooleanField(default=False, help_text="No traffic to or from outside the network.")
     encrypted = models.BooleanField(default=False, help_text="Encrypt traffic between nodes (IPsec).")
     labels = models.JSONField(default=dict, blank=True)
+    ip_range = models.CharField(
+        max_length=18,
+        blank=True,
+        verbose_name="IP range",
+        help_text="Docker hands containers addresses from this part of the subnet only; empty for all of it.",
+    )
+    aux_addresses = models.JSONField(
+        default=dict,
+        blank=True,
+        verbose_name="auxiliary addresses",
+        help_text="Name -> address of devices already on the subnet (a router): never given to a container.",
+    )
+    mtu = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="MTU",
+        help_text="Docker's com.docker.network.driver.mtu: the underlay's MTU; containers get 50 bytes less. "
+        "Empty for Docker's default (1500).",
+    )
+    attachable = models.BooleanField(
+        default=True, help_text="Standalone containers may join it; otherwise only swarm services."
+    )
+    last_attached = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a container last joined or left it; with no container on it, unused since then "
+        "(or since it was made).",
+    )
+    description = models.CharField(
+        max_length=500, blank=True, help_text="What the network is for, in the team's words; never sent to Docker."
+    )
     is_external = models.BooleanField(
         default=False, help_text="Found on the cluster rather than made by the portal; its subnet is blocked."
     )
@@ -106,6 +158,10 @@ class Network(models.Model):
                 condition=models.Q(is_external=True) | models.Q(tenant__isnull=False),
                 name="network_tenant_unless_external",
             ),
+            models.CheckConstraint(
+                condition=models.Q(mtu__isnull=True) | models.Q(mtu__gte=MTU_MIN, mtu__lte=MTU_MAX),
+                name="network_mtu_in_range",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "status"], name="network_tenant_status_idx"),
@@ -117,6 +173,10 @@ class Network(models.Model):
         return self.name
 
     @property
+    def container_mtu(self) -> int:
+        return container_mtu(self.mtu, encrypted=self.encrypted)
+
+    @property
     def subnet_network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.subnet)
 
@@ -126,6 +186,29 @@ class Network(models.Model):
     def is_usable_by(self, tenant) -> bool:
         """Whether the tenant may run and connect containers on it: its own, or shared with it."""
         return self.tenant_id == tenant.pk or self.shares.filter(tenant=tenant).exists()
+
+
+TAG_MAX_LENGTH = 32
+
+
+class NetworkTag(models.Model):
+    """A word a team files its network under (pci, staging), kept by the portal only: Docker's labels are set
+    at create and cannot change (moby #27598); tags can."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=TAG_MAX_LENGTH)
+
+    class Meta:
+        ordering = ["network", "name"]
+        verbose_name = "network tag"
+        verbose_name_plural = "network tags"
+        constraints = [
+            models.UniqueConstraint(fields=["network", "name"], name="networktag_unique_network_name"),
+        ]
+        indexes = [models.Index(fields=["name", "network"], name="networktag_name_network_idx")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class NetworkShare(models.Model):

@@ -3,19 +3,51 @@ the API), one by id or by name, the teams it is shared with or could be, and the
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare
+from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare, NetworkTag
 from portal.models import Tenant
 
 
 def network_list(*, tenant: Tenant) -> NetworkQuerySet:
     """The tenant's own networks and those shared with it; never another team's, never external ones."""
     return Network.objects.usable_by(tenant).select_related("cluster", "created_by", "tenant")
+
+
+def network_attachable_list(*, tenant: Tenant) -> NetworkQuerySet:
+    """The networks a standalone container of the tenant can join now: active and attachable (a network only
+    swarm services may join is left out; the run and connect services refuse it with the reason)."""
+    return network_list(tenant=tenant).filter(status=Network.Status.ACTIVE, attachable=True)
+
+
+def unused_cutoff(days: int) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=days)
+
+
+def network_unused_filter(queryset, *, days: int):
+    """Networks of `queryset` with no container on them now, and none joining or leaving for `days` days
+    (since they were made, when none ever has)."""
+    has_endpoint = Exists(Endpoint.objects.filter(network=OuterRef("pk")))
+    idle_since = Coalesce("last_attached", "created")
+    return queryset.filter(~has_endpoint).alias(idle_since=idle_since).filter(idle_since__lte=unused_cutoff(days))
+
+
+def network_unused_list(*, tenant: Tenant, days: int) -> NetworkQuerySet:
+    """The team's own active networks unused for `days` days: what it may remove in one go. Never another
+    team's (shared with it or not), never one made outside the portal (the swarm's ingress, a CLI one)."""
+    networks = Network.objects.filter(tenant=tenant, is_external=False, status=Network.Status.ACTIVE)
+    return (
+        network_unused_filter(networks, days=days)
+        .annotate(idle_since=Coalesce("last_attached", "created"))
+        .select_related("cluster")
+        .order_by("idle_since", "name")
+    )
 
 
 def network_get(*, tenant: Tenant, pk: int) -> Network:
@@ -47,11 +79,11 @@ def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[Network, dic
 def network_rows_with_containers(rows: list[dict]) -> list[dict]:
     """Rows of `network_rows` (with their ids), each given its endpoints with their containers'
     names and teams (`endpoint_rows`, by container name: only what the API shows of a container, most
-    may be another team's) and the teams it is shared with (`share_rows`, by name): two more queries
-    whatever the number of rows."""
+    may be another team's), the teams it is shared with (`share_rows`, by name) and its tags (`tag_rows`):
+    three more queries whatever the number of rows."""
     by_id = {}
     for row in rows:
-        row["endpoint_rows"], row["share_rows"] = [], []
+        row["endpoint_rows"], row["share_rows"], row["tag_rows"] = [], [], []
         by_id[row["id"]] = row
     if not by_id:
         return rows
@@ -63,6 +95,10 @@ def network_rows_with_containers(rows: list[dict]) -> list[dict]:
     shares = NetworkShare.objects.filter(network__any_of=by_id).order_by("tenant__name", "pk")
     for share in shares.values("network", "tenant__slug"):
         by_id[share["network"]]["share_rows"].append(share)
+    for network_id, tag in (
+        NetworkTag.objects.filter(network__any_of=by_id).order_by("name").values_list("network", "name")
+    ):
+        by_id[network_id]["tag_rows"].append(tag)
     return rows
 
 

@@ -293,7 +293,14 @@ def address_allocate(*, network: Network, owner: str, requested: str | None = No
     subnet = network.subnet_network
     gateway = ipaddress.IPv4Address(network.gateway)
     used = {ipaddress.IPv4Address(a) for a in network.address_allocations.values_list("address", flat=True)}
-    address = ipam.check_address(requested, subnet, gateway=gateway, used=used)
+    address = ipam.check_address(
+        requested,
+        subnet,
+        gateway=gateway,
+        used=used,
+        ip_range=ipaddress.IPv4Network(network.ip_range) if network.ip_range else None,
+        aux=ipam.address_holders(network.aux_addresses),
+    )
     try:
         with transaction.atomic():
             return AddressAllocation.objects.create(network=network, address=str(address), owner=owner)

@@ -20,6 +20,7 @@ from networks import ipam
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
+from networks.engine.inspect import network_differences
 from networks.models import Cluster, Network, Operation, SubnetAllocation
 
 from .allocations import (
@@ -81,6 +82,7 @@ def network_build(*, operation: Operation, network: Network) -> dict:
             )
             attrs = _create(cluster, network)
         if attrs is not None and not docker_engine.network_is_broken(attrs):
+            _check_built_as_asked(cluster, network, attrs)
             return attrs
         if attrs is not None:
             docker_engine.remove_network(cluster.docker, attrs["Id"])
@@ -135,11 +137,38 @@ def _create(cluster: Cluster, network: Network) -> dict | None:
             labels=network_labels(network),
             internal=network.internal,
             encrypted=network.encrypted,
+            ip_range=network.ip_range,
+            aux_addresses=network.aux_addresses,
+            mtu=network.mtu,
+            attachable=network.attachable,
         )
     except EngineError as error:
         if error.code == "pool_overlaps":
             return None
         raise
+
+
+def _check_built_as_asked(cluster: Cluster, network: Network, attrs: dict) -> None:
+    """Remove a network the swarm built otherwise than asked (an engine that ignores an option) and say so."""
+    expected = {
+        "subnet": network.subnet,
+        "gateway": network.gateway,
+        "ip_range": network.ip_range,
+        "mtu": network.mtu,
+        "attachable": network.attachable,
+        "internal": network.internal,
+        "encrypted": network.encrypted,
+    }
+    differences = network_differences(attrs, expected=expected)
+    if not differences:
+        return
+    docker_engine.remove_network(cluster.docker, attrs["Id"])
+    raise EngineError(
+        f"The swarm built network {network.name} with {'; '.join(differences)}, so the portal removed it. "
+        "The cluster's engine may not support one of the options: create it again without it, or ask an admin "
+        "to check the engine's version.",
+        code="network_mismatch",
+    )
 
 
 def _swarm_holder(cluster: Cluster, network: Network) -> tuple[str, ipaddress.IPv4Network] | None:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.utils import timezone
 
 from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container, Endpoint, Network
+from networks.selectors.usage import network_usage
 from plumbing.errors import ServiceError
 
 from .allocations import address_allocate, address_record, address_release
+from .networks.rules import check_attachable
 from .state import state_endpoint_delete, state_endpoint_write
 
 # A name Docker's embedded DNS answers: labels of letters, digits, _ and - (not at either end), at most 63
@@ -39,15 +42,34 @@ def check_aliases(aliases) -> list[str]:
 
 
 def endpoint_plan(*, network: Network, container: Container, aliases: list[str], ipv4_address: str = "") -> Endpoint:
-    """Record an endpoint to be made. A static address is validated and held now; otherwise Docker's
+    """Record an endpoint to be made, on a network a standalone container may join. A static address is
+    validated (never a device's auxiliary address) and held now; otherwise Docker's
     IPAM picks one (it also hands addresses to each node's load balancer, so the portal must not
     guess) and `endpoint_refresh` records it."""
+    check_attachable(network, container.name)
     requested = (ipv4_address or "").strip()
+    if not requested:
+        check_room(network)
     if requested:
         requested = address_allocate(network=network, owner=container.name, requested=requested).address
+    Network.objects.filter(pk=network.pk).update(last_attached=timezone.now())
     return Endpoint.objects.create(
         network=network, container=container, ipv4_address=requested or None, aliases=aliases
     )
+
+
+def check_room(network: Network) -> None:
+    """Refuse an attachment that needs Docker to give it an address from a network with none left."""
+    usage = network_usage(network)
+    if usage.full:
+        raise ServiceError(
+            "network_full",
+            f'Network "{network.name}" has no address left to give ({usage.used:,} of {usage.usable:,} used). Docker '
+            "cannot resize a network: create a new, larger one (each size down doubles it: a /23 holds 510) and "
+            "move containers to it, or disconnect containers you no longer need.",
+            field="networks",
+            http_status=409,
+        )
 
 
 def endpoint_refresh(*, endpoint: Endpoint, attrs: dict | None = None) -> Endpoint:
@@ -85,6 +107,7 @@ def endpoint_remove(*, endpoint: Endpoint, force: bool, in_docker: bool = True) 
         if endpoint.ipv4_address:
             address_release(network=network, address=endpoint.ipv4_address)
         endpoint.delete()
+        Network.objects.filter(pk=network.pk).update(last_attached=timezone.now())
     state_endpoint_delete(network=network, container_id=container.pk)
 
 

@@ -11,9 +11,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks import ipam
 from networks.filters import NetworkFilterSet
-from networks.forms.networks import ConnectForm, NetworkCreateForm, NetworkRemoveForm, NetworkShareForm
+from networks.forms.networks import (
+    ConnectForm,
+    NetworkCreateForm,
+    NetworkDescribeForm,
+    NetworkRemoveForm,
+    NetworkShareForm,
+)
 from networks.models import Network, Operation
-from networks.selectors.allocations import cluster_capacity
+from networks.selectors.allocations import available_prefixes, cluster_capacity
 from networks.selectors.containers import container_get
 from networks.selectors.networks import (
     network_connect_candidates,
@@ -22,6 +28,7 @@ from networks.selectors.networks import (
     network_share_list,
 )
 from networks.selectors.operations import work_in_progress
+from networks.selectors.usage import network_usage, networks_with_usage, usage_warns
 from networks.services import notices
 from networks.services.allocations import subnet_check
 from networks.services.inspection import SHARED_NETWORK, network_inspect_refusal
@@ -41,11 +48,12 @@ from portal.tenancy import require_change, require_manage, tenant_required
 @tenant_required
 @require_GET
 def network_list_view(request):
-    queryset = network_list_counted(tenant=request.tenant)
+    queryset = network_list_counted(tenant=request.tenant).prefetch_related("tags")
     if not request.GET.getlist("status"):
         queryset = queryset.exclude(status=Network.Status.REMOVED)
     filterset = NetworkFilterSet(request.GET, queryset=queryset, tenant=request.tenant)
     page = paginate(request, filterset.qs)
+    page.object_list = networks_with_usage(page.object_list)
     context = {
         "filterset": filterset,
         "page": page,
@@ -63,6 +71,9 @@ def network_list_view(request):
     )
 
 
+FREE_BLOCKS_OFFERED = 8
+
+
 def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> dict:
     """What the create form promises before it is sent: the block the network will get, or why not."""
     if cluster is None:
@@ -78,6 +89,7 @@ def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> 
                 raise ipam.PoolExhausted(cluster.pool, capacity.prefixlen)
             block, free = capacity.next_block, capacity
         gateway_address = ipam.parse_gateway(gateway, block)
+        offered = available_prefixes(cluster=cluster, prefixlen=block.prefixlen, limit=FREE_BLOCKS_OFFERED)
     except ipam.IpamError as error:
         return {"ok": False, "message": error.message, "field": error.field}
     return {
@@ -87,6 +99,7 @@ def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> 
         "gateway": gateway_address,
         "addresses": block.num_addresses - 2,
         "capacity": free,
+        "free_blocks": offered,
     }
 
 
@@ -128,10 +141,16 @@ def network_create_view(request):
                 internal=data["internal"],
                 encrypted=data["encrypted"],
                 labels=data["labels"],
+                ip_range=data["ip_range"],
+                aux_addresses=data["aux_addresses"],
+                mtu=data["mtu"],
+                attachable=not data["services_only"],
             ),
         )
         if operation is not None:
             messages.success(request, f"Creating network {operation.target} on {operation.params['subnet']}.")
+            for warning in operation.params.get("warnings", []):
+                messages.warning(request, warning)
             return redirect("networks:network_detail", pk=operation.network_id)
     context = {
         "form": form,
@@ -172,7 +191,7 @@ def _status_context(network: Network) -> dict:
     }
 
 
-def _detail_context(request, network: Network, **extra) -> dict:
+def detail_context(request, network: Network, **extra) -> dict:
     candidates = network_connect_candidates(tenant=request.tenant, network=network)
     endpoints = network.endpoints.select_related("container__node").order_by("container__name")
     own = network.tenant_id == request.tenant.pk
@@ -183,9 +202,10 @@ def _detail_context(request, network: Network, **extra) -> dict:
         "removable": own and network.status in (Network.Status.ACTIVE, Network.Status.FAILED),
         "shares": network_share_list(network=network) if own else [],
         "share_form": extra.pop("share_form", None) or NetworkShareForm(network=network) if own else None,
+        "describe_form": extra.pop("describe_form", None) or NetworkDescribeForm.of(network) if own else None,
         "operations": network.operations.filter(tenant=request.tenant).select_related("requested_by", "container")[:10],
-        "addresses_used": network.address_allocations.count(),
-        "addresses_total": network.subnet_network.num_addresses - 2,
+        "usage": (usage := network_usage(network)),
+        "usage_warns": usage_warns(usage),
         # The picker shows names only: the rest of each of the team's containers need not be read.
         "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates.only("pk", "name")),
         "has_candidates": candidates.exists(),
@@ -198,7 +218,7 @@ def _detail_context(request, network: Network, **extra) -> dict:
 @require_GET
 def network_detail_view(request, pk: int):
     network = network_get(tenant=request.tenant, pk=pk)
-    return render(request, "networks/network_detail.html", _detail_context(request, network))
+    return render(request, "networks/network_detail.html", detail_context(request, network))
 
 
 @tenant_required
@@ -256,7 +276,7 @@ def network_connect_view(request, pk: int):
         messages.success(request, f"Connecting {operation.container.name} to {network.name}.")
         return redirect("networks:network_detail", pk=network.pk)
     network.refresh_from_db()
-    context = _detail_context(request, network, connect_form=form)
+    context = detail_context(request, network, connect_form=form)
     return render(request, "networks/network_detail.html", context, status=status)
 
 
@@ -317,7 +337,7 @@ def network_share_view(request, pk: int):
             request, f"{network.name} is shared with {share.tenant.name}: they can run and connect containers on it."
         )
         return redirect("networks:network_detail", pk=network.pk)
-    context = _detail_context(request, network, share_form=form)
+    context = detail_context(request, network, share_form=form)
     return render(request, "networks/network_detail.html", context, status=status)
 
 

@@ -33,6 +33,16 @@
     if (added) added.focus();
   });
 
+  // The create form's free blocks: a pick fills the custom subnet (and the preview checks it).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-fill-subnet]");
+    var subnet = document.getElementById("id_subnet");
+    if (!button || !subnet) return;
+    subnet.value = button.getAttribute("data-fill-subnet");
+    subnet.dispatchEvent(new Event("input", { bubbles: true }));
+    subnet.focus();
+  });
+
   // Buttons that remove or stop things ask first.
   document.addEventListener("submit", function (event) {
     var form = event.target;

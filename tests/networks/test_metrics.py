@@ -182,3 +182,18 @@ def test_a_broker_that_does_not_answer_is_a_zero_not_an_error(client, settings, 
     assert value(families, "overlay_portal_broker_up") == 0
     assert "overlay_portal_queue_length" not in families
     assert value(families, "overlay_portal_operations_unfinished") == 0
+
+
+def test_network_utilization_and_grant_usage_against_limits(client, team):
+    network = make_network(team, "metered", subnet="10.0.42.0/29")  # the gateway: 1 of 6
+    grant = team.cluster.grants.get(tenant=team.tenant)
+    grant.max_networks = 5
+    grant.save()
+    families = scrape(client)
+    labels = {"cluster": team.cluster.name, "tenant": team.tenant.slug}
+    assert value(families, "overlay_portal_network_utilization", network=network.name, **labels) == pytest.approx(1 / 6)
+    assert value(families, "overlay_portal_grant_used", resource="networks", **labels) == 1
+    assert value(families, "overlay_portal_grant_limit", resource="networks", **labels) == 5
+    assert not [s for s in families["overlay_portal_grant_limit"].samples if s.labels["resource"] == "containers"], (
+        "no limit set, none reported"
+    )

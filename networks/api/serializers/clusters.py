@@ -167,6 +167,14 @@ class ReservedRangeSerializer(serializers.Serializer):
     is_servicenet = serializers.BooleanField()
 
 
+class AvailablePrefixSerializer(serializers.Serializer):
+    """A free block, as `POST /networks/` takes it in `subnet`."""
+
+    prefix = serializers.CharField(help_text="The block in CIDR notation, such as 10.0.7.64/26.")
+    gateway = serializers.CharField(help_text="Its first address: the gateway Docker gives it by default.")
+    addresses = serializers.IntegerField(help_text="Host addresses in it (the gateway one of them).")
+
+
 class CapacitySerializer(serializers.Serializer):
     prefixlen = serializers.IntegerField()
     total_blocks = serializers.IntegerField()

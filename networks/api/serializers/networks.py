@@ -11,6 +11,9 @@ from rest_framework import serializers
 
 from networks import ipam
 from networks.models import Endpoint, Network
+from networks.models.network import MTU_MAX, MTU_MIN, container_mtu
+from networks.selectors.usage import usage_of_row
+from networks.services.networks.rules import MTU_SENTENCE
 from plumbing.api.fields import Boolean, Id, Integer, StrictSerializer, Text, TextList
 from plumbing.api.rows import RowSerializer
 
@@ -45,6 +48,49 @@ class NetworkCreateSerializer(StrictSerializer):
     internal = Boolean(required=False, default=False)
     encrypted = Boolean(required=False, default=False)
     labels = serializers.DictField(child=Text(allow_blank=True), required=False, default=dict)
+    ip_range = Text(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="As `--ip-range`: the part of the subnet Docker hands containers addresses from, such as "
+        "10.0.9.128/25; it needs `subnet` and must leave the gateway out. Empty for the whole subnet.",
+    )
+    aux_addresses = serializers.DictField(
+        child=Text(allow_blank=True),
+        required=False,
+        default=dict,
+        help_text=f"As `--aux-address NAME=ADDRESS`: devices already on the subnet, at most {ipam.AUX_MAX}, such as "
+        '{"router": "10.0.9.2"}. Never given to a container; they need `subnet` and an `ip_range` that leaves '
+        "them out (the swarm does not keep them).",
+    )
+    mtu = Integer(
+        required=False,
+        allow_null=True,
+        error_messages={"invalid": MTU_SENTENCE},
+        help_text=f"{MTU_MIN} to {MTU_MAX}. As `--opt com.docker.network.driver.mtu`: the underlay's MTU; containers get 50 bytes less. "
+        "Null for Docker's default (1500). Above a node's underlay MTU the operation's params carry a warning.",
+    )
+    attachable = Boolean(
+        required=False,
+        default=True,
+        help_text="As `--attachable`: standalone containers may join (the portal runs them); false for swarm "
+        "services only.",
+    )
+
+
+class NetworkUpdateSerializer(StrictSerializer):
+    """The portal's own details of a network, changed at any time; leave a field out to keep it."""
+
+    class Meta:
+        model = Network
+
+    description = Text(required=False, allow_blank=True, help_text="What the network is for; never sent to Docker.")
+    tags = serializers.ListField(
+        child=Text(allow_blank=True),
+        required=False,
+        help_text="Words to file it under, such as pci or staging (lowercase letters, digits, - and _); the list "
+        "given replaces the network's. Never sent to Docker.",
+    )
 
 
 class NetworkConnectSerializer(StrictSerializer):
@@ -93,13 +139,27 @@ class NetworkSerializer(RowSerializer):
     shared = serializers.SerializerMethodField(help_text="True when another team shares this network with yours.")
     shared_with = serializers.SerializerMethodField(help_text="The teams yours shares it with (owners' view).")
     containers = serializers.SerializerMethodField()
+    addresses_used = serializers.SerializerMethodField(
+        help_text="Addresses taken of those Docker hands out (the IP range, or the subnet): the gateway, "
+        "auxiliary addresses and containers."
+    )
+    addresses_usable = serializers.SerializerMethodField(
+        help_text="Addresses Docker hands out: the IP range's, or the subnet's less its network and broadcast."
+    )
+    utilization = serializers.SerializerMethodField(help_text="addresses_used / addresses_usable, 0 to 1.")
+    tags = serializers.SerializerMethodField(help_text="The portal's tags of the network (never sent to Docker).")
+    container_mtu = serializers.SerializerMethodField(
+        help_text="The MTU containers on the network get: `mtu` (or 1500) less the overlay's headers."
+    )
 
     class Meta:
         model = Network
         fields = ["id", "name", "cluster", "cluster_name", "subnet", "gateway", "internal", "encrypted", "labels"]
+        fields += ["ip_range", "aux_addresses", "mtu", "container_mtu", "attachable"]
+        fields += ["addresses_used", "addresses_usable", "utilization", "description", "tags"]
         fields += ["is_external", "docker_id", "status", "created_by", "created", "updated", "owner", "shared"]
         fields += ["shared_with", "containers"]
-        method_columns = ["tenant"]
+        method_columns = ["tenant"]  # container_mtu reads mtu and encrypted, fields already
         # Times in UTC, as TIME_ZONE (no request activates another): named here, a page of a thousand
         # networks does not look the current time zone up twice per network.
         extra_kwargs = {"created": {"default_timezone": datetime.UTC}, "updated": {"default_timezone": datetime.UTC}}
@@ -116,6 +176,26 @@ class NetworkSerializer(RowSerializer):
         if self.get_shared(network):
             return []
         return [share["tenant__slug"] for share in network["share_rows"]]
+
+    def get_tags(self, network) -> list[str]:
+        return network["tag_rows"]
+
+    def usage(self, network) -> ipam.AddressUsage:
+        if "usage" not in network:
+            network["usage"] = usage_of_row(network)
+        return network["usage"]
+
+    def get_addresses_used(self, network) -> int:
+        return self.usage(network).used
+
+    def get_addresses_usable(self, network) -> int:
+        return self.usage(network).usable
+
+    def get_utilization(self, network) -> float:
+        return round(self.usage(network).ratio, 4)
+
+    def get_container_mtu(self, network) -> int:
+        return container_mtu(network["mtu"], encrypted=network["encrypted"])
 
     @extend_schema_field(NetworkEndpointSerializer(many=True))
     def get_containers(self, network) -> list[dict]:
@@ -137,7 +217,14 @@ class NetworkSerializer(RowSerializer):
 
 class InspectIpamConfigSerializer(serializers.Serializer):
     Subnet = serializers.CharField(allow_null=True)
+    IPRange = serializers.CharField(required=False, help_text="Only when the network has one.")
     Gateway = serializers.CharField(allow_null=True)
+    AuxiliaryAddresses = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Only when the network has some, as the portal keeps them: the swarm drops an overlay "
+        "network's auxiliary addresses.",
+    )
 
 
 class InspectIpamSerializer(serializers.Serializer):

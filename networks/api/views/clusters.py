@@ -12,7 +12,12 @@ from rest_framework.response import Response
 from networks import ipam
 from networks.bundles import Bundle, bundle_given
 from networks.models import Cluster
-from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
+from networks.selectors.allocations import (
+    AVAILABLE_MAX,
+    available_prefixes,
+    cluster_capacity,
+    subnet_allocation_list,
+)
 from networks.selectors.clusters import cluster_get, cluster_get_for_staff, cluster_list_with_agents
 from networks.services.clusters.health import cluster_refresh_health_ask, cluster_test_ask
 from networks.services.clusters.registration import cluster_deregister, cluster_first_tenant, cluster_register_ask
@@ -26,6 +31,7 @@ from portal.actors import Actor
 from portal.api.base import StaffPermission
 
 from ..serializers.clusters import (
+    AvailablePrefixSerializer,
     CapacitySerializer,
     ClusterCredentialsSerializer,
     ClusterRegisterSerializer,
@@ -40,6 +46,21 @@ CREDENTIALS_BODY = {
     "multipart/form-data": ClusterCredentialsSerializer,
     "application/json": ClusterCredentialsSerializer,
 }
+
+
+def query_number(request, name: str, sentence: str) -> int | None:
+    """A whole number in the query string (None when left out); anything else is a 400 with `sentence`."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
+        raise ServiceError(f"bad_{name}", sentence, field=name)
+    return int(raw)
+
+
+def query_prefixlen(request) -> int | None:
+    """`?prefixlen=`; a size the pool cannot give is refused by the selector with the range it can."""
+    return query_number(request, "prefixlen", "prefixlen is a whole number such as 24.")
 
 
 def bundle_of(data: dict) -> Bundle:
@@ -146,13 +167,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     @action(detail=True, methods=["get"])
     def capacity(self, request, pk=None):
         cluster = self.get_object()
-        raw = request.query_params.get("prefixlen")
-        prefixlen = None
-        if raw not in (None, ""):
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
-                raise ServiceError("bad_prefixlen", "prefixlen is a whole number such as 24.", field="prefixlen")
-            prefixlen = int(raw)  # a size the pool cannot give is refused with the range it can
-        capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen)
+        capacity = cluster_capacity(cluster=cluster, prefixlen=query_prefixlen(request))
         data = {
             "prefixlen": capacity.prefixlen,
             "total_blocks": capacity.total_blocks,
@@ -164,6 +179,34 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             "reserved_ranges": cluster.reserved_ranges.all(),
         }
         return Response(CapacitySerializer(data).data)
+
+    @extend_schema(
+        summary="The next free blocks of a size, in the order creates hand them out (NetBox's available-prefixes)",
+        parameters=[
+            OpenApiParameter(
+                "prefixlen",
+                int,
+                description=f"Blocks of this size ({ipam.MIN_PREFIXLEN}-{ipam.MAX_PREFIXLEN}, and no larger than the "
+                "pool); default the cluster's.",
+            ),
+            OpenApiParameter("limit", int, description=f"How many, 1 to {AVAILABLE_MAX}; default 10."),
+        ],
+        responses={200: AvailablePrefixSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="available-prefixes")
+    def available_prefixes(self, request, pk=None):
+        cluster = self.get_object()
+        limit = query_number(request, "limit", f"limit is a whole number from 1 to {AVAILABLE_MAX}, such as 10.")
+        if limit is not None and not 1 <= limit <= AVAILABLE_MAX:
+            raise ServiceError(
+                "bad_limit", f"limit is a whole number from 1 to {AVAILABLE_MAX}, such as 10.", field="limit"
+            )
+        blocks = available_prefixes(cluster=cluster, prefixlen=query_prefixlen(request), limit=limit or 10)
+        rows = [
+            {"prefix": str(block), "gateway": str(ipam.default_gateway(block)), "addresses": block.num_addresses - 2}
+            for block in blocks
+        ]
+        return Response(AvailablePrefixSerializer(rows, many=True).data)
 
     @extend_schema(
         summary="Ask the cluster now: swarm nodes ready, Consul leader and live agents (a worker asks)",

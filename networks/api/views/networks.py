@@ -3,6 +3,7 @@ containers, share with other teams of the cluster and stop sharing."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
@@ -10,14 +11,21 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from networks.filters import NetworkFilterSet
-from networks.selectors.networks import network_get, network_rows, network_rows_with_containers
+from networks.selectors.networks import network_get, network_rows, network_rows_with_containers, network_unused_list
 from networks.services import references
 from networks.services import shares as share_services
 from networks.services.inspection import network_inspect_refusal
 from networks.services.networks.attach import network_connect, network_disconnect
 from networks.services.networks.create import network_create
+from networks.services.networks.details import network_describe
 from networks.services.networks.inspect import network_inspect
 from networks.services.networks.remove import network_remove
+from networks.services.networks.unused import (
+    DAYS_SENTENCE,
+    UNUSED_REMOVE_MAX,
+    check_days,
+    networks_remove_unused,
+)
 from networks.services.queue import worker_answer
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
@@ -34,9 +42,21 @@ from ..serializers.networks import (
     NetworkSerializer,
     NetworkShareSerializer,
     NetworkUnshareSerializer,
+    NetworkUpdateSerializer,
 )
 from ..serializers.operations import OperationBatchSerializer, OperationSerializer
+from ..serializers.unused import UnusedNetworkSerializer, UnusedRemovalSerializer, UnusedRemoveSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
+
+
+def query_days(request) -> int:
+    """`?days=` (default UNUSED_NETWORK_DAYS); anything but a whole number is a 400."""
+    raw = request.query_params.get("days", "")
+    if raw == "":
+        return settings.UNUSED_NETWORK_DAYS
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
+        raise ServiceError("bad_days", DAYS_SENTENCE, field="days")
+    return int(raw)
 
 
 @extend_schema_view(
@@ -64,6 +84,48 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     def retrieve(self, request, pk=None):
         return Response(self.get_serializer(self.network_row(pk)).data)
+
+    @extend_schema(
+        summary="Change a network's description and tags (the portal's own; never sent to Docker)",
+        request=NetworkUpdateSerializer,
+        responses={200: NetworkSerializer, **errors(403, 409)},
+    )
+    def partial_update(self, request, pk=None):
+        network = self.get_object()
+        data = valid(NetworkUpdateSerializer, request)
+        network_describe(actor=Actor.of(request), tenant=request.tenant, network=network, **data)
+        return Response(self.get_serializer(self.network_row(network.pk)).data)
+
+    @extend_schema(
+        summary="Preview: the team's networks with no container for `days` days, the ones remove-unused may take",
+        parameters=[OpenApiParameter("days", int, description="Default UNUSED_NETWORK_DAYS (30).")],
+        responses={200: UnusedNetworkSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def unused(self, request):
+        days = check_days(query_days(request))
+        networks = network_unused_list(tenant=request.tenant, days=days)[:UNUSED_REMOVE_MAX]
+        return Response(UnusedNetworkSerializer(networks, many=True).data)
+
+    @extend_schema(
+        summary="Remove a chosen set of unused networks (one operation each); one in use again is kept, and said",
+        request=UnusedRemoveSerializer,
+        responses={200: UnusedRemovalSerializer, **errors(403)},
+    )
+    @action(detail=False, methods=["post"], url_path="remove-unused")
+    def remove_unused(self, request):
+        data = valid(UnusedRemoveSerializer, request)
+        result = networks_remove_unused(
+            actor=Actor.of(request),
+            tenant=request.tenant,
+            network_ids=data["networks"],
+            days=data.get("days", settings.UNUSED_NETWORK_DAYS),
+        )
+        body = {
+            "removed": [{"network": n.pk, "name": n.name, "operation": op.pk} for n, op in result.removed],
+            "kept": [{"network": pk, "name": name, "reason": why} for pk, name, why in result.kept],
+        }
+        return Response(UnusedRemovalSerializer(body).data)
 
     @extend_schema(
         summary="Create an overlay network (docker network create)",

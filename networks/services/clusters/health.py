@@ -39,8 +39,8 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
         node.state = Node.State.READY if item and item.state == "ready" else Node.State.DOWN
         if node.state == Node.State.READY:
             node.last_seen = now
-            node.listening_ports = _listening_ports(node)
-        node.save(update_fields=["state", "last_seen", "listening_ports"])
+            _probe(node)
+        node.save(update_fields=["state", "last_seen", "listening_ports", "underlay_mtu"])
     # The dashboard tells whether Consul is up from its agents' system containers: refresh them too.
     try:
         system_containers_sync(cluster=cluster)
@@ -59,15 +59,17 @@ def cluster_refresh_health(*, cluster: Cluster) -> dict:
     }
 
 
-def _listening_ports(node: Node) -> list:
-    """What the node's own programs listen on now, or what was known when it cannot be read."""
+def _probe(node: Node) -> None:
+    """What the node's own programs listen on now and its underlay's MTU, or what was known when they
+    cannot be read."""
     try:
-        found = nodes_engine.listening_ports(
-            node.docker, image=settings.NODE_PROBE_IMAGE, labels={docker_labels.PROBE: "true"}
+        found = nodes_engine.node_probe(
+            node.docker, image=settings.NODE_PROBE_IMAGE, labels={docker_labels.PROBE: "true"}, address=node.address
         )
     except EngineError:
-        return node.listening_ports  # no probe image on the node, or the node does not answer
-    return [list(pair) for pair in found]
+        return  # no probe image on the node, or the node does not answer
+    node.listening_ports = [list(pair) for pair in found.listening]
+    node.underlay_mtu = found.underlay_mtu or node.underlay_mtu
 
 
 def cluster_test_run(*, cluster: Cluster) -> dict:

@@ -11,6 +11,7 @@ from networks import ipam
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.models import Cluster, Network, Operation, SubnetAllocation
+from plumbing.errors import ServiceError
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
 
@@ -25,7 +26,7 @@ from ..grants import grant_check_room
 from ..operations import operation_create, operation_progress, operation_succeed
 from ..records import operation_change_record
 from ..state import state_network_write
-from .rules import check_name, check_name_free, set_status
+from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +44,30 @@ def network_create(
     internal: bool = False,
     encrypted: bool = False,
     labels: dict | None = None,
+    ip_range: str = "",
+    aux_addresses: dict[str, str] | list[tuple[str, str]] | None = None,
+    mtu: int | None = None,
+    attachable: bool = True,
 ) -> Operation:
     """Validate, hold a subnet, record the network and its operation, and enqueue the work.
+
+    `ip_range`, `aux_addresses`, `mtu` and `attachable` are `docker network create`'s `--ip-range`,
+    `--aux-address`, `--opt com.docker.network.driver.mtu` and `--attachable`. A range or auxiliary
+    addresses need the subnet given with them (a block the portal chose may move to the next free one).
 
     Everything from the swarm's lock to the commit is a few index lookups and inserts: every
     create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
     """
     name = check_name(name)
     labels = docker_labels.labels_check(labels)
+    mtu = check_mtu(mtu)
+    _check_subnet_given(subnet, ip_range=ip_range, aux_addresses=aux_addresses)
     cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
     check_name_free(cluster, name)
     block = subnet_choose(cluster=cluster, subnet=(subnet or "").strip() or None, prefixlen=prefixlen, tenant=tenant)
     gateway_address = ipam.parse_gateway(gateway, block)
+    address_range = ipam.parse_ip_range(ip_range, block, gateway=gateway_address)
+    aux = ipam.parse_aux_addresses(aux_addresses or {}, block, gateway=gateway_address, ip_range=address_range)
     network = Network.objects.create(
         tenant=tenant,
         cluster=cluster,
@@ -64,6 +77,10 @@ def network_create(
         internal=internal,
         encrypted=encrypted,
         labels=labels,
+        ip_range=str(address_range or ""),
+        aux_addresses={device: str(address) for device, address in aux.items()},
+        mtu=mtu,
+        attachable=bool(attachable),
         created_by=actor.user,
     )
     subnet_hold(cluster=cluster, block=block, network=network)
@@ -79,12 +96,34 @@ def network_create(
             "gateway": str(gateway_address),
             "internal": internal,
             "encrypted": encrypted,
+            "ip_range": network.ip_range,
+            "aux_addresses": network.aux_addresses,
+            "mtu": mtu,
+            "attachable": network.attachable,
+            "warnings": [warning] if (warning := mtu_warning(cluster, mtu)) else [],
             # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
             "block_chosen_by_portal": not (subnet or "").strip() and not (gateway or "").strip(),
         },
     )
     operation_change_record(actor=actor, action="network.create", operation=operation)
     return operation
+
+
+def _check_subnet_given(subnet: str, *, ip_range: str, aux_addresses) -> None:
+    if (subnet or "").strip():
+        return
+    if (ip_range or "").strip():
+        raise ServiceError(
+            "subnet_required",
+            "An IP range is part of a subnet: give the subnet too, such as 10.0.42.0/24 with the range 10.0.42.128/25.",
+            field="ip_range",
+        )
+    if aux_addresses:
+        raise ServiceError(
+            "subnet_required",
+            "Auxiliary addresses are addresses of a subnet: give the subnet too, such as 10.0.42.0/24.",
+            field="aux_addresses",
+        )
 
 
 def network_create_run(*, operation: Operation) -> None:

@@ -28,4 +28,4 @@ def network_inspect_live(*, network: Network) -> dict:
         local = docker_engine.network_on_node(node.docker, network.docker_id)
         if local:
             containers.update(local.get("Containers") or {})
-    return network_inspect_document(attrs, containers)
+    return network_inspect_document(attrs, containers, aux_addresses=network.aux_addresses)

@@ -1,12 +1,12 @@
 """What every change to a network checks: a network the team may use, one only its own team may change,
-its name, and the moves its status may make."""
+one a standalone container may join, its name and MTU, and the moves its status may make."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
 from networks.models import Cluster, Network
-from networks.models.network import NAME_MAX_LENGTH, validate_network_name
+from networks.models.network import MTU_MAX, MTU_MIN, NAME_MAX_LENGTH, VXLAN_OVERHEAD, validate_network_name
 from plumbing.errors import ServiceError
 
 
@@ -31,6 +31,48 @@ def network_owned(*, tenant, network: Network, verb: str) -> Network:
             )
         raise network_not_usable(network.pk, field=None)
     return network
+
+
+def check_attachable(network: Network, container_name: str) -> None:
+    """Refuse a standalone container on a network only swarm services may join."""
+    if not network.attachable:
+        raise ServiceError(
+            "not_attachable",
+            f'Network "{network.name}" is not attachable: only swarm services can join it, not a standalone '
+            f"container such as {container_name}. Pick another network, or create one with attachable on.",
+            field="networks",
+            http_status=409,
+        )
+
+
+MTU_SENTENCE = (
+    f"MTU is a whole number of bytes from {MTU_MIN} to {MTU_MAX}, such as 1450; leave it empty for Docker's default "
+    "(1500)."
+)
+
+
+def check_mtu(mtu) -> int | None:
+    """The MTU asked for (None for Docker's default), a whole number of bytes Docker and IPv4 accept."""
+    if mtu is None or mtu == "":
+        return None
+    if isinstance(mtu, bool) or not isinstance(mtu, int) or not MTU_MIN <= mtu <= MTU_MAX:
+        raise ServiceError("bad_mtu", MTU_SENTENCE, field="mtu")
+    return mtu
+
+
+def mtu_warning(cluster: Cluster, mtu: int | None) -> str | None:
+    """A sentence when `mtu` is above the underlay MTU a node of the cluster reported: VXLAN packets that
+    large do not fit the underlay and are dropped (libnetwork #1021, moby #37855). None when it fits."""
+    if mtu is None:
+        return None
+    node = cluster.nodes.filter(underlay_mtu__isnull=False).order_by("underlay_mtu", "name").first()
+    if node is None or node.underlay_mtu is None or mtu <= node.underlay_mtu:
+        return None
+    return (
+        f"MTU {mtu} is above the underlay MTU of node {node.name} ({node.underlay_mtu}): the overlay's packets "
+        f"will not fit it and large transfers will hang. Unless the underlay's MTU is raised, use at most "
+        f"{node.underlay_mtu} (containers then get {node.underlay_mtu - VXLAN_OVERHEAD})."
+    )
 
 
 def check_name(name: str) -> str:

@@ -53,7 +53,7 @@ def test_1000_networks_too():
 
 def test_a_network_is_read_in_as_few_queries_as_it_needs():
     """The token, the membership, then the rows: the networks (a list counts them first), their
-    containers, their shares. (The first request also records when the token was used.)"""
+    containers, their shares, their tags. (The first request also records when the token was used.)"""
     counts = api_counts(5)
-    assert counts["network"] == counts["shared network"] == (200, 5)
-    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 6)
+    assert counts["network"] == counts["shared network"] == (200, 6)
+    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 7)

@@ -407,3 +407,70 @@ def test_each_alias_of_a_connect_is_checked_whole_with_its_own_sentence(client, 
         "commas."
     ) in response.content.decode()
     assert not Endpoint.objects.filter(network=web).exists()
+
+
+def test_the_create_form_takes_docker_s_other_options(client, team, django_capture_on_commit_callbacks):
+    client.force_login(team.member)
+    data = {"cluster": team.cluster.pk, "name": "edge-net", "prefixlen": 24, "subnet": "10.0.42.0/24"}
+    data |= {"ip_range": "10.0.42.128/25", "aux_addresses": "router=10.0.42.2\n\nfirewall = 10.0.42.3\n"}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/networks/new/", {**data, "mtu": "1400"})
+    network = Network.objects.get(name="edge-net")
+    assert response.status_code == 302
+    assert (network.ip_range, network.mtu, network.attachable) == ("10.0.42.128/25", 1400, True)
+    assert network.aux_addresses == {"router": "10.0.42.2", "firewall": "10.0.42.3"}
+    page = client.get(f"/networks/{network.pk}/").content.decode()
+    assert "10.0.42.128/25" in page and "<code>router=10.0.42.2</code>" in page and "containers get 1350" in page
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(
+            "/networks/new/",
+            {
+                **data,
+                "name": "svc",
+                "subnet": "10.0.43.0/24",
+                "ip_range": "",
+                "aux_addresses": "",
+                "services_only": "on",
+            },
+        )
+    services_only = Network.objects.get(name="svc")
+    assert services_only.attachable is False
+    Network.objects.filter(pk=services_only.pk).update(status=Network.Status.ACTIVE)
+    page = client.get(f"/networks/{services_only.pk}/").content.decode()
+    assert "This network is not attachable: only swarm services can join it" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "sentence"),
+    [
+        ({"name": "my.net"}, "the swarm takes names as DNS labels"),
+        ({"name": "fresh", "mtu": "abc"}, "MTU is a whole number of bytes, such as 1450"),
+        ({"name": "fresh", "mtu": "50"}, "MTU is a whole number of bytes from 68 to 9000"),
+        ({"name": "fresh", "ip_range": "10.0.42.128/25"}, "An IP range is part of a subnet: give the subnet too"),
+        ({"name": "fresh", "subnet": "10.0.42.0/24", "aux_addresses": "router"}, "is not NAME=ADDRESS"),
+        (
+            {"name": "fresh", "subnet": "10.0.42.0/24", "aux_addresses": "router=10.0.42.2\nrouter=10.0.42.3"},
+            "The name router is given twice.",
+        ),
+        (
+            {"name": "fresh", "subnet": "10.0.42.0/24", "aux_addresses": "router=10.0.42.2"},
+            "only the range keeps Docker from handing them out",
+        ),
+    ],
+)
+def test_bad_create_options_are_refused_on_the_page(client, team, data, sentence):
+    client.force_login(team.member)
+    before = Network.objects.count()
+    response = client.post("/networks/new/", {"cluster": team.cluster.pk, "prefixlen": 24, **data})
+    assert response.status_code == 400
+    assert sentence in response.content.decode()
+    assert Network.objects.count() == before
+
+
+def test_the_create_form_offers_the_next_free_blocks_of_the_size(client, team):
+    make_network(team, "first")  # 10.0.0.0/24
+    client.force_login(team.member)
+    page = client.get(f"/networks/new/preview/?cluster={team.cluster.pk}&prefixlen=26", headers=HTMX).content.decode()
+    offered = [f'data-fill-subnet="10.0.1.{n}/26"' for n in (0, 64, 128, 192)]
+    assert all(button in page for button in offered) and "The next free /26 blocks" in page
+    assert page.count("data-fill-subnet=") == 8
