@@ -33,7 +33,9 @@ from tests.browser.conftest import AXE, FAILING, RUN_AXE, login, need_axe
 from tests.factories import PASSWORD, make_container, make_network, make_operation, make_staff, make_team
 from tests.pages import page_routes, populate
 
-pytestmark = [pytest.mark.browser]
+# The marker makes pytest-django set the test database up even when this module runs alone (it sets up
+# only the databases its selected tests ask for; without it the rows went to the real database).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 WIDTHS = (1366, 390)
 IMPACTS = ("critical", "serious", "moderate", "minor")
@@ -52,6 +54,7 @@ NOT_PAGES = {
     "networks:network_remove",
     "networks:network_share",
     "networks:network_unshare",
+    "networks:network_describe",
     "networks:container_images",
     "networks:container_remove_exited",
     "networks:container_status",
