@@ -91,6 +91,13 @@ class NetworkCreateForm(PortalForm):
         if first is not None:
             self.fields["prefixlen"].initial = first.default_prefixlen
 
+    # Docker's rarer options, drawn folded unless one of them holds a value or an error.
+    DOCKER_OPTIONS = ("gateway", "ip_range", "aux_addresses", "mtu", "services_only")
+
+    @property
+    def docker_options_open(self) -> bool:
+        return self.is_bound and any(self[name].value() or name in self.errors for name in self.DOCKER_OPTIONS)
+
     def clean_aux_addresses(self) -> list[tuple[str, str]]:
         """NAME=ADDRESS lines as pairs, in order: the service refuses a name given twice."""
         pairs = []

@@ -66,9 +66,9 @@ def test_the_tutorial_in_a_browser(open_page, alice, tenant_cluster):
     expect(preview).to_contain_text("will get")
     promised = re.search(r"will get (\S+), gateway (\S+)\.", preview.inner_text())
     page.get_by_label("Name", exact=True).fill("mynetwork")
-    page.get_by_label("Custom subnet").fill("10.176.230.0/24")
+    page.get_by_role("textbox", name="Custom subnet").fill("10.176.230.0/24")
     expect(preview).to_contain_text("overlaps ServiceNet")  # checked inline, nothing held
-    page.get_by_label("Custom subnet").fill("")
+    page.get_by_role("textbox", name="Custom subnet").fill("")
     expect(preview).to_contain_text(f"will get {promised.group(1)}")
     screenshot(page, "network_create")
 
