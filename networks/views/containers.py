@@ -296,6 +296,8 @@ def container_diagnose_view(request, pk: int):
 
 
 LOG_TAILS = (50, 200, 1000, 5000)
+# How long the page waits for a worker's answer (each ask of a follow poll too) before it says so.
+LOGS_WORKER_TIMEOUT_SECONDS = 5
 
 
 @tenant_required
@@ -310,7 +312,9 @@ def container_logs_view(request, pk: int):
         query = parse_log_query(request.GET)
         asked = query if poll else replace(query, follow=False)  # the first answer comes at once
         answer = worker_answer(
-            lambda: container_logs(tenant=request.tenant, container=container, query=asked, timeout=10)
+            lambda: container_logs(
+                tenant=request.tenant, container=container, query=asked, timeout=LOGS_WORKER_TIMEOUT_SECONDS
+            )
         )
     except USER_ERRORS as refusal:
         error, status = refusal.message, http_status_of(refusal)
