@@ -323,8 +323,9 @@ def container_logs_view(request, pk: int):
         response["Content-Disposition"] = f'attachment; filename="{container.name}.log"'
         return response
     context = {"container": container, "query": query, "answer": answer, "logs_error": error, "tails": LOG_TAILS}
+    # A worker that did not answer is a sentence on the page (htmx swaps 2xx-4xx only), not a 503.
+    status = 200 if status >= 500 else status
     if request.htmx:
-        # htmx swaps 2xx-4xx only: a worker that did not answer is a sentence in the part, not a 503
         template = "networks/_log_follow.html" if poll else "networks/_logs.html"
-        return render(request, template, context, status=200 if poll or status >= 500 else status)
+        return render(request, template, context, status=200 if poll else status)
     return render(request, "networks/container_logs.html", context, status=status)
