@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
+from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.models import Container
 from plumbing.errors import ServiceError, not_found
@@ -74,9 +75,10 @@ def _since(raw: str, now: datetime) -> str:
     except ValueError:
         moment = None
     if moment is None:
+        shown = f'"{raw[:40]}"' if raw.isprintable() else "That"
         raise ServiceError(
             "bad_since",
-            f'"{raw[:40]}" is not a time: write an ISO time such as 2026-12-05T10:00:00Z, or a number of seconds '
+            f"{shown} is not a time: write an ISO time such as 2026-12-05T10:00:00Z, or a number of seconds "
             "ago such as 300.",
             field="since",
         )
@@ -120,18 +122,32 @@ def masked(line: str, secrets: list[str]) -> str:
 
 def _check_readable(container: Container) -> None:
     check_not_system(container, "read from the portal (its log is the cluster's own)")
+    if container.status == Container.Status.REMOVED:
+        raise _gone(container)
     if not container.docker_id or container.node is None:
         raise ServiceError(
             "no_logs", f"{container.name} has not started on a node, so it has no log yet.", http_status=409
         )
 
 
+def _gone(container: Container) -> ServiceError:
+    return ServiceError("no_logs", f"{container.name} was removed from its node, and its log with it.", http_status=409)
+
+
 def container_logs_read(*, container: Container, tail: int, since: str | None = None) -> list[dict]:
     """In a worker: the last `tail` lines (after `since`), oldest first, secret values masked."""
     _check_readable(container)
     endpoint = container.placed_node().docker
-    seconds = int(datetime.fromisoformat(since[:19]).replace(tzinfo=UTC).timestamp()) if since else None
-    rows = docker_engine.container_logs(endpoint, container.docker_id, tail=tail, since=seconds)
+    seconds = int(datetime.fromisoformat(since[:19]).replace(tzinfo=UTC).timestamp()) if since else 0
+    # Docker takes a positive Unix time: a time before 1970 asks for every line, as no `since` does
+    try:
+        rows = docker_engine.container_logs(
+            endpoint, container.docker_id, tail=tail, since=seconds if seconds > 0 else None
+        )
+    except EngineError as error:
+        if error.code == "not_found":  # removed outside the portal: the events follower marks it so
+            raise _gone(container) from error
+        raise
     secrets = secret_values(container, docker_engine.container_env(endpoint, container.docker_id)) if rows else []
     lines = sorted(
         ({"time": docker_stamp(t), "stream": s, "line": masked(text, secrets)} for t, s, text in rows),

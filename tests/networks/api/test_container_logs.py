@@ -57,6 +57,27 @@ def test_a_system_container_s_log_is_never_read_by_a_team(team):
 
 
 @pytest.mark.django_db
+def test_a_removed_or_never_started_container_has_no_log_and_no_worker_is_asked(team):
+    removed = team.container("gone", status=Container.Status.REMOVED)
+    assert_error(
+        team.api().get(f"containers/{removed.pk}/logs/"),
+        409,
+        "no_logs",
+        None,
+        "gone was removed from its node, and its log with it.",
+    )
+    failed = team.container("never", status=Container.Status.FAILED)
+    Container.objects.filter(pk=failed.pk).update(docker_id="")
+    assert_error(
+        team.api().get(f"containers/{failed.pk}/logs/"),
+        409,
+        "no_logs",
+        None,
+        "never has not started on a node, so it has no log yet.",
+    )
+
+
+@pytest.mark.django_db
 def test_no_worker_answering_is_a_503_with_retry_after(team, monkeypatch):
     monkeypatch.setattr(container_views, "WORKER_TIMEOUT_SECONDS", 0.5)
     container = team.container("web")

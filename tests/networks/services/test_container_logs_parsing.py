@@ -60,6 +60,12 @@ def test_a_bad_since_is_a_sentence_on_since(since):
     assert excinfo.value.field == "since" and "ISO time" in excinfo.value.message
 
 
+def test_a_since_with_control_characters_is_not_repeated_in_the_sentence():
+    with pytest.raises(ServiceError) as excinfo:
+        query(since="\x00")
+    assert excinfo.value.message.startswith("That is not a time")
+
+
 @pytest.mark.parametrize("name", ["timestamps", "follow"])
 def test_a_bad_flag_is_a_sentence(name):
     with pytest.raises(ServiceError) as excinfo:
