@@ -25,6 +25,7 @@ from networks.services.clusters.connect import cluster_connect_answer
 from networks.services.clusters.health import cluster_refresh_health, cluster_test_run
 from networks.services.clusters.state_store import state_store_outage
 from networks.services.containers.images import cluster_images_run
+from networks.services.containers.logs import container_logs_read
 from networks.services.diagnostics import container_diagnose_run
 from networks.services.networks.inspect import network_inspect_live
 from networks.services.operations import (
@@ -312,6 +313,11 @@ app.steps["consumer"].add(HeldTaskIds)
 @shared_task(name=queue.CONTAINER_DIAGNOSE, soft_time_limit=20, time_limit=30)
 def container_diagnose_task(container_id: int, target: str, port: int | None) -> dict:
     return container_diagnose_run(container=Container.objects.get(pk=container_id), target=target, port=port)
+
+
+@shared_task(name=queue.CONTAINER_LOGS, soft_time_limit=20, time_limit=30)
+def container_logs_task(container_id: int, tail: int, since: str | None) -> list[dict]:
+    return container_logs_read(container=Container.objects.get(pk=container_id), tail=tail, since=since)
 
 
 @shared_task(name=queue.CLUSTER_CONNECT, soft_time_limit=40, time_limit=50)

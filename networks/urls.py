@@ -30,6 +30,7 @@ urlpatterns = [
     path("containers/remove-exited/", containers.container_remove_exited_view, name="container_remove_exited"),
     path("containers/<int:pk>/", containers.container_detail_view, name="container_detail"),
     path("containers/<int:pk>/status/", containers.container_status_view, name="container_status"),
+    path("containers/<int:pk>/logs/", containers.container_logs_view, name="container_logs"),
     path("containers/<int:pk>/diagnose/", containers.container_diagnose_view, name="container_diagnose"),
     path("containers/<int:pk>/<slug:action>/", containers.container_action_view, name="container_action"),
     path("operations/", operations.operation_list_view, name="operation_list"),

@@ -129,6 +129,7 @@ def rows(team):
         actor=Actor.system("tests"), tenant=team.tenant, registry="registry.example.com", username="ci", password="pw"
     )
     Network.objects.filter(pk=web.pk).update(docker_id="")  # the inspect page then asks no worker
+    Container.objects.filter(pk=db.pk).update(docker_id="")  # nor its logs: "no log yet", after the query's checks
     return {
         "pk": {
             "networks:network_": web.pk,

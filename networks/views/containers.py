@@ -1,10 +1,12 @@
-"""Container pages: the list, the run form, a container's page (kept live), its port query, checks and
-stop/start/restart/remove, and removing every exited one."""
+"""Container pages: the list, the run form, a container's page (kept live), its port query, checks,
+its logs (shown, followed, downloaded) and stop/start/restart/remove, and removing every exited one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,11 +30,18 @@ from networks.selectors.operations import work_in_progress
 from networks.services import notices
 from networks.services.containers.images import cluster_images
 from networks.services.containers.lifecycle import ACTIONS, container_action_request, container_remove_exited
+from networks.services.containers.logs import (
+    DEFAULT_TAIL,
+    LogQuery,
+    container_logs,
+    logs_as_text,
+    parse_log_query,
+)
 from networks.services.containers.run import container_run
 from networks.services.containers.specs import masked_environment
 from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
-from networks.services.queue import worker_failure_sentence
+from networks.services.queue import worker_answer, worker_failure_sentence
 from plumbing.errors import USER_ERRORS, http_status_of
 from plumbing.forms import refuse, shown_unchecked, submit
 from plumbing.live import attempt, paginate, render_live, render_status, wants_fragment, watch_version
@@ -185,6 +194,9 @@ def _detail_context(request, container: Container, **extra) -> dict:
         "port_answer": _port_answer(container, port),
         "diagnose_form": extra.pop("diagnose_form", None) or DiagnoseForm(),
         "can_diagnose": container.status == Container.Status.RUNNING and not container.is_system,
+        "log_tails": LOG_TAILS,
+        "log_query": LogQuery(),
+        "default_tail": DEFAULT_TAIL,
         **extra,
     }
 
@@ -281,3 +293,39 @@ def container_diagnose_view(request, pk: int):
         # The fragment replaces the form and its answer; htmx swaps refusals too (see base.html).
         return render(request, "networks/_diagnose.html", context, status=status)
     return render(request, "networks/container_detail.html", context, status=status)
+
+
+LOG_TAILS = (50, 200, 1000, 5000)
+# How long the page waits for a worker's answer (each ask of a follow poll too) before it says so.
+LOGS_WORKER_TIMEOUT_SECONDS = 5
+
+
+@tenant_required
+@require_GET
+def container_logs_view(request, pk: int):
+    """The Logs section's lines (a worker reads them): the part htmx swaps in, the page without JavaScript,
+    a follow request's new lines (a long poll), or the lines as a text file (?download=1)."""
+    container = container_get(tenant=request.tenant, pk=pk)
+    poll = wants_fragment(request, "log-lines")  # a follow poll: only the new lines, held until they come
+    query, answer, error, status = LogQuery(), None, "", 200
+    try:
+        query = parse_log_query(request.GET)
+        asked = query if poll else replace(query, follow=False)  # the first answer comes at once
+        answer = worker_answer(
+            lambda: container_logs(
+                tenant=request.tenant, container=container, query=asked, timeout=LOGS_WORKER_TIMEOUT_SECONDS
+            )
+        )
+    except USER_ERRORS as refusal:
+        error, status = refusal.message, http_status_of(refusal)
+    if answer is not None and request.GET.get("download"):
+        response = HttpResponse(logs_as_text(answer), content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{container.name}.log"'
+        return response
+    context = {"container": container, "query": query, "answer": answer, "logs_error": error, "tails": LOG_TAILS}
+    # A worker that did not answer is a sentence on the page (htmx swaps 2xx-4xx only), not a 503.
+    status = 200 if status >= 500 else status
+    if request.htmx:
+        template = "networks/_log_follow.html" if poll else "networks/_logs.html"
+        return render(request, template, context, status=200 if poll else status)
+    return render(request, "networks/container_logs.html", context, status=status)

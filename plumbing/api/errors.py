@@ -20,6 +20,8 @@ from plumbing.errors import USER_ERRORS, http_status_of
 
 logger = logging.getLogger(__name__)
 
+RETRY_AFTER_SECONDS = 5
+
 # DRF's default codes, named the way a script would match on them.
 CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -81,7 +83,10 @@ def _message_for(field: str | None, code: str, message: str) -> str:
 def exception_handler(exc, context) -> Response | None:
     if isinstance(exc, USER_ERRORS):
         set_rollback()
-        return error_response(exc.code, exc.message, field=exc.field, status_code=http_status_of(exc))
+        status_code = http_status_of(exc)
+        # a 503 is a worker or the cluster not answering in time: say when to try again
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status_code == 503 else None
+        return error_response(exc.code, exc.message, field=exc.field, status_code=status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if exc.args and "matches the given query" not in str(exc) else None)
     elif isinstance(exc, DjangoPermissionDenied):

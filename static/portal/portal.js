@@ -133,4 +133,14 @@
   });
 
   document.documentElement.classList.add("js");
+  // A container's log box shows its newest lines: it scrolls to the end when lines come, unless the
+  // reader scrolled up to read older ones.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = document.getElementById("log-lines");
+    if (box) box.dataset.atEnd = String(box.scrollHeight - box.scrollTop - box.clientHeight < 40);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var box = document.getElementById("log-lines");
+    if (box && box.dataset.atEnd !== "false") box.scrollTop = box.scrollHeight;
+  });
 })();

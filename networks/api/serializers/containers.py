@@ -140,3 +140,19 @@ class DiagnosticsSerializer(serializers.Serializer):
     port = serializers.IntegerField(allow_null=True)
     ok = serializers.BooleanField()
     checks = DiagnosticCheckSerializer(many=True)
+
+
+class LogLineSerializer(serializers.Serializer):
+    time = serializers.CharField(
+        allow_null=True, help_text="When Docker received the line (UTC, nanoseconds); null with timestamps=false."
+    )
+    stream = serializers.ChoiceField(choices=["stdout", "stderr"])
+    line = serializers.CharField(allow_blank=True, help_text="The line; secret environment values read ••••••.")
+
+
+class LogsSerializer(serializers.Serializer):
+    container = serializers.CharField()
+    lines = LogLineSerializer(many=True, help_text="Oldest first.")
+    next_since = serializers.CharField(
+        allow_null=True, help_text="The time of the last line: pass it as since (with follow=true) for what comes next."
+    )

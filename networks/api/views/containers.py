@@ -15,6 +15,7 @@ from networks.filters import ContainerFilterSet
 from networks.selectors.containers import container_get, container_list
 from networks.services import references
 from networks.services.containers.lifecycle import container_action_request, container_remove_exited
+from networks.services.containers.logs import MAX_TAIL, container_logs, parse_log_query
 from networks.services.containers.run import container_run
 from networks.services.containers.state import container_port_query
 from networks.services.diagnostics import container_diagnose
@@ -30,6 +31,7 @@ from ..serializers.containers import (
     ContainerSerializer,
     DiagnoseSerializer,
     DiagnosticsSerializer,
+    LogsSerializer,
     PortAnswerSerializer,
 )
 from ..serializers.operations import OperationBatchSerializer, OperationSerializer
@@ -173,3 +175,34 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
             )
         )
         return Response(DiagnosticsSerializer(answer).data)
+
+    @extend_schema(
+        summary="The container's last log lines (docker logs --timestamps --tail N --since T), a worker reads them",
+        parameters=[
+            OpenApiParameter(
+                "tail", OpenApiTypes.INT, description=f"How many of the last lines: 1 to {MAX_TAIL} (200)."
+            ),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.STR,
+                description="Only lines after this time: ISO 8601 (2026-12-05T10:00:00Z) or a number of seconds ago.",
+            ),
+            OpenApiParameter("timestamps", OpenApiTypes.BOOL, description="Each line's time (true) or null."),
+            OpenApiParameter(
+                "follow",
+                OpenApiTypes.BOOL,
+                description="Long poll: hold the request up to 20 s until a line after since comes.",
+            ),
+        ],
+        responses={200: LogsSerializer, **errors(403, 409, 503)},
+    )
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        container = self.get_object()
+        query = parse_log_query(request.query_params)
+        answer = worker_answer(
+            lambda: container_logs(
+                tenant=request.tenant, container=container, query=query, timeout=WORKER_TIMEOUT_SECONDS
+            )
+        )
+        return Response(LogsSerializer(answer).data)

@@ -2,7 +2,7 @@
 generates requests from the OpenAPI schema (positive and negative) and sends them to the portal's
 WSGI application in the test's transaction, as an owner with a token. No cluster and no worker:
 nothing commits, so nothing is enqueued; the calls that wait for a worker's answer (a network's
-inspect, a cluster's live health, a diagnosis) are left to tests/networks/api/test_schema.py on the real cluster.
+inspect, a cluster's live health, a container's diagnosis and logs) are left to tests/networks/api/test_schema.py on the real cluster.
 
 Besides schemathesis's positive and negative requests, a third run sends positive ones with one text
 of the body or the query string (a value or an object's key) made hostile: a NUL alone or inside it,
@@ -47,6 +47,7 @@ ASK_A_WORKER = {
     "GET /api/v1/networks/{id}/inspect/",
     "GET /api/v1/clusters/{id}/health/",
     "POST /api/v1/containers/{id}/diagnose/",
+    "GET /api/v1/containers/{id}/logs/",
 }
 LEFT_OUT = ASK_A_WORKER | {"DELETE /api/v1/tokens/{id}/"}  # revoking would soon hit the run's own token
 HOSTILE_TEXT = {
