@@ -117,6 +117,19 @@
     field.scrollIntoView({ block: "center" });
   });
 
+  // The team's pages' disclosure in the menu closes on Escape (focus back on it) and when a click lands elsewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var group = event.target.closest && event.target.closest("details.navgroup[open]");
+    if (!group) return;
+    group.open = false;
+    group.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    var open = document.querySelector("details.navgroup[open]");
+    if (open && !open.contains(event.target)) open.open = false;
+  });
+
   // On a phone the main menu folds behind its button; Escape folds it again and gives the button focus.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.menu-toggle[aria-controls]");

@@ -103,6 +103,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(open_page, pages
     expect(nav.get_by_role("link", name="Audit log")).to_be_hidden()
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "true")
+    nav.get_by_text("Team", exact=True).click()  # the team's pages' disclosure
     for name in ("Audit log", "API tokens"):
         link = nav.get_by_role("link", name=name)
         expect(link).to_be_visible()
@@ -133,8 +134,14 @@ def test_on_a_desktop_the_menu_is_plain_and_no_page_scrolls_sideways(open_page, 
 
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     nav = page.get_by_role("navigation", name="Main")
-    for name in ("Dashboard", "Networks", "Audit log", "API tokens"):
+    for name in ("Dashboard", "Networks", "API tokens"):
         expect(nav.get_by_role("link", name=name)).to_be_visible()
+    team = nav.locator("details.navgroup")
+    expect(team.get_by_role("link", name="Audit log")).to_be_hidden()  # the team's pages, folded: one Tab stop
+    team.get_by_text("Team", exact=True).click()
+    expect(team.get_by_role("link", name="Audit log")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(team.get_by_role("link", name="Audit log")).to_be_hidden()
     tokens = nav.get_by_role("link", name="API tokens").bounding_box()
     dashboard = nav.get_by_role("link", name="Dashboard").bounding_box()
     assert tokens["y"] == dashboard["y"], "On a desktop the menu is one row"
