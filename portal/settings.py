@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "networks",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
