@@ -103,5 +103,7 @@ WEBHOOK_RETRY_SCHEDULE = [
 ]
 # An endpoint whose deliveries fail this many times in a row is paused until an owner resumes it.
 WEBHOOK_PAUSE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "15"))
+# The portal's address, before the links in webhook bodies (such as an operation's url), e.g. https://portal.example.com.
+WEBHOOK_PORTAL_URL = os.environ.get("WEBHOOK_PORTAL_URL", "")
 # After a rotation, deliveries are signed with the old secret too for this long (hours).
 WEBHOOK_SECRET_OVERLAP_HOURS = float(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))

@@ -4,8 +4,9 @@ asked for its event, written in the same transaction, and a word to the relay on
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils import timezone
 
 from networks.api.serializers.containers import ContainerSerializer
@@ -24,10 +25,21 @@ DELIVER = "webhooks.deliver"
 RELAY = "webhooks.relay"
 
 
+@dataclass
+class TeamView:
+    """What the API's serializers read of a request: the asking team, and the portal's address for links."""
+
+    tenant: Tenant
+    GET: dict = field(default_factory=dict)  # no query: links are built without one
+
+    def build_absolute_uri(self, path: str) -> str:
+        return settings.WEBHOOK_PORTAL_URL.rstrip("/") + path
+
+
 def object_shown(*, tenant: Tenant, object_type: str, object_id: str, object_repr: str) -> dict:
     """The object as the team's API shows it (the API's own serializers: secret values masked), or its id
     and name when it is gone or of a kind the API does not show."""
-    context = {"request": SimpleNamespace(tenant=tenant)}
+    context = {"request": TeamView(tenant)}
     try:
         if object_type == "networks.network":
             rows = network_rows_with_containers(
