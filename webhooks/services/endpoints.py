@@ -55,11 +55,11 @@ def endpoint_create(
     *, actor: Actor, tenant: Tenant, url: str, events, description: str = ""
 ) -> tuple[WebhookEndpoint, str]:
     """The endpoint and its secret, in clear this once (only its sealed form is kept)."""
-    url = url_clean(url)
     try:
         wanted = events_clean(events)
     except BadEvents as refusal:
         raise ServiceError("bad_events", str(refusal), field="events") from refusal
+    url = url_clean(url)  # last: it asks DNS
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ServiceError(
