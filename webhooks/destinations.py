@@ -75,7 +75,7 @@ def destination_resolve(url: str) -> tuple[str, str, int, Address]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise UnsafeDestination(f"The host {host[:100]} cannot be found (DNS). Check the URL's spelling.") from error
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     nodes = node_addresses()
     for address in addresses:
         refusal = address_refusal(address, nodes)

@@ -66,16 +66,16 @@ def body_of(*, message_id: str, event_type: str, tenant: Tenant, at, data: dict)
 
 def deliveries_record(entry: AuditEntry) -> None:
     """Called inside the change's transaction: a delivery for each of the team's endpoints that wants it."""
-    if entry.tenant_id is None or entry.action.startswith("webhook."):
+    tenant = entry.tenant
+    if tenant is None or entry.action.startswith("webhook."):
         return
     endpoints = [
         endpoint
-        for endpoint in WebhookEndpoint.objects.filter(tenant_id=entry.tenant_id).only("pk", "events")
+        for endpoint in WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events")
         if event_matches(entry.action, endpoint.events)
     ]
     if not endpoints:
         return
-    tenant = entry.tenant
     shown = object_shown(
         tenant=tenant, object_type=entry.object_type, object_id=entry.object_id, object_repr=entry.object_repr
     )
