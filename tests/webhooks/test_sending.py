@@ -13,7 +13,7 @@ from django.test import override_settings
 from portal.actors import Actor
 from webhooks.models import WebhookDelivery
 from webhooks.sending import post
-from webhooks.services.endpoints import endpoint_ping, endpoint_create
+from webhooks.services.endpoints import endpoint_create, endpoint_ping
 from webhooks.services.relay import endpoint_send_due
 
 pytestmark = pytest.mark.django_db
