@@ -2,9 +2,12 @@
 
 Services call `change_record(actor=..., action=..., tenant=...)` inside the transaction that makes the
 change, so a change that rolls back leaves no entry and tells nobody. After the commit, every
-callback registered with `subscribe(callback)` gets the entry (the audit log is the entry itself;
-outgoing webhooks are meant to subscribe here). A callback that fails is logged and the others still
-hear of the change.
+callback registered with `subscribe(callback)` gets the entry (the audit log is the entry itself). A
+callback that fails is logged and the others still hear of the change.
+
+An outbox writes its rows beside the entry, in the same transaction: `subscribe_in_transaction(callback)`
+is called as the entry is written (outgoing webhooks record their deliveries there), so the change and
+what must be sent of it commit or roll back together. Such a callback's failure fails the change.
 """
 
 from __future__ import annotations
@@ -24,6 +27,14 @@ Listener = Callable[[AuditEntry], None]
 OBJECT_REPR_MAX_LENGTH = 200  # the audit log's column
 
 listeners: list[Listener] = []
+recorders: list[Listener] = []
+
+
+def subscribe_in_transaction(callback: Listener) -> Listener:
+    """Be called with each entry inside the transaction that records it (an outbox's rows go there)."""
+    if callback not in recorders:
+        recorders.append(callback)
+    return callback
 
 
 def subscribe(callback: Listener) -> Listener:
@@ -77,6 +88,8 @@ def change_record(
         details=audit_details(details),
         address=actor.address,
     )
+    for recorder in list(recorders):
+        recorder(entry)
     if listeners:  # listeners subscribe when their app loads; with none, nothing waits for the commit
         transaction.on_commit(lambda: tell_listeners(entry))
     return entry

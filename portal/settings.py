@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "networks",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -302,6 +303,8 @@ SPECTACULAR_SETTINGS = {
         "MembershipRoleEnum": "portal.models.Membership.Role",
         "TeamTokenRoleEnum": "portal.models.ApiToken.Role",
         "MembershipSourceEnum": "portal.models.Membership.Source",
+        "WebhookStatusEnum": "webhooks.models.WebhookEndpoint.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
 }
 

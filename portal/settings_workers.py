@@ -34,6 +34,8 @@ CELERY_TASK_ROUTES = {
         "networks.refresh_health_all",
         "networks.operations_recover",
         "portal.idempotency_expire",
+        "webhooks.deliver",
+        "webhooks.relay",
     )
 }
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
@@ -59,6 +61,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "refresh-cluster-health": {"task": "networks.refresh_health_all", "schedule": 60.0},
     "expire-idempotency-keys": {"task": "portal.idempotency_expire", "schedule": 3600.0},
+    "relay-webhooks": {"task": "webhooks.relay", "schedule": float(os.environ.get("WEBHOOK_RELAY_EVERY", "15"))},
     "reconcile-clusters": {
         "task": "networks.reconcile_all",
         "schedule": float(os.environ.get("RECONCILE_EVERY", "300")),
@@ -91,3 +94,25 @@ CLUSTER_DESCRIPTION_FILE = os.environ.get("OVERLAY_PORTAL_CLUSTER_FILE", "/var/l
 # Host ports the nodes serve beyond Docker, swarm, Consul and SSH (networks/services/ports.py has those),
 # which runs may not publish: PORT[-LAST][/tcp|/udp|/tcp+udp]:WHAT, comma-separated.
 NODE_RESERVED_PORTS = os.environ.get("NODE_RESERVED_PORTS", "")
+
+# --- Outgoing webhooks (webhooks/, docs/webhooks.md) ---------------------------------------------
+# Destinations in these ranges are allowed even when private, loopback or link-local (CIDRs, comma-separated).
+WEBHOOK_ALLOWED_NETWORKS = [
+    item.strip() for item in os.environ.get("WEBHOOK_ALLOWED_NETWORKS", "").split(",") if item.strip()
+]
+# http:// destinations (else https only).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP")
+# Seconds to wait for a receiver's answer (connecting and reading each).
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# The waits before each retry of a failed delivery, in seconds; after the last one it is given up.
+# The default sums to about a day: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(item)
+    for item in os.environ.get("WEBHOOK_RETRY_SCHEDULE", "5,30,120,600,1800,3600,7200,14400,28800,28800").split(",")
+]
+# An endpoint whose deliveries fail this many times in a row is paused until an owner resumes it.
+WEBHOOK_PAUSE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "15"))
+# The portal's address, before the links in webhook bodies (such as an operation's url), e.g. https://portal.example.com.
+WEBHOOK_PORTAL_URL = os.environ.get("WEBHOOK_PORTAL_URL", "")
+# After a rotation, deliveries are signed with the old secret too for this long (hours).
+WEBHOOK_SECRET_OVERLAP_HOURS = float(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))

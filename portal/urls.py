@@ -25,6 +25,8 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("webhooks.api.urls")),
     path("api/v1/", include("networks.api.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("networks.urls")),
 ]

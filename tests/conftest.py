@@ -16,7 +16,12 @@ from tests.support import database_url
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures shared across the tree live in these modules (tests/fixtures/).
-pytest_plugins = ["tests.fixtures.teams", "tests.fixtures.cluster_inputs", "tests.fixtures.oidc"]
+pytest_plugins = [
+    "tests.fixtures.teams",
+    "tests.fixtures.cluster_inputs",
+    "tests.fixtures.oidc",
+    "tests.fixtures.webhook_receiver",
+]
 
 
 def pytest_collection_modifyitems(config, items):

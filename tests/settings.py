@@ -13,6 +13,13 @@ os.environ.setdefault("STATE_STORE_WAIT_SECONDS", "15")
 # flushed and dropped while they run.
 os.environ.setdefault("CONN_MAX_AGE", "0")
 
+# Webhook receivers in the tests listen on 127.0.0.1 over http, and retry soon.
+os.environ.setdefault("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32")
+os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "true")
+os.environ.setdefault("WEBHOOK_RETRY_SCHEDULE", "0.5,0.5,1,1,1,1,1,1")
+os.environ.setdefault("WEBHOOK_PAUSE_AFTER_FAILURES", "6")
+os.environ.setdefault("WEBHOOK_TIMEOUT_SECONDS", "3")
+
 from portal.settings import *  # noqa: E402,F403
 from portal.settings import BASE_DIR, DATABASES  # noqa: E402
 

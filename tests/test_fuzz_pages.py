@@ -31,6 +31,7 @@ from portal.models import Membership
 from portal.services import membership_set, tenant_create
 from tests.factories import make_container, make_network, make_operation, make_system_container
 from tests.pages import page_routes
+from webhooks.services.endpoints import endpoint_create, endpoint_ping
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +129,10 @@ def rows(team):
     login = registry_login_set(
         actor=Actor.system("tests"), tenant=team.tenant, registry="registry.example.com", username="ci", password="pw"
     )
+    hook, _ = endpoint_create(
+        actor=Actor.system("tests"), tenant=team.tenant, url="http://127.0.0.1:9/hook", events=["network.*"]
+    )
+    endpoint_ping(actor=Actor.system("tests"), endpoint=hook)
     Network.objects.filter(pk=web.pk).update(docker_id="")  # the inspect page then asks no worker
     Container.objects.filter(pk=db.pk).update(docker_id="")  # nor its logs: "no log yet", after the query's checks
     return {
@@ -137,6 +142,7 @@ def rows(team):
             "networks:operation_": operation.pk,
             "networks:cluster_": team.cluster.pk,
             "networks:registry_login_": login.pk,
+            "webhooks:webhook_": hook.pk,
             "membership_": Membership.objects.get(user=team.member, tenant=team.tenant).pk,
         },
         "container_pk": db.pk,

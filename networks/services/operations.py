@@ -12,6 +12,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
+from portal.actors import Actor
+from portal.changes import change_record
 
 from . import notices, queue
 
@@ -218,8 +220,17 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.progress = _append(operation, message)
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
     operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
+    _record_finish(operation, "operation.succeeded")
     _announce(operation)
     return operation
+
+
+def _record_finish(operation: Operation, action: str) -> None:
+    """The end of an operation is a change of its own (webhooks hear of it as operation.succeeded/failed)."""
+    details = {"kind": operation.kind, "target": operation.target}
+    if operation.error_code and action == "operation.failed":
+        details["error_code"] = operation.error_code
+    change_record(actor=Actor.system("worker"), action=action, tenant=operation.tenant, obj=operation, details=details)
 
 
 @transaction.atomic
@@ -236,6 +247,7 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     operation.save(
         update_fields=["status", "finished", "error", "error_code", "progress", "waits_on", "waiting_since", "updated"]
     )
+    _record_finish(operation, "operation.failed")
     _announce(operation)
     return operation
 

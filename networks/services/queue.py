@@ -43,9 +43,10 @@ HELD_REFRESH_SECONDS = 2.0
 HELD_TTL_SECONDS = 10
 
 
-def send(name: str, *args, task_id: str | None = None) -> None:
-    """Send a task now, nobody waiting for its result (whose store then need not answer either)."""
-    current_app.send_task(name, args=args, task_id=task_id, ignore_result=True)
+def send(name: str, *args, task_id: str | None = None, countdown: float | None = None) -> None:
+    """Send a task now (to run in `countdown` seconds), nobody waiting for its result (whose store then
+    need not answer either)."""
+    current_app.send_task(name, args=args, task_id=task_id, ignore_result=True, countdown=countdown)
 
 
 def send_on_commit(name: str, *args, task_id: str | None = None, robust: bool = False) -> None:

@@ -32,6 +32,8 @@ from portal.services import api_token_create, membership_set
 from tests.browser.conftest import AXE, FAILING, RUN_AXE, login, need_axe
 from tests.factories import PASSWORD, make_container, make_network, make_operation, make_staff, make_team
 from tests.pages import page_routes, populate
+from webhooks.models import WebhookAttempt, WebhookEndpoint
+from webhooks.services.endpoints import endpoint_create, endpoint_ping
 
 # The marker makes pytest-django set the test database up even when this module runs alone (it sets up
 # only the databases its selected tests ask for; without it the rows went to the real database).
@@ -63,6 +65,11 @@ NOT_PAGES = {
     "networks:operation_progress",
     "networks:operation_row",
     "networks:registry_login_remove",
+    "webhooks:webhook_ping",
+    "webhooks:webhook_resume",
+    "webhooks:webhook_rotate",
+    "webhooks:webhook_remove",
+    "webhooks:webhook_redeliver",
     "networks:cluster_test",
     "networks:cluster_credentials",
     "networks:cluster_health",
@@ -102,6 +109,7 @@ REFUSED = {
     "refused: create network": ("/networks/new/", "Create network"),
     "refused: API token": ("/tokens/", "Create token"),
     "refused: registry login": ("/registries/", "Save login"),
+    "refused: webhook": ("/webhooks/", "Add webhook"),
     "refused: add member": ("/members/", "Add member"),
     "refused: register cluster": ("/clusters/register/", "Connect and register"),
 }
@@ -145,6 +153,13 @@ def made_rows():
         actor=Actor.system("tests"), tenant=team.tenant, registry="registry.example.com", username="ci", password="pw"
     )
     api_token_create(actor=Actor.system("tests"), user=team.member, name="nightly")
+    hook, _ = endpoint_create(
+        actor=Actor.system("tests"), tenant=team.tenant, url="http://127.0.0.1:9/hook", events=["network.*"]
+    )
+    ping = endpoint_ping(actor=Actor.system("tests"), endpoint=hook)
+    WebhookAttempt.objects.create(delivery=ping, status_code=500, duration_ms=12, response_excerpt="failing")
+    reason = "Paused after 15 failed deliveries in a row (the last: HTTP 500). Fix the receiver, then resume."
+    WebhookEndpoint.objects.filter(pk=hook.pk).update(status=WebhookEndpoint.Status.PAUSED, paused_reason=reason)
     change_record(actor=Actor.system("tests"), action="network.create", tenant=team.tenant, object_repr="web")
     pks = {
         "networks:network_": web.pk,
@@ -152,6 +167,7 @@ def made_rows():
         "networks:operation_": operation.pk,
         "networks:cluster_": team.cluster.pk,
         "networks:registry_login_": login_row.pk,
+        "webhooks:webhook_": hook.pk,
         "admin:networks_cluster": team.cluster.pk,
         "admin:networks_network": web.pk,
         "admin:networks_container": db.pk,

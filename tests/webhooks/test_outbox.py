@@ -1,0 +1,71 @@
+"""The outbox: a change writes one delivery per endpoint of its team that asked for its event, in the
+change's own transaction (rolled back together), with the object as the API shows it and no secret."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from networks.models import Operation
+from networks.services.operations import operation_fail, operation_start, operation_succeed
+from portal.actors import Actor
+from portal.changes import change_record
+from tests.factories import make_operation
+from webhooks.models import WebhookDelivery
+from webhooks.services.endpoints import endpoint_create
+
+pytestmark = pytest.mark.django_db
+
+URL = "http://127.0.0.1:9/hook"
+
+
+def endpoint(team, events):
+    return endpoint_create(actor=Actor.system("tests"), tenant=team.tenant, url=URL, events=events)[0]
+
+
+def test_a_change_writes_a_delivery_for_each_endpoint_that_wants_it(team, other_team):
+    networks_hook, operations_hook = endpoint(team, ["network.*"]), endpoint(team, ["operation.failed"])
+    foreign = endpoint(other_team, ["network.*"])
+    network = team.network("blue")  # network.create, by the service
+    [delivery] = WebhookDelivery.objects.filter(endpoint=networks_hook)
+    body = delivery.payload
+    assert (delivery.event_type, body["type"], body["team"], body["id"]) == (
+        "network.create",
+        "network.create",
+        team.tenant.slug,
+        delivery.message_id,
+    )
+    assert body["data"]["object"]["name"] == "blue" and body["data"]["object"]["id"] == network.pk
+    assert body["data"]["object"]["subnet"] == network.subnet and body["data"]["object"]["owner"] == team.tenant.slug
+    assert not WebhookDelivery.objects.filter(endpoint__in=[operations_hook, foreign]).exists()
+
+
+def test_a_change_rolled_back_leaves_no_delivery(team):
+    hook = endpoint(team, ["network.*"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        change_record(actor=Actor.system("tests"), action="network.create", tenant=team.tenant)
+        assert WebhookDelivery.objects.filter(endpoint=hook).count() == 1
+        raise RuntimeError("refused")
+    assert not WebhookDelivery.objects.filter(endpoint=hook).exists()
+
+
+def test_secret_environment_values_never_reach_a_body(team):
+    hook = endpoint(team, ["container.run"])
+    team.container("db", environment=[{"name": "DB_PASSWORD", "value": "s3cr3t-value", "secret": True}])
+    [delivery] = WebhookDelivery.objects.filter(endpoint=hook)
+    assert "s3cr3t-value" not in str(delivery.payload)
+    assert delivery.payload["data"]["object"]["name"] == "db"
+
+
+def test_operations_that_finish_are_events(team):
+    hook = endpoint(team, ["operation.*"])
+    done, failed = make_operation(team), make_operation(team)
+    for operation in (done, failed):
+        operation_start(operation_id=operation.pk, task_id=operation.celery_task_id)
+    operation_succeed(operation=done, message="Done.")
+    operation_fail(operation_id=failed.pk, error="The cluster refused it.", code="refused")
+    bodies = [d.payload for d in WebhookDelivery.objects.filter(endpoint=hook).order_by("pk")]
+    assert [b["type"] for b in bodies] == ["operation.succeeded", "operation.failed"]
+    assert bodies[1]["data"]["object"]["status"] == Operation.Status.FAILED
+    assert bodies[1]["data"]["object"]["error"] == "The cluster refused it."
+    assert bodies[1]["data"]["details"]["error_code"] == "refused"

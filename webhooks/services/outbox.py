@@ -1,0 +1,104 @@
+"""The outbox: as a change is recorded (portal/changes.py), one delivery per endpoint of the team that
+asked for its event, written in the same transaction, and a word to the relay once it commits."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from networks.api.serializers.containers import ContainerSerializer
+from networks.api.serializers.networks import NetworkSerializer
+from networks.api.serializers.operations import OperationSerializer
+from networks.models import Container, Operation
+from networks.selectors.networks import network_rows, network_rows_with_containers
+from networks.services import queue
+from portal.models import AuditEntry, Tenant
+
+from ..events import event_matches
+from ..models import WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+DELIVER = "webhooks.deliver"
+RELAY = "webhooks.relay"
+
+
+@dataclass
+class TeamView:
+    """What the API's serializers read of a request: the asking team, and the portal's address for links."""
+
+    tenant: Tenant
+    GET: dict = field(default_factory=dict)  # no query: links are built without one
+
+    def build_absolute_uri(self, path: str) -> str:
+        return settings.WEBHOOK_PORTAL_URL.rstrip("/") + path
+
+
+def object_shown(*, tenant: Tenant, object_type: str, object_id: str, object_repr: str) -> dict:
+    """The object as the team's API shows it (the API's own serializers: secret values masked), or its id
+    and name when it is gone or of a kind the API does not show."""
+    context = {"request": TeamView(tenant)}
+    try:
+        if object_type == "networks.network":
+            rows = network_rows_with_containers(
+                list(network_rows(tenant=tenant, columns=NetworkSerializer.columns()).filter(pk=object_id))
+            )
+            if rows:
+                return dict(NetworkSerializer(rows[0], context=context).data)
+        elif object_type == "networks.container":
+            container = Container.objects.filter(tenant=tenant, pk=object_id).first()
+            if container is not None:
+                return dict(ContainerSerializer(container, context=context).data)
+        elif object_type == "networks.operation":
+            operation = Operation.objects.filter(tenant=tenant, pk=object_id).first()
+            if operation is not None:
+                return dict(OperationSerializer(operation, context=context).data)
+    except (ValueError, TypeError, LookupError):
+        logger.exception("webhook body: %s %s could not be shown as the API shows it", object_type, object_id)
+    return {"id": object_id, "name": object_repr}
+
+
+def body_of(*, message_id: str, event_type: str, tenant: Tenant, at, data: dict) -> dict:
+    return {"id": message_id, "type": event_type, "timestamp": at.isoformat(), "team": tenant.slug, "data": data}
+
+
+def deliveries_record(entry: AuditEntry) -> None:
+    """Called inside the change's transaction: a delivery for each of the team's endpoints that wants it."""
+    tenant = entry.tenant
+    if tenant is None or entry.action.startswith("webhook."):
+        return
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events")
+        if event_matches(entry.action, endpoint.events)
+    ]
+    if not endpoints:
+        return
+    shown = object_shown(
+        tenant=tenant, object_type=entry.object_type, object_id=entry.object_id, object_repr=entry.object_repr
+    )
+    data = {"object_type": entry.object_type, "object": shown, "actor": entry.actor, "details": entry.details}
+    for endpoint in endpoints:
+        delivery_add(endpoint=endpoint, event_type=entry.action, tenant=tenant, data=data, at=entry.created)
+
+
+def delivery_add(*, endpoint: WebhookEndpoint, event_type: str, tenant: Tenant, data: dict, at=None) -> WebhookDelivery:
+    message_id = WebhookDelivery.new_message_id()
+    at = at or timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        message_id=message_id,
+        event_type=event_type,
+        payload=body_of(message_id=message_id, event_type=event_type, tenant=tenant, at=at, data=data),
+        next_attempt=timezone.now(),
+    )
+    relay_wake(endpoint_id=endpoint.pk)
+    return delivery
+
+
+def relay_wake(*, endpoint_id: int) -> None:
+    """Have a worker send the endpoint's deliveries once this commits; a task queue that does not answer
+    loses nothing (the relay's sweep finds the deliveries in the database)."""
+    queue.send_on_commit(DELIVER, endpoint_id, robust=True)
