@@ -309,6 +309,10 @@ class Api:
         answer = self.call(endpoint, params={"page_size": 1000, **params})
         return list(answer["results"]) if isinstance(answer, dict) and "results" in answer else list(answer)
 
+    def live(self, endpoint: str, **params: Any) -> list[Any]:
+        """What docker would still show: a removed network or container is gone."""
+        return [row for row in self.results(endpoint, **params) if row.get("status") != "removed"]
+
     def operation(self, operation_id: int) -> Operation:
         return cast(Operation, self.call("operations_retrieve", id=operation_id))
 
@@ -326,13 +330,13 @@ class Api:
 
     def _find(self, endpoint: str, name_or_id: str, noun: str) -> int:
         """Docker's rule: an exact name first, then the portal's id, then a prefix of Docker's id."""
-        for row in self.results(endpoint, name=name_or_id):
+        for row in self.live(endpoint, name=name_or_id):
             if row["name"] == name_or_id:
                 return int(row["id"])
         if name_or_id.isdigit():
             return int(name_or_id)
         if len(name_or_id) >= 4:
-            for row in self.results(endpoint):
+            for row in self.live(endpoint):
                 if (row.get("docker_id") or "").startswith(name_or_id):
                     return int(row["id"])
         raise ApiError(f"Error: No such {noun}: {name_or_id}", status=404, code="not_found")

@@ -91,7 +91,10 @@ def ps(context: Context, show_all: bool, filters: tuple[str, ...], quiet: bool, 
         raise click.BadParameter("use name= or status=.", param_hint="--filter")
     if not show_all and "status" not in wanted:
         wanted["status"] = "running"
-    rows: list[Container] = context.api.results("containers_list", **wanted)
+    api = context.api
+    rows: list[Container] = (
+        api.results("containers_list", **wanted) if "status" in wanted else api.live("containers_list", **wanted)
+    )
     if quiet:
         for row in rows:
             click.echo(short(row))

@@ -102,7 +102,10 @@ def network_ls(context: Context, filters: tuple[str, ...], quiet: bool, fmt: str
     unknown = set(wanted) - {"name", "status"}
     if unknown:
         raise click.BadParameter(f"unknown filter {sorted(unknown)[0]}: use name= or status=.", param_hint="--filter")
-    rows: list[Network] = context.api.results("networks_list", **wanted)
+    api = context.api
+    rows: list[Network] = (
+        api.results("networks_list", **wanted) if "status" in wanted else api.live("networks_list", **wanted)
+    )
     if quiet:
         for row in rows:
             click.echo(row["id"])
