@@ -243,8 +243,9 @@ def _sentence(response: httpx.Response) -> ApiError:
     try:
         error = response.json().get("error") or {}
         code, message = str(error.get("code") or ""), str(error.get("message") or "")
-        if error.get("field") and message:
-            message = f"{error['field']}: {message}"
+        field = error.get("field")
+        if field and message and not message.startswith(f"{field}:"):
+            message = f"{field}: {message}"
     except (ValueError, AttributeError):
         pass
     if status == 401:

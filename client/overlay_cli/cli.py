@@ -76,7 +76,7 @@ def whoami(context: Context, fmt: str) -> None:
     """Who the token is, for which team, on which portal."""
     api = context.api
     profile = api.profile
-    me: dict[str, Any] = {"url": profile.url, "profile": profile.name, "tenant": profile.tenant or None}
+    me: dict[str, Any] = {"url": profile.url, "profile": profile.name, "tenant": profile.tenant or "(your first team)"}
     try:
         tokens: list[ApiToken] = api.results("tokens_list")
     except ApiError as error:
@@ -114,7 +114,10 @@ def ops(context: Context, operation_id: int | None, follow: bool, limit: int, fm
         else:
             print_table(
                 ["ID", "KIND", "TARGET", "STATUS", "CREATED"],
-                [[op["id"], op["kind"], op["target"], op["status"], op["created"][:19]] for op in rows],
+                [
+                    [op["id"], op["kind"], op["target"], op["status"], op["created"][:19].replace("T", " ")]
+                    for op in rows
+                ],
             )
         return
     operation = api.operation(operation_id)

@@ -185,8 +185,17 @@ def _verb(verb: str, summary: str) -> click.Command:
 @click.option("--detach", is_flag=True, help="Print the operation's id at once, without waiting.")
 @pass_context
 def rm(context: Context, containers: tuple[str, ...], force: bool, detach: bool) -> None:
-    """Remove containers (docker rm [-f])."""
-    _each(context.api, containers, "containers_remove" if force else "containers_destroy", detach)
+    """Remove containers (docker rm [-f]): a running one only with -f, as docker."""
+    api = context.api
+    if not force:
+        for name in containers:
+            found: Container = api.call("containers_retrieve", id=api.container_id(name))
+            if found["status"] == "running":
+                raise ApiError(
+                    f"You cannot remove a running container {name}: stop it first (`overlay stop {name}`), "
+                    "or remove it with `overlay rm -f`."
+                )
+    _each(api, containers, "containers_remove" if force else "containers_destroy", detach)
 
 
 COMMANDS = [

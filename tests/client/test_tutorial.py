@@ -114,7 +114,9 @@ def test_the_tutorial_with_overlay(live_server, celery_worker_process, tenant_cl
     assert "succeeded" in overlay("ops", operation, "--follow").stdout
     assert mysql not in overlay("ps").stdout and mysql in overlay("ps", "-a").stdout
 
-    # Clean up: both containers, then the network
+    # Clean up: both containers (a running one only with -f, as docker), then the network
+    running = overlay("rm", wordpress, ok=False)
+    assert running.returncode == 1 and "You cannot remove a running container" in running.stderr
     assert overlay("rm", "-f", wordpress, mysql).stdout.split() == [wordpress, mysql]
     assert overlay("network", "rm", net).stdout.strip() == net
     gone = overlay("network", "inspect", net, ok=False)
