@@ -83,6 +83,10 @@ class NetworkDisconnectBody(TypedDict, total=False):
     force: bool
 
 
+class NetworkShareBody(TypedDict, total=False):
+    tenant: str
+
+
 class DiagnoseBody(TypedDict, total=False):
     target: str
     port: int
@@ -134,6 +138,8 @@ class Network(TypedDict):
     status: str
     owner: str
     shared: bool
+    shared_with: list[str]
+    is_external: bool
     containers: list[NetworkEndpoint]
     created: str
 
@@ -214,6 +220,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "networks_retrieve": Endpoint("GET", "/api/v1/networks/{id}/"),
     "networks_destroy": Endpoint("DELETE", "/api/v1/networks/{id}/"),
     "networks_inspect": Endpoint("GET", "/api/v1/networks/{id}/inspect/"),
+    "networks_share": Endpoint("POST", "/api/v1/networks/{id}/share/", NetworkShareBody),
+    "networks_unshare": Endpoint("POST", "/api/v1/networks/{id}/unshare/", NetworkShareBody),
     "networks_connect": Endpoint("POST", "/api/v1/networks/{id}/connect/", NetworkConnectBody),
     "networks_disconnect": Endpoint("POST", "/api/v1/networks/{id}/disconnect/", NetworkDisconnectBody),
     "containers_list": Endpoint("GET", "/api/v1/containers/", query=("name", "page", "page_size", "status")),

@@ -141,9 +141,11 @@ def _show_operation(operation: Operation, fmt: str) -> None:
 
 
 def _register() -> None:
-    from . import containers, networks
+    from . import apply, containers, networks
 
     cli.add_command(networks.network)
+    cli.add_command(apply.apply)
+    cli.add_command(apply.export)
     for command in containers.COMMANDS:
         cli.add_command(command)
 

@@ -39,12 +39,12 @@ def network() -> None:
 @click.option("--label", multiple=True, help="KEY=VALUE metadata on the network.")
 @click.option("--internal", is_flag=True, help="No traffic to or from outside the network.")
 @click.option("--encrypted", is_flag=True, help="Encrypt traffic between nodes (IPsec).")
-@click.option("--attachable", is_flag=True, help="Standalone containers may attach.")
+@click.option("--attachable/--no-attachable", default=None, help="Standalone containers may attach.")
 @click.option("--detach", is_flag=True, help="Print the operation's id at once, without waiting.")
 @pass_context
 def network_create(context: Context, name: str, driver: str, subnet: str, prefix_length: int | None, gateway: str,
                    ip_range: str, aux_address: tuple[str, ...], opt: tuple[str, ...], label: tuple[str, ...],
-                   internal: bool, encrypted: bool, attachable: bool, detach: bool) -> None:  # fmt: skip
+                   internal: bool, encrypted: bool, attachable: bool | None, detach: bool) -> None:  # fmt: skip
     """Create a network (docker network create)."""
     if driver != "overlay":
         raise click.BadParameter("the portal makes overlay networks only.", param_hint="--driver")
@@ -79,8 +79,8 @@ def network_create(context: Context, name: str, driver: str, subnet: str, prefix
         if not mtu.isdigit():
             raise click.BadParameter(f'mtu "{mtu}" is not a number.', param_hint="--opt")
         body["mtu"] = int(mtu)
-    if attachable:
-        body["attachable"] = True
+    if attachable is not None:
+        body["attachable"] = attachable
     api = context.api
     operation = api.network_create(body)
     if detach:
