@@ -19,7 +19,7 @@ import click
 import yaml
 
 from .api import Api, Network, NetworkCreateBody
-from .cli import Context, pass_context
+from .context import Context, pass_context
 from .output import wait
 
 COMPARED = ("subnet", "gateway", "internal", "encrypted", "labels", "ip_range", "aux_addresses", "mtu", "attachable")

@@ -11,37 +11,11 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, apply, containers, networks
 from .api import Api, ApiError, ApiToken, Operation
-from .config import ConfigError, Profile, load, write_profile
+from .config import ConfigError, Profile, write_profile
+from .context import Context, format_option, pass_context
 from .output import describe, print_json, print_table, wait
-
-FORMATS = click.Choice(["table", "json"])
-
-
-class Context:
-    def __init__(self, profile_name: str | None):
-        self.profile_name = profile_name
-        self._api: Api | None = None
-
-    @property
-    def api(self) -> Api:
-        if self._api is None:
-            self._api = Api(load(self.profile_name))
-        return self._api
-
-
-pass_context = click.make_pass_decorator(Context)
-
-
-def format_option(function: Any) -> Any:
-    return click.option("--format", "fmt", type=FORMATS, default="table", help="table (default) or json.")(function)
-
-
-def detach_option(function: Any) -> Any:
-    return click.option("--detach", "-d", is_flag=True, help="Print the operation's id at once, without waiting.")(
-        function
-    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,17 +114,11 @@ def _show_operation(operation: Operation, fmt: str) -> None:
         click.echo(f"  {step['at'][:19]}  {step['message']}")
 
 
-def _register() -> None:
-    from . import apply, containers, networks
-
-    cli.add_command(networks.network)
-    cli.add_command(apply.apply)
-    cli.add_command(apply.export)
-    for command in containers.COMMANDS:
-        cli.add_command(command)
-
-
-_register()
+cli.add_command(networks.network)
+for command in containers.COMMANDS:
+    cli.add_command(command)
+cli.add_command(apply.apply)
+cli.add_command(apply.export)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ import os
 import click
 
 from .api import Api, ApiError, Container, ContainerRunBody, Diagnostics, EnvironmentBody, NetworkAttachBody, PortAnswer
-from .cli import Context, detach_option, format_option, pass_context
+from .context import Context, detach_option, format_option, pass_context
 from .output import finish, print_json, print_table, stderr, wait
 
 

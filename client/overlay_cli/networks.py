@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .api import ApiError, Network, NetworkConnectBody, NetworkCreateBody, NetworkDisconnectBody
-from .cli import Context, detach_option, format_option, pass_context
+from .context import Context, detach_option, format_option, pass_context
 from .output import finish, print_json, print_table, stderr, wait
 
 MTU_OPTIONS = ("mtu", "com.docker.network.driver.mtu")

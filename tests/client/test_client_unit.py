@@ -160,3 +160,38 @@ def test_a_portal_that_is_down_is_a_sentence(tmp_path):
     )
     nothing = overlay("ps", env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
     assert nothing.returncode == 1 and "overlay login" in nothing.stderr
+
+
+def test_a_plan_creates_shares_notes_and_never_prunes_a_network_in_use():
+    from overlay_cli.apply import make_plan
+
+    def network(id_, name, **extra):
+        return {"id": id_, "name": name, "status": "active", "shared": False, "is_external": False,
+                "subnet": "10.0.1.0/24", "labels": {}, "shared_with": [], "containers": [], **extra}  # fmt: skip
+
+    rows = [
+        network(1, "web", shared_with=["green"]),
+        network(2, "busy", containers=[{"container": 9, "container_name": "mysql"}]),
+        network(3, "idle"),
+        network(4, "theirs", shared=True),
+        network(5, "gone", status="removed"),
+    ]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"results": rows}))
+    api = client_api.Api(PROFILE, transport=transport)
+    desired = [
+        {"name": "web", "labels": {"team": "blue"}, "shared_with": ["red"]},
+        {"name": "new", "prefix_length": 26},
+    ]
+    steps, notes = make_plan(api, desired, prune=True)
+    assert [step.line().split() for step in steps] == [
+        ["~", "share", "web", "with", "red"],
+        ["~", "unshare", "web", "from", "green"],
+        ["+", "create", "new"],
+        ["-", "remove", "idle"],
+    ]
+    assert any(note.startswith("web: labels is {}") for note in notes)
+    assert "busy is kept: containers are attached (mysql); a plan never removes it." in notes
+    # the same file against what it describes: nothing to do, and without --prune nothing is removed
+    same = [{"name": "web", "labels": {}, "shared_with": ["green"]}, {"name": "busy"}, {"name": "idle"}]
+    assert make_plan(api, same, prune=True) == ([], [])
+    assert make_plan(api, [], prune=False) == ([], [])

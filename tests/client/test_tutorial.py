@@ -33,7 +33,12 @@ class Shell:
 
     def __call__(self, *args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [str(OVERLAY), *args], capture_output=True, text=True, timeout=300, env={**self.env, **env}
+            [str(OVERLAY), *args],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,  # as CI: no terminal to answer a question
+            text=True,
+            timeout=300,
+            env={**self.env, **env},
         )
         assert "Traceback" not in result.stderr, result.stderr
         if ok:
@@ -136,3 +141,41 @@ def test_a_wrong_token_and_another_teams_network_are_sentences(live_server, tena
     assert missing.returncode == 1 and missing.stderr.strip() == "Error: No such network: no-such-network"
     other = overlay("ps", ok=False, OVERLAY_TENANT="not-my-team", **env)
     assert other.returncode == 1 and other.stderr.strip()
+
+
+def test_networks_as_code_with_apply_and_export(live_server, celery_worker_process, tenant_cluster, member, tmp_path):
+    _, team, key = member
+    overlay = Shell(tmp_path)
+    env = {"OVERLAY_URL": live_server.url, "OVERLAY_TOKEN": key, "OVERLAY_TENANT": team.slug}
+    suffix = secrets.token_hex(3)
+    front, back = f"front-{suffix}", f"back-{suffix}"
+    both = tmp_path / "networks.yaml"
+    both.write_text(
+        f"networks:\n  - name: {front}\n    labels: {{tier: web}}\n  - name: {back}\n    prefix_length: 26\n"
+        "    internal: true\n"
+    )
+    dry = overlay("apply", "-f", str(both), "--dry-run", **env)
+    assert f"+ create   {front}" in dry.stdout and f"+ create   {back}" in dry.stdout
+    assert overlay("network", "ls", "-q", **env).stdout == ""
+    asked = overlay("apply", "-f", str(both), ok=False, **env)  # no terminal to answer: nothing done
+    assert asked.returncode == 1 and overlay("network", "ls", "-q", **env).stdout == ""
+
+    assert overlay("apply", "-f", str(both), "--yes", **env).stdout.count(": done") == 2
+    [made] = json.loads(overlay("network", "ls", "--filter", f"name={back}", "--format", "json", **env).stdout)
+    assert made["internal"] and made["subnet"].endswith("/26")
+    assert overlay("apply", "-f", str(both), **env).stdout.startswith("Nothing to do")
+    exported = tmp_path / "exported.yaml"
+    overlay("export", "-f", str(exported), **env)
+    assert overlay("apply", "-f", str(exported), "--prune", **env).stdout.startswith("Nothing to do")
+
+    # --prune keeps a network with a container attached, and says so; removes it once it is unused
+    only_back = tmp_path / "back.yaml"
+    only_back.write_text(f"networks:\n  - name: {back}\n")
+    overlay("run", "--name", f"busy-{suffix}", "--net", front, TOOLS, "sleep", "600", **env)
+    kept = overlay("apply", "-f", str(only_back), "--prune", "--yes", **env)
+    assert f"{front} is kept: containers are attached (busy-{suffix})" in kept.stderr
+    overlay("rm", "-f", f"busy-{suffix}", **env)
+    pruned = overlay("apply", "-f", str(only_back), "--prune", "--yes", **env)
+    assert f"remove {front}: done" in pruned.stdout
+    assert overlay("network", "ls", "-q", **env).stdout.split() == [str(made["id"])]
+    overlay("network", "rm", back, **env)
