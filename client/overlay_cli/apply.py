@@ -18,9 +18,10 @@ from typing import Any
 import click
 import yaml
 
-from .api import Api, Network, NetworkCreateBody
+from .api import Api
 from .context import Context, pass_context
 from .output import wait
+from .types import Network, NetworkCreateBody
 
 COMPARED = ("subnet", "gateway", "internal", "encrypted", "labels", "ip_range", "aux_addresses", "mtu", "attachable")
 KNOWN = {"name", "prefix_length", "shared_with", *COMPARED}

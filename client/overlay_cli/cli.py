@@ -12,10 +12,11 @@ from typing import Any
 import click
 
 from . import __version__, apply, containers, networks
-from .api import Api, ApiError, ApiToken, Operation
+from .api import Api, ApiError
 from .config import ConfigError, Profile, write_profile
 from .context import Context, format_option, pass_context
 from .output import describe, print_json, print_table, wait
+from .types import ApiToken, Operation
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,9 +6,10 @@ import os
 
 import click
 
-from .api import Api, ApiError, Container, ContainerRunBody, Diagnostics, EnvironmentBody, NetworkAttachBody, PortAnswer
+from .api import Api, ApiError
 from .context import Context, detach_option, format_option, pass_context
 from .output import finish, print_json, print_table, stderr, wait
+from .types import Container, ContainerRunBody, Diagnostics, EnvironmentBody, NetworkAttachBody, PortAnswer
 
 
 def short(container: Container) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .api import ApiError, Network, NetworkConnectBody, NetworkCreateBody, NetworkDisconnectBody
+from .api import ApiError
 from .context import Context, detach_option, format_option, pass_context
 from .output import finish, print_json, print_table, stderr, wait
+from .types import Network, NetworkConnectBody, NetworkCreateBody, NetworkDisconnectBody
 
 MTU_OPTIONS = ("mtu", "com.docker.network.driver.mtu")
 

@@ -11,7 +11,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .api import Api, ApiError, Operation
+from .api import Api, ApiError
+from .types import Operation
 
 FINISHED = ("succeeded", "failed")
 POLL_SECONDS = 0.5

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from overlay_cli import api
+from overlay_cli import api, types
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "networks" / "api" / "schema.snapshot.yaml"
 # Issue 25's `docker network create` fields: the client sends them only when given, so they may be
 # missing from a schema that predates them; once there, they are checked like every other field.
 AWAITED = {"NetworkCreateBody": {"ip_range", "aux_addresses", "mtu", "attachable"}}
 # Nested request bodies, by the schema component each stands for.
-NESTED = {"NetworkAttachRequest": api.NetworkAttachBody, "EnvironmentRequest": api.EnvironmentBody}
+NESTED = {"NetworkAttachRequest": types.NetworkAttachBody, "EnvironmentRequest": types.EnvironmentBody}
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +56,10 @@ def test_nested_bodies_send_only_fields_the_schema_knows(schema, ref):
     assert fields(NESTED[ref]) <= set(schema["components"]["schemas"][ref]["properties"])
 
 
-@pytest.mark.parametrize("ref", sorted(api.RESPONSES))
+@pytest.mark.parametrize("ref", sorted(types.RESPONSES))
 def test_each_field_the_client_reads_is_in_the_answer(schema, ref):
     properties = set(schema["components"]["schemas"][ref]["properties"])
-    unknown = fields(api.RESPONSES[ref]) - properties
+    unknown = fields(types.RESPONSES[ref]) - properties
     assert not unknown, f"{ref}: the client reads fields the schema does not have: {sorted(unknown)}"
 
 
