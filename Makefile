@@ -43,10 +43,12 @@ system-packages:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The `overlay` client (client/) too, editable: .venv/bin/overlay runs the checkout's code.
+$(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --upgrade pip
 	@$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@$(VENV)/bin/pip install -q -e ./client
 	@touch $@
 
 # axe-core for the accessibility browser test, exactly as package-lock.json pins it; again only when the lock changes.

@@ -1,0 +1,186 @@
+"""The portal's REST API as the client uses it, written on its OpenAPI schema (/api/v1/schema/).
+
+Each endpoint the client calls is one entry of ENDPOINTS, with the request body's TypedDict and the
+query parameters it may send; the response TypedDicts name the fields it reads. tests/client/
+test_schema_agreement.py checks all of them against the schema's snapshot, so a change on either side
+that they no longer agree on fails there, not in a user's terminal.
+
+The shapes (request bodies and answers, as TypedDicts) are in types.py. Every failure is an ApiError carrying one sentence: a refused connection, a timeout, a 401, a 429 with
+its wait, a 5xx, an answer that is not JSON.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+
+from . import __version__
+from .config import Profile
+from .types import (
+    ContainerRunBody,
+    DiagnoseBody,
+    NetworkConnectBody,
+    NetworkCreateBody,
+    NetworkDisconnectBody,
+    NetworkShareBody,
+    Operation,
+)
+
+TIMEOUT = 130.0  # the API holds an answer at most 120 s (?wait=)
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, *, status: int | None = None, code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # as the schema writes it, e.g. /api/v1/networks/{id}/
+    body: type | None = None
+    query: tuple[str, ...] = ()
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "networks_list": Endpoint("GET", "/api/v1/networks/", query=("name", "page", "page_size", "status")),
+    "networks_create": Endpoint("POST", "/api/v1/networks/", NetworkCreateBody),
+    "networks_retrieve": Endpoint("GET", "/api/v1/networks/{id}/"),
+    "networks_destroy": Endpoint("DELETE", "/api/v1/networks/{id}/"),
+    "networks_inspect": Endpoint("GET", "/api/v1/networks/{id}/inspect/"),
+    "networks_share": Endpoint("POST", "/api/v1/networks/{id}/share/", NetworkShareBody),
+    "networks_unshare": Endpoint("POST", "/api/v1/networks/{id}/unshare/", NetworkShareBody),
+    "networks_connect": Endpoint("POST", "/api/v1/networks/{id}/connect/", NetworkConnectBody),
+    "networks_disconnect": Endpoint("POST", "/api/v1/networks/{id}/disconnect/", NetworkDisconnectBody),
+    "containers_list": Endpoint("GET", "/api/v1/containers/", query=("name", "page", "page_size", "status")),
+    "containers_create": Endpoint("POST", "/api/v1/containers/", ContainerRunBody),
+    "containers_retrieve": Endpoint("GET", "/api/v1/containers/{id}/"),
+    "containers_destroy": Endpoint("DELETE", "/api/v1/containers/{id}/"),
+    "containers_remove": Endpoint("POST", "/api/v1/containers/{id}/remove/"),
+    "containers_stop": Endpoint("POST", "/api/v1/containers/{id}/stop/"),
+    "containers_start": Endpoint("POST", "/api/v1/containers/{id}/start/"),
+    "containers_restart": Endpoint("POST", "/api/v1/containers/{id}/restart/"),
+    "containers_port": Endpoint("GET", "/api/v1/containers/{id}/port/", query=("port",)),
+    "containers_diagnose": Endpoint("POST", "/api/v1/containers/{id}/diagnose/", DiagnoseBody),
+    "operations_list": Endpoint("GET", "/api/v1/operations/", query=("page_size",)),
+    "operations_retrieve": Endpoint("GET", "/api/v1/operations/{id}/"),
+    "tokens_list": Endpoint("GET", "/api/v1/tokens/", query=("page_size",)),
+}
+
+# Creates carry an Idempotency-Key: a retried command never makes two.
+IDEMPOTENT = {"networks_create", "containers_create"}
+RETRIES = 3
+
+
+def _sentence(response: httpx.Response) -> ApiError:
+    """The portal's own sentence from its one error shape, or one made from the status."""
+    status = response.status_code
+    code, message = "", ""
+    try:
+        error = response.json().get("error") or {}
+        code, message = str(error.get("code") or ""), str(error.get("message") or "")
+        field = error.get("field")
+        if field and message and not message.startswith(f"{field}:"):
+            message = f"{field}: {message}"
+    except (ValueError, AttributeError):
+        pass
+    if status == 401:
+        message = message or "The portal refused the token."
+        message += " Make a new token on the portal's Tokens page and run `overlay login` again."
+    elif status == 429:
+        wait = response.headers.get("Retry-After")
+        message = message or "The portal throttled this client."
+        if wait:
+            message += f" Try again in {wait} s."
+    elif status >= 500 and not message:
+        message = f"The portal answered {status} {response.reason_phrase}: try again later, or ask its operators."
+    elif not message:
+        message = f"The portal answered {status} {response.reason_phrase}."
+    return ApiError(message, status=status, code=code)
+
+
+class Api:
+    def __init__(self, profile: Profile, transport: httpx.BaseTransport | None = None):
+        self.profile = profile
+        headers = {"Authorization": f"Token {profile.token}", "User-Agent": f"overlay/{__version__}"}
+        if profile.tenant:
+            headers["X-Tenant"] = profile.tenant
+        self.http = httpx.Client(base_url=profile.url, headers=headers, timeout=TIMEOUT, transport=transport)
+
+    def call(self, name: str, *, id: int | None = None, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        endpoint = ENDPOINTS[name]
+        if params and not set(params) <= set(endpoint.query):
+            raise AssertionError(f"{name} sends query parameters it does not declare: {sorted(params)}")
+        path = endpoint.path.format(id=id)
+        headers = {"Idempotency-Key": str(uuid.uuid4())} if name in IDEMPOTENT else {}
+        attempts = RETRIES if (headers or endpoint.method == "GET") else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.http.request(endpoint.method, path, json=body, params=params, headers=headers)
+                break
+            except httpx.ConnectError as error:
+                if attempt == attempts:
+                    raise ApiError(
+                        f"Cannot reach the portal at {self.profile.url} ({error}): is it running, and is the URL right?"
+                    ) from error
+            except httpx.TimeoutException as error:
+                if attempt == attempts:
+                    raise ApiError(f"The portal at {self.profile.url} did not answer in time: try again.") from error
+            except httpx.HTTPError as error:
+                if attempt == attempts:
+                    raise ApiError(f"The request to {self.profile.url} failed ({error}): try again.") from error
+            time.sleep(0.5 * attempt)  # the same Idempotency-Key: a create that did arrive is answered again
+        if response.status_code >= 400:
+            raise _sentence(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as error:
+            raise ApiError(
+                f"The portal at {self.profile.url} answered something that is not JSON: is the URL the portal's?"
+            ) from error
+
+    # Typed calls
+    def results(self, endpoint: str, **params: Any) -> list[Any]:
+        answer = self.call(endpoint, params={"page_size": 1000, **params})
+        return list(answer["results"]) if isinstance(answer, dict) and "results" in answer else list(answer)
+
+    def live(self, endpoint: str, **params: Any) -> list[Any]:
+        """What docker would still show: a removed network or container is gone."""
+        return [row for row in self.results(endpoint, **params) if row.get("status") != "removed"]
+
+    def operation(self, operation_id: int) -> Operation:
+        return cast(Operation, self.call("operations_retrieve", id=operation_id))
+
+    def network_create(self, body: NetworkCreateBody) -> Operation:
+        return cast(Operation, self.call("networks_create", body=body))
+
+    def container_run(self, body: ContainerRunBody) -> Operation:
+        return cast(Operation, self.call("containers_create", body=body))
+
+    def network_id(self, name_or_id: str) -> int:
+        return self._find("networks_list", name_or_id, "network")
+
+    def container_id(self, name_or_id: str) -> int:
+        return self._find("containers_list", name_or_id, "container")
+
+    def _find(self, endpoint: str, name_or_id: str, noun: str) -> int:
+        """Docker's rule: an exact name first, then the portal's id, then a prefix of Docker's id."""
+        for row in self.live(endpoint, name=name_or_id):
+            if row["name"] == name_or_id:
+                return int(row["id"])
+        if name_or_id.isdigit():
+            return int(name_or_id)
+        if len(name_or_id) >= 4:
+            for row in self.live(endpoint):
+                if (row.get("docker_id") or "").startswith(name_or_id):
+                    return int(row["id"])
+        raise ApiError(f"Error: No such {noun}: {name_or_id}", status=404, code="not_found")

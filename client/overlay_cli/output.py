@@ -1,0 +1,101 @@
+"""What the client prints: docker-like tables, JSON for scripts, ids with -q, and the wait for an operation."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .api import Api, ApiError
+from .types import Operation
+
+FINISHED = ("succeeded", "failed")
+POLL_SECONDS = 0.5
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=4, ensure_ascii=False))
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Columns padded to their widest cell, headers in capitals: as docker prints them."""
+    cells = [[str(header) for header in headers]] + [
+        ["" if cell is None else str(cell) for cell in row] for row in rows
+    ]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+    for row in cells:
+        click.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1000
+    return f"{size:.1f}GB"
+
+
+def describe(operation: Operation) -> str:
+    """One line: the operation's latest step, a pull's layers and bytes, or what it waits for."""
+    parts = [f"{operation['kind']} {operation['target']}: {operation['status']}"]
+    transfer = operation.get("transfer")
+    if transfer and transfer["layers_total"]:
+        parts.append(
+            f"pulling {transfer['image']} {transfer['layers_done']}/{transfer['layers_total']} layers, "
+            f"{human_bytes(transfer['bytes_done'])}/{human_bytes(transfer['bytes_total'])}"
+        )
+    if operation["progress"]:
+        parts.append(operation["progress"][-1]["message"])
+    elif operation.get("waiting_for"):
+        parts.append(operation["waiting_for"])
+    return " · ".join(parts)
+
+
+def wait(api: Api, operation: Operation, *, timeout: float = 600) -> Operation:
+    """Follow an operation to its end; a progress line on stderr when it is a terminal."""
+    console = Console(stderr=True)
+    deadline = time.monotonic() + timeout
+    if console.is_terminal:
+        with console.status(describe(operation)) as status:
+            while operation["status"] not in FINISHED and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+                operation = api.operation(operation["id"])
+                status.update(describe(operation))
+    else:
+        while operation["status"] not in FINISHED and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            operation = api.operation(operation["id"])
+    if operation["status"] not in FINISHED:
+        raise ApiError(
+            f"Operation {operation['id']} has not finished after {timeout:.0f} s: "
+            f"follow it with `overlay ops {operation['id']} --follow`."
+        )
+    if operation["status"] == "failed":
+        raise ApiError(operation.get("error") or f"Operation {operation['id']} failed.")
+    return operation
+
+
+def finish(api: Api, operation: Operation, *, detach: bool, result: str | int | None = None) -> None:
+    """--detach prints the operation's id at once; else wait, then print the result (a name or an id)."""
+    if detach:
+        click.echo(operation["id"])
+        return
+    done = wait(api, operation)
+    if result:
+        click.echo(result)
+    elif result is None and (done.get("network") or done.get("container")):
+        click.echo(done.get("network") or done.get("container"))
+
+
+def stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
