@@ -51,7 +51,7 @@ def since_param(value: str) -> str:
     if UNIX_TIME.fullmatch(value):
         return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if ISO_TIME.fullmatch(value):
-        return value
+        return value if len(value) > 10 else f"{value}T00:00:00Z"  # docker's date alone: its midnight, UTC
     raise click.BadParameter(
         f'"{value[:40]}" is not a time: write one such as 2026-12-05T10:00:00Z, a duration such as 42m or 1h30m, '
         "or a Unix time.",

@@ -74,9 +74,10 @@ def test_timestamps_prefix_dockers_time_and_since_takes_an_iso_or_unix_time(run)
     answer = {"container": "wordpress", "next_since": STAMP.format(1), "lines": [line(1, "ready")]}
     code, out, _, _ = run(Portal(answer), "logs", "-t", "--since", "2026-12-05T10:00:00Z", "wordpress")
     assert (code, out) == (0, f"{STAMP.format(1)} ready\n")
-    portal = Portal(answer)
-    run(portal, "logs", "--since", "1764928800", "wordpress")
-    assert portal.asked == [{"tail": "10000", "timestamps": "false", "since": "2025-12-05T10:00:00.000000Z"}]
+    run(portal := Portal(answer, answer), "logs", "--since", "1764928800", "wordpress")
+    run(portal, "logs", "--since", "2026-12-05", "wordpress")
+    assert [asked["since"] for asked in portal.asked] == ["2025-12-05T10:00:00.000000Z", "2026-12-05T00:00:00Z"]
+    assert portal.asked[0] == {"tail": "10000", "timestamps": "false", "since": "2025-12-05T10:00:00.000000Z"}
 
 
 def test_tail_zero_prints_nothing_and_bad_flags_are_usage_errors(run):
