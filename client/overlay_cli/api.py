@@ -34,11 +34,12 @@ TIMEOUT = 130.0  # the API holds an answer at most 120 s (?wait=)
 
 
 class ApiError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, code: str = ""):
+    def __init__(self, message: str, *, status: int | None = None, code: str = "", retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # a 429's or 503's Retry-After, in seconds
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "containers_start": Endpoint("POST", "/api/v1/containers/{id}/start/"),
     "containers_restart": Endpoint("POST", "/api/v1/containers/{id}/restart/"),
     "containers_port": Endpoint("GET", "/api/v1/containers/{id}/port/", query=("port",)),
+    "containers_logs": Endpoint(
+        "GET", "/api/v1/containers/{id}/logs/", query=("tail", "since", "timestamps", "follow")
+    ),
     "containers_diagnose": Endpoint("POST", "/api/v1/containers/{id}/diagnose/", DiagnoseBody),
     "operations_list": Endpoint("GET", "/api/v1/operations/", query=("page_size",)),
     "operations_retrieve": Endpoint("GET", "/api/v1/operations/{id}/"),
@@ -103,7 +107,15 @@ def _sentence(response: httpx.Response) -> ApiError:
         message = f"The portal answered {status} {response.reason_phrase}: try again later, or ask its operators."
     elif not message:
         message = f"The portal answered {status} {response.reason_phrase}."
-    return ApiError(message, status=status, code=code)
+    return ApiError(message, status=status, code=code, retry_after=_seconds(response.headers.get("Retry-After")))
+
+
+def _seconds(value: str | None) -> float | None:
+    """Retry-After in seconds (an HTTP date, which the portal never sends, counts as unknown)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 class Api:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from . import __version__, apply, containers, networks
+from . import __version__, apply, containers, logs, networks
 from .api import Api, ApiError
 from .config import ConfigError, Profile, write_profile
 from .context import Context, format_option, pass_context
@@ -118,6 +118,7 @@ def _show_operation(operation: Operation, fmt: str) -> None:
 cli.add_command(networks.network)
 for command in containers.COMMANDS:
     cli.add_command(command)
+cli.add_command(logs.logs)
 cli.add_command(apply.apply)
 cli.add_command(apply.export)
 

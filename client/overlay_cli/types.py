@@ -142,6 +142,18 @@ class PortAnswer(TypedDict):
     lines: list[str]
 
 
+class LogLine(TypedDict):
+    time: str | None  # Docker's, nanoseconds; null unless timestamps=true
+    stream: str  # stdout or stderr
+    line: str
+
+
+class Logs(TypedDict):
+    container: str
+    lines: list[LogLine]
+    next_since: str | None
+
+
 class DiagnosticCheck(TypedDict):
     kind: str
     ok: bool
@@ -174,6 +186,8 @@ RESPONSES: dict[str, type] = {
     "Container": Container,
     "ContainerEndpoint": ContainerEndpoint,
     "PortAnswer": PortAnswer,
+    "LogLine": LogLine,
+    "Logs": Logs,
     "DiagnosticCheck": DiagnosticCheck,
     "Diagnostics": Diagnostics,
     "ApiToken": ApiToken,

@@ -109,6 +109,10 @@ def test_the_tutorial_with_overlay(live_server, celery_worker_process, tenant_cl
     diagnosis = overlay("diagnose", wordpress, mysql, "--port", "3306")
     assert "dns: ok" in diagnosis.stdout and "tcp: ok" in diagnosis.stdout
 
+    # $ docker logs --tail 5 -t wordpress   (read by a worker; secret values never shown)
+    logged = overlay("logs", "--tail", "5", "-t", wordpress)
+    assert "my-root-pw" not in logged.stdout + logged.stderr
+
     # the network's inspect shows both containers, from every node
     [view] = json.loads(overlay("network", "inspect", net).stdout)
     assert {c["Name"] for c in view["Containers"].values()} >= {mysql, wordpress}
@@ -126,6 +130,8 @@ def test_the_tutorial_with_overlay(live_server, celery_worker_process, tenant_cl
     assert overlay("network", "rm", net).stdout.strip() == net
     gone = overlay("network", "inspect", net, ok=False)
     assert gone.returncode == 1 and f"Error: No such network: {net}" in gone.stderr
+    no_logs = overlay("logs", wordpress, ok=False)
+    assert no_logs.returncode == 1 and f"Error: No such container: {wordpress}" in no_logs.stderr
 
 
 def test_a_wrong_token_and_another_teams_network_are_sentences(live_server, tenant_cluster, member, tmp_path):
