@@ -17,7 +17,7 @@ NO_CLUSTER := $(CURDIR)/var/no-cluster/cluster.json
 
 AXE := tests/browser/axe
 
-.PHONY: run test check setup system-packages venv axe redis cluster-up cluster-down db bench clean
+.PHONY: run test check token setup system-packages venv axe redis cluster-up cluster-down db bench clean
 
 run: setup
 	@$(PY) manage.py demo_setup
@@ -35,6 +35,11 @@ check: venv
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 	@OVERLAY_PORTAL_CLUSTER_FILE=$(NO_CLUSTER) $(VENV)/bin/pytest -q -m "$(QUICK_MARKERS)" $(PYTEST_ARGS)
+
+# An API token for the shell (`overlay login --token "$(make -s token)"`): the key alone on stdout.
+# TOKEN_USER (demo) and TOKEN_NAME (cli) choose whose and what for; it expires as every token does.
+token: venv
+	@$(PY) manage.py api_token_create --user $(or $(TOKEN_USER),demo) --name $(or $(TOKEN_NAME),cli)
 
 setup: system-packages venv axe redis cluster-up db
 

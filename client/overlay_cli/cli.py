@@ -36,6 +36,14 @@ def cli(ctx: click.Context, profile: str | None) -> None:
 @pass_context
 def login(context: Context, url: str, token: str, tenant: str, profile_name: str | None) -> None:
     """Check a token against a portal and save it in the config file (mode 0600)."""
+    token = token.strip()
+    if not token or any(character.isspace() for character in token):
+        # An empty key is what `--token "$(a command that failed)"` gives: say so, not what httpx says.
+        raise click.BadParameter(
+            "the token is empty or has spaces in it: paste the key the Tokens page showed, "
+            "or make one with `make token` (or manage.py api_token_create).",
+            param_hint="--token",
+        )
     profile = Profile(
         name=profile_name or context.profile_name or "default", url=url.rstrip("/"), token=token, tenant=tenant
     )

@@ -143,6 +143,8 @@ def overlay(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         ["run", "--name", "x"],
         ["ps", "--format", "yaml"],
         ["frobnicate"],
+        ["login", "--url", "http://127.0.0.1:9", "--token", ""],  # what "$(a failed command)" gives
+        ["login", "--url", "http://127.0.0.1:9", "--token", "two words"],
     ],
 )
 def test_bad_flags_exit_2_with_usage(tmp_path, args):
