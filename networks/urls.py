@@ -2,14 +2,25 @@
 
 from django.urls import path
 
-from .views import clusters, containers, dashboard, metrics, network_details, networks, operations, registries, unused
+from .views import (
+    clusters,
+    containers,
+    dashboard,
+    metrics,
+    network_create,
+    network_details,
+    networks,
+    operations,
+    registries,
+    unused,
+)
 
 app_name = "networks"
 urlpatterns = [
     path("", dashboard.dashboard_view, name="dashboard"),
     path("networks/", networks.network_list_view, name="network_list"),
-    path("networks/new/", networks.network_create_view, name="network_create"),
-    path("networks/new/preview/", networks.network_preview_view, name="network_preview"),
+    path("networks/new/", network_create.network_create_view, name="network_create"),
+    path("networks/new/preview/", network_create.network_preview_view, name="network_preview"),
     path("networks/unused/", unused.network_unused_view, name="network_unused"),
     path("networks/<int:pk>/", networks.network_detail_view, name="network_detail"),
     path("networks/<int:pk>/status/", networks.network_status_view, name="network_status"),

@@ -10,7 +10,7 @@ the limit is already answered 429. An expired token is a known key, not a guess:
 401 with the day it expired and not counted. A read-only token that asks to change something is
 answered 403 (`read_only_token`), whichever view it reached.
 
-A team token authenticates as its team (`portal.models.TeamTokenUser`), a personal one as its user.
+A team token authenticates as its team (`portal.team_token_user.TeamTokenUser`), a personal one as its user.
 """
 
 import logging
@@ -26,7 +26,7 @@ from plumbing.api.throttling import COUNTING_DOWN
 from plumbing.errors import ServiceError
 
 from .addresses import client_address
-from .models import TeamTokenUser
+from .team_token_user import TeamTokenUser
 from .tokens import api_token_authenticate
 
 KEYWORD = "Token"

@@ -3,8 +3,8 @@ the dashboard and the Tokens page). Read only when a template asks for it."""
 
 from django.utils.functional import SimpleLazyObject
 
-from .models import TeamTokenUser
 from .selectors import api_tokens_expiring
+from .team_token_user import TeamTokenUser
 
 
 def expiring_tokens(request) -> dict:

@@ -13,7 +13,8 @@ from plumbing.errors import ServiceError
 
 from .actors import Actor
 from .changes import change_record
-from .models import IdempotencyRecord, Membership, TeamTokenUser, Tenant
+from .models import IdempotencyRecord, Membership, Tenant
+from .team_token_user import TeamTokenUser
 
 # The API token services live in tokens.py; callers name them here, with every other service.
 from .tokens import api_token_authenticate as api_token_authenticate

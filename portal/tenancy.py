@@ -3,7 +3,7 @@
 The tenant comes from the `X-Tenant` header (API scripts), else the session (the tenant
 switcher), else the user's first membership. Views and API permissions ask `can_change` /
 `can_manage` here, so UI and API apply the same roles. A team token's only membership is its team,
-with its role (`portal.models.TeamTokenUser`): it reaches no other team, whatever X-Tenant says.
+with its role (`portal.team_token_user.TeamTokenUser`): it reaches no other team, whatever X-Tenant says.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
-from .models import Membership, TeamTokenUser
+from .models import Membership
+from .team_token_user import TeamTokenUser
 
 SESSION_KEY = "tenant_id"
 

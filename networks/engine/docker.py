@@ -252,31 +252,6 @@ def exec_in_container(endpoint: DockerEndpoint | str, container: str, command: l
     return result.exit_code, output
 
 
-def container_logs(
-    endpoint: DockerEndpoint | str, container: str, *, tail: int, since: int | None = None
-) -> list[tuple[str, str, str]]:
-    """`docker logs --timestamps --tail N [--since T]`: (Docker's timestamp, stream, text) per line, each
-    stream read on its own (Docker merges them otherwise) and both put in time order; the last `tail`."""
-    rows: list[tuple[str, str, str]] = []
-    with translated():
-        handle = client(endpoint).containers.get(container)
-        for stream in ("stdout", "stderr"):
-            raw = handle.logs(
-                stdout=stream == "stdout", stderr=stream == "stderr", timestamps=True, tail=tail, since=since
-            )
-            for entry in raw.decode("utf-8", errors="replace").splitlines():
-                stamp, _, text = entry.partition(" ")
-                rows.append((stamp, stream, text))
-    return rows
-
-
-def container_env(endpoint: DockerEndpoint | str, container: str) -> dict[str, str]:
-    """The container's environment as Docker holds it (Config.Env), NAME -> value."""
-    attrs = inspect_container(endpoint, container) or {}
-    pairs = (item.partition("=") for item in (attrs.get("Config") or {}).get("Env") or [])
-    return {name: value for name, _, value in pairs}
-
-
 def remove_container(endpoint: DockerEndpoint | str, container: str, *, force: bool = True) -> None:
     try:
         with translated():

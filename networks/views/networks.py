@@ -1,4 +1,4 @@
-"""Network pages: the list, the create form with its live subnet preview, a network's page (kept live),
+"""Network pages: the list, a network's page (kept live),
 its inspect, connect and disconnect, remove, share and unshare."""
 
 from __future__ import annotations
@@ -9,17 +9,14 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from networks import ipam
 from networks.filters import NetworkFilterSet
 from networks.forms.networks import (
     ConnectForm,
-    NetworkCreateForm,
     NetworkDescribeForm,
     NetworkRemoveForm,
     NetworkShareForm,
 )
 from networks.models import Network, Operation
-from networks.selectors.allocations import available_prefixes, cluster_capacity
 from networks.selectors.containers import container_get
 from networks.selectors.networks import (
     network_connect_candidates,
@@ -30,10 +27,8 @@ from networks.selectors.networks import (
 from networks.selectors.operations import work_in_progress
 from networks.selectors.usage import network_usage, networks_with_usage, usage_warns
 from networks.services import notices
-from networks.services.allocations import subnet_check
 from networks.services.inspection import SHARED_NETWORK, network_inspect_refusal
 from networks.services.networks.attach import network_connect, network_disconnect
-from networks.services.networks.create import network_create
 from networks.services.networks.inspect import network_inspect
 from networks.services.networks.remove import network_remove
 from networks.services.queue import worker_failure_sentence
@@ -69,104 +64,6 @@ def network_list_view(request):
         target="results",
         busy=work_in_progress(page),
     )
-
-
-FREE_BLOCKS_OFFERED = 8
-
-
-def subnet_preview(*, tenant, cluster, prefixlen, subnet: str, gateway: str) -> dict:
-    """What the create form promises before it is sent: the block the network will get, or why not."""
-    if cluster is None:
-        return {"ok": False, "message": "Pick a cluster."}
-    subnet = (subnet or "").strip()
-    try:
-        if subnet:
-            block = subnet_check(cluster=cluster, subnet=subnet, tenant=tenant)
-            free = None
-        else:
-            capacity = cluster_capacity(cluster=cluster, prefixlen=prefixlen)
-            if capacity.next_block is None:
-                raise ipam.PoolExhausted(cluster.pool, capacity.prefixlen)
-            block, free = capacity.next_block, capacity
-        gateway_address = ipam.parse_gateway(gateway, block)
-        offered = available_prefixes(cluster=cluster, prefixlen=block.prefixlen, limit=FREE_BLOCKS_OFFERED)
-    except ipam.IpamError as error:
-        return {"ok": False, "message": error.message, "field": error.field}
-    return {
-        "ok": True,
-        "custom": bool(subnet),
-        "block": block,
-        "gateway": gateway_address,
-        "addresses": block.num_addresses - 2,
-        "capacity": free,
-        "free_blocks": offered,
-    }
-
-
-def _preview_for(form: NetworkCreateForm, tenant) -> dict:
-    def value(name):
-        return form[name].value() if form.is_bound else form.fields[name].initial
-
-    cluster_id = parse_id(str(value("cluster") or ""))
-    cluster = form.fields["cluster"].queryset.filter(pk=cluster_id).first() if cluster_id else None
-    try:
-        prefixlen = int(value("prefixlen")) if value("prefixlen") not in (None, "") else None
-    except (TypeError, ValueError):
-        prefixlen = None  # not a number: the form says so; the preview shows the default size
-    return subnet_preview(
-        tenant=tenant,
-        cluster=cluster,
-        prefixlen=prefixlen,
-        subnet=value("subnet") or "",
-        gateway=value("gateway") or "",
-    )
-
-
-@tenant_required
-def network_create_view(request):
-    require_change(request)
-    form = NetworkCreateForm(request.POST or None, tenant=request.tenant)
-    status = 200
-    if request.method == "POST":
-        operation, status = submit(
-            form,
-            lambda data: network_create(
-                actor=Actor.of(request),
-                tenant=request.tenant,
-                cluster=data["cluster"],
-                name=data["name"],
-                subnet=data["subnet"],
-                prefixlen=data["prefixlen"],
-                gateway=data["gateway"],
-                internal=data["internal"],
-                encrypted=data["encrypted"],
-                labels=data["labels"],
-                ip_range=data["ip_range"],
-                aux_addresses=data["aux_addresses"],
-                mtu=data["mtu"],
-                attachable=not data["services_only"],
-            ),
-        )
-        if operation is not None:
-            messages.success(request, f"Creating network {operation.target} on {operation.params['subnet']}.")
-            for warning in operation.params.get("warnings", []):
-                messages.warning(request, warning)
-            return redirect("networks:network_detail", pk=operation.network_id)
-    context = {
-        "form": form,
-        "preview": _preview_for(form, request.tenant),
-        "has_clusters": form.fields["cluster"].queryset.exists(),
-    }
-    return render(request, "networks/network_create.html", context, status=status)
-
-
-@tenant_required
-@require_GET
-def network_preview_view(request):
-    """The create form's live preview: the next free block, or the custom subnet checked as typed."""
-    require_change(request)
-    form = NetworkCreateForm(request.GET, tenant=request.tenant)
-    return render(request, "networks/_subnet_preview.html", {"preview": _preview_for(form, request.tenant)})
 
 
 def _unfinished(network: Network):

@@ -6,7 +6,7 @@ from rest_framework import permissions, viewsets
 
 from plumbing.api.filters import StrictOrderingFilter, TenantFilterBackend
 from plumbing.errors import found
-from portal.models import TeamTokenUser
+from portal.team_token_user import TeamTokenUser
 from portal.tenancy import OWNERS_ONLY, STAFF_ONLY, membership_for_request
 
 

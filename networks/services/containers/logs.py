@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils.dateparse import parse_datetime
 
 from networks.engine import EngineError
-from networks.engine import docker as docker_engine
+from networks.engine import logs as engine_logs
 from networks.models import Container
 from plumbing.errors import ServiceError, not_found
 
@@ -141,14 +141,14 @@ def container_logs_read(*, container: Container, tail: int, since: str | None = 
     seconds = int(datetime.fromisoformat(since[:19]).replace(tzinfo=UTC).timestamp()) if since else 0
     # Docker takes a positive Unix time: a time before 1970 asks for every line, as no `since` does
     try:
-        rows = docker_engine.container_logs(
+        rows = engine_logs.container_logs(
             endpoint, container.docker_id, tail=tail, since=seconds if seconds > 0 else None
         )
     except EngineError as error:
         if error.code == "not_found":  # removed outside the portal: the events follower marks it so
             raise _gone(container) from error
         raise
-    secrets = secret_values(container, docker_engine.container_env(endpoint, container.docker_id)) if rows else []
+    secrets = secret_values(container, engine_logs.container_env(endpoint, container.docker_id)) if rows else []
     lines = sorted(
         ({"time": docker_stamp(t), "stream": s, "line": masked(text, secrets)} for t, s, text in rows),
         key=lambda row: row["time"],
