@@ -39,21 +39,21 @@ class OperationNotStartable(Exception):
     """The operation is finished, or running under another task: this delivery has nothing to do."""
 
 
-def operation_create(
-    *,
-    tenant,
-    cluster: Cluster,
-    kind: str,
-    target: str,
-    user=None,
-    network=None,
-    container=None,
-    params=None,
-    send: bool = True,
+def operation_create(**fields) -> Operation:
+    """Record the operation (`operation_new`'s fields) and hand it to a worker once the surrounding
+    transaction commits."""
+    operation = operation_new(**fields)
+    operation.save(force_insert=True)
+    _send_on_commit(operation)
+    return operation
+
+
+def operation_new(
+    *, tenant, cluster: Cluster, kind: str, target: str, user=None, network=None, container=None, params=None
 ) -> Operation:
-    """Record the operation and hand it to a worker once the surrounding transaction commits (`send`; a batch
-    sends its operations together with `operations_send_on_commit`)."""
-    operation = Operation.objects.create(
+    """An operation as `operation_create` records it, not saved yet: a batch records its own together
+    (`operations_create`)."""
+    return Operation(
         tenant=tenant,
         cluster=cluster,
         kind=kind,
@@ -65,9 +65,14 @@ def operation_create(
         progress=[{"at": timezone.now().isoformat(), "message": "Queued: waiting for a worker."}],
         celery_task_id=str(uuid.uuid4()),
     )
-    if send:
-        _send_on_commit(operation)
-    return operation
+
+
+def operations_create(operations: list[Operation]) -> list[Operation]:
+    """Record a batch's operations (from `operation_new`) in one INSERT and send them together once the
+    surrounding transaction commits."""
+    Operation.objects.bulk_create(operations)
+    operations_send_on_commit(operations)
+    return operations
 
 
 def operation_enqueue(*, operation: Operation) -> None:

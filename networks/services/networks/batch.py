@@ -1,10 +1,11 @@
 """Creating many overlay networks in one request (`POST /api/v1/networks/batch/`).
 
-Each network takes a single create's three steps (create.py: its fields checked, then its block planned
-and its rows recorded under the swarm's lock), all in one transaction under one lock per swarm, with one
-operation each: each is followed, retried and audited as a single create is (one `network.create` change
-each, so webhooks and the audit log see every network). The operations' messages go to the workers
-together when the transaction commits, and the workers make the Docker networks side by side.
+Each network takes a single create's steps (create.py: its fields checked; under the swarm's lock its
+block planned and held with its row; then its operation and its change), all in one transaction under
+one lock per swarm. One operation each: each is followed, retried and audited as a single create is (one
+`network.create` change each, so webhooks and the audit log see every network); the operations and the
+changes are each written in one INSERT, and their messages go to the workers together when the
+transaction commits. The workers make the Docker networks side by side.
 
 A network refused (its fields, a name taken or repeated in the batch, a subnet clashing, the grant's limit)
 is reported at its place and the others are made. When the team's grant has room for only some, the first
@@ -15,14 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from networks.models import Cluster, Operation
+from networks.models import Cluster, Network, Operation
 from plumbing.errors import ServiceError
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
 
+from ..allocations import subnet_floor_advance
 from ..grants import grant_network_room
-from ..operations import operations_send_on_commit
-from .create import NetworkAsked, network_asked, network_plan, network_record
+from .create import NetworkAsked, NetworkPlan, network_asked, network_hold, network_plan, networks_queue
 from .rules import names_taken
 
 BATCH_MAX = 100
@@ -92,7 +93,9 @@ def networks_create_batch(*, actor: Actor, tenant, items: list[BatchItem]) -> li
         asked.setdefault(item.cluster.pk, []).append((item, ask))
         clusters[item.cluster.pk] = item.cluster
     made: list[Operation] = []
+    placed: list[BatchItem] = []
     for cluster_id in sorted(asked):
+        held: list[tuple[Network, NetworkPlan]] = []
         group = asked[cluster_id]
         room = grant_network_room(cluster=clusters[cluster_id], tenant=tenant)  # the swarm's lock, until commit
         cluster, free = room.grant.cluster, room.free
@@ -106,11 +109,15 @@ def networks_create_batch(*, actor: Actor, tenant, items: list[BatchItem]) -> li
             except ServiceError as error:
                 outcomes[item.index] = BatchOutcome(item, error=error)
                 continue
-            operation = network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, send=False)
-            outcomes[item.index] = BatchOutcome(item, operation=operation)
-            made.append(operation)
+            network = network_hold(actor=actor, tenant=tenant, cluster=cluster, plan=plan, persist_floor=False)
+            held.append((network, plan))
+            placed.append(item)
             free = None if free is None else free - 1
-    operations_send_on_commit(made)
+        if held:
+            subnet_floor_advance(cluster=cluster)
+        made.extend(networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=held))
+    for item, operation in zip(placed, made, strict=True):
+        outcomes[item.index] = BatchOutcome(item, operation=operation)
     return [outcomes[item.index] for item in items]
 
 

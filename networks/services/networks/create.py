@@ -25,8 +25,8 @@ from ..allocations import (
 )
 from ..builds import network_build, network_reserve, network_unmake
 from ..grants import grant_check_room
-from ..operations import operation_create, operation_progress, operation_succeed
-from ..records import operation_change_record
+from ..operations import operation_new, operation_progress, operation_succeed, operations_create
+from ..records import operation_changes_record
 from ..state import state_network_write
 from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
 
@@ -87,7 +87,7 @@ def network_create(
 
     Everything from the swarm's lock to the commit is a few index lookups and inserts: every
     create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
-    A batch (batch.py) takes the same three steps for each of its networks, under one lock.
+    A batch (batch.py) takes the same steps for its networks, under one lock.
     """
     asked = network_asked(
         name=name,
@@ -128,11 +128,16 @@ def network_plan(*, cluster: Cluster, tenant, asked: NetworkAsked, taken: set[st
     return NetworkPlan(asked=asked, block=block, gateway=gateway_address, ip_range=address_range, aux_addresses=aux)
 
 
-def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, send: bool = True) -> Operation:
-    """Under the same lock: the network, its block held, its operation and the change's record.
+def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Operation:
+    """Under the same lock: the network, its block held, its operation and the change's record."""
+    network = network_hold(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+    return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)])[0]
 
-    `send`: the operation's message goes to a worker when the transaction commits; a batch sends its
-    operations' messages together instead (`operations_send_on_commit`)."""
+
+def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, persist_floor: bool = True) -> Network:
+    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken).
+
+    `persist_floor` False: a batch persists the cluster's floor once after its holds (`subnet_floor_advance`)."""
     asked = plan.asked
     network = Network.objects.create(
         tenant=tenant,
@@ -149,31 +154,43 @@ def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan,
         attachable=bool(asked.attachable),
         created_by=actor.user,
     )
-    subnet_hold(cluster=cluster, block=plan.block, network=network)
-    operation = operation_create(
-        tenant=tenant,
-        cluster=cluster,
-        kind=Operation.Kind.NETWORK_CREATE,
-        target=asked.name,
-        user=actor.user,
-        network=network,
-        params={
-            "subnet": str(plan.block),
-            "gateway": str(plan.gateway),
-            "internal": asked.internal,
-            "encrypted": asked.encrypted,
-            "ip_range": network.ip_range,
-            "aux_addresses": network.aux_addresses,
-            "mtu": asked.mtu,
-            "attachable": network.attachable,
-            "warnings": [warning] if (warning := mtu_warning(cluster, asked.mtu)) else [],
-            # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
-            "block_chosen_by_portal": not (asked.subnet or "").strip() and not (asked.gateway or "").strip(),
-        },
-        send=send,
-    )
-    operation_change_record(actor=actor, action="network.create", operation=operation)
-    return operation
+    subnet_hold(cluster=cluster, block=plan.block, network=network, persist_floor=persist_floor)
+    return network
+
+
+def networks_queue(
+    *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]]
+) -> list[Operation]:
+    """The networks held (`network_hold`): an operation each and a `network.create` change each, each kind in
+    one INSERT, their messages sent together when the transaction commits."""
+    operations = [
+        operation_new(
+            tenant=tenant,
+            cluster=cluster,
+            kind=Operation.Kind.NETWORK_CREATE,
+            target=network.name,
+            user=actor.user,
+            network=network,
+            params={
+                "subnet": str(plan.block),
+                "gateway": str(plan.gateway),
+                "internal": network.internal,
+                "encrypted": network.encrypted,
+                "ip_range": network.ip_range,
+                "aux_addresses": network.aux_addresses,
+                "mtu": network.mtu,
+                "attachable": network.attachable,
+                "warnings": [warning] if (warning := mtu_warning(cluster, network.mtu)) else [],
+                # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
+                "block_chosen_by_portal": not (plan.asked.subnet or "").strip()
+                and not (plan.asked.gateway or "").strip(),
+            },
+        )
+        for network, plan in held
+    ]
+    operations_create(operations)
+    operation_changes_record(actor=actor, action="network.create", operations=operations)
+    return operations
 
 
 def _check_subnet_given(subnet: str, *, ip_range: str, aux_addresses) -> None:
