@@ -10,6 +10,10 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   single create   POST /api/v1/networks/, then GET its operation every 10 ms until it succeeded
                   (median of SINGLE runs)  vs  one `docker network create` (median of SINGLE)
   batch create    BATCH POSTs at once, until all succeeded  vs  BATCH creates one after another
+  bulk create     one POST /api/v1/networks/batch/ of BATCH networks, then its operations polled every 10 ms
+                  in turn (one GET a round, of the first not yet seen finished) until all succeeded  vs
+                  the same BATCH creates one after another; and, for comparison, a second batch whose
+                  unfinished operations are all read each round, as the batch case reads its POSTs'
   list            every network of a tenant holding LISTED networks, through the API (one page of
                   LISTED, following `next` if a page holds fewer), the first API page and the first HTML
                   page  vs  `docker network ls` of them all
@@ -23,8 +27,8 @@ removes take the same turns the other way round. Each timed part starts once the
 left to do (`settle`: its worker up, no operation unfinished, no task queued, held or counting down).
 
 Run: `make bench` (after the allocator and web benches), or `.venv/bin/python bench/e2e.py`
-after `make setup` (`--creates` runs the two create cases alone, in about a minute). The last line reads
-`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x`.
+after `make setup` (`--creates` runs the three create cases alone, in about a minute). The last line reads
+`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x, bulk create <r>x`.
 """
 
 from __future__ import annotations
@@ -46,8 +50,6 @@ import requests
 import requests.adapters
 import urllib3.util
 from cryptography.fernet import Fernet
-
-from portal.actors import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -108,6 +110,7 @@ from networks.engine import docker as docker_engine  # noqa: E402
 from networks.models import Cluster, Network, Operation  # noqa: E402
 from networks.services import queue  # noqa: E402
 from networks.tasks import waiting_task_ids  # noqa: E402
+from portal.actors import Actor  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from portal.models import Membership, Tenant  # noqa: E402
 from portal.services import api_token_create, membership_set  # noqa: E402
@@ -321,8 +324,9 @@ def main() -> int:
         portal.wait(ids)
         portal_batch = time.perf_counter() - began
         batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
+        bulk = bulk_create(portal, cluster, docker_batch)
         if creates_only:
-            print(f"e2e: batch create {batch:.2f}x, single create {single:.2f}x")
+            print(f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x")
             return 0
         # -- list: fill the tenant up to LISTED networks through the portal itself
         counts_small = query_counts(tenant, cluster, user)
@@ -401,11 +405,49 @@ def main() -> int:
             print(f"  {name:<40} {counts_small[name]:>3} -> {counts_large[name]:>3}")
         print(
             f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, list 1000 {listed:.2f}x, inspect {inspect:.2f}x"
+            f", bulk create {bulk:.2f}x"
         )
     finally:
         portal.stop()
         _clean(cluster, raw_networks)
     return 0
+
+
+def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
+    """One POST /api/v1/networks/batch/ of BATCH networks, then its operations polled every POLL seconds until
+    all succeeded, against BATCH raw creates in a row; the ratio (the last line's).
+
+    Polled in turn, as a script that needs each one's end would: one GET every POLL seconds, of the first
+    operation not yet seen finished. A second batch is then followed as the batch case follows its POSTs
+    (every unfinished operation read each round: 50 GETs a round at first, web work beside the workers'),
+    printed for comparison only."""
+
+    def one(prefix: str, follow) -> tuple[float, float]:
+        settle()
+        body = [{"name": f"{prefix}{RUN}-{i}", "cluster": cluster.pk} for i in range(BATCH)]
+        began = time.perf_counter()
+        answer = portal.call("POST", "networks/batch/", json=body)
+        posted = time.perf_counter() - began
+        refused = [result for result in answer["results"] if result["error"]]
+        if refused:
+            raise SystemExit(f"the bulk create refused {len(refused)} networks, the first: {refused[0]['error']}")
+        follow([result["operation"]["id"] for result in answer["results"]])
+        return posted, time.perf_counter() - began
+
+    def in_turn(operation_ids: list[int]) -> None:
+        for pk in operation_ids:
+            while (operation := portal.call("GET", f"operations/{pk}/"))["status"] not in ("succeeded", "failed"):
+                time.sleep(POLL)
+            if operation["status"] == "failed":
+                portal.failed.append(operation)
+                print(f"  operation {pk} ({operation['target']}) failed: {operation['error']}")
+
+    posted, followed = one("k", in_turn)
+    print(f"  bulk create's POST answered in {posted * 1000:.1f} ms")
+    bulk = line(f"bulk create ({BATCH} in one POST / in a row)", followed, docker_batch)
+    _, every_round = one("m", portal.wait)
+    line("bulk create, all unfinished polled", every_round, docker_batch)
+    return bulk
 
 
 def _ipam(index: int) -> docker.types.IPAMConfig:

@@ -57,7 +57,15 @@ def tell_listeners(entry: AuditEntry) -> None:
             logger.exception("a change listener failed on %s %s", entry.action, entry.object_id)
 
 
-def change_record(
+def change_record(**fields) -> AuditEntry:
+    """Record one change (`change_new`'s fields) and tell whoever listens."""
+    entry = change_new(**fields)
+    entry.save(force_insert=True)
+    _recorded(entry)
+    return entry
+
+
+def change_new(
     *,
     actor: Actor,
     action: str,
@@ -67,12 +75,13 @@ def change_record(
     object_id=None,
     object_repr: str | None = None,
 ) -> AuditEntry:
-    """Record one change by `actor` in `tenant`'s log (None: staff and system changes that belong to no team).
+    """One change by `actor` in `tenant`'s log (None: staff and system changes that belong to no team), as
+    `change_record` records it, not saved yet (a batch records its changes together: `changes_record`).
 
     `details` is what was asked for; any key that names a secret is dropped (portal/audit.py).
     `object_id` and `object_repr` default to the object's; pass them for an object already deleted.
     """
-    entry = AuditEntry.objects.create(
+    return AuditEntry(
         user=actor.user,
         actor=actor.name,
         token_name=actor.token_name,
@@ -88,8 +97,19 @@ def change_record(
         details=audit_details(details),
         address=actor.address,
     )
+
+
+def changes_record(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Record several changes (from `change_new`) in one INSERT; each is one change, told as `change_record`
+    tells it."""
+    AuditEntry.objects.bulk_create(entries)
+    for entry in entries:
+        _recorded(entry)
+    return entries
+
+
+def _recorded(entry: AuditEntry) -> None:
     for recorder in list(recorders):
         recorder(entry)
     if listeners:  # listeners subscribe when their app loads; with none, nothing waits for the commit
         transaction.on_commit(lambda: tell_listeners(entry))
-    return entry

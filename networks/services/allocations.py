@@ -87,11 +87,13 @@ def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=No
     return [ipam.Taken(row.subnet, owner)]
 
 
-def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None]) -> None:
-    """Persist the first address not known to be taken (the row's value may lag the in-memory one)."""
+def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True) -> None:
+    """Move the floor to the first address not known to be taken, and persist it (the row's value may lag
+    the in-memory one)."""
     start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
     floor = ipam.advance_floor(start, cover=cover)
-    Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
+    if persist:
+        Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
     cluster.allocation_floor = floor
 
 
@@ -153,9 +155,17 @@ def subnet_choose(
 
 
 def subnet_hold(
-    *, cluster: Cluster, block: ipaddress.IPv4Network, network: Network | None = None, owner: str | None = None
+    *,
+    cluster: Cluster,
+    block: ipaddress.IPv4Network,
+    network: Network | None = None,
+    owner: str | None = None,
+    persist_floor: bool = True,
 ) -> SubnetAllocation:
-    """Record the block `subnet_choose` chose, under the same lock, and move the cluster's floor past it."""
+    """Record the block `subnet_choose` chose, under the same lock, and move the cluster's floor past it.
+
+    `persist_floor` False: the floor moves in memory only, and the caller persists it once after several
+    holds (`subnet_floor_advance`)."""
     first, last = ipam.to_range(block)
     try:
         # No savepoint: a violation aborts the whole allocation anyway.
@@ -175,8 +185,13 @@ def subnet_hold(
         ) from exc
     if cluster.allocation_floor is not None and first <= cluster.allocation_floor <= last:
         cluster.allocation_floor = last + 1  # the block just made covers the floor: skip one lookup
-    _advance_floor(cluster, _lookups(cluster)[1])
+    _advance_floor(cluster, _lookups(cluster)[1], persist=persist_floor)
     return allocation
+
+
+def subnet_floor_advance(*, cluster: Cluster) -> None:
+    """Move the cluster's floor past the blocks held below it and persist it, under the swarm's lock."""
+    _advance_floor(cluster, _lookups(cluster)[1])
 
 
 @transaction.atomic

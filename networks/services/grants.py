@@ -7,6 +7,8 @@ swarm's allocation lock (the cluster row), so two requests at once can never pas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
@@ -53,9 +55,7 @@ def grant_check_room(
     Call inside the transaction that then records the network or container: the lock is held
     until it commits, so the count cannot change in between. `grant.cluster` is the locked row.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("grant_check_room must run inside the transaction that records the new objects")
-    grant = grant_get(cluster=cluster, tenant=tenant, lock=True)
+    grant = _grant_locked(cluster=cluster, tenant=tenant)
     asked = {"networks": networks, "containers": containers, "published ports": published_ports}
     limits = {
         "networks": grant.max_networks,
@@ -68,6 +68,36 @@ def grant_check_room(
         if asked[what] and limit is not None and used + asked[what] > limit:
             raise _refuse(tenant, cluster, what, limit, used, asked[what])
     return grant
+
+
+@dataclass(frozen=True)
+class NetworkRoom:
+    """How many more networks a tenant may make on a swarm, under its lock (`grant_network_room`)."""
+
+    grant: ClusterGrant
+    used: int
+    free: int | None  # None: no limit
+
+    def refusal(self, asked: int) -> ServiceError:
+        """The refusal for a network of a batch of `asked` past the room left."""
+        assert self.grant.max_networks is not None, "only a limit refuses"
+        return _refuse(self.grant.tenant, self.grant.cluster, "networks", self.grant.max_networks, self.used, asked)
+
+
+def grant_network_room(*, cluster: Cluster, tenant: Tenant) -> NetworkRoom:
+    """Take the swarm's lock and say how many more networks the tenant may have there (a batch makes that
+    many and refuses the rest). Call inside the transaction that records them, as `grant_check_room`."""
+    grant = _grant_locked(cluster=cluster, tenant=tenant)
+    if grant.max_networks is None:
+        return NetworkRoom(grant=grant, used=0, free=None)
+    used = grant_usage(grant=grant).networks
+    return NetworkRoom(grant=grant, used=used, free=max(0, grant.max_networks - used))
+
+
+def _grant_locked(*, cluster: Cluster, tenant: Tenant) -> ClusterGrant:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a grant's room must be checked inside the transaction that records the new objects")
+    return grant_get(cluster=cluster, tenant=tenant, lock=True)
 
 
 @transaction.atomic

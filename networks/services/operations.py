@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import uuid
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -37,11 +39,21 @@ class OperationNotStartable(Exception):
     """The operation is finished, or running under another task: this delivery has nothing to do."""
 
 
-def operation_create(
+def operation_create(**fields) -> Operation:
+    """Record the operation (`operation_new`'s fields) and hand it to a worker once the surrounding
+    transaction commits."""
+    operation = operation_new(**fields)
+    operation.save(force_insert=True)
+    _send_on_commit(operation)
+    return operation
+
+
+def operation_new(
     *, tenant, cluster: Cluster, kind: str, target: str, user=None, network=None, container=None, params=None
 ) -> Operation:
-    """Record the operation and hand it to a worker once the surrounding transaction commits."""
-    operation = Operation.objects.create(
+    """An operation as `operation_create` records it, not saved yet: a batch records its own together
+    (`operations_create`)."""
+    return Operation(
         tenant=tenant,
         cluster=cluster,
         kind=kind,
@@ -53,8 +65,14 @@ def operation_create(
         progress=[{"at": timezone.now().isoformat(), "message": "Queued: waiting for a worker."}],
         celery_task_id=str(uuid.uuid4()),
     )
-    _send_on_commit(operation)
-    return operation
+
+
+def operations_create(operations: list[Operation]) -> list[Operation]:
+    """Record a batch's operations (from `operation_new`) in one INSERT and send them together once the
+    surrounding transaction commits."""
+    Operation.objects.bulk_create(operations)
+    operations_send_on_commit(operations)
+    return operations
 
 
 def operation_enqueue(*, operation: Operation) -> None:
@@ -77,34 +95,61 @@ def _send_on_commit(operation: Operation) -> None:
     transaction.on_commit(lambda: operation_send(operation=operation, task_id=task_id))
 
 
-def operation_send(*, operation: Operation, task_id: str) -> bool:
-    """Hand the operation's message to the task queue, or leave it in the outbox when the queue is down.
+def operations_send_on_commit(operations: list[Operation]) -> None:
+    """Send a batch's operations once the surrounding transaction commits: one producer for all the
+    messages, and one UPDATE that marks them sent."""
+    sending = [(operation, operation.celery_task_id) for operation in operations]
+    if sending:
+        transaction.on_commit(lambda: operations_send(sending))
 
-    The change is recorded either way; an operation without `sent` is sent again by
-    operations_send_unsent (beat, and each worker when it connects) once the queue answers.
+
+def operation_send(*, operation: Operation, task_id: str) -> bool:
+    """Hand the operation's message to the task queue, or leave it in the outbox when the queue is down."""
+    return operations_send([(operation, task_id)]) == 1
+
+
+def operations_send(sending: list[tuple[Operation, str]]) -> int:
+    """Hand each operation's message (under its task id) to the task queue, in order; how many were sent.
+
+    When the queue does not answer, the rest stay in the outbox: the change is recorded either way, and an
+    operation without `sent` is sent again by operations_send_unsent (beat, and each worker when it connects)
+    once the queue answers.
     """
+    sent = []
     try:
-        queue.send(queue.RUN_OPERATION, operation.pk, task_id=task_id)
+        with queue.producer() as producer:
+            for operation, task_id in sending:
+                queue.send(queue.RUN_OPERATION, operation.pk, task_id=task_id, producer=producer)
+                sent.append((operation, task_id))
     except OperationalError as error:
-        logger.warning("operation %s waits for the task queue: %s", operation.pk, error)
-        if operation.waits_on != WaitsOn.TASK_QUEUE:
-            operation.waits_on, operation.waiting_since = WaitsOn.TASK_QUEUE, timezone.now()
-            operation.progress = _append(operation, WAITING_FOR_QUEUE)
-            Operation.objects.filter(pk=operation.pk).update(
-                progress=operation.progress,
-                waits_on=operation.waits_on,
-                waiting_since=operation.waiting_since,
-                updated=timezone.now(),
-            )
-            _announce(operation)
-        return False
-    operation.sent = timezone.now()
-    # Now it waits for a worker, unless it waits on something a retry outlasts (the cluster).
+        for operation, _ in sending[len(sent) :]:
+            _wait_for_queue(operation, error)
+    if not sent:
+        return 0
+    now = timezone.now()
+    # Now each waits for a worker, unless it waits on something a retry outlasts (the cluster).
     handed = Case(
         When(waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE], then=Value(WaitsOn.WORKER)), default=F("waits_on")
     )
-    Operation.objects.filter(pk=operation.pk, celery_task_id=task_id).update(sent=operation.sent, waits_on=handed)
-    return True
+    still_theirs = functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
+    Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
+    for operation, _ in sent:
+        operation.sent = now
+    return len(sent)
+
+
+def _wait_for_queue(operation: Operation, error: Exception) -> None:
+    logger.warning("operation %s waits for the task queue: %s", operation.pk, error)
+    if operation.waits_on != WaitsOn.TASK_QUEUE:
+        operation.waits_on, operation.waiting_since = WaitsOn.TASK_QUEUE, timezone.now()
+        operation.progress = _append(operation, WAITING_FOR_QUEUE)
+        Operation.objects.filter(pk=operation.pk).update(
+            progress=operation.progress,
+            waits_on=operation.waits_on,
+            waiting_since=operation.waiting_since,
+            updated=timezone.now(),
+        )
+        _announce(operation)
 
 
 def _append(operation: Operation, message: str) -> list:

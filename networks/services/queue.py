@@ -43,10 +43,15 @@ HELD_REFRESH_SECONDS = 2.0
 HELD_TTL_SECONDS = 10
 
 
-def send(name: str, *args, task_id: str | None = None, countdown: float | None = None) -> None:
+def send(name: str, *args, task_id: str | None = None, countdown: float | None = None, producer=None) -> None:
     """Send a task now (to run in `countdown` seconds), nobody waiting for its result (whose store then
-    need not answer either)."""
-    current_app.send_task(name, args=args, task_id=task_id, ignore_result=True, countdown=countdown)
+    need not answer either). `producer`: one from `producer()`, to send several messages over it."""
+    current_app.send_task(name, args=args, task_id=task_id, ignore_result=True, countdown=countdown, producer=producer)
+
+
+def producer():
+    """A producer of the broker's connection pool, held for several sends (`with producer() as p:`)."""
+    return current_app.producer_or_acquire()
 
 
 def send_on_commit(name: str, *args, task_id: str | None = None, robust: bool = False) -> None:

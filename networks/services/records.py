@@ -12,7 +12,7 @@ from django.db.models import Model
 
 from networks.models import Operation
 from portal.actors import Actor
-from portal.changes import change_record
+from portal.changes import change_new, change_record, changes_record
 from portal.models import AuditEntry, Tenant
 
 
@@ -20,14 +20,23 @@ def operation_change_record(
     *, actor: Actor, action: str, operation: Operation, obj: Model | None = None, details: dict | None = None
 ) -> AuditEntry:
     """Record `action` by `actor` in the operation's tenant; the object is `obj`, else its container or network."""
+    return change_record(**_operation_change(actor, action, operation, obj, details))
+
+
+def operation_changes_record(*, actor: Actor, action: str, operations: list[Operation]) -> list[AuditEntry]:
+    """`operation_change_record` for each of a batch's operations, in one INSERT: one change each."""
+    return changes_record([change_new(**_operation_change(actor, action, operation)) for operation in operations])
+
+
+def _operation_change(actor: Actor, action: str, operation: Operation, obj=None, details=None) -> dict:
     facts = {"operation": operation.pk, "target": operation.target, **(operation.params or {}), **(details or {})}
-    return change_record(
-        actor=actor,
-        action=action,
-        tenant=operation.tenant,
-        obj=obj or operation.container or operation.network,
-        details=facts,
-    )
+    return {
+        "actor": actor,
+        "action": action,
+        "tenant": operation.tenant,
+        "obj": obj or operation.container or operation.network,
+        "details": facts,
+    }
 
 
 def operations_change_record(

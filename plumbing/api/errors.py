@@ -80,13 +80,24 @@ def _message_for(field: str | None, code: str, message: str) -> str:
     return message
 
 
+def validation_error_body(detail) -> dict:
+    """DRF's validation detail (a serializer's `errors`) in the one error shape: its first error."""
+    field, error_code, message = _first_validation_error(detail)
+    return error_body(error_code, _message_for(field, error_code, message), field)
+
+
+def service_error_body(error) -> dict:
+    """A service's refusal (one of `USER_ERRORS`) in the one error shape."""
+    return error_body(error.code, error.message, error.field)
+
+
 def exception_handler(exc, context) -> Response | None:
     if isinstance(exc, USER_ERRORS):
         set_rollback()
         status_code = http_status_of(exc)
         # a 503 is a worker or the cluster not answering in time: say when to try again
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status_code == 503 else None
-        return error_response(exc.code, exc.message, field=exc.field, status_code=status_code, headers=headers)
+        return Response(service_error_body(exc), status=status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if exc.args and "matches the given query" not in str(exc) else None)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -102,14 +113,7 @@ def exception_handler(exc, context) -> Response | None:
     set_rollback()
 
     if isinstance(exc, exceptions.ValidationError):
-        field, error_code, message = _first_validation_error(exc.detail)
-        return error_response(
-            error_code,
-            _message_for(field, error_code, message),
-            field=field,
-            status_code=exc.status_code,
-            headers=headers,
-        )
+        return Response(validation_error_body(exc.detail), status=exc.status_code, headers=headers)
     code = next((name for cls, name in CODES.items() if isinstance(exc, cls)), None)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if code is None:

@@ -103,35 +103,15 @@ class BaseViewSet(TenantViewSet):
         create and the stored answer are one transaction, made again as a whole when it was a
         deadlock's victim (the service's own retry defers to this outer one).
         """
-        key = (self.request.headers.get("Idempotency-Key") or "").strip()
+        key = self.idempotency_key()
         if not key:
             return self.operation_answer(create())
-        if len(key) > 255:
-            raise ServiceError("bad_idempotency_key", "The Idempotency-Key is at most 255 characters.")
-        fingerprint = portal_services.idempotency_fingerprint(
-            method=self.request.method,
-            path=self.request.path,
-            tenant_id=self.request.tenant.pk,
-            body=json.dumps(self.request.data, sort_keys=True).encode(),
-        )
 
-        def create_once():
-            found = portal_services.idempotency_find(user=self.request.user, key=key, fingerprint=fingerprint)
-            if found is not None:
-                return found, None, None
-            made = create()
-            body = dict(self.operation_body(made))
-            portal_services.idempotency_save(
-                user=self.request.user,
-                key=key,
-                fingerprint=fingerprint,
-                status_code=status.HTTP_202_ACCEPTED,
-                body=body,
-                location=operation_location(self.request, made),
-            )
-            return None, made, body
+        def made():
+            operation = create()
+            return operation, dict(self.operation_body(operation)), operation_location(self.request, operation)
 
-        record, operation, body = atomic_with_retry(create_once)
+        record, operation, body = self.made_once(key, made)
         if record is None:
             return self.operation_answer(operation, body=body)  # the answer stored is the answer given
         replayed = {"Idempotent-Replayed": "true"}
@@ -139,3 +119,47 @@ class BaseViewSet(TenantViewSet):
         if self.wait and operation is not None:
             return self.operation_answer(operation, headers=replayed)
         return Response(record.body, status=record.status_code, headers={"Location": record.location, **replayed})
+
+    def idempotent_batch(self, create) -> Response:
+        """202 with the body `create()` returns (a batch's outcomes, serialized in its transaction), made
+        at most once per Idempotency-Key as `idempotent_create` makes one create."""
+        key = self.idempotency_key()
+        if not key:
+            return Response(atomic_with_retry(create), status=status.HTTP_202_ACCEPTED)
+        record, _, body = self.made_once(key, lambda: (None, create(), ""))
+        if record is None:
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response(record.body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+
+    def idempotency_key(self) -> str:
+        key = (self.request.headers.get("Idempotency-Key") or "").strip()
+        if len(key) > 255:
+            raise ServiceError("bad_idempotency_key", "The Idempotency-Key is at most 255 characters.")
+        return key
+
+    def made_once(self, key: str, make):
+        """`make()` (returning what it made, the answer's body and Location) and the stored answer, in one
+        transaction; or the answer stored for this key before: (record, None, None)."""
+        fingerprint = portal_services.idempotency_fingerprint(
+            method=self.request.method,
+            path=self.request.path,
+            tenant_id=self.request.tenant.pk,
+            body=json.dumps(self.request.data, sort_keys=True).encode(),
+        )
+
+        def make_once():
+            found = portal_services.idempotency_find(user=self.request.user, key=key, fingerprint=fingerprint)
+            if found is not None:
+                return found, None, None
+            made, body, location = make()
+            portal_services.idempotency_save(
+                user=self.request.user,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=status.HTTP_202_ACCEPTED,
+                body=body,
+                location=location,
+            )
+            return None, made, body
+
+        return atomic_with_retry(make_once)

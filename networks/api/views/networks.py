@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from networks.services import references
 from networks.services import shares as share_services
 from networks.services.inspection import network_inspect_refusal
 from networks.services.networks.attach import network_connect, network_disconnect
+from networks.services.networks.batch import BatchItem, BatchOutcome, check_batch_size, networks_create_batch
 from networks.services.networks.create import network_create
 from networks.services.networks.details import network_describe
 from networks.services.networks.inspect import network_inspect
@@ -27,6 +28,7 @@ from networks.services.networks.unused import (
     networks_remove_unused,
 )
 from networks.services.queue import worker_answer
+from plumbing.api.errors import service_error_body, validation_error_body
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, not_found
@@ -34,6 +36,7 @@ from portal.actors import Actor
 from portal.tenancy import require_manage
 
 from ..schema import IDEMPOTENCY_KEY, WAIT, accepted
+from ..serializers.batch import NetworkBatchSerializer
 from ..serializers.networks import (
     NetworkConnectSerializer,
     NetworkCreateSerializer,
@@ -57,6 +60,59 @@ def query_days(request) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
         raise ServiceError("bad_days", DAYS_SENTENCE, field="days")
     return int(raw)
+
+
+BATCH_NOT_LIST = (
+    'Send the networks as a JSON list, such as [{"name": "web"}, {"name": "db"}]: each item takes the fields of '
+    "POST /api/v1/networks/."
+)
+
+
+def batch_items(request) -> list[BatchItem]:
+    """A batch's body read item by item: each with its cluster and fields, or its own refusal (the same
+    sentence and field a single create would be answered with)."""
+    if not isinstance(request.data, list):
+        raise ServiceError("batch_not_list", BATCH_NOT_LIST)
+    check_batch_size(len(request.data))
+    clusters: dict = {}
+    items = []
+    for index, raw in enumerate(request.data):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        name = name if isinstance(name, str) else ""
+        if not isinstance(raw, dict):
+            refusal = ServiceError(
+                "batch_item_not_object", f"Item {index} of the batch is not an object. {BATCH_NOT_LIST}"
+            )
+            items.append(BatchItem(index, name, refusal=refusal))
+            continue
+        serializer = NetworkCreateSerializer(data=raw)
+        if not serializer.is_valid():
+            items.append(BatchItem(index, name, refusal=validation_error_body(serializer.errors)["error"]))
+            continue
+        fields = dict(serializer.validated_data)
+        pk = fields.pop("cluster", None)
+        if pk not in clusters:
+            try:
+                clusters[pk] = references.cluster_named(tenant=request.tenant, pk=pk)
+            except ServiceError as error:
+                clusters[pk] = error
+        if isinstance(clusters[pk], ServiceError):
+            items.append(BatchItem(index, name, refusal=clusters[pk]))
+        else:
+            items.append(BatchItem(index, name, cluster=clusters[pk], fields=fields))
+    return items
+
+
+def batch_body(outcomes: list[BatchOutcome]) -> dict:
+    def error(refusal):
+        return refusal if isinstance(refusal, dict) or refusal is None else service_error_body(refusal)["error"]
+
+    results = [
+        {"index": o.item.index, "name": o.item.name, "operation": o.operation, "error": error(o.error)}
+        for o in outcomes
+    ]
+    made = sum(1 for o in outcomes if o.operation is not None)
+    return {"count": len(outcomes), "made": made, "refused": len(outcomes) - made, "results": results}
 
 
 @extend_schema_view(
@@ -141,6 +197,36 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             return network_create(actor=Actor.of(request), tenant=request.tenant, cluster=cluster, **data)
 
         return self.idempotent_create(create)
+
+    @extend_schema(
+        summary="Create up to 100 overlay networks at once: one operation each; each refusal on its own network",
+        description="The body is a list of what `POST /api/v1/networks/` takes. Every network that can be made is "
+        "made; each refused one has its `error` at its place in `results` (`refused` counts them). The answer is "
+        "202 whenever the list itself was taken, even if every network was refused.",
+        request=NetworkCreateSerializer(many=True),
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            202: OpenApiResponse(
+                NetworkBatchSerializer, description="Accepted: an operation per network made, an error per one refused."
+            ),
+            **errors(422),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        if self.wait:
+            raise ServiceError(
+                "bad_wait",
+                "A batch answers at once: ?wait= is for one operation. Follow each operation's url instead.",
+                field="wait",
+            )
+        items = batch_items(request)
+
+        def create():
+            outcomes = networks_create_batch(actor=Actor.of(request), tenant=request.tenant, items=items)
+            return NetworkBatchSerializer(batch_body(outcomes), context=self.get_serializer_context()).data
+
+        return self.idempotent_batch(create)
 
     @extend_schema(
         summary="Remove a network (docker network rm)",

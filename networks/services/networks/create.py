@@ -1,9 +1,11 @@
-"""Creating an overlay network: the request (validate, choose and hold a block, record, enqueue) and the
-worker's run, and what a create that failed leaves tidied up."""
+"""Creating an overlay network: the request (validate, choose and hold a block, record, enqueue) in three
+steps a batch shares (batch.py), the worker's run, and what a create that failed leaves tidied up."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -23,12 +25,40 @@ from ..allocations import (
 )
 from ..builds import network_build, network_reserve, network_unmake
 from ..grants import grant_check_room
-from ..operations import operation_create, operation_progress, operation_succeed
-from ..records import operation_change_record
+from ..operations import operation_new, operation_progress, operation_succeed, operations_create
+from ..records import operation_changes_record
 from ..state import state_network_write
 from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NetworkAsked:
+    """One create as asked, its own fields checked (`network_asked`): nothing here needs the swarm's lock."""
+
+    name: str
+    subnet: str = ""
+    prefixlen: int | None = None
+    gateway: str = ""
+    internal: bool = False
+    encrypted: bool = False
+    labels: dict = field(default_factory=dict)
+    ip_range: str = ""
+    aux_addresses: dict[str, str] | list[tuple[str, str]] | None = None
+    mtu: int | None = None
+    attachable: bool = True
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What `network_plan` decided under the swarm's lock for one create: its block and addresses."""
+
+    asked: NetworkAsked
+    block: ipaddress.IPv4Network
+    gateway: ipaddress.IPv4Address
+    ip_range: ipaddress.IPv4Network | None
+    aux_addresses: dict
 
 
 @retried_on_deadlock
@@ -57,56 +87,110 @@ def network_create(
 
     Everything from the swarm's lock to the commit is a few index lookups and inserts: every
     create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
+    A batch (batch.py) takes the same steps for its networks, under one lock.
     """
-    name = check_name(name)
-    labels = docker_labels.labels_check(labels)
-    mtu = check_mtu(mtu)
-    _check_subnet_given(subnet, ip_range=ip_range, aux_addresses=aux_addresses)
-    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
-    check_name_free(cluster, name)
-    block = subnet_choose(cluster=cluster, subnet=(subnet or "").strip() or None, prefixlen=prefixlen, tenant=tenant)
-    gateway_address = ipam.parse_gateway(gateway, block)
-    address_range = ipam.parse_ip_range(ip_range, block, gateway=gateway_address)
-    aux = ipam.parse_aux_addresses(aux_addresses or {}, block, gateway=gateway_address, ip_range=address_range)
-    network = Network.objects.create(
-        tenant=tenant,
-        cluster=cluster,
+    asked = network_asked(
         name=name,
-        subnet=str(block),
-        gateway=str(gateway_address),
+        subnet=subnet,
+        prefixlen=prefixlen,
+        gateway=gateway,
         internal=internal,
         encrypted=encrypted,
         labels=labels,
-        ip_range=str(address_range or ""),
-        aux_addresses={device: str(address) for device, address in aux.items()},
+        ip_range=ip_range,
+        aux_addresses=aux_addresses,
         mtu=mtu,
-        attachable=bool(attachable),
-        created_by=actor.user,
+        attachable=attachable,
     )
-    subnet_hold(cluster=cluster, block=block, network=network)
-    operation = operation_create(
+    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
+    plan = network_plan(cluster=cluster, tenant=tenant, asked=asked)
+    return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+
+
+def network_asked(*, name: str, labels: dict | None = None, mtu: int | None = None, **fields) -> NetworkAsked:
+    """One create's own fields checked and tidied (name, labels, MTU, a range or addresses without a subnet)."""
+    asked = NetworkAsked(name=check_name(name), labels=docker_labels.labels_check(labels), mtu=check_mtu(mtu), **fields)
+    _check_subnet_given(asked.subnet, ip_range=asked.ip_range, aux_addresses=asked.aux_addresses)
+    return asked
+
+
+def network_plan(*, cluster: Cluster, tenant, asked: NetworkAsked, taken: set[str] | None = None) -> NetworkPlan:
+    """Under the swarm's lock (`cluster` is the locked row): the name free, the block chosen or checked, the
+    gateway, range and auxiliary addresses in it. Reads only: a refusal here leaves nothing to undo.
+
+    `taken`: the names a batch found taken among its own, under the same lock (`names_taken`)."""
+    check_name_free(cluster, asked.name, taken=taken)
+    subnet = (asked.subnet or "").strip() or None
+    block = subnet_choose(cluster=cluster, subnet=subnet, prefixlen=asked.prefixlen, tenant=tenant)
+    gateway_address = ipam.parse_gateway(asked.gateway, block)
+    address_range = ipam.parse_ip_range(asked.ip_range, block, gateway=gateway_address)
+    aux = ipam.parse_aux_addresses(asked.aux_addresses or {}, block, gateway=gateway_address, ip_range=address_range)
+    return NetworkPlan(asked=asked, block=block, gateway=gateway_address, ip_range=address_range, aux_addresses=aux)
+
+
+def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Operation:
+    """Under the same lock: the network, its block held, its operation and the change's record."""
+    network = network_hold(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+    return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)])[0]
+
+
+def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, persist_floor: bool = True) -> Network:
+    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken).
+
+    `persist_floor` False: a batch persists the cluster's floor once after its holds (`subnet_floor_advance`)."""
+    asked = plan.asked
+    network = Network.objects.create(
         tenant=tenant,
         cluster=cluster,
-        kind=Operation.Kind.NETWORK_CREATE,
-        target=name,
-        user=actor.user,
-        network=network,
-        params={
-            "subnet": str(block),
-            "gateway": str(gateway_address),
-            "internal": internal,
-            "encrypted": encrypted,
-            "ip_range": network.ip_range,
-            "aux_addresses": network.aux_addresses,
-            "mtu": mtu,
-            "attachable": network.attachable,
-            "warnings": [warning] if (warning := mtu_warning(cluster, mtu)) else [],
-            # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
-            "block_chosen_by_portal": not (subnet or "").strip() and not (gateway or "").strip(),
-        },
+        name=asked.name,
+        subnet=str(plan.block),
+        gateway=str(plan.gateway),
+        internal=asked.internal,
+        encrypted=asked.encrypted,
+        labels=asked.labels,
+        ip_range=str(plan.ip_range or ""),
+        aux_addresses={device: str(address) for device, address in plan.aux_addresses.items()},
+        mtu=asked.mtu,
+        attachable=bool(asked.attachable),
+        created_by=actor.user,
     )
-    operation_change_record(actor=actor, action="network.create", operation=operation)
-    return operation
+    subnet_hold(cluster=cluster, block=plan.block, network=network, persist_floor=persist_floor)
+    return network
+
+
+def networks_queue(
+    *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]]
+) -> list[Operation]:
+    """The networks held (`network_hold`): an operation each and a `network.create` change each, each kind in
+    one INSERT, their messages sent together when the transaction commits."""
+    operations = [
+        operation_new(
+            tenant=tenant,
+            cluster=cluster,
+            kind=Operation.Kind.NETWORK_CREATE,
+            target=network.name,
+            user=actor.user,
+            network=network,
+            params={
+                "subnet": str(plan.block),
+                "gateway": str(plan.gateway),
+                "internal": network.internal,
+                "encrypted": network.encrypted,
+                "ip_range": network.ip_range,
+                "aux_addresses": network.aux_addresses,
+                "mtu": network.mtu,
+                "attachable": network.attachable,
+                "warnings": [warning] if (warning := mtu_warning(cluster, network.mtu)) else [],
+                # the portal may move a block it chose when the swarm turns out to hold it (services/builds.py)
+                "block_chosen_by_portal": not (plan.asked.subnet or "").strip()
+                and not (plan.asked.gateway or "").strip(),
+            },
+        )
+        for network, plan in held
+    ]
+    operations_create(operations)
+    operation_changes_record(actor=actor, action="network.create", operations=operations)
+    return operations
 
 
 def _check_subnet_given(subnet: str, *, ip_range: str, aux_addresses) -> None:

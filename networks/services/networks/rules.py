@@ -92,15 +92,22 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_name_free(cluster: Cluster, name: str) -> None:
-    """Under the swarm's lock: two teams asking for one name at once are told in turn, not by the constraint."""
-    if Network.objects.filter(cluster=cluster, name=name).live().exists():
+def check_name_free(cluster: Cluster, name: str, *, taken: set[str] | None = None) -> None:
+    """Under the swarm's lock: two teams asking for one name at once are told in turn, not by the constraint.
+
+    `taken`: what `names_taken` said of this name among others, under the same lock (a batch asks once)."""
+    if name in (names_taken(cluster, [name]) if taken is None else taken):
         raise ServiceError(
             "name_taken",
             f'A network named "{name}" already exists on cluster {cluster.name}. Pick another name.',
             field="name",
             http_status=409,
         )
+
+
+def names_taken(cluster: Cluster, names) -> set[str]:
+    """The names among `names` that a live network of the cluster has, in one query."""
+    return set(Network.objects.filter(cluster=cluster, name__in=list(names)).live().values_list("name", flat=True))
 
 
 def set_status(network: Network, status: str) -> None:

@@ -117,3 +117,31 @@ def test_a_failed_operation_is_200_with_its_sentence_and_health_is_asked_live(
     assert live.json()["results"][0]["health"]["nodes_total"] >= 1
     health = api.get(f"clusters/{tenant_cluster.pk}/health/")
     assert health.status_code == 200 and health.json()["consul_leader"] is True, health.content
+
+
+def test_a_batch_makes_its_networks_through_the_worker(celery_worker_process, tenant_cluster, api):
+    """POST /api/v1/networks/batch/ with a repeated name: the others are made by the worker, each with its own
+    operation and block, active in Docker's view; the repeated one is refused on its own."""
+    suffix = secrets.token_hex(3)
+    names = [f"bulk{i}-{suffix}" for i in range(3)]
+    answer = api.post("networks/batch/", [{"name": name} for name in [*names, names[0]]])
+    assert answer.status_code == 202, answer.content
+    body = answer.json()
+    assert (body["made"], body["refused"]) == (3, 1) and body["results"][3]["error"]["code"] == "name_repeated"
+    operations = [result["operation"] for result in body["results"][:3]]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        operations = [api.get(operation["url"]).json() for operation in operations]
+        if all(operation["status"] in ("succeeded", "failed") for operation in operations):
+            break
+        time.sleep(0.25)
+    assert [operation["status"] for operation in operations] == ["succeeded"] * 3, operations
+    subnets = set()
+    for operation in operations:
+        [view] = api.get(f"networks/{operation['network']}/inspect/").json()
+        assert view["Name"] == operation["target"] and view["Driver"] == "overlay"
+        subnets.add(view["IPAM"]["Config"][0]["Subnet"])
+    assert len(subnets) == 3
+    for operation in operations:
+        removed = api.delete(f"networks/{operation['network']}/?wait=60")
+        assert removed.json()["status"] == "succeeded", removed.json()

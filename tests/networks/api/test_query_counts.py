@@ -57,3 +57,26 @@ def test_a_network_is_read_in_as_few_queries_as_it_needs():
     counts = api_counts(5)
     assert counts["network"] == counts["shared network"] == (200, 6)
     assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 7)
+
+
+def batch_queries(size: int) -> int:
+    """The SQL queries of one POST /api/v1/networks/batch/ of `size` networks on a new team's cluster."""
+    team = make_team(api=True)
+    api = team.api()
+    api.get("clusters/")  # the token's first use is recorded once, not in the count
+    items = [{"name": f"net{i}"} for i in range(size)]
+    status, queries = query_counts({"batch": lambda: api.post("networks/batch/", items)})["batch"]
+    assert status == 202
+    return queries
+
+
+def test_a_batch_costs_a_few_queries_per_network():
+    """Once per batch: the token, the membership, the cluster and its nodes, two savepoints and their
+    releases, the swarm's lock with the grant, which names are taken, the reserved ranges, the cluster's
+    floor moved and persisted, one INSERT of all the operations and one of all the changes. Per network:
+    the lookup that chooses its block, its row, the block held, the lookup that moves the floor past it (in
+    memory), and the webhooks that want its change (portal/changes.py: one change per network, as a
+    single create's)."""
+    small, large = batch_queries(5), batch_queries(50)
+    assert (large - small) % 45 == 0 and (large - small) // 45 == 5, (small, large)
+    assert small - 5 * 5 == 16, small
