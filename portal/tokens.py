@@ -208,7 +208,10 @@ def api_token_authenticate(*, key: str, method: str = "GET", address: str = "") 
     """The live token for a key, its last use marked; refused with a sentence when it is wrong or revoked
     (401, `invalid_token`, `revoked_token`), expired (401, `expired_token`, naming the day) or
     read-only and asked to change something (403, `read_only_token`)."""
-    token = ApiToken.objects.select_related("user", "tenant").filter(key_hash=api_token_hash(key)).first()
+    try:  # get(): one row or none, key_hash being unique, with no ordering to compile or sort
+        token = ApiToken.objects.select_related("user", "tenant").get(key_hash=api_token_hash(key))
+    except ApiToken.DoesNotExist:
+        token = None
     if token is None or (token.user is not None and not token.user.is_active):
         raise ServiceError("invalid_token", f"The API token is not valid. {NEW_TOKEN}", http_status=401)
     if token.revoked is not None:
