@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -60,6 +60,12 @@ def network_list_counted(*, tenant: Tenant) -> NetworkQuerySet:
     A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
     """
     return network_list(tenant=tenant).annotate(containers_count=network_container_count())
+
+
+def network_tags_by_name() -> Prefetch:
+    """Each network's tags by name, for `prefetch_related`: without the tags' model ordering, which sorts by
+    their networks' clusters and names through two joins."""
+    return Prefetch("tags", queryset=NetworkTag.objects.order_by("name"))
 
 
 def network_container_count() -> Coalesce:

@@ -48,7 +48,11 @@ def network_usages(networks: Iterable[Network]) -> dict[int, ipam.AddressUsage]:
     networks = list(networks)
     addresses: dict[int, list[str | None]] = defaultdict(list)
     if networks:
-        rows = Endpoint.objects.filter(network__in=[n.pk for n in networks]).values_list("network", "ipv4_address")
+        rows = (
+            Endpoint.objects.filter(network__in=[n.pk for n in networks])
+            .order_by()
+            .values_list("network", "ipv4_address")
+        )
         for network_id, address in rows:
             addresses[network_id].append(address)
     return {
