@@ -73,8 +73,15 @@ def _start() -> int | None:
 def generation_bump() -> None:
     """Bump the generation once the current transaction commits (at once outside of one): whenever the
     cache is shared, even where this process keeps nothing itself, since others may."""
-    if enabled() or redis_client(cache, GENERATION_KEY) is not None:
-        transaction.on_commit(_bump, robust=True)
+    if not (enabled() or redis_client(cache, GENERATION_KEY) is not None):
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        # One bump per transaction: an earlier one serves if no savepoint can drop it without this change.
+        current = set(connection.savepoint_ids)
+        if any(func is _bump and savepoints <= current for savepoints, func, _ in connection.run_on_commit):
+            return
+    transaction.on_commit(_bump, robust=True)
 
 
 def _bump() -> None:

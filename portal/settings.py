@@ -237,7 +237,7 @@ API_TOKEN_WARN_DAYS = int(os.environ.get("API_TOKEN_WARN_DAYS", "7"))
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "plumbing.cache.ReusingRedisCache",  # one redis client per pool, not one per call
         "LOCATION": CACHE_URL,
         # A Redis that does not answer costs a request a second, not a hang (the throttles then let it through).
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

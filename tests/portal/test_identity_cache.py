@@ -224,3 +224,19 @@ def test_another_process_sees_the_change_through_the_generation(team):
         api_token_revoke(actor=Actor.system("tests"), token=token_of(team, "owner"))
     assert cache.get(identity_cache.GENERATION_KEY) == before + 1
     assert client.get("/api/v1/networks/").status_code == 401
+
+
+def test_one_bump_per_transaction_unless_a_savepoint_could_drop_it(team):
+    from django.db import transaction
+
+    user = team.users["member"]
+    with mock.patch("portal.identity_cache._bump") as bump:
+        with transaction.atomic():
+            user.save()
+            user.save()
+        assert bump.call_count == 1
+        with transaction.atomic():
+            with transaction.atomic():
+                user.save()  # its bump would go if this savepoint were rolled back
+            user.save()
+        assert bump.call_count == 3
