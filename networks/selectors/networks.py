@@ -148,7 +148,9 @@ def _related_rows_postgresql(ids: list[int]):
         found = cursor.fetchall()
     for kind, _, network_id, container, name, tenant, address, mac, aliases in found:
         if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as it would
-            endpoint = dict(zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json.loads(aliases)), strict=False))
+            endpoint = dict(
+                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json.loads(aliases)), strict=False)
+            )
             yield "endpoint_rows", network_id, {"network": network_id, **endpoint}
         elif kind == 1:
             yield "share_rows", network_id, {"network": network_id, "tenant__slug": name}
