@@ -22,4 +22,10 @@ class AnyOf(Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+        values = list(self.rhs)
+        if values and all(type(value) is int for value in values):
+            # Whole numbers (ids) as the array's text: psycopg adapts a list of a thousand ints value by
+            # value (about 1 ms per query), the text in one go.
+            array_type = self.lhs.output_field.cast_db_type(connection)
+            return f"{lhs} = ANY(%s::{array_type}[])", [*lhs_params, "{" + ",".join(map(str, values)) + "}"]
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]

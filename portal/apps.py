@@ -7,3 +7,8 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "portal"
     verbose_name = "Tenants and access"
+
+    def ready(self) -> None:
+        from .identity_cache import connect_signals
+
+        connect_signals()

@@ -22,9 +22,10 @@ from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from plumbing.api.throttling import COUNTING_DOWN
+from plumbing.api.throttling import COUNTING_DOWN, cache_count
 from plumbing.errors import ServiceError
 
+from . import identity_cache
 from .addresses import client_address
 from .team_token_user import TeamTokenUser
 from .tokens import api_token_authenticate
@@ -51,6 +52,7 @@ class FailedTokenThrottle:
         self.current = int(self.now // self.slice_seconds)
         self.prefix = f"failed_token:{client_address(request)}"
         self.counts: dict[int, int] = {}
+        self.generation: int | None = None  # None: the identities are read from the database
 
     def key(self, slice_number: int) -> str:
         return f"{self.prefix}:{slice_number}"
@@ -58,23 +60,20 @@ class FailedTokenThrottle:
     def allow(self) -> bool:
         """Whether a token from this address may be looked at (a cache that does not answer allows it)."""
         keys = {number: self.key(number) for number in range(self.current - self.slices + 1, self.current + 1)}
-        try:
-            found = cache.get_many(list(keys.values()))
+        also = [identity_cache.GENERATION_KEY] if identity_cache.enabled() else []
+        try:  # one round trip: the counts, and the auth generation the identities in memory need
+            found = cache.get_many([*keys.values(), *also])
         except COUNTING_DOWN as error:
             logger.warning("Wrong API tokens are not counted: the cache does not answer (%s).", error)
             return True
+        self.generation = identity_cache.generation_of(found) if also else None
         self.counts = {number: int(found.get(key) or 0) for number, key in keys.items()}
         return sum(self.counts.values()) < self.limit
 
     def record_failure(self) -> bool:
         """Count one wrong token; whether the address is now over its limit."""
-        key = self.key(self.current)
         try:
-            try:
-                now_in_slice = cache.incr(key)
-            except ValueError:  # the slice's first failure (or one that raced it)
-                added = cache.add(key, 1, self.window + self.slice_seconds)
-                now_in_slice = 1 if added else cache.incr(key)
+            now_in_slice = cache_count(cache, self.key(self.current), self.window + self.slice_seconds)
         except COUNTING_DOWN as error:
             logger.warning("A wrong API token was not counted: the cache does not answer (%s).", error)
             return False
@@ -113,7 +112,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not limiter.allow():
             raise limiter.refuse()
         try:
-            return self._authenticate_token(request, parts)
+            return self._authenticate_token(request, parts, limiter.generation)
         except exceptions.AuthenticationFailed as refusal:
             if getattr(refusal.detail, "code", None) in KNOWN_TOKEN_REFUSALS:
                 raise
@@ -121,7 +120,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
                 raise limiter.refuse() from None
             raise
 
-    def _authenticate_token(self, request, parts: list[bytes]):
+    def _authenticate_token(self, request, parts: list[bytes], generation: int | None):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(
                 "Send the token as `Authorization: Token <key>`, with one space and no quotes.", code="invalid_token"
@@ -131,7 +130,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeError:
             raise exceptions.AuthenticationFailed("The API token is not valid.", code="invalid_token") from None
         try:
-            token = api_token_authenticate(key=key, method=request.method, address=client_address(request))
+            token = api_token_authenticate(
+                key=key, method=request.method, address=client_address(request), generation=generation
+            )
         except ServiceError as error:
             if error.http_status == 403:
                 raise exceptions.PermissionDenied(error.message, code=error.code) from None

@@ -4,9 +4,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .identity_cache import IdentityQuerySet
+
 
 class Tenant(models.Model):
     """A team. Every cluster, network and container belongs to exactly one tenant."""
+
+    # Writes that send no signal still reach the identities the API remembers (portal/identity_cache.py).
+    objects = IdentityQuerySet.as_manager()
 
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -44,6 +49,9 @@ class Membership(models.Model):
 
     Role = MembershipRole
     Source = MembershipSource
+
+    # Writes that send no signal still reach the identities the API remembers (portal/identity_cache.py).
+    objects = IdentityQuerySet.as_manager()
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
@@ -94,6 +102,9 @@ class ApiToken(models.Model):
     team: it acts as the team with its role, in that team only, and outlives the person who made it
     (`created_by`). Every token expires, unless API_TOKEN_MAX_DAYS is 0 (`expires` empty: never).
     """
+
+    # Writes that send no signal still reach the identities the API remembers (portal/identity_cache.py).
+    objects = IdentityQuerySet.as_manager()
 
     Role = TeamTokenRole
 

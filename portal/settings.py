@@ -237,7 +237,7 @@ API_TOKEN_WARN_DAYS = int(os.environ.get("API_TOKEN_WARN_DAYS", "7"))
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "plumbing.cache.ReusingRedisCache",  # one redis client per pool, not one per call
         "LOCATION": CACHE_URL,
         # A Redis that does not answer costs a request a second, not a hang (the throttles then let it through).
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -245,6 +245,11 @@ CACHES = {
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# The API's tokens and memberships kept in each web process's memory while the auth generation in the
+# shared cache is unchanged (portal/identity_cache.py): only with a shared cache (CACHE_URL), whose
+# generation every process bumps. An entry is read again at least every API_IDENTITY_CACHE_SECONDS.
+API_IDENTITY_CACHE = env_bool("API_IDENTITY_CACHE", bool(CACHE_URL))
+API_IDENTITY_CACHE_SECONDS = int(os.environ.get("API_IDENTITY_CACHE_SECONDS", "60"))
 
 # --- /metrics for Prometheus: a bearer token, or an allowed address (CIDRs too) ----------------
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from . import identity_cache
 from .models import Membership
 from .team_token_user import TeamTokenUser
 
@@ -41,11 +42,23 @@ def _membership_for(request) -> Membership | None:
     if isinstance(user, TeamTokenUser):
         slug = request.headers.get("X-Tenant")
         return user.membership if not slug or slug == user.token.tenant.slug else None
-    memberships = Membership.objects.filter(user=user).select_related("tenant")
     slug = request.headers.get("X-Tenant")
+    tenant_id = None if slug else request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    # A token's request: the membership may come from this process's memory, under the generation the
+    # token was read with (portal/identity_cache.py); a signed-in person's is read every time.
+    generation = getattr(request.__dict__.get("_auth"), "auth_generation", None)
+    key = (user.pk, slug, tenant_id)
+    membership = identity_cache.membership_get(key, generation)
+    if membership is identity_cache.MISSING:
+        membership = _membership_read(user, slug, tenant_id)
+        identity_cache.membership_put(key, generation, membership)
+    return membership
+
+
+def _membership_read(user, slug: str | None, tenant_id) -> Membership | None:
+    memberships = Membership.objects.filter(user=user).select_related("tenant")
     if slug:
         return memberships.filter(tenant__slug=slug).first()
-    tenant_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if tenant_id:
         membership = memberships.filter(tenant_id=tenant_id).first()
         if membership:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from plumbing.errors import ServiceError
 
+from . import identity_cache
 from .actors import Actor
 from .changes import change_record
 from .models import ApiToken, Membership, Tenant
@@ -204,11 +205,24 @@ def api_token_revoke(*, actor: Actor, token: ApiToken, tenant: Tenant | None = N
     return token
 
 
-def api_token_authenticate(*, key: str, method: str = "GET", address: str = "") -> ApiToken:
+def api_token_authenticate(
+    *, key: str, method: str = "GET", address: str = "", generation: int | None = None
+) -> ApiToken:
     """The live token for a key, its last use marked; refused with a sentence when it is wrong or revoked
     (401, `invalid_token`, `revoked_token`), expired (401, `expired_token`, naming the day) or
-    read-only and asked to change something (403, `read_only_token`)."""
-    token = ApiToken.objects.select_related("user", "tenant").filter(key_hash=api_token_hash(key)).first()
+    read-only and asked to change something (403, `read_only_token`).
+
+    With the auth `generation` the request read, the token's row may come from this process's memory
+    (`portal.identity_cache`); every check below is made on it all the same."""
+    digest = api_token_hash(key)
+    token = identity_cache.token_get(digest, generation)
+    if token is None:
+        try:  # get(): one row or none, key_hash being unique, with no ordering to compile or sort
+            token = ApiToken.objects.select_related("user", "tenant").get(key_hash=digest)
+        except ApiToken.DoesNotExist:
+            token = None
+        else:
+            identity_cache.token_put(digest, generation, token)
     if token is None or (token.user is not None and not token.user.is_active):
         raise ServiceError("invalid_token", f"The API token is not valid. {NEW_TOKEN}", http_status=401)
     if token.revoked is not None:
@@ -225,6 +239,8 @@ def api_token_authenticate(*, key: str, method: str = "GET", address: str = "") 
     if stale or token.last_used_address != address:
         ApiToken.objects.filter(pk=token.pk).update(last_used=now, last_used_address=address)
         token.last_used, token.last_used_address = now, address
+        identity_cache.token_used(digest, now, address)
+    token.auth_generation = generation  # the membership's entry is read under the same generation
     if token.read_only and method.upper() not in READ_METHODS:
         raise ServiceError("read_only_token", "This token can only read.", http_status=403)
     return token

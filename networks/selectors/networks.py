@@ -4,9 +4,12 @@ the API), one by id or by name, the teams it is shared with or could be, and the
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -62,6 +65,12 @@ def network_list_counted(*, tenant: Tenant) -> NetworkQuerySet:
     return network_list(tenant=tenant).annotate(containers_count=network_container_count())
 
 
+def network_tags_by_name() -> Prefetch:
+    """Each network's tags by name, for `prefetch_related`: without the tags' model ordering, which sorts by
+    their networks' clusters and names through two joins."""
+    return Prefetch("tags", queryset=NetworkTag.objects.order_by("name"))
+
+
 def network_container_count() -> Coalesce:
     """The number of containers on each network of a queryset (its endpoints), as an expression to
     annotate or to order by."""
@@ -80,26 +89,73 @@ def network_rows_with_containers(rows: list[dict]) -> list[dict]:
     """Rows of `network_rows` (with their ids), each given its endpoints with their containers'
     names and teams (`endpoint_rows`, by container name: only what the API shows of a container, most
     may be another team's), the teams it is shared with (`share_rows`, by name) and its tags (`tag_rows`):
-    three more queries whatever the number of rows."""
+    one more query on PostgreSQL (`_related_rows_postgresql`), three elsewhere, whatever the number of rows."""
     by_id = {}
     for row in rows:
         row["endpoint_rows"], row["share_rows"], row["tag_rows"] = [], [], []
         by_id[row["id"]] = row
     if not by_id:
         return rows
-    endpoints = Endpoint.objects.filter(network__any_of=by_id).order_by("container__name", "pk")
-    for endpoint in endpoints.values(
-        "network", "container", "container__name", "container__tenant", "ipv4_address", "mac_address", "aliases"
-    ):
-        by_id[endpoint["network"]]["endpoint_rows"].append(endpoint)
-    shares = NetworkShare.objects.filter(network__any_of=by_id).order_by("tenant__name", "pk")
-    for share in shares.values("network", "tenant__slug"):
-        by_id[share["network"]]["share_rows"].append(share)
-    for network_id, tag in (
-        NetworkTag.objects.filter(network__any_of=by_id).order_by("name").values_list("network", "name")
-    ):
-        by_id[network_id]["tag_rows"].append(tag)
+    related = _related_rows_postgresql if connection.vendor == "postgresql" else _related_rows
+    for kind, network_id, value in related(list(by_id)):
+        by_id[network_id][kind].append(value)
     return rows
+
+
+def _related_rows(ids: list[int]):
+    """(kind, network id, value) for `network_rows_with_containers`, in its order, by three ORM queries."""
+    endpoints = Endpoint.objects.filter(network__any_of=ids).order_by("container__name", "pk")
+    for endpoint in endpoints.values("network", *ENDPOINT_COLUMNS):
+        yield "endpoint_rows", endpoint["network"], endpoint
+    shares = NetworkShare.objects.filter(network__any_of=ids).order_by("tenant__name", "pk")
+    for share in shares.values("network", "tenant__slug"):
+        yield "share_rows", share["network"], share
+    for network_id, tag in (
+        NetworkTag.objects.filter(network__any_of=ids).order_by("name").values_list("network", "name")
+    ):
+        yield "tag_rows", network_id, tag
+
+
+ENDPOINT_COLUMNS = ("container", "container__name", "container__tenant", "ipv4_address", "mac_address", "aliases")
+
+# The same rows in one query, written once: building and compiling three ORM queries cost a network's
+# record about 1 ms of CPU, sending them three round trips. Each part keeps its ORM query's order
+# (row_number over it, within the part: the names compare by their columns' own collations).
+_RELATED_SQL = """
+SELECT 0, row_number() OVER (ORDER BY c.name, e.id), e.network_id, e.container_id, c.name, c.tenant_id,
+       e.ipv4_address, e.mac_address, e.aliases
+  FROM {endpoint} e JOIN {container} c ON c.id = e.container_id WHERE e.network_id = ANY(%(ids)s::bigint[])
+UNION ALL
+SELECT 1, row_number() OVER (ORDER BY t.name, s.id), s.network_id, NULL, t.slug, NULL, NULL, NULL, NULL
+  FROM {share} s JOIN {tenant} t ON t.id = s.tenant_id WHERE s.network_id = ANY(%(ids)s::bigint[])
+UNION ALL
+SELECT 2, row_number() OVER (ORDER BY g.name, g.id), g.network_id, NULL, g.name, NULL, NULL, NULL, NULL
+  FROM {tag} g WHERE g.network_id = ANY(%(ids)s::bigint[])
+ORDER BY 1, 2
+"""
+
+
+@functools.cache
+def _related_sql() -> str:
+    tables = {"endpoint": Endpoint, "container": Container, "share": NetworkShare, "tenant": Tenant, "tag": NetworkTag}
+    return _RELATED_SQL.format(**{name: model._meta.db_table for name, model in tables.items()})
+
+
+def _related_rows_postgresql(ids: list[int]):
+    """`_related_rows` in one query (the ids as one array's text, as `any_of` sends them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_related_sql(), {"ids": "{" + ",".join(map(str, ids)) + "}"})
+        found = cursor.fetchall()
+    for kind, _, network_id, container, name, tenant, address, mac, aliases in found:
+        if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as it would
+            endpoint = dict(
+                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json.loads(aliases)), strict=False)
+            )
+            yield "endpoint_rows", network_id, {"network": network_id, **endpoint}
+        elif kind == 1:
+            yield "share_rows", network_id, {"network": network_id, "tenant__slug": name}
+        else:
+            yield "tag_rows", network_id, name
 
 
 def network_share_list(*, network: Network) -> QuerySet[NetworkShare]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Network
 
 from django.conf import settings
 
@@ -24,11 +23,11 @@ def usage_of(
 ) -> ipam.AddressUsage:
     """One network's usage from its columns and its endpoints' addresses (None: Docker has yet to give one)."""
     addresses = list(addresses)
-    return ipam.address_usage(
-        IPv4Network(subnet),
-        gateway=IPv4Address(gateway),
-        ip_range=IPv4Network(ip_range) if ip_range else None,
-        taken=[*(IPv4Address(a) for a in (aux_addresses or {}).values()), *(IPv4Address(a) for a in addresses if a)],
+    return ipam.address_usage_of_text(
+        subnet,
+        gateway=gateway,
+        ip_range=ip_range,
+        taken=[*(aux_addresses or {}).values(), *(a for a in addresses if a)],
         pending=sum(1 for a in addresses if not a),
     )
 
@@ -49,7 +48,11 @@ def network_usages(networks: Iterable[Network]) -> dict[int, ipam.AddressUsage]:
     networks = list(networks)
     addresses: dict[int, list[str | None]] = defaultdict(list)
     if networks:
-        rows = Endpoint.objects.filter(network__in=[n.pk for n in networks]).values_list("network", "ipv4_address")
+        rows = (
+            Endpoint.objects.filter(network__in=[n.pk for n in networks])
+            .order_by()
+            .values_list("network", "ipv4_address")
+        )
         for network_id, address in rows:
             addresses[network_id].append(address)
     return {

@@ -23,6 +23,7 @@ from networks.selectors.networks import (
     network_get,
     network_list_counted,
     network_share_list,
+    network_tags_by_name,
 )
 from networks.selectors.operations import work_in_progress
 from networks.selectors.usage import network_usage, networks_with_usage, usage_warns
@@ -43,7 +44,7 @@ from portal.tenancy import require_change, require_manage, tenant_required
 @tenant_required
 @require_GET
 def network_list_view(request):
-    queryset = network_list_counted(tenant=request.tenant).prefetch_related("tags")
+    queryset = network_list_counted(tenant=request.tenant).prefetch_related(network_tags_by_name())
     if not request.GET.getlist("status"):
         queryset = queryset.exclude(status=Network.Status.REMOVED)
     filterset = NetworkFilterSet(request.GET, queryset=queryset, tenant=request.tenant)

@@ -15,6 +15,32 @@ logger = logging.getLogger(__name__)
 # all (the task queue is the same Redis, and an API that queues while it is down still answers 202).
 COUNTING_DOWN = (RedisConnectionError, RedisTimeoutError)
 
+# One round trip for a count: the increment, and the key's expiry when the increment made it.
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def redis_client(cache, key: str):
+    """The redis-py client behind a Django RedisCache (None for another cache, such as memory's)."""
+    client = getattr(cache, "_cache", None)
+    return client.get_client(key, write=True) if hasattr(client, "get_client") else None
+
+
+def cache_count(cache, key: str, timeout: int) -> int:
+    """Add one to a counter in the cache and return it; a new counter lives `timeout` seconds.
+
+    Redis: one round trip (Django's incr is two, and a miss two more). Another cache: incr, or add."""
+    client = redis_client(cache, key)
+    if client is not None:
+        return int(client.eval(_COUNT_SCRIPT, 1, cache.make_and_validate_key(key), int(timeout)))
+    try:
+        return cache.incr(key)
+    except ValueError:  # the first count (or one that raced it)
+        return 1 if cache.add(key, 1, timeout) else cache.incr(key)
+
 
 class TokenRateThrottle(UserRateThrottle):
     """Per token (per user for the session): the rate is API_THROTTLE_RATE, read on every request.
@@ -57,10 +83,7 @@ class TokenRateThrottle(UserRateThrottle):
         return count <= self.num_requests
 
     def count(self, key: str) -> int:
-        try:
-            return self.cache.incr(key)
-        except ValueError:  # the window's first request (or one that raced it)
-            return 1 if self.cache.add(key, 1, 2 * self.duration) else self.cache.incr(key)
+        return cache_count(self.cache, key, 2 * self.duration)
 
     def wait(self):
         return max(math.ceil(self.window_end - self.now), 1)

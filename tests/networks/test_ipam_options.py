@@ -14,6 +14,7 @@ from networks.ipam import (
     IpamError,
     address_holders,
     address_usage,
+    address_usage_of_text,
     check_address,
     first_free_address,
     parse_aux_addresses,
@@ -262,3 +263,16 @@ def test_usage_is_what_brute_force_counts(data, subnet):
     assert usage.usable == len(handed_out)
     assert usage.used == len({a for a in (gateway, *taken) if a in handed_out})
     assert 0 <= usage.ratio <= 1
+
+
+@given(data=st.data(), subnet=small_subnets)
+def test_usage_of_the_database_text_is_usage_of_the_addresses(data, subnet):
+    hosts = list(subnet.hosts())
+    gateway = data.draw(st.sampled_from(hosts))
+    ip_range = data.draw(st.sampled_from([None, *subnet.subnets(prefixlen_diff=2)]))
+    taken = data.draw(st.lists(st.sampled_from(hosts), max_size=10))
+    pending = data.draw(st.integers(0, 3))
+    of_text = address_usage_of_text(
+        str(subnet), gateway=str(gateway), ip_range=str(ip_range or ""), taken=map(str, taken), pending=pending
+    )
+    assert of_text == address_usage(subnet, gateway=gateway, ip_range=ip_range, taken=taken, pending=pending)

@@ -28,6 +28,19 @@ def test_on_postgresql_the_list_is_one_parameter(team):
     assert "= ANY(" in sql and sql.count(str(networks[2].pk)) == 1
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a PostgreSQL test: run with DATABASE_URL=postgres://... (.ci/run does)"
+)
+def test_on_postgresql_ids_go_as_the_text_of_an_array_and_anything_else_as_a_list(team):
+    networks = [make_network(team, f"net-{i}") for i in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        by_id = list(Network.objects.filter(cluster__any_of=[team.cluster.pk, 10**12]))
+        by_name = list(Network.objects.filter(name__any_of=["net-0", "net-2", "it's"]))
+    assert sorted(n.pk for n in by_id) == sorted(n.pk for n in networks)
+    assert sorted(n.name for n in by_name) == ["net-0", "net-2"]
+    assert "::bigint[])" in queries.captured_queries[0]["sql"]
+
+
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="elsewhere than PostgreSQL: run on SQLite")
 def test_elsewhere_the_list_is_an_in(team):
     networks = [make_network(team, f"net-{i}") for i in range(3)]

@@ -1,11 +1,14 @@
 """A RowSerializer answers from a values() row exactly what DRF's ModelSerializer answers from the object."""
 
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework import serializers
 
-from plumbing.api.rows import RowSerializer, _kept_as_is
+from plumbing.api.rows import RowSerializer, _kept_as_is, _utc_iso
 from portal.models import Membership
 from tests.factories import make_team
 
@@ -99,3 +102,20 @@ def test_a_value_kept_as_it_is_is_what_the_field_would_answer(field, kept, value
 )
 def test_fields_that_format_are_not_kept_as_they_are(field):
     assert _kept_as_is(field) is None
+
+
+@given(
+    moment=st.datetimes(timezones=st.sampled_from([datetime.UTC, ZoneInfo("Europe/Paris"), ZoneInfo("Asia/Kolkata")])),
+)
+def test_a_time_in_utc_is_written_as_drf_writes_it(moment):
+    """The times of a row (UTC from the database) skip DRF's per-value look-ups, answering the same text;
+    a time in another zone goes through DRF's own formatting."""
+    field = serializers.DateTimeField(default_timezone=datetime.UTC)
+    show = _utc_iso(field)
+    assert show(moment) == field.to_representation(moment)
+    assert show(moment.astimezone(datetime.UTC)) == field.to_representation(moment)
+
+
+def test_only_iso_times_in_utc_are_written_the_fast_way():
+    assert _utc_iso(serializers.DateTimeField()) is None  # the current time zone, looked up per value
+    assert _utc_iso(serializers.DateTimeField(default_timezone=datetime.UTC, format="%Y")) is None

@@ -145,7 +145,7 @@ def test_one_process_or_a_shared_cache_is_allowed(settings):
 def test_a_shared_cache_that_does_not_answer_lets_requests_through_and_says_so(settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "plumbing.cache.ReusingRedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/1",  # nothing listens there
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -133,7 +133,7 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
     def network_row(self, pk) -> dict:
         """The network as the API shows it (get_object is the model, for the calls that change it)."""
-        rows = network_rows_with_containers(list(self.get_queryset().filter(pk=pk)))
+        rows = network_rows_with_containers(list(self.get_queryset().filter(pk=pk).order_by()))
         if not rows:
             raise not_found(self.noun)
         return rows[0]

@@ -3,8 +3,11 @@ at the largest page size and with filters (tests/pages.py `populate` makes the r
 than they need."""
 
 import pytest
+from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 
+from portal import identity_cache
 from portal.actors import Actor
 from portal.services import api_token_create
 from tests.factories import make_team
@@ -52,11 +55,25 @@ def test_1000_networks_too():
 
 
 def test_a_network_is_read_in_as_few_queries_as_it_needs():
-    """The token, the membership, then the rows: the networks (a list counts them first), their
-    containers, their shares, their tags. (The first request also records when the token was used.)"""
+    """The token, the membership, then the rows: the networks (a list counts them first), then their
+    containers, shares and tags in one query. (The first request also records when the token was used.)"""
     counts = api_counts(5)
-    assert counts["network"] == counts["shared network"] == (200, 6)
-    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 7)
+    assert counts["network"] == counts["shared network"] == (200, 4)
+    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 5)
+
+
+def test_with_the_identities_in_memory_a_network_is_two_queries():
+    """With a shared cache (portal/identity_cache.py) the token and the membership come from memory."""
+    identity_cache.forget()
+    cache.clear()
+    try:
+        with override_settings(API_IDENTITY_CACHE=True):
+            counts = api_counts(5)
+    finally:
+        identity_cache.forget()
+        cache.clear()
+    assert counts["network"] == counts["shared network"] == (200, 2)
+    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 3)
 
 
 def batch_queries(size: int) -> int:
