@@ -16,8 +16,10 @@ before the run, and its people (bench/load_people.py says what each does):
 Printed: per endpoint (grouped by name, `GET /networks/[id]/`) the requests, requests per second,
 p50/p95/p99 in ms and the errors (each error's message below the table); then the reads together
 (answered at once: pages, live parts that answer at once, API reads), what is held by design (long
-polls, ?wait=) and the changes; the errors and tracebacks in the portal's own logs; the CPU time of
-the portal's processes and of locust. Targets: reads p95 under READ_P95_MS ms, no error.
+polls) and the changes; the requests sent again because gunicorn had closed their kept-alive
+connection (bench/load_people.py `closed`: counted apart, not as errors); the errors and
+tracebacks in the portal's own logs; the CPU time of the
+portal's processes and of locust, and the web's per request (sign-ins included). Targets: reads p95 under READ_P95_MS ms, no error.
 
 Run: `make bench`, or `.venv/bin/python bench/load.py [--duration SECONDS]` (default 120) after
 `make setup`, under `flock /tmp/cluster.lock` beside other users of the local swarm.
@@ -144,6 +146,8 @@ def percentiles(times: list[float]) -> tuple[float, float, float]:
 
 def report(samples: list, seconds: float) -> tuple[float, float, int]:
     """The table per endpoint, the kinds together, the errors; returns (req/s, reads p95, errors)."""
+    resent = [sample for sample in samples if sample[1] == "closed"]
+    samples = [sample for sample in samples if sample[1] != "closed"]
     by_name: dict[tuple[str, str], list] = collections.defaultdict(list)
     for name, kind, _start, ms, error in samples:
         by_name[(kind, name)].append((ms, error))
@@ -164,6 +168,10 @@ def report(samples: list, seconds: float) -> tuple[float, float, int]:
             print(f"{label:<8} {len(times):>6} requests, p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms")
     changes = sum(1 for name, kind, *_ in samples if kind == "change" and "/login/" not in name)
     print(f"creates and removes: {changes} of {len(samples)} requests ({100 * changes / len(samples):.1f}%)")
+    print(
+        f"connections closed before an answer, the request sent again: {len(resent)} "
+        f"({', '.join(sorted({name for name, *_ in resent})) or 'none'})"
+    )
     for name, counted in errors.items():
         for error, count in counted.most_common(3):
             print(f"  error {name}: {count} x {error}")
@@ -268,7 +276,8 @@ def main() -> int:
         print(
             "CPU seconds: "
             + ", ".join(f"{program} {spent:.1f}" for program, spent in sorted(cpu.items()))
-            + f", locust {children.children_user + children.children_system:.1f} (over {seconds:.0f} s, 2 cores)"
+            + f", locust {children.children_user + children.children_system:.1f} (over {seconds:.0f} s, "
+            f"{os.cpu_count()} cores); web {1000 * cpu.get('web', 0) / len(recorded['samples']):.1f} ms per request"
         )
         portal_logs(portal)
         met = reads_p95 < READ_P95_MS and errors == 0
