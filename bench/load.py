@@ -40,16 +40,22 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psutil
-from served import ROOT, Portal, clean_cluster, environment
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.served import Portal, clean_cluster, environment, pick_database  # noqa: E402
 
 TEAMS, MEMBERS, SCRIPTS, NETWORKS, CONTAINERS = 5, 30, 20, 8, 2
 ARRIVALS = 5  # people arriving per second: the warm-up (each member's sign-in costs a PBKDF2 hash) is apart
 READ_P95_MS = 200
 RUN_DIR = ROOT / "var" / "bench-load"
 
-environment(os.environ.get("BENCH_DATABASE", "bench_load"), int(os.environ.get("BENCH_REDIS_DB", "8")))
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "8"))
+os.environ.update(environment(pick_database(os.environ.get("BENCH_DATABASE", "bench_load")), REDIS_DB))
 
 import django  # noqa: E402
 
@@ -72,6 +78,8 @@ PASSWORD = uuid.uuid4().hex
 def prepare() -> tuple[Cluster, list, list[dict], str]:
     """The teams, their owners, members and team tokens; the cluster registered and granted to each.
     Returns the cluster, the teams as (tenant, token), the members, and a token of the first owner."""
+    # A database of the bench's own, new each run: messages an earlier run left in its Redis name rows that are gone.
+    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
     call_command("migrate", verbosity=0)
     users = get_user_model().objects
     hashed = make_password(PASSWORD)  # one hash for all: each costs a PBKDF2 run
@@ -182,14 +190,14 @@ def report(samples: list, seconds: float) -> tuple[float, float, int]:
 def portal_logs(portal: Portal) -> None:
     """What the portal itself logged: 5xx answers in the access log, tracebacks and errors anywhere."""
     found = []
-    for log in sorted((portal.dir / "log").glob("*.log")):
+    for log in sorted((portal.home / "log").glob("*.log")):
         text = log.read_text(errors="replace")
         server_errors = len(re.findall(r'" 5\d\d \d', text))
         tracebacks = text.count("Traceback (most recent call last)")
         logged = len(re.findall(r"\b(ERROR|CRITICAL)\b", text))
         if server_errors or tracebacks or logged:
             found.append(f"{log.name}: {server_errors} 5xx, {tracebacks} tracebacks, {logged} ERROR lines")
-    print("portal logs: " + ("; ".join(found) if found else f"no 5xx, traceback or ERROR in {portal.dir / 'log'}"))
+    print("portal logs: " + ("; ".join(found) if found else f"no 5xx, traceback or ERROR in {portal.home / 'log'}"))
 
 
 def portal_cpu(portal: Portal) -> dict[str, float]:
@@ -217,7 +225,7 @@ def main() -> int:
     args = parser.parse_args()
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     cluster, teams, members, owner_token = prepare()
-    portal = Portal("bench-load", connections=TEAMS * NETWORKS + 8)
+    portal = Portal("bench-load", pool_size=TEAMS * NETWORKS + 8)
     portal.start(owner_token)
     try:
         print(

@@ -1,12 +1,13 @@
 """The portal as `make run` serves it, for the benchmarks that drive it over HTTP (e2e.py, load.py).
 
-`environment` sets what a served portal and the bench process share before Django is set up: a
-database and a Redis database of the bench's own, DEBUG off as in production but over plain HTTP on
-127.0.0.1, the keys (the cluster's key is sealed with them at registration) and the API throttle
-lifted, so that the bench measures the portal and not its rate limit. `Portal` runs scripts/serve
-(gunicorn, a Celery worker, beat and the events follower under supervisord) on a port of its own and
-talks to it with a token, or as a browser through the login form. Importing it puts the checkout on the
-path, so that a bench run as `python bench/NAME.py` imports the project after it.
+`environment` is what a served portal and the bench process share, set before Django is: a database
+(`pick_database`) and a Redis database of the bench's own, DEBUG off as in production but over plain
+HTTP on 127.0.0.1, the keys (the cluster's key is sealed with them at registration) and the API
+throttle lifted, so that the bench measures the portal and not its rate limit. `Portal` runs
+scripts/serve (gunicorn, a Celery worker, beat and the events follower under supervisord) on a port of
+its own and talks to it with a token, or as a browser through the login form; `clean_cluster` leaves
+the swarm as the portal found it. No Django here (a bench imports it before setting Django up, with the
+checkout on its path: `from bench.served import ...`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -25,13 +25,11 @@ import requests.adapters
 import urllib3.util
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/NAME.py` puts bench/ on the path, not the checkout: the benches import the project after this.
-sys.path.insert(0, str(ROOT))
-POLL = 0.010  # seconds between two looks at an operation
+from networks.engine import consul as consul_engine
+from networks.engine import docker as docker_engine
 
-from networks.engine import consul as consul_engine  # noqa: E402  (the checkout is on the path now)
-from networks.engine import docker as docker_engine  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+POLL = 0.010  # seconds between two looks at an operation
 
 
 def pick_database(name: str) -> str:
@@ -51,13 +49,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def environment(database: str, redis_db: int) -> None:
+def environment(database_url: str, redis_db: int) -> dict[str, str]:
     """As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
-    that a plain-HTTP client keeps. Redis database `redis_db` is emptied: messages an earlier run left
-    there name rows that are gone."""
-    subprocess.run(["redis-cli", "-n", str(redis_db), "flushdb"], check=True, capture_output=True)
-    os.environ.update(
-        DATABASE_URL=pick_database(database),
+    that a plain-HTTP client keeps."""
+    return dict(
+        DATABASE_URL=database_url,
         CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{redis_db}",
         CACHE_URL=f"redis://127.0.0.1:6379/{redis_db}",  # as deployed: the web processes share the throttles' counts
         DJANGO_SETTINGS_MODULE="portal.settings",
@@ -76,10 +72,10 @@ def environment(database: str, redis_db: int) -> None:
 class Portal:
     """scripts/serve on a port of its own (its config and logs under var/NAME/); requests with a token."""
 
-    def __init__(self, name: str, *, connections: int = 58):
+    def __init__(self, name: str, *, pool_size: int = 58):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.dir = ROOT / "var" / name
+        self.home = ROOT / "var" / name
         self.session = requests.Session()
         self.session.trust_env = False
         self.process = None
@@ -87,16 +83,16 @@ class Portal:
         # gunicorn drops a kept-alive connection after 2 s idle; a request that meets it is sent again
         # (POSTs carry an Idempotency-Key, so a second send is the same create).
         retry = urllib3.util.Retry(total=3, connect=3, read=3, backoff_factor=0.02, allowed_methods=None, status=0)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=connections, max_retries=retry)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
         self.session.mount("http://", adapter)
 
     def start(self, token: str) -> None:
-        shutil.rmtree(self.dir / "log", ignore_errors=True)  # the logs of this run alone
+        shutil.rmtree(self.home / "log", ignore_errors=True)  # the logs of this run alone
         env = dict(
             os.environ,
             PORTAL_ADDR=f"127.0.0.1:{self.port}",
-            PORTAL_RUN_DIR=str(self.dir / "run"),
-            PORTAL_LOG_DIR=str(self.dir / "log"),
+            PORTAL_RUN_DIR=str(self.home / "run"),
+            PORTAL_LOG_DIR=str(self.home / "log"),
             # its own sign-in provider: one that `make run` serves may hold the default port
             OIDC_PROVIDER_ADDR=f"127.0.0.1:{free_port()}",
         )
@@ -114,14 +110,14 @@ class Portal:
             except requests.RequestException:
                 pass
             time.sleep(0.3)
-        raise SystemExit(f"The portal did not answer on {self.base}; see {self.dir / 'log'}/.")
+        raise SystemExit(f"The portal did not answer on {self.base}; see {self.home / 'log'}/.")
 
     def stop(self) -> None:
         """supervisord stops every program it runs (web, worker, beat, follower), then scripts/serve exits:
         no worker of the benchmark's database is left to reconcile the swarm behind later runs."""
         if self.process is None:
             return
-        conf = self.dir / "run" / "supervisord.conf"
+        conf = self.home / "run" / "supervisord.conf"
         subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, timeout=120)
         try:
             self.process.wait(timeout=60)
