@@ -36,8 +36,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,54 +44,17 @@ import uuid
 from pathlib import Path
 
 import docker.types
-import requests
-import requests.adapters
-import urllib3.util
-from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.served import POLL, Portal, clean_cluster, environment, pick_database  # noqa: E402
+
 SINGLE, BATCH, LISTED, RUNS = 20, 50, 1000, 10
-POLL = 0.010  # seconds between two looks at an operation, as the issue asks
 REDIS_DB = 9
 RAW_POOL = "10.250.{}.0/24"  # raw Docker's networks keep clear of the portal's blocks (10.0.0.0 upwards)
 
-
-def pick_database() -> str:
-    if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
-        for sql in ("DROP DATABASE IF EXISTS bench_e2e WITH (FORCE)", "CREATE DATABASE bench_e2e"):
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-        return "postgres://postgres@127.0.0.1:5432/bench_e2e"
-    path = ROOT / "var" / "bench-e2e.sqlite3"
-    path.unlink(missing_ok=True)
-    return f"sqlite:///{path}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-# As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
-# that a plain-HTTP client keeps. This process and the served portal share the keys (the cluster's
-# key is sealed with them at registration).
-os.environ.update(
-    DATABASE_URL=pick_database(),
-    CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
-    CACHE_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",  # as deployed: the web processes share the throttles' counts
-    DJANGO_SETTINGS_MODULE="portal.settings",
-    DEBUG="false",
-    SECRET_KEY=Fernet.generate_key().decode() * 2,
-    PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
-    ALLOWED_HOSTS="127.0.0.1,localhost",
-    SECURE_SSL_REDIRECT="false",
-    SESSION_COOKIE_SECURE="false",
-    CSRF_COOKIE_SECURE="false",
-    API_THROTTLE_RATE="100000000/minute",
-    LOG_LEVEL="WARNING",
-)
+os.environ.update(environment(pick_database("bench_e2e"), REDIS_DB))
 
 import django  # noqa: E402
 
@@ -105,7 +66,6 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from networks.engine import consul as consul_engine  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
 from networks.models import Cluster, Network, Operation  # noqa: E402
 from networks.services import queue  # noqa: E402
@@ -119,97 +79,6 @@ RUN = uuid.uuid4().hex[:6]
 # A kept-alive connection gunicorn dropped is sent again (Portal's retries); that is not worth a warning each.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
-
-
-class Portal:
-    """scripts/serve on a port of its own; requests as the bench tenant's owner."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.process = None
-        self.failed: list[dict] = []  # operations that failed (reported, counted at the end)
-        # gunicorn drops a kept-alive connection after 2 s idle; a request that meets it is sent again
-        # (POSTs carry an Idempotency-Key, so a second send is the same create).
-        retry = urllib3.util.Retry(total=3, connect=3, read=3, backoff_factor=0.02, allowed_methods=None, status=0)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=BATCH + 8, max_retries=retry)
-        self.session.mount("http://", adapter)
-
-    def start(self, token: str) -> None:
-        env = dict(
-            os.environ,
-            PORTAL_ADDR=f"127.0.0.1:{self.port}",
-            PORTAL_RUN_DIR=str(ROOT / "var" / "bench-e2e" / "run"),
-            PORTAL_LOG_DIR=str(ROOT / "var" / "bench-e2e" / "log"),
-        )
-        self.process = subprocess.Popen(
-            [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        self.session.headers["Authorization"] = f"Token {token}"
-        probe = requests.Session()  # without the retries, which would log each refused connection while it starts
-        probe.trust_env, probe.headers["Authorization"] = False, f"Token {token}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if probe.get(f"{self.base}/api/v1/clusters/", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"The portal did not answer on {self.base}; see var/bench-e2e/log/.")
-
-    def stop(self) -> None:
-        """supervisord stops every program it runs (web, worker, beat, follower), then scripts/serve exits:
-        no worker of the benchmark's database is left to reconcile the swarm behind later runs."""
-        if self.process is None:
-            return
-        conf = ROOT / "var" / "bench-e2e" / "run" / "supervisord.conf"
-        subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, timeout=120)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, 9)
-
-    def login(self, username: str, password: str) -> requests.Session:
-        """A browser's session: the login form, its CSRF token, then the pages."""
-        browser = requests.Session()
-        browser.trust_env = False
-        browser.get(f"{self.base}/login/", timeout=10)
-        answer = browser.post(
-            f"{self.base}/login/",
-            data={"username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-            headers={"Referer": f"{self.base}/login/"},
-            timeout=10,
-        )
-        if "sessionid" not in browser.cookies:
-            raise SystemExit(f"The bench user could not log in ({answer.status_code}).")
-        return browser
-
-    def call(self, method: str, path: str, **kwargs) -> dict:
-        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
-        answer = self.session.request(method, f"{self.base}/api/v1/{path}", timeout=60, headers=headers, **kwargs)
-        if answer.status_code >= 400:
-            raise SystemExit(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
-        return answer.json() if answer.content else {}
-
-    def wait(self, operation_ids: list[int]) -> list[dict]:
-        """Look at each unfinished operation every POLL seconds until all have finished."""
-        finished, pending = {}, list(operation_ids)
-        while pending:
-            for pk in list(pending):
-                operation = self.call("GET", f"operations/{pk}/")
-                if operation["status"] in ("succeeded", "failed"):
-                    finished[pk] = operation
-                    pending.remove(pk)
-            if pending:
-                time.sleep(POLL)
-        for operation in finished.values():
-            if operation["status"] == "failed":
-                self.failed.append(operation)
-                print(f"  operation {operation['id']} ({operation['target']}) failed: {operation['error']}")
-        return [finished[pk] for pk in operation_ids]
 
 
 def settle(quiet: float = 1.0, longest: float = 120) -> None:
@@ -287,7 +156,7 @@ def main() -> int:
     user = get_user_model().objects.get(username=f"bench-{RUN}")
     manager = docker_engine.client(cluster.docker)
     node1 = cluster.nodes.get(name="node1")
-    portal = Portal()
+    portal = Portal("bench-e2e", pool_size=BATCH + 8)
     portal.start(token)
     raw_networks: list = []
     try:
@@ -455,27 +324,17 @@ def _ipam(index: int) -> docker.types.IPAMConfig:
 
 
 def _clean(cluster: Cluster, raw_networks: list) -> None:
-    """Leave the cluster as it was: the raw networks and containers, then the portal's own (by label)."""
+    """Leave the cluster as it was: the raw networks and containers, then the portal's own."""
     for network in raw_networks:
         try:
             network.remove()
         except Exception:  # noqa: BLE001 - removed by a case already
             pass
-    label = f"overlay-portal.cluster={cluster.uid}"
     for node in cluster.nodes.all():
         client = docker_engine.client(node.docker)
         for container in client.containers.list(all=True, filters={"name": f"raw{RUN}-"}):
             container.remove(force=True)
-        for container in client.containers.list(all=True, filters={"label": label}):
-            container.remove(force=True)
-    for attrs in docker_engine.find_networks(cluster.docker, labels=[label]):
-        docker_engine.remove_network(cluster.docker, attrs["Id"])
-    consul_engine.kv_delete(cluster.consul, cluster.consul_prefix, recurse=True)
-    for node in cluster.nodes.all():
-        agent = f"http://{node.address}:8500"
-        for service_id in consul_engine.services(agent):
-            if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
-                consul_engine.service_deregister(agent, service_id)
+    clean_cluster(cluster)
 
 
 if __name__ == "__main__":
