@@ -32,228 +32,53 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import docker.types
-import requests
-import requests.adapters
-import urllib3.util
-from cryptography.fernet import Fernet
-
-from portal.actors import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.served import Portal, environment, pick_database, timed  # noqa: E402
+
 SINGLE, BATCH, LISTED, RUNS = 20, 50, 1000, 10
-POLL = 0.010  # seconds between two looks at an operation, as the issue asks
 REDIS_DB = 9
 RAW_POOL = "10.250.{}.0/24"  # raw Docker's networks keep clear of the portal's blocks (10.0.0.0 upwards)
-
-
-def pick_database() -> str:
-    if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
-        for sql in ("DROP DATABASE IF EXISTS bench_e2e WITH (FORCE)", "CREATE DATABASE bench_e2e"):
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-        return "postgres://postgres@127.0.0.1:5432/bench_e2e"
-    path = ROOT / "var" / "bench-e2e.sqlite3"
-    path.unlink(missing_ok=True)
-    return f"sqlite:///{path}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
 # that a plain-HTTP client keeps. This process and the served portal share the keys (the cluster's
 # key is sealed with them at registration).
-os.environ.update(
-    DATABASE_URL=pick_database(),
-    CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
-    CACHE_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",  # as deployed: the web processes share the throttles' counts
-    DJANGO_SETTINGS_MODULE="portal.settings",
-    DEBUG="false",
-    SECRET_KEY=Fernet.generate_key().decode() * 2,
-    PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
-    ALLOWED_HOSTS="127.0.0.1,localhost",
-    SECURE_SSL_REDIRECT="false",
-    SESSION_COOKIE_SECURE="false",
-    CSRF_COOKIE_SECURE="false",
-    API_THROTTLE_RATE="100000000/minute",
-    LOG_LEVEL="WARNING",
-)
+os.environ.update(environment(pick_database("bench_e2e"), REDIS_DB))
 
 import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from networks.engine import consul as consul_engine  # noqa: E402
+from bench.portal_state import leave, prepare, settle  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
-from networks.models import Cluster, Network, Operation  # noqa: E402
-from networks.services import queue  # noqa: E402
-from networks.tasks import waiting_task_ids  # noqa: E402
-from portal.celery import app as celery_app  # noqa: E402
-from portal.models import Membership, Tenant  # noqa: E402
-from portal.services import api_token_create, membership_set  # noqa: E402
+from networks.models import Cluster, Network  # noqa: E402
+from portal.models import Tenant  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 # A kept-alive connection gunicorn dropped is sent again (Portal's retries); that is not worth a warning each.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
-
-
-class Portal:
-    """scripts/serve on a port of its own; requests as the bench tenant's owner."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.process = None
-        self.failed: list[dict] = []  # operations that failed (reported, counted at the end)
-        # gunicorn drops a kept-alive connection after 2 s idle; a request that meets it is sent again
-        # (POSTs carry an Idempotency-Key, so a second send is the same create).
-        retry = urllib3.util.Retry(total=3, connect=3, read=3, backoff_factor=0.02, allowed_methods=None, status=0)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=BATCH + 8, max_retries=retry)
-        self.session.mount("http://", adapter)
-
-    def start(self, token: str) -> None:
-        env = dict(
-            os.environ,
-            PORTAL_ADDR=f"127.0.0.1:{self.port}",
-            PORTAL_RUN_DIR=str(ROOT / "var" / "bench-e2e" / "run"),
-            PORTAL_LOG_DIR=str(ROOT / "var" / "bench-e2e" / "log"),
-        )
-        self.process = subprocess.Popen(
-            [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        self.session.headers["Authorization"] = f"Token {token}"
-        probe = requests.Session()  # without the retries, which would log each refused connection while it starts
-        probe.trust_env, probe.headers["Authorization"] = False, f"Token {token}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if probe.get(f"{self.base}/api/v1/clusters/", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"The portal did not answer on {self.base}; see var/bench-e2e/log/.")
-
-    def stop(self) -> None:
-        """supervisord stops every program it runs (web, worker, beat, follower), then scripts/serve exits:
-        no worker of the benchmark's database is left to reconcile the swarm behind later runs."""
-        if self.process is None:
-            return
-        conf = ROOT / "var" / "bench-e2e" / "run" / "supervisord.conf"
-        subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, timeout=120)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, 9)
-
-    def login(self, username: str, password: str) -> requests.Session:
-        """A browser's session: the login form, its CSRF token, then the pages."""
-        browser = requests.Session()
-        browser.trust_env = False
-        browser.get(f"{self.base}/login/", timeout=10)
-        answer = browser.post(
-            f"{self.base}/login/",
-            data={"username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
-            headers={"Referer": f"{self.base}/login/"},
-            timeout=10,
-        )
-        if "sessionid" not in browser.cookies:
-            raise SystemExit(f"The bench user could not log in ({answer.status_code}).")
-        return browser
-
-    def call(self, method: str, path: str, **kwargs) -> dict:
-        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
-        answer = self.session.request(method, f"{self.base}/api/v1/{path}", timeout=60, headers=headers, **kwargs)
-        if answer.status_code >= 400:
-            raise SystemExit(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
-        return answer.json() if answer.content else {}
-
-    def wait(self, operation_ids: list[int]) -> list[dict]:
-        """Look at each unfinished operation every POLL seconds until all have finished."""
-        finished, pending = {}, list(operation_ids)
-        while pending:
-            for pk in list(pending):
-                operation = self.call("GET", f"operations/{pk}/")
-                if operation["status"] in ("succeeded", "failed"):
-                    finished[pk] = operation
-                    pending.remove(pk)
-            if pending:
-                time.sleep(POLL)
-        for operation in finished.values():
-            if operation["status"] == "failed":
-                self.failed.append(operation)
-                print(f"  operation {operation['id']} ({operation['target']}) failed: {operation['error']}")
-        return [finished[pk] for pk in operation_ids]
-
-
-def settle(quiet: float = 1.0, longest: float = 120) -> None:
-    """Wait until the portal has nothing left to do for `quiet` seconds in a row: its worker is up, no
-    operation is unfinished, and no task waits in the queue or in the worker (the events follower's
-    follow-ups of raw Docker's networks among them, and their retries' countdowns)."""
-    deadline, calm_since = time.monotonic() + longest, None
-    while time.monotonic() < deadline:
-        busy = (
-            not celery_app.control.ping(timeout=1.0, limit=1)
-            or Operation.objects.unfinished().exists()
-            or bool(waiting_task_ids())
-            or bool(queue.held_task_ids())
-        )
-        if busy:
-            calm_since = None
-        elif calm_since is None:
-            calm_since = time.monotonic()
-        elif time.monotonic() - calm_since >= quiet:
-            return
-        time.sleep(0.1)
-    raise SystemExit("The portal still had work to do after 2 minutes; see var/bench-e2e/log/worker.log.")
-
-
-def timed(action) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
+LOGS = "var/bench-e2e/log/"
 
 
 def line(case: str, portal: float, docker: float, unit: str = "ms") -> float:
     ratio = portal / docker
     print(f"{case:<34} portal {portal * 1000:9.1f} {unit}   docker {docker * 1000:9.1f} {unit}   ratio {ratio:6.2f}x")
     return ratio
-
-
-def prepare() -> tuple[Tenant, Cluster, str]:
-    # A database of the bench's own, new each run: messages an earlier run left in its Redis name rows that are gone.
-    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
-    call_command("migrate", verbosity=0)
-    call_command("demo_setup", verbosity=0)
-    user = get_user_model().objects.create_user(username=f"bench-{RUN}", password=PASSWORD)
-    tenant = Tenant.objects.get(slug="demo")
-    membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
-    call_command("cluster_register", tenant="demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    cluster = Cluster.objects.get()
-    return tenant, cluster, api_token_create(actor=Actor.command(), user=user, name="bench")[1]
 
 
 def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
@@ -280,11 +105,10 @@ def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
 
 def main() -> int:
     creates_only = "--creates" in sys.argv[1:]
-    tenant, cluster, token = prepare()
-    user = get_user_model().objects.get(username=f"bench-{RUN}")
+    tenant, cluster, user, token = prepare(redis_db=REDIS_DB, username=f"bench-{RUN}", password=PASSWORD)
     manager = docker_engine.client(cluster.docker)
     node1 = cluster.nodes.get(name="node1")
-    portal = Portal()
+    portal = Portal("bench-e2e", pool_size=BATCH + 8)
     portal.start(token)
     raw_networks: list = []
     try:
@@ -301,7 +125,7 @@ def main() -> int:
             raw_networks.append(manager.networks.create(f"raw{RUN}-b{i}", driver="overlay", attachable=True,
                                                         ipam=_ipam(len(raw_networks))))
             for i in range(BATCH)])  # fmt: skip
-        settle()
+        settle(logs=LOGS)
         portal_times = []
         for i in range(SINGLE):
             began = time.perf_counter()
@@ -314,7 +138,7 @@ def main() -> int:
         def post(i):
             return portal.call("POST", "networks/", json={"name": f"b{RUN}-{i}", "cluster": cluster.pk})["id"]
 
-        settle()
+        settle(logs=LOGS)
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
             ids = list(pool.map(post, range(BATCH)))
@@ -340,7 +164,7 @@ def main() -> int:
             portal.wait(ids)
         counts_large = query_counts(tenant, cluster, user)
         total = Network.objects.filter(tenant=tenant).live().count()
-        settle()  # the reads are timed with the creates' echo over
+        settle(logs=LOGS)  # the reads are timed with the creates' echo over
 
         def list_all():
             url, seen = f"networks/?page_size={LISTED}", 0
@@ -373,7 +197,7 @@ def main() -> int:
         # followed nothing more, so that neither is timed beside the portal following the other's
         node_client = docker_engine.client(node1.docker)
         portal_runs, docker_runs, containers = [], [], []
-        settle()
+        settle(logs=LOGS)
         for i in range(RUNS):
             began = time.perf_counter()
             operation = portal.call("POST", "containers/", json={
@@ -381,18 +205,18 @@ def main() -> int:
                 "command": ["sleep", "600"], "node": "node1"})  # fmt: skip
             containers.append(portal.wait([operation["id"]])[0]["container"])
             portal_runs.append(time.perf_counter() - began)
-        settle()
+        settle(logs=LOGS)
         for i in range(RUNS):
             docker_runs.append(timed(lambda i=i: node_client.containers.run(
                 "overlay-portal/tools:latest", ["sleep", "600"], name=f"raw{RUN}-c{i}", detach=True)))  # fmt: skip
         line("container run (median of 10)", statistics.median(portal_runs), statistics.median(docker_runs))
         portal_removes, docker_removes = [], []
-        settle()
+        settle(logs=LOGS)
         for network in Network.objects.filter(tenant=tenant, name__startswith=f"s{RUN}-")[:RUNS]:
             began = time.perf_counter()
             portal.wait([portal.call("DELETE", f"networks/{network.pk}/")["id"]])
             portal_removes.append(time.perf_counter() - began)
-        settle()
+        settle(logs=LOGS)
         for i in range(RUNS):
             docker_removes.append(timed(lambda i=i: raw_networks[i].remove()))
         line("network remove (median of 10)", statistics.median(portal_removes), statistics.median(docker_removes))
@@ -419,21 +243,7 @@ def _clean(cluster: Cluster, raw_networks: list) -> None:
             network.remove()
         except Exception:  # noqa: BLE001 - removed by a case already
             pass
-    label = f"overlay-portal.cluster={cluster.uid}"
-    for node in cluster.nodes.all():
-        client = docker_engine.client(node.docker)
-        for container in client.containers.list(all=True, filters={"name": f"raw{RUN}-"}):
-            container.remove(force=True)
-        for container in client.containers.list(all=True, filters={"label": label}):
-            container.remove(force=True)
-    for attrs in docker_engine.find_networks(cluster.docker, labels=[label]):
-        docker_engine.remove_network(cluster.docker, attrs["Id"])
-    consul_engine.kv_delete(cluster.consul, cluster.consul_prefix, recurse=True)
-    for node in cluster.nodes.all():
-        agent = f"http://{node.address}:8500"
-        for service_id in consul_engine.services(agent):
-            if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
-                consul_engine.service_deregister(agent, service_id)
+    leave(cluster, containers_named=f"raw{RUN}-")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+"""The portal served for a benchmark as `make run` serves it (scripts/serve: gunicorn, a Celery worker, beat
+and the events follower under supervisord), shared by bench/e2e.py and bench/scale.py: a database of the
+bench's own, a port, requests as a token's user and waiting for operations. No Django here: a bench picks its
+database before it sets Django up (bench/portal_state.py, imported after, prepares the portal's world and
+says when the served portal is idle).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import requests
+import requests.adapters
+import urllib3.util
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+POLL = 0.010  # seconds between two looks at an operation, as issue 28 asks
+
+
+def pick_database(name: str) -> str:
+    """A new database called `name`: PostgreSQL when one answers on 127.0.0.1:5432, else SQLite under var/."""
+    if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
+        for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
+        return f"postgres://postgres@127.0.0.1:5432/{name}"
+    path = ROOT / "var" / f"{name}.sqlite3"
+    path.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def environment(database_url: str, redis_db: int) -> dict[str, str]:
+    """As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies that a
+    plain-HTTP client keeps. The bench's process and the served portal share the keys (the cluster's key is
+    sealed with them at registration) and the Redis cache (the web processes share the throttles' counts)."""
+    return dict(
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{redis_db}",
+        CACHE_URL=f"redis://127.0.0.1:6379/{redis_db}",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DEBUG="false",
+        SECRET_KEY=Fernet.generate_key().decode() * 2,
+        PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        API_THROTTLE_RATE="100000000/minute",
+        LOG_LEVEL="WARNING",
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def timed(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+class Portal:
+    """scripts/serve on a port of its own, its run and log files under var/<name>/; requests as a token's user."""
+
+    def __init__(self, name: str, *, pool_size: int = 58):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.home = ROOT / "var" / name
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.process = None
+        self.failed: list[dict] = []  # operations that failed (reported, counted at the end)
+        # gunicorn drops a kept-alive connection after 2 s idle; a request that meets it is sent again
+        # (POSTs carry an Idempotency-Key, so a second send is the same create).
+        retry = urllib3.util.Retry(total=3, connect=3, read=3, backoff_factor=0.02, allowed_methods=None, status=0)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+        self.session.mount("http://", adapter)
+
+    def start(self, token: str) -> None:
+        env = dict(
+            os.environ,
+            PORTAL_ADDR=f"127.0.0.1:{self.port}",
+            PORTAL_RUN_DIR=str(self.home / "run"),
+            PORTAL_LOG_DIR=str(self.home / "log"),
+        )
+        self.process = subprocess.Popen(
+            [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        self.session.headers["Authorization"] = f"Token {token}"
+        probe = requests.Session()  # without the retries, which would log each refused connection while it starts
+        probe.trust_env, probe.headers["Authorization"] = False, f"Token {token}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if probe.get(f"{self.base}/api/v1/clusters/", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"The portal did not answer on {self.base}; see {self.home / 'log'}/.")
+
+    def stop(self) -> None:
+        """supervisord stops every program it runs (web, worker, beat, follower), then scripts/serve exits:
+        no worker of the benchmark's database is left to reconcile the swarm behind later runs."""
+        if self.process is None:
+            return
+        conf = self.home / "run" / "supervisord.conf"
+        subprocess.run(["supervisorctl", "-c", str(conf), "shutdown"], capture_output=True, timeout=120)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+
+    def login(self, username: str, password: str) -> requests.Session:
+        """A browser's session: the login form, its CSRF token, then the pages."""
+        browser = requests.Session()
+        browser.trust_env = False
+        browser.get(f"{self.base}/login/", timeout=10)
+        answer = browser.post(
+            f"{self.base}/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+            headers={"Referer": f"{self.base}/login/"},
+            timeout=10,
+        )
+        if "sessionid" not in browser.cookies:
+            raise SystemExit(f"The bench user could not log in ({answer.status_code}).")
+        return browser
+
+    def call(self, method: str, path: str, **kwargs) -> dict:
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+        answer = self.session.request(method, f"{self.base}/api/v1/{path}", timeout=60, headers=headers, **kwargs)
+        if answer.status_code >= 400:
+            raise SystemExit(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+        return answer.json() if answer.content else {}
+
+    def wait(self, operation_ids: list[int]) -> list[dict]:
+        """Look at each unfinished operation every POLL seconds until all have finished."""
+        finished, pending = {}, list(operation_ids)
+        while pending:
+            for pk in list(pending):
+                operation = self.call("GET", f"operations/{pk}/")
+                if operation["status"] in ("succeeded", "failed"):
+                    finished[pk] = operation
+                    pending.remove(pk)
+            if pending:
+                time.sleep(POLL)
+        for operation in finished.values():
+            if operation["status"] == "failed":
+                self.failed.append(operation)
+                print(f"  operation {operation['id']} ({operation['target']}) failed: {operation['error']}")
+        return [finished[pk] for pk in operation_ids]
