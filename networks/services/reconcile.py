@@ -274,12 +274,13 @@ CONSUL_FULL_PASS_SECONDS = 3600
 def _consul_mark(cluster: Cluster) -> dict:
     """What the Consul pass compares, summed up in three cheap reads: Consul's index of the cluster's prefix
     (it moves on any write or delete under it), and how many rows stand behind its keys and their latest change."""
-    networks = Network.objects.filter(cluster=cluster).aggregate(count=Count("pk"), latest=Max("updated"))
+    # A network row changed or made moves the latest change (an index probe); rows are deleted only with
+    # their blocks (a cascade), which the blocks' count shows.
+    latest = Network.objects.filter(cluster=cluster).aggregate(latest=Max("updated"))["latest"]
     blocks = SubnetAllocation.objects.filter(cluster=cluster).aggregate(count=Count("pk"), last=Max("pk"))
     return {
         "index": consul_engine.kv_index(cluster.consul, f"{cluster.consul_prefix}/"),
-        "networks": networks["count"],
-        "latest": networks["latest"],
+        "latest": latest,
         "blocks": blocks["count"],
         "last_block": blocks["last"],
     }
