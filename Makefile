@@ -85,6 +85,7 @@ bench: setup
 	@$(PY) bench/tls.py
 	@$(PY) bench/api_reads.py
 	@$(PY) bench/e2e.py
+	@$(PY) bench/scale.py
 	@$(PY) bench/load.py
 
 clean: cluster-down

@@ -37,7 +37,6 @@ import concurrent.futures
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -48,84 +47,42 @@ import docker.types
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import POLL, Portal, clean_cluster, environment, pick_database  # noqa: E402
+from bench.served import POLL, Portal, environment, pick_database, timed  # noqa: E402
 
 SINGLE, BATCH, LISTED, RUNS = 20, 50, 1000, 10
 REDIS_DB = 9
 RAW_POOL = "10.250.{}.0/24"  # raw Docker's networks keep clear of the portal's blocks (10.0.0.0 upwards)
 
+
+# As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
+# that a plain-HTTP client keeps. This process and the served portal share the keys (the cluster's
+# key is sealed with them at registration).
 os.environ.update(environment(pick_database("bench_e2e"), REDIS_DB))
 
 import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.portal_state import leave, prepare, settle  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
-from networks.models import Cluster, Network, Operation  # noqa: E402
-from networks.services import queue  # noqa: E402
-from networks.tasks import waiting_task_ids  # noqa: E402
-from portal.actors import Actor  # noqa: E402
-from portal.celery import app as celery_app  # noqa: E402
-from portal.models import Membership, Tenant  # noqa: E402
-from portal.services import api_token_create, membership_set  # noqa: E402
+from networks.models import Cluster, Network  # noqa: E402
+from portal.models import Tenant  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 # A kept-alive connection gunicorn dropped is sent again (Portal's retries); that is not worth a warning each.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
-
-
-def settle(quiet: float = 1.0, longest: float = 120) -> None:
-    """Wait until the portal has nothing left to do for `quiet` seconds in a row: its worker is up, no
-    operation is unfinished, and no task waits in the queue or in the worker (the events follower's
-    follow-ups of raw Docker's networks among them, and their retries' countdowns)."""
-    deadline, calm_since = time.monotonic() + longest, None
-    while time.monotonic() < deadline:
-        busy = (
-            not celery_app.control.ping(timeout=1.0, limit=1)
-            or Operation.objects.unfinished().exists()
-            or bool(waiting_task_ids())
-            or bool(queue.held_task_ids())
-        )
-        if busy:
-            calm_since = None
-        elif calm_since is None:
-            calm_since = time.monotonic()
-        elif time.monotonic() - calm_since >= quiet:
-            return
-        time.sleep(0.1)
-    raise SystemExit("The portal still had work to do after 2 minutes; see var/bench-e2e/log/worker.log.")
-
-
-def timed(action) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
+LOGS = "var/bench-e2e/log/"
 
 
 def line(case: str, portal: float, docker: float, unit: str = "ms") -> float:
     ratio = portal / docker
     print(f"{case:<34} portal {portal * 1000:9.1f} {unit}   docker {docker * 1000:9.1f} {unit}   ratio {ratio:6.2f}x")
     return ratio
-
-
-def prepare() -> tuple[Tenant, Cluster, str]:
-    # A database of the bench's own, new each run: messages an earlier run left in its Redis name rows that are gone.
-    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
-    call_command("migrate", verbosity=0)
-    call_command("demo_setup", verbosity=0)
-    user = get_user_model().objects.create_user(username=f"bench-{RUN}", password=PASSWORD)
-    tenant = Tenant.objects.get(slug="demo")
-    membership_set(tenant=tenant, user=user, role=Membership.Role.OWNER)
-    call_command("cluster_register", tenant="demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    cluster = Cluster.objects.get()
-    return tenant, cluster, api_token_create(actor=Actor.command(), user=user, name="bench")[1]
 
 
 def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
@@ -152,8 +109,7 @@ def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
 
 def main() -> int:
     creates_only = "--creates" in sys.argv[1:]
-    tenant, cluster, token = prepare()
-    user = get_user_model().objects.get(username=f"bench-{RUN}")
+    tenant, cluster, user, token = prepare(redis_db=REDIS_DB, username=f"bench-{RUN}", password=PASSWORD)
     manager = docker_engine.client(cluster.docker)
     node1 = cluster.nodes.get(name="node1")
     portal = Portal("bench-e2e", pool_size=BATCH + 8)
@@ -173,7 +129,7 @@ def main() -> int:
             raw_networks.append(manager.networks.create(f"raw{RUN}-b{i}", driver="overlay", attachable=True,
                                                         ipam=_ipam(len(raw_networks))))
             for i in range(BATCH)])  # fmt: skip
-        settle()
+        settle(logs=LOGS)
         portal_times = []
         for i in range(SINGLE):
             began = time.perf_counter()
@@ -186,7 +142,7 @@ def main() -> int:
         def post(i):
             return portal.call("POST", "networks/", json={"name": f"b{RUN}-{i}", "cluster": cluster.pk})["id"]
 
-        settle()
+        settle(logs=LOGS)
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
             ids = list(pool.map(post, range(BATCH)))
@@ -213,7 +169,7 @@ def main() -> int:
             portal.wait(ids)
         counts_large = query_counts(tenant, cluster, user)
         total = Network.objects.filter(tenant=tenant).live().count()
-        settle()  # the reads are timed with the creates' echo over
+        settle(logs=LOGS)  # the reads are timed with the creates' echo over
 
         def list_all():
             url, seen = f"networks/?page_size={LISTED}", 0
@@ -246,7 +202,7 @@ def main() -> int:
         # followed nothing more, so that neither is timed beside the portal following the other's
         node_client = docker_engine.client(node1.docker)
         portal_runs, docker_runs, containers = [], [], []
-        settle()
+        settle(logs=LOGS)
         for i in range(RUNS):
             began = time.perf_counter()
             operation = portal.call("POST", "containers/", json={
@@ -254,18 +210,18 @@ def main() -> int:
                 "command": ["sleep", "600"], "node": "node1"})  # fmt: skip
             containers.append(portal.wait([operation["id"]])[0]["container"])
             portal_runs.append(time.perf_counter() - began)
-        settle()
+        settle(logs=LOGS)
         for i in range(RUNS):
             docker_runs.append(timed(lambda i=i: node_client.containers.run(
                 "overlay-portal/tools:latest", ["sleep", "600"], name=f"raw{RUN}-c{i}", detach=True)))  # fmt: skip
         line("container run (median of 10)", statistics.median(portal_runs), statistics.median(docker_runs))
         portal_removes, docker_removes = [], []
-        settle()
+        settle(logs=LOGS)
         for network in Network.objects.filter(tenant=tenant, name__startswith=f"s{RUN}-")[:RUNS]:
             began = time.perf_counter()
             portal.wait([portal.call("DELETE", f"networks/{network.pk}/")["id"]])
             portal_removes.append(time.perf_counter() - began)
-        settle()
+        settle(logs=LOGS)
         for i in range(RUNS):
             docker_removes.append(timed(lambda i=i: raw_networks[i].remove()))
         line("network remove (median of 10)", statistics.median(portal_removes), statistics.median(docker_removes))
@@ -330,11 +286,7 @@ def _clean(cluster: Cluster, raw_networks: list) -> None:
             network.remove()
         except Exception:  # noqa: BLE001 - removed by a case already
             pass
-    for node in cluster.nodes.all():
-        client = docker_engine.client(node.docker)
-        for container in client.containers.list(all=True, filters={"name": f"raw{RUN}-"}):
-            container.remove(force=True)
-    clean_cluster(cluster)
+    leave(cluster, containers_named=f"raw{RUN}-")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import Portal, clean_cluster, environment, pick_database  # noqa: E402
+from bench.served import Portal, environment, pick_database  # noqa: E402
 
 TEAMS, MEMBERS, SCRIPTS, NETWORKS, CONTAINERS = 5, 30, 20, 8, 2
 ARRIVALS = 5  # people arriving per second: the warm-up (each member's sign-in costs a PBKDF2 hash) is apart
@@ -66,6 +66,7 @@ from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.portal_state import leave  # noqa: E402
 from networks.models import Cluster  # noqa: E402
 from networks.services.grants import cluster_grant  # noqa: E402
 from portal.actors import Actor  # noqa: E402
@@ -293,7 +294,7 @@ def main() -> int:
         print(f"load: {rate:.1f} req/s, reads p95 {reads_p95:.0f} ms, errors {errors}")
     finally:
         portal.stop()
-        clean_cluster(cluster)
+        leave(cluster)
     return 0
 
 

@@ -1,13 +1,8 @@
-"""The portal as `make run` serves it, for the benchmarks that drive it over HTTP (e2e.py, load.py).
-
-`environment` is what a served portal and the bench process share, set before Django is: a database
-(`pick_database`) and a Redis database of the bench's own, DEBUG off as in production but over plain
-HTTP on 127.0.0.1, the keys (the cluster's key is sealed with them at registration) and the API
-throttle lifted, so that the bench measures the portal and not its rate limit. `Portal` runs
-scripts/serve (gunicorn, a Celery worker, beat and the events follower under supervisord) on a port of
-its own and talks to it with a token, or as a browser through the login form; `clean_cluster` leaves
-the swarm as the portal found it. No Django here (a bench imports it before setting Django up, with the
-checkout on its path: `from bench.served import ...`).
+"""The portal served for a benchmark as `make run` serves it (scripts/serve: gunicorn, a Celery worker, beat
+and the events follower under supervisord), shared by bench/e2e.py, bench/scale.py and bench/load.py: a database of the
+bench's own, a port, requests as a token's user and waiting for operations. No Django here: a bench picks its
+database before it sets Django up (bench/portal_state.py, imported after, prepares the portal's world and
+says when the served portal is idle).
 """
 
 from __future__ import annotations
@@ -25,15 +20,12 @@ import requests.adapters
 import urllib3.util
 from cryptography.fernet import Fernet
 
-from networks.engine import consul as consul_engine
-from networks.engine import docker as docker_engine
-
 ROOT = Path(__file__).resolve().parent.parent
-POLL = 0.010  # seconds between two looks at an operation
+POLL = 0.010  # seconds between two looks at an operation, as issue 28 asks
 
 
 def pick_database(name: str) -> str:
-    """A database `name` made afresh: PostgreSQL when one answers on 127.0.0.1:5432, else SQLite."""
+    """A new database called `name`: PostgreSQL when one answers on 127.0.0.1:5432, else SQLite under var/."""
     if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
         for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
             subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
@@ -43,19 +35,14 @@ def pick_database(name: str) -> str:
     return f"sqlite:///{path}"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def environment(database_url: str, redis_db: int) -> dict[str, str]:
-    """As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
-    that a plain-HTTP client keeps."""
+    """As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies that a
+    plain-HTTP client keeps. The bench's process and the served portal share the keys (the cluster's key is
+    sealed with them at registration) and the Redis cache (the web processes share the throttles' counts)."""
     return dict(
         DATABASE_URL=database_url,
         CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{redis_db}",
-        CACHE_URL=f"redis://127.0.0.1:6379/{redis_db}",  # as deployed: the web processes share the throttles' counts
+        CACHE_URL=f"redis://127.0.0.1:6379/{redis_db}",
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="false",
         SECRET_KEY=Fernet.generate_key().decode() * 2,
@@ -69,8 +56,20 @@ def environment(database_url: str, redis_db: int) -> dict[str, str]:
     )
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def timed(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
 class Portal:
-    """scripts/serve on a port of its own (its config and logs under var/NAME/); requests with a token."""
+    """scripts/serve on a port of its own, its run and log files under var/<name>/; requests as a token's user."""
 
     def __init__(self, name: str, *, pool_size: int = 58):
         self.port = free_port()
@@ -164,21 +163,3 @@ class Portal:
                 self.failed.append(operation)
                 print(f"  operation {operation['id']} ({operation['target']}) failed: {operation['error']}")
         return [finished[pk] for pk in operation_ids]
-
-
-def clean_cluster(cluster) -> None:
-    """Leave the swarm as the portal found it: what the portal made on `cluster` (a Cluster), found by
-    its label (containers, networks), its Consul keys and its Consul services."""
-    label = f"overlay-portal.cluster={cluster.uid}"
-    for node in cluster.nodes.all():
-        client = docker_engine.client(node.docker)
-        for container in client.containers.list(all=True, filters={"label": label}):
-            container.remove(force=True)
-    for attrs in docker_engine.find_networks(cluster.docker, labels=[label]):
-        docker_engine.remove_network(cluster.docker, attrs["Id"])
-    consul_engine.kv_delete(cluster.consul, cluster.consul_prefix, recurse=True)
-    for node in cluster.nodes.all():
-        agent = f"http://{node.address}:8500"
-        for service_id in consul_engine.services(agent):
-            if service_id.startswith(f"overlay-portal-{cluster.uid}-"):
-                consul_engine.service_deregister(agent, service_id)

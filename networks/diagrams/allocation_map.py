@@ -5,6 +5,10 @@ zoom levels of at most 256 cells each: an overview of the pool (a /8 gives 256 /
 by how much of it is held) and a detail grid of one overview cell (its 256 /24 blocks, each coloured by
 its holder: the team's network, another team's, an external one, a reserved range such as ServiceNet,
 or nobody).
+
+The overview needs no block one by one: a cell far from the detail is drawn from how many blocks of each
+kind it holds and how many addresses they cover (`summary_holders`), so a swarm of ten thousand networks
+costs the picture no more than one of a thousand.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Holder:
     owner: str
     cidr: str
     network_id: int | None = None
+    count: int = 1  # blocks this holder stands for: more than one for a cell's summary (summary_holders)
 
     @classmethod
     def of(cls, block: IPv4Network, kind: str, owner: str, network_id: int | None = None) -> Holder:
@@ -163,10 +168,10 @@ class Cell:
         if not self.holders:
             return f"{self.block}: free" + (" — the next network gets this block" if self.state == "next" else "")
         held = "" if self.held >= 1 else f" ({self.held:.0%} held)"
-        if len(self.holders) <= 3:
+        if sum(h.count for h in self.holders) <= 3:
             names = "; ".join(self._phrase(h) for h in self.holders)
         else:
-            counts = {kind: sum(1 for h in self.holders if h.kind == kind) for kind in self.kinds}
+            counts = {kind: sum(h.count for h in self.holders if h.kind == kind) for kind in self.kinds}
             names = ", ".join(f"{n} {KIND_NAMES[kind]}{'s' if n > 1 else ''}" for kind, n in counts.items())
         return f"{self.block}{held}: {names}"
 
@@ -261,6 +266,38 @@ def _within(text: str | None, parent: IPv4Network, prefixlen: int) -> IPv4Networ
     return block
 
 
+def summary_holders(cell: IPv4Network, totals: dict[str, tuple[int, int]]) -> list[Holder]:
+    """A cell's held blocks as one holder per kind, from (how many blocks, how many addresses) of each kind:
+    laid end to end from the cell's start, so the share held, the kinds and the counts come out as the
+    blocks themselves would give them. For a cell with more than three blocks (fewer are named one by one),
+    no reserved range and not the detail's."""
+    holders, first = [], int(cell.network_address)
+    for kind, (count, size) in sorted(totals.items()):
+        holders.append(Holder(first, first + size - 1, kind, f"{count} {KIND_NAMES[kind]}s", str(cell), None, count))
+        first += size
+    return holders
+
+
+def zoom(
+    pool: IPv4Network, block_prefixlen: int, next_block: IPv4Network | None, focus: str | None
+) -> tuple[int, IPv4Network, int]:
+    """The overview's cell size, the overview cell shown in detail (`focus`, by default the one holding the
+    next free block) and the detail's cell size."""
+    overview_prefixlen = min(pool.prefixlen + GRID_LOG2, block_prefixlen)
+    chosen = _within(focus, pool, overview_prefixlen)
+    if chosen is None:
+        around = next_block or pool
+        chosen = IPv4Network((int(around.network_address), overview_prefixlen), strict=False)
+    return overview_prefixlen, chosen, min(overview_prefixlen + GRID_LOG2, block_prefixlen)
+
+
+def picked_block(
+    selected: str | None, pool: IPv4Network, overview_prefixlen: int, detail_prefixlen: int
+) -> IPv4Network | None:
+    """The block whose holders are listed: a cell of the detail or of the overview."""
+    return _within(selected, pool, detail_prefixlen) or _within(selected, pool, overview_prefixlen)
+
+
 def allocation_map(
     pool: IPv4Network,
     block_prefixlen: int,
@@ -273,14 +310,9 @@ def allocation_map(
     """The two grids of a pool. `focus` names the overview cell to show in detail (default: the one
     holding the next free block); `selected` a block whose holders are listed."""
     index = HolderIndex(holders)
-    overview_prefixlen = min(pool.prefixlen + GRID_LOG2, block_prefixlen)
+    overview_prefixlen, chosen, detail_prefixlen = zoom(pool, block_prefixlen, next_block, focus)
     overview = grid(pool, overview_prefixlen, index, next_block)
-    chosen = _within(focus, pool, overview_prefixlen)
-    if chosen is None:
-        around = next_block or pool
-        chosen = IPv4Network((int(around.network_address), overview_prefixlen), strict=False)
-    detail_prefixlen = min(overview_prefixlen + GRID_LOG2, block_prefixlen)
     detail = grid(chosen, detail_prefixlen, index, next_block) if detail_prefixlen > overview_prefixlen else []
-    picked = _within(selected, pool, detail_prefixlen) or _within(selected, pool, overview_prefixlen)
+    picked = picked_block(selected, pool, overview_prefixlen, detail_prefixlen)
     picked_holders = index.overlapping(int(picked.network_address), int(picked.broadcast_address)) if picked else []
     return AllocationMap(pool, block_prefixlen, overview, chosen, detail, picked, picked_holders)

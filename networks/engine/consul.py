@@ -70,6 +70,21 @@ def kv_get_tree(address: ConsulEndpoint | str, prefix: str) -> dict[str, str]:
     return {item["Key"]: (item["Value"] or b"").decode("utf-8") for item in items or []}
 
 
+def kv_get_tree_changes(address: ConsulEndpoint | str, prefix: str) -> dict[str, tuple[str, int]]:
+    """Every key under `prefix` with its value and the index of its last write (its ModifyIndex)."""
+    with translated():
+        _, items = client(address).kv.get(prefix, recurse=True)
+    return {item["Key"]: ((item["Value"] or b"").decode("utf-8"), item["ModifyIndex"]) for item in items or []}
+
+
+def kv_index(address: ConsulEndpoint | str, prefix: str) -> int:
+    """Consul's index of everything under `prefix` (it moves on any write or delete there), read without
+    the keys themselves: the listing is cut at the first "/" after the prefix, the index is the whole tree's."""
+    with translated():
+        index, _ = client(address).kv.get(prefix, keys=True, separator="/")
+    return int(index or 0)
+
+
 def kv_delete(address: ConsulEndpoint | str, key: str, *, recurse: bool = False) -> None:
     with translated():
         client(address).kv.delete(key, recurse=recurse)

@@ -167,6 +167,10 @@ class Network(models.Model):
             models.Index(fields=["tenant", "status"], name="network_tenant_status_idx"),
             # The events follower and its follow-ups find a network by the id Docker reports.
             models.Index(fields=["cluster", "docker_id"], name="network_cluster_docker_id_idx"),
+            # Reconcile asks for a swarm's latest change to tell whether its Consul keys need comparing,
+            # and for its failed networks (a few among thousands).
+            models.Index(fields=["cluster", "updated"], name="network_cluster_updated_idx"),
+            models.Index(fields=["cluster", "status"], name="network_cluster_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 
+from django.db.models import F, Q
+
 from networks import ipam
 from networks.diagrams import allocation_map as allocation_map_diagram
 from networks.diagrams import topology as topology_diagram
 from networks.models import Cluster, SubnetAllocation
-from networks.selectors.allocations import cluster_capacity, subnet_allocation_list
+from networks.selectors.allocations import cluster_capacity, held_block_totals, subnet_allocation_list
 from networks.selectors.containers import container_list
 from networks.selectors.networks import network_list
 from portal.models import Tenant
@@ -18,36 +20,54 @@ from portal.models import Tenant
 def cluster_allocation_map(
     *, tenant: Tenant, cluster: Cluster, focus: str | None = None, selected: str | None = None
 ) -> tuple[allocation_map_diagram.AllocationMap, ipam.Capacity]:
-    """The pool as two grids (see networks.diagrams) and the capacity figures for its legend."""
+    """The pool as two grids (see networks.diagrams) and the capacity figures for its legend.
+
+    The same queries whatever the number of held blocks: the overview's cells are drawn from each cell's
+    totals (held_block_totals), and only the blocks the picture names one by one are read: those of the
+    detail's cell and the picked block, of cells a reserved range touches or holding at most three blocks,
+    and any block larger than a cell.
+    """
     capacity = cluster_capacity(cluster=cluster)
+    pool, diagram = cluster.pool, allocation_map_diagram
+    overview_prefixlen, chosen, detail_prefixlen = diagram.zoom(pool, capacity.prefixlen, capacity.next_block, focus)
+    picked = diagram.picked_block(selected, pool, overview_prefixlen, detail_prefixlen)
+    holders = []
+    for reserved in cluster.reserved_ranges.all():
+        kind = diagram.HolderKind.SERVICENET if reserved.is_servicenet else diagram.HolderKind.RESERVED
+        owner = "ServiceNet" if reserved.is_servicenet else f"reserved range ({reserved.description})"
+        holders.append(diagram.Holder.of(reserved.network, kind, owner))
+    step = 1 << (32 - overview_prefixlen)
+    pool_lo, pool_hi = ipam.to_range(pool)
+    totals = held_block_totals(tenant=tenant, cluster=cluster, cell_prefixlen=overview_prefixlen)
+    where = Q(last__gt=F("first") + step - 1)  # a block larger than a cell (blocks are aligned)
+    by_block: set[int] = set()  # the overview cells drawn from their blocks, not from their totals
+    for block in [chosen, *([picked] if picked else []), *(h.cidr for h in holders)]:
+        lo, hi = ipam.to_range(ipaddress.IPv4Network(block))
+        lo, hi = max(lo, pool_lo) // step * step, (min(hi, pool_hi) // step + 1) * step - 1  # its whole cells
+        where |= Q(first__lte=hi, last__gte=lo)
+        by_block.update(range(lo, hi + 1, step))
+    for first, cell_totals in totals.items():
+        if first not in by_block and sum(count for count, _ in cell_totals.values()) <= 3:
+            by_block.add(first)
+            where |= Q(first__gte=first, last__lte=first + step - 1)
     kinds = {
-        SubnetAllocation.Kind.EXTERNAL: allocation_map_diagram.HolderKind.EXTERNAL,
-        "other": allocation_map_diagram.HolderKind.OTHER_TEAM,
+        SubnetAllocation.Kind.EXTERNAL: diagram.HolderKind.EXTERNAL,
+        "other": diagram.HolderKind.OTHER_TEAM,
     }
-    holders = [
-        allocation_map_diagram.Holder.of(
+    holders += [
+        diagram.Holder.of(
             ipaddress.IPv4Network(block.cidr),
-            kinds.get(block.kind, allocation_map_diagram.HolderKind.NETWORK),
+            kinds.get(block.kind, diagram.HolderKind.NETWORK),
             block.owner,
             block.network_id,
         )
-        for block in subnet_allocation_list(tenant=tenant, cluster=cluster)
+        for block in subnet_allocation_list(tenant=tenant, cluster=cluster, where=where)
     ]
-    for reserved in cluster.reserved_ranges.all():
-        kind = (
-            allocation_map_diagram.HolderKind.SERVICENET
-            if reserved.is_servicenet
-            else allocation_map_diagram.HolderKind.RESERVED
-        )
-        owner = "ServiceNet" if reserved.is_servicenet else f"reserved range ({reserved.description})"
-        holders.append(allocation_map_diagram.Holder.of(reserved.network, kind, owner))
-    picture = allocation_map_diagram.allocation_map(
-        cluster.pool,
-        capacity.prefixlen,
-        holders,
-        next_block=capacity.next_block,
-        focus=focus,
-        selected=selected,
+    for first, cell_totals in totals.items():
+        if first not in by_block:
+            holders += diagram.summary_holders(ipaddress.IPv4Network((first, overview_prefixlen)), cell_totals)
+    picture = diagram.allocation_map(
+        pool, capacity.prefixlen, holders, next_block=capacity.next_block, focus=focus, selected=selected
     )
     return picture, capacity
 

@@ -163,9 +163,15 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
         _wait_for_operations(network=network)
         if network.status != Network.Status.ACTIVE:
             return None  # the portal's own create or remove has recorded it
-    # A reconcile on its way may already have read the networks: look again once it is done (it
-    # will then have imported or freed this one, or not, and a new one is started).
-    _wait_for_operations(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
+    # A reconcile still queued reads Docker after this event: it is the answer, at once. One already
+    # running may have read the networks before it: look again once it is done (it will then have
+    # imported or freed this one, or not, and a new one is started).
+    reconciles = Operation.objects.filter(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE).unfinished()
+    queued = reconciles.filter(status=Operation.Status.QUEUED).first()
+    if queued is not None:
+        return queued
+    if reconciles.exists():
+        raise FollowLater(f"a reconcile of {cluster.name} is running")
     found = docker_engine.find_networks(cluster.docker, id=docker_id)
     if network is not None and found:
         return None  # an event about a network the portal already knows as it is

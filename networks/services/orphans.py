@@ -105,7 +105,9 @@ def failed_holds_free(cluster: Cluster, docker_networks: dict) -> list[str]:
     it made): the block is freed once the swarm has no network made for them."""
     made_for = {portal_network_id(cluster, attrs) for attrs in docker_networks.values()}
     changes = []
-    failed = SubnetAllocation.objects.filter(cluster=cluster, network__status=Network.Status.FAILED)
+    # The failed networks first (an index probe), then their blocks: not a join over every block of the swarm.
+    failed_networks = Network.objects.filter(cluster=cluster, status=Network.Status.FAILED).values("pk")
+    failed = SubnetAllocation.objects.filter(cluster=cluster, network__in=failed_networks)
     for allocation in failed.select_related("network"):
         if str(allocation.network_id) in made_for:
             continue  # _reconcile_orphans removes it, then frees the block

@@ -8,13 +8,16 @@ three agree.
 from __future__ import annotations
 
 import json
+import time
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, Max, Q
 
 from networks import labels as docker_labels
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
-from networks.models import Cluster, Container, Network, Operation, SubnetAllocation
+from networks.models import Cluster, Container, Endpoint, Network, Operation, SubnetAllocation
 
 from .allocations import (
     cluster_lock,
@@ -33,7 +36,14 @@ from .orphans import (
     portal_network_id,
     stale_holds_free,
 )
-from .state import network_document, network_key, state_network_delete, state_network_write, subnet_key
+from .state import (
+    network_document,
+    network_key,
+    network_key_of,
+    state_network_delete,
+    state_network_write,
+    subnet_key,
+)
 
 
 def cluster_reconcile_request(*, cluster: Cluster, user=None) -> Operation:
@@ -90,12 +100,12 @@ def cluster_reconcile_now(
     """Reconcile in this process (a worker's operation, or a command); returns every change, in words."""
     progress("Reading the cluster's networks.")
     docker_networks = _overlay_networks(cluster)
-    known = {n.docker_id: n for n in Network.objects.filter(cluster=cluster).live() if n.docker_id}
+    known = _known_networks(cluster, docker_networks)
     changes = failed_holds_free(cluster, docker_networks)
     changes += stale_holds_free(cluster)
     changes += orphans_remove(cluster, docker_networks, known, grace=orphan_grace)
     changes += _reconcile_broken(cluster, docker_networks, known)
-    changes += _reconcile_removed(docker_networks, known)
+    changes += _reconcile_removed(cluster, docker_networks)
     changes += _reconcile_made_outside(cluster, docker_networks, known)
     progress("Comparing the cluster's state store with the portal.")
     changes += _reconcile_consul(cluster)
@@ -105,6 +115,16 @@ def cluster_reconcile_now(
     changes += _reconcile_containers(cluster)
     changes += _reconcile_unowned_containers(cluster)
     return changes
+
+
+def _known_networks(cluster: Cluster, docker_networks: dict) -> dict[str, Network]:
+    """The cluster's live networks that Docker has, by Docker id: the database finds them by the ids Docker
+    listed, so a swarm of ten thousand rows costs what Docker holds, not what the database does."""
+    rows = Network.objects.filter(cluster=cluster, docker_id__in=list(docker_networks)).live()
+    known = {n.docker_id: n for n in rows}
+    for network in known.values():
+        network.cluster = cluster  # one row for all (Consul's address, when one is marked gone)
+    return known
 
 
 def _reconcile_broken(cluster: Cluster, docker_networks: dict, known: dict) -> list[str]:
@@ -131,16 +151,22 @@ def _reconcile_broken(cluster: Cluster, docker_networks: dict, known: dict) -> l
     return changes
 
 
-def _reconcile_removed(docker_networks: dict, known: dict) -> list[str]:
-    """Networks the database has but Docker does not: removed outside the portal."""
+def _reconcile_removed(cluster: Cluster, docker_networks: dict) -> list[str]:
+    """Networks the database has but Docker does not: removed outside the portal (found by the database
+    among the rows with a Docker id that Docker did not list; one still creating is left to its run)."""
     changes = []
-    for docker_id, network in known.items():
-        if docker_id not in docker_networks and network.status != Network.Status.CREATING:
-            _mark_gone(network)
-            state_network_delete(network=network)
-            changes.append(
-                f'Network "{network.name}" was removed outside the portal: marked gone, {network.subnet} freed.'
-            )
+    missing = (
+        Network.objects.filter(cluster=cluster)
+        .live()
+        .exclude(docker_id="")
+        .exclude(docker_id__in=list(docker_networks))
+        .exclude(status=Network.Status.CREATING)
+    )
+    for network in missing:
+        network.cluster = cluster
+        _mark_gone(network)
+        state_network_delete(network=network)
+        changes.append(f'Network "{network.name}" was removed outside the portal: marked gone, {network.subnet} freed.')
     return changes
 
 
@@ -187,14 +213,25 @@ def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict
 
 
 def _reconcile_endpoints(cluster: Cluster) -> list[str]:
+    """Every endpoint of the cluster's active portal networks, read in one query (not one per network: most
+    networks of a big swarm have no container on them)."""
     changes = []
-    for network in Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE, is_external=False):
-        for endpoint in network.endpoints.select_related("container__node", "network__cluster"):
-            if endpoint.container.docker_id and endpoint.container.node:
-                before = (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id)
-                endpoint_refresh(endpoint=endpoint)
-                if before != (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id):
-                    changes.append(f"Endpoint of {endpoint.container.name} on {network.name} refreshed.")
+    endpoints = (
+        Endpoint.objects.filter(
+            network__cluster=cluster,
+            network__status=Network.Status.ACTIVE,
+            network__is_external=False,
+            container__node__isnull=False,
+        )
+        .exclude(container__docker_id="")
+        .select_related("container__node", "network__cluster")
+        .order_by("network__name", "network_id", "pk")
+    )
+    for endpoint in endpoints:
+        before = (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id)
+        endpoint_refresh(endpoint=endpoint)
+        if before != (endpoint.ipv4_address, endpoint.mac_address, endpoint.endpoint_id):
+            changes.append(f"Endpoint of {endpoint.container.name} on {endpoint.network.name} refreshed.")
     return changes
 
 
@@ -229,35 +266,73 @@ def _reconcile_unowned_containers(cluster: Cluster) -> list[str]:
     return changes
 
 
+# The Consul pass is skipped while neither side has changed since a pass found them in agreement, but
+# never for longer than this (a team's renamed slug, say, changes what its keys should read, not its rows).
+CONSUL_FULL_PASS_SECONDS = 3600
+
+
+def _consul_mark(cluster: Cluster) -> dict:
+    """What the Consul pass compares, summed up in three cheap reads: Consul's index of the cluster's prefix
+    (it moves on any write or delete under it), and how many rows stand behind its keys and their latest change."""
+    # A network row changed or made moves the latest change (an index probe); rows are deleted only with
+    # their blocks (a cascade), which the blocks' count shows.
+    latest = Network.objects.filter(cluster=cluster).aggregate(latest=Max("updated"))["latest"]
+    blocks = SubnetAllocation.objects.filter(cluster=cluster).aggregate(count=Count("pk"), last=Max("pk"))
+    return {
+        "index": consul_engine.kv_index(cluster.consul, f"{cluster.consul_prefix}/"),
+        "latest": latest,
+        "blocks": blocks["count"],
+        "last_block": blocks["last"],
+    }
+
+
 def _reconcile_consul(cluster: Cluster) -> list[str]:
+    """Rewrite missing and stale keys, remove keys of nothing: as cheap on ten thousand networks (twenty
+    thousand keys) as on a thousand. Each pass leaves its starting point (`_consul_mark`) in the cache; the
+    next one, when nothing has moved since, reads nothing more, and otherwise compares every key's presence
+    but only the documents of rows changed, and of keys written, since that point. At least once every
+    CONSUL_FULL_PASS_SECONDS it compares every document (a team's renamed slug changes what its keys
+    should read without changing their rows)."""
+    mark, key, now = _consul_mark(cluster), f"reconcile:consul:{cluster.pk}", time.time()
+    last = cache.get(key)
+    if last is not None and last["mark"] == mark:
+        return []
+    since = last["mark"] if last is not None and now - last["full_at"] < CONSUL_FULL_PASS_SECONDS else None
+    changes = _consul_compare(cluster, since)
+    cache.set(key, {"mark": mark, "full_at": now if since is None else last["full_at"]}, timeout=None)
+    return changes
+
+
+def _consul_compare(cluster: Cluster, since: dict | None) -> list[str]:
     changes = []
     address = cluster.consul
-    tree = consul_engine.kv_get_tree(address, f"{cluster.consul_prefix}/")
-    active = list(
-        Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE).select_related("tenant", "cluster")
-    )
-    wanted_network_keys = set()
-    for network in active:
-        key = network_key(network)
-        wanted_network_keys.add(key)
-        current = tree.get(key)
-        if current is None or json.loads(current) != network_document(network):
+    tree = consul_engine.kv_get_tree_changes(address, f"{cluster.consul_prefix}/")
+    active = Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE)
+    wanted_network_keys = {network_key_of(cluster, pk): pk for pk in active.values_list("pk", flat=True)}
+    compared = active
+    if since is not None:
+        written = {pk for key, pk in wanted_network_keys.items() if key in tree and tree[key][1] > since["index"]}
+        absent = {pk for key, pk in wanted_network_keys.items() if key not in tree}
+        changed = Q(updated__gte=since["latest"]) if since["latest"] is not None else Q()
+        compared = active.filter(Q(pk__in=written | absent) | changed)
+    for network in compared.select_related("tenant"):
+        network.cluster = cluster  # one row for all: its Consul address and prefix
+        current, document = tree.get(network_key(network), (None, 0))[0], network_document(network)
+        # The key is written as sorted JSON: the same text is the same document, without parsing it.
+        if current is None or (current != json.dumps(document, sort_keys=True) and json.loads(current) != document):
             state_network_write(network=network)
             changes.append(
                 f'Consul key for network "{network.name}" was {"missing" if current is None else "stale"}: rewritten.'
             )
-    wanted_subnet_keys = set()
-    for allocation in SubnetAllocation.objects.filter(cluster=cluster).select_related("cluster", "network__tenant"):
-        key = subnet_key(cluster, allocation.cidr)
-        wanted_subnet_keys.add(key)
-        if key not in tree:
-            subnet_reserve_in_consul(allocation=allocation)
-            changes.append(f"Consul reservation for {allocation.cidr} was missing: rewritten.")
+    blocks = SubnetAllocation.objects.filter(cluster=cluster)
+    cidrs = {subnet_key(cluster, cidr): cidr for cidr in blocks.values_list("cidr", flat=True)}
+    missing = [cidr for key, cidr in cidrs.items() if key not in tree]
+    for allocation in blocks.filter(cidr__in=missing).select_related("cluster", "network__tenant") if missing else []:
+        subnet_reserve_in_consul(allocation=allocation)
+        changes.append(f"Consul reservation for {allocation.cidr} was missing: rewritten.")
     for key in tree:
         kind = key[len(cluster.consul_prefix) + 1 :].split("/", 1)[0]
-        if (kind == "networks" and key not in wanted_network_keys) or (
-            kind == "subnets" and key not in wanted_subnet_keys
-        ):
+        if (kind == "networks" and key not in wanted_network_keys) or (kind == "subnets" and key not in cidrs):
             consul_engine.kv_delete(address, key)
             changes.append(f"Stale Consul key {key} removed.")
     return changes

@@ -18,7 +18,11 @@ def subnet_key(cluster: Cluster, cidr: str) -> str:
 
 
 def network_key(network: Network) -> str:
-    return f"{network.cluster.consul_prefix}/networks/{network.pk}"
+    return network_key_of(network.cluster, network.pk)
+
+
+def network_key_of(cluster: Cluster, network_id: int) -> str:
+    return f"{cluster.consul_prefix}/networks/{network_id}"
 
 
 def endpoint_prefix(network: Network) -> str:
