@@ -20,6 +20,14 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   inspect         GET /api/v1/networks/ID/  vs  `docker network inspect`
   container run   POST /api/v1/containers/ until running  vs  `docker run -d`
   remove          DELETE /api/v1/networks/ID/ until removed  vs  `docker network rm`
+  cpu per create  over the batch, the user+system CPU (/proc) per network of the web (gunicorn's master and
+                  workers, while the POSTs are answered; the bench's polls after them are printed apart), the
+                  worker (Celery's main process and pool children) and PostgreSQL (the backends of the bench's
+                  database); the figure is web + worker, in ms
+  worker's take   from an operation's commit to its task's start in the worker, median of the SINGLE creates:
+                  `sent` (the web stamps it in the commit's on_commit hook, just before it publishes) to
+                  `started` (the worker stamps it once it holds the operation's row), both this machine's
+                  clock  vs  one message between two processes through the same Redis (LPUSH, BRPOP)
 and, for each list and detail request, the SQL queries it makes with 10 and with LISTED networks
 (the same number, or the list does not scale). Raw Docker's creates run before the portal's, and the
 portal's are timed once it has finished following them (it imports networks made outside it); runs and
@@ -27,8 +35,10 @@ removes take the same turns the other way round. Each timed part starts once the
 left to do (`settle`: its worker up, no operation unfinished, no task queued, held or counting down).
 
 Run: `make bench` (after the allocator and web benches), or `.venv/bin/python bench/e2e.py`
-after `make setup` (`--creates` runs the three create cases alone, in about a minute). The last line reads
-`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x, bulk create <r>x`.
+after `make setup` (`--creates` runs the three create cases alone, in about a minute; `--profile` samples the
+web and the worker with py-spy through the batch). The last line reads
+`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x, bulk create <r>x, cpu per create <ms> ms`
+(`--creates`: `e2e: batch create <r>x, single create <r>x, bulk create <r>x, cpu per create <ms> ms`).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +55,7 @@ import uuid
 from pathlib import Path
 
 import docker.types
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,6 +91,121 @@ RUN = uuid.uuid4().hex[:6]
 # A kept-alive connection gunicorn dropped is sent again (Portal's retries); that is not worth a warning each.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
+
+
+# -- CPU per create (issue 28): the user+system time of the portal's processes, read from /proc --------
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields from the state on (the name, in parentheses, may hold spaces)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of user+system CPU of `pid` and of the children it has reaped; 0 once it is gone."""
+    try:
+        fields = _stat(pid)
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / TICK  # utime, stime, cutime, cstime
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process under it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except OSError:
+                continue
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, ()))
+    return tree
+
+
+class CpuMeter:
+    """The CPU the portal's processes spend between two readings, in three parts: the web (gunicorn's
+    master and workers), the worker (Celery's main process and its pool's children) and PostgreSQL (the
+    backends connected to the bench's database). A process born between the readings counts from 0."""
+
+    def __init__(self, portal: Portal):
+        self.roots = {"web": program_pid(portal, "web"), "worker": program_pid(portal, "worker")}
+        self.rescan()
+
+    def rescan(self) -> None:
+        """Look for the processes again (a few ms: every process of the machine is read)."""
+        self.pids = {part: process_tree(root) for part, root in self.roots.items()}
+        self.pids["postgres"] = postgres_backends()
+
+    def read(self) -> dict[str, dict[int, float]]:
+        """The CPU of the processes found at the last scan: cheap enough to read while a batch runs."""
+        return {part: {pid: process_cpu(pid) for pid in pids} for part, pids in self.pids.items()}
+
+    @staticmethod
+    def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        return {
+            part: sum(seconds - before[part].get(pid, 0.0) for pid, seconds in after[part].items()) for part in after
+        }
+
+
+def profile(meter: CpuMeter) -> list[subprocess.Popen]:
+    """`--profile`: py-spy (requirements-dev.txt) samples the web's and the worker's processes on CPU through
+    the batch, into var/bench-e2e/profile-{web,worker}.txt (collapsed stacks, `py-spy record --format raw`)."""
+    spy = shutil.which("py-spy", path=f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
+    if "--profile" not in sys.argv[1:] or spy is None:
+        return []
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(root),
+                "--subprocesses",
+                "--nonblocking",
+                "--gil",
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--output",
+                str(ROOT / "var" / "bench-e2e" / f"profile-{part}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for part, root in meter.roots.items()
+    ]
+
+
+def profile_end(spies: list[subprocess.Popen]) -> None:
+    for spy in spies:
+        spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        spy.wait(timeout=30)
+
+
+def postgres_backends() -> list[int]:
+    """The PostgreSQL backends of the bench's database (the portal's connections), none on SQLite."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def program_pid(portal: Portal, name: str) -> int:
+    """The pid of one of the programs supervisord runs (web: gunicorn's master; worker: Celery's main)."""
+    conf = portal.home / "run" / "supervisord.conf"
+    answer = subprocess.run(["supervisorctl", "-c", str(conf), "pid", name], capture_output=True, text=True)
+    return int(answer.stdout.strip())
 
 
 def settle(quiet: float = 1.0, longest: float = 120) -> None:
@@ -174,28 +301,43 @@ def main() -> int:
                                                         ipam=_ipam(len(raw_networks))))
             for i in range(BATCH)])  # fmt: skip
         settle()
-        portal_times = []
+        portal_times, single_ids = [], []
         for i in range(SINGLE):
             began = time.perf_counter()
             operation = portal.call("POST", "networks/", json={"name": f"s{RUN}-{i}", "cluster": cluster.pk})
             portal.wait([operation["id"]])
             portal_times.append(time.perf_counter() - began)
+            single_ids.append(operation["id"])
         single = line("single create (median of 20)", statistics.median(portal_times), statistics.median(docker_times))
+        took, hop = worker_takes(single_ids), redis_hop()
+        print(f"  the worker takes its message      {took * 1000:9.1f} ms after the commit (median of {SINGLE}); "
+              f"one Redis hop between two processes {hop * 1000:.1f} ms")  # fmt: skip
 
         # -- batch create
         def post(i):
             return portal.call("POST", "networks/", json={"name": f"b{RUN}-{i}", "cluster": cluster.pk})["id"]
 
         settle()
+        warm(portal)
+        meter = CpuMeter(portal)
+        spies = profile(meter)
+        cpu_began = meter.read()
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
             ids = list(pool.map(post, range(BATCH)))
+        cpu_posted = meter.read()
         portal.wait(ids)
         portal_batch = time.perf_counter() - began
+        cpu_ended = meter.read()
+        profile_end(spies)
         batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
+        cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended)
         bulk = bulk_create(portal, cluster, docker_batch)
         if creates_only:
-            print(f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x")
+            print(
+                f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x, "
+                f"cpu per create {cpu:.1f} ms"
+            )
             return 0
         # -- list: fill the tenant up to LISTED networks through the portal itself
         counts_small = query_counts(tenant, cluster, user)
@@ -274,7 +416,7 @@ def main() -> int:
             print(f"  {name:<40} {counts_small[name]:>3} -> {counts_large[name]:>3}")
         print(
             f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, list 1000 {listed:.2f}x, inspect {inspect:.2f}x"
-            f", bulk create {bulk:.2f}x"
+            f", bulk create {bulk:.2f}x, cpu per create {cpu:.1f} ms"
         )
     finally:
         portal.stop()
@@ -317,6 +459,75 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
     _, every_round = one("m", portal.wait)
     line("bulk create, all unfinished polled", every_round, docker_batch)
     return bulk
+
+
+def warm(portal: Portal) -> None:
+    """A burst of reads at once, so that every web process has served a request before the batch's CPU is
+    read: a process imports the URLs, views and serializers on its first (the single creates, over one
+    kept-alive connection, reach only one), a cost of its start, not of a create."""
+    with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
+        list(pool.map(lambda _: portal.call("GET", "networks/"), range(BATCH)))
+
+
+def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict) -> float:
+    """Print the batch's CPU per network by part; return the web's POSTs + the worker's, in ms.
+
+    The web's part is its CPU while the POSTs were answered: after them it only answers the bench's own
+    polls (each unfinished operation read every POLL seconds), a cost of how long the batch lasts, not of a
+    create, printed apart. The worker's part and PostgreSQL's run from the first POST to the last success."""
+    meter.rescan()  # backends the web opened during the batch count from 0; those it closed are lost (rare)
+    ended = {part: {**meter.read()[part], **ended[part]} for part in ended}
+    web = CpuMeter.spent(began, posted)["web"] * 1000 / BATCH
+    spent = {part: seconds * 1000 / BATCH for part, seconds in CpuMeter.spent(began, ended).items()}
+    polled = spent["web"] - web
+    print(
+        f"cpu per create (batch of {BATCH})        web {web:.1f} ms + worker {spent['worker']:.1f} ms = "
+        f"{web + spent['worker']:.1f} ms; postgres {spent['postgres']:.1f} ms; "
+        f"the bench's polls {polled:.1f} ms more in the web"
+    )
+    return web + spent["worker"]
+
+
+def worker_takes(operation_ids: list[int]) -> float:
+    """Median seconds from an operation's commit to its task's start in the worker, both on this machine's
+    clock: `sent`, which the web process stamps in the commit's on_commit hook just before it publishes,
+    and `started`, which the worker stamps once it has taken the message and locked the operation's row.
+    Prints the single create's phases by the operation's own stamps (medians)."""
+    rows = list(Operation.objects.filter(pk__in=operation_ids).values_list("created", "sent", "started", "finished"))
+    phases = {
+        "recorded -> committed": [(sent - created).total_seconds() for created, sent, _, _ in rows],
+        "committed -> taken by the worker": [(started - sent).total_seconds() for _, sent, started, _ in rows],
+        "the worker's run": [(finished - started).total_seconds() for _, _, started, finished in rows],
+    }
+    print("  " + ", ".join(f"{name} {statistics.median(values) * 1000:.1f} ms" for name, values in phases.items()))
+    return statistics.median(phases["committed -> taken by the worker"])
+
+
+def redis_hop() -> float:
+    """The floor under that: one message from this process to another through the broker's Redis (LPUSH,
+    BRPOP; a stamp in it), median of SINGLE."""
+    key = f"bench-e2e-hop-{RUN}"
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", REDIS_HOP_RECEIVER, os.environ["CELERY_BROKER_URL"], key, str(SINGLE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+    time.sleep(0.5)  # the receiver is waiting in BRPOP
+    for _ in range(SINGLE):
+        client.lpush(key, repr(time.time()))
+        time.sleep(0.05)
+    out, _ = receiver.communicate(timeout=30)
+    return statistics.median(float(value) for value in out.split())
+
+
+REDIS_HOP_RECEIVER = """
+import sys, time, redis
+client, key = redis.Redis.from_url(sys.argv[1]), sys.argv[2]
+for _ in range(int(sys.argv[3])):
+    stamp = float(client.brpop([key], timeout=10)[1])
+    print(time.time() - stamp)
+"""
 
 
 def _ipam(index: int) -> docker.types.IPAMConfig:
