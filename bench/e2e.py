@@ -20,6 +20,14 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   inspect         GET /api/v1/networks/ID/  vs  `docker network inspect`
   container run   POST /api/v1/containers/ until running  vs  `docker run -d`
   remove          DELETE /api/v1/networks/ID/ until removed  vs  `docker network rm`
+  cpu per create  over the batch, the user+system CPU (/proc) per network of the web (gunicorn's master and
+                  workers, while the POSTs are answered; the bench's polls after them are printed apart), the
+                  worker (Celery's main process and pool children) and PostgreSQL (the backends of the bench's
+                  database); the figure is web + worker, in ms
+  worker's take   from an operation's commit to its task's start in the worker, median of the SINGLE creates:
+                  `sent` (the web stamps it in the commit's on_commit hook, just before it publishes) to
+                  `started` (the worker stamps it once it holds the operation's row), both this machine's
+                  clock  vs  one message between two processes through the same Redis (LPUSH, BRPOP)
 and, for each list and detail request, the SQL queries it makes with 10 and with LISTED networks
 (the same number, or the list does not scale). Raw Docker's creates run before the portal's, and the
 portal's are timed once it has finished following them (it imports networks made outside it); runs and
@@ -27,8 +35,10 @@ removes take the same turns the other way round. Each timed part starts once the
 left to do (`settle`: its worker up, no operation unfinished, no task queued, held or counting down).
 
 Run: `make bench` (after the allocator and web benches), or `.venv/bin/python bench/e2e.py`
-after `make setup` (`--creates` runs the three create cases alone, in about a minute). The last line reads
-`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x, bulk create <r>x`.
+after `make setup` (`--creates` runs the three create cases alone, in about a minute; `--profile` samples the
+web and the worker with py-spy through the batch). The last line reads
+`e2e: batch create <r>x, single create <r>x, list 1000 <r>x, inspect <r>x, bulk create <r>x, cpu per create <ms> ms`
+(`--creates`: `e2e: batch create <r>x, single create <r>x, bulk create <r>x, cpu per create <ms> ms`).
 """
 
 from __future__ import annotations
@@ -37,12 +47,14 @@ import concurrent.futures
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import docker.types
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,9 +79,10 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.cpu import CpuMeter, profile, profile_end  # noqa: E402
 from bench.portal_state import leave, prepare, settle  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
-from networks.models import Cluster, Network  # noqa: E402
+from networks.models import Cluster, Network, Operation  # noqa: E402
 from portal.models import Tenant  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
@@ -130,28 +143,43 @@ def main() -> int:
                                                         ipam=_ipam(len(raw_networks))))
             for i in range(BATCH)])  # fmt: skip
         settle(logs=LOGS)
-        portal_times = []
+        portal_times, single_ids = [], []
         for i in range(SINGLE):
             began = time.perf_counter()
             operation = portal.call("POST", "networks/", json={"name": f"s{RUN}-{i}", "cluster": cluster.pk})
             portal.wait([operation["id"]])
             portal_times.append(time.perf_counter() - began)
+            single_ids.append(operation["id"])
         single = line("single create (median of 20)", statistics.median(portal_times), statistics.median(docker_times))
+        took, hop = worker_takes(single_ids), redis_hop()
+        print(f"  the worker takes its message      {took * 1000:9.1f} ms after the commit (median of {SINGLE}); "
+              f"one Redis hop between two processes {hop * 1000:.1f} ms")  # fmt: skip
 
         # -- batch create
         def post(i):
             return portal.call("POST", "networks/", json={"name": f"b{RUN}-{i}", "cluster": cluster.pk})["id"]
 
         settle(logs=LOGS)
+        warm(portal)
+        meter = CpuMeter(portal)
+        spies = profile(meter)
+        cpu_began = meter.read()
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
             ids = list(pool.map(post, range(BATCH)))
+        cpu_posted = meter.read()
         portal.wait(ids)
         portal_batch = time.perf_counter() - began
+        cpu_ended = meter.read()
+        profile_end(spies)
         batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
+        cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended)
         bulk = bulk_create(portal, cluster, docker_batch)
         if creates_only:
-            print(f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x")
+            print(
+                f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x, "
+                f"cpu per create {cpu:.1f} ms"
+            )
             return 0
         # -- list: fill the tenant up to LISTED networks through the portal itself
         counts_small = query_counts(tenant, cluster, user)
@@ -230,7 +258,7 @@ def main() -> int:
             print(f"  {name:<40} {counts_small[name]:>3} -> {counts_large[name]:>3}")
         print(
             f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, list 1000 {listed:.2f}x, inspect {inspect:.2f}x"
-            f", bulk create {bulk:.2f}x"
+            f", bulk create {bulk:.2f}x, cpu per create {cpu:.1f} ms"
         )
     finally:
         portal.stop()
@@ -248,7 +276,7 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
     printed for comparison only."""
 
     def one(prefix: str, follow) -> tuple[float, float]:
-        settle()
+        settle(logs=LOGS)
         body = [{"name": f"{prefix}{RUN}-{i}", "cluster": cluster.pk} for i in range(BATCH)]
         began = time.perf_counter()
         answer = portal.call("POST", "networks/batch/", json=body)
@@ -273,6 +301,75 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
     _, every_round = one("m", portal.wait)
     line("bulk create, all unfinished polled", every_round, docker_batch)
     return bulk
+
+
+def warm(portal: Portal) -> None:
+    """A burst of reads at once, so that every web process has served a request before the batch's CPU is
+    read: a process imports the URLs, views and serializers on its first (the single creates, over one
+    kept-alive connection, reach only one), a cost of its start, not of a create."""
+    with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
+        list(pool.map(lambda _: portal.call("GET", "networks/"), range(BATCH)))
+
+
+def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict) -> float:
+    """Print the batch's CPU per network by part; return the web's POSTs + the worker's, in ms.
+
+    The web's part is its CPU while the POSTs were answered: after them it only answers the bench's own
+    polls (each unfinished operation read every POLL seconds), a cost of how long the batch lasts, not of a
+    create, printed apart. The worker's part and PostgreSQL's run from the first POST to the last success."""
+    meter.rescan()  # backends the web opened during the batch count from 0; those it closed are lost (rare)
+    ended = {part: {**meter.read()[part], **ended[part]} for part in ended}
+    web = CpuMeter.spent(began, posted)["web"] * 1000 / BATCH
+    spent = {part: seconds * 1000 / BATCH for part, seconds in CpuMeter.spent(began, ended).items()}
+    polled = spent["web"] - web
+    print(
+        f"cpu per create (batch of {BATCH})        web {web:.1f} ms + worker {spent['worker']:.1f} ms = "
+        f"{web + spent['worker']:.1f} ms; postgres {spent['postgres']:.1f} ms; "
+        f"the bench's polls {polled:.1f} ms more in the web"
+    )
+    return web + spent["worker"]
+
+
+def worker_takes(operation_ids: list[int]) -> float:
+    """Median seconds from an operation's commit to its task's start in the worker, both on this machine's
+    clock: `sent`, which the web process stamps in the commit's on_commit hook just before it publishes,
+    and `started`, which the worker stamps once it has taken the message and locked the operation's row.
+    Prints the single create's phases by the operation's own stamps (medians)."""
+    rows = list(Operation.objects.filter(pk__in=operation_ids).values_list("created", "sent", "started", "finished"))
+    phases = {
+        "recorded -> committed": [(sent - created).total_seconds() for created, sent, _, _ in rows],
+        "committed -> taken by the worker": [(started - sent).total_seconds() for _, sent, started, _ in rows],
+        "the worker's run": [(finished - started).total_seconds() for _, _, started, finished in rows],
+    }
+    print("  " + ", ".join(f"{name} {statistics.median(values) * 1000:.1f} ms" for name, values in phases.items()))
+    return statistics.median(phases["committed -> taken by the worker"])
+
+
+def redis_hop() -> float:
+    """The floor under that: one message from this process to another through the broker's Redis (LPUSH,
+    BRPOP; a stamp in it), median of SINGLE."""
+    key = f"bench-e2e-hop-{RUN}"
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", REDIS_HOP_RECEIVER, os.environ["CELERY_BROKER_URL"], key, str(SINGLE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+    time.sleep(0.5)  # the receiver is waiting in BRPOP
+    for _ in range(SINGLE):
+        client.lpush(key, repr(time.time()))
+        time.sleep(0.05)
+    out, _ = receiver.communicate(timeout=30)
+    return statistics.median(float(value) for value in out.split())
+
+
+REDIS_HOP_RECEIVER = """
+import sys, time, redis
+client, key = redis.Redis.from_url(sys.argv[1]), sys.argv[2]
+for _ in range(int(sys.argv[3])):
+    stamp = float(client.brpop([key], timeout=10)[1])
+    print(time.time() - stamp)
+"""
 
 
 def _ipam(index: int) -> docker.types.IPAMConfig:

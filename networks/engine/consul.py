@@ -30,13 +30,17 @@ def translated() -> Iterator[None]:
 def client(address: ConsulEndpoint | str) -> consul.Consul:
     endpoint = consul_endpoint_of(address)
     parts = urlsplit(endpoint.url if "://" in endpoint.url else f"http://{endpoint.url}")
-    return consul.Consul(
+    agent = consul.Consul(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 8500,
         scheme=parts.scheme or "http",
         token=endpoint.token or None,
         connections_timeout=DEFAULT_TIMEOUT,
     )
+    # As for Docker (docker.py): no HTTP(S)_PROXY carries a cluster's traffic, and requests would otherwise
+    # read the whole environment for proxy settings on every call (~0.5 ms of CPU each).
+    agent.http.session.trust_env = False
+    return agent
 
 
 def leader(address: ConsulEndpoint | str) -> str:

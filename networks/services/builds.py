@@ -206,8 +206,10 @@ def network_reserve(*, operation: Operation, network: Network) -> None:
     as held and the next free one is tried; a block the user asked for is refused."""
     for step in range(STEP_PAST_MAX + 1):
         operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
+        allocation = SubnetAllocation.objects.get(network=network)
+        allocation.network, allocation.cluster = network, network.cluster  # read with the operation already
         try:
-            subnet_reserve_in_consul(allocation=SubnetAllocation.objects.get(network=network))
+            subnet_reserve_in_consul(allocation=allocation)
             return
         except SubnetConflict:
             if not portal_chose_block(operation) or step == STEP_PAST_MAX:

@@ -113,8 +113,10 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
 
     When the queue does not answer, the rest stay in the outbox: the change is recorded either way, and an
     operation without `sent` is sent again by operations_send_unsent (beat, and each worker when it connects)
-    once the queue answers.
+    once the queue answers. `sent` is when the hand-over began (right after the commit, in its on_commit
+    hook): what a worker's `started` is measured from (bench/e2e.py).
     """
+    now = timezone.now()
     sent = []
     try:
         with queue.producer() as producer:
@@ -126,7 +128,6 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
             _wait_for_queue(operation, error)
     if not sent:
         return 0
-    now = timezone.now()
     # Now each waits for a worker, unless it waits on something a retry outlasts (the cluster).
     handed = Case(
         When(waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE], then=Value(WaitsOn.WORKER)), default=F("waits_on")
@@ -165,13 +166,19 @@ def _announce(operation: Operation) -> None:
 def operation_start(*, operation_id: int, task_id: str) -> Operation:
     """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery.
 
-    The operation comes with its cluster, network (and the network's cluster and team) and container,
-    read in the same query: every runner needs them."""
+    The operation comes with its cluster, team, network and container, read in the same query: every
+    runner needs them. The network's cluster and team are the operation's when they are the same rows (not
+    read twice: the cluster is the widest row, and its key is opened once per copy)."""
     operation = (
-        Operation.objects.select_related("cluster", "network__cluster", "network__tenant", "container")
+        Operation.objects.select_related("cluster", "tenant", "network", "container")
         .select_for_update(of=("self",))
         .get(pk=operation_id)
     )
+    network = operation.network
+    if network is not None and network.cluster_id == operation.cluster_id:
+        network.cluster = operation.cluster
+    if network is not None and network.tenant_id == operation.tenant_id:
+        network.tenant = operation.tenant
     if operation.status != Operation.Status.QUEUED or (
         operation.celery_task_id and operation.celery_task_id != task_id
     ):
@@ -256,9 +263,12 @@ def operation_cluster_answers(*, operation_id: int) -> bool:
 
 @transaction.atomic
 def operation_succeed(*, operation: Operation, message: str, result: dict | None = None) -> Operation:
-    operation = Operation.objects.select_for_update().get(pk=operation.pk)
+    run = operation
+    operation = Operation.objects.select_for_update().get(pk=run.pk)
     if operation.status != Operation.Status.RUNNING:
         raise OperationNotStartable(f"cannot succeed operation {operation.pk} from {operation.status}")
+    if Operation.tenant.is_cached(run) and run.tenant_id == operation.tenant_id:
+        operation.tenant = run.tenant  # the run's, read when it started: the change record names it
     operation.status = Operation.Status.SUCCEEDED
     operation.finished = timezone.now()
     operation.result = result or {}
