@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 from typing import Any
 
 from django.db import connection
@@ -15,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare, NetworkTag
+from plumbing.api.rows import json_loads
 from portal.models import Tenant
 
 
@@ -79,10 +79,13 @@ def network_container_count() -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[Network, dict[str, Any]]:
-    """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name): the API's
-    lists and reads, where a page may hold a thousand networks and their model objects cost the most."""
-    return Network.objects.usable_by(tenant).values(*columns)
+def network_rows(
+    *, tenant: Tenant, columns: list[str], expressions: dict[str, Any] | None = None
+) -> QuerySet[Network, dict[str, Any]]:
+    """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name) and
+    `expressions` (by alias): the API's lists and reads, where a page may hold a thousand networks and
+    their model objects cost the most."""
+    return Network.objects.usable_by(tenant).values(*columns, **(expressions or {}))
 
 
 def network_rows_with_containers(rows: list[dict]) -> list[dict]:
@@ -147,9 +150,9 @@ def _related_rows_postgresql(ids: list[int]):
         cursor.execute(_related_sql(), {"ids": "{" + ",".join(map(str, ids)) + "}"})
         found = cursor.fetchall()
     for kind, _, network_id, container, name, tenant, address, mac, aliases in found:
-        if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as it would
+        if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as Django would
             endpoint = dict(
-                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json.loads(aliases)), strict=False)
+                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json_loads(aliases)), strict=False)
             )
             yield "endpoint_rows", network_id, {"network": network_id, **endpoint}
         elif kind == 1:
