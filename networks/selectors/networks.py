@@ -58,11 +58,21 @@ def network_get(*, tenant: Tenant, pk: int) -> Network:
 
 
 def network_list_counted(*, tenant: Tenant) -> NetworkQuerySet:
-    """`network_list` with `containers_count`, each network's endpoints counted in the row's own query.
+    """`network_list` with `containers_count`, each network's endpoints counted in the row's own query,
+    for the pages that list networks: without their clusters' credentials (kilobytes per row, which no
+    list shows).
 
     A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
     """
-    return network_list(tenant=tenant).annotate(containers_count=network_container_count())
+    return (
+        network_list(tenant=tenant)
+        .defer(*(f"cluster__{name}" for name in CLUSTER_CREDENTIALS))
+        .annotate(containers_count=network_container_count())
+    )
+
+
+# A cluster's columns of certificates and sealed keys.
+CLUSTER_CREDENTIALS = ("tls_ca", "tls_cert", "tls_key_sealed", "consul_token_sealed")
 
 
 def network_tags_by_name() -> Prefetch:
