@@ -1,10 +1,12 @@
 """Who a token is, from memory: the API's token rows and memberships kept per web process while the
-auth generation is unchanged.
+auth generation is unchanged; a signed-in person's memberships too.
 
 A token request would otherwise read its token (with its user and team) and its membership from
 the database every time. Each process keeps the rows it read, tagged with the auth generation it
 read before them: a number in the shared cache (Redis, CACHE_URL), fetched with the wrong-token
-limiter's counts in one round trip per request. Every change that can affect who may do what bumps
+limiter's counts in one round trip per request; a signed-in person's page reads the generation alone
+(`generation_read`) and keeps the membership it acts in and the person's memberships (the tenant
+switcher) the same way. Every change that can affect who may do what bumps
 the generation once its transaction commits (`generation_bump`): saving or deleting a token, user,
 membership or team, a user's groups or permissions, and these models' QuerySet.update(),
 bulk_create() and bulk_update() (`IdentityQuerySet`); the signals catch the services, the admin
@@ -57,6 +59,18 @@ def generation_of(found: dict) -> int | None:
     started when it is not there; None: the identities are read from the database."""
     value = found.get(GENERATION_KEY)
     return _start() if value is None else int(value)
+
+
+def generation_read() -> int | None:
+    """The generation for a request that reads nothing else from the cache (a signed-in person's page):
+    one round trip; None when nothing is kept or the cache does not answer."""
+    if not enabled():
+        return None
+    try:
+        return generation_of(cache.get_many([GENERATION_KEY]))
+    except COUNTING_DOWN as error:
+        logger.warning("The auth generation was not read: the cache does not answer (%s).", error)
+        return None
 
 
 def _start() -> int | None:
@@ -115,9 +129,12 @@ def forget() -> None:
 
 
 def _copy(obj):
-    """A copy of a model object and of the related objects it holds, so no request changes another's."""
+    """A copy of a model object (or of a tuple of them) and of the related objects it holds, so no
+    request changes another's."""
     if obj is None:
         return None
+    if isinstance(obj, tuple):
+        return tuple(_copy(each) for each in obj)
     clone = copy.copy(obj)
     for attribute in _PERMISSION_CACHES:
         clone.__dict__.pop(attribute, None)
@@ -173,6 +190,15 @@ def membership_get(key: tuple, generation: int | None):
 
 def membership_put(key: tuple, generation: int | None, membership) -> None:
     _put(_memberships, key, generation, membership)
+
+
+def memberships_get(user_pk: int, generation: int | None):
+    """A user's memberships (a tuple, with their tenants) remembered, or MISSING."""
+    return membership_get(("all", user_pk), generation)
+
+
+def memberships_put(user_pk: int, generation: int | None, memberships: tuple) -> None:
+    _put(_memberships, ("all", user_pk), generation, memberships)
 
 
 # --- what bumps it --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render, resolve_url
+from django.utils.functional import SimpleLazyObject
 from django_htmx.http import HttpResponseClientRedirect
 
 from . import identity_cache
@@ -44,15 +45,36 @@ def _membership_for(request) -> Membership | None:
         return user.membership if not slug or slug == user.token.tenant.slug else None
     slug = request.headers.get("X-Tenant")
     tenant_id = None if slug else request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    # A token's request: the membership may come from this process's memory, under the generation the
-    # token was read with (portal/identity_cache.py); a signed-in person's is read every time.
-    generation = getattr(request.__dict__.get("_auth"), "auth_generation", None)
+    # The membership may come from this process's memory (portal/identity_cache.py), under the generation
+    # read before any row of it.
+    generation = auth_generation(request)
     key = (user.pk, slug, tenant_id)
     membership = identity_cache.membership_get(key, generation)
     if membership is identity_cache.MISSING:
         membership = _membership_read(user, slug, tenant_id)
         identity_cache.membership_put(key, generation, membership)
     return membership
+
+
+def auth_generation(request) -> int | None:
+    """The auth generation a request's identities from memory are tagged with: a token's request read it
+    with its token; a signed-in person's reads it once, when first asked."""
+    auth = request.__dict__.get("_auth")
+    if auth is not None and hasattr(auth, "auth_generation"):
+        return auth.auth_generation
+    if "_auth_generation" not in request.__dict__:
+        request.__dict__["_auth_generation"] = identity_cache.generation_read()
+    return request.__dict__["_auth_generation"]
+
+
+def user_memberships(request) -> tuple:
+    """The signed-in user's memberships with their tenants (the tenant switcher), from memory when kept."""
+    generation = auth_generation(request)
+    memberships = identity_cache.memberships_get(request.user.pk, generation)
+    if memberships is identity_cache.MISSING:
+        memberships = tuple(Membership.objects.filter(user=request.user).select_related("tenant"))
+        identity_cache.memberships_put(request.user.pk, generation, memberships)
+    return memberships
 
 
 def _membership_read(user, slug: str | None, tenant_id) -> Membership | None:
@@ -150,7 +172,7 @@ def tenancy(request) -> dict:
         return {"membership": None, "can_change": False, "can_manage": False}
     return {
         "membership": membership,
-        "switchable_memberships": Membership.objects.filter(user=request.user).select_related("tenant"),
+        "switchable_memberships": SimpleLazyObject(lambda: user_memberships(request)),
         "can_change": membership.can_change,
         "can_manage": membership.can_manage,
     }

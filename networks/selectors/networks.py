@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 from typing import Any
 
 from django.db import connection
@@ -15,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from networks.models import Cluster, Container, Endpoint, Network, NetworkQuerySet, NetworkShare, NetworkTag
+from plumbing.api.rows import json_loads
 from portal.models import Tenant
 
 
@@ -58,11 +58,21 @@ def network_get(*, tenant: Tenant, pk: int) -> Network:
 
 
 def network_list_counted(*, tenant: Tenant) -> NetworkQuerySet:
-    """`network_list` with `containers_count`, each network's endpoints counted in the row's own query.
+    """`network_list` with `containers_count`, each network's endpoints counted in the row's own query,
+    for the pages that list networks: without their clusters' credentials (kilobytes per row, which no
+    list shows).
 
     A subquery, not a join with GROUP BY: a page's count of rows then reads the networks alone.
     """
-    return network_list(tenant=tenant).annotate(containers_count=network_container_count())
+    return (
+        network_list(tenant=tenant)
+        .defer(*(f"cluster__{name}" for name in CLUSTER_CREDENTIALS))
+        .annotate(containers_count=network_container_count())
+    )
+
+
+# A cluster's columns of certificates and sealed keys.
+CLUSTER_CREDENTIALS = ("tls_ca", "tls_cert", "tls_key_sealed", "consul_token_sealed")
 
 
 def network_tags_by_name() -> Prefetch:
@@ -79,10 +89,13 @@ def network_container_count() -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def network_rows(*, tenant: Tenant, columns: list[str]) -> QuerySet[Network, dict[str, Any]]:
-    """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name): the API's
-    lists and reads, where a page may hold a thousand networks and their model objects cost the most."""
-    return Network.objects.usable_by(tenant).values(*columns)
+def network_rows(
+    *, tenant: Tenant, columns: list[str], expressions: dict[str, Any] | None = None
+) -> QuerySet[Network, dict[str, Any]]:
+    """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name) and
+    `expressions` (by alias): the API's lists and reads, where a page may hold a thousand networks and
+    their model objects cost the most."""
+    return Network.objects.usable_by(tenant).values(*columns, **(expressions or {}))
 
 
 def network_rows_with_containers(rows: list[dict]) -> list[dict]:
@@ -147,9 +160,9 @@ def _related_rows_postgresql(ids: list[int]):
         cursor.execute(_related_sql(), {"ids": "{" + ",".join(map(str, ids)) + "}"})
         found = cursor.fetchall()
     for kind, _, network_id, container, name, tenant, address, mac, aliases in found:
-        if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as it would
+        if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as Django would
             endpoint = dict(
-                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json.loads(aliases)), strict=False)
+                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json_loads(aliases)), strict=False)
             )
             yield "endpoint_rows", network_id, {"network": network_id, **endpoint}
         elif kind == 1:

@@ -119,3 +119,44 @@ def test_a_time_in_utc_is_written_as_drf_writes_it(moment):
 def test_only_iso_times_in_utc_are_written_the_fast_way():
     assert _utc_iso(serializers.DateTimeField()) is None  # the current time zone, looked up per value
     assert _utc_iso(serializers.DateTimeField(default_timezone=datetime.UTC, format="%Y")) is None
+
+
+def test_json_and_times_read_as_text_answer_as_the_decoded_columns_do():
+    """On PostgreSQL a network's JSON columns and times are read as text (`values_arguments`): the same
+    answer as the columns Django decodes, whatever the microseconds, labels or addresses."""
+    from networks.api.serializers.networks import NetworkSerializer
+    from networks.models import Network
+    from networks.selectors.networks import network_rows, network_rows_with_containers
+    from tests.factories import make_network
+
+    team = make_team()
+    labels = [{}, {"env": "prod", "é": "ü\u2028x", "quote": '"a\\b"'}, {"big": "1" * 40, "n": "1e400"}]
+    times = [
+        datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=datetime.UTC),
+        datetime.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=ZoneInfo("Europe/Berlin")),
+    ]
+    for number, (label, time) in enumerate(zip(labels, times, strict=True)):
+        network = make_network(
+            team, f"n{number}", labels=label, aux_addresses={"h": f"10.9.{number}.1"} if number else {}
+        )
+        Network.objects.filter(pk=network.pk).update(created=time, updated=time)
+    context = {"request": type("Request", (), {"tenant": team.tenant})()}
+    columns, expressions = NetworkSerializer.values_arguments()
+    assert sorted(expressions) == ["aux_addresses_as_text", "created_as_text", "labels_as_text", "updated_as_text"]
+    assert set(columns) | {column for column, _ in NetworkSerializer.text_columns().values()} == set(
+        NetworkSerializer.columns()
+    )
+    as_text = network_rows(tenant=team.tenant, columns=columns, expressions=expressions).order_by("name")
+    decoded = network_rows(tenant=team.tenant, columns=NetworkSerializer.columns()).order_by("name")
+    answers = [
+        NetworkSerializer(network_rows_with_containers(list(rows)), many=True, context=context).data
+        for rows in (as_text, decoded)
+    ]
+    assert len(answers[0]) == 3 and answers[0] == answers[1]
+    assert [row["created"] for row in answers[0]] == [
+        "2026-01-02T03:04:05Z",
+        "2026-01-02T03:04:05.000120Z",
+        "1999-12-31T22:59:59.999999Z",
+    ]
+    assert answers[0][1]["labels"] == labels[1]

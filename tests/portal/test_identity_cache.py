@@ -256,3 +256,51 @@ def test_one_bump_per_transaction_unless_a_savepoint_could_drop_it(team):
                 user.save()  # its bump would go if this savepoint were rolled back
             user.save()
         assert bump.call_count == 3
+
+
+# --- a signed-in person's pages ---------------------------------------------------------------------
+
+
+def signed_in(team, role: str = "member") -> Client:
+    browser = Client()
+    browser.force_login(team.users[role])
+    return browser
+
+
+def test_a_pages_second_request_reads_neither_membership_nor_the_switcher(team):
+    browser = signed_in(team)
+    counts = query_counts({"first": lambda: browser.get("/networks/"), "second": lambda: browser.get("/networks/")})
+    (first_status, first), (second_status, second) = counts["first"], counts["second"]
+    assert first_status == second_status == 200
+    assert second == first - 2  # the membership acted in, the memberships of the tenant switcher
+
+
+@pytest.mark.parametrize(
+    "change", [remove, remove_in_the_admin, remove_by_queryset_delete, move_by_update], ids=lambda c: c.__name__
+)
+def test_a_removed_membership_takes_effect_on_the_next_page(team, change):
+    browser = signed_in(team)
+    for _ in range(2):  # the second from memory
+        assert browser.get("/networks/").status_code == 200
+    change(team, "member")
+    page = browser.get("/networks/")  # no team (403), or the team the membership moved to
+    membership = page.context["membership"]
+    assert page.status_code in (200, 403)
+    assert membership is None or membership.tenant_id != team.tenant.pk
+
+
+def test_a_new_membership_reaches_the_tenant_switcher_on_the_next_page(team):
+    browser = signed_in(team)
+    for _ in range(2):
+        assert "Second team" not in browser.get("/networks/").content.decode()
+    other = make_team("Second team")
+    Membership.objects.create(user=team.users["member"], tenant=other.tenant, role="viewer")
+    assert "Second team" in browser.get("/networks/").content.decode()
+
+
+def test_a_demoted_member_sees_no_create_link_on_the_next_page(team):
+    browser = signed_in(team)
+    for _ in range(2):
+        assert browser.get("/networks/").context["can_change"]
+    demote_by_update(membership_of(team, "member"))
+    assert not browser.get("/networks/").context["can_change"]

@@ -126,7 +126,8 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     selector_get = staticmethod(network_get)
 
     def scoped_queryset(self):
-        return network_rows(tenant=self.request.tenant, columns=NetworkSerializer.columns())
+        columns, expressions = NetworkSerializer.values_arguments()
+        return network_rows(tenant=self.request.tenant, columns=columns, expressions=expressions)
 
     def paginate_queryset(self, queryset):
         return network_rows_with_containers(super().paginate_queryset(queryset))
