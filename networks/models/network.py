@@ -59,9 +59,12 @@ class NetworkQuerySet(models.QuerySet["Network"]):
         return self.filter(status__in=Network.LIVE_STATUSES)
 
     def usable_by(self, tenant):
-        """The tenant's own networks and those shared with it on purpose (never another team's, never external)."""
+        """The tenant's own networks and those shared with it on purpose (never another team's, never external).
+
+        `pk__any_of`, not `pk__in`: on PostgreSQL the shared ids become one array, so the OR reads the
+        tenant's index and the primary key's instead of every network of every team (flat at 10,000)."""
         shared = NetworkShare.objects.filter(tenant=tenant).values("network_id")
-        return self.filter(models.Q(tenant=tenant) | models.Q(pk__in=shared))
+        return self.filter(models.Q(tenant=tenant) | models.Q(pk__any_of=shared))
 
 
 class Network(models.Model):

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from networks.models import Network
-from tests.factories import make_network
+from tests.factories import make_network, make_team
 
 
 def test_any_of_finds_what_in_finds_on_fields_and_relations(team):
@@ -47,3 +47,22 @@ def test_elsewhere_the_list_is_an_in(team):
     with CaptureQueriesContext(connection) as queries:
         list(Network.objects.filter(pk__any_of=[n.pk for n in networks]))
     assert " IN (" in queries.captured_queries[0]["sql"]
+
+
+def test_a_subquery_finds_what_in_finds_and_on_postgresql_is_one_array(team):
+    """`usable_by` ORs a team's own networks with those shared with it: on PostgreSQL the shared ids are
+    `= ANY(ARRAY(subquery))`, which PostgreSQL combines with the team's index (with `IN (subquery)` in an OR
+    it reads every network of every team), elsewhere `IN (subquery)`; the same rows either way."""
+    from networks.models import NetworkShare
+
+    other = make_team("Other")
+    networks = [make_network(other, f"net-{i}") for i in range(3)]
+    NetworkShare.objects.create(network=networks[1], tenant=team.tenant)
+    shared = NetworkShare.objects.filter(tenant=team.tenant).values("network_id")
+    with CaptureQueriesContext(connection) as queries:
+        found = list(Network.objects.filter(pk__any_of=shared))
+    assert found == list(Network.objects.filter(pk__in=shared)) == [networks[1]]
+    sql = queries.captured_queries[0]["sql"]
+    assert ("= ANY(ARRAY(SELECT" in sql) if connection.vendor == "postgresql" else (" IN (SELECT" in sql)
+    assert sql.count("ORDER BY") == 1  # the network's own; the share's (three joins) is left out, as `In` leaves it
+    assert set(Network.objects.usable_by(team.tenant)) == {networks[1]}

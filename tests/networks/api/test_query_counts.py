@@ -4,6 +4,7 @@ than they need."""
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -56,10 +57,12 @@ def test_1000_networks_too():
 
 def test_a_network_is_read_in_as_few_queries_as_it_needs():
     """The token, the membership, then the rows: the networks (a list counts them first), then their
-    containers, shares and tags in one query. (The first request also records when the token was used.)"""
+    containers, shares and tags in one query on PostgreSQL, three elsewhere. (The first request also records
+    when the token was used.)"""
+    related = 1 if connection.vendor == "postgresql" else 3
     counts = api_counts(5)
-    assert counts["network"] == counts["shared network"] == (200, 4)
-    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 5)
+    assert counts["network"] == counts["shared network"] == (200, 3 + related)
+    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 4 + related)
 
 
 def test_with_the_identities_in_memory_a_network_is_two_queries():
@@ -72,8 +75,9 @@ def test_with_the_identities_in_memory_a_network_is_two_queries():
     finally:
         identity_cache.forget()
         cache.clear()
-    assert counts["network"] == counts["shared network"] == (200, 2)
-    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 3)
+    related = 1 if connection.vendor == "postgresql" else 3
+    assert counts["network"] == counts["shared network"] == (200, 1 + related)
+    assert counts["networks, largest page"] == counts["networks, shared with us"] == (200, 2 + related)
 
 
 def batch_queries(size: int) -> int:
@@ -93,7 +97,9 @@ def test_a_batch_costs_a_few_queries_per_network():
     floor moved and persisted, one INSERT of all the operations and one of all the changes. Per network:
     the lookup that chooses its block, its row, the block held, the lookup that moves the floor past it (in
     memory), and the webhooks that want its change (portal/changes.py: one change per network, as a
-    single create's)."""
+    single create's). SQLite takes at most 999 parameters a statement, so there Django splits an INSERT of
+    50 operations or changes in two."""
     small, large = batch_queries(5), batch_queries(50)
-    assert (large - small) % 45 == 0 and (large - small) // 45 == 5, (small, large)
+    split = 0 if connection.vendor == "postgresql" else 2
+    assert (large - small) // 45 == 5 and (large - small) % 45 <= split, (small, large)
     assert small - 5 * 5 == 16, small
