@@ -90,7 +90,7 @@ def network_container_count() -> Coalesce:
 
 
 def network_rows(
-    *, tenant: Tenant, columns: list[str], expressions: dict[str, Any] | None = None
+    *, tenant: Tenant | int, columns: list[str], expressions: dict[str, Any] | None = None
 ) -> QuerySet[Network, dict[str, Any]]:
     """`network_list` as plain rows of `columns` (`values()` lookups, such as cluster__name) and
     `expressions` (by alias): the API's lists and reads, where a page may hold a thousand networks and
