@@ -80,10 +80,12 @@ def _reserved(operations: list[Operation], failed: Failed) -> list[Operation]:
     allocations = {allocation.network_id: allocation for allocation in SubnetAllocation.objects.filter(
         network__in=[operation.network for operation in operations])}  # fmt: skip
     for operation in operations:
-        allocation = allocations[operation.network.pk]
-        allocation.network, allocation.cluster = operation.network, operation.cluster
-    try:
-        if subnets_reserve_in_consul(cluster=operations[0].cluster, allocations=list(allocations.values())):
+        if (allocation := allocations.get(operation.network.pk)) is not None:
+            allocation.network, allocation.cluster = operation.network, operation.cluster
+    try:  # a network without its block's row is left to network_reserve, which says so as the single run does
+        if len(allocations) == len(operations) and subnets_reserve_in_consul(
+            cluster=operations[0].cluster, allocations=list(allocations.values())
+        ):
             return operations
     except Exception as error:
         for operation in operations:
