@@ -82,10 +82,11 @@ def network_build(*, operation: Operation, network: Network, created=NOT_TRIED) 
             if operation.attempts > 1 and created is NOT_TRIED
             else []
         )
+        attrs: dict | None
         if created is not NOT_TRIED:
             attrs, created = created, NOT_TRIED
         elif found:
-            attrs: dict | None = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
+            attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
         else:
             operation_progress(operation=operation, message=creating_note(network))

@@ -124,11 +124,11 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
     hook): what a worker's `started` is measured from (bench/e2e.py).
     """
     now = timezone.now()
-    sent = []
+    sent: list[tuple[Operation, str]] = []
     try:
         with queue.producer() as producer:
-            for task_id, group in itertools.groupby(sending, key=operator.itemgetter(1)):
-                group = list(group)
+            for task_id, grouped in itertools.groupby(sending, key=operator.itemgetter(1)):
+                group = list(grouped)
                 if len(group) == 1:
                     queue.send(queue.RUN_OPERATION, group[0][0].pk, task_id=task_id, producer=producer)
                 else:  # operations that share a task id (operations_create's `together`) share its message
@@ -196,7 +196,8 @@ def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operatio
     this task may start, in the order of their ids; the others (finished, running, or handed to another
     task) are skipped as operation_start's stale deliveries are. Operations of one swarm and team share
     its rows."""
-    started, rows = [], {}
+    started: list[Operation] = []
+    rows: dict[tuple[str, int | None], object] = {}
     for operation in _with_rows(Operation.objects.filter(pk__in=operation_ids).order_by("pk")):
         operation.cluster = rows.setdefault(("cluster", operation.cluster_id), operation.cluster)
         operation.tenant = rows.setdefault(("tenant", operation.tenant_id), operation.tenant)

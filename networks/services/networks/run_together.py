@@ -49,21 +49,21 @@ def networks_create_run_together(*, operations: list[Operation], failed: Failed)
 def _run(operations: list[Operation], failed: Failed) -> None:
     cluster = operations[0].cluster
     going = _reserved(operations, failed)
-    operations_progress([(operation, creating_note(operation.network)) for operation in going])
+    operations_progress([(operation, creating_note(operation.network_required())) for operation in going])
     made = []
     for operation, future in [(operation, _threads().submit(_created, operation)) for operation in going]:
         try:
-            attrs = network_build(operation=operation, network=operation.network, created=future.result())
+            attrs = network_build(operation=operation, network=operation.network_required(), created=future.result())
         except Exception as error:
             failed(operation, error)
             continue
-        operation.network.docker_id = attrs["Id"]
+        operation.network_required().docker_id = attrs["Id"]
         made.append(operation)
     if not made:
         return
     operations_progress([(operation, WRITING_STATE) for operation in made])
     try:
-        state_networks_write(cluster=cluster, networks=[operation.network for operation in made])
+        state_networks_write(cluster=cluster, networks=[operation.network_required() for operation in made])
     except Exception as error:
         for operation in made:
             failed(operation, error)
@@ -75,12 +75,15 @@ def _reserved(operations: list[Operation], failed: Failed) -> list[Operation]:
     """network_reserve for each, made as one Consul transaction; each alone when one block is found taken
     (ours from an earlier try, or another writer's), as the single run would."""
     operations_progress(
-        [(operation, f"Reserving {operation.network.subnet} in the cluster's state store.") for operation in operations]
+        [
+            (operation, f"Reserving {operation.network_required().subnet} in the cluster's state store.")
+            for operation in operations
+        ]
     )
     allocations = {allocation.network_id: allocation for allocation in SubnetAllocation.objects.filter(
-        network__in=[operation.network for operation in operations])}  # fmt: skip
+        network__in=[operation.network_required() for operation in operations])}  # fmt: skip
     for operation in operations:
-        if (allocation := allocations.get(operation.network.pk)) is not None:
+        if (allocation := allocations.get(operation.network_required().pk)) is not None:
             allocation.network, allocation.cluster = operation.network, operation.cluster
     try:  # a network without its block's row is left to network_reserve, which says so as the single run does
         if len(allocations) == len(operations) and subnets_reserve_in_consul(
@@ -94,7 +97,7 @@ def _reserved(operations: list[Operation], failed: Failed) -> list[Operation]:
     going = []
     for operation in operations:
         try:
-            network_reserve(operation=operation, network=operation.network)
+            network_reserve(operation=operation, network=operation.network_required())
         except Exception as error:
             failed(operation, error)
             continue
@@ -105,7 +108,7 @@ def _reserved(operations: list[Operation], failed: Failed) -> list[Operation]:
 def _created(operation: Operation):
     """In a pool's thread: the Docker create's answer (network_create_call), watched as a single run is."""
     with operation_watched(operation=operation):
-        return network_create_call(operation.network)
+        return network_create_call(operation.network_required())
 
 
 def _activated(operations: list[Operation], failed: Failed) -> None:
@@ -114,17 +117,17 @@ def _activated(operations: list[Operation], failed: Failed) -> None:
     with transaction.atomic():
         statuses = dict(
             Network.objects.select_for_update()
-            .filter(pk__in=[operation.network.pk for operation in operations])
+            .filter(pk__in=[operation.network_required().pk for operation in operations])
             .values_list("pk", "status")
         )
         for operation in operations:
-            network = operation.network
+            network = operation.network_required()
             network.status = statuses[network.pk]
             try:
                 with transaction.atomic():
                     network_activate(operation=operation, network=network)
-            except Exception as error:
-                refused.append((operation, error))
+            except Exception as refusal:
+                refused.append((operation, refusal))
     for operation, error in refused:
         failed(operation, error)
 
