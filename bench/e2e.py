@@ -23,7 +23,8 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   cpu per create  over the batch, the user+system CPU (/proc) per network of the web (gunicorn's master and
                   workers, while the POSTs are answered; the bench's polls after them are printed apart), the
                   worker (Celery's main process and pool children) and PostgreSQL (the backends of the bench's
-                  database); the figure is web + worker, in ms
+                  database); the figure is web + worker, in ms (the last line's). The same over the bulk
+                  create's first batch is printed as `cpu per create, bulk ...` (the web's part: its one POST)
   worker's take   from an operation's commit to its task's start in the worker, median of the SINGLE creates:
                   `sent` (the web stamps it in the commit's on_commit hook, just before it publishes) to
                   `started` (the worker stamps it once it holds the operation's row), both this machine's
@@ -174,7 +175,7 @@ def main() -> int:
         profile_end(spies)
         batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
         cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended)
-        bulk = bulk_create(portal, cluster, docker_batch)
+        bulk = bulk_create(portal, cluster, docker_batch, meter)
         if creates_only:
             print(
                 f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x, "
@@ -266,7 +267,7 @@ def main() -> int:
     return 0
 
 
-def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
+def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float, meter: CpuMeter) -> float:
     """One POST /api/v1/networks/batch/ of BATCH networks, then its operations polled every POLL seconds until
     all succeeded, against BATCH raw creates in a row; the ratio (the last line's).
 
@@ -275,17 +276,23 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
     (every unfinished operation read each round: 50 GETs a round at first, web work beside the workers'),
     printed for comparison only."""
 
+    cpu = {}
+
     def one(prefix: str, follow) -> tuple[float, float]:
         settle(logs=LOGS)
         body = [{"name": f"{prefix}{RUN}-{i}", "cluster": cluster.pk} for i in range(BATCH)]
+        cpu.setdefault(prefix, []).append(meter.read())
         began = time.perf_counter()
         answer = portal.call("POST", "networks/batch/", json=body)
         posted = time.perf_counter() - began
+        cpu[prefix].append(meter.read())
         refused = [result for result in answer["results"] if result["error"]]
         if refused:
             raise SystemExit(f"the bulk create refused {len(refused)} networks, the first: {refused[0]['error']}")
         follow([result["operation"]["id"] for result in answer["results"]])
-        return posted, time.perf_counter() - began
+        ended = time.perf_counter() - began
+        cpu[prefix].append(meter.read())
+        return posted, ended
 
     def in_turn(operation_ids: list[int]) -> None:
         for pk in operation_ids:
@@ -298,6 +305,7 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float) -> float:
     posted, followed = one("k", in_turn)
     print(f"  bulk create's POST answered in {posted * 1000:.1f} ms")
     bulk = line(f"bulk create ({BATCH} in one POST / in a row)", followed, docker_batch)
+    cpu_per_create(meter, *cpu["k"], case=f"cpu per create, bulk ({BATCH} in one POST)")
     _, every_round = one("m", portal.wait)
     line("bulk create, all unfinished polled", every_round, docker_batch)
     return bulk
@@ -311,8 +319,9 @@ def warm(portal: Portal) -> None:
         list(pool.map(lambda _: portal.call("GET", "networks/"), range(BATCH)))
 
 
-def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict) -> float:
-    """Print the batch's CPU per network by part; return the web's POSTs + the worker's, in ms.
+def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict, case: str = "") -> float:
+    """Print the batch's CPU per network by part (`case`: what the line names); return the web's POSTs + the
+    worker's, in ms.
 
     The web's part is its CPU while the POSTs were answered: after them it only answers the bench's own
     polls (each unfinished operation read every POLL seconds), a cost of how long the batch lasts, not of a
@@ -323,7 +332,7 @@ def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict) -> f
     spent = {part: seconds * 1000 / BATCH for part, seconds in CpuMeter.spent(began, ended).items()}
     polled = spent["web"] - web
     print(
-        f"cpu per create (batch of {BATCH})        web {web:.1f} ms + worker {spent['worker']:.1f} ms = "
+        f"{case or f'cpu per create (batch of {BATCH})       '} web {web:.1f} ms + worker {spent['worker']:.1f} ms = "
         f"{web + spent['worker']:.1f} ms; postgres {spent['postgres']:.1f} ms; "
         f"the bench's polls {polled:.1f} ms more in the web"
     )

@@ -28,14 +28,18 @@ from networks.services.containers.images import cluster_images_run
 from networks.services.containers.logs import container_logs_read
 from networks.services.diagnostics import container_diagnose_run
 from networks.services.networks.inspect import network_inspect_live
+from networks.services.networks.run_together import networks_create_run_together
 from networks.services.operations import (
     RECOVERY_GRACE_SECONDS,
     OperationNotStartable,
+    operation_enqueue,
     operation_fail,
+    operation_hand_over,
     operation_recover_orphans,
     operation_start,
     operation_wait,
     operations_send_unsent,
+    operations_start,
 )
 from networks.services.runners import operation_give_up, runner_for
 from networks.services.watch import operation_watched
@@ -103,37 +107,48 @@ class OperationTask(Task):
         back to queued under it (Celery's on_retry runs after the message is sent). Not on the last try."""
         if self.request.retries >= self.max_retries:
             return
-        if is_database_fault(exc):
-            reconnect()
-            message, waits_on = WAITING_FOR_DATABASE, Operation.WaitsOn.DATABASE
-        elif isinstance(exc, StateStoreUnavailable):
-            message, waits_on = f"Waiting for the cluster: {_sentence(exc)[0]}", Operation.WaitsOn.STATE_STORE
-        else:
-            message, waits_on = f"Waiting for the cluster: {_sentence(exc)[0]}", Operation.WaitsOn.CLUSTER
-        try:
-            operation_wait(operation_id=operation_id, message=message, waits_on=waits_on)
-        except DATABASE_FAULTS:  # still down: the operation stays running, and recovery hands it over
-            reconnect()
-            logger.warning("operation %s: could not record its wait, the database does not answer", operation_id)
+        _note_wait(operation_id, exc)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if is_database_fault(exc):
-            reconnect()
-        message, code = _sentence(exc)
-        if code == "internal_error":
-            logger.error("operation %s failed unexpectedly", args[0], exc_info=(type(exc), exc, einfo.tb))
-        operation = Operation.objects.filter(pk=args[0]).first()
-        # A failed one was given up while this run went on: what the run made since is cleaned up too.
-        if operation is None or operation.status == Operation.Status.SUCCEEDED:
-            return
-        # Clean up first, so that whoever sees the operation failed also sees what it left tidied up.
-        cleanup = runner_for(operation).failed
-        if cleanup is not None:
-            try:
-                cleanup(operation=operation)
-            except Exception:  # clean-up is best effort; reconcile finishes it
-                logger.exception("clean-up after operation %s failed", operation.pk)
-        operation_fail(operation_id=args[0], error=message, code=code)
+        _operation_failed(args[0], exc, einfo.tb)
+
+
+def _note_wait(operation_id: int, exc: Exception) -> bool:
+    """RUNNING -> QUEUED, saying what the operation waits for; False when it could not be noted."""
+    if is_database_fault(exc):
+        reconnect()
+        message, waits_on = WAITING_FOR_DATABASE, Operation.WaitsOn.DATABASE
+    elif isinstance(exc, StateStoreUnavailable):
+        message, waits_on = f"Waiting for the cluster: {_sentence(exc)[0]}", Operation.WaitsOn.STATE_STORE
+    else:
+        message, waits_on = f"Waiting for the cluster: {_sentence(exc)[0]}", Operation.WaitsOn.CLUSTER
+    try:
+        return operation_wait(operation_id=operation_id, message=message, waits_on=waits_on)
+    except DATABASE_FAULTS:  # still down: the operation stays running, and recovery hands it over
+        reconnect()
+        logger.warning("operation %s: could not record its wait, the database does not answer", operation_id)
+        return False
+
+
+def _operation_failed(operation_id: int, exc: BaseException, tb=None) -> None:
+    """An operation's run failed for good: its error sentence, after its runner's clean-up."""
+    if is_database_fault(exc):
+        reconnect()
+    message, code = _sentence(exc)
+    if code == "internal_error":
+        logger.error("operation %s failed unexpectedly", operation_id, exc_info=(type(exc), exc, tb))
+    operation = Operation.objects.filter(pk=operation_id).first()
+    # A failed one was given up while this run went on: what the run made since is cleaned up too.
+    if operation is None or operation.status == Operation.Status.SUCCEEDED:
+        return
+    # Clean up first, so that whoever sees the operation failed also sees what it left tidied up.
+    cleanup = runner_for(operation).failed
+    if cleanup is not None:
+        try:
+            cleanup(operation=operation)
+        except Exception:  # clean-up is best effort; reconcile finishes it
+            logger.exception("clean-up after operation %s failed", operation.pk)
+    operation_fail(operation_id=operation_id, error=message, code=code)
 
 
 @shared_task(name=queue.GIVE_UP_OPERATION, acks_late=True, soft_time_limit=120, time_limit=150)
@@ -147,6 +162,42 @@ def give_up_operation_task(operation_id: int) -> bool:
 def run_operation_task(self, operation_id: int) -> str:
     """Every kind of operation: the runner comes from the operation's kind (services/runners.py)."""
     return self.run_operation(operation_id)
+
+
+@shared_task(
+    bind=True,
+    name=queue.RUN_OPERATIONS,
+    acks_late=True,
+    ignore_result=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=240,
+    time_limit=270,
+)
+def run_operations_task(self, operation_ids: list[int]) -> str:
+    """A batch's slice of network creates, run together (services/networks/run_together.py). One that
+    fails is handled alone, as its own run would handle it; one this task cannot start is skipped. A
+    worker lost mid-way leaves its operations running under this task's id: recovery hands each to a run
+    of its own."""
+    operations = operations_start(operation_ids=operation_ids, task_id=self.request.id)
+    together = [operation for operation in operations if operation.kind == Operation.Kind.NETWORK_CREATE]
+    for operation in operations:
+        if operation.kind != Operation.Kind.NETWORK_CREATE:  # never sent together: its own run does it
+            operation_hand_over(operation=operation)
+    networks_create_run_together(operations=together, failed=_failed_alone)
+    return "done"
+
+
+def _failed_alone(operation: Operation, exc: BaseException) -> None:
+    """One operation of a run of several failed: what its own run would do. A wait (the cluster, its
+    Consul, the database) goes on in a run of its own (`networks.run_operation`, retried with backoff);
+    anything else fails it with its sentence and its clean-up."""
+    if isinstance(exc, StateStoreUnavailable):
+        exc = state_store_outage(operation=operation, outage=exc)
+    if isinstance(exc, OperationTask.autoretry_for):
+        if _note_wait(operation.pk, exc):
+            operation_enqueue(operation=operation)
+        return
+    _operation_failed(operation.pk, exc, exc.__traceback__)
 
 
 @shared_task(name=queue.NETWORK_INSPECT, soft_time_limit=30, time_limit=40)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 from collections.abc import Iterator
@@ -92,6 +93,30 @@ def kv_index(address: ConsulEndpoint | str, prefix: str) -> int:
 def kv_delete(address: ConsulEndpoint | str, key: str, *, recurse: bool = False) -> None:
     with translated():
         client(address).kv.delete(key, recurse=recurse)
+
+
+TXN_MAX_OPS = 64  # Consul's limit of operations in one transaction
+
+
+def kv_put_all(address: ConsulEndpoint | str, items: list[tuple[str, str]], *, create: bool = False) -> bool:
+    """Write many keys in Consul transactions of TXN_MAX_OPS each (one commit of Consul's log per
+    transaction instead of one per key). With `create`, each key is written only when it does not exist
+    yet (check-and-set 0): False when a transaction met a key that exists, and none of its keys was written
+    (the keys of the transactions before it were)."""
+    verb = {"Verb": "cas", "Index": 0} if create else {"Verb": "set"}
+    for start in range(0, len(items), TXN_MAX_OPS):
+        payload = [
+            {"KV": {**verb, "Key": key, "Value": base64.b64encode(value.encode("utf-8")).decode("ascii")}}
+            for key, value in items[start : start + TXN_MAX_OPS]
+        ]
+        try:
+            with translated():
+                client(address).txn.put(payload)
+        except EngineError as error:
+            if create and (error.raw or "").startswith("409"):  # a check-and-set failed: nothing written
+                return False
+            raise
+    return True
 
 
 def kv_delete_all(address: ConsulEndpoint | str, *, keys: list[str], trees: list[str] | None = None) -> None:

@@ -253,17 +253,7 @@ def subnet_release(*, allocation: SubnetAllocation) -> None:
 def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
     """Create the block's key with check-and-set 0: a second writer fails instead of overwriting."""
     cluster = allocation.cluster
-    key = subnet_key(cluster, allocation.cidr)
-    value = json.dumps(
-        {
-            "allocation": allocation.pk,
-            "cidr": allocation.cidr,
-            "owner": allocation.owner,
-            "network": allocation.network_id,
-            "tenant": allocation.network.tenant.slug if allocation.network and allocation.network.tenant else "",
-        },
-        sort_keys=True,
-    )
+    key, value = subnet_reservation(allocation)
     if consul_engine.kv_put(cluster.consul, key, value, cas=0):
         return
     existing = consul_engine.kv_get(cluster.consul, key)
@@ -275,6 +265,29 @@ def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
         "Reconcile the cluster, then try again.",
         "subnet",
     )
+
+
+def subnets_reserve_in_consul(*, cluster: Cluster, allocations: list[SubnetAllocation]) -> bool:
+    """Create the keys of many blocks of `cluster` with check-and-set 0, in Consul transactions: False when
+    one of them exists already (then that transaction wrote none: reserve each alone, which tells a block
+    of ours from another writer's)."""
+    return consul_engine.kv_put_all(cluster.consul, [subnet_reservation(a) for a in allocations], create=True)
+
+
+def subnet_reservation(allocation: SubnetAllocation) -> tuple[str, str]:
+    """The block's key in the cluster's state store and the value this portal writes there."""
+    key = subnet_key(allocation.cluster, allocation.cidr)
+    value = json.dumps(
+        {
+            "allocation": allocation.pk,
+            "cidr": allocation.cidr,
+            "owner": allocation.owner,
+            "network": allocation.network_id,
+            "tenant": allocation.network.tenant.slug if allocation.network and allocation.network.tenant else "",
+        },
+        sort_keys=True,
+    )
+    return key, value
 
 
 def subnet_reservations_elsewhere(*, cluster: Cluster) -> dict[str, str]:

@@ -65,22 +65,32 @@ def portal_chose_block(operation: Operation) -> bool:
     return bool(operation.params.get("block_chosen_by_portal"))
 
 
-def network_build(*, operation: Operation, network: Network) -> dict:
+NOT_TRIED = object()
+
+
+def network_build(*, operation: Operation, network: Network, created=NOT_TRIED) -> dict:
     """Create the Docker network (or find the one an earlier try made) and check the swarm built it;
-    `network`'s subnet and gateway change when the portal steps past a block the swarm holds."""
+    `network`'s subnet and gateway change when the portal steps past a block the swarm holds.
+
+    `created`: what a first try made beside this run (`network_create_call`, run_together.py) said."""
     cluster = network.cluster
     retries = steps = 0
     while True:
         # Only a delivery after an earlier one (a retry, a worker lost mid-way) can find its network made.
-        found = docker_engine.find_networks(cluster.docker, labels=made_by(network)) if operation.attempts > 1 else []
-        if found:
-            attrs: dict | None = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
+        found = (
+            docker_engine.find_networks(cluster.docker, labels=made_by(network))
+            if operation.attempts > 1 and created is NOT_TRIED
+            else []
+        )
+        attrs: dict | None
+        if created is not NOT_TRIED:
+            attrs, created = created, NOT_TRIED
+        elif found:
+            attrs = docker_engine.network_allocated(cluster.docker, found[0]["Id"])
             operation_progress(operation=operation, message="Found the network made by an earlier try; using it.")
         else:
-            operation_progress(
-                operation=operation, message=f"Creating overlay network {network.name} on {network.subnet}."
-            )
-            attrs = _create(cluster, network)
+            operation_progress(operation=operation, message=creating_note(network))
+            attrs = network_create_call(network)
         if attrs is not None and not docker_engine.network_is_broken(attrs):
             _check_built_as_asked(cluster, network, attrs)
             return attrs
@@ -126,8 +136,14 @@ def network_build(*, operation: Operation, network: Network) -> dict:
         time.sleep(BUILD_RETRY_SECONDS * retries)
 
 
-def _create(cluster: Cluster, network: Network) -> dict | None:
-    """The new network's attributes; None when Docker refused the subnet as overlapping another network."""
+def creating_note(network: Network) -> str:
+    return f"Creating overlay network {network.name} on {network.subnet}."
+
+
+def network_create_call(network: Network) -> dict | None:
+    """The new network's attributes; None when Docker refused the subnet as overlapping another network.
+    Docker only: a batch's run makes these calls side by side in threads (run_together.py)."""
+    cluster = network.cluster
     try:
         return docker_engine.create_overlay_network(
             cluster.docker,

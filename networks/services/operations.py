@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import logging
 import operator
 import uuid
@@ -67,9 +69,14 @@ def operation_new(
     )
 
 
-def operations_create(operations: list[Operation]) -> list[Operation]:
+def operations_create(operations: list[Operation], *, together: int = 1) -> list[Operation]:
     """Record a batch's operations (from `operation_new`) in one INSERT and send them together once the
-    surrounding transaction commits."""
+    surrounding transaction commits. `together`: up to that many consecutive ones share a task id and
+    one message (`networks.run_operations`), so that one worker runs them side by side."""
+    for start in range(0, len(operations), together) if together > 1 else ():
+        task_id = str(uuid.uuid4())
+        for operation in operations[start : start + together]:
+            operation.celery_task_id = task_id
     Operation.objects.bulk_create(operations)
     operations_send_on_commit(operations)
     return operations
@@ -117,12 +124,16 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
     hook): what a worker's `started` is measured from (bench/e2e.py).
     """
     now = timezone.now()
-    sent = []
+    sent: list[tuple[Operation, str]] = []
     try:
         with queue.producer() as producer:
-            for operation, task_id in sending:
-                queue.send(queue.RUN_OPERATION, operation.pk, task_id=task_id, producer=producer)
-                sent.append((operation, task_id))
+            for task_id, grouped in itertools.groupby(sending, key=operator.itemgetter(1)):
+                group = list(grouped)
+                if len(group) == 1:
+                    queue.send(queue.RUN_OPERATION, group[0][0].pk, task_id=task_id, producer=producer)
+                else:  # operations that share a task id (operations_create's `together`) share its message
+                    queue.send(queue.RUN_OPERATIONS, [op.pk for op, _ in group], task_id=task_id, producer=producer)
+                sent.extend(group)
     except OperationalError as error:
         for operation, _ in sending[len(sent) :]:
             _wait_for_queue(operation, error)
@@ -169,11 +180,49 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     The operation comes with its cluster, team, network and container, read in the same query: every
     runner needs them. The network's cluster and team are the operation's when they are the same rows (not
     read twice: the cluster is the widest row, and its key is opened once per copy)."""
-    operation = (
-        Operation.objects.select_related("cluster", "tenant", "network", "container")
-        .select_for_update(of=("self",))
-        .get(pk=operation_id)
-    )
+    operation = _with_rows(Operation.objects.filter(pk=operation_id)).get()
+    _start(operation, task_id=task_id)
+    operation.save(update_fields=START_FIELDS)
+    _announce(operation)
+    return operation
+
+
+START_FIELDS = ["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"]
+
+
+@transaction.atomic
+def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operation]:
+    """operation_start for the operations of one task (a batch's slice), in one read and one write: those
+    this task may start, in the order of their ids; the others (finished, running, or handed to another
+    task) are skipped as operation_start's stale deliveries are. Operations of one swarm and team share
+    its rows."""
+    started: list[Operation] = []
+    rows: dict[tuple[str, int | None], object] = {}
+    for operation in _with_rows(Operation.objects.filter(pk__in=operation_ids).order_by("pk")):
+        operation.cluster = rows.setdefault(("cluster", operation.cluster_id), operation.cluster)
+        operation.tenant = rows.setdefault(("tenant", operation.tenant_id), operation.tenant)
+        try:
+            _start(operation, task_id=task_id)
+        except OperationNotStartable as exc:
+            logger.info("skipping delivery: %s", exc)
+            continue
+        started.append(operation)
+    now = timezone.now()
+    for operation in started:
+        operation.updated = now
+    Operation.objects.bulk_update(started, START_FIELDS)
+    for operation in started:
+        _announce(operation)
+    return started
+
+
+def _with_rows(operations):
+    """Operations locked, with their cluster, team, network and container read in the same query."""
+    return operations.select_related("cluster", "tenant", "network", "container").select_for_update(of=("self",))
+
+
+def _start(operation: Operation, *, task_id: str) -> None:
+    """QUEUED -> RUNNING in memory, for the task that owns it; OperationNotStartable otherwise."""
     network = operation.network
     if network is not None and network.cluster_id == operation.cluster_id:
         network.cluster = operation.cluster
@@ -183,7 +232,7 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
         operation.celery_task_id and operation.celery_task_id != task_id
     ):
         raise OperationNotStartable(
-            f"operation {operation_id} is {operation.status} under task {operation.celery_task_id}"
+            f"operation {operation.pk} is {operation.status} under task {operation.celery_task_id}"
         )
     operation.status = Operation.Status.RUNNING
     operation.attempts += 1
@@ -191,9 +240,6 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     operation.progress = _append(operation, "Running.")
     if operation.waits_on in ENDED_BY_A_WORKER:  # a worker took it, on a database that answers
         operation.waits_on, operation.waiting_since = WaitsOn.NOTHING, None
-    operation.save(update_fields=["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"])
-    _announce(operation)
-    return operation
 
 
 def operation_progress(*, operation: Operation, message: str) -> None:
@@ -207,31 +253,51 @@ def operation_transfer(*, operation: Operation, transfer: dict) -> None:
     _note(operation, transfer=transfer)
 
 
+def operations_progress(notes: list[tuple[Operation, str]]) -> None:
+    """operation_progress for several operations at once (a batch's run): one UPDATE for all."""
+    now = timezone.now()
+    for operation, message in notes:
+        operation.progress, operation.updated = _append(operation, message), now
+    with _noting():
+        Operation.objects.bulk_update([operation for operation, _ in notes], ["progress", "updated"])
+        for operation, _ in notes:
+            _announce(operation)
+
+
 def _note(operation: Operation, **fields) -> None:
-    """Write what an operation says along the way. On PostgreSQL the commit does not wait for the disk
-    (synchronous_commit off, for this transaction only): a crash could lose the last notes, never a
+    """Write what an operation says along the way (`_noting`)."""
+    with _noting():
+        Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
+        _announce(operation)
+
+
+@contextlib.contextmanager
+def _noting():
+    """A transaction for what operations say along the way. On PostgreSQL the commit does not wait for the
+    disk (synchronous_commit off, for this transaction only): a crash could lose the last notes, never a
     change of state, and a worker no longer waits a disk flush for each step it reports."""
     with transaction.atomic():
         if transaction.get_connection().vendor == "postgresql":
             with transaction.get_connection().cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
-        _announce(operation)
+        yield
 
 
 @transaction.atomic
-def operation_wait(*, operation_id: int, message: str, waits_on: str = WaitsOn.CLUSTER) -> None:
+def operation_wait(*, operation_id: int, message: str, waits_on: str = WaitsOn.CLUSTER) -> bool:
     """RUNNING -> QUEUED while the task waits to retry because `waits_on` (the cluster, its Consul, the
-    portal's database) did not answer; since its first unanswered call when that wait was already noted."""
+    portal's database) did not answer; since its first unanswered call when that wait was already noted.
+    False when it was not running."""
     operation = Operation.objects.select_for_update().get(pk=operation_id)
     if operation.status != Operation.Status.RUNNING:
-        return
+        return False
     operation.status = Operation.Status.QUEUED
     operation.progress = _append(operation, message)
     if operation.waits_on != waits_on:
         operation.waits_on, operation.waiting_since = waits_on, timezone.now()
     operation.save(update_fields=["status", "progress", "waits_on", "waiting_since", "updated"])
     _announce(operation)
+    return True
 
 
 @transaction.atomic
@@ -320,6 +386,11 @@ def _resend(operation: Operation, *, status: str, message: str | None) -> bool:
         _announce(locked)
         operation_enqueue(operation=locked)
     return True
+
+
+def operation_hand_over(*, operation: Operation) -> bool:
+    """A running operation a task of several started but does not run: to a run of its own."""
+    return _resend(operation, status=Operation.Status.RUNNING, message="Handed to a run of its own.")
 
 
 def operations_send_unsent() -> list[int]:

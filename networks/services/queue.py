@@ -22,6 +22,7 @@ from plumbing.errors import USER_ERRORS, ServiceError
 logger = logging.getLogger(__name__)
 
 RUN_OPERATION = "networks.run_operation"
+RUN_OPERATIONS = "networks.run_operations"  # several operations of one batch, run side by side
 GIVE_UP_OPERATION = "networks.give_up_operation"
 NETWORK_INSPECT = "networks.network_inspect"
 CLUSTER_REFRESH_HEALTH = "networks.cluster_refresh_health"

@@ -70,6 +70,12 @@ def state_network_write(*, network: Network) -> None:
     _put(network, network_key(network), network_document(network))
 
 
+def state_networks_write(*, cluster: Cluster, networks: list[Network]) -> None:
+    """Write the documents of many networks of `cluster` in Consul transactions (state_network_write's, together)."""
+    items = [(network_key(network), json.dumps(network_document(network), sort_keys=True)) for network in networks]
+    consul_engine.kv_put_all(cluster.consul, items)
+
+
 def state_network_delete(*, network: Network, release_subnet: bool = False) -> None:
     """Forget the network and its endpoints (and, with `release_subnet`, its block's reservation) at once."""
     keys = [network_key(network)]

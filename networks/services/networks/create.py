@@ -32,6 +32,11 @@ from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_stat
 
 logger = logging.getLogger(__name__)
 
+# A batch's creates go to the workers in messages of up to this many (run_together.py), so that a
+# batch of 50 is shared by two workers and each makes its Docker networks side by side.
+RUN_TOGETHER = 25
+WRITING_STATE = "Writing the network to the cluster's state store."
+
 
 @dataclass(frozen=True)
 class NetworkAsked:
@@ -188,7 +193,7 @@ def networks_queue(
         )
         for network, plan in held
     ]
-    operations_create(operations)
+    operations_create(operations, together=RUN_TOGETHER)
     operation_changes_record(actor=actor, action="network.create", operations=operations)
     return operations
 
@@ -219,18 +224,23 @@ def network_create_run(*, operation: Operation) -> None:
     network_reserve(operation=operation, network=network)
     attrs = network_build(operation=operation, network=network)
     network.docker_id = attrs["Id"]
-    operation_progress(operation=operation, message="Writing the network to the cluster's state store.")
+    operation_progress(operation=operation, message=WRITING_STATE)
     state_network_write(network=network)
     with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
-        # As it is now: staff may have given the create up meanwhile (then this refuses, and the clean-up
-        # of the failure removes what was made).
         network.status = Network.objects.select_for_update().values_list("status", flat=True).get(pk=network.pk)
-        set_status(network, Network.Status.ACTIVE)
-        operation_succeed(
-            operation=operation,
-            message=f"Network {network.name} is active: {network.docker_id}",
-            result={"id": network.docker_id},
-        )
+        network_activate(operation=operation, network=network)
+
+
+def network_activate(*, operation: Operation, network: Network) -> None:
+    """In the transaction that locked the network's row and read its status into `network`: the network
+    active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
+    refuses, and the clean-up of the failure removes what was made)."""
+    set_status(network, Network.Status.ACTIVE)
+    operation_succeed(
+        operation=operation,
+        message=f"Network {network.name} is active: {network.docker_id}",
+        result={"id": network.docker_id},
+    )
 
 
 def network_create_failed(*, operation: Operation) -> None:

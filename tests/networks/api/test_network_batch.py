@@ -186,3 +186,28 @@ def test_idempotency_key_makes_the_batch_once_and_replays_its_answer(team):
     # a key of a single create is not a batch's
     assert team.api().post("networks/", {"name": "c"}, headers={"Idempotency-Key": "one"}).status_code == 202
     assert_error(batch(api, [{"name": "c"}], headers={"Idempotency-Key": "one"}), 422, "idempotency_key_reused")
+
+
+def test_a_batch_is_sent_in_slices_that_share_a_task_id_and_a_message(
+    team, monkeypatch, django_capture_on_commit_callbacks
+):
+    from networks.services import queue
+    from networks.services.networks.create import RUN_TOGETHER
+
+    sent = []
+    monkeypatch.setattr(queue, "send", lambda name, *args, task_id, producer=None: sent.append((name, args, task_id)))
+    with django_capture_on_commit_callbacks(execute=True):
+        body = accepted(batch(team.api(), [{"name": f"s{i}"} for i in range(RUN_TOGETHER + 2)]))
+    ids = [result["operation"]["id"] for result in body["results"]]
+    operations = list(Operation.objects.filter(pk__in=ids).order_by("pk"))
+    first, rest = operations[:RUN_TOGETHER], operations[RUN_TOGETHER:]
+    assert len({op.celery_task_id for op in first}) == 1 and len({op.celery_task_id for op in rest}) == 1
+    assert sent == [
+        (queue.RUN_OPERATIONS, (ids[:RUN_TOGETHER],), first[0].celery_task_id),
+        (queue.RUN_OPERATIONS, (ids[RUN_TOGETHER:],), rest[0].celery_task_id),
+    ]
+    assert all(op.sent is not None and op.waits_on == Operation.WaitsOn.WORKER for op in operations)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        one = accepted(batch(team.api(), [{"name": "alone"}]))["results"][0]["operation"]
+    assert sent == [(queue.RUN_OPERATION, (one["id"],), Operation.objects.get(pk=one["id"]).celery_task_id)]

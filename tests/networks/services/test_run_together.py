@@ -1,0 +1,85 @@
+"""A batch's creates run together by the real worker (`networks.run_operations`) on the real local cluster:
+each network that fails fails alone, as its single create would, and a dead worker's batch is recovered."""
+
+import os
+import signal
+
+import pytest
+
+from networks.engine import docker as docker_engine
+from networks.models import Network, Operation
+from networks.services.networks.batch import BatchItem, networks_create_batch
+from portal.actors import Actor
+from tests.support import consul_state, first_team, wait_for_operation, wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.worker]
+
+
+def batch(cluster, items: list[dict]) -> list[Operation]:
+    outcomes = networks_create_batch(
+        actor=Actor.system("tests"),
+        tenant=first_team(cluster),
+        items=[BatchItem(index=i, name=f["name"], cluster=cluster, fields=f) for i, f in enumerate(items)],
+    )
+    assert all(outcome.error is None for outcome in outcomes), [outcome.error for outcome in outcomes]
+    return [outcome.operation for outcome in outcomes]
+
+
+def test_a_batch_runs_together_and_a_refused_network_fails_alone(celery_worker_process, tenant_cluster):
+    cluster = tenant_cluster
+    # A block the swarm holds with a network the portal does not know of (made since the last reconcile).
+    docker_engine.create_overlay_network(
+        cluster.docker,
+        "cli-held",
+        subnet="10.98.0.0/24",
+        gateway="10.98.0.1",
+        labels={"overlay-portal.cluster": str(cluster.uid)},  # so the fixture cleans it up
+    )
+    items = [{"name": f"together-{i}"} for i in range(9)]
+    items.insert(4, {"name": "clashing", "subnet": "10.98.0.0/24"})
+    operations = [wait_for_operation(operation) for operation in batch(cluster, items)]
+
+    assert len({operation.celery_task_id for operation in operations}) == 1, "one message for the slice"
+    clashing = operations.pop(4)
+    assert clashing.status == Operation.Status.FAILED
+    assert clashing.error_code == "network_broken"
+    assert "it clashes with a network the swarm already has on 10.98.0.0/24" in clashing.error
+    assert Network.objects.get(pk=clashing.network_id).status == Network.Status.FAILED
+    for operation in operations:
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        network = Network.objects.get(pk=operation.network_id)
+        assert network.status == Network.Status.ACTIVE and network.docker_id
+        assert operation.progress[-1]["message"] == f"Network {network.name} is active: {network.docker_id}"
+        assert [p["message"] for p in operation.progress[1:-1]] == [
+            "Running.",
+            f"Reserving {network.subnet} in the cluster's state store.",
+            f"Creating overlay network {network.name} on {network.subnet}.",
+            "Writing the network to the cluster's state store.",
+        ]
+        assert consul_state(network)["network"]["id"] == network.docker_id
+    found = docker_engine.find_networks(cluster.docker, labels=[f"overlay-portal.cluster={cluster.uid}"])
+    assert sorted(n["Name"] for n in found) == sorted(["cli-held", *(f"together-{i}" for i in range(9))])
+
+
+def test_a_dead_workers_batch_is_finished_by_the_next_worker(celery_worker_process, tenant_cluster):
+    cluster = tenant_cluster
+    worker = celery_worker_process
+    manager_pid = int(open("/run/overlay-portal/node1/docker.pid").read())
+    os.kill(manager_pid, signal.SIGSTOP)  # the manager hangs: the creates are caught mid-flight
+    try:
+        operations = batch(cluster, [{"name": f"survivor-{i}"} for i in range(3)])
+        wait_until(
+            lambda: all(Operation.objects.get(pk=op.pk).status == Operation.Status.RUNNING for op in operations),
+            timeout=60,
+        )
+        worker.kill()
+    finally:
+        os.kill(manager_pid, signal.SIGCONT)
+
+    worker.start()  # the next worker finds the orphans and hands each to a run of its own
+    for operation in operations:
+        operation = wait_for_operation(operation, timeout=180)
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        assert any("another worker takes it over" in p["message"] for p in operation.progress)
+    found = docker_engine.find_networks(cluster.docker, labels=[f"overlay-portal.cluster={cluster.uid}"])
+    assert sorted(n["Name"] for n in found) == [f"survivor-{i}" for i in range(3)], "exactly one Docker network each"
