@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import operator
@@ -133,7 +134,11 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
         When(waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE], then=Value(WaitsOn.WORKER)), default=F("waits_on")
     )
     still_theirs = functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
-    Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
+    # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
+    # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
+    # message sent first is then a stale delivery (operation_start), or the operation has already started.
+    with _without_flush():
+        Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
     for operation, _ in sent:
         operation.sent = now
     return len(sent)
@@ -208,15 +213,23 @@ def operation_transfer(*, operation: Operation, transfer: dict) -> None:
 
 
 def _note(operation: Operation, **fields) -> None:
-    """Write what an operation says along the way. On PostgreSQL the commit does not wait for the disk
-    (synchronous_commit off, for this transaction only): a crash could lose the last notes, never a
-    change of state, and a worker no longer waits a disk flush for each step it reports."""
+    """Write what an operation says along the way, without waiting for the disk (`_without_flush`): a
+    crash could lose the last notes, never a change of state, and a worker no longer waits a disk flush
+    for each step it reports."""
+    with _without_flush():
+        Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
+        _announce(operation)
+
+
+@contextlib.contextmanager
+def _without_flush():
+    """A transaction whose commit does not wait for the disk (on PostgreSQL, synchronous_commit off for
+    this transaction only): for writes a crash may lose."""
     with transaction.atomic():
         if transaction.get_connection().vendor == "postgresql":
             with transaction.get_connection().cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
-        _announce(operation)
+        yield
 
 
 @transaction.atomic
