@@ -144,7 +144,11 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
         When(waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE], then=Value(WaitsOn.WORKER)), default=F("waits_on")
     )
     still_theirs = functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
-    Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
+    # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
+    # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
+    # message sent first is then a stale delivery (operation_start), or the operation has already started.
+    with _without_flush():
+        Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
     for operation, _ in sent:
         operation.sent = now
     return len(sent)
@@ -258,24 +262,25 @@ def operations_progress(notes: list[tuple[Operation, str]]) -> None:
     now = timezone.now()
     for operation, message in notes:
         operation.progress, operation.updated = _append(operation, message), now
-    with _noting():
+    with _without_flush():
         Operation.objects.bulk_update([operation for operation, _ in notes], ["progress", "updated"])
         for operation, _ in notes:
             _announce(operation)
 
 
 def _note(operation: Operation, **fields) -> None:
-    """Write what an operation says along the way (`_noting`)."""
-    with _noting():
+    """Write what an operation says along the way, without waiting for the disk (`_without_flush`): a
+    crash could lose the last notes, never a change of state, and a worker no longer waits a disk flush
+    for each step it reports."""
+    with _without_flush():
         Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
         _announce(operation)
 
 
 @contextlib.contextmanager
-def _noting():
-    """A transaction for what operations say along the way. On PostgreSQL the commit does not wait for the
-    disk (synchronous_commit off, for this transaction only): a crash could lose the last notes, never a
-    change of state, and a worker no longer waits a disk flush for each step it reports."""
+def _without_flush():
+    """A transaction whose commit does not wait for the disk (on PostgreSQL, synchronous_commit off for
+    this transaction only): for writes a crash may lose."""
     with transaction.atomic():
         if transaction.get_connection().vendor == "postgresql":
             with transaction.get_connection().cursor() as cursor:

@@ -66,6 +66,10 @@ class SecondWorker(WorkerProcess):
 
     name = "second-worker"
 
+    def __init__(self, log_dir):
+        # Celery's own line per task succeeded (WARNING in the portal's settings) tells its share of the work.
+        super().__init__(log_dir, env={"CELERY_TASK_LOG_LEVEL": "INFO"})
+
     def command(self) -> list[str]:
         command = super().command()
         command[-1] = f"second-{command[-1]}"
