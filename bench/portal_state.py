@@ -16,7 +16,6 @@ from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Operation
 from networks.services import queue
-from networks.tasks import waiting_task_ids
 from portal.actors import Actor
 from portal.celery import app as celery_app
 from portal.models import Membership, Tenant
@@ -47,7 +46,7 @@ def settle(quiet: float = 1.0, longest: float = 120, *, logs: str = "var/") -> N
         busy = (
             not celery_app.control.ping(timeout=1.0, limit=1)
             or Operation.objects.unfinished().exists()
-            or bool(waiting_task_ids())
+            or bool(queue.waiting_task_ids())
             or bool(queue.held_task_ids())
         )
         if busy:

@@ -9,7 +9,6 @@ gives its subnet back).
 
 from __future__ import annotations
 
-import json
 import logging
 
 from celery import Task, bootsteps, shared_task, signals
@@ -19,26 +18,23 @@ from celery.worker.request import Request as WorkerRequest
 from redis.exceptions import RedisError
 
 from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
-from networks.models import Cluster, Container, Network, Operation
+from networks.models import Cluster, Operation
 from networks.services import events, queue, reconcile
-from networks.services.clusters.connect import cluster_connect_answer
-from networks.services.clusters.health import cluster_refresh_health, cluster_test_run
+from networks.services.clusters.health import cluster_refresh_health
 from networks.services.clusters.state_store import state_store_outage
-from networks.services.containers.images import cluster_images_run
-from networks.services.containers.logs import container_logs_read
-from networks.services.diagnostics import container_diagnose_run
-from networks.services.networks.inspect import network_inspect_live
 from networks.services.networks.run_together import networks_create_run_together
-from networks.services.operations import (
+from networks.services.operation_recovery import (
     RECOVERY_GRACE_SECONDS,
+    operation_hand_over,
+    operation_recover_orphans,
+    operations_send_unsent,
+)
+from networks.services.operations import (
     OperationNotStartable,
     operation_enqueue,
     operation_fail,
-    operation_hand_over,
-    operation_recover_orphans,
     operation_start,
     operation_wait,
-    operations_send_unsent,
     operations_start,
 )
 from networks.services.runners import operation_give_up, runner_for
@@ -46,6 +42,8 @@ from networks.services.watch import operation_watched
 from plumbing.database_faults import DATABASE_FAULTS, is_database_fault, reconnect
 from plumbing.errors import ServiceError
 from portal.celery import app
+
+from . import question_tasks  # noqa: F401  (the answers to questions: registered with every worker)
 
 logger = logging.getLogger(__name__)
 
@@ -200,11 +198,6 @@ def _failed_alone(operation: Operation, exc: BaseException) -> None:
     _operation_failed(operation.pk, exc, exc.__traceback__)
 
 
-@shared_task(name=queue.NETWORK_INSPECT, soft_time_limit=30, time_limit=40)
-def network_inspect_task(network_id: int) -> dict:
-    return network_inspect_live(network=Network.objects.get(pk=network_id))
-
-
 @shared_task(
     name=queue.CLUSTER_REFRESH_HEALTH,
     acks_late=True,
@@ -225,25 +218,6 @@ def refresh_health_all_task() -> None:
         cluster_refresh_health_task.delay(cluster_id)
 
 
-def waiting_task_ids() -> set[str] | None:
-    """The task ids of the messages waiting in the task queue; None when the broker is not Redis.
-
-    Kombu keeps a Redis queue as a list of JSON messages whose headers carry the task id.
-    """
-    ids: set[str] = set()
-    with app.connection_for_read() as connection:
-        if connection.transport.driver_type != "redis":
-            return None
-        client = connection.default_channel.client
-        for queue_name in app.amqp.queues:
-            for raw in client.lrange(queue_name, 0, -1):
-                try:
-                    ids.add(json.loads(raw)["headers"]["id"])
-                except (ValueError, KeyError, TypeError):
-                    continue
-    return ids
-
-
 @shared_task(name="networks.operations_send", ignore_result=True, soft_time_limit=60, time_limit=90)
 def operations_send_task() -> list[int]:
     """Send the outbox: queued operations whose message never reached the task queue."""
@@ -256,7 +230,7 @@ def operations_recover_task() -> dict[str, list[int]]:
     sent = operations_send_unsent()
     # The queue is read before the workers are asked: a message moves from the queue to a worker,
     # so one that is in neither place when both were looked at is really lost.
-    waiting = waiting_task_ids()
+    waiting = queue.waiting_task_ids()
     held = queue.held_task_ids()
     if held is None:  # a broker that is not Redis: who holds what cannot be told
         return {"sent": sent, "recovered": []}
@@ -359,28 +333,3 @@ class HeldTaskIds(bootsteps.StartStopStep):
 
 
 app.steps["consumer"].add(HeldTaskIds)
-
-
-@shared_task(name=queue.CONTAINER_DIAGNOSE, soft_time_limit=20, time_limit=30)
-def container_diagnose_task(container_id: int, target: str, port: int | None) -> dict:
-    return container_diagnose_run(container=Container.objects.get(pk=container_id), target=target, port=port)
-
-
-@shared_task(name=queue.CONTAINER_LOGS, soft_time_limit=20, time_limit=30)
-def container_logs_task(container_id: int, tail: int, since: str | None) -> list[dict]:
-    return container_logs_read(container=Container.objects.get(pk=container_id), tail=tail, since=since)
-
-
-@shared_task(name=queue.CLUSTER_CONNECT, soft_time_limit=40, time_limit=50)
-def cluster_connect_task(sealed_bundle: dict) -> dict:
-    return cluster_connect_answer(sealed_bundle)
-
-
-@shared_task(name=queue.CLUSTER_TEST, soft_time_limit=100, time_limit=110)
-def cluster_test_task(cluster_id: int) -> dict:
-    return cluster_test_run(cluster=Cluster.objects.get(pk=cluster_id))
-
-
-@shared_task(name=queue.CLUSTER_IMAGES, soft_time_limit=20, time_limit=30)
-def cluster_images_task(cluster_id: int) -> dict[str, list[str]]:
-    return cluster_images_run(cluster=Cluster.objects.get(pk=cluster_id))

@@ -26,6 +26,7 @@ import copy
 import logging
 import secrets
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,8 +44,8 @@ _PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
 logger = logging.getLogger(__name__)
 
-_tokens: dict[str, tuple[int, float, models.Model]] = {}
-_memberships: dict[tuple, tuple[int, float, models.Model | None]] = {}
+_tokens: dict[str, tuple[int, float, Any]] = {}  # the token rows, with their user and team
+_memberships: dict[tuple, tuple[int, float, Any]] = {}  # a membership, None, or a tuple of them
 
 
 def enabled() -> bool:
@@ -165,7 +166,7 @@ def _put(store: dict, key, generation: int | None, value) -> None:
 def token_get(digest: str, generation: int | None):
     """The token row for a key's digest (with its user and team), or None when not remembered."""
     entry = _tokens.get(digest)
-    return _copy(entry[2]) if _fresh(entry, generation) else None
+    return _copy(entry[2]) if entry is not None and _fresh(entry, generation) else None
 
 
 def token_put(digest: str, generation: int | None, token) -> None:
@@ -185,7 +186,7 @@ MISSING = object()
 def membership_get(key: tuple, generation: int | None):
     """The membership (or None: none) remembered for a user, tenant and session, or MISSING."""
     entry = _memberships.get(key)
-    return _copy(entry[2]) if _fresh(entry, generation) else MISSING
+    return _copy(entry[2]) if entry is not None and _fresh(entry, generation) else MISSING
 
 
 def membership_put(key: tuple, generation: int | None, membership) -> None:
@@ -213,8 +214,8 @@ class IdentityQuerySet(models.QuerySet):
             generation_bump()
         return rows
 
-    update.alters_data = True
-    update.queryset_only = False
+    update.alters_data = True  # type: ignore[attr-defined]  # as Django marks QuerySet.update
+    update.queryset_only = False  # type: ignore[attr-defined]
 
     def bulk_create(self, *args, **kwargs):
         made = super().bulk_create(*args, **kwargs)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import logging
 import operator
 import uuid
-from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -19,14 +17,21 @@ from networks.models import Cluster, Operation
 from portal.actors import Actor
 from portal.changes import change_record
 
-from . import notices, queue
+from . import queue
+
+# The runners' progress notes come with the state machine (they are written in operation_notes.py).
+from .operation_notes import (  # noqa: F401
+    announce,
+    appended,
+    operation_progress,
+    operation_transfer,
+    operations_progress,
+    without_flush,
+)
 
 logger = logging.getLogger(__name__)
-RECOVERY_GRACE_SECONDS = 15
 # A Docker call with no answer for this long makes a running operation say it waits for the cluster.
 STALL_SECONDS = 5.0
-# A message the web is sending right now is not the outbox's to send: leave it this long.
-OUTBOX_GRACE_SECONDS = 5
 WAITING_FOR_QUEUE = (
     "Waiting for the task queue: it does not answer. The operation is sent to a worker as soon as it does; "
     "nothing to do meanwhile."
@@ -147,7 +152,7 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
     # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
     # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
     # message sent first is then a stale delivery (operation_start), or the operation has already started.
-    with _without_flush():
+    with without_flush():
         Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
     for operation, _ in sent:
         operation.sent = now
@@ -158,23 +163,14 @@ def _wait_for_queue(operation: Operation, error: Exception) -> None:
     logger.warning("operation %s waits for the task queue: %s", operation.pk, error)
     if operation.waits_on != WaitsOn.TASK_QUEUE:
         operation.waits_on, operation.waiting_since = WaitsOn.TASK_QUEUE, timezone.now()
-        operation.progress = _append(operation, WAITING_FOR_QUEUE)
+        operation.progress = appended(operation, WAITING_FOR_QUEUE)
         Operation.objects.filter(pk=operation.pk).update(
             progress=operation.progress,
             waits_on=operation.waits_on,
             waiting_since=operation.waiting_since,
             updated=timezone.now(),
         )
-        _announce(operation)
-
-
-def _append(operation: Operation, message: str) -> list:
-    return [*operation.progress, {"at": timezone.now().isoformat(), "message": message}]
-
-
-def _announce(operation: Operation) -> None:
-    """Wake whoever waits on the operation, its network or its container (?wait=, the pages) once this commits."""
-    notices.announce(notices.operation_channels(operation))
+        announce(operation)
 
 
 @transaction.atomic
@@ -187,7 +183,7 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     operation = _with_rows(Operation.objects.filter(pk=operation_id)).get()
     _start(operation, task_id=task_id)
     operation.save(update_fields=START_FIELDS)
-    _announce(operation)
+    announce(operation)
     return operation
 
 
@@ -216,7 +212,7 @@ def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operatio
         operation.updated = now
     Operation.objects.bulk_update(started, START_FIELDS)
     for operation in started:
-        _announce(operation)
+        announce(operation)
     return started
 
 
@@ -241,51 +237,9 @@ def _start(operation: Operation, *, task_id: str) -> None:
     operation.status = Operation.Status.RUNNING
     operation.attempts += 1
     operation.started = operation.started or timezone.now()
-    operation.progress = _append(operation, "Running.")
+    operation.progress = appended(operation, "Running.")
     if operation.waits_on in ENDED_BY_A_WORKER:  # a worker took it, on a database that answers
         operation.waits_on, operation.waiting_since = WaitsOn.NOTHING, None
-
-
-def operation_progress(*, operation: Operation, message: str) -> None:
-    operation.progress = _append(operation, message)
-    _note(operation, progress=operation.progress)
-
-
-def operation_transfer(*, operation: Operation, transfer: dict) -> None:
-    """How far an image pull has come (layers, bytes), for the page and the API to show as it goes."""
-    operation.transfer = transfer
-    _note(operation, transfer=transfer)
-
-
-def operations_progress(notes: list[tuple[Operation, str]]) -> None:
-    """operation_progress for several operations at once (a batch's run): one UPDATE for all."""
-    now = timezone.now()
-    for operation, message in notes:
-        operation.progress, operation.updated = _append(operation, message), now
-    with _without_flush():
-        Operation.objects.bulk_update([operation for operation, _ in notes], ["progress", "updated"])
-        for operation, _ in notes:
-            _announce(operation)
-
-
-def _note(operation: Operation, **fields) -> None:
-    """Write what an operation says along the way, without waiting for the disk (`_without_flush`): a
-    crash could lose the last notes, never a change of state, and a worker no longer waits a disk flush
-    for each step it reports."""
-    with _without_flush():
-        Operation.objects.filter(pk=operation.pk).update(**fields, updated=timezone.now())
-        _announce(operation)
-
-
-@contextlib.contextmanager
-def _without_flush():
-    """A transaction whose commit does not wait for the disk (on PostgreSQL, synchronous_commit off for
-    this transaction only): for writes a crash may lose."""
-    with transaction.atomic():
-        if transaction.get_connection().vendor == "postgresql":
-            with transaction.get_connection().cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
 
 
 @transaction.atomic
@@ -297,11 +251,11 @@ def operation_wait(*, operation_id: int, message: str, waits_on: str = WaitsOn.C
     if operation.status != Operation.Status.RUNNING:
         return False
     operation.status = Operation.Status.QUEUED
-    operation.progress = _append(operation, message)
+    operation.progress = appended(operation, message)
     if operation.waits_on != waits_on:
         operation.waits_on, operation.waiting_since = waits_on, timezone.now()
     operation.save(update_fields=["status", "progress", "waits_on", "waiting_since", "updated"])
-    _announce(operation)
+    announce(operation)
     return True
 
 
@@ -314,10 +268,10 @@ def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
     if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
         return False
     locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
-    locked.progress = _append(locked, f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it.")
+    locked.progress = appended(locked, f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it.")
     locked.save(update_fields=["waits_on", "waiting_since", "progress", "updated"])
     operation.progress, operation.waits_on, operation.waiting_since = locked.progress, locked.waits_on, since
-    _announce(locked)
+    announce(locked)
     return True
 
 
@@ -328,7 +282,7 @@ def operation_cluster_answers(*, operation_id: int) -> bool:
         waits_on=Operation.WaitsOn.NOTHING, waiting_since=None, updated=timezone.now()
     )
     if cleared:
-        _announce(Operation.objects.get(pk=operation_id))
+        announce(Operation.objects.get(pk=operation_id))
     return bool(cleared)
 
 
@@ -343,11 +297,11 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.status = Operation.Status.SUCCEEDED
     operation.finished = timezone.now()
     operation.result = result or {}
-    operation.progress = _append(operation, message)
+    operation.progress = appended(operation, message)
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
     operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
     _record_finish(operation, "operation.succeeded")
-    _announce(operation)
+    announce(operation)
     return operation
 
 
@@ -368,78 +322,11 @@ def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Op
     operation.finished = timezone.now()
     operation.error = error
     operation.error_code = code
-    operation.progress = _append(operation, f"Failed: {error}")
+    operation.progress = appended(operation, f"Failed: {error}")
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
     operation.save(
         update_fields=["status", "finished", "error", "error_code", "progress", "waits_on", "waiting_since", "updated"]
     )
     _record_finish(operation, "operation.failed")
-    _announce(operation)
+    announce(operation)
     return operation
-
-
-def _resend(operation: Operation, *, status: str, message: str | None) -> bool:
-    """Send the operation again under a new task id, if it is still as it was read (status and task)."""
-    with transaction.atomic():
-        locked = Operation.objects.select_for_update().get(pk=operation.pk)
-        if locked.status != status or locked.celery_task_id != operation.celery_task_id:
-            return False
-        locked.status = Operation.Status.QUEUED
-        if message:
-            locked.progress = _append(locked, message)
-        locked.save(update_fields=["status", "progress", "updated"])
-        _announce(locked)
-        operation_enqueue(operation=locked)
-    return True
-
-
-def operation_hand_over(*, operation: Operation) -> bool:
-    """A running operation a task of several started but does not run: to a run of its own."""
-    return _resend(operation, status=Operation.Status.RUNNING, message="Handed to a run of its own.")
-
-
-def operations_send_unsent() -> list[int]:
-    """The outbox: send every queued operation whose message never reached the task queue."""
-    cutoff = timezone.now() - timedelta(seconds=OUTBOX_GRACE_SECONDS)
-    sent = []
-    for operation in Operation.objects.filter(status=Operation.Status.QUEUED, sent__isnull=True):
-        refused = operation.waits_on == WaitsOn.TASK_QUEUE  # nobody is sending it now: no need to wait
-        if not refused and operation.updated >= cutoff:
-            continue
-        message = QUEUE_BACK if refused else None
-        if _resend(operation, status=Operation.Status.QUEUED, message=message):
-            sent.append(operation.pk)
-            logger.info("operation %s sent from the outbox", operation.pk)
-    return sent
-
-
-def operation_recover_orphans(*, live_task_ids: set[str], waiting_task_ids: set[str] | None) -> list[int]:
-    """Hand operations whose message no worker holds any more to a new task.
-
-    RUNNING ones whose task no live worker holds (a worker died mid-run), and QUEUED ones that were
-    sent but whose message is neither waiting in the task queue nor held by a live worker (it was
-    delivered to a worker that died, where it would sit unacknowledged until the visibility timeout,
-    or the task queue lost it in a restart). `waiting_task_ids` is None when the queue cannot be
-    read: queued operations are then left alone. Both only after a grace period, so a message in
-    flight is not taken for a lost one. The runners are idempotent, so the new task picks up where
-    the dead one stopped. Returns the ids handed over.
-    """
-    cutoff = timezone.now() - timedelta(seconds=RECOVERY_GRACE_SECONDS)
-    recovered = []
-    for operation in Operation.objects.filter(status=Operation.Status.RUNNING, updated__lt=cutoff):
-        if operation.celery_task_id in live_task_ids:
-            continue
-        message = "The worker running this stopped; another worker takes it over."
-        if _resend(operation, status=Operation.Status.RUNNING, message=message):
-            recovered.append(operation.pk)
-            logger.warning("operation %s was orphaned by a dead worker; requeued", operation.pk)
-    if waiting_task_ids is None:
-        return recovered
-    held = live_task_ids | waiting_task_ids
-    queued = Operation.objects.filter(status=Operation.Status.QUEUED, sent__lt=cutoff, updated__lt=cutoff)
-    for operation in [op for op in queued if op.celery_task_id not in held]:
-        message = "Its message was lost (its worker stopped, or the task queue restarted); sent again."
-        if _resend(operation, status=Operation.Status.QUEUED, message=message):
-            recovered.append(operation.pk)
-            logger.warning("queued operation %s had no live message; sent again", operation.pk)
-    return recovered

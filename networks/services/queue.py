@@ -37,7 +37,7 @@ FOLLOW_NETWORK = "networks.follow_network"
 # Each worker keeps the ids of the tasks it holds (running, prefetched, or waiting for a retry's
 # countdown) in the broker's Redis under a key of its own that lives HELD_TTL_SECONDS unless refreshed:
 # a live worker refreshes it every HELD_REFRESH_SECONDS and at once when a message reaches it, so a dead
-# worker's ids vanish within HELD_TTL_SECONDS (under services/operations.RECOVERY_GRACE_SECONDS).
+# worker's ids vanish within HELD_TTL_SECONDS (under services/operation_recovery.RECOVERY_GRACE_SECONDS).
 HELD_KEY_PREFIX = "overlay-portal:held-task-ids:"
 HELD_WORKERS_KEY = "overlay-portal:held-task-workers"  # the names of the workers that keep such a key
 HELD_REFRESH_SECONDS = 2.0
@@ -153,3 +153,22 @@ def held_task_ids() -> set[str] | None:
     if gone:
         client.srem(HELD_WORKERS_KEY, *gone)
     return held
+
+
+def waiting_task_ids() -> set[str] | None:
+    """The task ids of the messages waiting in the task queue; None when the broker is not Redis.
+
+    Kombu keeps a Redis queue as a list of JSON messages whose headers carry the task id.
+    """
+    ids: set[str] = set()
+    with current_app.connection_for_read() as connection:
+        if connection.transport.driver_type != "redis":
+            return None
+        client = connection.default_channel.client
+        for queue_name in current_app.amqp.queues:
+            for raw in client.lrange(queue_name, 0, -1):
+                try:
+                    ids.add(json.loads(raw)["headers"]["id"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return ids

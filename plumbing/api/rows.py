@@ -62,7 +62,7 @@ def _utc_iso(field: serializers.DateTimeField):
             return value
         return slow(value)
 
-    show.utc_iso = True
+    show.utc_iso = True  # type: ignore[attr-defined]  # what text_columns() looks for
     return show
 
 
@@ -132,7 +132,7 @@ class RowSerializer(serializers.ModelSerializer):
         """{alias: (column, expression)}: the model's own JSON columns shown as they are, and its times
         shown in UTC, read as text on PostgreSQL (`values_arguments`); none elsewhere."""
         if "_text_columns" not in cls.__dict__:
-            texts = {}
+            texts: dict[str, tuple[str, models.Func]] = {}
             if connection.vendor == "postgresql":
                 for _, column, show, as_is in cls.row_plan():
                     if column is None or "__" in column:

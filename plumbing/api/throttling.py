@@ -26,7 +26,7 @@ return count
 def redis_client(cache, key: str):
     """The redis-py client behind a Django RedisCache (None for another cache, such as memory's)."""
     client = getattr(cache, "_cache", None)
-    return client.get_client(key, write=True) if hasattr(client, "get_client") else None
+    return client.get_client(key, write=True) if client is not None and hasattr(client, "get_client") else None
 
 
 def cache_count(cache, key: str, timeout: int) -> int:
