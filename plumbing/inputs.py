@@ -48,6 +48,21 @@ def unstorable(value) -> tuple[str, str] | None:
     return next((reason for reason in map(unstorable, parts) if reason), None)
 
 
+def storable(value):
+    """`value` (text, or lists and objects of text, keys included) with what no column can hold written out
+    as an escape instead: a NUL as `\\x00`, a lone surrogate as `\\udxxx`. For answers that echo what was
+    sent and are kept (a batch's answer with an Idempotency-Key): the echo stays readable, the row storable."""
+    if isinstance(value, str):
+        if unstorable(value) is None:
+            return value
+        return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {storable(key): storable(part) for key, part in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(part) for part in value]
+    return value
+
+
 def column_max_length(model, name: str) -> int | None:
     """The most characters `model`'s column `name` holds; None when it has no such column or no limit."""
     try:

@@ -193,7 +193,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         ],
         responses={200: AvailablePrefixSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], url_path="available-prefixes")
+    @action(detail=True, methods=["get"], url_path="available-prefixes", pagination_class=None)  # a list of 1-100
     def available_prefixes(self, request, pk=None):
         cluster = self.get_object()
         limit = query_number(request, "limit", f"limit is a whole number from 1 to {AVAILABLE_MAX}, such as 10.")

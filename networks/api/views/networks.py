@@ -32,6 +32,7 @@ from plumbing.api.errors import service_error_body, validation_error_body
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, not_found
+from plumbing.inputs import storable
 from plumbing.prepared import PreparedRows
 from portal.actors import Actor
 from portal.tenancy import require_manage
@@ -241,7 +242,8 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
 
         def create():
             outcomes = networks_create_batch(actor=Actor.of(request), tenant=request.tenant, items=items)
-            return NetworkBatchSerializer(batch_body(outcomes), context=self.get_serializer_context()).data
+            body = NetworkBatchSerializer(batch_body(outcomes), context=self.get_serializer_context()).data
+            return storable(body)  # it echoes each item's name and refusal, and is kept with an Idempotency-Key
 
         return self.idempotent_batch(create)
 

@@ -188,6 +188,20 @@ def test_idempotency_key_makes_the_batch_once_and_replays_its_answer(team):
     assert_error(batch(api, [{"name": "c"}], headers={"Idempotency-Key": "one"}), 422, "idempotency_key_reused")
 
 
+def test_what_no_column_holds_is_echoed_escaped_and_the_answer_kept(team):
+    """A name or a field name with a NUL or a lone surrogate is refused at its place; the answer echoes it
+    escaped, so that it can be kept with its Idempotency-Key (PostgreSQL's jsonb holds neither: it was a 500)."""
+    api = team.api()
+    items = [{"name": "bad\x00name"}, {"name": "ok", "odd\x00key": 1}, {"name": "fine"}]
+    first = accepted(batch(api, items, headers={"Idempotency-Key": "odd-1"}))
+    assert (first["made"], first["refused"]) == (1, 2)
+    assert first["results"][0]["name"] == "bad\\x00name"
+    assert first["results"][0]["error"]["code"] == "nul_character"
+    assert first["results"][1]["error"]["code"] == "unknown_field"
+    assert "\x00" not in str(first) and "odd\\x00key" in first["results"][1]["error"]["message"]
+    assert accepted(batch(api, items, headers={"Idempotency-Key": "odd-1"})) == first
+
+
 def test_a_batch_is_sent_in_slices_that_share_a_task_id_and_a_message(
     team, monkeypatch, django_capture_on_commit_callbacks
 ):
