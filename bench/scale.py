@@ -169,6 +169,9 @@ def fill(cluster: Cluster, teams: list[Tenant], total: int) -> None:
     )
     Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=int(blocks[-1].broadcast_address) + 1)
     Operation.objects.bulk_create(history(cluster, networks), batch_size=2000)
+    if connection.vendor == "postgresql":  # the planner's statistics, as autovacuum keeps them after a fill
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     keys = []
     for network, allocation in zip(networks, allocations, strict=True):
         keys.append((network_key(network), network_document(network)))
