@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from networks import ipam
 from networks import labels as docker_labels
@@ -26,6 +27,7 @@ from ..allocations import (
 from ..builds import network_build, network_reserve, network_unmake
 from ..grants import grant_check_room
 from ..operations import operation_new, operation_progress, operation_succeed, operations_create
+from ..operations_together import operations_succeed
 from ..records import operation_changes_record
 from ..state import state_network_write
 from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
@@ -236,11 +238,33 @@ def network_activate(*, operation: Operation, network: Network) -> None:
     active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
     refuses, and the clean-up of the failure removes what was made)."""
     set_status(network, Network.Status.ACTIVE)
-    operation_succeed(
-        operation=operation,
-        message=f"Network {network.name} is active: {network.docker_id}",
-        result={"id": network.docker_id},
+    operation_succeed(operation=operation, message=_active_message(network), result={"id": network.docker_id})
+
+
+def networks_activate(*, operations: list[Operation]) -> list[Operation]:
+    """network_activate for several creates together, in the transaction that locked their networks' rows and
+    read their statuses into them, each network one that may become active: the operations succeeded in a
+    few statements for all (operations_succeed) and their networks made active in two UPDATEs. Returns, left
+    as they were, those whose operation was no longer running (network_activate refuses each alone)."""
+    finished = []
+    for operation in operations:
+        network = operation.network_required()
+        finished.append((operation, _active_message(network), {"id": network.docker_id}))
+    succeeded, refused = operations_succeed(finished=finished)
+    done = {operation.pk for operation in succeeded}
+    networks = [operation.network_required() for operation in operations if operation.pk in done]
+    now = timezone.now()
+    for network in networks:
+        network.status, network.updated = Network.Status.ACTIVE, now
+    Network.objects.filter(pk__in=[network.pk for network in networks]).update(
+        status=Network.Status.ACTIVE, updated=now
     )
+    Network.objects.bulk_update(networks, ["docker_id"])
+    return refused
+
+
+def _active_message(network: Network) -> str:
+    return f"Network {network.name} is active: {network.docker_id}"
 
 
 def network_create_failed(*, operation: Operation) -> None:
