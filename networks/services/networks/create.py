@@ -141,12 +141,18 @@ def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan)
     return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)])[0]
 
 
-def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, persist_floor: bool = True) -> Network:
-    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken).
+def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
+    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken)."""
+    network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+    network.save(force_insert=True)
+    subnet_hold(cluster=cluster, block=plan.block, network=network)
+    return network
 
-    `persist_floor` False: a batch persists the cluster's floor once after its holds (`subnet_floor_advance`)."""
+
+def network_new(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
+    """The network's row as `network_hold` records it, not saved yet: a batch writes its rows together."""
     asked = plan.asked
-    network = Network.objects.create(
+    return Network(
         tenant=tenant,
         cluster=cluster,
         name=asked.name,
@@ -161,8 +167,6 @@ def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, p
         attachable=bool(asked.attachable),
         created_by=actor.user,
     )
-    subnet_hold(cluster=cluster, block=plan.block, network=network, persist_floor=persist_floor)
-    return network
 
 
 def networks_queue(
