@@ -14,6 +14,7 @@ from networks import ipam
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.models import Cluster, Network, Operation, SubnetAllocation
+from plumbing.bulk import rows_update
 from plumbing.errors import ServiceError
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
@@ -248,7 +249,7 @@ def network_activate(*, operation: Operation, network: Network) -> None:
 def networks_activate(*, operations: list[Operation]) -> list[Operation]:
     """network_activate for several creates together, in the transaction that locked their networks' rows and
     read their statuses into them, each network one that may become active: the operations succeeded in a
-    few statements for all (operations_succeed) and their networks made active in two UPDATEs. Returns, left
+    few statements for all (operations_succeed) and their networks made active in one UPDATE. Returns, left
     as they were, those whose operation was no longer running (network_activate refuses each alone)."""
     finished = []
     for operation in operations:
@@ -260,10 +261,7 @@ def networks_activate(*, operations: list[Operation]) -> list[Operation]:
     now = timezone.now()
     for network in networks:
         network.status, network.updated = Network.Status.ACTIVE, now
-    Network.objects.filter(pk__in=[network.pk for network in networks]).update(
-        status=Network.Status.ACTIVE, updated=now
-    )
-    Network.objects.bulk_update(networks, ["docker_id"])
+    rows_update(networks, ["status", "docker_id", "updated"])
     return refused
 
 
