@@ -21,6 +21,7 @@ import httpx
 from . import __version__
 from .config import Profile
 from .types import (
+    BatchResult,
     ContainerRunBody,
     DiagnoseBody,
     NetworkConnectBody,
@@ -48,11 +49,13 @@ class Endpoint:
     path: str  # as the schema writes it, e.g. /api/v1/networks/{id}/
     body: type | None = None
     query: tuple[str, ...] = ()
+    many: bool = False  # the body is a list of `body`
 
 
 ENDPOINTS: dict[str, Endpoint] = {
     "networks_list": Endpoint("GET", "/api/v1/networks/", query=("name", "page", "page_size", "status")),
     "networks_create": Endpoint("POST", "/api/v1/networks/", NetworkCreateBody),
+    "networks_batch": Endpoint("POST", "/api/v1/networks/batch/", NetworkCreateBody, many=True),
     "networks_retrieve": Endpoint("GET", "/api/v1/networks/{id}/"),
     "networks_destroy": Endpoint("DELETE", "/api/v1/networks/{id}/"),
     "networks_inspect": Endpoint("GET", "/api/v1/networks/{id}/inspect/"),
@@ -73,13 +76,14 @@ ENDPOINTS: dict[str, Endpoint] = {
         "GET", "/api/v1/containers/{id}/logs/", query=("tail", "since", "timestamps", "follow")
     ),
     "containers_diagnose": Endpoint("POST", "/api/v1/containers/{id}/diagnose/", DiagnoseBody),
-    "operations_list": Endpoint("GET", "/api/v1/operations/", query=("page_size",)),
+    "operations_list": Endpoint("GET", "/api/v1/operations/", query=("page_size", "id", "status")),
     "operations_retrieve": Endpoint("GET", "/api/v1/operations/{id}/"),
     "tokens_list": Endpoint("GET", "/api/v1/tokens/", query=("page_size",)),
 }
 
 # Creates carry an Idempotency-Key: a retried command never makes two.
-IDEMPOTENT = {"networks_create", "containers_create"}
+IDEMPOTENT = {"networks_create", "networks_batch", "containers_create"}
+BATCH_MOST = 100  # networks in one POST /api/v1/networks/batch/, and operations read by id at once
 RETRIES = 3
 
 
@@ -174,6 +178,24 @@ class Api:
 
     def network_create(self, body: NetworkCreateBody) -> Operation:
         return cast(Operation, self.call("networks_create", body=body))
+
+    def networks_create_batch(self, bodies: list[NetworkCreateBody]) -> list[BatchResult]:
+        """Each network's answer, in order: its operation, or its refusal (`error`)."""
+        results: list[BatchResult] = []
+        for start in range(0, len(bodies), BATCH_MOST):
+            answer = self.call("networks_batch", body=bodies[start : start + BATCH_MOST])
+            results.extend(answer["results"])
+        return results
+
+    def operations(self, operation_ids: list[int], *, unfinished: bool = False) -> list[Operation]:
+        """The operations of `operation_ids` (those still queued or running when `unfinished`), BATCH_MOST a request."""
+        found: list[Operation] = []
+        for start in range(0, len(operation_ids), BATCH_MOST):
+            params: dict[str, Any] = {"id": ",".join(str(pk) for pk in operation_ids[start : start + BATCH_MOST])}
+            if unfinished:
+                params["status"] = ["queued", "running"]
+            found.extend(self.results("operations_list", **params))
+        return found
 
     def container_run(self, body: ContainerRunBody) -> Operation:
         return cast(Operation, self.call("containers_create", body=body))

@@ -81,6 +81,23 @@ def wait(api: Api, operation: Operation, *, timeout: float = 600) -> Operation:
     return operation
 
 
+def wait_all(api: Api, operations: list[Operation], *, timeout: float = 600) -> list[Operation]:
+    """Follow many operations to their ends in one request a round (those still unfinished, by their ids);
+    each one as it ended, in order (a failed one carries its `error`)."""
+    pending = [operation["id"] for operation in operations if operation["status"] not in FINISHED]
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        pending = [operation["id"] for operation in api.operations(pending, unfinished=True)]
+    if pending:
+        raise ApiError(
+            f"{len(pending)} operations have not finished after {timeout:.0f} s: "
+            f"follow them with `overlay ops {pending[0]} --follow`."
+        )
+    ended = {operation["id"]: operation for operation in api.operations([operation["id"] for operation in operations])}
+    return [ended[operation["id"]] for operation in operations]
+
+
 def finish(api: Api, operation: Operation, *, detach: bool, result: str | int | None = None) -> None:
     """--detach prints the operation's id at once; else wait, then print the result (a name or an id)."""
     if detach:

@@ -94,6 +94,23 @@ class Operation(TypedDict):
     created: str
 
 
+class ErrorDetail(TypedDict):
+    code: str
+    message: str
+
+
+class NetworkBatchResult(TypedDict):
+    """One network of `POST /api/v1/networks/batch/`'s answer: its operation, or why it was not made."""
+
+    index: int
+    name: str
+    operation: Operation | None
+    error: ErrorDetail | None
+
+
+BatchResult = NetworkBatchResult
+
+
 class NetworkEndpoint(TypedDict):
     container: int
     container_name: str
@@ -179,6 +196,8 @@ class ApiToken(TypedDict):
 # The schema component each response TypedDict stands for (checked by the agreement test).
 RESPONSES: dict[str, type] = {
     "Operation": Operation,
+    "NetworkBatchResult": NetworkBatchResult,
+    "ErrorDetail": ErrorDetail,
     "Progress": Progress,
     "Transfer": Transfer,
     "Network": Network,

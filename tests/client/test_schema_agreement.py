@@ -43,7 +43,9 @@ def test_each_call_is_in_the_schema_with_what_it_sends(schema, name):
         assert not (request and request.get("required")), f"{name}: the schema requires a body the client never sends"
         return
     assert request, f"{name}: the client sends a body the schema does not take"
-    body = component(schema, request["content"]["application/json"]["schema"]["$ref"])
+    sent = request["content"]["application/json"]["schema"]
+    assert (sent.get("type") == "array") == endpoint.many, f"{name}: a list on one side, an object on the other"
+    body = component(schema, (sent["items"] if endpoint.many else sent)["$ref"])
     properties = set(body["properties"])
     unknown = fields(endpoint.body) - properties - AWAITED.get(endpoint.body.__name__, set())
     assert not unknown, f"{name}: fields the schema does not know: {sorted(unknown)}"
