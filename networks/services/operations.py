@@ -14,6 +14,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
+from plumbing.prepared import PreparedObjects
 from portal.actors import Actor
 from portal.changes import change_record
 
@@ -179,8 +180,12 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
 
     The operation comes with its cluster, team, network and container, read in the same query: every
     runner needs them. The network's cluster and team are the operation's when they are the same rows (not
-    read twice: the cluster is the widest row, and its key is opened once per copy)."""
-    operation = _with_rows(Operation.objects.filter(pk=operation_id)).get()
+    read twice: the cluster is the widest row, and its key is opened once per copy). That query is compiled
+    once per worker process (`_start_read`): compiling its four joins cost more than running it."""
+    found = _start_read(pk=operation_id)
+    if not found:
+        raise Operation.DoesNotExist(f"operation {operation_id} does not exist")
+    operation = found[0]
     _start(operation, task_id=task_id)
     operation.save(update_fields=START_FIELDS)
     announce(operation)
@@ -219,6 +224,9 @@ def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operatio
 def _with_rows(operations):
     """Operations locked, with their cluster, team, network and container read in the same query."""
     return operations.select_related("cluster", "tenant", "network", "container").select_for_update(of=("self",))
+
+
+_start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk)), "pk")
 
 
 def _start(operation: Operation, *, task_id: str) -> None:
