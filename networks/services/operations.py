@@ -27,6 +27,7 @@ from .operation_notes import (  # noqa: F401
     operation_progress,
     operation_transfer,
     operations_progress,
+    progress_ending,
     without_flush,
 )
 
@@ -276,9 +277,10 @@ def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
     if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
         return False
     locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
-    locked.progress = appended(locked, f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it.")
+    stalled = f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it."
+    locked.progress = progress_ending(operation, written=locked.progress, message=stalled)  # the run's copy too
     locked.save(update_fields=["waits_on", "waiting_since", "progress", "updated"])
-    operation.progress, operation.waits_on, operation.waiting_since = locked.progress, locked.waits_on, since
+    operation.waits_on, operation.waiting_since = locked.waits_on, since
     announce(locked)
     return True
 
@@ -305,7 +307,7 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.status = Operation.Status.SUCCEEDED
     operation.finished = timezone.now()
     operation.result = result or {}
-    operation.progress = appended(operation, message)
+    operation.progress = progress_ending(run, written=operation.progress, message=message)
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
     operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
     _record_finish(operation, "operation.succeeded")
