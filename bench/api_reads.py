@@ -40,10 +40,11 @@ import time
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.served import environment  # noqa: E402
 
 LISTED = 1000
 ROUNDS = 3
@@ -52,25 +53,11 @@ ROUNDS = 3
 SAMPLES = {"inspect": 60, "list all": 10, "first page": 40}
 HTML_ROWS = 25  # the networks page's page size (plumbing/live.py)
 DATABASE = os.environ.get("BENCH_DATABASE", "bench_api_reads")
-REDIS = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '10')}"
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "10"))
 
-# As in production (DEBUG off), but over plain HTTP on 127.0.0.1. setdefault: the gunicorn processes
-# import this module too (for `floor`) and must see the same values as the process that started them.
-for name, value in dict(
-    DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-    CELERY_BROKER_URL=REDIS,
-    CACHE_URL=REDIS,
-    DJANGO_SETTINGS_MODULE="portal.settings",
-    DEBUG="false",
-    SECRET_KEY=Fernet.generate_key().decode() * 2,
-    PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
-    ALLOWED_HOSTS="127.0.0.1,localhost",
-    SECURE_SSL_REDIRECT="false",
-    SESSION_COOKIE_SECURE="false",
-    CSRF_COOKIE_SECURE="false",
-    API_THROTTLE_RATE="100000000/minute",
-    LOG_LEVEL="WARNING",
-).items():
+# As in production (bench/served.py's environment). setdefault: the gunicorn processes import this module
+# too (for `floor`) and must see the same values, keys among them, as the process that started them.
+for name, value in environment(f"postgres://postgres@127.0.0.1:5432/{DATABASE}", REDIS_DB).items():
     os.environ.setdefault(name, value)
 
 import django  # noqa: E402

@@ -9,11 +9,13 @@ with the same bundle, against the same manager and nodes.
 Cases (portal, then raw Docker, then the ratio portal / Docker):
   single create   POST /api/v1/networks/, then GET its operation every 10 ms until it succeeded
                   (median of SINGLE runs)  vs  one `docker network create` (median of SINGLE)
-  batch create    BATCH POSTs at once, until all succeeded  vs  BATCH creates one after another
-  bulk create     one POST /api/v1/networks/batch/ of BATCH networks, then its operations polled every 10 ms
-                  in turn (one GET a round, of the first not yet seen finished) until all succeeded  vs
-                  the same BATCH creates one after another; and, for comparison, a second batch whose
-                  unfinished operations are all read each round, as the batch case reads its POSTs'
+  batch create    BATCH POSTs at once, until all succeeded (followed as a script follows many operations:
+                  one GET every 10 ms of those still unfinished, by their ids, `?id=...&status=...`)  vs
+                  BATCH creates one after another
+  bulk create     one POST /api/v1/networks/batch/ of BATCH networks, then its operations followed the same
+                  way until all succeeded  vs  the same BATCH creates one after another; and, for
+                  comparison, a second batch followed one operation at a time (one GET every 10 ms, of the
+                  first not yet seen finished)'
   list            every network of a tenant holding LISTED networks, through the API (one page of
                   LISTED, following `next` if a page holds fewer), the first API page and the first HTML
                   page  vs  `docker network ls` of them all
@@ -271,10 +273,9 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float, meter: Cp
     """One POST /api/v1/networks/batch/ of BATCH networks, then its operations polled every POLL seconds until
     all succeeded, against BATCH raw creates in a row; the ratio (the last line's).
 
-    Polled in turn, as a script that needs each one's end would: one GET every POLL seconds, of the first
-    operation not yet seen finished. A second batch is then followed as the batch case follows its POSTs
-    (every unfinished operation read each round: 50 GETs a round at first, web work beside the workers'),
-    printed for comparison only."""
+    Followed as a script follows a batch (`Portal.wait`): one GET every POLL seconds of its operations still
+    unfinished, by their ids. A second batch is then followed one operation at a time (one GET every POLL
+    seconds, of the first not yet seen finished), printed for comparison only."""
 
     cpu = {}
 
@@ -302,12 +303,12 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float, meter: Cp
                 portal.failed.append(operation)
                 print(f"  operation {pk} ({operation['target']}) failed: {operation['error']}")
 
-    posted, followed = one("k", in_turn)
+    posted, followed = one("k", portal.wait)
     print(f"  bulk create's POST answered in {posted * 1000:.1f} ms")
     bulk = line(f"bulk create ({BATCH} in one POST / in a row)", followed, docker_batch)
     cpu_per_create(meter, *cpu["k"], case=f"cpu per create, bulk ({BATCH} in one POST)")
-    _, every_round = one("m", portal.wait)
-    line("bulk create, all unfinished polled", every_round, docker_batch)
+    _, one_by_one = one("m", in_turn)
+    line("bulk create, followed one by one", one_by_one, docker_batch)
     return bulk
 
 
@@ -324,7 +325,7 @@ def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict, case
     worker's, in ms.
 
     The web's part is its CPU while the POSTs were answered: after them it only answers the bench's own
-    polls (each unfinished operation read every POLL seconds), a cost of how long the batch lasts, not of a
+    polls (the unfinished operations read every POLL seconds), a cost of how long the batch lasts, not of a
     create, printed apart. The worker's part and PostgreSQL's run from the first POST to the last success."""
     meter.rescan()  # backends the web opened during the batch count from 0; those it closed are lost (rare)
     ended = {part: {**meter.read()[part], **ended[part]} for part in ended}

@@ -7,7 +7,7 @@ bench's own (SCALE_DATABASE, default bench_scale) and a Redis database of its ow
 The world. The viewed team (the bench user's) makes REAL networks (default 200) through the portal: real
 networks on the swarm, with their blocks and Consul keys. 100 other teams are granted the swarm, and the
 swarm is filled with rows for them (bulk inserts: networks with their held blocks and their Consul keys,
-spread evenly over the 100 teams) until it holds 1,000 networks; every case is measured; it is filled on to
+spread evenly over the 100 teams, and HISTORY finished operations per network) until it holds 1,000 networks; every case is measured; it is filled on to
 10,000 networks and every case is measured again. The filled rows carry no Docker id: reconcile compares a
 row with Docker by its Docker id, so to it they are networks it cannot look up and not networks missing from
 the swarm, and their Consul keys agree with the rows: a reconcile at either size finds nothing to change, over
@@ -69,6 +69,7 @@ TEAMS = 100
 REAL = int(os.environ.get("SCALE_REAL", "200"))
 BURST = int(os.environ.get("SCALE_BURST", "500"))
 RUNS, CREATES, RECONCILES = 15, 7, 7
+HISTORY = 10  # finished operations per filled network: its create, and the swarm's reconciles since
 DATABASE = os.environ.get("SCALE_DATABASE", "bench_scale")
 REDIS_DB = int(os.environ.get("SCALE_REDIS_DB", "6"))
 CLI_POOL = "10.{}.{}.0/24"  # the burst's networks: 10.250.0.0/16 at 1,000 and 10.251.0.0/16 at 10,000
@@ -88,7 +89,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench.portal_state import leave, prepare, settle  # noqa: E402
 from networks.engine import consul as consul_engine  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
-from networks.models import Cluster, ClusterGrant, Network, SubnetAllocation  # noqa: E402
+from networks.models import Cluster, ClusterGrant, Network, Operation, SubnetAllocation  # noqa: E402
 from networks.services.events import FollowUp, follow_up_is_own_create, network_follow  # noqa: E402
 from networks.services.reconcile import cluster_reconcile_now  # noqa: E402
 from networks.services.state import network_document, network_key, subnet_key  # noqa: E402
@@ -167,6 +168,10 @@ def fill(cluster: Cluster, teams: list[Tenant], total: int) -> None:
         batch_size=1000,
     )
     Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=int(blocks[-1].broadcast_address) + 1)
+    Operation.objects.bulk_create(history(cluster, networks), batch_size=2000)
+    if connection.vendor == "postgresql":  # the planner's statistics, as autovacuum keeps them after a fill
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     keys = []
     for network, allocation in zip(networks, allocations, strict=True):
         keys.append((network_key(network), network_document(network)))
@@ -196,6 +201,32 @@ def fill(cluster: Cluster, teams: list[Tenant], total: int) -> None:
                 for key, value in keys[start : start + CONSUL_TXN]
             ]
         )
+
+
+def history(cluster: Cluster, networks: list[Network]):
+    """What a portal holding these networks has finished: each one's create, and as many of the swarm's
+    reconciles again (HISTORY operations a network), so that what reads the unfinished operations (every
+    create's answer, the outbox, recovery) is measured beside a history ten times longer at 10,000."""
+    progress = [{"at": "2026-01-01T10:00:00+00:00", "message": "Done."}]
+    for network in networks:
+        yield Operation(
+            tenant=network.tenant,
+            cluster=cluster,
+            network=network,
+            kind=Operation.Kind.NETWORK_CREATE,
+            target=network.name,
+            status=Operation.Status.SUCCEEDED,
+            progress=progress,
+        )
+        for _ in range(HISTORY - 1):
+            yield Operation(
+                tenant=network.tenant,
+                cluster=cluster,
+                kind=Operation.Kind.CLUSTER_RECONCILE,
+                target=cluster.name,
+                status=Operation.Status.SUCCEEDED,
+                progress=progress,
+            )
 
 
 def page_cases(cluster: Cluster) -> dict[str, tuple[str, bool]]:

@@ -25,6 +25,26 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+MAX_IDS = 100  # ids asked for at once: as many as a batch makes (POST /api/v1/networks/batch/)
+
+
+class _AtMostIds(django_filters.fields.BaseCSVField):
+    def clean(self, value):
+        ids = super().clean(value)
+        if ids and len(ids) > MAX_IDS:
+            raise forms.ValidationError(
+                f"At most {MAX_IDS} ids at once, and this asks for {len(ids)}: ask in parts.", code="too_many"
+            )
+        return ids
+
+
+class IdsFilter(django_filters.BaseInFilter, IdFilter):
+    """Objects by their ids, as one comma-separated value (`?id=101,102,103`), at most MAX_IDS: a script
+    follows a batch's operations in one request."""
+
+    base_field_class = _AtMostIds
+
+
 class DaysFilter(django_filters.NumberFilter):
     """A whole number of days."""
 
@@ -165,10 +185,11 @@ class OperationFilterSet(SortedFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Operation.Kind.choices)
     network = IdFilter(field_name="network")
     container = IdFilter(field_name="container")
+    id = IdsFilter(field_name="pk", label="Operations by id, comma-separated (a batch's): at most 100.")
 
     class Meta:
         model = Operation
-        fields = ["cluster", "status", "kind", "network", "container"]
+        fields = ["cluster", "status", "kind", "network", "container", "id"]
 
     sorting = Sorting(
         keys={"created": ("created",), "finished": ("finished",), "status": ("status",), "kind": ("kind",)},

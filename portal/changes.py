@@ -6,12 +6,14 @@ callback registered with `subscribe(callback)` gets the entry (the audit log is 
 callback that fails is logged and the others still hear of the change.
 
 An outbox writes its rows beside the entry, in the same transaction: `subscribe_in_transaction(callback)`
-is called as the entry is written (outgoing webhooks record their deliveries there), so the change and
-what must be sent of it commit or roll back together. Such a callback's failure fails the change.
+is called with the entries as they are written (one, or a batch's all at once: outgoing webhooks record
+their deliveries there), so the change and what must be sent of it commit or roll back together. Such a
+callback's failure fails the change.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -24,14 +26,16 @@ from .models import AuditEntry, Tenant
 
 logger = logging.getLogger(__name__)
 Listener = Callable[[AuditEntry], None]
+Recorder = Callable[[list[AuditEntry]], None]
 OBJECT_REPR_MAX_LENGTH = 200  # the audit log's column
 
 listeners: list[Listener] = []
-recorders: list[Listener] = []
+recorders: list[Recorder] = []
 
 
-def subscribe_in_transaction(callback: Listener) -> Listener:
-    """Be called with each entry inside the transaction that records it (an outbox's rows go there)."""
+def subscribe_in_transaction(callback: Recorder) -> Recorder:
+    """Be called with the entries inside the transaction that records them (an outbox's rows go there):
+    `[entry]` for one change, a batch's entries together for `changes_record`."""
     if callback not in recorders:
         recorders.append(callback)
     return callback
@@ -61,7 +65,7 @@ def change_record(**fields) -> AuditEntry:
     """Record one change (`change_new`'s fields) and tell whoever listens."""
     entry = change_new(**fields)
     entry.save(force_insert=True)
-    _recorded(entry)
+    _recorded([entry])
     return entry
 
 
@@ -103,13 +107,13 @@ def changes_record(entries: list[AuditEntry]) -> list[AuditEntry]:
     """Record several changes (from `change_new`) in one INSERT; each is one change, told as `change_record`
     tells it."""
     AuditEntry.objects.bulk_create(entries)
-    for entry in entries:
-        _recorded(entry)
+    _recorded(entries)
     return entries
 
 
-def _recorded(entry: AuditEntry) -> None:
+def _recorded(entries: list[AuditEntry]) -> None:
     for recorder in list(recorders):
-        recorder(entry)
+        recorder(entries)
     if listeners:  # listeners subscribe when their app loads; with none, nothing waits for the commit
-        transaction.on_commit(lambda: tell_listeners(entry))
+        for entry in entries:
+            transaction.on_commit(functools.partial(tell_listeners, entry))

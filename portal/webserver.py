@@ -1,4 +1,5 @@
-"""What the web server checks before it serves: its processes count the limits in one shared place.
+"""What the web server checks and prepares before it serves: its processes count the limits in one
+shared place, and each has built what its first requests would otherwise each build (`warm`).
 
 The API's rate limit and its wrong-token limit count in Django's cache (the login lockout counts in
 the database). The default cache is each process's own memory, so N gunicorn processes would each
@@ -37,6 +38,20 @@ def unshared_cache_refusal(workers: int) -> str | None:
         "CACHE_URL to a Redis every web process reaches, such as redis://127.0.0.1:6379/1 (another database "
         "number than the task queue's), or run one web process."
     )
+
+
+def warm() -> None:
+    """Build, once per web process before it serves, what Django and Celery build on first use.
+
+    Django fills its URL resolvers' tables on the first `reverse()` (every answer's `url`), and each thread
+    that reverses before the first has finished fills them again: a gunicorn process's first burst of
+    creates spent about a sixth of its CPU there (bench/e2e.py, issue 28). Celery imports the broker's
+    transport and builds its producer pool on the first send. Nothing here connects to anything."""
+    from celery import current_app
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 (fills every resolver's tables for the default language)
+    current_app.producer_pool  # noqa: B018 (imports the transport; its connections open on first use)
 
 
 def on_starting(server) -> None:

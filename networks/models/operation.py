@@ -134,7 +134,17 @@ class Operation(models.Model):
                 name="operation_waits_on_valid",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="operation_tenant_status_idx"),
+            # The few unfinished among every operation ever made (each swarm's reconcile adds one every 5 minutes):
+            # how many are ahead of a queued one (every create's answer), the outbox's and recovery's scans,
+            # and the pages' "still changing" look read these rows only.
+            models.Index(
+                fields=["created"],
+                condition=~models.Q(status__in=[OperationStatus.SUCCEEDED, OperationStatus.FAILED]),
+                name="operation_unfinished_idx",
+            ),
+        ]
 
     @property
     def transfer_or_none(self) -> dict | None:

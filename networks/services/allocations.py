@@ -1,29 +1,33 @@
-"""Subnet and address allocation: never two holders of one block, in Carina's order.
+"""Subnet allocation: never two holders of one block, in Carina's order (addresses inside a network:
+addresses.py).
 
 Every allocation runs inside a per-cluster lock (the cluster row, `select_for_update`), computes
 its answer inside the lock, and is backed by the database (unique start address everywhere, an
 exclusion constraint on PostgreSQL). The choice costs a few index lookups whatever the number of
 allocations: the walk starts at the cluster's persisted floor (everything below it is taken) and
-jumps from one held block to the end of the next.
+jumps from one held block to the end of the next. A batch reads the held blocks above the floor once
+and chooses all its blocks in memory (`subnets_batch_begin`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
 from networks import ipam
-from networks.engine import consul as consul_engine
-from networks.models import AddressAllocation, Cluster, Network, ReservedRange, SubnetAllocation
+from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
 
-from .state import subnet_key
-
-
-class SubnetConflict(ipam.IpamError):
-    """The cluster's state store says another writer already holds the block."""
+# The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
+from .allocations_consul import (  # noqa: F401
+    SubnetConflict,
+    subnet_release_in_consul,
+    subnet_reservation,
+    subnet_reservations_elsewhere,
+    subnet_reserve_in_consul,
+    subnets_reserve_in_consul,
+)
 
 
 def cluster_lock(cluster_id: int) -> Cluster:
@@ -69,6 +73,9 @@ def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | No
 def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=None) -> list[ipam.Taken]:
     """The held block overlapping `subnet`, named as `tenant` may see it (another team's is not named)."""
     lo, hi = ipam.to_range(subnet)
+    for pending in getattr(cluster, "_batch_pending", ()):  # a batch's own blocks, not written yet: its team's
+        if pending.first <= hi and pending.last >= lo:
+            return [ipam.Taken(ipaddress.IPv4Network(pending.cidr), pending.owner)]
     row = (
         SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi)
         .select_related("network")
@@ -160,12 +167,8 @@ def subnet_hold(
     block: ipaddress.IPv4Network,
     network: Network | None = None,
     owner: str | None = None,
-    persist_floor: bool = True,
 ) -> SubnetAllocation:
-    """Record the block `subnet_choose` chose, under the same lock, and move the cluster's floor past it.
-
-    `persist_floor` False: the floor moves in memory only, and the caller persists it once after several
-    holds (`subnet_floor_advance`)."""
+    """Record the block `subnet_choose` chose, under the same lock, and move the cluster's floor past it."""
     first, last = ipam.to_range(block)
     try:
         # No savepoint: a violation aborts the whole allocation anyway.
@@ -185,13 +188,75 @@ def subnet_hold(
         ) from exc
     if cluster.allocation_floor is not None and first <= cluster.allocation_floor <= last:
         cluster.allocation_floor = last + 1  # the block just made covers the floor: skip one lookup
-    _advance_floor(cluster, _lookups(cluster)[1], persist=persist_floor)
+    _advance_floor(cluster, _lookups(cluster)[1])
     return allocation
 
 
-def subnet_floor_advance(*, cluster: Cluster) -> None:
-    """Move the cluster's floor past the blocks held below it and persist it, under the swarm's lock."""
+def subnets_batch_begin(*, cluster: Cluster, count: int) -> None:
+    """Under the swarm's lock (`cluster` is the locked row), before a batch of `count` networks chooses its
+    blocks: the held blocks from the floor up (a few more than the batch may step over) read in one query,
+    so that choosing each block and moving the floor past it ask memory instead of the database. Past the
+    last block read, or below the floor, a choice asks the database as a single create's does. The batch's
+    blocks are added as they are chosen (`subnet_hold_pending`) and written together (`subnets_hold`); the
+    lock keeps every other writer out meanwhile."""
+    floor = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
+    window = 2 * count + 8
+    rows = list(
+        SubnetAllocation.objects.filter(cluster_id=cluster.pk, last__gte=floor)
+        .order_by("first")
+        .values_list("first", "last")[:window]
+    )
+    known_to = rows[-1][0] if len(rows) == window else None  # every held block starting up to here was read
+    held = ipam.IntervalIndex(rows)
+    database = _held_overlap(cluster.pk)
+
+    def overlap(lo: int, hi: int) -> int | None:
+        if lo >= floor and (known_to is None or hi <= known_to):
+            return held.overlap(lo, hi)
+        return max((end for end in (held.overlap(lo, hi), database(lo, hi)) if end is not None), default=None)
+
+    reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
+    combined = ipam.combine(overlap, reserved.overlap)
+    cluster._allocation_lookups = (combined, lambda x: combined(x, x))  # type: ignore[attr-defined]
+    cluster._batch_held = held  # type: ignore[attr-defined]
+    cluster._batch_pending = []  # type: ignore[attr-defined]
+
+
+def subnet_hold_pending(*, cluster: Cluster, block: ipaddress.IPv4Network, network: Network) -> SubnetAllocation:
+    """subnet_hold for a batch begun with `subnets_batch_begin`: the block held in memory (the batch's next
+    choices see it taken) and the floor moved past it in memory; written by `subnets_hold`."""
+    first, last = ipam.to_range(block)
+    allocation = SubnetAllocation(
+        cluster=cluster,
+        network=network,
+        cidr=str(block),
+        first=first,
+        last=last,
+        kind=SubnetAllocation.Kind.NETWORK,
+        owner=_describe(network, None),
+    )
+    cluster._batch_held.add(first, last)  # type: ignore[attr-defined]
+    cluster._batch_pending.append(allocation)  # type: ignore[attr-defined]
+    if cluster.allocation_floor is not None and first <= cluster.allocation_floor <= last:
+        cluster.allocation_floor = last + 1
+    _advance_floor(cluster, _lookups(cluster)[1], persist=False)
+    return allocation
+
+
+def subnets_hold(*, cluster: Cluster) -> list[SubnetAllocation]:
+    """The blocks a batch held in memory (`subnet_hold_pending`, their networks written), in one INSERT, and
+    the cluster's floor persisted, under the same lock."""
+    allocations = cluster._batch_pending  # type: ignore[attr-defined]
+    try:
+        SubnetAllocation.objects.bulk_create(allocations)  # no savepoint: a violation aborts the batch anyway
+    except IntegrityError as exc:
+        # Only reachable when something bypassed the lock; the constraint keeps the promise.
+        raise SubnetConflict(
+            "subnet_taken", "A block was taken at the same moment by another request. Try again.", "subnet"
+        ) from exc
+    cluster._batch_pending = []  # type: ignore[attr-defined]
     _advance_floor(cluster, _lookups(cluster)[1])
+    return allocations
 
 
 @transaction.atomic
@@ -245,106 +310,3 @@ def subnet_release(*, allocation: SubnetAllocation) -> None:
     allocation.delete()
     if cluster.allocation_floor is None or allocation.first < cluster.allocation_floor:
         Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=allocation.first)
-
-
-# --- the Consul mirror (run by workers only: web requests never talk to Consul) --------------
-
-
-def subnet_reserve_in_consul(*, allocation: SubnetAllocation) -> None:
-    """Create the block's key with check-and-set 0: a second writer fails instead of overwriting."""
-    cluster = allocation.cluster
-    key, value = subnet_reservation(allocation)
-    if consul_engine.kv_put(cluster.consul, key, value, cas=0):
-        return
-    existing = consul_engine.kv_get(cluster.consul, key)
-    if existing and json.loads(existing).get("allocation") == allocation.pk:
-        return  # our own key, written by an earlier try of the same task
-    raise SubnetConflict(
-        "subnet_taken_in_store",
-        f"{allocation.cidr} is already reserved in the cluster's state store by another writer. "
-        "Reconcile the cluster, then try again.",
-        "subnet",
-    )
-
-
-def subnets_reserve_in_consul(*, cluster: Cluster, allocations: list[SubnetAllocation]) -> bool:
-    """Create the keys of many blocks of `cluster` with check-and-set 0, in Consul transactions: False when
-    one of them exists already (then that transaction wrote none: reserve each alone, which tells a block
-    of ours from another writer's)."""
-    return consul_engine.kv_put_all(cluster.consul, [subnet_reservation(a) for a in allocations], create=True)
-
-
-def subnet_reservation(allocation: SubnetAllocation) -> tuple[str, str]:
-    """The block's key in the cluster's state store and the value this portal writes there."""
-    key = subnet_key(allocation.cluster, allocation.cidr)
-    value = json.dumps(
-        {
-            "allocation": allocation.pk,
-            "cidr": allocation.cidr,
-            "owner": allocation.owner,
-            "network": allocation.network_id,
-            "tenant": allocation.network.tenant.slug if allocation.network and allocation.network.tenant else "",
-        },
-        sort_keys=True,
-    )
-    return key, value
-
-
-def subnet_reservations_elsewhere(*, cluster: Cluster) -> dict[str, str]:
-    """The blocks other writers on the swarm (another portal) reserved in its state store, CIDR -> the
-    owner they wrote: every reservation that is not one of this portal's allocations."""
-    tree = consul_engine.kv_get_tree(cluster.consul, f"{cluster.consul_prefix}/subnets/")
-    ours = set(SubnetAllocation.objects.filter(cluster=cluster).values_list("cidr", "pk"))
-    found = {}
-    for raw in tree.values():
-        try:
-            document = json.loads(raw)
-            cidr = str(ipaddress.IPv4Network(document["cidr"], strict=False))
-        except (ValueError, KeyError, TypeError):
-            continue
-        if (cidr, document.get("allocation")) not in ours:
-            found[cidr] = str(document.get("owner") or "another writer")
-    return found
-
-
-def subnet_release_in_consul(*, cluster: Cluster, cidr: str) -> None:
-    consul_engine.kv_delete(cluster.consul, subnet_key(cluster, cidr))
-
-
-# --- addresses inside a network ---------------------------------------------------------------
-
-
-@transaction.atomic
-def address_allocate(*, network: Network, owner: str, requested: str | None = None) -> AddressAllocation:
-    """Hold an IPv4 address of `network` for a container: the one asked for (validated) or the first free."""
-    network = Network.objects.select_for_update().get(pk=network.pk)
-    subnet = network.subnet_network
-    gateway = ipaddress.IPv4Address(network.gateway)
-    used = {ipaddress.IPv4Address(a) for a in network.address_allocations.values_list("address", flat=True)}
-    address = ipam.check_address(
-        requested,
-        subnet,
-        gateway=gateway,
-        used=used,
-        ip_range=ipaddress.IPv4Network(network.ip_range) if network.ip_range else None,
-        aux=ipam.address_holders(network.aux_addresses),
-    )
-    try:
-        with transaction.atomic():
-            return AddressAllocation.objects.create(network=network, address=str(address), owner=owner)
-    except IntegrityError as exc:
-        raise ipam.IpamError(
-            "address_in_use", f"{address} was taken at the same moment by another container. Try again.", "ip_address"
-        ) from exc
-
-
-def address_record(*, network: Network, address: str, owner: str) -> AddressAllocation:
-    """Record the address Docker's IPAM gave a container (idempotent)."""
-    allocation, _ = AddressAllocation.objects.update_or_create(
-        network=network, address=address, defaults={"owner": owner}
-    )
-    return allocation
-
-
-def address_release(*, network: Network, address: str) -> None:
-    AddressAllocation.objects.filter(network=network, address=address).delete()

@@ -15,7 +15,7 @@ from networks.models import Container, Endpoint, Network
 from networks.selectors.usage import network_usage
 from plumbing.errors import ServiceError
 
-from .allocations import address_allocate, address_record, address_release
+from .addresses import address_allocate, address_record, address_release
 from .networks.rules import check_attachable
 from .state import state_endpoint_delete, state_endpoint_write
 

@@ -21,6 +21,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from networks.models import Operation
+from plumbing.bulk import rows_update
 
 from . import notices
 
@@ -122,7 +123,7 @@ def operations_progress(notes: list[tuple[Operation, str]]) -> None:
     for operation, message in notes:
         operation.progress, operation.updated = appended(operation, message), now
     with without_flush():
-        Operation.objects.bulk_update([operation for operation, _ in notes], ["progress", "updated"])
+        rows_update([operation for operation, _ in notes], ["progress", "updated"])
         for operation, _ in notes:
             announce(operation)
 

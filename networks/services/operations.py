@@ -14,6 +14,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
+from plumbing.bulk import rows_update
 from plumbing.prepared import PreparedObjects
 from portal.actors import Actor
 from portal.changes import change_record
@@ -216,7 +217,7 @@ def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operatio
     now = timezone.now()
     for operation in started:
         operation.updated = now
-    Operation.objects.bulk_update(started, START_FIELDS)
+    rows_update(started, START_FIELDS)
     for operation in started:
         announce(operation)
     return started

@@ -64,38 +64,51 @@ def body_of(*, message_id: str, event_type: str, tenant: Tenant, at, data: dict)
     return {"id": message_id, "type": event_type, "timestamp": at.isoformat(), "team": tenant.slug, "data": data}
 
 
-def deliveries_record(entry: AuditEntry) -> None:
-    """Called inside the change's transaction: a delivery for each of the team's endpoints that wants it."""
-    tenant = entry.tenant
-    if tenant is None or entry.action.startswith("webhook."):
-        return
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events")
-        if event_matches(entry.action, endpoint.events)
-    ]
-    if not endpoints:
-        return
-    shown = object_shown(
-        tenant=tenant, object_type=entry.object_type, object_id=entry.object_id, object_repr=entry.object_repr
-    )
-    data = {"object_type": entry.object_type, "object": shown, "actor": entry.actor, "details": entry.details}
-    for endpoint in endpoints:
-        delivery_add(endpoint=endpoint, event_type=entry.action, tenant=tenant, data=data, at=entry.created)
+def deliveries_record(entries: list[AuditEntry]) -> None:
+    """Called inside the changes' transaction: a delivery for each of the team's endpoints that wants each
+    change. A batch's changes read each team's endpoints once and write their deliveries in one INSERT."""
+    endpoints_of: dict[int, list[WebhookEndpoint]] = {}
+    deliveries: list[WebhookDelivery] = []
+    for entry in entries:
+        tenant = entry.tenant
+        if tenant is None or entry.action.startswith("webhook."):
+            continue
+        if tenant.pk not in endpoints_of:
+            endpoints_of[tenant.pk] = list(WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events"))
+        endpoints = [endpoint for endpoint in endpoints_of[tenant.pk] if event_matches(entry.action, endpoint.events)]
+        if not endpoints:
+            continue
+        shown = object_shown(
+            tenant=tenant, object_type=entry.object_type, object_id=entry.object_id, object_repr=entry.object_repr
+        )
+        data = {"object_type": entry.object_type, "object": shown, "actor": entry.actor, "details": entry.details}
+        deliveries.extend(
+            delivery_new(endpoint=endpoint, event_type=entry.action, tenant=tenant, data=data, at=entry.created)
+            for endpoint in endpoints
+        )
+    WebhookDelivery.objects.bulk_create(deliveries)
+    for endpoint_id in dict.fromkeys(delivery.endpoint_id for delivery in deliveries):
+        relay_wake(endpoint_id=endpoint_id)
 
 
 def delivery_add(*, endpoint: WebhookEndpoint, event_type: str, tenant: Tenant, data: dict, at=None) -> WebhookDelivery:
+    delivery = delivery_new(endpoint=endpoint, event_type=event_type, tenant=tenant, data=data, at=at)
+    delivery.save(force_insert=True)
+    relay_wake(endpoint_id=endpoint.pk)
+    return delivery
+
+
+def delivery_new(*, endpoint: WebhookEndpoint, event_type: str, tenant: Tenant, data: dict, at=None) -> WebhookDelivery:
+    """A delivery of one event to one endpoint, as `delivery_add` records it, not saved yet."""
     message_id = WebhookDelivery.new_message_id()
     at = at or timezone.now()
-    delivery = WebhookDelivery.objects.create(
+    return WebhookDelivery(
         endpoint=endpoint,
         message_id=message_id,
         event_type=event_type,
         payload=body_of(message_id=message_id, event_type=event_type, tenant=tenant, at=at, data=data),
         next_attempt=timezone.now(),
     )
-    relay_wake(endpoint_id=endpoint.pk)
-    return delivery
 
 
 def relay_wake(*, endpoint_id: int) -> None:

@@ -18,7 +18,7 @@ from plumbing.errors import ServiceError
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
 
-from ..allocations import address_release
+from ..addresses import address_release
 from ..endpoints import check_aliases, check_still_shared, endpoint_plan, endpoint_refresh
 from ..grants import grant_check_room
 from ..networks.rules import network_not_usable

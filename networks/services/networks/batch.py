@@ -2,7 +2,8 @@
 
 Each network takes a single create's steps (create.py: its fields checked; under the swarm's lock its
 block planned and held with its row; then its operation and its change), all in one transaction under
-one lock per swarm. One operation each: each is followed, retried and audited as a single create is (one
+one lock per swarm. The blocks are chosen in memory from the held ones read once (allocations.py,
+`subnets_batch_begin`), and the rows and blocks are each written in one INSERT. One operation each: each is followed, retried and audited as a single create is (one
 `network.create` change each, so webhooks and the audit log see every network); the operations and the
 changes are each written in one INSERT, and their messages go to the workers together when the
 transaction commits. The workers make the Docker networks side by side.
@@ -21,9 +22,9 @@ from plumbing.errors import ServiceError
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
 
-from ..allocations import subnet_floor_advance
+from ..allocations import subnet_hold_pending, subnets_batch_begin, subnets_hold
 from ..grants import grant_network_room
-from .create import NetworkAsked, NetworkPlan, network_asked, network_hold, network_plan, networks_queue
+from .create import NetworkAsked, NetworkPlan, network_asked, network_new, network_plan, networks_queue
 from .rules import names_taken
 
 BATCH_MAX = 100
@@ -100,6 +101,7 @@ def networks_create_batch(*, actor: Actor, tenant, items: list[BatchItem]) -> li
         room = grant_network_room(cluster=clusters[cluster_id], tenant=tenant)  # the swarm's lock, until commit
         cluster, free = room.grant.cluster, room.free
         taken = names_taken(cluster, [ask.name for _, ask in group])
+        subnets_batch_begin(cluster=cluster, count=len(group))
         for item, ask in group:
             if free is not None and free <= 0:
                 outcomes[item.index] = BatchOutcome(item, error=room.refusal(len(group)))
@@ -109,12 +111,14 @@ def networks_create_batch(*, actor: Actor, tenant, items: list[BatchItem]) -> li
             except ServiceError as error:
                 outcomes[item.index] = BatchOutcome(item, error=error)
                 continue
-            network = network_hold(actor=actor, tenant=tenant, cluster=cluster, plan=plan, persist_floor=False)
+            network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+            subnet_hold_pending(cluster=cluster, block=plan.block, network=network)
             held.append((network, plan))
             placed.append(item)
             free = None if free is None else free - 1
-        if held:
-            subnet_floor_advance(cluster=cluster)
+        if held:  # the rows, then their blocks, each in one INSERT
+            Network.objects.bulk_create([network for network, _ in held])
+            subnets_hold(cluster=cluster)
         made.extend(networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=held))
     for item, operation in zip(placed, made, strict=True):
         outcomes[item.index] = BatchOutcome(item, operation=operation)

@@ -8,11 +8,13 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from networks import ipam
 from networks import labels as docker_labels
 from networks.engine import EngineError
 from networks.models import Cluster, Network, Operation, SubnetAllocation
+from plumbing.bulk import rows_update
 from plumbing.errors import ServiceError
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
@@ -26,6 +28,7 @@ from ..allocations import (
 from ..builds import network_build, network_reserve, network_unmake
 from ..grants import grant_check_room
 from ..operations import operation_new, operation_progress, operation_succeed, operations_create
+from ..operations_together import operations_succeed
 from ..records import operation_changes_record
 from ..state import state_network_write
 from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
@@ -139,12 +142,18 @@ def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan)
     return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)])[0]
 
 
-def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, persist_floor: bool = True) -> Network:
-    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken).
+def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
+    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken)."""
+    network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+    network.save(force_insert=True)
+    subnet_hold(cluster=cluster, block=plan.block, network=network)
+    return network
 
-    `persist_floor` False: a batch persists the cluster's floor once after its holds (`subnet_floor_advance`)."""
+
+def network_new(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
+    """The network's row as `network_hold` records it, not saved yet: a batch writes its rows together."""
     asked = plan.asked
-    network = Network.objects.create(
+    return Network(
         tenant=tenant,
         cluster=cluster,
         name=asked.name,
@@ -159,8 +168,6 @@ def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, p
         attachable=bool(asked.attachable),
         created_by=actor.user,
     )
-    subnet_hold(cluster=cluster, block=plan.block, network=network, persist_floor=persist_floor)
-    return network
 
 
 def networks_queue(
@@ -236,11 +243,30 @@ def network_activate(*, operation: Operation, network: Network) -> None:
     active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
     refuses, and the clean-up of the failure removes what was made)."""
     set_status(network, Network.Status.ACTIVE)
-    operation_succeed(
-        operation=operation,
-        message=f"Network {network.name} is active: {network.docker_id}",
-        result={"id": network.docker_id},
-    )
+    operation_succeed(operation=operation, message=_active_message(network), result={"id": network.docker_id})
+
+
+def networks_activate(*, operations: list[Operation]) -> list[Operation]:
+    """network_activate for several creates together, in the transaction that locked their networks' rows and
+    read their statuses into them, each network one that may become active: the operations succeeded in a
+    few statements for all (operations_succeed) and their networks made active in one UPDATE. Returns, left
+    as they were, those whose operation was no longer running (network_activate refuses each alone)."""
+    finished = []
+    for operation in operations:
+        network = operation.network_required()
+        finished.append((operation, _active_message(network), {"id": network.docker_id}))
+    succeeded, refused = operations_succeed(finished=finished)
+    done = {operation.pk for operation in succeeded}
+    networks = [operation.network_required() for operation in operations if operation.pk in done]
+    now = timezone.now()
+    for network in networks:
+        network.status, network.updated = Network.Status.ACTIVE, now
+    rows_update(networks, ["status", "docker_id", "updated"])
+    return refused
+
+
+def _active_message(network: Network) -> str:
+    return f"Network {network.name} is active: {network.docker_id}"
 
 
 def network_create_failed(*, operation: Operation) -> None:

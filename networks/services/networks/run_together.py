@@ -25,7 +25,7 @@ from ..builds import creating_note, network_build, network_create_call, network_
 from ..operations import operations_progress
 from ..state import state_networks_write
 from ..watch import operation_watched
-from .create import WRITING_STATE, network_activate
+from .create import WRITING_STATE, network_activate, networks_activate
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _run(operations: list[Operation], failed: Failed) -> None:
         for operation in made:
             failed(operation, error)
         return
-    _activated(made, failed)
+    networks_activate_together(operations=made, failed=failed)
 
 
 def _reserved(operations: list[Operation], failed: Failed) -> list[Operation]:
@@ -111,8 +111,11 @@ def _created(operation: Operation):
         return network_create_call(operation.network_required())
 
 
-def _activated(operations: list[Operation], failed: Failed) -> None:
-    """create.py's last step for each, in one transaction: the networks' rows locked and read in one query."""
+def networks_activate_together(*, operations: list[Operation], failed: Failed) -> None:
+    """create.py's last step for each, in one transaction: the networks' rows locked and read in one query,
+    then those that may become active made active and succeeded together (a few statements for all). A
+    network that may not (given up by staff meanwhile, or its operation no longer running) takes the single
+    step alone, which refuses it with its reason, and goes to `failed`."""
     refused = []
     with transaction.atomic():
         statuses = dict(
@@ -120,12 +123,19 @@ def _activated(operations: list[Operation], failed: Failed) -> None:
             .filter(pk__in=[operation.network_required().pk for operation in operations])
             .values_list("pk", "status")
         )
+        ready: list[Operation] = []
+        alone: list[Operation] = []
         for operation in operations:
             network = operation.network_required()
             network.status = statuses[network.pk]
+            may = network.status == Network.Status.ACTIVE or network.can_transition(Network.Status.ACTIVE)
+            (ready if may else alone).append(operation)
+        if ready:
+            alone.extend(networks_activate(operations=ready))
+        for operation in alone:
             try:
                 with transaction.atomic():
-                    network_activate(operation=operation, network=network)
+                    network_activate(operation=operation, network=operation.network_required())
             except Exception as refusal:
                 refused.append((operation, refusal))
     for operation, error in refused:

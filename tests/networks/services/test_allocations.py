@@ -7,8 +7,8 @@ import pytest
 from networks import ipam
 from networks.models import Cluster, ClusterGrant, Network, ReservedRange, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
+from networks.services.addresses import address_allocate
 from networks.services.allocations import (
-    address_allocate,
     subnet_allocate,
     subnet_import_external,
     subnet_release,

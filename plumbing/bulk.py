@@ -1,0 +1,49 @@
+"""One UPDATE that writes each row's own values of a few fields, as `QuerySet.bulk_update` writes them, built as
+plain SQL: bulk_update builds a `Case(When(pk=..., then=Value(...)))` expression per row and field and
+resolves each, about 0.1-0.25 ms of CPU a cell; a batch's slice of 25 operations (7 fields) then paid tens of
+milliseconds of the worker's CPU for one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+
+def rows_update(rows: Sequence[Model], fields: Sequence[str]) -> int:
+    """Write `fields` of `rows` (instances of one model, saved) as they are in memory, in one UPDATE (a few
+    on SQLite when the parameters would pass its limit); how many rows were updated. Like bulk_update, it
+    neither sends signals nor stamps `auto_now` fields: set them on the rows first."""
+    if not rows:
+        return 0
+    meta = type(rows[0])._meta
+    connection = connections[router.db_for_write(type(rows[0]))]
+    quote = connection.ops.quote_name
+    pk = quote(str(meta.pk and meta.pk.column))
+    model_fields = []
+    for name in fields:
+        field = meta.get_field(name)
+        if not isinstance(field, Field):
+            raise TypeError(f"{name} is no column of {meta.label}: rows_update writes columns only")
+        model_fields.append(field)
+    per_row = 2 * len(model_fields) + 1
+    size = max(1, (connection.features.max_query_params or per_row * len(rows)) // per_row)
+    updated = 0
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
+        sets, params = [], []
+        for field in model_fields:
+            case = f"CASE {pk} {whens} END"
+            if connection.features.requires_casted_case_in_updates:  # PostgreSQL types a CASE of literals as text
+                case = f"CAST({case} AS {field.cast_db_type(connection)})"
+            sets.append(f"{quote(str(field.column))} = {case}")
+            for row in chunk:
+                params += [row.pk, field.get_db_prep_save(getattr(row, field.attname), connection)]
+        params += [row.pk for row in chunk]
+        marks = ", ".join(["%s"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {pk} IN ({marks})", params)
+            updated += cursor.rowcount
+    return updated

@@ -1,0 +1,134 @@
+"""The last step of a batch's slice run together (services/networks/run_together.py): the networks made
+active and their creates succeeded in a few statements for all, one `operation.succeeded` change each (webhooks
+and the audit log hear of every operation, as after a single create), and a network that may not become active
+(given up by staff meanwhile) handled alone with its reason while the others go on.
+
+The slice's Docker and Consul steps are left out (test_run_together.py runs them on the real cluster): these
+start a batch's operations as the worker does and give each network the id Docker would have given it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from networks.models import Network, Operation
+from networks.services.networks.batch import BatchItem, networks_create_batch
+from networks.services.networks.run_together import networks_activate_together
+from networks.services.operations import OperationNotStartable, operation_fail, operations_start
+from plumbing.errors import ServiceError
+from portal.actors import Actor
+from portal.models import AuditEntry
+from webhooks.models import WebhookDelivery
+from webhooks.services.endpoints import endpoint_create
+
+pytestmark = pytest.mark.django_db
+
+
+def started_slice(team, count: int, prefix: str = "slice") -> list[Operation]:
+    """A batch of `count` networks, its operations started by one task as a worker starts a slice, each
+    network with its Docker id in memory (what the run learnt from Docker)."""
+    outcomes = networks_create_batch(
+        actor=Actor.system("tests"),
+        tenant=team.tenant,
+        items=[
+            BatchItem(index=i, name=f"{prefix}{i}", cluster=team.cluster, fields={"name": f"{prefix}{i}"})
+            for i in range(count)
+        ],
+    )
+    assert [outcome.error for outcome in outcomes] == [None] * count
+    queued = [outcome.operation for outcome in outcomes if outcome.operation is not None]
+    operations = operations_start(operation_ids=[op.pk for op in queued], task_id=queued[0].celery_task_id)
+    assert len(operations) == count
+    for i, operation in enumerate(operations):
+        operation.network_required().docker_id = f"{i:064x}"
+    return operations
+
+
+def activate(operations: list[Operation]) -> list[tuple[Operation, BaseException]]:
+    failed: list[tuple[Operation, BaseException]] = []
+    networks_activate_together(operations=operations, failed=lambda operation, error: failed.append((operation, error)))
+    return failed
+
+
+def succeeded_changes(operations: list[Operation]) -> list[AuditEntry]:
+    return list(
+        AuditEntry.objects.filter(action="operation.succeeded", object_id__in=[str(op.pk) for op in operations])
+    )
+
+
+def test_a_slice_is_made_active_and_succeeded_with_one_change_and_one_webhook_each(team):
+    hook = endpoint_create(
+        actor=Actor.system("tests"), tenant=team.tenant, url="http://127.0.0.1:9/h", events=["operation.*", "network.*"]
+    )[0]
+    operations = started_slice(team, 3)
+
+    assert activate(operations) == []
+
+    for operation in operations:
+        operation.refresh_from_db()
+        network = Network.objects.get(pk=operation.network_id)
+        assert (network.status, network.docker_id) == (Network.Status.ACTIVE, operation.network_required().docker_id)
+        assert operation.status == Operation.Status.SUCCEEDED and operation.finished is not None
+        assert operation.result == {"id": network.docker_id}
+        assert operation.progress[-1]["message"] == f"Network {network.name} is active: {network.docker_id}"
+        assert operation.waits_on == Operation.WaitsOn.NOTHING
+    changes = succeeded_changes(operations)
+    assert sorted(int(c.object_id) for c in changes) == sorted(op.pk for op in operations)
+    assert {(c.actor, c.tenant_id, c.object_type) for c in changes} == {
+        ("worker", team.tenant.pk, "networks.operation")
+    }
+    assert [c.details for c in sorted(changes, key=lambda c: int(c.object_id))] == [
+        {"kind": "network.create", "target": op.target} for op in operations
+    ]
+    deliveries = WebhookDelivery.objects.filter(endpoint=hook, event_type="operation.succeeded")
+    bodies = sorted((d.payload["data"]["object"] for d in deliveries), key=lambda shown: shown["id"])
+    assert [(b["id"], b["status"], b["result"]) for b in bodies] == [
+        (op.pk, "succeeded", {"id": op.network_required().docker_id}) for op in operations
+    ]
+
+
+def test_a_network_given_up_mid_slice_fails_alone_and_the_others_are_made(team):
+    operations = started_slice(team, 4)
+    given_up = operations[1]
+    # what staff's give-up leaves (runners.operation_give_up): the network failed, then its operation
+    Network.objects.filter(pk=given_up.network_id).update(status=Network.Status.FAILED)
+    operation_fail(operation_id=given_up.pk, error="An admin stopped waiting.", code="given_up")
+
+    [(operation, error)] = activate(operations)
+
+    assert operation is given_up
+    assert isinstance(error, ServiceError) and error.code == "bad_state"
+    assert Network.objects.get(pk=given_up.network_id).status == Network.Status.FAILED
+    assert Operation.objects.get(pk=given_up.pk).error_code == "given_up"
+    others = [op for op in operations if op is not given_up]
+    assert {Operation.objects.get(pk=op.pk).status for op in others} == {Operation.Status.SUCCEEDED}
+    assert {Network.objects.get(pk=op.network_id).status for op in others} == {Network.Status.ACTIVE}
+    assert sorted(int(c.object_id) for c in succeeded_changes(operations)) == [op.pk for op in others]
+
+
+def test_an_operation_no_longer_running_leaves_its_network_creating(team):
+    """Given up between its two steps (its operation failed, its network not yet): the single step refuses
+    it, and nothing of its activation is kept."""
+    operations = started_slice(team, 3)
+    stopped = operations[2]
+    operation_fail(operation_id=stopped.pk, error="An admin stopped waiting.", code="given_up")
+
+    [(operation, error)] = activate(operations)
+
+    assert operation is stopped and isinstance(error, OperationNotStartable)
+    assert Network.objects.get(pk=stopped.network_id).status == Network.Status.CREATING
+    assert Operation.objects.get(pk=stopped.pk).status == Operation.Status.FAILED
+    assert {Operation.objects.get(pk=op.pk).status for op in operations[:2]} == {Operation.Status.SUCCEEDED}
+    assert len(succeeded_changes(operations)) == 2
+
+
+def test_a_slice_costs_the_same_statements_whatever_its_size(team):
+    endpoint_create(actor=Actor.system("tests"), tenant=team.tenant, url="http://127.0.0.1:9/h", events=["network.*"])
+    counts = []
+    for size in (2, 12):
+        operations = started_slice(team, size, prefix=f"size{size}-")
+        with CaptureQueriesContext(connection) as queries:
+            assert activate(operations) == []
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
