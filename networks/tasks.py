@@ -322,8 +322,11 @@ class HeldTaskIds(bootsteps.StartStopStep):
 
     def publish(self, also=()):
         held = {request.id for request in (*worker_state.active_requests, *worker_state.reserved_requests)}
-        for waiting in self.consumer.timer.schedule.queue:
-            args = getattr(waiting.entry, "args", None) or ()
+        # The timer's heap as it is: its `queue` sorts a copy (O(n log n) in Python on every message), and the
+        # heap keeps each task's cancelled time-limit entry for the limit's length (hundreds on a busy worker).
+        for waiting in list(self.consumer.timer._queue):
+            entry = waiting.entry
+            args = () if entry.canceled else getattr(entry, "args", None) or ()
             if args and isinstance(args[0], WorkerRequest):
                 held.add(args[0].id)
         try:

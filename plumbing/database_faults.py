@@ -12,6 +12,8 @@ request itself did.
 
 from __future__ import annotations
 
+import select
+
 from django.db import InterfaceError, OperationalError, connections
 
 DATABASE_FAULTS = (OperationalError, InterfaceError)
@@ -28,3 +30,23 @@ def reconnect() -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()
+
+
+def health_checks_by_socket() -> None:
+    """Spare the round trip (SELECT 1) of Django's health check (CONN_HEALTH_CHECKS) for the kept PostgreSQL
+    connections whose socket has nothing to read: one the server ended (a restart, a failover,
+    pg_terminate_backend) has its notice or its end waiting there, and keeps the check. An idle connection
+    of a healthy server is sent nothing. Call it where Django resets the check (close_old_connections)."""
+    for connection in connections.all(initialized_only=True):
+        raw = connection.connection
+        # Django's own flags (its stubs do not name them)
+        if raw is None or connection.vendor != "postgresql" or not connection.health_check_enabled:  # type: ignore[attr-defined]
+            continue
+        if connection.health_check_done:  # type: ignore[attr-defined]
+            continue
+        try:
+            waiting, _, _ = select.select([raw.fileno()], [], [], 0)
+        except (OSError, ValueError):  # closed under us: the check finds out
+            continue
+        if not waiting:
+            connection.health_check_done = True  # type: ignore[attr-defined]

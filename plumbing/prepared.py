@@ -9,6 +9,10 @@ converters) into the same dicts as `values()` makes. The query stays written onc
 
 Only integer values, each compared as it is (`pk=`, `tenant=`): a stand-in that does not reach the
 query's parameters unchanged, or reaches them twice as two different names, is refused when compiling.
+
+`PreparedObjects(build)` does the same for a queryset of model instances (with what it `select_related`,
+and `select_for_update`: call it inside the transaction): the instances are made from the rows as Django's
+own iterable makes them (`from_db`, then each related row's populator).
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 
 # Far outside any id a table holds, one per name.
 _STAND_IN = -(2**62)
 
 
 class PreparedRows:
+    iterable = "ValuesIterable"
+
     def __init__(self, build: Callable[..., QuerySet], *names: str):
         self.build, self.names = build, names
         self.local = threading.local()  # a compiler serves its own thread's connection only
@@ -35,27 +42,59 @@ class PreparedRows:
         stand_ins = {name: _STAND_IN - i for i, name in enumerate(self.names)}
         queryset = self.build(**stand_ins).using(alias)
         query = queryset.query
-        if queryset._iterable_class.__name__ != "ValuesIterable":
-            raise ImproperlyConfigured("PreparedRows needs a values() queryset.")
+        if queryset._iterable_class.__name__ != self.iterable:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset of {self.iterable}.")
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         named = {value: name for name, value in stand_ins.items()}
         slots = [named.get(param) if type(param) is int else None for param in params]
         if set(filter(None, slots)) != set(self.names):
             raise ImproperlyConfigured(f"PreparedRows: not every one of {self.names} reached the query as it is.")
-        keys = list(query.selected or [*query.extra_select, *query.values_select, *query.annotation_select])
-        return sql, params, slots, compiler, keys
+        return sql, params, slots, compiler, self.decoder(query, compiler, alias)
 
-    def __call__(self, using: str = "default", **values: int) -> list[dict[str, Any]]:
+    def decoder(self, query, compiler, alias: str):
+        """What `decode` needs, worked out once from the compiled query: here the values' keys."""
+        return list(query.selected or [*query.extra_select, *query.values_select, *query.annotation_select])
+
+    def decode(self, keys, rows) -> list:
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def __call__(self, using: str = "default", **values: int) -> list[Any]:
         prepared = getattr(self.local, using, None)
         if prepared is None or prepared[3].connection is not connections[using]:
             prepared = self.compiled(using)
             setattr(self.local, using, prepared)
-        sql, params, slots, compiler, keys = prepared
+        sql, params, slots, compiler, decoder = prepared
         if set(values) != set(self.names) or any(type(value) is not int for value in values.values()):
             raise TypeError(f"PreparedRows takes the integers {self.names}, got {values!r}.")
         sent = [param if slot is None else values[slot] for param, slot in zip(params, slots, strict=True)]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, sent)
             rows = cursor.fetchall()
-        return [dict(zip(keys, row, strict=True)) for row in compiler.results_iter(results=[rows])]
+        return self.decode(decoder, compiler.results_iter(results=[rows]))
+
+
+class PreparedObjects(PreparedRows):
+    """PreparedRows for a queryset of model instances: the instances Django's ModelIterable makes of them."""
+
+    iterable = "ModelIterable"
+
+    def decoder(self, query, compiler, alias: str):
+        if compiler.annotation_col_map or query.extra_select:
+            raise ImproperlyConfigured("PreparedObjects: annotations and extra columns are not decoded.")
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]  # stubs: a later Django
+        return alias, klass_info["model"], init_list, start, end, populators
+
+    def decode(self, decoder, rows) -> list:
+        alias, model, init_list, start, end, populators = decoder
+        objects = []
+        for row in rows:
+            instance = model.from_db(alias, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            objects.append(instance)
+        return objects

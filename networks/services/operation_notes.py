@@ -1,12 +1,23 @@
 """What an operation says along the way (its progress notes, an image pull's transfer) and who is woken
 when it changes (`announce`: ?wait=, the pages): written without waiting for the disk, since a crash may
-lose the last notes but never a change of state (networks/services/operations.py owns those)."""
+lose the last notes but never a change of state (networks/services/operations.py owns those).
+
+While a run is watched (services/watch.py: `notes_held`), its notes are held in the run's copy of the
+operation and written with the run's next write of the operation's row (its end: `progress_ending`), or by
+the watcher at its next look (`notes_write_held`, every half second) when the step they name lasts: a run of
+a few tens of ms then writes its row twice (start, end) instead of once per step. During a watched run its
+copy of the progress is the whole of it (nobody else writes a running operation's notes but the watcher,
+through `progress_ending` too), so whoever writes it writes that copy.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from networks.models import Operation
@@ -24,9 +35,80 @@ def announce(operation: Operation) -> None:
     notices.announce(notices.operation_channels(operation))
 
 
+@dataclass
+class _Watched:
+    run: Operation  # the run's copy of the operation: the whole of its progress while it is watched
+    held: bool = False  # notes of the run wait to be written
+
+
+# Watched runs by operation id; the run's thread and its watcher's share them under the lock.
+_watched: dict[int, _Watched] = {}
+_watched_lock = threading.Lock()
+
+
 def operation_progress(*, operation: Operation, message: str) -> None:
-    operation.progress = appended(operation, message)
+    with _watched_lock:
+        watched = _watched.get(operation.pk)
+        if watched is not None:
+            watched.run.progress = operation.progress = appended(watched.run, message)
+            watched.held = True
+            return
+        operation.progress = appended(operation, message)
     note(operation, progress=operation.progress)
+
+
+@contextlib.contextmanager
+def notes_held(operation: Operation) -> Iterator[None]:
+    """Hold the notes of `operation`'s run (written by `progress_ending` or `notes_write_held`); those still
+    held at the end are written then, before whatever comes after the run (a wait, a failure) is."""
+    with _watched_lock:
+        _watched[operation.pk] = _Watched(operation)
+    try:
+        yield
+    except BaseException:
+        # What the run met (a lost database among them) is what its task handles, not this write's error.
+        with contextlib.suppress(DatabaseError):
+            _notes_release(operation)
+        raise
+    _notes_release(operation)
+
+
+def _notes_release(operation: Operation) -> None:
+    with _watched_lock:
+        watched = _watched.pop(operation.pk, None)
+    if watched is not None and watched.held:
+        _write_running(watched.run, watched.run.progress)
+
+
+def notes_write_held(operation: Operation) -> None:
+    """Write the notes the run of `operation` holds, unless it has ended meanwhile (its end wrote them)."""
+    with _watched_lock:
+        watched = _watched.get(operation.pk)
+        if watched is None or not watched.held:
+            return
+        watched.held, progress = False, watched.run.progress
+    _write_running(watched.run, progress)
+
+
+def _write_running(operation: Operation, progress: list) -> None:
+    with without_flush():
+        if Operation.objects.filter(pk=operation.pk, status=Operation.Status.RUNNING).update(
+            progress=progress, updated=timezone.now()
+        ):
+            announce(operation)
+
+
+def progress_ending(run: Operation, *, written: list, message: str) -> list:
+    """The progress to write with a change of the operation's row (`written`: the row's, read under its lock)
+    followed by `message`: while the run is watched, the run's copy (with its notes not yet written, or being
+    written by the watcher right now). `run`'s copy becomes it."""
+    with _watched_lock:
+        watched = _watched.get(run.pk)
+        base = watched.run.progress if watched is not None else written
+        run.progress = [*base, {"at": timezone.now().isoformat(), "message": message}]
+        if watched is not None:
+            watched.run.progress, watched.held = run.progress, False
+        return run.progress
 
 
 def operation_transfer(*, operation: Operation, transfer: dict) -> None:

@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
+from plumbing.prepared import PreparedObjects
 from portal.actors import Actor
 from portal.changes import change_record
 
@@ -27,6 +28,7 @@ from .operation_notes import (  # noqa: F401
     operation_progress,
     operation_transfer,
     operations_progress,
+    progress_ending,
     without_flush,
 )
 
@@ -180,8 +182,12 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
 
     The operation comes with its cluster, team, network and container, read in the same query: every
     runner needs them. The network's cluster and team are the operation's when they are the same rows (not
-    read twice: the cluster is the widest row, and its key is opened once per copy)."""
-    operation = _with_rows(Operation.objects.filter(pk=operation_id)).get()
+    read twice: the cluster is the widest row, and its key is opened once per copy). That query is compiled
+    once per worker process (`_start_read`): compiling its four joins cost more than running it."""
+    found = _start_read(pk=operation_id)
+    if not found:
+        raise Operation.DoesNotExist(f"operation {operation_id} does not exist")
+    operation = found[0]
     _start(operation, task_id=task_id)
     operation.save(update_fields=START_FIELDS)
     announce(operation)
@@ -220,6 +226,9 @@ def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operatio
 def _with_rows(operations):
     """Operations locked, with their cluster, team, network and container read in the same query."""
     return operations.select_related("cluster", "tenant", "network", "container").select_for_update(of=("self",))
+
+
+_start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk)), "pk")
 
 
 def _start(operation: Operation, *, task_id: str) -> None:
@@ -269,9 +278,10 @@ def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
     if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
         return False
     locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
-    locked.progress = appended(locked, f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it.")
+    stalled = f"The cluster has not answered for {STALL_SECONDS:g} s; waiting for it."
+    locked.progress = progress_ending(operation, written=locked.progress, message=stalled)  # the run's copy too
     locked.save(update_fields=["waits_on", "waiting_since", "progress", "updated"])
-    operation.progress, operation.waits_on, operation.waiting_since = locked.progress, locked.waits_on, since
+    operation.waits_on, operation.waiting_since = locked.waits_on, since
     announce(locked)
     return True
 
@@ -298,7 +308,7 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.status = Operation.Status.SUCCEEDED
     operation.finished = timezone.now()
     operation.result = result or {}
-    operation.progress = appended(operation, message)
+    operation.progress = progress_ending(run, written=operation.progress, message=message)
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
     operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
     _record_finish(operation, "operation.succeeded")

@@ -1,7 +1,11 @@
 """Watching a running operation from beside it: when its Docker call has had no answer for
 STALL_SECONDS, the operation says it waits for the cluster (a field, with since when), and when the
 cluster answers again it says so. Without this a frozen manager left "Creating overlay network…" on the
-page until the Docker client gave up (~30 s)."""
+page until the Docker client gave up (~30 s).
+
+The watcher also writes the run's progress notes when the step they name lasts: the run holds them
+(operation_notes.notes_held) and writes them with its end, so a quick run writes its row twice, not once
+per step."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from django.utils import timezone
 from networks.engine import docker as docker_engine
 from networks.models import Operation
 
+from .operation_notes import notes_held, notes_write_held
 from .operations import STALL_SECONDS, operation_cluster_answers, operation_waits_for_cluster
 
 logger = logging.getLogger(__name__)
@@ -40,18 +45,20 @@ def operation_watched(*, operation: Operation) -> Iterator[None]:
         name=f"watch-operation-{operation.pk}",
         daemon=True,
     )
-    watcher.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        watcher.join(timeout=5)
+    with notes_held(operation):  # those still held once the watcher has stopped are written last
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join(timeout=5)
 
 
 def _watch(*, operation: Operation, thread: int, stop: threading.Event, waiting: bool) -> None:
     noted_at = time.monotonic()  # when this watcher last saw the wait begin (or took it over)
     try:
         while not stop.wait(WATCH_EVERY_SECONDS):
+            notes_write_held(operation)  # the step they name has lasted until this look
             calls = docker_engine.calls_of(thread)
             now = time.monotonic()
             if waiting and calls.answered_at is not None and calls.answered_at > noted_at:

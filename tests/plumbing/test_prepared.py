@@ -2,11 +2,12 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 from networks.api.views.networks import _network_row, _network_row_query
-from networks.models import Network
-from plumbing.prepared import PreparedRows
-from tests.factories import make_team
+from networks.models import Network, Operation
+from plumbing.prepared import PreparedObjects, PreparedRows
+from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +42,39 @@ def test_a_value_that_does_not_reach_the_query_as_it_is_is_refused():
     objects = PreparedRows(lambda pk: Network.objects.filter(pk=pk), "pk")
     with pytest.raises(ImproperlyConfigured):
         objects(pk=1)
+
+
+def fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_objects_are_the_orm_querysets_instances_with_their_related_rows():
+    team = make_team("Objects")
+    network = make_network(team, "objects-net")
+    container = make_container(team, "objects-box", networks=[network])
+    operations = [
+        make_operation(team, network=network),
+        make_operation(team, Operation.Kind.CONTAINER_RUN, container=container, network=network),
+        make_operation(team, Operation.Kind.CLUSTER_RECONCILE),  # no network, no container
+    ]
+    related = ("cluster", "tenant", "network", "container")
+    locked = PreparedObjects(
+        lambda pk: Operation.objects.filter(pk=pk).select_related(*related).select_for_update(of=("self",)), "pk"
+    )
+    for operation in operations:
+        with transaction.atomic():
+            (prepared,) = locked(pk=operation.pk)
+        (orm,) = Operation.objects.filter(pk=operation.pk).select_related(*related)
+        assert type(prepared) is Operation and fields(prepared) == fields(orm)
+        assert prepared._state.db == "default" and not prepared._state.adding
+        for name in related:
+            assert getattr(type(orm), name).is_cached(prepared)  # read with it: no query later
+            mine, theirs = getattr(prepared, name), getattr(orm, name)
+            assert (mine and fields(mine)) == (theirs and fields(theirs))
+    with transaction.atomic():
+        assert locked(pk=max(operation.pk for operation in operations) + 1) == []
+
+
+def test_objects_need_a_queryset_of_instances():
+    with pytest.raises(ImproperlyConfigured):
+        PreparedObjects(lambda pk: Network.objects.filter(pk=pk).values("id"), "pk")(pk=1)
