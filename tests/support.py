@@ -37,11 +37,11 @@ def wait_for_operation(operation, timeout: float = 120):
         fresh = Operation.objects.get(pk=operation.pk)
         if fresh.is_finished:
             return fresh
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"operation {operation.pk} did not finish in {timeout}s: {fresh.status} {fresh.progress}")
 
 
-def wait_until(predicate, timeout: float = 60, interval: float = 0.5):
+def wait_until(predicate, timeout: float = 60, interval: float = 0.1):
     import time
 
     deadline = time.monotonic() + timeout
