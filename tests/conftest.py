@@ -2,6 +2,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -112,10 +113,16 @@ class WorkerProcess(PortalProcess):
             f"test-{os.getpid()}-{self.starts}@%h",
         ]
 
+    @property
+    def nodename(self) -> str:
+        """The name it answers to (`-n`, with Celery's %h filled in)."""
+        return self.command()[-1].replace("%h", socket.gethostname())
+
     def ready(self) -> bool:
         from portal.celery import app
 
-        return bool(app.control.ping(timeout=1.0))
+        # This worker by its name, answered as soon as it replies (a ping to all waits the whole timeout).
+        return bool(app.control.ping(destination=[self.nodename], limit=1, timeout=1.0))
 
 
 class FollowerProcess(PortalProcess):

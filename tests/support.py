@@ -9,7 +9,9 @@ import zipfile
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from networks.bundles import Bundle
@@ -26,6 +28,27 @@ def database_url() -> str:
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+class OnTheTestsConnection:
+    """Django's WSGI application on the test's own database connection, as Django's test client runs it:
+    in a test's transaction, what a request writes is rolled back with it; in a transactional test, it is
+    committed (a worker sees it), as a live server's request would, without a connection per request."""
+
+    handler = WSGIHandler()
+
+    def __call__(self, environ, start_response):
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response = self.handler(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                response.close()
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+
 def wait_for_operation(operation, timeout: float = 120):
     """Poll the database until the worker finishes the operation; return it fresh."""
     import time
@@ -37,11 +60,11 @@ def wait_for_operation(operation, timeout: float = 120):
         fresh = Operation.objects.get(pk=operation.pk)
         if fresh.is_finished:
             return fresh
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"operation {operation.pk} did not finish in {timeout}s: {fresh.status} {fresh.progress}")
 
 
-def wait_until(predicate, timeout: float = 60, interval: float = 0.5):
+def wait_until(predicate, timeout: float = 60, interval: float = 0.1):
     import time
 
     deadline = time.monotonic() + timeout

@@ -82,6 +82,9 @@ def container_list_view(request):
     )
 
 
+IMAGES_WORKER_TIMEOUT_SECONDS = 3
+
+
 @tenant_required
 @require_GET
 def container_images_view(request):
@@ -90,7 +93,7 @@ def container_images_view(request):
     error = ""
     for cluster in cluster_list(tenant=request.tenant):
         try:
-            images.update(cluster_images(cluster=cluster, timeout=3))
+            images.update(cluster_images(cluster=cluster, timeout=IMAGES_WORKER_TIMEOUT_SECONDS))
         except USER_ERRORS as refusal:
             error = refusal.message
     return render(request, "networks/_image_choices.html", {"images": sorted(images), "error": error})

@@ -25,6 +25,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from networks.models import Container, Network, Operation
 from networks.services.registries import registry_login_set
+from networks.views import containers as container_views
 from portal.actors import Actor
 from portal.changes import change_record
 from portal.models import ApiToken, AuditEntry, Membership
@@ -97,6 +98,9 @@ STAFF_PAGES = [
     "api:docs",
 ]
 BUSY = 40  # networks, more than a page of a list holds
+# Seconds a page that asks a worker waits for none here (3 to 5 s in the portal); Celery's wait for an
+# answer ends after about 1 s at the least.
+NO_WORKER_WAIT = 0.2
 # States of pages a plain visit does not show, by the address that shows them and the answer it gets.
 STATES = {
     "state: no network matches": ("/networks/?q=no-such-network", 200),
@@ -219,14 +223,18 @@ def axe_results(request, browser, django_db_setup, django_db_blocker):
 
     The module has a live server of its own, and its rows are flushed once at its end: the per-page
     tests then hold no database, which saves a flush per page (pytest-django's live_server gives
-    every test that uses it a transactional database)."""
+    every test that uses it a transactional database). No worker runs here: the pages that ask one
+    (a container's page and its logs, the run form's images) show the sentence for a worker that did
+    not answer, the same after NO_WORKER_WAIT as after the 3 and 5 s a page waits for a worker."""
     need_axe()
     selected = [
         item.callspec.params["name"]
         for item in request.session.items
         if item.module is request.module and hasattr(item, "callspec") and "name" in item.callspec.params
     ]
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
+        for name in ("IMAGES_WORKER_TIMEOUT_SECONDS", "LOGS_WORKER_TIMEOUT_SECONDS"):
+            patch.setattr(container_views, name, NO_WORKER_WAIT)
         server = LiveServer("localhost")
         try:
             yield walk(browser, server.url, selected, *made_rows())

@@ -21,9 +21,7 @@ import copy
 
 import pytest
 import schemathesis
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -37,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from networks.models import Container
 from portal.services import membership_set
+from tests.support import OnTheTestsConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -87,31 +86,12 @@ def made_hostile(value, place: tuple, hostile):
     return value
 
 
-class InTransaction:
-    """Django's WSGI application, keeping the test's database connection (as Django's test client does)."""
-
-    handler = WSGIHandler()
-
-    def __call__(self, environ, start_response):
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        try:
-            response = self.handler(environ, start_response)
-            try:
-                return [b"".join(response)]
-            finally:
-                response.close()
-        finally:
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
-
-
 def test_no_api_call_answers_500_or_off_schema(team, settings):
     settings.API_THROTTLE_RATE = "100000/minute"  # the throttle has its own tests
     team.network("web")
     team.container("db", status=Container.Status.EXITED)
     owner, key = team.users["owner"], team.keys["owner"]
-    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", InTransaction())
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", OnTheTestsConnection())
     headers = {"Authorization": f"Token {key}"}
     failures, calls = [], []
 
@@ -189,7 +169,7 @@ def test_every_text_of_a_valid_request_made_hostile_is_refused_with_a_sentence(t
     web = team.network("web")
     db = team.container("db", status=Container.Status.EXITED)
     team.tenant.memberships.filter(user=team.users["viewer"]).delete()  # someone to add as a member
-    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", InTransaction())
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", OnTheTestsConnection())
     headers = {"Authorization": f"Token {team.keys['owner']}"}
     operations = {result.ok().label: result.ok() for result in schema.get_all_operations()}
     failures, statuses = [], []

@@ -1,6 +1,9 @@
 """The OpenAPI schema validates, and the live API keeps its word: schemathesis fuzzes every operation
-against a live server (pytest-django's live_server), a real worker and the real local cluster, and
-finds no 500s and no answer the schema does not describe.
+against the portal's WSGI application, a real worker and the real local cluster, and finds no 500s and
+no answer the schema does not describe. The requests commit (a transactional test), so the worker
+does what they ask as it would for a live server's; they run in the test's thread on its database
+connection, which spares each call an HTTP round and a new database connection (through a live server
+the same 2,400 calls took 1.4 to 2 times as long).
 
 Bounded: MAX_EXAMPLES per operation and mode (no shrinking), ?wait= clamped to WAIT_CAP seconds. Mutating calls are real
 (networks are made on the cluster) and are swept away by `tenant_cluster`'s clean-up. Revoking a
@@ -26,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.actors import Actor
 from portal.services import api_token_create, membership_set
-from tests.support import first_team
+from tests.support import OnTheTestsConnection, first_team
 
 MAX_EXAMPLES = 20
 WAIT_CAP = 5
@@ -54,16 +57,16 @@ def owner_key(tenant_cluster) -> str:
 
 @pytest.mark.cluster
 @pytest.mark.worker
-def test_the_live_api_keeps_to_its_schema(live_server, celery_worker_process, tenant_cluster, owner_key):
+def test_the_live_api_keeps_to_its_schema(celery_worker_process, tenant_cluster, owner_key):
     """Every operation, positive and negative inputs; the failures of all operations are reported together."""
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema/")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", OnTheTestsConnection())
     headers = {"Authorization": f"Token {owner_key}"}
     failures, calls = [], []
 
     def check(case):
         if isinstance((case.query or {}).get("wait"), (int, float)):
             case.query["wait"] = min(max(case.query["wait"], 0), WAIT_CAP)
-        response = case.call(base_url=live_server.url, headers=headers, timeout=60)
+        response = case.call(headers=headers)
         calls.append(response.status_code)
         case.validate_response(response, checks=CHECKS)
 
