@@ -5,6 +5,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
+from drf_spectacular.utils import extend_schema_field
 
 from networks.models import Cluster, Container, Network, Operation
 from networks.selectors.networks import network_container_count, network_unused_filter
@@ -28,21 +29,38 @@ class IdFilter(django_filters.NumberFilter):
 MAX_IDS = 100  # ids asked for at once: as many as a batch makes (POST /api/v1/networks/batch/)
 
 
-class _AtMostIds(django_filters.fields.BaseCSVField):
+class IdsField(forms.CharField):
+    """Ids as one comma-separated value ("101,102,103"): whole numbers a database id can be, at most MAX_IDS."""
+
     def clean(self, value):
-        ids = super().clean(value)
-        if ids and len(ids) > MAX_IDS:
+        text = super().clean(value)
+        ids = []
+        for part in (text or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not (part.isascii() and part.isdigit() and 1 <= int(part) <= MAX_ID):
+                raise forms.ValidationError(
+                    f"{part[:20]!r} is not an id: send whole numbers separated by commas, such as 101,102.",
+                    code="invalid",
+                )
+            ids.append(int(part))
+        if len(ids) > MAX_IDS:
             raise forms.ValidationError(
                 f"At most {MAX_IDS} ids at once, and this asks for {len(ids)}: ask in parts.", code="too_many"
             )
         return ids
 
 
-class IdsFilter(django_filters.BaseInFilter, IdFilter):
-    """Objects by their ids, as one comma-separated value (`?id=101,102,103`), at most MAX_IDS: a script
-    follows a batch's operations in one request."""
+@extend_schema_field({"type": "string", "description": "Ids, comma-separated: 101,102,103 (at most 100)."})
+class IdsFilter(django_filters.Filter):
+    """Objects by their ids (`?id=101,102,103`): a script follows a batch's operations in one request."""
 
-    base_field_class = _AtMostIds
+    field_class = IdsField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "in")
+        super().__init__(*args, **kwargs)
 
 
 class DaysFilter(django_filters.NumberFilter):
@@ -185,7 +203,7 @@ class OperationFilterSet(SortedFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Operation.Kind.choices)
     network = IdFilter(field_name="network")
     container = IdFilter(field_name="container")
-    id = IdsFilter(field_name="pk", label="Operations by id, comma-separated (a batch's): at most 100.")
+    id = IdsFilter(field_name="pk", label="Operations by id, comma-separated (a batch's: 101,102,103), at most 100.")
 
     class Meta:
         model = Operation
