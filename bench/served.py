@@ -80,6 +80,7 @@ class Portal:
         self.session.trust_env = False
         self.process = None
         self.failed: list[dict] = []  # operations that failed (reported, counted at the end)
+        self.finished_at = 0.0  # perf_counter when `wait` last saw its operations all finished
         # gunicorn drops a kept-alive connection after 2 s idle; a request that meets it is sent again
         # (POSTs carry an Idempotency-Key, so a second send is the same create).
         retry = urllib3.util.Retry(total=3, connect=3, read=3, backoff_factor=0.02, allowed_methods=None, status=0)
@@ -148,21 +149,34 @@ class Portal:
         return answer.json() if answer.content else {}
 
     def wait(self, operation_ids: list[int], headers: dict | None = None) -> list[dict]:
-        """Follow the operations as a script follows a batch: every POLL seconds, one GET of those still
-        unfinished (`?id=...&status=queued&status=running`, up to 100 ids a request) until none is, then
-        their ends read the same way (`headers`: another team's token, say)."""
+        """Follow the operations to their ends, each in order (`headers`: another team's token, say). One
+        operation is read every POLL seconds (`GET /api/v1/operations/ID/`); several as a script follows a
+        batch: every POLL seconds one GET of those still unfinished (`?id=...&status=queued&status=running`,
+        up to 100 ids a request) until none is, then their ends read the same way. `finished_at` is when the
+        last was seen finished (perf_counter), before that read."""
         headers = headers or {}
-        pending = list(operation_ids)
-        while pending:
-            pending = [op["id"] for op in self.listed(pending, headers, "&status=queued&status=running")]
-            if pending:
+        if len(operation_ids) == 1:
+            while (operation := self.call("GET", f"operations/{operation_ids[0]}/", headers=headers))["status"] not in (
+                "succeeded",
+                "failed",
+            ):
                 time.sleep(POLL)
-        finished = {op["id"]: op for op in self.listed(list(operation_ids), headers)}
-        for operation in finished.values():
+            self.finished_at = time.perf_counter()
+            ended = [operation]
+        else:
+            pending = list(operation_ids)
+            while pending:
+                pending = [op["id"] for op in self.listed(pending, headers, "&status=queued&status=running")]
+                if pending:
+                    time.sleep(POLL)
+            self.finished_at = time.perf_counter()
+            found = {op["id"]: op for op in self.listed(list(operation_ids), headers)}
+            ended = [found[pk] for pk in operation_ids]
+        for operation in ended:
             if operation["status"] == "failed":
                 self.failed.append(operation)
                 print(f"  operation {operation['id']} ({operation['target']}) failed: {operation['error']}")
-        return [finished[pk] for pk in operation_ids]
+        return ended
 
     def listed(self, operation_ids: list[int], headers: dict, query: str = "") -> list[dict]:
         """The operations of `operation_ids` (`GET /api/v1/operations/?id=...`, 100 ids a request)."""
