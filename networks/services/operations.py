@@ -147,9 +147,15 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
             _wait_for_queue(operation, error)
     if not sent:
         return 0
-    # Now each waits for a worker, unless it waits on something a retry outlasts (the cluster).
+    # Now each waits for a worker, unless it waits on something a retry outlasts (the cluster), or a worker
+    # has taken it already (this stamp can come after its start).
     handed = Case(
-        When(waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE], then=Value(WaitsOn.WORKER)), default=F("waits_on")
+        When(
+            status=Operation.Status.QUEUED,
+            waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE],
+            then=Value(WaitsOn.WORKER),
+        ),
+        default=F("waits_on"),
     )
     still_theirs = functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
     # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
