@@ -169,18 +169,10 @@ def subnet_hold(
     owner: str | None = None,
 ) -> SubnetAllocation:
     """Record the block `subnet_choose` chose, under the same lock, and move the cluster's floor past it."""
-    first, last = ipam.to_range(block)
+    allocation = _network_block(cluster=cluster, block=block, network=network, owner=owner)
+    first, last = allocation.first, allocation.last
     try:
-        # No savepoint: a violation aborts the whole allocation anyway.
-        allocation = SubnetAllocation.objects.create(
-            cluster=cluster,
-            network=network,
-            cidr=str(block),
-            first=first,
-            last=last,
-            kind=SubnetAllocation.Kind.NETWORK,
-            owner=_describe(network, owner),
-        )
+        allocation.save(force_insert=True)  # no savepoint: a violation aborts the whole allocation anyway
     except IntegrityError as exc:
         # Only reachable when something bypassed the lock; the constraint keeps the promise.
         raise SubnetConflict(
@@ -190,6 +182,20 @@ def subnet_hold(
         cluster.allocation_floor = last + 1  # the block just made covers the floor: skip one lookup
     _advance_floor(cluster, _lookups(cluster)[1])
     return allocation
+
+
+def _network_block(*, cluster: Cluster, block: ipaddress.IPv4Network, network, owner: str | None) -> SubnetAllocation:
+    """The row that holds `block` for `network` (not saved yet)."""
+    first, last = ipam.to_range(block)
+    return SubnetAllocation(
+        cluster=cluster,
+        network=network,
+        cidr=str(block),
+        first=first,
+        last=last,
+        kind=SubnetAllocation.Kind.NETWORK,
+        owner=_describe(network, owner),
+    )
 
 
 def subnets_batch_begin(*, cluster: Cluster, count: int) -> None:
@@ -225,16 +231,8 @@ def subnets_batch_begin(*, cluster: Cluster, count: int) -> None:
 def subnet_hold_pending(*, cluster: Cluster, block: ipaddress.IPv4Network, network: Network) -> SubnetAllocation:
     """subnet_hold for a batch begun with `subnets_batch_begin`: the block held in memory (the batch's next
     choices see it taken) and the floor moved past it in memory; written by `subnets_hold`."""
-    first, last = ipam.to_range(block)
-    allocation = SubnetAllocation(
-        cluster=cluster,
-        network=network,
-        cidr=str(block),
-        first=first,
-        last=last,
-        kind=SubnetAllocation.Kind.NETWORK,
-        owner=_describe(network, None),
-    )
+    allocation = _network_block(cluster=cluster, block=block, network=network, owner=None)
+    first, last = allocation.first, allocation.last
     cluster._batch_held.add(first, last)  # type: ignore[attr-defined]
     cluster._batch_pending.append(allocation)  # type: ignore[attr-defined]
     if cluster.allocation_floor is not None and first <= cluster.allocation_floor <= last:
