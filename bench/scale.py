@@ -45,11 +45,9 @@ Run: `make bench`, or `flock /tmp/cluster.lock .venv/bin/python bench/scale.py` 
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import cProfile
 import io
-import json
 import logging
 import os
 import pstats
@@ -65,15 +63,12 @@ sys.path.insert(0, str(ROOT))
 from bench.served import Portal, environment, pick_database, timed  # noqa: E402
 
 SIZES = (1000, 10000)
-TEAMS = 100
 REAL = int(os.environ.get("SCALE_REAL", "200"))
 BURST = int(os.environ.get("SCALE_BURST", "500"))
 RUNS, CREATES, RECONCILES = 15, 7, 7
-HISTORY = 10  # finished operations per filled network: its create, and the swarm's reconciles since
 DATABASE = os.environ.get("SCALE_DATABASE", "bench_scale")
 REDIS_DB = int(os.environ.get("SCALE_REDIS_DB", "6"))
 CLI_POOL = "10.{}.{}.0/24"  # the burst's networks: 10.250.0.0/16 at 1,000 and 10.251.0.0/16 at 10,000
-CONSUL_TXN = 64  # operations per Consul transaction, Consul's own limit
 PROFILE = os.environ.get("SCALE_PROFILE", "")  # cases to profile in this process at each size: "map,reconcile"
 
 os.environ.update(environment(pick_database(DATABASE), REDIS_DB))
@@ -87,26 +82,17 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench.portal_state import leave, prepare, settle  # noqa: E402
-from networks.engine import consul as consul_engine  # noqa: E402
+from bench.scale_world import TEAMS, fill, make_teams  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
-from networks.models import Cluster, ClusterGrant, Network, Operation, SubnetAllocation  # noqa: E402
+from networks.models import Cluster, Network  # noqa: E402
 from networks.services.events import FollowUp, follow_up_is_own_create, network_follow  # noqa: E402
 from networks.services.reconcile import cluster_reconcile_now  # noqa: E402
-from networks.services.state import network_document, network_key, subnet_key  # noqa: E402
 from portal.models import Tenant  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
 LOGS = f"var/{DATABASE}/log/"
-
-
-def make_teams(cluster: Cluster) -> list[Tenant]:
-    teams = Tenant.objects.bulk_create(
-        Tenant(name=f"Scale team {i:03}", slug=f"scale-team-{i:03}") for i in range(TEAMS)
-    )
-    ClusterGrant.objects.bulk_create(ClusterGrant(cluster=cluster, tenant=team) for team in teams)
-    return teams
 
 
 def make_real(portal: Portal, cluster: Cluster) -> None:
@@ -122,111 +108,6 @@ def make_real(portal: Portal, cluster: Cluster) -> None:
                 )
             )
         portal.wait(ids)
-
-
-def fill(cluster: Cluster, teams: list[Tenant], total: int) -> None:
-    """Rows until the swarm holds `total` live networks: the next free blocks in the allocator's order,
-    each held for its network, the Consul keys a create writes, and the allocator's floor past them all
-    (as the creates would have left it: every block below it is taken)."""
-    have = Network.objects.filter(cluster=cluster).live().count()
-    cluster.refresh_from_db()
-    held = set(SubnetAllocation.objects.filter(cluster=cluster).values_list("cidr", flat=True))
-    reserved = [r.network for r in cluster.reserved_ranges.all()]
-    blocks = []
-    for block in cluster.pool.subnets(new_prefix=cluster.default_prefixlen):
-        if len(blocks) == total - have:
-            break
-        if str(block) not in held and not any(block.overlaps(r) for r in reserved):
-            blocks.append(block)
-    networks = Network.objects.bulk_create(
-        (
-            Network(
-                tenant=teams[(have + i) % TEAMS],
-                cluster=cluster,
-                name=f"fill-{have + i:05}",
-                subnet=str(block),
-                gateway=str(block.network_address + 1),
-                status=Network.Status.ACTIVE,
-                labels={"app": f"svc{i % 5}"},
-            )
-            for i, block in enumerate(blocks)
-        ),
-        batch_size=1000,
-    )
-    allocations = SubnetAllocation.objects.bulk_create(
-        (
-            SubnetAllocation(
-                cluster=cluster,
-                network=network,
-                cidr=network.subnet,
-                first=int(network.subnet_network.network_address),
-                last=int(network.subnet_network.broadcast_address),
-                owner=f'network "{network.name}"',
-            )
-            for network in networks
-        ),
-        batch_size=1000,
-    )
-    Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=int(blocks[-1].broadcast_address) + 1)
-    Operation.objects.bulk_create(history(cluster, networks), batch_size=2000)
-    if connection.vendor == "postgresql":  # the planner's statistics, as autovacuum keeps them after a fill
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    keys = []
-    for network, allocation in zip(networks, allocations, strict=True):
-        keys.append((network_key(network), network_document(network)))
-        keys.append(
-            (
-                subnet_key(cluster, allocation.cidr),
-                {
-                    "allocation": allocation.pk,
-                    "cidr": allocation.cidr,
-                    "owner": allocation.owner,
-                    "network": network.pk,
-                    "tenant": network.tenant.slug,
-                },
-            )
-        )
-    consul = consul_engine.client(cluster.consul)
-    for start in range(0, len(keys), CONSUL_TXN):
-        consul.txn.put(
-            [
-                {
-                    "KV": {
-                        "Verb": "set",
-                        "Key": key,
-                        "Value": base64.b64encode(json.dumps(value, sort_keys=True).encode()).decode(),
-                    }
-                }
-                for key, value in keys[start : start + CONSUL_TXN]
-            ]
-        )
-
-
-def history(cluster: Cluster, networks: list[Network]):
-    """What a portal holding these networks has finished: each one's create, and as many of the swarm's
-    reconciles again (HISTORY operations a network), so that what reads the unfinished operations (every
-    create's answer, the outbox, recovery) is measured beside a history ten times longer at 10,000."""
-    progress = [{"at": "2026-01-01T10:00:00+00:00", "message": "Done."}]
-    for network in networks:
-        yield Operation(
-            tenant=network.tenant,
-            cluster=cluster,
-            network=network,
-            kind=Operation.Kind.NETWORK_CREATE,
-            target=network.name,
-            status=Operation.Status.SUCCEEDED,
-            progress=progress,
-        )
-        for _ in range(HISTORY - 1):
-            yield Operation(
-                tenant=network.tenant,
-                cluster=cluster,
-                kind=Operation.Kind.CLUSTER_RECONCILE,
-                target=cluster.name,
-                status=Operation.Status.SUCCEEDED,
-                progress=progress,
-            )
 
 
 def page_cases(cluster: Cluster) -> dict[str, tuple[str, bool]]:
