@@ -6,9 +6,9 @@ bench's own (SCALE_DATABASE, default bench_scale) and a Redis database of its ow
 
 The world. The viewed team (the bench user's) makes REAL networks (default 200) through the portal: real
 networks on the swarm, with their blocks and Consul keys. 100 other teams are granted the swarm, and the
-swarm is filled with rows for them (bulk inserts: networks with their held blocks and their Consul keys,
-spread evenly over the 100 teams, and HISTORY finished operations per network) until it holds 1,000 networks; every case is measured; it is filled on to
-10,000 networks and every case is measured again. The filled rows carry no Docker id: reconcile compares a
+swarm is filled with rows for them (bench/scale_world.py: bulk inserts of networks with their held blocks,
+their Consul keys and 10 finished operations each, spread evenly over the 100 teams) until it holds 1,000
+networks; every case is measured; it is filled on to 10,000 networks and every case is measured again. The filled rows carry no Docker id: reconcile compares a
 row with Docker by its Docker id, so to it they are networks it cannot look up and not networks missing from
 the swarm, and their Consul keys agree with the rows: a reconcile at either size finds nothing to change, over
 a database ten times fuller at 10,000 while Docker holds the same real networks at both sizes (making 10,000
