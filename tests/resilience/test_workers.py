@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
@@ -81,10 +81,13 @@ def create_many(cluster, count: int, prefix: str) -> list[int]:
     imports as taken names)."""
     team = first_team(cluster)
     run = uuid.uuid4().hex[:6]
-    ids = [
-        network_create(actor=Actor.system("tests"), tenant=team, cluster=cluster, name=f"{prefix}-{run}-{i}").pk
-        for i in range(count)
-    ]
+    # Recorded in one transaction, so their messages reach the queue together when it commits: made one by
+    # one, the workers finish each soon after it is sent, and none would be left for a worker to die in.
+    with transaction.atomic():
+        ids = [
+            network_create(actor=Actor.system("tests"), tenant=team, cluster=cluster, name=f"{prefix}-{run}-{i}").pk
+            for i in range(count)
+        ]
     connection.close()
     return ids
 
