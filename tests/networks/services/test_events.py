@@ -109,6 +109,8 @@ def test_a_network_made_and_removed_on_the_cli_is_imported_then_freed(events_fol
     wait_until(lambda: Network.objects.get(pk=network.pk).status == Network.Status.REMOVED, timeout=30)
     assert not SubnetAllocation.objects.filter(cluster=cluster, cidr=subnet).exists(), "the block is free again"
     reconciles = Operation.objects.filter(cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE)
+    # The reconcile writes the network's end before its own: wait for the operation to finish too.
+    wait_until(lambda: not reconciles.unfinished().exists(), timeout=30)
     assert 1 <= reconciles.count() <= 2 and all(op.status == Operation.Status.SUCCEEDED for op in reconciles)
 
 
