@@ -7,7 +7,7 @@ with the caller's values in the stand-ins' places; the rows are decoded by the s
 converters) into the same dicts as `values()` makes. The query stays written once, by the ORM
 (tests/plumbing/test_prepared.py checks the two answer alike).
 
-Only integer values, each compared as it is (`pk=`, `tenant=`): a stand-in that does not reach the
+Only integer values, each compared as it is (`pk=`, `tenant=`, `first__lte=`): a stand-in that does not reach the
 query's parameters unchanged, or reaches them twice as two different names, is refused when compiling.
 
 `PreparedObjects(build)` does the same for a queryset of model instances (with what it `select_related`,
@@ -30,6 +30,10 @@ from django.db.models.query import get_related_populators
 _STAND_IN = -(2**62)
 
 
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class PreparedRows:
     iterable = "ValuesIterable"
 
@@ -47,7 +51,8 @@ class PreparedRows:
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         named = {value: name for name, value in stand_ins.items()}
-        slots = [named.get(param) if type(param) is int else None for param in params]
+        # psycopg's backend may wrap a big integer's value in its own int type (Int8): the same value, re-wrapped
+        slots = [named.get(int(param)) if _integer(param) else None for param in params]
         if set(filter(None, slots)) != set(self.names):
             raise ImproperlyConfigured(f"PreparedRows: not every one of {self.names} reached the query as it is.")
         return sql, params, slots, compiler, self.decoder(query, compiler, alias)
@@ -67,7 +72,7 @@ class PreparedRows:
         sql, params, slots, compiler, decoder = prepared
         if set(values) != set(self.names) or any(type(value) is not int for value in values.values()):
             raise TypeError(f"PreparedRows takes the integers {self.names}, got {values!r}.")
-        sent = [param if slot is None else values[slot] for param, slot in zip(params, slots, strict=True)]
+        sent = [param if slot is None else type(param)(values[slot]) for param, slot in zip(params, slots, strict=True)]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, sent)
             rows = cursor.fetchall()

@@ -5,10 +5,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from networks.api.views.networks import _network_row, _network_row_query
-from networks.models import Network, Operation
+from networks.models import Cluster, ClusterGrant, Network, Operation, ReservedRange, SubnetAllocation
+from networks.selectors.clusters import cluster_granted_find
+from networks.services.allocations import _held_last, _reserved_rows
+from networks.services.grants import grant_get
 from plumbing.prepared import PreparedObjects, PreparedRows
+from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate
+from webhooks.models import WebhookEndpoint
+from webhooks.services.endpoints import endpoint_create
+from webhooks.services.outbox import _endpoints
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +85,30 @@ def test_objects_are_the_orm_querysets_instances_with_their_related_rows():
 def test_objects_need_a_queryset_of_instances():
     with pytest.raises(ImproperlyConfigured):
         PreparedObjects(lambda pk: Network.objects.filter(pk=pk).values("id"), "pk")(pk=1)
+
+
+def test_a_creates_compiled_reads_answer_as_their_orm_querysets():
+    """Each read a create makes under the swarm's lock, compiled once, against its queryset; a big integer
+    (the blocks' bounds, which psycopg sends as Int8) reaches the compiled query as it is."""
+    team, stranger = make_team("Create reads"), make_team("Create stranger")
+    blocks = [make_network(team, f"reads{i}").allocation for i in range(3)]
+    cluster, tenant = team.cluster, team.tenant
+    assert cluster_granted_find(tenant=tenant, pk=cluster.pk) == cluster
+    assert cluster_granted_find(tenant=stranger.tenant, pk=cluster.pk) is None
+    assert cluster_granted_find(tenant=tenant, pk=str(cluster.pk)) == cluster  # not an int: the ORM's own
+    with transaction.atomic():
+        grant = grant_get(cluster=cluster, tenant=tenant, lock=True)
+        assert fields(grant) == fields(ClusterGrant.objects.get(cluster=cluster, tenant=tenant))
+        assert fields(grant.cluster) == fields(Cluster.objects.get(pk=cluster.pk)) and grant.tenant == tenant
+    assert [fields(r) for r in _reserved_rows(cluster=cluster.pk)] == [
+        fields(r) for r in ReservedRange.objects.filter(cluster=cluster)
+    ]
+    for hi in [blocks[0].first - 1, *(b.first for b in blocks), *(b.last + 7 for b in blocks), 2**40]:
+        orm = SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi).order_by("-first").values("last")[:1]
+        assert _held_last(cluster=cluster.pk, hi=hi) == list(orm)
+    endpoint_create(actor=Actor.system("tests"), tenant=tenant, url="http://127.0.0.1:9/hook", events=["network.*"])
+    mine = _endpoints(tenant=tenant.pk)
+    assert [(e.pk, e.events) for e in mine] == [
+        (e.pk, e.events) for e in WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events")
+    ]
+    assert len(mine) == 1 and _endpoints(tenant=stranger.tenant.pk) == []
