@@ -7,8 +7,9 @@ with the caller's values in the stand-ins' places; the rows are decoded by the s
 converters) into the same dicts as `values()` makes. The query stays written once, by the ORM
 (tests/plumbing/test_prepared.py checks the two answer alike).
 
-Only integer values, each compared as it is (`pk=`, `tenant=`, `first__lte=`): a stand-in that does not reach the
-query's parameters unchanged, or reaches them twice as two different names, is refused when compiling.
+Integer values, each compared as it is (`pk=`, `tenant=`, `first__lte=`), and strings for the names given as
+`text=` (`key=`, `name=`): a stand-in that does not reach the query's parameters unchanged, or reaches them
+twice as two different names, is refused when compiling.
 
 `PreparedObjects(build)` does the same for a queryset of model instances (with what it `select_related`,
 and `select_for_update`: call it inside the transaction): the instances are made from the rows as Django's
@@ -37,13 +38,14 @@ def _integer(value) -> bool:
 class PreparedRows:
     iterable = "ValuesIterable"
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str):
-        self.build, self.names = build, names
+    def __init__(self, build: Callable[..., QuerySet], *names: str, text: tuple[str, ...] = ()):
+        self.build, self.names, self.text = build, (*names, *text), text
         self.local = threading.local()  # a compiler serves its own thread's connection only
 
     def compiled(self, alias: str):
         """(sql, params, slots, compiler, keys): `slots[i]` names the value that goes in params[i], if any."""
-        stand_ins = {name: _STAND_IN - i for i, name in enumerate(self.names)}
+        stand_ins: dict[str, int | str] = {name: _STAND_IN - i for i, name in enumerate(self.names)}
+        stand_ins.update({name: f"\x00{name}:{_STAND_IN}" for name in self.text})  # no text a request sends
         queryset = self.build(**stand_ins).using(alias)
         query = queryset.query
         if queryset._iterable_class.__name__ != self.iterable:
@@ -52,7 +54,10 @@ class PreparedRows:
         sql, params = compiler.as_sql()
         named = {value: name for name, value in stand_ins.items()}
         # psycopg's backend may wrap a big integer's value in its own int type (Int8): the same value, re-wrapped
-        slots = [named.get(int(param)) if _integer(param) else None for param in params]
+        slots = [
+            named.get(int(param)) if _integer(param) else named.get(param) if type(param) is str else None
+            for param in params
+        ]
         if set(filter(None, slots)) != set(self.names):
             raise ImproperlyConfigured(f"PreparedRows: not every one of {self.names} reached the query as it is.")
         return sql, params, slots, compiler, self.decoder(query, compiler, alias)
@@ -64,14 +69,16 @@ class PreparedRows:
     def decode(self, keys, rows) -> list:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def __call__(self, using: str = "default", **values: int) -> list[Any]:
+    def __call__(self, using: str = "default", **values: int | str) -> list[Any]:
         prepared = getattr(self.local, using, None)
         if prepared is None or prepared[3].connection is not connections[using]:
             prepared = self.compiled(using)
             setattr(self.local, using, prepared)
         sql, params, slots, compiler, decoder = prepared
-        if set(values) != set(self.names) or any(type(value) is not int for value in values.values()):
-            raise TypeError(f"PreparedRows takes the integers {self.names}, got {values!r}.")
+        if set(values) != set(self.names) or any(
+            type(value) is not (str if name in self.text else int) for name, value in values.items()
+        ):
+            raise TypeError(f"PreparedRows takes {self.names} (strings: {self.text}), got {values!r}.")
         sent = [param if slot is None else type(param)(values[slot]) for param, slot in zip(params, slots, strict=True)]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, sent)

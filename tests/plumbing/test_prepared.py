@@ -9,6 +9,7 @@ from networks.models import Cluster, ClusterGrant, Network, Operation, ReservedR
 from networks.selectors.clusters import cluster_granted_find
 from networks.services.allocations import _held_last, _reserved_rows
 from networks.services.grants import grant_get
+from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
 from plumbing.prepared import PreparedObjects, PreparedRows
 from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
@@ -112,3 +113,17 @@ def test_a_creates_compiled_reads_answer_as_their_orm_querysets():
         (e.pk, e.events) for e in WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events")
     ]
     assert len(mine) == 1 and _endpoints(tenant=stranger.tenant.pk) == []
+
+
+def test_text_values_reach_the_compiled_query_as_they_are():
+    """A name given as `text=` takes a string (the name a create asks for), and only a string."""
+    team, other = make_team("Text values"), make_team("Text other")
+    make_network(team, "taken-here")
+    make_network(other, "taken-there")
+    for name in ("taken-here", "taken-there", "free", "taken-here ", "Taken-Here", "it's"):
+        assert _name_taken(team.cluster, name) == names_taken(team.cluster, [name])
+    assert _name_taken(team.cluster, "taken-here") == {"taken-here"}
+    with pytest.raises(TypeError):
+        _one_name_taken(cluster=team.cluster.pk, name=1)
+    with pytest.raises(TypeError):
+        _one_name_taken(cluster=str(team.cluster.pk), name="taken-here")
