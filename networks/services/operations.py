@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects
+from plumbing.prepared import PreparedObjects, PreparedUpdate
 from portal.actors import Actor
 from portal.changes import change_record
 
@@ -147,8 +147,28 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
             _wait_for_queue(operation, error)
     if not sent:
         return 0
-    # Now each waits for a worker, unless it waits on something a retry outlasts (the cluster), or a worker
-    # has taken it already (this stamp can come after its start).
+    # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
+    # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
+    # message sent first is then a stale delivery (operation_start), or the operation has already started.
+    with without_flush():
+        if len(sent) == 1:  # every single create, delete, run...: compiled once
+            _sent_stamp_one(pk=sent[0][0].pk, task_id=sent[0][1], now=now)
+        else:
+            operations, values = _sent_update(_still_theirs(sent), now)
+            operations.update(**values)
+    for operation, _ in sent:
+        operation.sent = now
+    return len(sent)
+
+
+def _still_theirs(sent: list[tuple[Operation, str]]) -> Q:
+    """The operations sent, each still under the task id it was sent with."""
+    return functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
+
+
+def _sent_update(still_theirs: Q, now) -> tuple:
+    """The `sent` stamp: now each waits for a worker, unless it waits on something a retry outlasts (the
+    cluster), or a worker has taken it already (this stamp can come after its start)."""
     handed = Case(
         When(
             status=Operation.Status.QUEUED,
@@ -157,15 +177,15 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
         ),
         default=F("waits_on"),
     )
-    still_theirs = functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
-    # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
-    # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
-    # message sent first is then a stale delivery (operation_start), or the operation has already started.
-    with without_flush():
-        Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
-    for operation, _ in sent:
-        operation.sent = now
-    return len(sent)
+    return Operation.objects.filter(still_theirs), {"sent": now, "waits_on": handed}
+
+
+_sent_stamp_one = PreparedUpdate(
+    lambda pk, task_id, now: _sent_update(Q(pk=pk, celery_task_id=task_id), now),
+    "pk",
+    text=("task_id",),
+    moments=("now",),
+)
 
 
 def _wait_for_queue(operation: Operation, error: Exception) -> None:

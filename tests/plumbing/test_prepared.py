@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.utils import timezone
 
 from networks.api.views.networks import _network_row, _network_row_query
 from networks.models import Cluster, ClusterGrant, Network, Operation, ReservedRange, SubnetAllocation
@@ -10,7 +11,7 @@ from networks.selectors.clusters import cluster_granted_find
 from networks.services.allocations import _held_last, _reserved_rows
 from networks.services.grants import grant_get
 from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
-from plumbing.prepared import PreparedObjects, PreparedRows
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
 from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate
@@ -127,3 +128,28 @@ def test_text_values_reach_the_compiled_query_as_they_are():
         _one_name_taken(cluster=team.cluster.pk, name=1)
     with pytest.raises(TypeError):
         _one_name_taken(cluster=str(team.cluster.pk), name="taken-here")
+
+
+def test_an_update_changes_the_rows_the_orm_update_changes():
+    team = make_team("Updates")
+    ours = [make_operation(team, celery_task_id=f"t{i}") for i in range(3)]
+    stamp = PreparedUpdate(
+        lambda pk, task_id, now: (Operation.objects.filter(pk=pk, celery_task_id=task_id), {"sent": now}),
+        "pk",
+        text=("task_id",),
+        moments=("now",),
+    )
+    now = timezone.now()
+    assert stamp(pk=ours[0].pk, task_id="t0", now=now) == 1
+    assert stamp(pk=ours[1].pk, task_id="t0", now=now) == 0  # not its task id
+    assert [op.sent for op in Operation.objects.filter(pk__in=[op.pk for op in ours]).order_by("pk")] == [
+        now,
+        None,
+        None,
+    ]
+    with pytest.raises(TypeError):
+        stamp(pk=ours[2].pk, task_id="t2", now=now.replace(tzinfo=None))  # a naive datetime
+    with pytest.raises(ImproperlyConfigured):  # a value that does not reach the query
+        PreparedUpdate(lambda pk, now: (Operation.objects.filter(pk=pk), {"sent": None}), "pk", moments=("now",))(
+            pk=1, now=now
+        )
