@@ -13,7 +13,7 @@ from networks.models import Operation
 from networks.selectors.operations import operation_find
 from networks.services import notices
 from plumbing.errors import ServiceError
-from plumbing.transactions import atomic_with_retry
+from plumbing.transactions import atomic_as_a_whole, atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
@@ -162,4 +162,4 @@ class BaseViewSet(TenantViewSet):
             )
             return None, made, body
 
-        return atomic_with_retry(make_once)
+        return atomic_as_a_whole(make_once)  # any error answers the request: no savepoint inside
