@@ -1,10 +1,12 @@
 """A hot read's ORM query compiled once, then sent with each request's values.
 
 Building a `values()` queryset and compiling it to SQL cost Django 0.4-0.9 ms of CPU, more than the
-database takes to answer a row by its key. `PreparedRows(build)` calls `build` once per thread and
+database takes to answer a row by its key. `PreparedRows(build)` calls `build` once per process and
 database with a stand-in for each named value, compiles the queryset, and from then on sends that SQL
 with the caller's values in the stand-ins' places; the rows are decoded by the same compiler (the same
-converters) into the same dicts as `values()` makes. The query stays written once, by the ORM
+converters; each thread a copy of it bound to its own connection) into the same dicts as `values()` makes.
+Once per process, not per thread: a web process's threads start as requests come at once, and a burst of
+creates would otherwise each pay the compilation on a new thread. The query stays written once, by the ORM
 (tests/plumbing/test_prepared.py checks the two answer alike).
 
 Integer values, each compared as it is (`pk=`, `tenant=`, `first__lte=`), strings for the names given as
@@ -21,6 +23,7 @@ runs that UPDATE (no related model's) and returns the rows it changed, as `updat
 
 from __future__ import annotations
 
+import copy
 import datetime
 import threading
 from collections.abc import Callable
@@ -56,7 +59,9 @@ class PreparedRows:
         self.build, self.names = build, (*names, *text, *moments)
         self.types: dict[str, type] = {name: int for name in names} | {name: str for name in text}
         self.types |= {name: datetime.datetime for name in moments}
-        self.local = threading.local()  # a compiler serves its own thread's connection only
+        self.local = threading.local()  # a compiler serves its own thread's connection only: a copy each
+        self.lock = threading.Lock()
+        self.shared: dict[str, tuple] = {}  # alias: compiled on the first thread's connection
 
     def stand_ins(self) -> dict[str, Any]:
         """A value for each name that no caller sends: far outside any id, text no request holds, year 1."""
@@ -104,7 +109,7 @@ class PreparedRows:
         """The compiled query (compiled now if this thread has not yet) and the parameters to send with it."""
         prepared = getattr(self.local, using, None)
         if prepared is None or prepared[3].connection is not connections[using]:
-            prepared = self.compiled(using)
+            prepared = self.for_this_thread(using)
             setattr(self.local, using, prepared)
         sql, params, slots, compiler, decoder = prepared
         if set(values) != set(self.names) or any(type(value) is not self.types[name] for name, value in values.items()):
@@ -116,6 +121,19 @@ class PreparedRows:
             for param, slot in zip(params, slots, strict=True)
         ]
         return sql, sent, compiler, decoder
+
+    def for_this_thread(self, using: str) -> tuple:
+        """The query compiled once for the process, its compiler copied onto this thread's connection."""
+        connection = connections[using]
+        with self.lock:
+            compiled = self.shared.get(using)
+            if compiled is None:
+                compiled = self.shared[using] = self.compiled(using)
+        sql, params, slots, compiler, decoder = compiled
+        if compiler.connection is not connection:  # what decoding reads of it: converters, the connection's
+            compiler = copy.copy(compiler)
+            compiler.connection = connection
+        return sql, params, slots, compiler, decoder
 
     def __call__(self, using: str = "default", **values: Any) -> list[Any]:
         sql, sent, compiler, decoder = self.prepared(using, values)

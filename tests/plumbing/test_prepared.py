@@ -1,8 +1,10 @@
 """A query compiled once (`PreparedRows`) answers the rows its ORM queryset answers, for every value."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from networks.api.views.networks import _network_row, _network_row_query
@@ -153,3 +155,27 @@ def test_an_update_changes_the_rows_the_orm_update_changes():
         PreparedUpdate(lambda pk, now: (Operation.objects.filter(pk=pk), {"sent": None}), "pk", moments=("now",))(
             pk=1, now=now
         )
+
+
+@pytest.mark.django_db(transaction=True)  # another thread's connection sees the rows
+def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
+    team = make_team("Threads")
+    network = make_network(team, "threads-net")
+    query = PreparedObjects(lambda pk: Network.objects.filter(pk=pk).select_related("cluster"), "pk")
+    (here,) = query(pk=network.pk)
+    answers = {}
+
+    def elsewhere():
+        try:
+            (there,) = query(pk=network.pk)
+            answers["there"] = (fields(there), fields(there.cluster), query.local.default[3].connection)
+            answers["own"] = connections["default"]
+        finally:
+            connections["default"].close()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert answers["there"][:2] == (fields(here), fields(here.cluster))
+    assert answers["there"][2] is answers["own"] and answers["own"] is not connections["default"]
+    assert len(query.shared) == 1  # compiled once
