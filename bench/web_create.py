@@ -8,23 +8,32 @@ it) and the operation stamped `sent`. Between POSTs, untimed, the operation is m
 unfinished operations do not pile up. Prints the median and quartiles of the CPU (time.process_time) and the
 SQL statements of one POST; `--profile FILE` writes a cProfile of the timed POSTs.
 
-Run: `.venv/bin/python bench/web_create.py [N]` (default 200 POSTs). BENCH_DATABASE (bench_web_create) and
+`--served`: gunicorn as scripts/serve starts it (5 processes x 32 threads, the access log on) serves the same
+database instead, still without a worker; after a burst of 50 GETs at once (bench/e2e.py's warm-up), N
+rounds of 50 POSTs at once, then 50 one at a time, each measured as bench/e2e.py measures the web's part
+(user+system CPU of gunicorn's processes, /proc): the CPU per POST of each round and their median.
+
+Run: `.venv/bin/python bench/web_create.py [N]` (default 200 POSTs; with --served, 5 rounds). BENCH_DATABASE (bench_web_create) and
 BENCH_REDIS_DB (11) name its database (made afresh, dropped at the end) and Redis database (flushed).
 Last line: `web create: <ms> ms CPU per POST (median of N), <q> SQL statements`.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import cProfile
 import io
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +55,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.cpu import process_cpu, process_tree  # noqa: E402
 from networks.models import Operation  # noqa: E402
 from tests.factories import make_team  # noqa: E402
 
@@ -88,6 +98,68 @@ def post(handler: WSGIHandler, token: str, cluster: int, name: str) -> tuple[int
     return int(answered[0].split()[0]), content
 
 
+BURST = 50
+
+
+def served(token: str, cluster: int, rounds: int) -> None:
+    """`--served`: the CPU per POST of gunicorn's processes, 50 at once (each round) and one at a time."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "-c", "python:portal.webserver"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", "5", "--worker-class", "gthread", "--threads", "32"]
+    command += ["--timeout", "150", "--graceful-timeout", "20", "--access-logfile", "-", "--reuse-port"]
+    command += ["--no-control-socket"]
+    log = open(ROOT / "var" / "bench-web-create.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, DATABASE_POOL_SIZE="8"), stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=BURST + 8))
+    session.headers["Authorization"] = f"Token {token}"
+    base = f"http://127.0.0.1:{port}/api/v1"
+    names = iter(range(10**9))
+
+    def call(method: str, path: str, **kwargs) -> dict:
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+        answer = session.request(method, f"{base}/{path}", headers=headers, timeout=60, **kwargs)
+        if answer.status_code >= 400:
+            raise SystemExit(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+        return answer.json()
+
+    def post(_=None) -> int:
+        return call("POST", "networks/", json={"name": f"s{next(names)}", "cluster": cluster})["id"]
+
+    def measured(make) -> float:
+        pids = process_tree(server.pid)
+        before = {pid: process_cpu(pid) for pid in pids}
+        ids = make()
+        spent = sum(process_cpu(pid) - before[pid] for pid in pids)
+        Operation.objects.filter(pk__in=ids).update(status=Operation.Status.SUCCEEDED)  # as a worker would
+        return spent / len(ids) * 1000
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                session.get(f"{base}/clusters/", timeout=2).raise_for_status()
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not answer; see var/bench-web-create.log.") from None
+                time.sleep(0.3)
+        with concurrent.futures.ThreadPoolExecutor(BURST) as pool:
+            list(pool.map(lambda _: call("GET", "networks/"), range(BURST)))
+            bursts = [measured(lambda: list(pool.map(post, range(BURST)))) for _ in range(rounds)]
+        in_turn = measured(lambda: [post() for _ in range(BURST)])
+        print("50 at once, CPU per POST by round: " + ", ".join(f"{ms:.1f}" for ms in bursts) + " ms")
+        print(f"web create served: {BURST} at once {statistics.median(bursts):.1f} ms CPU per POST (median of "
+              f"{rounds} rounds, first {bursts[0]:.1f}), one at a time {in_turn:.1f} ms")  # fmt: skip
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
+
+
 def main() -> None:
     count = int(next((arg for arg in sys.argv[1:] if arg.isdigit()), "200"))
     profile_file = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else ""
@@ -98,6 +170,9 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         team = make_team("Bench", api=True)
         token, cluster = team.keys["owner"], team.cluster.pk
+        if "--served" in sys.argv:
+            served(token, cluster, count if count != 200 else 5)
+            return
         handler = WSGIHandler()
         profiler = cProfile.Profile(time.process_time) if profile_file else None
         times, queries = [], 0
