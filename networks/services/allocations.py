@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from networks import ipam
 from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
-from plumbing.prepared import PreparedObjects, PreparedRows
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
 
 # The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
 from .allocations_consul import (  # noqa: F401
@@ -37,7 +37,7 @@ def cluster_lock(cluster_id: int) -> Cluster:
     return Cluster.objects.select_for_update().get(pk=cluster_id)
 
 
-# Every create reads these under the swarm's lock: compiled once (plumbing/prepared.py).
+# Every create reads these and moves the floor under the swarm's lock: compiled once (plumbing/prepared.py).
 _reserved_rows = PreparedObjects(lambda cluster: ReservedRange.objects.filter(cluster=cluster), "cluster")
 _held_last = PreparedRows(
     lambda cluster, hi: SubnetAllocation.objects.filter(cluster_id=cluster, first__lte=hi)
@@ -45,6 +45,10 @@ _held_last = PreparedRows(
     .values("last")[:1],
     "cluster",
     "hi",
+)
+
+_floor_persist = PreparedUpdate(
+    lambda pk, floor: (Cluster.objects.filter(pk=pk), {"allocation_floor": floor}), "pk", "floor"
 )
 
 
@@ -107,7 +111,7 @@ def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None], *, pers
     start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
     floor = ipam.advance_floor(start, cover=cover)
     if persist:
-        Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
+        _floor_persist(pk=cluster.pk, floor=floor)
     cluster.allocation_floor = floor
 
 
