@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import operator
 import uuid
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects, PreparedUpdate
+from plumbing.prepared import PreparedObjects
 from portal.actors import Actor
 from portal.changes import change_record
 
@@ -31,6 +29,7 @@ from .operation_notes import (  # noqa: F401
     progress_ending,
     without_flush,
 )
+from .operation_sent import operations_stamp_sent
 
 logger = logging.getLogger(__name__)
 # A Docker call with no answer for this long makes a running operation say it waits for the cluster.
@@ -147,45 +146,10 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
             _wait_for_queue(operation, error)
     if not sent:
         return 0
-    # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
-    # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
-    # message sent first is then a stale delivery (operation_start), or the operation has already started.
-    with without_flush():
-        if len(sent) == 1:  # every single create, delete, run...: compiled once
-            _sent_stamp_one(pk=sent[0][0].pk, task_id=sent[0][1], now=now)
-        else:
-            operations, values = _sent_update(_still_theirs(sent), now)
-            operations.update(**values)
+    operations_stamp_sent(sent, now)
     for operation, _ in sent:
         operation.sent = now
     return len(sent)
-
-
-def _still_theirs(sent: list[tuple[Operation, str]]) -> Q:
-    """The operations sent, each still under the task id it was sent with."""
-    return functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
-
-
-def _sent_update(still_theirs: Q, now) -> tuple:
-    """The `sent` stamp: now each waits for a worker, unless it waits on something a retry outlasts (the
-    cluster), or a worker has taken it already (this stamp can come after its start)."""
-    handed = Case(
-        When(
-            status=Operation.Status.QUEUED,
-            waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE],
-            then=Value(WaitsOn.WORKER),
-        ),
-        default=F("waits_on"),
-    )
-    return Operation.objects.filter(still_theirs), {"sent": now, "waits_on": handed}
-
-
-_sent_stamp_one = PreparedUpdate(
-    lambda pk, task_id, now: _sent_update(Q(pk=pk, celery_task_id=task_id), now),
-    "pk",
-    text=("task_id",),
-    moments=("now",),
-)
 
 
 def _wait_for_queue(operation: Operation, error: Exception) -> None:
