@@ -1,53 +1,99 @@
 """A hot read's ORM query compiled once, then sent with each request's values.
 
 Building a `values()` queryset and compiling it to SQL cost Django 0.4-0.9 ms of CPU, more than the
-database takes to answer a row by its key. `PreparedRows(build)` calls `build` once per thread and
+database takes to answer a row by its key. `PreparedRows(build)` calls `build` once per process and
 database with a stand-in for each named value, compiles the queryset, and from then on sends that SQL
 with the caller's values in the stand-ins' places; the rows are decoded by the same compiler (the same
-converters) into the same dicts as `values()` makes. The query stays written once, by the ORM
+converters; each thread a copy of it bound to its own connection) into the same dicts as `values()` makes.
+Once per process, not per thread: a web process's threads start as requests come at once, and a burst of
+creates would otherwise each pay the compilation on a new thread. The query stays written once, by the ORM
 (tests/plumbing/test_prepared.py checks the two answer alike).
 
-Only integer values, each compared as it is (`pk=`, `tenant=`): a stand-in that does not reach the
-query's parameters unchanged, or reaches them twice as two different names, is refused when compiling.
+Integer values, each compared as it is (`pk=`, `tenant=`, `first__lte=`), strings for the names given as
+`text=` (`key=`, `name=`) and aware datetimes for those given as `moments=`: a stand-in that does not reach
+the query's parameters unchanged, or reaches them twice as two different names, is refused when compiling.
 
 `PreparedObjects(build)` does the same for a queryset of model instances (with what it `select_related`,
 and `select_for_update`: call it inside the transaction): the instances are made from the rows as Django's
 own iterable makes them (`from_db`, then each related row's populator).
+
+`PreparedUpdate(build)`: `build` returns a queryset and the values `update()` would be given; calling it
+runs that UPDATE (no related model's) and returns the rows it changed, as `update()` does.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import sql as models_sql
 from django.db.models.query import get_related_populators
 
 # Far outside any id a table holds, one per name.
 _STAND_IN = -(2**62)
 
 
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rewrapped(param, value):
+    return type(param)(value) if _integer(param) else value
+
+
 class PreparedRows:
     iterable = "ValuesIterable"
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str):
-        self.build, self.names = build, names
-        self.local = threading.local()  # a compiler serves its own thread's connection only
+    def __init__(
+        self,
+        build: Callable[..., Any],
+        *names: str,
+        text: tuple[str, ...] = (),
+        moments: tuple[str, ...] = (),
+    ):
+        self.build, self.names = build, (*names, *text, *moments)
+        self.types: dict[str, type] = {name: int for name in names} | {name: str for name in text}
+        self.types |= {name: datetime.datetime for name in moments}
+        self.local = threading.local()  # a compiler serves its own thread's connection only: a copy each
+        self.lock = threading.Lock()
+        self.shared: dict[str, tuple] = {}  # alias: compiled on the first thread's connection
+
+    def stand_ins(self) -> dict[str, Any]:
+        """A value for each name that no caller sends: far outside any id, text no request holds, year 1."""
+        stand_ins: dict[str, Any] = {}
+        for i, (name, kind) in enumerate(self.types.items()):
+            if kind is int:
+                stand_ins[name] = _STAND_IN - i
+            elif kind is str:
+                stand_ins[name] = f"\x00{name}:{_STAND_IN}"
+            else:
+                stand_ins[name] = datetime.datetime(1, 1, 1, 0, 0, 0, i + 1, tzinfo=datetime.UTC)
+        return stand_ins
+
+    def query(self, stand_ins: dict[str, Any], alias: str):
+        queryset = self.build(**stand_ins).using(alias)
+        if queryset._iterable_class.__name__ != self.iterable:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset of {self.iterable}.")
+        return queryset.query
 
     def compiled(self, alias: str):
         """(sql, params, slots, compiler, keys): `slots[i]` names the value that goes in params[i], if any."""
-        stand_ins = {name: _STAND_IN - i for i, name in enumerate(self.names)}
-        queryset = self.build(**stand_ins).using(alias)
-        query = queryset.query
-        if queryset._iterable_class.__name__ != self.iterable:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset of {self.iterable}.")
+        stand_ins = self.stand_ins()
+        query = self.query(stand_ins, alias)
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        named = {value: name for name, value in stand_ins.items()}
-        slots = [named.get(param) if type(param) is int else None for param in params]
+        named = {(type(value) is not int, value): name for name, value in stand_ins.items()}
+        # psycopg's backend may wrap a big integer's value in its own int type (Int8): the same value, re-wrapped
+        slots = [
+            named.get((False, int(param))) if _integer(param) else named.get((True, param))
+            if type(param) in (str, datetime.datetime) else None
+            for param in params
+        ]  # fmt: skip
         if set(filter(None, slots)) != set(self.names):
             raise ImproperlyConfigured(f"PreparedRows: not every one of {self.names} reached the query as it is.")
         return sql, params, slots, compiler, self.decoder(query, compiler, alias)
@@ -59,15 +105,38 @@ class PreparedRows:
     def decode(self, keys, rows) -> list:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def __call__(self, using: str = "default", **values: int) -> list[Any]:
+    def prepared(self, using: str, values: dict[str, Any]):
+        """The compiled query (compiled now if this thread has not yet) and the parameters to send with it."""
         prepared = getattr(self.local, using, None)
         if prepared is None or prepared[3].connection is not connections[using]:
-            prepared = self.compiled(using)
+            prepared = self.for_this_thread(using)
             setattr(self.local, using, prepared)
         sql, params, slots, compiler, decoder = prepared
-        if set(values) != set(self.names) or any(type(value) is not int for value in values.values()):
-            raise TypeError(f"PreparedRows takes the integers {self.names}, got {values!r}.")
-        sent = [param if slot is None else values[slot] for param, slot in zip(params, slots, strict=True)]
+        if set(values) != set(self.names) or any(type(value) is not self.types[name] for name, value in values.items()):
+            raise TypeError(f"{type(self).__name__} takes {self.types}, got {values!r}.")
+        if any(self.types[name] is datetime.datetime and value.tzinfo is None for name, value in values.items()):
+            raise TypeError(f"{type(self).__name__} takes aware datetimes, got {values!r}.")
+        sent = [
+            param if slot is None else _rewrapped(param, values[slot])
+            for param, slot in zip(params, slots, strict=True)
+        ]
+        return sql, sent, compiler, decoder
+
+    def for_this_thread(self, using: str) -> tuple:
+        """The query compiled once for the process, its compiler copied onto this thread's connection."""
+        connection = connections[using]
+        with self.lock:
+            compiled = self.shared.get(using)
+            if compiled is None:
+                compiled = self.shared[using] = self.compiled(using)
+        sql, params, slots, compiler, decoder = compiled
+        if compiler.connection is not connection:  # what decoding reads of it: converters, the connection's
+            compiler = copy.copy(compiler)
+            compiler.connection = connection
+        return sql, params, slots, compiler, decoder
+
+    def __call__(self, using: str = "default", **values: Any) -> list[Any]:
+        sql, sent, compiler, decoder = self.prepared(using, values)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, sent)
             rows = cursor.fetchall()
@@ -98,3 +167,26 @@ class PreparedObjects(PreparedRows):
                 populator.populate(row, instance)
             objects.append(instance)
         return objects
+
+
+class PreparedUpdate(PreparedRows):
+    """An UPDATE compiled once: `build(**stand_ins)` returns (queryset, values) as `queryset.update(**values)`
+    would be called; a call runs it and returns how many rows it changed."""
+
+    def query(self, stand_ins: dict[str, Any], alias: str):
+        queryset, values = self.build(**stand_ins)
+        query = queryset.using(alias).query.chain(models_sql.UpdateQuery)
+        query.add_update_values(values)
+        query.annotations = {}  # as QuerySet.update: nothing but the values set
+        if query.related_updates:
+            raise ImproperlyConfigured("PreparedUpdate: an update of another model's fields is not compiled.")
+        return query
+
+    def decoder(self, query, compiler, alias: str):
+        return None
+
+    def __call__(self, using: str = "default", **values: Any) -> int:  # type: ignore[override]
+        sql, sent, _, _ = self.prepared(using, values)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, sent)
+            return cursor.rowcount

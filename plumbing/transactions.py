@@ -8,6 +8,7 @@ follow-up of the events follower recording an operation on the same cluster.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import time
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
 ATTEMPTS = 3
+# Inside `atomic_as_a_whole`: the services made there take no savepoint of their own.
+_as_a_whole = contextvars.ContextVar("as_a_whole", default=False)
 
 
 def _is_deadlock(error: OperationalError) -> bool:
@@ -28,10 +31,13 @@ def _is_deadlock(error: OperationalError) -> bool:
 
 
 def atomic_with_retry(change: Callable[[], T]) -> T:
-    """Run `change` in a transaction of its own (the outermost one), again when it was a deadlock's victim."""
+    """Run `change` in a transaction of its own (the outermost one), again when it was a deadlock's victim.
+
+    Inside another transaction, a savepoint of it; none inside `atomic_as_a_whole`, whose error ends the whole."""
+    savepoint = not (_as_a_whole.get() and transaction.get_connection().in_atomic_block)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=savepoint):
                 return change()
         except OperationalError as error:
             if attempt == ATTEMPTS or not _is_deadlock(error) or transaction.get_connection().in_atomic_block:
@@ -39,6 +45,21 @@ def atomic_with_retry(change: Callable[[], T]) -> T:
             logger.warning("a deadlock's victim, made again (%s/%s): %s", attempt, ATTEMPTS - 1, error)
             time.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
+
+
+def atomic_as_a_whole(change: Callable[[], T]) -> T:
+    """`atomic_with_retry` for a change that fails as a whole: whatever goes wrong inside it ends its
+    transaction (nothing in it goes on after an error), so the services it calls (`retried_on_deadlock`)
+    take no savepoint of their own (two statements each). An API create and its stored answer are one."""
+
+    def whole() -> T:
+        token = _as_a_whole.set(True)
+        try:
+            return change()
+        finally:
+            _as_a_whole.reset(token)
+
+    return atomic_with_retry(whole)
 
 
 def retried_on_deadlock(change: Callable[P, T]) -> Callable[P, T]:

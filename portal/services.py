@@ -10,6 +10,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 from plumbing.errors import ServiceError
+from plumbing.prepared import PreparedObjects
 
 from .actors import Actor
 from .changes import change_record
@@ -160,13 +161,31 @@ def _idempotency_owner(user) -> dict:
     return {"token": user.token} if isinstance(user, TeamTokenUser) else {"user": user}
 
 
+# Every create with a key looks it up: compiled once, for a person's keys and for a team token's.
+_records_of = {
+    owner: PreparedObjects(
+        lambda pk, key, owner=owner: IdempotencyRecord.objects.filter(**{owner: pk}, key=key)[:1],  # as .first()
+        "pk",
+        text=("key",),
+    )
+    for owner in ("user", "token")
+}
+
+
+def _idempotency_record(owner: dict, key: str) -> IdempotencyRecord | None:
+    ((field, who),) = owner.items()
+    if type(who.pk) is not int or type(key) is not str:
+        return IdempotencyRecord.objects.filter(**owner, key=key).first()
+    return next(iter(_records_of[field](pk=who.pk, key=key)), None)
+
+
 def idempotency_find(*, user, key: str, fingerprint: Fingerprint) -> IdempotencyRecord | None:
     """The stored answer for a retried request; the same key with another request is refused.
 
     A key is remembered for IDEMPOTENCY_KEY_TTL seconds (a day by default); after that it is free again.
     A record found by an earlier fingerprint of the request is given the current one.
     """
-    record = IdempotencyRecord.objects.filter(**_idempotency_owner(user), key=key).first()
+    record = _idempotency_record(_idempotency_owner(user), key)
     if record is not None and record.created < _idempotency_cutoff():
         record.delete()  # expired: the key is free again (beat deletes the others every hour)
         record = None
@@ -185,10 +204,11 @@ def idempotency_find(*, user, key: str, fingerprint: Fingerprint) -> Idempotency
 def idempotency_save(*, user, key: str, fingerprint: Fingerprint, status_code: int, body, location: str = "") -> None:
     """Store the answer inside the transaction that made the object, so both exist or neither does.
 
-    A concurrent request with the same key that got there first makes this one fail and roll back.
+    A concurrent request with the same key that got there first makes this one fail and roll back (the
+    whole transaction: the refusal is its answer, so no savepoint is needed to go on after it).
     """
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             IdempotencyRecord.objects.create(
                 **_idempotency_owner(user),
                 key=key,

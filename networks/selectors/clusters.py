@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from networks.bundles import BundleError, certificate_facts
 from networks.models import Cluster, ClusterGrant, Container, Network, Node
+from plumbing.prepared import PreparedObjects
 from portal.models import Tenant
 
 if TYPE_CHECKING:  # the stubs' helper, for the checker only: the portal does not need it to run
@@ -99,9 +100,18 @@ def cluster_get_for_staff(*, pk: int) -> Cluster:
     return get_object_or_404(cluster_list_for_staff(), pk=pk)
 
 
+def _granted_query(*, tenant: int, pk: int) -> QuerySet[Cluster]:
+    return Cluster.objects.filter(grants__tenant=tenant, pk=pk)[:1]  # what .first() reads
+
+
+_granted = PreparedObjects(_granted_query, "tenant", "pk")  # every create reads it: compiled once
+
+
 def cluster_granted_find(*, tenant: Tenant, pk: int) -> Cluster | None:
     """One of the tenant's clusters, the row alone: a create needs neither the nodes nor the agents a page shows."""
-    return Cluster.objects.filter(grants__tenant=tenant, pk=pk).first()
+    if type(pk) is not int:  # the compiled query takes integers only
+        return _granted_query(tenant=tenant.pk, pk=pk).first()
+    return next(iter(_granted(tenant=tenant.pk, pk=pk)), None)
 
 
 def node_find(*, cluster: Cluster, name: str) -> Node | None:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from networks import ipam
 from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
 
 # The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
 from .allocations_consul import (  # noqa: F401
@@ -36,10 +37,24 @@ def cluster_lock(cluster_id: int) -> Cluster:
     return Cluster.objects.select_for_update().get(pk=cluster_id)
 
 
+# Every create reads these and moves the floor under the swarm's lock: compiled once (plumbing/prepared.py).
+_reserved_rows = PreparedObjects(lambda cluster: ReservedRange.objects.filter(cluster=cluster), "cluster")
+_held_last = PreparedRows(
+    lambda cluster, hi: SubnetAllocation.objects.filter(cluster_id=cluster, first__lte=hi)
+    .order_by("-first")
+    .values("last")[:1],
+    "cluster",
+    "hi",
+)
+
+_floor_persist = PreparedUpdate(
+    lambda pk, floor: (Cluster.objects.filter(pk=pk), {"allocation_floor": floor}), "pk", "floor"
+)
+
+
 def _reserved(cluster: Cluster) -> list[ipam.Reserved]:
     return [
-        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet)
-        for r in ReservedRange.objects.filter(cluster=cluster)
+        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster.pk)
     ]
 
 
@@ -47,12 +62,8 @@ def _held_overlap(cluster_id: int) -> ipam.OverlapFn:
     """Overlap lookup over held blocks; they never overlap each other, so one index probe is enough."""
 
     def overlap(lo: int, hi: int) -> int | None:
-        last = (
-            SubnetAllocation.objects.filter(cluster_id=cluster_id, first__lte=hi)
-            .order_by("-first")
-            .values_list("last", flat=True)
-            .first()
-        )
+        rows = _held_last(cluster=cluster_id, hi=hi)
+        last = rows[0]["last"] if rows else None
         return last if last is not None and last >= lo else None
 
     return overlap
@@ -100,7 +111,7 @@ def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None], *, pers
     start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
     floor = ipam.advance_floor(start, cover=cover)
     if persist:
-        Cluster.objects.filter(pk=cluster.pk).update(allocation_floor=floor)
+        _floor_persist(pk=cluster.pk, floor=floor)
     cluster.allocation_floor = floor
 
 

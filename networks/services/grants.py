@@ -14,6 +14,7 @@ from django.db import transaction
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
 from networks.selectors.clusters import grant_usage
 from plumbing.errors import ServiceError, not_found
+from plumbing.prepared import PreparedObjects
 from portal.actors import Actor
 from portal.changes import change_record
 from portal.models import Tenant
@@ -29,11 +30,24 @@ def grant_get(*, cluster: Cluster, tenant: Tenant, lock: bool = False) -> Cluste
     `lock`: in the same query, take the swarm's lock (the cluster row, as `cluster_lock` does) until
     the transaction ends; `grant.cluster` is then the row as locked.
     """
-    grants = ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant")
-    grant = (grants.select_for_update(of=("cluster",)) if lock else grants).first()
+    if lock:  # every create takes it: compiled once
+        grant = next(iter(_grant_locked_read(cluster=cluster.pk, tenant=tenant.pk)), None)
+    else:
+        grant = _grants(cluster=cluster.pk, tenant=tenant.pk).first()
     if grant is None:
         raise not_found("cluster", field="cluster")
     return grant
+
+
+def _grants(*, cluster: int, tenant: int):
+    return ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant")
+
+
+_grant_locked_read = PreparedObjects(
+    lambda cluster, tenant: _grants(cluster=cluster, tenant=tenant).select_for_update(of=("cluster",))[:1],
+    "cluster",
+    "tenant",
+)
 
 
 def _refuse(tenant: Tenant, cluster: Cluster, what: str, limit: int, used: int, asked: int) -> ServiceError:

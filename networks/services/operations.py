@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import operator
 import uuid
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -31,6 +29,7 @@ from .operation_notes import (  # noqa: F401
     progress_ending,
     without_flush,
 )
+from .operation_sent import operations_stamp_sent
 
 logger = logging.getLogger(__name__)
 # A Docker call with no answer for this long makes a running operation say it waits for the cluster.
@@ -147,22 +146,7 @@ def operations_send(sending: list[tuple[Operation, str]]) -> int:
             _wait_for_queue(operation, error)
     if not sent:
         return 0
-    # Now each waits for a worker, unless it waits on something a retry outlasts (the cluster), or a worker
-    # has taken it already (this stamp can come after its start).
-    handed = Case(
-        When(
-            status=Operation.Status.QUEUED,
-            waits_on__in=[WaitsOn.NOTHING, WaitsOn.TASK_QUEUE],
-            then=Value(WaitsOn.WORKER),
-        ),
-        default=F("waits_on"),
-    )
-    still_theirs = functools.reduce(operator.or_, (Q(pk=op.pk, celery_task_id=task_id) for op, task_id in sent))
-    # Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
-    # Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
-    # message sent first is then a stale delivery (operation_start), or the operation has already started.
-    with without_flush():
-        Operation.objects.filter(still_theirs).update(sent=now, waits_on=handed)
+    operations_stamp_sent(sent, now)
     for operation, _ in sent:
         operation.sent = now
     return len(sent)

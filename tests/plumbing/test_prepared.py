@@ -1,14 +1,25 @@
 """A query compiled once (`PreparedRows`) answers the rows its ORM queryset answers, for every value."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connections, transaction
+from django.utils import timezone
 
 from networks.api.views.networks import _network_row, _network_row_query
-from networks.models import Network, Operation
-from plumbing.prepared import PreparedObjects, PreparedRows
+from networks.models import Cluster, ClusterGrant, Network, Operation, ReservedRange, SubnetAllocation
+from networks.selectors.clusters import cluster_granted_find
+from networks.services.allocations import _held_last, _reserved_rows
+from networks.services.grants import grant_get
+from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
+from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate
+from webhooks.models import WebhookEndpoint
+from webhooks.services.endpoints import endpoint_create
+from webhooks.services.outbox import _endpoints
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +89,93 @@ def test_objects_are_the_orm_querysets_instances_with_their_related_rows():
 def test_objects_need_a_queryset_of_instances():
     with pytest.raises(ImproperlyConfigured):
         PreparedObjects(lambda pk: Network.objects.filter(pk=pk).values("id"), "pk")(pk=1)
+
+
+def test_a_creates_compiled_reads_answer_as_their_orm_querysets():
+    """Each read a create makes under the swarm's lock, compiled once, against its queryset; a big integer
+    (the blocks' bounds, which psycopg sends as Int8) reaches the compiled query as it is."""
+    team, stranger = make_team("Create reads"), make_team("Create stranger")
+    blocks = [make_network(team, f"reads{i}").allocation for i in range(3)]
+    cluster, tenant = team.cluster, team.tenant
+    assert cluster_granted_find(tenant=tenant, pk=cluster.pk) == cluster
+    assert cluster_granted_find(tenant=stranger.tenant, pk=cluster.pk) is None
+    assert cluster_granted_find(tenant=tenant, pk=str(cluster.pk)) == cluster  # not an int: the ORM's own
+    with transaction.atomic():
+        grant = grant_get(cluster=cluster, tenant=tenant, lock=True)
+        assert fields(grant) == fields(ClusterGrant.objects.get(cluster=cluster, tenant=tenant))
+        assert fields(grant.cluster) == fields(Cluster.objects.get(pk=cluster.pk)) and grant.tenant == tenant
+    assert [fields(r) for r in _reserved_rows(cluster=cluster.pk)] == [
+        fields(r) for r in ReservedRange.objects.filter(cluster=cluster)
+    ]
+    for hi in [blocks[0].first - 1, *(b.first for b in blocks), *(b.last + 7 for b in blocks), 2**40]:
+        orm = SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi).order_by("-first").values("last")[:1]
+        assert _held_last(cluster=cluster.pk, hi=hi) == list(orm)
+    endpoint_create(actor=Actor.system("tests"), tenant=tenant, url="http://127.0.0.1:9/hook", events=["network.*"])
+    mine = _endpoints(tenant=tenant.pk)
+    assert [(e.pk, e.events) for e in mine] == [
+        (e.pk, e.events) for e in WebhookEndpoint.objects.filter(tenant=tenant).only("pk", "events")
+    ]
+    assert len(mine) == 1 and _endpoints(tenant=stranger.tenant.pk) == []
+
+
+def test_text_values_reach_the_compiled_query_as_they_are():
+    """A name given as `text=` takes a string (the name a create asks for), and only a string."""
+    team, other = make_team("Text values"), make_team("Text other")
+    make_network(team, "taken-here")
+    make_network(other, "taken-there")
+    for name in ("taken-here", "taken-there", "free", "taken-here ", "Taken-Here", "it's"):
+        assert _name_taken(team.cluster, name) == names_taken(team.cluster, [name])
+    assert _name_taken(team.cluster, "taken-here") == {"taken-here"}
+    with pytest.raises(TypeError):
+        _one_name_taken(cluster=team.cluster.pk, name=1)
+    with pytest.raises(TypeError):
+        _one_name_taken(cluster=str(team.cluster.pk), name="taken-here")
+
+
+def test_an_update_changes_the_rows_the_orm_update_changes():
+    team = make_team("Updates")
+    ours = [make_operation(team, celery_task_id=f"t{i}") for i in range(3)]
+    stamp = PreparedUpdate(
+        lambda pk, task_id, now: (Operation.objects.filter(pk=pk, celery_task_id=task_id), {"sent": now}),
+        "pk",
+        text=("task_id",),
+        moments=("now",),
+    )
+    now = timezone.now()
+    assert stamp(pk=ours[0].pk, task_id="t0", now=now) == 1
+    assert stamp(pk=ours[1].pk, task_id="t0", now=now) == 0  # not its task id
+    assert [op.sent for op in Operation.objects.filter(pk__in=[op.pk for op in ours]).order_by("pk")] == [
+        now,
+        None,
+        None,
+    ]
+    with pytest.raises(TypeError):
+        stamp(pk=ours[2].pk, task_id="t2", now=now.replace(tzinfo=None))  # a naive datetime
+    with pytest.raises(ImproperlyConfigured):  # a value that does not reach the query
+        PreparedUpdate(lambda pk, now: (Operation.objects.filter(pk=pk), {"sent": None}), "pk", moments=("now",))(
+            pk=1, now=now
+        )
+
+
+@pytest.mark.django_db(transaction=True)  # another thread's connection sees the rows
+def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
+    team = make_team("Threads")
+    network = make_network(team, "threads-net")
+    query = PreparedObjects(lambda pk: Network.objects.filter(pk=pk).select_related("cluster"), "pk")
+    (here,) = query(pk=network.pk)
+    answers = {}
+
+    def elsewhere():
+        try:
+            (there,) = query(pk=network.pk)
+            answers["there"] = (fields(there), fields(there.cluster), query.local.default[3].connection)
+            answers["own"] = connections["default"]
+        finally:
+            connections["default"].close()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert answers["there"][:2] == (fields(here), fields(here.cluster))
+    assert answers["there"][2] is answers["own"] and answers["own"] is not connections["default"]
+    assert len(query.shared) == 1  # compiled once

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from django.urls import reverse
 from rest_framework import permissions, status
 from rest_framework.response import Response
 
@@ -13,7 +12,7 @@ from networks.models import Operation
 from networks.selectors.operations import operation_find
 from networks.services import notices
 from plumbing.errors import ServiceError
-from plumbing.transactions import atomic_with_retry
+from plumbing.transactions import atomic_as_a_whole, atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
@@ -64,10 +63,6 @@ def operation_wait_until_finished(operation: Operation, seconds: float) -> Opera
     return operation
 
 
-def operation_location(request, operation: Operation) -> str:
-    return request.build_absolute_uri(reverse("api:operation-detail", args=[operation.pk]))
-
-
 class BaseViewSet(TenantViewSet):
     """The tenant's objects, and calls that change the cluster answered 202 with their operation."""
 
@@ -88,10 +83,11 @@ class BaseViewSet(TenantViewSet):
         if self.wait:
             operation = operation_wait_until_finished(operation, self.wait)
             body = None
+        body = self.operation_body(operation) if body is None else body
         return Response(
-            self.operation_body(operation) if body is None else body,
+            body,
             status=status.HTTP_200_OK if self.wait and operation.is_finished else status.HTTP_202_ACCEPTED,
-            headers={"Location": operation_location(self.request, operation), **(headers or {})},
+            headers={"Location": body["url"], **(headers or {})},  # the operation's own url
         )
 
     def idempotent_create(self, create) -> Response:
@@ -109,7 +105,8 @@ class BaseViewSet(TenantViewSet):
 
         def made():
             operation = create()
-            return operation, dict(self.operation_body(operation)), operation_location(self.request, operation)
+            body = dict(self.operation_body(operation))
+            return operation, body, body["url"]  # the Location: the operation's own url
 
         record, operation, body = self.made_once(key, made)
         if record is None:
@@ -162,4 +159,4 @@ class BaseViewSet(TenantViewSet):
             )
             return None, made, body
 
-        return atomic_with_retry(make_once)
+        return atomic_as_a_whole(make_once)  # any error answers the request: no savepoint inside

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from networks.models import Cluster, Network
 from networks.models.network import MTU_MAX, MTU_MIN, NAME_MAX_LENGTH, VXLAN_OVERHEAD, validate_network_name
 from plumbing.errors import ServiceError
+from plumbing.prepared import PreparedRows
 
 
 def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
@@ -96,7 +97,7 @@ def check_name_free(cluster: Cluster, name: str, *, taken: set[str] | None = Non
     """Under the swarm's lock: two teams asking for one name at once are told in turn, not by the constraint.
 
     `taken`: what `names_taken` said of this name among others, under the same lock (a batch asks once)."""
-    if name in (names_taken(cluster, [name]) if taken is None else taken):
+    if name in (_name_taken(cluster, name) if taken is None else taken):
         raise ServiceError(
             "name_taken",
             f'A network named "{name}" already exists on cluster {cluster.name}. Pick another name.',
@@ -108,6 +109,20 @@ def check_name_free(cluster: Cluster, name: str, *, taken: set[str] | None = Non
 def names_taken(cluster: Cluster, names) -> set[str]:
     """The names among `names` that a live network of the cluster has, in one query."""
     return set(Network.objects.filter(cluster=cluster, name__in=list(names)).live().values_list("name", flat=True))
+
+
+# names_taken of one name, as every single create asks it under the swarm's lock: compiled once.
+_one_name_taken = PreparedRows(
+    lambda cluster, name: Network.objects.filter(cluster=cluster, name__in=[name]).live().values("name"),
+    "cluster",
+    text=("name",),
+)
+
+
+def _name_taken(cluster: Cluster, name: str) -> set[str]:
+    if type(name) is not str:
+        return names_taken(cluster, [name])
+    return {row["name"] for row in _one_name_taken(cluster=cluster.pk, name=name)}
 
 
 def set_status(network: Network, status: str) -> None:

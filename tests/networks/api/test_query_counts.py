@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from portal import identity_cache
@@ -103,3 +104,28 @@ def test_a_batch_costs_the_same_queries_whatever_its_size():
     split = 0 if connection.vendor == "postgresql" else 6
     assert 0 <= large - small <= split, (small, large)
     assert small == 18, small
+
+
+def create_queries(headers: dict) -> list[str]:
+    """The SQL of one POST /api/v1/networks/ on a new team's cluster (its commit and what follows it, the
+    message's `sent` stamp, are not in a test's transaction)."""
+    team = make_team(api=True)
+    api = team.api()
+    api.get("clusters/")  # the token's first use is recorded once, not in the count
+    with CaptureQueriesContext(connection) as queries:
+        answer = api.post("networks/", {"name": "counted", "cluster": team.cluster.pk}, headers=headers)
+    assert answer.status_code == 202, answer.content
+    return [query["sql"] for query in queries]
+
+
+def test_a_create_is_made_in_as_few_queries_as_it_needs():
+    """The token, the membership, the cluster, the swarm's lock with the grant, the name, the reserved ranges,
+    the block below the floor, the network's and its block's rows, the floor moved (the looks past the block,
+    two on a new cluster, and its UPDATE), the operation, the change's audit entry and the team's webhooks
+    that want it, in the service's transaction (here a savepoint of the test's). With an Idempotency-Key,
+    its stored answer looked up and written too, and the whole is one transaction with no savepoint inside."""
+    plain = create_queries({})
+    keyed = create_queries({"Idempotency-Key": "counted-once"})
+    assert len(plain) == 17, plain
+    assert len(keyed) == len(plain) + 2, keyed  # the lookup and the INSERT
+    assert sum("SAVEPOINT" in sql for sql in keyed) == 2, keyed  # the transaction's own (the test's savepoint)

@@ -32,3 +32,18 @@ def test_a_queued_operation_waits_for_a_worker_and_a_started_one_does_not(publis
     started.refresh_from_db()
     assert (queued.waits_on, started.waits_on) == (WaitsOn.WORKER, WaitsOn.NOTHING)
     assert queued.sent is not None and started.sent is not None
+
+
+def test_one_operation_is_stamped_as_several_are(published):
+    """One message (every single create's): the same stamp, by the UPDATE compiled once; an operation sent
+    again meanwhile under another task id is not stamped by the stale send."""
+    team = make_team("Green")
+    queued = make_operation(team, celery_task_id="t-one", waits_on=WaitsOn.TASK_QUEUE)
+    started = make_operation(team, status=Operation.Status.RUNNING, celery_task_id="t-two")
+    resent = make_operation(team, celery_task_id="t-new")
+
+    for operation, task_id in ((queued, "t-one"), (started, "t-two"), (resent, "t-old")):
+        assert operations.operations_send([(operation, task_id)]) == 1
+        operation.refresh_from_db()
+    assert (queued.waits_on, started.waits_on, resent.waits_on) == (WaitsOn.WORKER, WaitsOn.NOTHING, WaitsOn.NOTHING)
+    assert queued.sent is not None and started.sent is not None and resent.sent is None
