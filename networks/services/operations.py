@@ -235,6 +235,16 @@ def _with_rows(operations):
 
 
 _start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk)), "pk")
+# Every other locked read of one operation (its waits, its end), compiled once per thread as well.
+_locked_read = PreparedObjects(lambda pk: Operation.objects.filter(pk=pk).select_for_update(), "pk")
+
+
+def operation_locked(pk: int) -> Operation:
+    """The operation, its row locked until the surrounding transaction ends (Operation.DoesNotExist if gone)."""
+    found = _locked_read(pk=pk)
+    if not found:
+        raise Operation.DoesNotExist(f"operation {pk} does not exist")
+    return found[0]
 
 
 def _start(operation: Operation, *, task_id: str) -> None:
@@ -263,7 +273,7 @@ def operation_wait(*, operation_id: int, message: str, waits_on: str = WaitsOn.C
     """RUNNING -> QUEUED while the task waits to retry because `waits_on` (the cluster, its Consul, the
     portal's database) did not answer; since its first unanswered call when that wait was already noted.
     False when it was not running."""
-    operation = Operation.objects.select_for_update().get(pk=operation_id)
+    operation = operation_locked(operation_id)
     if operation.status != Operation.Status.RUNNING:
         return False
     operation.status = Operation.Status.QUEUED
@@ -280,7 +290,7 @@ def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
     """A running operation's Docker call has had no answer since `since`: it says it waits for the cluster.
     Called beside the run (services/watch.py) while the run is stuck in that call, so the run's own copy
     of the progress is brought up to date too. False when it finished meanwhile or already says so."""
-    locked = Operation.objects.select_for_update().get(pk=operation.pk)
+    locked = operation_locked(operation.pk)
     if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
         return False
     locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
@@ -306,7 +316,7 @@ def operation_cluster_answers(*, operation_id: int) -> bool:
 @transaction.atomic
 def operation_succeed(*, operation: Operation, message: str, result: dict | None = None) -> Operation:
     run = operation
-    operation = Operation.objects.select_for_update().get(pk=run.pk)
+    operation = operation_locked(run.pk)
     if operation.status != Operation.Status.RUNNING:
         raise OperationNotStartable(f"cannot succeed operation {operation.pk} from {operation.status}")
     if Operation.tenant.is_cached(run) and run.tenant_id == operation.tenant_id:
@@ -332,7 +342,7 @@ def _record_finish(operation: Operation, action: str) -> None:
 
 @transaction.atomic
 def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Operation | None:
-    operation = Operation.objects.select_for_update().get(pk=operation_id)
+    operation = operation_locked(operation_id)
     if operation.is_finished:
         return None
     operation.status = Operation.Status.FAILED
