@@ -7,6 +7,7 @@ import itertools
 import logging
 import operator
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -183,10 +184,12 @@ def _wait_for_queue(operation: Operation, error: Exception) -> None:
 
 
 @transaction.atomic
-def operation_start(*, operation_id: int, task_id: str) -> Operation:
+def operation_start(*, operation_id: int, task_id: str, taken: datetime | None = None) -> Operation:
     """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery.
 
-    The operation comes with its cluster, team, network and container, read in the same query: every
+    `taken`: when the worker's process began the task (by default now), its `started` on a first start: when
+    a worker took the message, not when its lock on the row was granted (bench/e2e.py's "take" is measured
+    to it). The operation comes with its cluster, team, network and container, read in the same query: every
     runner needs them. The network's cluster and team are the operation's when they are the same rows (not
     read twice: the cluster is the widest row, and its key is opened once per copy). That query is compiled
     once per worker process (`_start_read`): compiling its four joins cost more than running it."""
@@ -194,7 +197,7 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     if not found:
         raise Operation.DoesNotExist(f"operation {operation_id} does not exist")
     operation = found[0]
-    _start(operation, task_id=task_id)
+    _start(operation, task_id=task_id, taken=taken)
     operation.save(update_fields=START_FIELDS)
     announce(operation)
     return operation
@@ -204,18 +207,18 @@ START_FIELDS = ["status", "attempts", "started", "progress", "waits_on", "waitin
 
 
 @transaction.atomic
-def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operation]:
+def operations_start(*, operation_ids: list[int], task_id: str, taken: datetime | None = None) -> list[Operation]:
     """operation_start for the operations of one task (a batch's slice), in one read and one write: those
     this task may start, in the order of their ids; the others (finished, running, or handed to another
     task) are skipped as operation_start's stale deliveries are. Operations of one swarm and team share
-    its rows."""
+    its rows; `taken` is operation_start's."""
     started: list[Operation] = []
     rows: dict[tuple[str, int | None], object] = {}
     for operation in _with_rows(Operation.objects.filter(pk__in=operation_ids).order_by("pk")):
         operation.cluster = rows.setdefault(("cluster", operation.cluster_id), operation.cluster)
         operation.tenant = rows.setdefault(("tenant", operation.tenant_id), operation.tenant)
         try:
-            _start(operation, task_id=task_id)
+            _start(operation, task_id=task_id, taken=taken)
         except OperationNotStartable as exc:
             logger.info("skipping delivery: %s", exc)
             continue
@@ -247,7 +250,7 @@ def operation_locked(pk: int) -> Operation:
     return found[0]
 
 
-def _start(operation: Operation, *, task_id: str) -> None:
+def _start(operation: Operation, *, task_id: str, taken: datetime | None) -> None:
     """QUEUED -> RUNNING in memory, for the task that owns it; OperationNotStartable otherwise."""
     network = operation.network
     if network is not None and network.cluster_id == operation.cluster_id:
@@ -262,7 +265,7 @@ def _start(operation: Operation, *, task_id: str) -> None:
         )
     operation.status = Operation.Status.RUNNING
     operation.attempts += 1
-    operation.started = operation.started or timezone.now()
+    operation.started = operation.started or taken or timezone.now()
     operation.progress = appended(operation, "Running.")
     if operation.waits_on in ENDED_BY_A_WORKER:  # a worker took it, on a database that answers
         operation.waits_on, operation.waiting_since = WaitsOn.NOTHING, None
