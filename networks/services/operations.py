@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects
+from plumbing.prepared import PreparedObjects, PreparedSave
 from portal.actors import Actor
 from portal.changes import change_record
 
@@ -198,12 +198,13 @@ def operation_start(*, operation_id: int, task_id: str, taken: datetime | None =
         raise Operation.DoesNotExist(f"operation {operation_id} does not exist")
     operation = found[0]
     _start(operation, task_id=task_id, taken=taken)
-    operation.save(update_fields=START_FIELDS)
+    _start_save(operation)
     announce(operation)
     return operation
 
 
 START_FIELDS = ["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"]
+_start_save = PreparedSave(Operation, START_FIELDS)  # its UPDATE written once (plumbing/prepared.py)
 
 
 @transaction.atomic
@@ -316,6 +317,11 @@ def operation_cluster_answers(*, operation_id: int) -> bool:
     return bool(cleared)
 
 
+_succeed_save = PreparedSave(
+    Operation, ["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"]
+)
+
+
 @transaction.atomic
 def operation_succeed(*, operation: Operation, message: str, result: dict | None = None) -> Operation:
     run = operation
@@ -329,7 +335,7 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.result = result or {}
     operation.progress = progress_ending(run, written=operation.progress, message=message)
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
-    operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
+    _succeed_save(operation)
     _record_finish(operation, "operation.succeeded")
     announce(operation)
     return operation
