@@ -29,7 +29,8 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
                   create's first batch is printed as `cpu per create, bulk ...` (the web's part: its one POST)
   worker's take   from an operation's commit to its task's start in the worker, median of the SINGLE creates:
                   `sent` (the web stamps it in the commit's on_commit hook, just before it publishes) to
-                  `started` (the worker stamps it once it holds the operation's row), both this machine's
+                  `started` (when the worker's pool process began the task, stamped with the operation's
+                  start once it holds the row; before session 18 the lock's grant), both this machine's
                   clock  vs  one message between two processes through the same Redis (LPUSH, BRPOP)
 and, for each list and detail request, the SQL queries it makes with 10 and with LISTED networks
 (the same number, or the list does not scale). Raw Docker's creates run before the portal's, and the
@@ -343,7 +344,8 @@ def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict, case
 def worker_takes(operation_ids: list[int]) -> float:
     """Median seconds from an operation's commit to its task's start in the worker, both on this machine's
     clock: `sent`, which the web process stamps in the commit's on_commit hook just before it publishes,
-    and `started`, which the worker stamps once it has taken the message and locked the operation's row.
+    and `started`: when the worker's pool process began the task (the message taken), written with the
+    operation's start under its row's lock.
     Prints the single create's phases by the operation's own stamps (medians)."""
     rows = list(Operation.objects.filter(pk__in=operation_ids).values_list("created", "sent", "started", "finished"))
     phases = {

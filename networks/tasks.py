@@ -15,6 +15,7 @@ from celery import Task, bootsteps, shared_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.worker import state as worker_state
 from celery.worker.request import Request as WorkerRequest
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
@@ -83,8 +84,9 @@ class OperationTask(Task):
     time_limit = 150
 
     def run_operation(self, operation_id: int) -> str:
+        taken = timezone.now()  # the task begun in this process: the operation's `started`, before its lock
         try:
-            operation = operation_start(operation_id=operation_id, task_id=self.request.id)
+            operation = operation_start(operation_id=operation_id, task_id=self.request.id, taken=taken)
         except OperationNotStartable as exc:
             logger.info("skipping delivery: %s", exc)
             return "skipped"
@@ -176,7 +178,7 @@ def run_operations_task(self, operation_ids: list[int]) -> str:
     fails is handled alone, as its own run would handle it; one this task cannot start is skipped. A
     worker lost mid-way leaves its operations running under this task's id: recovery hands each to a run
     of its own."""
-    operations = operations_start(operation_ids=operation_ids, task_id=self.request.id)
+    operations = operations_start(operation_ids=operation_ids, task_id=self.request.id, taken=timezone.now())
     together = [operation for operation in operations if operation.kind == Operation.Kind.NETWORK_CREATE]
     for operation in operations:
         if operation.kind != Operation.Kind.NETWORK_CREATE:  # never sent together: its own run does it

@@ -13,6 +13,7 @@ import requests.exceptions
 
 from .endpoints import ConsulEndpoint, consul_endpoint_of
 from .errors import EngineError, StateStoreUnavailable
+from .sessions import lean
 
 DEFAULT_TIMEOUT = 10
 
@@ -41,6 +42,7 @@ def client(address: ConsulEndpoint | str) -> consul.Consul:
     # As for Docker (docker.py): no HTTP(S)_PROXY carries a cluster's traffic, and requests would otherwise
     # read the whole environment for proxy settings on every call (~0.5 ms of CPU each).
     agent.http.session.trust_env = False
+    lean(agent.http.session)  # and its requests prepared without merging what it never holds (sessions.py)
     return agent
 
 

@@ -17,6 +17,7 @@ from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
 from .errors import EngineError
 from .inspect import MTU_OPTION
 from .refusals import translated
+from .sessions import lean
 
 DEFAULT_TIMEOUT = 30
 MIN_API_VERSION = "1.24"  # the oldest the SDK speaks; the portal asks for more (settings.DOCKER_MIN_API_VERSION)
@@ -81,6 +82,7 @@ def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> do
         # The client is a requests session: with trust_env, REQUESTS_CA_BUNDLE would replace the bundle's CA
         # (requests #3829) and an HTTP(S)_PROXY would carry the cluster's traffic. Neither applies to a node.
         docker_client.api.trust_env = False
+        lean(docker_client.api)  # its requests prepared without merging what it never holds (sessions.py)
         docker_client.api.send = _timed(docker_client.api.send)
         docker_client.api._version = docker_client.api._retrieve_server_version()  # what "auto" does
         return docker_client

@@ -22,6 +22,7 @@ from networks.engine import EngineError
 from networks.engine import docker as docker_engine
 from networks.engine.inspect import network_differences
 from networks.models import Cluster, Network, Operation, SubnetAllocation
+from plumbing.prepared import PreparedObjects
 
 from .allocations import (
     SubnetConflict,
@@ -216,13 +217,20 @@ def _step_past(
     )
 
 
+# The network's block, read by a query compiled once per worker thread (plumbing/prepared.py).
+_allocation_of = PreparedObjects(lambda network: SubnetAllocation.objects.filter(network=network), "network")
+
+
 def network_reserve(*, operation: Operation, network: Network) -> None:
     """Reserve the network's block in the cluster's state store (check-and-set). A block the portal chose
     that another writer on the swarm (another portal on the same swarm) has already reserved is recorded
     as held and the next free one is tried; a block the user asked for is refused."""
     for step in range(STEP_PAST_MAX + 1):
         operation_progress(operation=operation, message=f"Reserving {network.subnet} in the cluster's state store.")
-        allocation = SubnetAllocation.objects.get(network=network)
+        found = _allocation_of(network=network.pk)
+        if not found:
+            raise SubnetAllocation.DoesNotExist(f"network {network.pk} holds no block")
+        allocation = found[0]
         allocation.network, allocation.cluster = network, network.cluster  # read with the operation already
         try:
             subnet_reserve_in_consul(allocation=allocation)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-import operator
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects
+from plumbing.prepared import PreparedObjects, PreparedSave
 from portal.actors import Actor
 from portal.changes import change_record
-
-from . import queue
 
 # The runners' progress notes come with the state machine (they are written in operation_notes.py).
 from .operation_notes import (  # noqa: F401
@@ -29,16 +25,20 @@ from .operation_notes import (  # noqa: F401
     progress_ending,
     without_flush,
 )
-from .operation_sent import operations_stamp_sent
+
+# Sending to the task queue comes with it too (operations_send.py: the hand-over and the outbox).
+from .operations_send import (  # noqa: F401
+    QUEUE_BACK,
+    WAITING_FOR_QUEUE,
+    operation_send,
+    operations_send,
+    operations_send_on_commit,
+    send_on_commit,
+)
 
 logger = logging.getLogger(__name__)
 # A Docker call with no answer for this long makes a running operation say it waits for the cluster.
 STALL_SECONDS = 5.0
-WAITING_FOR_QUEUE = (
-    "Waiting for the task queue: it does not answer. The operation is sent to a worker as soon as it does; "
-    "nothing to do meanwhile."
-)
-QUEUE_BACK = "The task queue answers again; the operation is sent to a worker."
 WaitsOn = Operation.WaitsOn
 # Waits a worker ends by taking the operation; the others outlast a retry until what they name answers.
 ENDED_BY_A_WORKER = (WaitsOn.TASK_QUEUE, WaitsOn.WORKER, WaitsOn.DATABASE, WaitsOn.STATE_STORE)
@@ -53,7 +53,7 @@ def operation_create(**fields) -> Operation:
     transaction commits."""
     operation = operation_new(**fields)
     operation.save(force_insert=True)
-    _send_on_commit(operation)
+    send_on_commit(operation)
     return operation
 
 
@@ -99,78 +99,16 @@ def operation_enqueue(*, operation: Operation) -> None:
     Operation.objects.filter(pk=operation.pk).update(celery_task_id=task_id, sent=None)
     operation.celery_task_id = task_id
     operation.sent = None
-    _send_on_commit(operation)
-
-
-def _send_on_commit(operation: Operation) -> None:
-    """Send once the surrounding transaction commits (the worker looks its kind up in `runners`), so the
-    worker finds the rows it needs."""
-    task_id = operation.celery_task_id
-    transaction.on_commit(lambda: operation_send(operation=operation, task_id=task_id))
-
-
-def operations_send_on_commit(operations: list[Operation]) -> None:
-    """Send a batch's operations once the surrounding transaction commits: one producer for all the
-    messages, and one UPDATE that marks them sent."""
-    sending = [(operation, operation.celery_task_id) for operation in operations]
-    if sending:
-        transaction.on_commit(lambda: operations_send(sending))
-
-
-def operation_send(*, operation: Operation, task_id: str) -> bool:
-    """Hand the operation's message to the task queue, or leave it in the outbox when the queue is down."""
-    return operations_send([(operation, task_id)]) == 1
-
-
-def operations_send(sending: list[tuple[Operation, str]]) -> int:
-    """Hand each operation's message (under its task id) to the task queue, in order; how many were sent.
-
-    When the queue does not answer, the rest stay in the outbox: the change is recorded either way, and an
-    operation without `sent` is sent again by operations_send_unsent (beat, and each worker when it connects)
-    once the queue answers. `sent` is when the hand-over began (right after the commit, in its on_commit
-    hook): what a worker's `started` is measured from (bench/e2e.py).
-    """
-    now = timezone.now()
-    sent: list[tuple[Operation, str]] = []
-    try:
-        with queue.producer() as producer:
-            for task_id, grouped in itertools.groupby(sending, key=operator.itemgetter(1)):
-                group = list(grouped)
-                if len(group) == 1:
-                    queue.send(queue.RUN_OPERATION, group[0][0].pk, task_id=task_id, producer=producer)
-                else:  # operations that share a task id (operations_create's `together`) share its message
-                    queue.send(queue.RUN_OPERATIONS, [op.pk for op, _ in group], task_id=task_id, producer=producer)
-                sent.extend(group)
-    except OperationalError as error:
-        for operation, _ in sending[len(sent) :]:
-            _wait_for_queue(operation, error)
-    if not sent:
-        return 0
-    operations_stamp_sent(sent, now)
-    for operation, _ in sent:
-        operation.sent = now
-    return len(sent)
-
-
-def _wait_for_queue(operation: Operation, error: Exception) -> None:
-    logger.warning("operation %s waits for the task queue: %s", operation.pk, error)
-    if operation.waits_on != WaitsOn.TASK_QUEUE:
-        operation.waits_on, operation.waiting_since = WaitsOn.TASK_QUEUE, timezone.now()
-        operation.progress = appended(operation, WAITING_FOR_QUEUE)
-        Operation.objects.filter(pk=operation.pk).update(
-            progress=operation.progress,
-            waits_on=operation.waits_on,
-            waiting_since=operation.waiting_since,
-            updated=timezone.now(),
-        )
-        announce(operation)
+    send_on_commit(operation)
 
 
 @transaction.atomic
-def operation_start(*, operation_id: int, task_id: str) -> Operation:
+def operation_start(*, operation_id: int, task_id: str, taken: datetime | None = None) -> Operation:
     """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery.
 
-    The operation comes with its cluster, team, network and container, read in the same query: every
+    `taken`: when the worker's process began the task (by default now), its `started` on a first start: when
+    a worker took the message, not when its lock on the row was granted (bench/e2e.py's "take" is measured
+    to it). The operation comes with its cluster, team, network and container, read in the same query: every
     runner needs them. The network's cluster and team are the operation's when they are the same rows (not
     read twice: the cluster is the widest row, and its key is opened once per copy). That query is compiled
     once per worker process (`_start_read`): compiling its four joins cost more than running it."""
@@ -178,28 +116,29 @@ def operation_start(*, operation_id: int, task_id: str) -> Operation:
     if not found:
         raise Operation.DoesNotExist(f"operation {operation_id} does not exist")
     operation = found[0]
-    _start(operation, task_id=task_id)
-    operation.save(update_fields=START_FIELDS)
+    _start(operation, task_id=task_id, taken=taken)
+    _start_save(operation)
     announce(operation)
     return operation
 
 
 START_FIELDS = ["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"]
+_start_save = PreparedSave(Operation, START_FIELDS)  # its UPDATE written once (plumbing/prepared.py)
 
 
 @transaction.atomic
-def operations_start(*, operation_ids: list[int], task_id: str) -> list[Operation]:
+def operations_start(*, operation_ids: list[int], task_id: str, taken: datetime | None = None) -> list[Operation]:
     """operation_start for the operations of one task (a batch's slice), in one read and one write: those
     this task may start, in the order of their ids; the others (finished, running, or handed to another
     task) are skipped as operation_start's stale deliveries are. Operations of one swarm and team share
-    its rows."""
+    its rows; `taken` is operation_start's."""
     started: list[Operation] = []
     rows: dict[tuple[str, int | None], object] = {}
     for operation in _with_rows(Operation.objects.filter(pk__in=operation_ids).order_by("pk")):
         operation.cluster = rows.setdefault(("cluster", operation.cluster_id), operation.cluster)
         operation.tenant = rows.setdefault(("tenant", operation.tenant_id), operation.tenant)
         try:
-            _start(operation, task_id=task_id)
+            _start(operation, task_id=task_id, taken=taken)
         except OperationNotStartable as exc:
             logger.info("skipping delivery: %s", exc)
             continue
@@ -219,9 +158,19 @@ def _with_rows(operations):
 
 
 _start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk)), "pk")
+# Every other locked read of one operation (its waits, its end), compiled once per thread as well.
+_locked_read = PreparedObjects(lambda pk: Operation.objects.filter(pk=pk).select_for_update(), "pk")
 
 
-def _start(operation: Operation, *, task_id: str) -> None:
+def operation_locked(pk: int) -> Operation:
+    """The operation, its row locked until the surrounding transaction ends (Operation.DoesNotExist if gone)."""
+    found = _locked_read(pk=pk)
+    if not found:
+        raise Operation.DoesNotExist(f"operation {pk} does not exist")
+    return found[0]
+
+
+def _start(operation: Operation, *, task_id: str, taken: datetime | None) -> None:
     """QUEUED -> RUNNING in memory, for the task that owns it; OperationNotStartable otherwise."""
     network = operation.network
     if network is not None and network.cluster_id == operation.cluster_id:
@@ -236,7 +185,7 @@ def _start(operation: Operation, *, task_id: str) -> None:
         )
     operation.status = Operation.Status.RUNNING
     operation.attempts += 1
-    operation.started = operation.started or timezone.now()
+    operation.started = operation.started or taken or timezone.now()
     operation.progress = appended(operation, "Running.")
     if operation.waits_on in ENDED_BY_A_WORKER:  # a worker took it, on a database that answers
         operation.waits_on, operation.waiting_since = WaitsOn.NOTHING, None
@@ -247,7 +196,7 @@ def operation_wait(*, operation_id: int, message: str, waits_on: str = WaitsOn.C
     """RUNNING -> QUEUED while the task waits to retry because `waits_on` (the cluster, its Consul, the
     portal's database) did not answer; since its first unanswered call when that wait was already noted.
     False when it was not running."""
-    operation = Operation.objects.select_for_update().get(pk=operation_id)
+    operation = operation_locked(operation_id)
     if operation.status != Operation.Status.RUNNING:
         return False
     operation.status = Operation.Status.QUEUED
@@ -264,7 +213,7 @@ def operation_waits_for_cluster(*, operation: Operation, since) -> bool:
     """A running operation's Docker call has had no answer since `since`: it says it waits for the cluster.
     Called beside the run (services/watch.py) while the run is stuck in that call, so the run's own copy
     of the progress is brought up to date too. False when it finished meanwhile or already says so."""
-    locked = Operation.objects.select_for_update().get(pk=operation.pk)
+    locked = operation_locked(operation.pk)
     if locked.is_finished or locked.waits_on == Operation.WaitsOn.CLUSTER:
         return False
     locked.waits_on, locked.waiting_since = Operation.WaitsOn.CLUSTER, since
@@ -287,10 +236,15 @@ def operation_cluster_answers(*, operation_id: int) -> bool:
     return bool(cleared)
 
 
+_succeed_save = PreparedSave(
+    Operation, ["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"]
+)
+
+
 @transaction.atomic
 def operation_succeed(*, operation: Operation, message: str, result: dict | None = None) -> Operation:
     run = operation
-    operation = Operation.objects.select_for_update().get(pk=run.pk)
+    operation = operation_locked(run.pk)
     if operation.status != Operation.Status.RUNNING:
         raise OperationNotStartable(f"cannot succeed operation {operation.pk} from {operation.status}")
     if Operation.tenant.is_cached(run) and run.tenant_id == operation.tenant_id:
@@ -300,7 +254,7 @@ def operation_succeed(*, operation: Operation, message: str, result: dict | None
     operation.result = result or {}
     operation.progress = progress_ending(run, written=operation.progress, message=message)
     operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
-    operation.save(update_fields=["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"])
+    _succeed_save(operation)
     _record_finish(operation, "operation.succeeded")
     announce(operation)
     return operation
@@ -316,7 +270,7 @@ def _record_finish(operation: Operation, action: str) -> None:
 
 @transaction.atomic
 def operation_fail(*, operation_id: int, error: str, code: str = "failed") -> Operation | None:
-    operation = Operation.objects.select_for_update().get(pk=operation_id)
+    operation = operation_locked(operation_id)
     if operation.is_finished:
         return None
     operation.status = Operation.Status.FAILED

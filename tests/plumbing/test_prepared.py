@@ -4,7 +4,8 @@ import threading
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F, signals
 from django.utils import timezone
 
 from networks.api.views.networks import _network_row, _network_row_query
@@ -13,7 +14,7 @@ from networks.selectors.clusters import cluster_granted_find
 from networks.services.allocations import _held_last, _reserved_rows
 from networks.services.grants import grant_get
 from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
-from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedSave, PreparedUpdate
 from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate
@@ -179,3 +180,55 @@ def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
     assert answers["there"][:2] == (fields(here), fields(here.cluster))
     assert answers["there"][2] is answers["own"] and answers["own"] is not connections["default"]
     assert len(query.shared) == 1  # compiled once
+
+
+SAVED = ["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"]
+
+
+def test_a_prepared_save_writes_what_djangos_save_writes():
+    team = make_team()
+    ours, theirs = make_operation(team, status=Operation.Status.RUNNING), make_operation(team, status="running")
+    before = Operation.objects.get(pk=theirs.pk).updated
+    for operation in (ours, theirs):  # a None among the values, JSON, text, a time, and auto_now's stamp
+        operation.status, operation.finished = Operation.Status.SUCCEEDED, timezone.now()
+        operation.result, operation.progress = {"id": "abc", "ünïcode": [1, 2]}, [*operation.progress, {"m": "é"}]
+        operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
+    PreparedSave(Operation, SAVED)(ours)
+    theirs.save(update_fields=SAVED)
+    mine, django = Operation.objects.get(pk=ours.pk), Operation.objects.get(pk=theirs.pk)
+    assert {name: getattr(mine, name) for name in SAVED if name != "updated"} == {
+        **{name: getattr(django, name) for name in SAVED if name != "updated"},
+        "finished": ours.finished,
+    }
+    assert mine.updated == ours.updated > before  # auto_now stamped the instance and the row alike
+    assert (mine.target, mine.kind, mine.params) == (django.target, django.kind, django.params)  # nothing else
+
+
+def test_a_prepared_save_of_a_row_gone_raises_as_djangos():
+    operation = make_operation(make_team())
+    Operation.objects.filter(pk=operation.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        PreparedSave(Operation, ["status"])(operation)
+
+
+def test_an_expression_or_a_receiver_takes_djangos_save():
+    operation = make_operation(make_team(), attempts=1)
+    operation.attempts = F("attempts") + 1
+    PreparedSave(Operation, ["attempts"])(operation)
+    assert Operation.objects.get(pk=operation.pk).attempts == 2
+    heard = []
+
+    def receiver(sender, instance, update_fields, **kwargs):
+        heard.append(set(update_fields))
+
+    signals.post_save.connect(receiver, sender=Operation)
+    try:
+        PreparedSave(Operation, ["status"])(Operation.objects.get(pk=operation.pk))
+    finally:
+        signals.post_save.disconnect(receiver, sender=Operation)
+    assert heard == [{"status"}]
+
+
+def test_only_plain_columns():
+    with pytest.raises(ImproperlyConfigured):
+        PreparedSave(Operation, ["id"])

@@ -16,6 +16,7 @@ from networks.engine import EngineError
 from networks.models import Cluster, Network, Operation, SubnetAllocation
 from plumbing.bulk import rows_update
 from plumbing.errors import ServiceError
+from plumbing.prepared import PreparedRows
 from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
 
@@ -234,8 +235,15 @@ def network_create_run(*, operation: Operation) -> None:
     operation_progress(operation=operation, message=WRITING_STATE)
     state_network_write(network=network)
     with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
-        network.status = Network.objects.select_for_update().values_list("status", flat=True).get(pk=network.pk)
+        locked = _status_locked(pk=network.pk)
+        if not locked:
+            raise Network.DoesNotExist(f"network {network.pk} does not exist")
+        network.status = locked[0]["status"]
         network_activate(operation=operation, network=network)
+
+
+# The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py).
+_status_locked = PreparedRows(lambda pk: Network.objects.filter(pk=pk).select_for_update().values("status"), "pk")
 
 
 def network_activate(*, operation: Operation, network: Network) -> None:

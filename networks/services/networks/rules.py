@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from networks.models import Cluster, Network
 from networks.models.network import MTU_MAX, MTU_MIN, NAME_MAX_LENGTH, VXLAN_OVERHEAD, validate_network_name
 from plumbing.errors import ServiceError
-from plumbing.prepared import PreparedRows
+from plumbing.prepared import PreparedRows, PreparedSave
 
 
 def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
@@ -125,6 +125,9 @@ def _name_taken(cluster: Cluster, name: str) -> set[str]:
     return {row["name"] for row in _one_name_taken(cluster=cluster.pk, name=name)}
 
 
+_status_save = PreparedSave(Network, ["status", "docker_id", "updated"])  # its UPDATE written once
+
+
 def set_status(network: Network, status: str) -> None:
     if network.status != status and not network.can_transition(status):
         raise ServiceError(
@@ -133,4 +136,4 @@ def set_status(network: Network, status: str) -> None:
             http_status=409,
         )
     network.status = status
-    network.save(update_fields=["status", "docker_id", "updated"])
+    _status_save(network)
