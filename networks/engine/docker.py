@@ -111,6 +111,38 @@ def create_overlay_network(
     attachable: bool = True,
 ) -> dict:
     """Create an overlay network and return its `docker network inspect` attributes."""
+    created = overlay_network_create(
+        manager_endpoint,
+        name,
+        subnet=subnet,
+        gateway=gateway,
+        labels=labels,
+        internal=internal,
+        encrypted=encrypted,
+        ip_range=ip_range,
+        aux_addresses=aux_addresses,
+        mtu=mtu,
+        attachable=attachable,
+    )
+    return network_allocated(manager_endpoint, created)
+
+
+def overlay_network_create(
+    manager_endpoint: DockerEndpoint | str,
+    name: str,
+    *,
+    subnet: str,
+    gateway: str,
+    labels: dict[str, str],
+    internal: bool = False,
+    encrypted: bool = False,
+    ip_range: str = "",
+    aux_addresses: dict[str, str] | None = None,
+    mtu: int | None = None,
+    attachable: bool = True,
+) -> str:
+    """The create call alone: the new network's id, its attributes left for `network_allocated` (or, for
+    several, `networks_allocated`) to read once the swarm has built it."""
     pool = docker.types.IPAMPool(
         subnet=subnet, gateway=gateway, iprange=ip_range or None, aux_addresses=aux_addresses or None
     )
@@ -132,10 +164,12 @@ def create_overlay_network(
             options=options or None,
             check_duplicate=True,
         )
-    return network_allocated(manager_endpoint, created["Id"])
+    return created["Id"]
 
 
 ALLOCATION_WAIT = 5.0  # seconds a new swarm network may stay unallocated before it is taken as broken
+ALLOCATION_FIRST_PAUSE = 0.005  # then doubled at each look, up to ALLOCATION_LONGEST_PAUSE
+ALLOCATION_LONGEST_PAUSE = 0.2
 
 
 def network_allocated(
@@ -148,14 +182,37 @@ def network_allocated(
     tens of milliseconds alone, for hundreds with dozens of creates at once (measured on the local
     cluster). One that overlaps another network stays so.
     """
-    deadline, pause = time.monotonic() + wait, 0.005
+    deadline, pause = time.monotonic() + wait, ALLOCATION_FIRST_PAUSE
     with translated():
         while True:
             attrs = client(manager_endpoint).api.inspect_network(network_id)
             if not network_is_broken(attrs) or time.monotonic() >= deadline:
                 return attrs
             time.sleep(pause)
-            pause = min(pause * 2, 0.2)
+            pause = min(pause * 2, ALLOCATION_LONGEST_PAUSE)
+
+
+def networks_allocated(
+    manager_endpoint: DockerEndpoint | str, network_ids: list[str], *, wait: float = ALLOCATION_WAIT
+) -> dict[str, dict]:
+    """network_allocated for several networks, by their ids: at each look one `docker network ls` filtered
+    by the ids of those not yet allocated. A manager lists a swarm network with the same attributes as its
+    inspect (driver, address configuration, options, labels). A network the list does not hold (removed
+    meanwhile) is left out: the caller inspects it alone, which says what became of it."""
+    deadline, pause = time.monotonic() + wait, ALLOCATION_FIRST_PAUSE
+    found: dict[str, dict] = {}
+    waiting = list(dict.fromkeys(network_ids))
+    with translated():
+        while waiting:
+            # Docker matches an id filter as a prefix too: only the networks asked for are kept.
+            listed = {attrs["Id"]: attrs for attrs in client(manager_endpoint).api.networks(filters={"id": waiting})}
+            found.update((pk, listed[pk]) for pk in waiting if pk in listed)
+            waiting = [pk for pk in waiting if pk in listed and network_is_broken(listed[pk])]
+            if not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, ALLOCATION_LONGEST_PAUSE)
+    return found
 
 
 def find_networks(

@@ -73,7 +73,8 @@ def network_build(*, operation: Operation, network: Network, created=NOT_TRIED) 
     """Create the Docker network (or find the one an earlier try made) and check the swarm built it;
     `network`'s subnet and gateway change when the portal steps past a block the swarm holds.
 
-    `created`: what a first try made beside this run (`network_create_call`, run_together.py) said."""
+    `created`: what a first try made beside this run said (`network_create_call`'s answer; run_together.py
+    reads it for a batch's slice at once)."""
     cluster = network.cluster
     retries = steps = 0
     while True:
@@ -142,11 +143,19 @@ def creating_note(network: Network) -> str:
 
 
 def network_create_call(network: Network) -> dict | None:
-    """The new network's attributes; None when Docker refused the subnet as overlapping another network.
-    Docker only: a batch's run makes these calls side by side in threads (run_together.py)."""
+    """The new network's attributes once the swarm has built it (or given up: network_allocated); None when
+    Docker refused the subnet as overlapping another network."""
+    created = network_create_sent(network)
+    return None if created is None else docker_engine.network_allocated(network.cluster.docker, created)
+
+
+def network_create_sent(network: Network) -> str | None:
+    """The create call alone: the new network's id; None when Docker refused the subnet as overlapping another
+    network. Docker only: a batch's run makes these calls side by side in threads, then reads what the swarm
+    built for all of them at once (run_together.py)."""
     cluster = network.cluster
     try:
-        return docker_engine.create_overlay_network(
+        return docker_engine.overlay_network_create(
             cluster.docker,
             network.name,
             subnet=network.subnet,

@@ -147,8 +147,7 @@ def operations_start(*, operation_ids: list[int], task_id: str, taken: datetime 
     for operation in started:
         operation.updated = now
     rows_update(started, START_FIELDS)
-    for operation in started:
-        announce(operation)
+    announce(*started)
     return started
 
 

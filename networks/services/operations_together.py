@@ -60,6 +60,5 @@ def operations_succeed(
             for operation in succeeded
         ]
     )
-    for operation in succeeded:
-        announce(operation)
+    announce(*succeeded)
     return succeeded, refused

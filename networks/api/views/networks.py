@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -76,6 +76,8 @@ def batch_items(request) -> list[BatchItem]:
     if not isinstance(request.data, list):
         raise ServiceError("batch_not_list", BATCH_NOT_LIST)
     check_batch_size(len(request.data))
+    # One serializer reads every item: each new one deep-copies its declared fields (about 0.5 ms of CPU).
+    reader = NetworkCreateSerializer()
     clusters: dict = {}
     items = []
     for index, raw in enumerate(request.data):
@@ -87,11 +89,11 @@ def batch_items(request) -> list[BatchItem]:
             )
             items.append(BatchItem(index, name, refusal=refusal))
             continue
-        serializer = NetworkCreateSerializer(data=raw)
-        if not serializer.is_valid():
-            items.append(BatchItem(index, name, refusal=validation_error_body(serializer.errors)["error"]))
+        try:  # what is_valid() does, on the one serializer
+            fields = dict(reader.run_validation(raw))
+        except serializers.ValidationError as error:
+            items.append(BatchItem(index, name, refusal=validation_error_body(error.detail)["error"]))
             continue
-        fields = dict(serializer.validated_data)
         pk = fields.pop("cluster", None)
         if pk not in clusters:
             try:

@@ -2,9 +2,10 @@
 
 The single run's steps (create.py, builds.py), each made for all the slice's networks at once: their
 blocks reserved in the cluster's Consul in one transaction, the Docker creates made side by side by a
-small pool of threads (Docker calls only: every database write stays in the run's own thread), their
-documents written to Consul in one transaction, then active and succeeded in one database transaction,
-each with its own message and change record. The notes along the way are written together too.
+small pool of threads (Docker calls only: every database write stays in the run's own thread), what the
+swarm built read for all of them by one list call a look (the single run inspects its one), their documents
+written to Consul in one transaction, then active and succeeded in one database transaction, each with its
+own message and change record. The notes along the way are written together too.
 
 A network whose step fails (a refusal, a block the swarm holds, a timeout) is handed to `failed` alone
 and the others go on: the task does for it what its single run would (services never know the tasks).
@@ -18,10 +19,11 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from networks.engine import docker as docker_engine
 from networks.models import Network, Operation, SubnetAllocation
 
 from ..allocations import subnets_reserve_in_consul
-from ..builds import creating_note, network_build, network_create_call, network_reserve
+from ..builds import creating_note, network_build, network_create_sent, network_reserve
 from ..operations import operations_progress
 from ..state import state_networks_write
 from ..watch import operation_watched
@@ -51,9 +53,9 @@ def _run(operations: list[Operation], failed: Failed) -> None:
     going = _reserved(operations, failed)
     operations_progress([(operation, creating_note(operation.network_required())) for operation in going])
     made = []
-    for operation, future in [(operation, _threads().submit(_created, operation)) for operation in going]:
+    for operation, created in _created(going, failed):
         try:
-            attrs = network_build(operation=operation, network=operation.network_required(), created=future.result())
+            attrs = network_build(operation=operation, network=operation.network_required(), created=created)
         except Exception as error:
             failed(operation, error)
             continue
@@ -105,10 +107,42 @@ def _reserved(operations: list[Operation], failed: Failed) -> list[Operation]:
     return going
 
 
-def _created(operation: Operation):
-    """In a pool's thread: the Docker create's answer (network_create_call), watched as a single run is."""
+def _created(operations: list[Operation], failed: Failed) -> list[tuple[Operation, dict | None]]:
+    """network_create_call for each: the create calls side by side in the pool's threads, then what the swarm
+    built read for all of them at once (`networks_allocated`: one list call a look instead of an inspect each).
+    Each as (operation, its network's attributes, or None when Docker refused its subnet as overlapping)."""
+    sent: list[tuple[Operation, str | None]] = []
+    for operation, future in [(operation, _threads().submit(_sent, operation)) for operation in operations]:
+        try:
+            sent.append((operation, future.result()))
+        except Exception as error:
+            failed(operation, error)
+    if not sent:
+        return []
+    endpoint = operations[0].cluster.docker
+    try:
+        built = docker_engine.networks_allocated(endpoint, [created for _, created in sent if created is not None])
+    except Exception as error:
+        for operation, _ in sent:
+            failed(operation, error)
+        return []
+    answers: list[tuple[Operation, dict | None]] = []
+    for operation, created in sent:
+        try:  # one the list did not hold is inspected alone, which says what became of it
+            attrs = (
+                None if created is None else built.get(created) or docker_engine.network_allocated(endpoint, created)
+            )
+        except Exception as error:
+            failed(operation, error)
+            continue
+        answers.append((operation, attrs))
+    return answers
+
+
+def _sent(operation: Operation) -> str | None:
+    """In a pool's thread: the Docker create call (network_create_sent), watched as a single run is."""
     with operation_watched(operation=operation):
-        return network_create_call(operation.network_required())
+        return network_create_sent(operation.network_required())
 
 
 def networks_activate_together(*, operations: list[Operation], failed: Failed) -> None:

@@ -13,8 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from networks.models import Network, Operation
+from networks.services import notices
 from networks.services.networks.batch import BatchItem, networks_create_batch
 from networks.services.networks.run_together import networks_activate_together
+from networks.services.operation_notes import operations_progress
 from networks.services.operations import OperationNotStartable, operation_fail, operations_start
 from plumbing.errors import ServiceError
 from portal.actors import Actor
@@ -132,3 +134,23 @@ def test_a_slice_costs_the_same_statements_whatever_its_size(team):
             assert activate(operations) == []
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_each_step_of_a_slice_sends_its_words_to_redis_at_once(team, monkeypatch, django_capture_on_commit_callbacks):
+    """Its start, a note and its end each wake the waiters of every operation and network of the slice with
+    one call to Redis (one pipeline), not one per operation."""
+    sent: list[list[str]] = []
+    monkeypatch.setattr(notices, "publish", lambda channels: sent.append(sorted(channels)))
+    with django_capture_on_commit_callbacks(execute=True):
+        operations = started_slice(team, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        operations_progress([(operation, "Creating.") for operation in operations])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert activate(operations) == []
+
+    words = sorted(
+        name
+        for op in operations
+        for name in (notices.channel("operation", op.pk), notices.channel("network", op.network_id))
+    )
+    assert sent == [words, words, words]

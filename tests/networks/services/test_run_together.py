@@ -7,8 +7,11 @@ import signal
 import pytest
 
 from networks.engine import docker as docker_engine
+from networks.engine.inspect import MTU_OPTION
 from networks.models import Network, Operation
 from networks.services.networks.batch import BatchItem, networks_create_batch
+from networks.services.networks.run_together import networks_create_run_together
+from networks.services.operations import operations_start
 from portal.actors import Actor
 from tests.support import consul_state, first_team, wait_for_operation, wait_until
 
@@ -83,3 +86,47 @@ def test_a_dead_workers_batch_is_finished_by_the_next_worker(celery_worker_proce
         assert any("another worker takes it over" in p["message"] for p in operation.progress)
     found = docker_engine.find_networks(cluster.docker, labels=[f"overlay-portal.cluster={cluster.uid}"])
     assert sorted(n["Name"] for n in found) == [f"survivor-{i}" for i in range(3)], "exactly one Docker network each"
+
+
+def test_a_slice_reads_what_the_swarm_built_by_a_list_not_an_inspect_each(tenant_cluster, monkeypatch):
+    """The slice's networks are checked as built from one `docker network ls` of their ids (a manager lists a
+    swarm network as it inspects it), run here in the test's process as a worker runs it."""
+    cluster = tenant_cluster
+    queued = batch(cluster, [{"name": "listed-0"}, {"name": "listed-1", "mtu": 1400, "internal": True}])
+    operations = operations_start(operation_ids=[op.pk for op in queued], task_id=queued[0].celery_task_id)
+    inspected: list[str] = []
+    inspect = docker_engine.network_allocated
+    monkeypatch.setattr(
+        docker_engine,
+        "network_allocated",
+        lambda endpoint, pk, **kw: inspected.append(pk) or inspect(endpoint, pk, **kw),
+    )
+    failed: list = []
+
+    networks_create_run_together(operations=operations, failed=lambda *args: failed.append(args))
+
+    assert failed == [] and inspected == []
+    for operation in operations:
+        operation.refresh_from_db()
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        network = Network.objects.get(pk=operation.network_id)
+        built = docker_engine.inspect_network(cluster.docker, network.docker_id)
+        assert (built["Name"], built["IPAM"]["Config"][0]["Subnet"]) == (network.name, network.subnet)
+    assert docker_engine.inspect_network(cluster.docker, network.docker_id)["Options"][MTU_OPTION] == "1400"
+
+
+def test_networks_allocated_leaves_out_a_network_the_swarm_does_not_list(tenant_cluster):
+    cluster = tenant_cluster
+    made = docker_engine.overlay_network_create(
+        cluster.docker,
+        "listed-alone",
+        subnet="10.98.1.0/24",
+        gateway="10.98.1.1",
+        labels={"overlay-portal.cluster": str(cluster.uid)},  # so the fixture cleans it up
+    )
+    gone = "0" * len(made)
+
+    found = docker_engine.networks_allocated(cluster.docker, [made, gone])
+
+    assert list(found) == [made]
+    assert found[made] == docker_engine.inspect_network(cluster.docker, made)
