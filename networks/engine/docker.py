@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Any
 
 import docker
 import docker.errors
 import docker.tls
 
+from .call_times import timed_send
 from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
 from .errors import EngineError
 from .inspect import MTU_OPTION
@@ -35,40 +35,6 @@ def pem_files(tls: TlsCredentials) -> tuple[str, str, str]:
     return paths[0], paths[1], paths[2]
 
 
-@dataclass(frozen=True)
-class CallTimes:
-    """One thread's Docker calls (time.monotonic()): since when it waits on one; when one last answered."""
-
-    waiting_since: float | None
-    answered_at: float | None
-
-
-_waiting: dict[int, float] = {}  # thread -> start of the HTTP request it waits on
-_answered: dict[int, float] = {}  # thread -> when its last HTTP request was answered
-
-
-def calls_of(thread: int) -> CallTimes:
-    """How `thread`'s Docker calls stand, for a watcher in another thread (services/watch.py)."""
-    return CallTimes(_waiting.get(thread), _answered.get(thread))
-
-
-def _timed(send):
-    """The client's `send`, noting per thread when a request is sent and when it is answered."""
-
-    @functools.wraps(send)
-    def timed_send(request, **kwargs):
-        thread = threading.get_ident()
-        _waiting[thread] = time.monotonic()
-        try:
-            response = send(request, **kwargs)
-        finally:
-            _waiting.pop(thread, None)
-        _answered[thread] = time.monotonic()
-        return response
-
-    return timed_send
-
-
 @functools.lru_cache(maxsize=64)
 def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
     """A cached client per endpoint (and credentials); the SDK negotiates the API version with the engine."""
@@ -83,7 +49,7 @@ def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> do
         # (requests #3829) and an HTTP(S)_PROXY would carry the cluster's traffic. Neither applies to a node.
         docker_client.api.trust_env = False
         lean(docker_client.api)  # its requests prepared without merging what it never holds (sessions.py)
-        docker_client.api.send = _timed(docker_client.api.send)
+        docker_client.api.send = timed_send(docker_client.api.send)
         docker_client.api._version = docker_client.api._retrieve_server_version()  # what "auto" does
         return docker_client
 
@@ -96,35 +62,10 @@ def network_is_broken(attrs: dict) -> bool:
     return attrs.get("Scope") == "swarm" and (not attrs.get("Driver") or not (attrs.get("IPAM") or {}).get("Config"))
 
 
-def create_overlay_network(
-    manager_endpoint: DockerEndpoint | str,
-    name: str,
-    *,
-    subnet: str,
-    gateway: str,
-    labels: dict[str, str],
-    internal: bool = False,
-    encrypted: bool = False,
-    ip_range: str = "",
-    aux_addresses: dict[str, str] | None = None,
-    mtu: int | None = None,
-    attachable: bool = True,
-) -> dict:
-    """Create an overlay network and return its `docker network inspect` attributes."""
-    created = overlay_network_create(
-        manager_endpoint,
-        name,
-        subnet=subnet,
-        gateway=gateway,
-        labels=labels,
-        internal=internal,
-        encrypted=encrypted,
-        ip_range=ip_range,
-        aux_addresses=aux_addresses,
-        mtu=mtu,
-        attachable=attachable,
-    )
-    return network_allocated(manager_endpoint, created)
+def create_overlay_network(manager_endpoint: DockerEndpoint | str, name: str, **options: Any) -> dict:
+    """Create an overlay network (`overlay_network_create`'s options) and return its `docker network inspect`
+    attributes."""
+    return network_allocated(manager_endpoint, overlay_network_create(manager_endpoint, name, **options))
 
 
 def overlay_network_create(

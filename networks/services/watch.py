@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from networks.engine import docker as docker_engine
+from networks.engine.call_times import calls_of
 from networks.models import Operation
 
 from .operation_notes import notes_held, notes_write_held
@@ -59,7 +59,7 @@ def _watch(*, operation: Operation, thread: int, stop: threading.Event, waiting:
     try:
         while not stop.wait(WATCH_EVERY_SECONDS):
             notes_write_held(operation)  # the step they name has lasted until this look
-            calls = docker_engine.calls_of(thread)
+            calls = calls_of(thread)
             now = time.monotonic()
             if waiting and calls.answered_at is not None and calls.answered_at > noted_at:
                 operation_cluster_answers(operation_id=operation.pk)
