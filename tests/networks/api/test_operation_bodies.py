@@ -3,6 +3,7 @@ JSON, byte for byte, as OperationSerializer's: read as rows or as an instance, o
 wait, and with whatever JSON its fields hold."""
 
 import datetime
+import json
 from unittest import mock
 
 import pytest
@@ -147,3 +148,20 @@ def test_whatever_json_the_fields_hold_renders_as_the_serializer_does(params, pr
     request = request_for()
     expected = outcome(lambda: OperationSerializer(operation, context={"request": request}).data)
     assert outcome(lambda: operation_body(operation_row(operation), operation_urls(request))) == expected
+
+
+@pytest.mark.django_db
+def test_a_create_and_a_batch_answer_their_operations_as_the_serializer_does(team):
+    api = team.api()
+    created = api.post("networks/", {"name": "one"})
+    batch = api.post("networks/batch/", [{"name": "two"}, {"name": ""}, {"name": "three"}])
+    assert created.status_code == batch.status_code == 202
+    answered = [created.json(), *(result["operation"] for result in batch.json()["results"])]
+    assert answered[2] is None  # refused
+    request = created.wsgi_request
+    for body in answered[:2] + answered[3:]:
+        operation = operation_get(tenant=team.tenant, pk=body["id"])
+        # read back, `params` has PostgreSQL's key order (jsonb), the answer the order it was made in
+        expected = json.loads(serialized(operation, Request(request)))
+        assert body == expected
+        assert list(body) == list(expected)
