@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from networks.models import Cluster, Container, Network, Operation, OperationQuerySet
+from plumbing.prepared import PreparedRows
 from portal.models import Tenant
 
 
@@ -54,6 +56,22 @@ def operation_rows(*, tenant: Tenant):
     return (
         Operation.objects.filter(tenant=tenant).annotate(ahead=operations_ahead()).values(*OPERATION_COLUMNS, "ahead")
     )
+
+
+def _operation_row_query(*, tenant: int, pk: int):
+    return Operation.objects.filter(tenant=tenant, pk=pk).values(*OPERATION_COLUMNS).order_by()
+
+
+_operation_row = PreparedRows(_operation_row_query, "tenant", "pk")  # compiled once (plumbing/prepared.py)
+
+
+def operation_row_get(*, tenant: Tenant, pk: int) -> dict:
+    """`operation_get` as a row of OPERATION_COLUMNS, `ahead` None (counted by `waiting_for` only while the
+    operation is queued); Http404 for a missing or foreign one."""
+    rows = _operation_row(tenant=tenant.pk, pk=int(pk))
+    if not rows:
+        raise Http404
+    return {**rows[0], "ahead": None}
 
 
 def operation_get(*, tenant: Tenant, pk: int) -> Operation:

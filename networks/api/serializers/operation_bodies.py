@@ -5,9 +5,9 @@ them for operations of every kind and status, and for odd JSON in their fields).
 Rendering a page of 50 operations through the ModelSerializer cost about 8 ms of CPU (a serializer, its
 fields and a URL `reverse()` per operation, and model instances with four related rows each), and scripts
 poll such a page every few milliseconds while a batch runs. Here an operation is a row of
-`selectors.operations.operation_rows` (or `operation_row` of an instance), each value goes out as DRF's
-field would write it (the JSON fields' ordinary shapes directly; anything else through the field itself),
-and the url is the one `reverse()` of the request with the operation's id put in its place.
+`selectors.operations.operation_rows` or `operation_row_get` (or `operation_row` of an instance), each value
+goes out as DRF's field would write it (the JSON fields' ordinary shapes directly; anything else through the
+field itself), and the url is the one `reverse()` of the request with the operation's id put in its place.
 """
 
 from __future__ import annotations

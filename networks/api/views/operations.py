@@ -7,9 +7,10 @@ from rest_framework import mixins
 from rest_framework.response import Response
 
 from networks.filters import OperationFilterSet
-from networks.selectors.operations import operation_get, operation_rows
+from networks.selectors.operations import operation_get, operation_row_get, operation_rows
+from plumbing.errors import found
 
-from ..serializers.operation_bodies import operation_bodies, operation_body, operation_row, operation_urls
+from ..serializers.operation_bodies import operation_bodies, operation_body, operation_urls
 from ..serializers.operations import OperationSerializer
 from .base import BaseViewSet
 
@@ -37,5 +38,5 @@ class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         return self.get_paginated_response(operation_bodies(page, request))
 
     def retrieve(self, request, *args, **kwargs):
-        operation = self.get_object()
-        return Response(operation_body(operation_row(operation), operation_urls(request)))
+        row = found(operation_row_get, self.noun, tenant=request.tenant, pk=self.kwargs["pk"])
+        return Response(operation_body(row, operation_urls(request)))

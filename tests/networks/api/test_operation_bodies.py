@@ -7,6 +7,7 @@ import json
 from unittest import mock
 
 import pytest
+from django.http import Http404
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from rest_framework.test import APIRequestFactory
 from networks.api.serializers.operation_bodies import operation_body, operation_row, operation_urls
 from networks.api.serializers.operations import OperationSerializer
 from networks.models import Operation
-from networks.selectors.operations import operation_get, operation_list, operation_rows
+from networks.selectors.operations import operation_get, operation_list, operation_row_get, operation_rows
 from tests.factories import make_container, make_network, make_operation
 
 NOW = datetime.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=datetime.UTC)
@@ -92,9 +93,13 @@ def test_rows_and_instances_render_as_the_serializer_does(team, other_team, path
             op.pk: rendered(operation_body(operation_row(operation_get(tenant=team.tenant, pk=op.pk)), url))
             for op in made
         }
+        by_pk = {op.pk: rendered(operation_body(operation_row_get(tenant=team.tenant, pk=op.pk), url)) for op in made}
     assert len(expected) == len(made) == 2 * len(Operation.Kind.values) * len(Operation.Status.values)
     assert rows == expected
     assert instances == one
+    assert by_pk == one
+    with pytest.raises(Http404):
+        operation_row_get(tenant=other_team.tenant, pk=made[0].pk)
     assert not list(operation_rows(tenant=other_team.tenant))
 
 
