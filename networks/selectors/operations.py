@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from networks.models import Cluster, Container, Network, Operation, OperationQuerySet
+from plumbing.prepared import PreparedRows
 from portal.models import Tenant
 
 
@@ -40,6 +42,38 @@ def operation_list(*, tenant: Tenant) -> OperationQuerySet:
     )
 
 
+# What the API shows of an operation, as `values()` columns: no model instances, no related rows but the
+# requester's name (networks/api/serializers/operation_bodies.py renders them).
+OPERATION_COLUMNS = (
+    "id", "kind", "status", "waits_on", "waiting_since", "sent", "target", "cluster_id", "network_id",
+    "container_id", "params", "progress", "transfer", "result", "error", "error_code", "requested_by__username",
+    "attempts", "created", "started", "finished",
+)  # fmt: skip
+
+
+def operation_rows(*, tenant: Tenant):
+    """`operation_list` as rows of OPERATION_COLUMNS and `ahead`: the same operations, the same count."""
+    return (
+        Operation.objects.filter(tenant=tenant).annotate(ahead=operations_ahead()).values(*OPERATION_COLUMNS, "ahead")
+    )
+
+
+def _operation_row_query(*, tenant: int, pk: int):
+    return Operation.objects.filter(tenant=tenant, pk=pk).values(*OPERATION_COLUMNS).order_by()
+
+
+_operation_row = PreparedRows(_operation_row_query, "tenant", "pk")  # compiled once (plumbing/prepared.py)
+
+
+def operation_row_get(*, tenant: Tenant, pk: int) -> dict:
+    """`operation_get` as a row of OPERATION_COLUMNS, `ahead` None (counted by `waiting_for` only while the
+    operation is queued); Http404 for a missing or foreign one."""
+    rows = _operation_row(tenant=tenant.pk, pk=int(pk))
+    if not rows:
+        raise Http404
+    return {**rows[0], "ahead": None}
+
+
 def operation_get(*, tenant: Tenant, pk: int) -> Operation:
     """One of the tenant's operations. Without `operation_list`'s count of the work ahead in the query (a
     subquery that costs every look at an operation, and the pages and scripts that follow one look often):
@@ -65,25 +99,36 @@ RETRIED_WAITS: dict[str, str] = {
 def operation_waiting_for(*, operation: Operation) -> str:
     """What an unfinished operation waits for, in words, from its `waits_on` field; "" when it is not
     waiting. One count at most, no broker call."""
-    if operation.is_finished:
+    return waiting_for(
+        status=operation.status,
+        waits_on=operation.waits_on,
+        waiting_since=operation.waiting_since,
+        sent=operation.sent,
+        created=operation.created,
+        ahead=getattr(operation, "ahead", None),
+    )
+
+
+def waiting_for(*, status: str, waits_on: str, waiting_since, sent, created, ahead: int | None) -> str:
+    """`operation_waiting_for` from an operation's fields (a row of `operation_rows`): `ahead` None when it
+    was not counted in the query (then counted here, only while the operation is queued and sent)."""
+    if status in Operation.FINISHED:
         return ""
-    waits_on = operation.waits_on
     if waits_on in RETRIED_WAITS:
-        since = operation.waiting_since or timezone.now()
+        since = waiting_since or timezone.now()
         seconds = max(0, round((timezone.now() - since).total_seconds()))
         return (
             f"Waiting for {RETRIED_WAITS[waits_on]} to answer: no answer for {seconds} s (since {since:%H:%M:%S} "
             "UTC). The operation goes on as soon as it answers; the worker keeps trying with growing pauses."
         )
-    if operation.status != Operation.Status.QUEUED:
+    if status != Operation.Status.QUEUED:
         return ""
     if waits_on == Operation.WaitsOn.TASK_QUEUE:
         return "Waiting for the task queue: it does not answer. The operation is sent as soon as it does."
-    if operation.sent is None:
+    if sent is None:
         return "Being handed to the task queue."
-    ahead = getattr(operation, "ahead", None)
-    if ahead is None:  # not read through operation_list
-        ahead = Operation.objects.unfinished().filter(created__lt=operation.created).count()
+    if ahead is None:  # not counted in the query (operation_list, operation_rows)
+        ahead = Operation.objects.unfinished().filter(created__lt=created).count()
     if ahead:
         return f"Waiting for a worker: it is busy with {ahead} operation{'s' if ahead != 1 else ''} ahead of this one."
     return "Waiting for a worker to pick it up."

@@ -49,6 +49,7 @@ from ..serializers.networks import (
     NetworkUnshareSerializer,
     NetworkUpdateSerializer,
 )
+from ..serializers.operation_bodies import operation_body, operation_row, operation_urls
 from ..serializers.operations import OperationBatchSerializer, OperationSerializer
 from ..serializers.unused import UnusedNetworkSerializer, UnusedRemovalSerializer, UnusedRemoveSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
@@ -108,12 +109,13 @@ def batch_items(request) -> list[BatchItem]:
 
 
 def batch_body(outcomes: list[BatchOutcome]) -> dict:
+    """The batch's answer for NetworkBatchSerializer, each operation left null: the view puts in their bodies."""
+
     def error(refusal):
         return refusal if isinstance(refusal, dict) or refusal is None else service_error_body(refusal)["error"]
 
     results = [
-        {"index": o.item.index, "name": o.item.name, "operation": o.operation, "error": error(o.error)}
-        for o in outcomes
+        {"index": o.item.index, "name": o.item.name, "operation": None, "error": error(o.error)} for o in outcomes
     ]
     made = sum(1 for o in outcomes if o.operation is not None)
     return {"count": len(outcomes), "made": made, "refused": len(outcomes) - made, "results": results}
@@ -245,6 +247,11 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         def create():
             outcomes = networks_create_batch(actor=Actor.of(request), tenant=request.tenant, items=items)
             body = NetworkBatchSerializer(batch_body(outcomes), context=self.get_serializer_context()).data
+            # each made network's operation, rendered as OperationSerializer would (serializers/operation_bodies.py)
+            url = operation_urls(request)
+            for result, outcome in zip(body["results"], outcomes, strict=True):
+                if outcome.operation is not None:
+                    result["operation"] = operation_body(operation_row(outcome.operation), url)
             return storable(body)  # it echoes each item's name and refusal, and is kept with an Idempotency-Key
 
         return self.idempotent_batch(create)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
+from rest_framework.response import Response
 
 from networks.filters import OperationFilterSet
-from networks.selectors.operations import operation_get, operation_list
+from networks.selectors.operations import operation_get, operation_row_get, operation_rows
+from plumbing.errors import found
 
+from ..serializers.operation_bodies import operation_bodies, operation_body, operation_urls
 from ..serializers.operations import OperationSerializer
 from .base import BaseViewSet
 
@@ -23,4 +26,17 @@ class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
     selector_get = staticmethod(operation_get)
 
     def scoped_queryset(self):
-        return operation_list(tenant=self.request.tenant)
+        return operation_rows(tenant=self.request.tenant)
+
+    # Rendered without a serializer per operation (serializers/operation_bodies.py): the same JSON as
+    # OperationSerializer's, for a fraction of the CPU that scripts polling `?id=` spend while a batch runs.
+    def list(self, request, *args, **kwargs):
+        rows = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(rows)
+        if page is None:
+            return Response(operation_bodies(rows, request))
+        return self.get_paginated_response(operation_bodies(page, request))
+
+    def retrieve(self, request, *args, **kwargs):
+        row = found(operation_row_get, self.noun, tenant=request.tenant, pk=self.kwargs["pk"])
+        return Response(operation_body(row, operation_urls(request)))
