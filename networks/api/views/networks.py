@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -16,7 +16,7 @@ from networks.services import references
 from networks.services import shares as share_services
 from networks.services.inspection import network_inspect_refusal
 from networks.services.networks.attach import network_connect, network_disconnect
-from networks.services.networks.batch import BatchItem, BatchOutcome, check_batch_size, networks_create_batch
+from networks.services.networks.batch import networks_create_batch
 from networks.services.networks.create import network_create
 from networks.services.networks.details import network_describe
 from networks.services.networks.inspect import network_inspect
@@ -28,7 +28,6 @@ from networks.services.networks.unused import (
     networks_remove_unused,
 )
 from networks.services.queue import worker_answer
-from plumbing.api.errors import service_error_body, validation_error_body
 from plumbing.api.fields import valid
 from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, not_found
@@ -53,6 +52,7 @@ from ..serializers.operation_bodies import operation_body, operation_row, operat
 from ..serializers.operations import OperationBatchSerializer, OperationSerializer
 from ..serializers.unused import UnusedNetworkSerializer, UnusedRemovalSerializer, UnusedRemoveSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
+from .network_batch import batch_body, batch_items
 
 
 def query_days(request) -> int:
@@ -63,62 +63,6 @@ def query_days(request) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
         raise ServiceError("bad_days", DAYS_SENTENCE, field="days")
     return int(raw)
-
-
-BATCH_NOT_LIST = (
-    'Send the networks as a JSON list, such as [{"name": "web"}, {"name": "db"}]: each item takes the fields of '
-    "POST /api/v1/networks/."
-)
-
-
-def batch_items(request) -> list[BatchItem]:
-    """A batch's body read item by item: each with its cluster and fields, or its own refusal (the same
-    sentence and field a single create would be answered with)."""
-    if not isinstance(request.data, list):
-        raise ServiceError("batch_not_list", BATCH_NOT_LIST)
-    check_batch_size(len(request.data))
-    # One serializer reads every item: each new one deep-copies its declared fields (about 0.5 ms of CPU).
-    reader = NetworkCreateSerializer()
-    clusters: dict = {}
-    items = []
-    for index, raw in enumerate(request.data):
-        name = raw.get("name") if isinstance(raw, dict) else None
-        name = name if isinstance(name, str) else ""
-        if not isinstance(raw, dict):
-            refusal = ServiceError(
-                "batch_item_not_object", f"Item {index} of the batch is not an object. {BATCH_NOT_LIST}"
-            )
-            items.append(BatchItem(index, name, refusal=refusal))
-            continue
-        try:  # what is_valid() does, on the one serializer
-            fields = dict(reader.run_validation(raw))
-        except serializers.ValidationError as error:
-            items.append(BatchItem(index, name, refusal=validation_error_body(error.detail)["error"]))
-            continue
-        pk = fields.pop("cluster", None)
-        if pk not in clusters:
-            try:
-                clusters[pk] = references.cluster_named(tenant=request.tenant, pk=pk)
-            except ServiceError as error:
-                clusters[pk] = error
-        if isinstance(clusters[pk], ServiceError):
-            items.append(BatchItem(index, name, refusal=clusters[pk]))
-        else:
-            items.append(BatchItem(index, name, cluster=clusters[pk], fields=fields))
-    return items
-
-
-def batch_body(outcomes: list[BatchOutcome]) -> dict:
-    """The batch's answer for NetworkBatchSerializer, each operation left null: the view puts in their bodies."""
-
-    def error(refusal):
-        return refusal if isinstance(refusal, dict) or refusal is None else service_error_body(refusal)["error"]
-
-    results = [
-        {"index": o.item.index, "name": o.item.name, "operation": None, "error": error(o.error)} for o in outcomes
-    ]
-    made = sum(1 for o in outcomes if o.operation is not None)
-    return {"count": len(outcomes), "made": made, "refused": len(outcomes) - made, "results": results}
 
 
 def _network_row_query(*, tenant: int, pk: int):
