@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.cluster_inputs",
     "tests.fixtures.oidc",
     "tests.fixtures.webhook_receiver",
+    "tests.fixtures.flush",
 ]
 
 
