@@ -9,6 +9,6 @@ class PortalConfig(AppConfig):
     verbose_name = "Tenants and access"
 
     def ready(self) -> None:
-        from .identity_cache import connect_signals
+        from .identity_signals import connect_signals
 
         connect_signals()

@@ -9,7 +9,7 @@ limiter's counts in one round trip per request; a signed-in person's page reads 
 switcher) the same way. Every change that can affect who may do what bumps
 the generation once its transaction commits (`generation_bump`): saving or deleting a token, user,
 membership or team, a user's groups or permissions, and these models' QuerySet.update(),
-bulk_create() and bulk_update() (`IdentityQuerySet`); the signals catch the services, the admin
+bulk_create() and bulk_update() (`IdentityQuerySet`); the signals (portal/identity_signals.py) catch the services, the admin
 and the command line alike. The next request of any process then finds its entries out of date
 and reads the rows again. What a token may do is still checked on every request against the rows
 remembered: revoked, its user inactive, expired by the clock, read-only.
@@ -227,27 +227,3 @@ class IdentityQuerySet(models.QuerySet):
         if not USE_FIELDS.issuperset(fields):
             generation_bump()
         return rows
-
-
-def _changed(sender, **kwargs) -> None:
-    update_fields = kwargs.get("update_fields")
-    if update_fields and USE_FIELDS.issuperset(update_fields):
-        return
-    generation_bump()
-
-
-def connect_signals() -> None:
-    """From PortalConfig.ready: every save and delete of a row that decides who may do what."""
-    from django.contrib.auth import get_user_model
-    from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
-
-    from .models import ApiToken, Membership, Tenant
-
-    user_model = get_user_model()
-    for model in (ApiToken, Membership, Tenant, user_model):
-        uid = f"identity_cache:{model._meta.label}"
-        post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}:save")
-        post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}:delete")
-    for through in (user_model.groups.through, user_model.user_permissions.through):
-        m2m_changed.connect(_changed, sender=through, dispatch_uid=f"identity_cache:{through._meta.label}")
-    post_migrate.connect(_changed, dispatch_uid="identity_cache:migrate")
