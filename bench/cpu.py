@@ -130,3 +130,23 @@ def program_pid(portal: Portal, name: str) -> int:
     conf = portal.home / "run" / "supervisord.conf"
     answer = subprocess.run(["supervisorctl", "-c", str(conf), "pid", name], capture_output=True, text=True)
     return int(answer.stdout.strip())
+
+
+def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict, count: int, case: str = "") -> float:
+    """Print the batch's CPU per network by part (`case`: what the line names); return the web's POSTs + the
+    worker's, in ms.
+
+    The web's part is its CPU while the POSTs were answered: after them it only answers the bench's own
+    polls (the unfinished operations read every POLL seconds), a cost of how long the batch lasts, not of a
+    create, printed apart. The worker's part and PostgreSQL's run from the first POST to the last success."""
+    meter.rescan()  # backends the web opened during the batch count from 0; those it closed are lost (rare)
+    ended = {part: {**meter.read()[part], **ended[part]} for part in ended}
+    web = CpuMeter.spent(began, posted)["web"] * 1000 / count
+    spent = {part: seconds * 1000 / count for part, seconds in CpuMeter.spent(began, ended).items()}
+    polled = spent["web"] - web
+    print(
+        f"{case or f'cpu per create (batch of {count})       '} web {web:.1f} ms + worker {spent['worker']:.1f} ms = "
+        f"{web + spent['worker']:.1f} ms; postgres {spent['postgres']:.1f} ms; "
+        f"the bench's polls {polled:.1f} ms more in the web"
+    )
+    return web + spent["worker"]

@@ -51,14 +51,12 @@ import concurrent.futures
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import docker.types
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,10 +81,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.cpu import CpuMeter, profile, profile_end  # noqa: E402
+from bench.cpu import CpuMeter, cpu_per_create, profile, profile_end  # noqa: E402
 from bench.portal_state import leave, prepare, settle  # noqa: E402
+from bench.take import redis_hop, worker_takes  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
-from networks.models import Cluster, Network, Operation  # noqa: E402
+from networks.models import Cluster, Network  # noqa: E402
 from portal.models import Tenant  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
@@ -155,7 +154,7 @@ def main() -> int:
             portal_times.append(time.perf_counter() - began)
             single_ids.append(operation["id"])
         single = line("single create (median of 20)", statistics.median(portal_times), statistics.median(docker_times))
-        took, hop = worker_takes(single_ids), redis_hop()
+        took, hop = worker_takes(single_ids), redis_hop(SINGLE, key=f"bench-e2e-hop-{RUN}")
         print(f"  the worker takes its message      {took * 1000:9.1f} ms after the commit (median of {SINGLE}); "
               f"one Redis hop between two processes {hop * 1000:.1f} ms")  # fmt: skip
 
@@ -177,7 +176,7 @@ def main() -> int:
         cpu_ended = meter.read()
         profile_end(spies)
         batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
-        cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended)
+        cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended, BATCH)
         bulk = bulk_create(portal, cluster, docker_batch, meter)
         if creates_only:
             print(
@@ -307,7 +306,7 @@ def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float, meter: Cp
     posted, followed = one("k", together)
     print(f"  bulk create's POST answered in {posted * 1000:.1f} ms")
     bulk = line(f"bulk create ({BATCH} in one POST / in a row)", followed, docker_batch)
-    cpu_per_create(meter, *cpu["k"], case=f"cpu per create, bulk ({BATCH} in one POST)")
+    cpu_per_create(meter, *cpu["k"], BATCH, case=f"cpu per create, bulk ({BATCH} in one POST)")
     _, one_by_one = one("m", in_turn)
     line("bulk create, followed one by one", one_by_one, docker_batch)
     return bulk
@@ -319,69 +318,6 @@ def warm(portal: Portal) -> None:
     kept-alive connection, reach only one), a cost of its start, not of a create."""
     with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
         list(pool.map(lambda _: portal.call("GET", "networks/"), range(BATCH)))
-
-
-def cpu_per_create(meter: CpuMeter, began: dict, posted: dict, ended: dict, case: str = "") -> float:
-    """Print the batch's CPU per network by part (`case`: what the line names); return the web's POSTs + the
-    worker's, in ms.
-
-    The web's part is its CPU while the POSTs were answered: after them it only answers the bench's own
-    polls (the unfinished operations read every POLL seconds), a cost of how long the batch lasts, not of a
-    create, printed apart. The worker's part and PostgreSQL's run from the first POST to the last success."""
-    meter.rescan()  # backends the web opened during the batch count from 0; those it closed are lost (rare)
-    ended = {part: {**meter.read()[part], **ended[part]} for part in ended}
-    web = CpuMeter.spent(began, posted)["web"] * 1000 / BATCH
-    spent = {part: seconds * 1000 / BATCH for part, seconds in CpuMeter.spent(began, ended).items()}
-    polled = spent["web"] - web
-    print(
-        f"{case or f'cpu per create (batch of {BATCH})       '} web {web:.1f} ms + worker {spent['worker']:.1f} ms = "
-        f"{web + spent['worker']:.1f} ms; postgres {spent['postgres']:.1f} ms; "
-        f"the bench's polls {polled:.1f} ms more in the web"
-    )
-    return web + spent["worker"]
-
-
-def worker_takes(operation_ids: list[int]) -> float:
-    """Median seconds from an operation's commit to its task's start in the worker, both on this machine's
-    clock: `sent`, which the web process stamps in the commit's on_commit hook just before it publishes,
-    and `started`: when the worker's pool process began the task (the message taken), written with the
-    operation's start under its row's lock.
-    Prints the single create's phases by the operation's own stamps (medians)."""
-    rows = list(Operation.objects.filter(pk__in=operation_ids).values_list("created", "sent", "started", "finished"))
-    phases = {
-        "recorded -> committed": [(sent - created).total_seconds() for created, sent, _, _ in rows],
-        "committed -> taken by the worker": [(started - sent).total_seconds() for _, sent, started, _ in rows],
-        "the worker's run": [(finished - started).total_seconds() for _, _, started, finished in rows],
-    }
-    print("  " + ", ".join(f"{name} {statistics.median(values) * 1000:.1f} ms" for name, values in phases.items()))
-    return statistics.median(phases["committed -> taken by the worker"])
-
-
-def redis_hop() -> float:
-    """The floor under that: one message from this process to another through the broker's Redis (LPUSH,
-    BRPOP; a stamp in it), median of SINGLE."""
-    key = f"bench-e2e-hop-{RUN}"
-    receiver = subprocess.Popen(
-        [sys.executable, "-c", REDIS_HOP_RECEIVER, os.environ["CELERY_BROKER_URL"], key, str(SINGLE)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
-    time.sleep(0.5)  # the receiver is waiting in BRPOP
-    for _ in range(SINGLE):
-        client.lpush(key, repr(time.time()))
-        time.sleep(0.05)
-    out, _ = receiver.communicate(timeout=30)
-    return statistics.median(float(value) for value in out.split())
-
-
-REDIS_HOP_RECEIVER = """
-import sys, time, redis
-client, key = redis.Redis.from_url(sys.argv[1]), sys.argv[2]
-for _ in range(int(sys.argv[3])):
-    stamp = float(client.brpop([key], timeout=10)[1])
-    print(time.time() - stamp)
-"""
 
 
 def _ipam(index: int) -> docker.types.IPAMConfig:
