@@ -4,6 +4,7 @@ how long a view waits for a worker's answer."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from rest_framework import permissions, status
 from rest_framework.response import Response
@@ -45,6 +46,18 @@ def wait_seconds(request) -> float:
     return seconds
 
 
+def operation_wait(pk: int, *, until: Callable[[], bool], seconds: float) -> bool:
+    """Hold the request until `until()` holds (asked again at each word from a worker about the operation)
+    or the wait runs out; whether it held."""
+    return notices.wait_for(
+        [notices.channel("operation", pk)],
+        changed=until,
+        timeout=seconds,
+        recheck=WAIT_RECHECK_SECONDS,
+        poll=WAIT_POLL_SECONDS,
+    )
+
+
 def operation_wait_until_finished(operation: Operation, seconds: float) -> Operation:
     """Hold the request until a worker finishes the operation or the wait runs out; the operation as it is then."""
 
@@ -53,13 +66,7 @@ def operation_wait_until_finished(operation: Operation, seconds: float) -> Opera
         return operation.is_finished
 
     if not operation.is_finished and seconds > 0:
-        notices.wait_for(
-            [notices.channel("operation", operation.pk)],
-            changed=finished,
-            timeout=seconds,
-            recheck=WAIT_RECHECK_SECONDS,
-            poll=WAIT_POLL_SECONDS,
-        )
+        operation_wait(operation.pk, until=finished, seconds=seconds)
     return operation
 
 
