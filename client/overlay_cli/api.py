@@ -77,7 +77,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "containers_diagnose": Endpoint("POST", "/api/v1/containers/{id}/diagnose/", DiagnoseBody),
     "operations_list": Endpoint("GET", "/api/v1/operations/", query=("page_size", "id", "status")),
-    "operations_retrieve": Endpoint("GET", "/api/v1/operations/{id}/"),
+    "operations_retrieve": Endpoint("GET", "/api/v1/operations/{id}/", query=("wait",)),
     "tokens_list": Endpoint("GET", "/api/v1/tokens/", query=("page_size",)),
 }
 
@@ -131,12 +131,36 @@ class Api:
         self.http = httpx.Client(base_url=profile.url, headers=headers, timeout=TIMEOUT, transport=transport)
 
     def call(self, name: str, *, id: int | None = None, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self.answer(self.send(name, id=id, body=body, params=params))
+
+    def answer(self, response: httpx.Response) -> Any:
+        """An answer's JSON (None for an empty one)."""
+        if response.status_code in (204, 304) or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as error:
+            raise ApiError(
+                f"The portal at {self.profile.url} answered something that is not JSON: is the URL the portal's?"
+            ) from error
+
+    def send(
+        self,
+        name: str,
+        *,
+        id: int | None = None,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """The portal's answer to one endpoint's request (a connection refused or timed out is tried again;
+        a creates' retry keeps its Idempotency-Key); an answer of 400 or more is an ApiError."""
         endpoint = ENDPOINTS[name]
         if params and not set(params) <= set(endpoint.query):
             raise AssertionError(f"{name} sends query parameters it does not declare: {sorted(params)}")
         path = endpoint.path.format(id=id)
-        headers = {"Idempotency-Key": str(uuid.uuid4())} if name in IDEMPOTENT else {}
-        attempts = RETRIES if (headers or endpoint.method == "GET") else 1
+        headers = {**(headers or {}), **({"Idempotency-Key": str(uuid.uuid4())} if name in IDEMPOTENT else {})}
+        attempts = RETRIES if (name in IDEMPOTENT or endpoint.method == "GET") else 1
         for attempt in range(1, attempts + 1):
             try:
                 response = self.http.request(endpoint.method, path, json=body, params=params, headers=headers)
@@ -155,14 +179,7 @@ class Api:
             time.sleep(0.5 * attempt)  # the same Idempotency-Key: a create that did arrive is answered again
         if response.status_code >= 400:
             raise _sentence(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as error:
-            raise ApiError(
-                f"The portal at {self.profile.url} answered something that is not JSON: is the URL the portal's?"
-            ) from error
+        return response
 
     # Typed calls
     def results(self, endpoint: str, **params: Any) -> list[Any]:
@@ -175,6 +192,17 @@ class Api:
 
     def operation(self, operation_id: int) -> Operation:
         return cast(Operation, self.call("operations_retrieve", id=operation_id))
+
+    def operation_changed(self, operation_id: int, tag: str, *, wait: float) -> tuple[Operation | None, str]:
+        """The operation once it is no longer the answer tagged `tag` (an ETag; "" for none), which the portal
+        holds up to `wait` seconds, and its new tag; None and the same tag when the wait ran out unchanged."""
+        params = {"wait": f"{wait:g}"} if tag else None
+        headers = {"If-None-Match": tag} if tag else None
+        response = self.send("operations_retrieve", id=operation_id, params=params, headers=headers)
+        if response.status_code == 304:
+            return None, tag
+        operation = cast(Operation, self.answer(response))
+        return operation, response.headers.get("ETag", "")
 
     def network_create(self, body: NetworkCreateBody) -> Operation:
         return cast(Operation, self.call("networks_create", body=body))

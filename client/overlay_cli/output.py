@@ -15,7 +15,8 @@ from .api import Api, ApiError
 from .types import Operation
 
 FINISHED = ("succeeded", "failed")
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # between reads of a batch's operations, and of one from a portal that does not hold answers
+HOLD_SECONDS = 30  # how long the portal holds a read of one operation until it changes
 
 
 def print_json(value: Any) -> None:
@@ -60,17 +61,24 @@ def describe(operation: Operation) -> str:
 def wait(api: Api, operation: Operation, *, timeout: float = 600) -> Operation:
     """Follow an operation to its end; a progress line on stderr when it is a terminal."""
     console = Console(stderr=True)
-    deadline = time.monotonic() + timeout
-    if console.is_terminal:
-        with console.status(describe(operation)) as status:
-            while operation["status"] not in FINISHED and time.monotonic() < deadline:
-                time.sleep(POLL_SECONDS)
-                operation = api.operation(operation["id"])
-                status.update(describe(operation))
-    else:
-        while operation["status"] not in FINISHED and time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
-            operation = api.operation(operation["id"])
+    if not console.is_terminal:
+        return _followed(api, operation, timeout, lambda operation: None)
+    with console.status(describe(operation)) as status:
+        return _followed(api, operation, timeout, lambda operation: status.update(describe(operation)))
+
+
+def _followed(api: Api, operation: Operation, timeout: float, show) -> Operation:
+    """Each change of the operation as the portal tells it (a read it holds until the operation is no longer
+    the answer last read: its ETag in If-None-Match), until it ends or `timeout` passes."""
+    deadline, tag, reads = time.monotonic() + timeout, "", 0
+    while operation["status"] not in FINISHED and (left := deadline - time.monotonic()) > 0:
+        if not tag and reads:  # a portal that sends no ETag: read again after a pause
+            time.sleep(min(POLL_SECONDS, left))
+        changed, tag = api.operation_changed(operation["id"], tag, wait=min(HOLD_SECONDS, left))
+        reads += 1
+        if changed is not None:
+            operation = changed
+            show(operation)
     if operation["status"] not in FINISHED:
         raise ApiError(
             f"Operation {operation['id']} has not finished after {timeout:.0f} s: "

@@ -1,4 +1,5 @@
-"""What the schema says of calls that start an operation: ?wait=, Idempotency-Key, 202 answers."""
+"""What the schema says of calls that start or follow an operation: ?wait=, If-None-Match, Idempotency-Key,
+202 answers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ WAIT = OpenApiParameter(
     OpenApiParameter.QUERY,
     description=f"Hold the answer up to this many seconds (0-{MAX_WAIT_SECONDS}) until the operation ends: "
     "200 when it has, 202 when the wait ran out.",
+)
+FOLLOW_WAIT = OpenApiParameter(
+    "wait",
+    OpenApiTypes.NUMBER,
+    OpenApiParameter.QUERY,
+    description=f"Hold the answer up to this many seconds (0-{MAX_WAIT_SECONDS}): with If-None-Match, until the "
+    "operation differs from that ETag (then 200 with it; 304 when the wait ran out), else until it has ended.",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag of the answer last read: 304 (no body) while the operation is still as it was.",
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

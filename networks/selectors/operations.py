@@ -42,13 +42,25 @@ def operation_list(*, tenant: Tenant) -> OperationQuerySet:
     )
 
 
-# What the API shows of an operation, as `values()` columns: no model instances, no related rows but the
-# requester's name (networks/api/serializers/operation_bodies.py renders them).
+# What the API shows of an operation, as `values()` columns (OperationSerializer.columns(), in its order): no
+# model instances, no related rows but the requester's name.
 OPERATION_COLUMNS = (
-    "id", "kind", "status", "waits_on", "waiting_since", "sent", "target", "cluster_id", "network_id",
-    "container_id", "params", "progress", "transfer", "result", "error", "error_code", "requested_by__username",
-    "attempts", "created", "started", "finished",
+    "id", "kind", "status", "target", "cluster", "network", "container", "params", "progress", "transfer",
+    "result", "error", "error_code", "requested_by__username", "attempts", "created", "started", "finished",
+    "waits_on", "waiting_since", "sent",
 )  # fmt: skip
+
+
+_ATTRIBUTES = {"cluster": "cluster_id", "network": "network_id", "container": "container_id"}
+
+
+def operation_as_row(operation: Operation) -> dict:
+    """An operation already read (or just made) as a row of `operation_rows`, without reading it again."""
+    row = {column: getattr(operation, _ATTRIBUTES.get(column, column), None) for column in OPERATION_COLUMNS}
+    user = operation.requested_by
+    row["requested_by__username"] = None if user is None else user.username
+    row["ahead"] = getattr(operation, "ahead", None)
+    return row
 
 
 def operation_rows(*, tenant: Tenant):

@@ -62,3 +62,14 @@ class PortalAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(error(code), code, direction=direction)
         return dict(sorted(responses.items()))
+
+
+def lib_doc_excludes() -> list:
+    """The classes whose docstrings are no serializer's or view's description (SPECTACULAR_SETTINGS'
+    GET_LIB_DOC_EXCLUDES): DRF's own, and RowSerializer, whose docstring says how rows are read, not what
+    a serializer of them answers."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from plumbing.api.rows import RowSerializer
+
+    return [*get_lib_doc_excludes(), RowSerializer]

@@ -14,6 +14,7 @@ from networks.api.serializers.networks import NetworkSerializer
 from networks.api.serializers.operations import OperationSerializer
 from networks.models import Container, Operation
 from networks.selectors.networks import network_rows, network_rows_with_containers
+from networks.selectors.operations import operation_as_row
 from networks.services import queue
 from plumbing.prepared import PreparedObjects
 from portal.models import AuditEntry, Tenant
@@ -55,7 +56,7 @@ def object_shown(*, tenant: Tenant, object_type: str, object_id: str, object_rep
         elif object_type == "networks.operation":
             operation = Operation.objects.filter(tenant=tenant, pk=object_id).first()
             if operation is not None:
-                return dict(OperationSerializer(operation, context=context).data)
+                return dict(OperationSerializer(operation_as_row(operation), context=context).data)
     except (ValueError, TypeError, LookupError):
         logger.exception("webhook body: %s %s could not be shown as the API shows it", object_type, object_id)
     return {"id": object_id, "name": object_repr}

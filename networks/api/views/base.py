@@ -4,19 +4,20 @@ how long a view waits for a worker's answer."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from rest_framework import permissions, status
 from rest_framework.response import Response
 
 from networks.models import Operation
-from networks.selectors.operations import operation_find
+from networks.selectors.operations import operation_as_row, operation_find
 from networks.services import notices
 from plumbing.errors import ServiceError
 from plumbing.transactions import atomic_as_a_whole, atomic_with_retry
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
-from ..serializers.operation_bodies import operation_body, operation_row, operation_urls
+from ..serializers.operations import OperationSerializer
 
 MAX_WAIT_SECONDS = 120
 # How long a view that needs a worker's answer (a health check, docker network inspect, diagnostics)
@@ -45,6 +46,18 @@ def wait_seconds(request) -> float:
     return seconds
 
 
+def operation_wait(pk: int, *, until: Callable[[], bool], seconds: float) -> bool:
+    """Hold the request until `until()` holds (asked again at each word from a worker about the operation)
+    or the wait runs out; whether it held."""
+    return notices.wait_for(
+        [notices.channel("operation", pk)],
+        changed=until,
+        timeout=seconds,
+        recheck=WAIT_RECHECK_SECONDS,
+        poll=WAIT_POLL_SECONDS,
+    )
+
+
 def operation_wait_until_finished(operation: Operation, seconds: float) -> Operation:
     """Hold the request until a worker finishes the operation or the wait runs out; the operation as it is then."""
 
@@ -53,13 +66,7 @@ def operation_wait_until_finished(operation: Operation, seconds: float) -> Opera
         return operation.is_finished
 
     if not operation.is_finished and seconds > 0:
-        notices.wait_for(
-            [notices.channel("operation", operation.pk)],
-            changed=finished,
-            timeout=seconds,
-            recheck=WAIT_RECHECK_SECONDS,
-            poll=WAIT_POLL_SECONDS,
-        )
+        operation_wait(operation.pk, until=finished, seconds=seconds)
     return operation
 
 
@@ -74,8 +81,8 @@ class BaseViewSet(TenantViewSet):
             self.wait = wait_seconds(request)  # a bad ?wait= is refused before anything is changed
 
     def operation_body(self, operation: Operation) -> dict:
-        """OperationSerializer's dict of the operation, made without it (serializers/operation_bodies.py)."""
-        return operation_body(operation_row(operation), operation_urls(self.request))
+        """The operation as the API shows it (OperationSerializer of its row, not read again)."""
+        return OperationSerializer(operation_as_row(operation), context=self.get_serializer_context()).data
 
     def operation_answer(self, operation: Operation, *, headers=None, body: dict | None = None) -> Response:
         """202 with the operation and its Location; with ?wait=, 200 once it has finished.

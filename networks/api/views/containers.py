@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from networks.filters import ContainerFilterSet
 from networks.selectors.containers import container_get, container_list
+from networks.selectors.operations import operation_as_row
 from networks.services import references
 from networks.services.containers.lifecycle import container_action_request, container_remove_exited
 from networks.services.containers.logs import MAX_TAIL, container_logs, parse_log_query
@@ -156,7 +157,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVie
         for operation in operations if self.wait else []:
             operation_wait_until_finished(operation, max(0.0, deadline - time.monotonic()))
         finished = all(operation.is_finished for operation in operations)
-        body = {"count": len(operations), "operations": operations}
+        body = {"count": len(operations), "operations": [operation_as_row(operation) for operation in operations]}
         code = status.HTTP_200_OK if finished and (self.wait or not operations) else status.HTTP_202_ACCEPTED
         return Response(OperationBatchSerializer(body, context=self.get_serializer_context()).data, status=code)
 

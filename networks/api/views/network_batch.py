@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from networks.selectors.operations import operation_as_row
 from networks.services import references
 from networks.services.networks.batch import BatchItem, BatchOutcome, check_batch_size
 from plumbing.api.errors import service_error_body, validation_error_body
@@ -56,13 +57,19 @@ def batch_items(request) -> list[BatchItem]:
 
 
 def batch_body(outcomes: list[BatchOutcome]) -> dict:
-    """The batch's answer for NetworkBatchSerializer, each operation left null: the view puts in their bodies."""
+    """The batch's answer for NetworkBatchSerializer: each made network's operation as a row, or null."""
 
     def error(refusal):
         return refusal if isinstance(refusal, dict) or refusal is None else service_error_body(refusal)["error"]
 
     results = [
-        {"index": o.item.index, "name": o.item.name, "operation": None, "error": error(o.error)} for o in outcomes
+        {
+            "index": o.item.index,
+            "name": o.item.name,
+            "operation": None if o.operation is None else operation_as_row(o.operation),
+            "error": error(o.error),
+        }
+        for o in outcomes
     ]
     made = sum(1 for o in outcomes if o.operation is not None)
     return {"count": len(outcomes), "made": made, "refused": len(outcomes) - made, "results": results}

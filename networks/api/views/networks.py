@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from networks.filters import NetworkFilterSet
 from networks.selectors.networks import network_get, network_rows, network_rows_with_containers, network_unused_list
+from networks.selectors.operations import operation_as_row
 from networks.services import references
 from networks.services import shares as share_services
 from networks.services.inspection import network_inspect_refusal
@@ -48,7 +49,6 @@ from ..serializers.networks import (
     NetworkUnshareSerializer,
     NetworkUpdateSerializer,
 )
-from ..serializers.operation_bodies import operation_body, operation_row, operation_urls
 from ..serializers.operations import OperationBatchSerializer, OperationSerializer
 from ..serializers.unused import UnusedNetworkSerializer, UnusedRemovalSerializer, UnusedRemoveSerializer
 from .base import WORKER_TIMEOUT_SECONDS, BaseViewSet
@@ -191,11 +191,6 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
         def create():
             outcomes = networks_create_batch(actor=Actor.of(request), tenant=request.tenant, items=items)
             body = NetworkBatchSerializer(batch_body(outcomes), context=self.get_serializer_context()).data
-            # each made network's operation, rendered as OperationSerializer would (serializers/operation_bodies.py)
-            url = operation_urls(request)
-            for result, outcome in zip(body["results"], outcomes, strict=True):
-                if outcome.operation is not None:
-                    result["operation"] = operation_body(operation_row(outcome.operation), url)
             return storable(body)  # it echoes each item's name and refusal, and is kept with an Idempotency-Key
 
         return self.idempotent_batch(create)
@@ -299,5 +294,5 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
             with_tenant=data["tenant"],
             disconnect=data["disconnect"],
         )
-        body = {"count": len(operations), "operations": operations}
+        body = {"count": len(operations), "operations": [operation_as_row(operation) for operation in operations]}
         return Response(OperationBatchSerializer(body, context=self.get_serializer_context()).data)

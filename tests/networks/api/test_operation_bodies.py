@@ -1,6 +1,7 @@
-"""An operation rendered without its serializer (networks/api/serializers/operation_bodies.py) is the same
-JSON, byte for byte, as OperationSerializer's: read as rows or as an instance, of every kind, status and
-wait, and with whatever JSON its fields hold."""
+"""An operation rendered from its row (OperationSerializer, networks/api/serializers/operations.py) is the
+same JSON, byte for byte, as the model-based serializer the API had before wrote of the instance (kept
+below, as it was, as the reference): read as rows, as one row or from an instance, of every kind, status
+and wait, and with whatever JSON its fields hold."""
 
 import datetime
 import json
@@ -9,19 +10,68 @@ from unittest import mock
 import pytest
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.reverse import reverse
 from rest_framework.test import APIRequestFactory
 
-from networks.api.serializers.operation_bodies import operation_body, operation_row, operation_urls
 from networks.api.serializers.operations import OperationSerializer
 from networks.models import Operation
-from networks.selectors.operations import operation_get, operation_list, operation_row_get, operation_rows
+from networks.selectors.operations import (
+    OPERATION_COLUMNS,
+    operation_as_row,
+    operation_get,
+    operation_list,
+    operation_row_get,
+    operation_rows,
+    operation_waiting_for,
+)
 from tests.factories import make_container, make_network, make_operation
 
 NOW = datetime.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=datetime.UTC)
+
+
+class ReferenceProgressSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+class ReferenceTransferSerializer(serializers.Serializer):
+    image = serializers.CharField()
+    layers_done = serializers.IntegerField()
+    layers_total = serializers.IntegerField()
+    bytes_done = serializers.IntegerField()
+    bytes_total = serializers.IntegerField()
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    """OperationSerializer as it was over model instances (session 18): what the rows must render as."""
+
+    url = serializers.SerializerMethodField()
+    requested_by = serializers.CharField(source="requested_by.username", allow_null=True, default=None)
+    progress = ReferenceProgressSerializer(many=True)
+    transfer = ReferenceTransferSerializer(allow_null=True, source="transfer_or_none")
+    params = serializers.DictField()
+    result = serializers.DictField()
+    waiting_for = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Operation
+        fields = ["id", "url", "kind", "status", "waiting_for", "target", "cluster", "network", "container", "params"]
+        fields += ["progress", "transfer"]
+        fields += ["result", "error", "error_code", "requested_by", "attempts", "created", "started", "finished"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, operation) -> str:
+        return reverse("api:operation-detail", args=[operation.pk], request=self.context.get("request"))
+
+    def get_waiting_for(self, operation) -> str:
+        return operation_waiting_for(operation=operation)
 
 
 def request_for(path="/api/v1/operations/"):
@@ -33,7 +83,15 @@ def rendered(value) -> bytes:
 
 
 def serialized(operation, request) -> bytes:
-    return rendered(OperationSerializer(operation, context={"request": request}).data)
+    return rendered(ReferenceSerializer(operation, context={"request": request}).data)
+
+
+def from_row(row, request) -> bytes:
+    return rendered(OperationSerializer(row, context={"request": request}).data)
+
+
+def test_the_rows_hold_the_serializers_columns():
+    assert OperationSerializer.columns() == list(OPERATION_COLUMNS)
 
 
 def made_operations(team) -> list[Operation]:
@@ -84,16 +142,15 @@ def made_operations(team) -> list[Operation]:
 def test_rows_and_instances_render_as_the_serializer_does(team, other_team, path):
     made = made_operations(team)
     request = request_for(path)
-    url = operation_urls(request)
     with mock.patch("networks.selectors.operations.timezone.now", return_value=NOW + datetime.timedelta(seconds=1)):
         expected = {op.pk: serialized(op, request) for op in operation_list(tenant=team.tenant)}
-        rows = {row["id"]: rendered(operation_body(row, url)) for row in operation_rows(tenant=team.tenant)}
+        listed = OperationSerializer(list(operation_rows(tenant=team.tenant)), many=True, context={"request": request})
+        rows = {body["id"]: rendered(body) for body in listed.data}
         one = {op.pk: serialized(operation_get(tenant=team.tenant, pk=op.pk), request) for op in made}
         instances = {
-            op.pk: rendered(operation_body(operation_row(operation_get(tenant=team.tenant, pk=op.pk)), url))
-            for op in made
+            op.pk: from_row(operation_as_row(operation_get(tenant=team.tenant, pk=op.pk)), request) for op in made
         }
-        by_pk = {op.pk: rendered(operation_body(operation_row_get(tenant=team.tenant, pk=op.pk), url)) for op in made}
+        by_pk = {op.pk: from_row(operation_row_get(tenant=team.tenant, pk=op.pk), request) for op in made}
     assert len(expected) == len(made) == 2 * len(Operation.Kind.values) * len(Operation.Status.values)
     assert rows == expected
     assert instances == one
@@ -151,20 +208,25 @@ def test_whatever_json_the_fields_hold_renders_as_the_serializer_does(params, pr
         progress=progress, transfer=transfer, result=result, created=timezone.now(),
     )  # fmt: skip
     request = request_for()
-    expected = outcome(lambda: OperationSerializer(operation, context={"request": request}).data)
-    assert outcome(lambda: operation_body(operation_row(operation), operation_urls(request))) == expected
+    expected = outcome(lambda: ReferenceSerializer(operation, context={"request": request}).data)
+    assert (
+        outcome(lambda: OperationSerializer(operation_as_row(operation), context={"request": request}).data) == expected
+    )
 
 
 @pytest.mark.django_db
-def test_a_create_and_a_batch_answer_their_operations_as_the_serializer_does(team):
+def test_a_create_a_batch_and_a_read_answer_their_operations_as_the_serializer_does(team):
     api = team.api()
     created = api.post("networks/", {"name": "one"})
     batch = api.post("networks/batch/", [{"name": "two"}, {"name": ""}, {"name": "three"}])
     assert created.status_code == batch.status_code == 202
     answered = [created.json(), *(result["operation"] for result in batch.json()["results"])]
     assert answered[2] is None  # refused
+    answered[2:3] = [api.get(f"operations/{created.json()['id']}/").json()]
+    answered += api.get("operations/").json()["results"]
     request = created.wsgi_request
-    for body in answered[:2] + answered[3:]:
+    assert len(answered) == 7
+    for body in answered:
         operation = operation_get(tenant=team.tenant, pk=body["id"])
         # read back, `params` has PostgreSQL's key order (jsonb), the answer the order it was made in
         expected = json.loads(serialized(operation, Request(request)))
