@@ -12,6 +12,8 @@ creates would otherwise each pay the compilation on a new thread. The query stay
 Integer values, each compared as it is (`pk=`, `tenant=`, `first__lte=`), strings for the names given as
 `text=` (`key=`, `name=`) and aware datetimes for those given as `moments=`: a stand-in that does not reach
 the query's parameters unchanged, or reaches them twice as two different names, is refused when compiling.
+Where a datetime reaches it as text (SQLite, `make run`'s database, writes it so), the query is not
+compiled: each call runs the ORM's own query, with the same answer.
 
 `PreparedObjects(build)` does the same for a queryset of model instances (with what it `select_related`,
 and `select_for_update`: call it inside the transaction): the instances are made from the rows as Django's
@@ -84,7 +86,8 @@ class PreparedRows:
         return queryset.query
 
     def compiled(self, alias: str):
-        """(sql, params, slots, compiler, keys): `slots[i]` names the value that goes in params[i], if any."""
+        """(sql, params, slots, compiler, keys): `slots[i]` names the value that goes in params[i], if any; None
+        where a datetime does not reach the query as it is (SQLite writes it as text)."""
         stand_ins = self.stand_ins()
         query = self.query(stand_ins, alias)
         compiler = query.get_compiler(using=alias)
@@ -96,9 +99,18 @@ class PreparedRows:
             if type(param) in (str, datetime.datetime) else None
             for param in params
         ]  # fmt: skip
-        if set(filter(None, slots)) != set(self.names):
+        missing = set(self.names) - set(filter(None, slots))
+        if missing and all(self._as_text(name, stand_ins[name], params, alias) for name in missing):
+            return None  # a datetime written as text (SQLite): the ORM's own query at each call (`plain`)
+        if missing:
             raise ImproperlyConfigured(f"PreparedRows: not every one of {self.names} reached the query as it is.")
         return sql, params, slots, compiler, self.decoder(query, compiler, alias)
+
+    def _as_text(self, name: str, stand_in, params, alias: str) -> bool:
+        """Whether the moment `name` reached the query as the text its database writes a datetime as."""
+        if self.types[name] is not datetime.datetime:
+            return False
+        return connections[alias].ops.adapt_datetimefield_value(stand_in) in params
 
     def decoder(self, query, compiler, alias: str):
         """What `decode` needs, worked out once from the compiled query: here the values' keys."""
@@ -108,16 +120,19 @@ class PreparedRows:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def prepared(self, using: str, values: dict[str, Any]):
-        """The compiled query (compiled now if this thread has not yet) and the parameters to send with it."""
-        prepared = getattr(self.local, using, None)
-        if prepared is None or prepared[3].connection is not connections[using]:
-            prepared = self.for_this_thread(using)
-            setattr(self.local, using, prepared)
-        sql, params, slots, compiler, decoder = prepared
+        """The compiled query (compiled now if this thread has not yet) and the parameters to send with it;
+        None where the query is not compiled."""
         if set(values) != set(self.names) or any(type(value) is not self.types[name] for name, value in values.items()):
             raise TypeError(f"{type(self).__name__} takes {self.types}, got {values!r}.")
         if any(self.types[name] is datetime.datetime and value.tzinfo is None for name, value in values.items()):
             raise TypeError(f"{type(self).__name__} takes aware datetimes, got {values!r}.")
+        prepared = getattr(self.local, using, None)
+        if prepared is None or prepared[3].connection is not connections[using]:
+            prepared = self.for_this_thread(using)
+            if prepared is None:
+                return None
+            setattr(self.local, using, prepared)
+        sql, params, slots, compiler, decoder = prepared
         sent = [
             param if slot is None else _rewrapped(param, values[slot])
             for param, slot in zip(params, slots, strict=True)
@@ -128,17 +143,26 @@ class PreparedRows:
         """The query compiled once for the process, its compiler copied onto this thread's connection."""
         connection = connections[using]
         with self.lock:
-            compiled = self.shared.get(using)
-            if compiled is None:
-                compiled = self.shared[using] = self.compiled(using)
+            if using not in self.shared:
+                self.shared[using] = self.compiled(using)
+            compiled = self.shared[using]
+        if compiled is None:
+            return None
         sql, params, slots, compiler, decoder = compiled
         if compiler.connection is not connection:  # what decoding reads of it: converters, the connection's
             compiler = copy.copy(compiler)
             compiler.connection = connection
         return sql, params, slots, compiler, decoder
 
+    def plain(self, using: str, values: dict[str, Any]):
+        """What a call answers, by the ORM's own query."""
+        return list(self.build(**values).using(using))
+
     def __call__(self, using: str = "default", **values: Any) -> list[Any]:
-        sql, sent, compiler, decoder = self.prepared(using, values)
+        prepared = self.prepared(using, values)
+        if prepared is None:
+            return self.plain(using, values)
+        sql, sent, compiler, decoder = prepared
         with connections[using].cursor() as cursor:
             cursor.execute(sql, sent)
             rows = cursor.fetchall()
@@ -187,8 +211,15 @@ class PreparedUpdate(PreparedRows):
     def decoder(self, query, compiler, alias: str):
         return None
 
+    def plain(self, using: str, values: dict[str, Any]):
+        queryset, changes = self.build(**values)
+        return queryset.using(using).update(**changes)
+
     def __call__(self, using: str = "default", **values: Any) -> int:  # type: ignore[override]
-        sql, sent, _, _ = self.prepared(using, values)
+        prepared = self.prepared(using, values)
+        if prepared is None:
+            return self.plain(using, values)
+        sql, sent, _, _ = prepared
         with connections[using].cursor() as cursor:
             cursor.execute(sql, sent)
             return cursor.rowcount

@@ -232,3 +232,23 @@ def test_an_expression_or_a_receiver_takes_djangos_save():
 def test_only_plain_columns():
     with pytest.raises(ImproperlyConfigured):
         PreparedSave(Operation, ["id"])
+
+
+def test_where_a_datetime_is_written_as_text_the_query_is_the_orms_own(monkeypatch):
+    """SQLite (`make run`'s database) writes a datetime as text, so a stand-in moment never reaches its query
+    as it is: there the query is not compiled, and each call runs the ORM's own, with the same answer. Run
+    on any database by having its backend write a datetime as text, as SQLite's does."""
+    team = make_team("Moments")
+    operation = make_operation(team)
+    moment = timezone.now()
+    as_text = lambda value: None if value is None else value.isoformat()  # noqa: E731
+    monkeypatch.setattr(connections["default"].ops, "adapt_datetimefield_value", as_text)
+    stamp = PreparedUpdate(lambda pk, now: (Operation.objects.filter(pk=pk), {"sent": now}), "pk", moments=("now",))
+    assert stamp(pk=operation.pk, now=moment) == 1
+    assert stamp.shared["default"] is None  # not compiled: the ORM's update ran
+    operation.refresh_from_db()
+    assert operation.sent == moment
+
+    ignored = PreparedUpdate(lambda pk, now: (Operation.objects.filter(pk=pk), {"sent": None}), "pk", moments=("now",))
+    with pytest.raises(ImproperlyConfigured):  # a moment that reaches the query in no form is still refused
+        ignored(pk=operation.pk, now=moment)
