@@ -4,6 +4,7 @@ import logging
 import math
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.pagination import PageNumberPagination
@@ -89,6 +90,31 @@ class TokenRateThrottle(UserRateThrottle):
         return max(math.ceil(self.window_end - self.now), 1)
 
 
+class LastPageCounted(Paginator):
+    """Django's Paginator, without its count query when the page asked for is the last (a list that fits one
+    page, such as every network of a team in one call): one row past the page is read, and when none is
+    there, the count is the rows before the page and on it, from the same query."""
+
+    def page(self, number):
+        try:  # as Django's validate_number reads it
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            return super().page(number)  # refused as Django refuses it
+        if number < 1 or self.orphans or "count" in self.__dict__:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if len(rows) > self.per_page:  # more after it: the count says how many pages
+            return Page(rows[: self.per_page], self.validate_number(number), self)
+        if not rows and number > 1:  # past the last page
+            return super().page(number)
+        self.__dict__["count"] = bottom + len(rows)  # Paginator.count is a cached_property
+        return Page(rows, number, self)
+
+
 class Pagination(PageNumberPagination):
+    django_paginator_class = LastPageCounted
     page_size_query_param = "page_size"
     max_page_size = 1000  # every network of a busy tenant in one call, as `docker network ls` answers
