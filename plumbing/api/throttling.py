@@ -91,27 +91,19 @@ class TokenRateThrottle(UserRateThrottle):
 
 
 class LastPageCounted(Paginator):
-    """Django's Paginator, without its count query when the page asked for is the last (a list that fits one
-    page, such as every network of a team in one call): one row past the page is read, and when none is
-    there, the count is the rows before the page and on it, from the same query."""
+    """Django's Paginator, without its count query when the first page is the only one (a list that fits one
+    page, such as every network of a team in one call, or the operations a script polls by id): one row
+    past the page is read, and when none is there, the count is the rows on the page, from the same query.
+    Any other page is counted (and a page past the end refused) first, as Django does."""
 
     def page(self, number):
-        try:  # as Django's validate_number reads it
-            if isinstance(number, float) and not number.is_integer():
-                raise ValueError
-            number = int(number)
-        except (TypeError, ValueError):
-            return super().page(number)  # refused as Django refuses it
-        if number < 1 or self.orphans or "count" in self.__dict__:
+        if number not in (1, "1") or self.orphans or "count" in self.__dict__:
             return super().page(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = list(self.object_list[: self.per_page + 1])
         if len(rows) > self.per_page:  # more after it: the count says how many pages
-            return Page(rows[: self.per_page], self.validate_number(number), self)
-        if not rows and number > 1:  # past the last page
-            return super().page(number)
-        self.__dict__["count"] = bottom + len(rows)  # Paginator.count is a cached_property
-        return Page(rows, number, self)
+            return Page(rows[: self.per_page], self.validate_number(1), self)
+        self.__dict__["count"] = len(rows)  # Paginator.count is a cached_property
+        return Page(rows, 1, self)
 
 
 class Pagination(PageNumberPagination):
