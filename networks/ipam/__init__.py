@@ -24,7 +24,7 @@ and addresses as typed), `options` (IP ranges and
 auxiliary addresses) and `capacity`; this face hands their names on as `ipam.<name>`.
 """
 
-from .capacity import AddressUsage, Capacity, address_usage, address_usage_of_text, capacity
+from .capacity import AddressUsage, Capacity, address_usage, address_usage_of_text, capacity, gateway_usage_of_text
 from .inputs import check_address, check_subnet, default_gateway, first_free_address, parse_gateway, parse_subnet
 from .options import AUX_MAX, address_holders, parse_aux_addresses, parse_ip_range, range_avoiding
 from .pool import (
@@ -58,6 +58,7 @@ __all__ = [
     "AddressUsage",
     "address_usage",
     "address_usage_of_text",
+    "gateway_usage_of_text",
     "AUX_MAX",
     "address_holders",
     "parse_aux_addresses",

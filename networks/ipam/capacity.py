@@ -134,6 +134,14 @@ def address_usage_of_text(
     return _usage(_text_range(ip_range) if ip_range else subnet_range, subnet_range, addresses, pending)
 
 
+def gateway_usage_of_text(subnet: str, gateway: str) -> AddressUsage:
+    """`address_usage_of_text` of a network with no IP range and no address taken but its gateway's (most
+    networks of a page): the same answer, without the general count."""
+    first, last = _text_range(subnet)
+    usable = max(0, last - first - 1)  # without the network and broadcast addresses
+    return AddressUsage(used=min(usable, int(first < _text_int(gateway) < last)), usable=usable)
+
+
 def _text_int(address: str) -> int:
     return int.from_bytes(inet_aton(address), "big")
 

@@ -101,17 +101,22 @@ def network_rows(
 def network_rows_with_containers(rows: list[dict]) -> list[dict]:
     """Rows of `network_rows` (with their ids), each given its endpoints with their containers'
     names and teams (`endpoint_rows`, by container name: only what the API shows of a container, most
-    may be another team's), the teams it is shared with (`share_rows`, by name) and its tags (`tag_rows`):
-    one more query on PostgreSQL (`_related_rows_postgresql`), three elsewhere, whatever the number of rows."""
+    may be another team's), the teams it is shared with (`share_rows`, by name) and its tags (`tag_rows`),
+    each a list, or an empty tuple where there are none (most rows: no list each): one more query on
+    PostgreSQL (`_related_rows_postgresql`), three elsewhere, whatever the number of rows."""
     by_id = {}
     for row in rows:
-        row["endpoint_rows"], row["share_rows"], row["tag_rows"] = [], [], []
+        row["endpoint_rows"] = row["share_rows"] = row["tag_rows"] = ()
         by_id[row["id"]] = row
     if not by_id:
         return rows
     related = _related_rows_postgresql if connection.vendor == "postgresql" else _related_rows
     for kind, network_id, value in related(list(by_id)):
-        by_id[network_id][kind].append(value)
+        row = by_id[network_id]
+        if row[kind]:
+            row[kind].append(value)
+        else:
+            row[kind] = [value]
     return rows
 
 
@@ -161,10 +166,11 @@ def _related_rows_postgresql(ids: list[int]):
         found = cursor.fetchall()
     for kind, _, network_id, container, name, tenant, address, mac, aliases in found:
         if kind == 0:  # jsonb arrives as text (Django decodes JSONField itself): decoded as Django would
-            endpoint = dict(
-                zip(ENDPOINT_COLUMNS, (container, name, tenant, address, mac, json_loads(aliases)), strict=False)
+            endpoint = {"network": network_id, "container": container, "container__name": name}
+            endpoint.update(
+                container__tenant=tenant, ipv4_address=address, mac_address=mac, aliases=json_loads(aliases)
             )
-            yield "endpoint_rows", network_id, {"network": network_id, **endpoint}
+            yield "endpoint_rows", network_id, endpoint
         elif kind == 1:
             yield "share_rows", network_id, {"network": network_id, "tenant__slug": name}
         else:

@@ -23,6 +23,8 @@ def usage_of(
 ) -> ipam.AddressUsage:
     """One network's usage from its columns and its endpoints' addresses (None: Docker has yet to give one)."""
     addresses = list(addresses)
+    if not (ip_range or aux_addresses or addresses):  # the gateway alone takes an address
+        return ipam.gateway_usage_of_text(subnet, gateway)
     return ipam.address_usage_of_text(
         subnet,
         gateway=gateway,
@@ -34,6 +36,8 @@ def usage_of(
 
 def usage_of_row(row: dict) -> ipam.AddressUsage:
     """A row of `network_rows_with_containers` (its `endpoint_rows` read already)."""
+    if not (row["endpoint_rows"] or row["ip_range"] or row["aux_addresses"]):  # most rows of a page
+        return ipam.gateway_usage_of_text(row["subnet"], row["gateway"])
     return usage_of(
         subnet=row["subnet"],
         gateway=row["gateway"],

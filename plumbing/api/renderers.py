@@ -31,5 +31,8 @@ class OrjsonRenderer(JSONRenderer):
             encoded = orjson.dumps(data, default=self.encoder_class().default, option=OPTIONS)
         except orjson.JSONEncodeError:
             return super().render(data, accepted_media_type, renderer_context)
-        # As DRF: a strict JavaScript subset, so the answer may be pasted into a script.
-        return encoded.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+        # As DRF: a strict JavaScript subset, so the answer may be pasted into a script. (One look first: most
+        # answers hold neither, and each replace reads the whole answer, 700 KB for a thousand networks.)
+        if b"\xe2\x80" in encoded:
+            encoded = encoded.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+        return encoded

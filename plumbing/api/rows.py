@@ -159,22 +159,62 @@ class RowSerializer(serializers.ModelSerializer):
         own = [column for _, column, _, _ in cls.row_plan() if column is not None]
         return own + [column for column in getattr(cls.Meta, "method_columns", []) if column not in own]
 
-    def to_representation(self, row: dict) -> dict:
-        plan = self.__dict__.get("_bound_plan")
-        if plan is None:  # once per serializer (a list's one child serves every row): its methods bound
-            plan = self.__dict__["_bound_plan"] = [
-                (name, column, getattr(self, show) if column is None else show, as_is)
-                for name, column, show, as_is in self.row_plan()
-            ]
-        for alias, (column, expression) in self.text_columns().items():
-            if alias in row:  # read as text (`values_arguments`): a JSON column is decoded, a time kept
-                text = row.pop(alias)
-                row[column] = json_loads(text) if type(expression) is JsonText else text
-        answer = {}
-        for name, column, show, as_is in plan:
+    @classmethod
+    def answer_source(cls) -> str:
+        """The source of `answerer(json_loads, s0, t0, m0, ...)`, which gives the function that answers one
+        row: the columns read as text put back in their place (a JSON column decoded, a time kept), then the
+        answer as one dict display, field by field in the fields' order: a value of the type its field
+        keeps as it is (`t<i>`) or None taken as it is, any other shown by the field (`s<i>`), a method
+        field's method (`m<i>`) called with the row.
+
+        Written out once per class, as dataclasses write their `__init__`: a page of a thousand rows spent
+        as long walking the plan field by field, value by value, as the values took to show."""
+        lines = ["def answerer(json_loads, " + ", ".join(cls._answer_names()) + "):", "    def answer(row):"]
+        for alias, (target, expression) in cls.text_columns().items():
+            text = f"row.pop({alias!r})"
+            lines.append(f"        if {alias!r} in row:")
+            lines.append(
+                f"            row[{target!r}] = {f'json_loads({text})' if type(expression) is JsonText else text}"
+            )
+        lines.append("        return {")
+        for index, (name, column, _, as_is) in enumerate(cls.row_plan()):
             if column is None:
-                answer[name] = show(row)
+                value = f"m{index}(row)"
+            elif as_is is object:
+                value = f"row[{column!r}]"
+            elif as_is is None:
+                value = f"None if (v := row[{column!r}]) is None else s{index}(v)"
             else:
-                value = row[column]
-                answer[name] = value if value is None or as_is is object or type(value) is as_is else show(value)
-        return answer
+                value = f"v if (v := row[{column!r}]) is None or type(v) is t{index} else s{index}(v)"
+            lines.append(f"            {name!r}: {value},")
+        lines += ["        }", "    return answer"]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def _answer_names(cls) -> list[str]:
+        names = []
+        for index, (_, column, _, as_is) in enumerate(cls.row_plan()):
+            if column is None:
+                names.append(f"m{index}")
+            elif as_is is not object:
+                names += [f"s{index}"] + ([f"t{index}"] if as_is is not None else [])
+        return names
+
+    def to_representation(self, row: dict) -> dict:
+        answer = self.__dict__.get("_answer")
+        if answer is None:  # once per serializer (a list's one child serves every row): its methods bound
+            cls = type(self)
+            if "_answerer" not in cls.__dict__:
+                namespace: dict[str, Any] = {}
+                exec(compile(cls.answer_source(), f"<{cls.__qualname__}.answer>", "exec"), namespace)  # noqa: S102
+                cls._answerer = namespace["answerer"]
+            given: dict[str, Any] = {}
+            for index, (_, column, show, as_is) in enumerate(self.row_plan()):
+                if column is None:
+                    given[f"m{index}"] = getattr(self, show)
+                elif as_is is not object:
+                    given[f"s{index}"] = show
+                    if as_is is not None:
+                        given[f"t{index}"] = as_is
+            answer = self.__dict__["_answer"] = cls._answerer(json_loads, **given)
+        return answer(row)

@@ -17,6 +17,7 @@ from networks.ipam import (
     address_usage_of_text,
     check_address,
     first_free_address,
+    gateway_usage_of_text,
     parse_aux_addresses,
     parse_ip_range,
     range_avoiding,
@@ -276,3 +277,12 @@ def test_usage_of_the_database_text_is_usage_of_the_addresses(data, subnet):
         str(subnet), gateway=str(gateway), ip_range=str(ip_range or ""), taken=map(str, taken), pending=pending
     )
     assert of_text == address_usage(subnet, gateway=gateway, ip_range=ip_range, taken=taken, pending=pending)
+
+
+@given(data=st.data(), subnet=small_subnets | st.sampled_from([IPv4Network("10.0.0.0/31"), IPv4Network("10.0.0.8/32")]))
+def test_usage_of_a_network_with_its_gateway_alone_is_its_usage(data, subnet):
+    near = IPv4Network(f"{subnet.network_address}/{max(0, subnet.prefixlen - 2)}", strict=False)
+    gateway = data.draw(st.sampled_from([near.network_address, *near.hosts(), near.broadcast_address]))
+    expected = address_usage(subnet, gateway=gateway)
+    assert gateway_usage_of_text(str(subnet), str(gateway)) == expected
+    assert address_usage_of_text(str(subnet), gateway=str(gateway)) == expected

@@ -1,0 +1,51 @@
+"""The API's pages are Django's, page for page, and a first page that is the only one is counted from its own
+rows."""
+
+import pytest
+from django.core.paginator import InvalidPage, Paginator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from plumbing.api.throttling import LastPageCounted
+from portal.models import Tenant
+from portal.services import tenant_create
+
+
+def outcome(paginator: Paginator, number):
+    try:
+        page = paginator.page(number)
+    except InvalidPage as error:
+        return type(error)
+    return list(page), page.number, paginator.count, paginator.num_pages, page.has_next(), page.has_previous()
+
+
+@pytest.mark.parametrize("total", [0, 1, 9, 10, 11, 25, 30])
+@pytest.mark.parametrize(
+    "number", [1, "1", 1.0, True, 2, 3, 4, "2", "3", "x", "", None, 0, "0", -1, "1.5", 2.0, 2.5, 10**30]
+)
+def test_every_page_is_djangos(total, number):
+    rows = list(range(total))
+    assert outcome(LastPageCounted(rows, 10), number) == outcome(Paginator(rows, 10), number)
+
+
+@pytest.mark.django_db
+def test_the_only_page_reads_no_count():
+    for i in range(12):
+        tenant_create(name=f"Team {i:02}")
+    teams = Tenant.objects.order_by("name")
+    total = teams.count()
+    with CaptureQueriesContext(connection) as queries:
+        paginator = LastPageCounted(teams, total)
+        only = paginator.page("1")
+        assert (len(only), paginator.count, paginator.num_pages, only.has_next()) == (total, total, 1, False)
+    assert len(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        paginator = LastPageCounted(teams, total - 2)
+        last = paginator.page(2)
+        assert (len(last), paginator.count, paginator.num_pages) == (2, total, 2)
+    assert len(queries) == 2  # the count, then the rows, as Django reads them
+    with CaptureQueriesContext(connection) as queries:
+        paginator = LastPageCounted(teams, total - 2)
+        first = paginator.page(1)
+        assert (len(first), paginator.count, first.has_next()) == (total - 2, total, True)
+    assert len(queries) == 2  # the rows, then the count
