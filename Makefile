@@ -23,9 +23,15 @@ run: setup
 	@$(PY) manage.py demo_setup
 	@scripts/serve
 
+# make run serves from SQLite (nothing to start) where the suite runs on PostgreSQL: the committed creates
+# and the queries compiled once run again on SQLite, in their own test database.
+SQLITE_LANE := tests/test_committed_creates.py tests/plumbing/test_prepared.py
+
 test: setup
 	@set -o pipefail; status=0; \
 	$(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	DATABASE_URL=sqlite:///$(CURDIR)/var/db-sqlite-lane.sqlite3 TEST_RUN_ID=sqlite-lane \
+	  OVERLAY_PORTAL_CLUSTER_FILE=$(NO_CLUSTER) $(VENV)/bin/pytest -q $(SQLITE_LANE) || status=$$?; \
 	cluster/cluster down || true; \
 	exit $$status
 
