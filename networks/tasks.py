@@ -309,6 +309,7 @@ class HeldTaskIds(bootsteps.StartStopStep):
 
     def start(self, parent):
         self.consumer = parent
+        self.writes = queue.held_writes()
         self.refresh = parent.timer.call_repeatedly(queue.HELD_REFRESH_SECONDS, self.publish)
         signals.task_received.connect(self.received, sender=parent, weak=False)
         self.publish()
@@ -317,12 +318,17 @@ class HeldTaskIds(bootsteps.StartStopStep):
         signals.task_received.disconnect(self.received, sender=parent)
         if getattr(self, "refresh", None) is not None:
             self.refresh.cancel()
+        if getattr(self, "writes", None) is not None:
+            self.writes.close()
+            self.writes = None
 
     def received(self, sender=None, request=None, **kwargs):
         # Sent before the request is counted as reserved or scheduled: named here so it is never in neither.
         self.publish(also=(request.id,) if request is not None else ())
 
     def publish(self, also=()):
+        if self.writes is None:  # a broker that is not Redis
+            return
         held = {request.id for request in (*worker_state.active_requests, *worker_state.reserved_requests)}
         # The timer's heap as it is: its `queue` sorts a copy (O(n log n) in Python on every message), and the
         # heap keeps each task's cancelled time-limit entry for the limit's length (hundreds on a busy worker).
@@ -332,7 +338,7 @@ class HeldTaskIds(bootsteps.StartStopStep):
             if args and isinstance(args[0], WorkerRequest):
                 held.add(args[0].id)
         try:
-            queue.held_publish(worker=self.consumer.hostname, task_ids=held | set(also))
+            queue.held_publish(writes=self.writes, worker=self.consumer.hostname, task_ids=held | set(also))
         except RedisError as error:  # the queue is down too: nothing to recover meanwhile
             logger.warning("could not record the tasks this worker holds: %s", error)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import http.client
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import consul
 import requests.exceptions
 
+from .consul_put import kv_put_plain
 from .endpoints import ConsulEndpoint, consul_endpoint_of
 from .errors import EngineError, StateStoreUnavailable
 from .sessions import lean
@@ -24,6 +26,8 @@ def translated() -> Iterator[None]:
         yield
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, consul.Timeout) as exc:
         raise StateStoreUnavailable(raw=str(exc)) from exc
+    except (OSError, http.client.HTTPException) as exc:  # a plain connection's (consul_put.py)
+        raise StateStoreUnavailable(raw=str(exc) or type(exc).__name__) from exc
     except consul.ConsulException as exc:
         raise EngineError(f"Consul refused the request: {exc}", code="consul_error", raw=str(exc)) from exc
 
@@ -57,10 +61,24 @@ def members(address: ConsulEndpoint | str) -> list[dict]:
         return client(address).agent.members()
 
 
+@functools.lru_cache(maxsize=16)
+def _plain(address: ConsulEndpoint | str) -> tuple[ConsulEndpoint, str, int] | None:
+    """The agent's endpoint, host and port when it speaks plain HTTP (consul_put.py); None over HTTPS."""
+    endpoint = consul_endpoint_of(address)
+    parts = urlsplit(endpoint.url if "://" in endpoint.url else f"http://{endpoint.url}")
+    if (parts.scheme or "http") != "http":
+        return None
+    return endpoint, parts.hostname or "127.0.0.1", parts.port or 8500
+
+
 def kv_put(address: ConsulEndpoint | str, key: str, value: str, *, cas: int | None = None) -> bool:
-    """Write a key; with `cas=0` the write only succeeds when the key does not exist yet."""
+    """Write a key; with `cas=0` the write only succeeds when the key does not exist yet. Over plain HTTP
+    through the thread's own connection (consul_put.py: a third of py-consul's CPU), else through py-consul."""
+    plain = _plain(address)
     with translated():
-        return bool(client(address).kv.put(key, value, cas=cas))
+        if plain is None:
+            return bool(client(address).kv.put(key, value, cas=cas))
+        return kv_put_plain(*plain, key, value, cas=cas, timeout=DEFAULT_TIMEOUT)
 
 
 def kv_get(address: ConsulEndpoint | str, key: str) -> str | None:

@@ -1,6 +1,6 @@
 import ipaddress
 import uuid
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -11,6 +11,15 @@ from networks.sealing import secret_open
 
 DEFAULT_POOL = "10.0.0.0/8"
 DEFAULT_PREFIXLEN = 24
+
+
+@lru_cache(maxsize=64)
+def _opened(sealed: str) -> str:
+    """A cluster's key or Consul token, opened once per process, not on every operation's run (Fernet's check
+    and decryption were ~4% of a worker's CPU per create): the engines' clients, cached per endpoint and
+    credentials (networks/engine/), keep it for as long anyway. A value sealed anew (a rotation, another key)
+    is another entry; one no key opens is not kept and raises each time."""
+    return secret_open(sealed)
 
 
 class Cluster(models.Model):
@@ -92,7 +101,7 @@ class Cluster(models.Model):
         """The credentials the engines ask for, the key opened (only a worker or a command calls the cluster)."""
         if not self.tls_key_sealed:
             return None
-        return TlsCredentials(ca_pem=self.tls_ca, cert_pem=self.tls_cert, key_pem=secret_open(self.tls_key_sealed))
+        return TlsCredentials(ca_pem=self.tls_ca, cert_pem=self.tls_cert, key_pem=_opened(self.tls_key_sealed))
 
     @property
     def docker(self) -> DockerEndpoint:
@@ -102,7 +111,7 @@ class Cluster(models.Model):
     @property
     def consul(self) -> ConsulEndpoint:
         return ConsulEndpoint(
-            self.consul_address, secret_open(self.consul_token_sealed) if self.consul_token_sealed else ""
+            self.consul_address, _opened(self.consul_token_sealed) if self.consul_token_sealed else ""
         )
 
     @property

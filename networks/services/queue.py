@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from networks.engine import EngineError
 from plumbing.errors import USER_ERRORS, ServiceError
+from plumbing.unanswered import Unanswered
 
 logger = logging.getLogger(__name__)
 
@@ -124,14 +125,21 @@ def broker_redis() -> redis.Redis | None:
     return _broker_redis(current_app.conf.broker_url or "")
 
 
-def held_publish(*, worker: str, task_ids) -> None:
-    """Record the ids of the tasks `worker` holds now, for HELD_TTL_SECONDS. Raises redis.RedisError."""
+def held_writes() -> Unanswered | None:
+    """Where a worker writes what it holds (`held_publish`): a connection of its own to the broker's Redis;
+    None when the broker is not Redis."""
     client = broker_redis()
-    if client is not None:
-        with client.pipeline(transaction=False) as pipe:
-            pipe.set(HELD_KEY_PREFIX + worker, json.dumps(sorted(task_ids)), ex=HELD_TTL_SECONDS)
-            pipe.sadd(HELD_WORKERS_KEY, worker)
-            pipe.execute()
+    return None if client is None else Unanswered(client.connection_pool)
+
+
+def held_publish(*, writes: Unanswered, worker: str, task_ids) -> None:
+    """Record the ids of the tasks `worker` holds now, for HELD_TTL_SECONDS, on `writes` (`held_writes()`):
+    written at once, its answer read with the next record's, so a task just taken reaches a pool process
+    without waiting for that round trip. Raises redis.RedisError (an earlier record's failure included)."""
+    writes.send(
+        ("SET", HELD_KEY_PREFIX + worker, json.dumps(sorted(task_ids)), "EX", HELD_TTL_SECONDS),
+        ("SADD", HELD_WORKERS_KEY, worker),
+    )
 
 
 def held_task_ids() -> set[str] | None:
