@@ -52,10 +52,17 @@ _floor_persist = PreparedUpdate(
 )
 
 
-def _reserved(cluster: Cluster) -> list[ipam.Reserved]:
+def subnets_reserved(*, cluster_id: int) -> list[ipam.Reserved]:
+    """The swarm's reserved ranges. Staff change them without the swarm's lock (the admin), so a create reads
+    them before it takes the lock, and hands them to `subnets_batch_begin`."""
     return [
-        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster.pk)
+        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster_id)
     ]
+
+
+def _reserved(cluster: Cluster) -> list[ipam.Reserved]:
+    reserved = getattr(cluster, "_reserved_ranges", None)  # read before the lock (`subnets_batch_begin`)
+    return subnets_reserved(cluster_id=cluster.pk) if reserved is None else reserved
 
 
 def _held_overlap(cluster_id: int) -> ipam.OverlapFn:
@@ -108,8 +115,7 @@ def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=No
 def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True) -> None:
     """Move the floor to the first address not known to be taken, and persist it (the row's value may lag
     the in-memory one)."""
-    start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
-    floor = ipam.advance_floor(start, cover=cover)
+    floor = ipam.advance_floor(allocation_floor(cluster), cover=cover)
     if persist:
         _floor_persist(pk=cluster.pk, floor=floor)
     cluster.allocation_floor = floor
@@ -209,33 +215,56 @@ def _network_block(*, cluster: Cluster, block: ipaddress.IPv4Network, network, o
     )
 
 
-def subnets_batch_begin(*, cluster: Cluster, count: int) -> None:
+def held_from_floor(cluster_id: int, floor: int, count: int):
+    """The held blocks (`first`, `last`) from `floor` up, as many as choosing `count` blocks may step over, in
+    order: what `subnets_batch_begin` reads (a queryset: a create reads it with its name's check, create.py)."""
+    rows = SubnetAllocation.objects.filter(cluster_id=cluster_id, last__gte=floor).order_by("first")
+    return rows.values("first", "last")[: _window(count)]
+
+
+def _window(count: int) -> int:
+    return 2 * count + 8
+
+
+def allocation_floor(cluster: Cluster) -> int:
+    """The first address of the swarm's pool not known to be taken (`cluster` the locked row)."""
+    return cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
+
+
+def subnets_batch_begin(
+    *,
+    cluster: Cluster,
+    count: int,
+    held: list[tuple[int, int]] | None = None,
+    reserved: list[ipam.Reserved] | None = None,
+) -> None:
     """Under the swarm's lock (`cluster` is the locked row), before a batch of `count` networks chooses its
-    blocks: the held blocks from the floor up (a few more than the batch may step over) read in one query,
-    so that choosing each block and moving the floor past it ask memory instead of the database. Past the
-    last block read, or below the floor, a choice asks the database as a single create's does. The batch's
-    blocks are added as they are chosen (`subnet_hold_pending`) and written together (`subnets_hold`); the
-    lock keeps every other writer out meanwhile."""
-    floor = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
-    window = 2 * count + 8
-    rows = list(
-        SubnetAllocation.objects.filter(cluster_id=cluster.pk, last__gte=floor)
-        .order_by("first")
-        .values_list("first", "last")[:window]
-    )
+    blocks: the held blocks from the floor up (`held_from_floor`, read here unless `held` holds them already)
+    in one query, so that choosing each block and moving the floor past it ask memory instead of the database.
+    Past the last block read, or below the floor, a choice asks the database as a single create's does. The
+    batch's blocks are added as they are chosen (`subnet_hold_pending`) and written together (`subnets_hold`);
+    the lock keeps every other writer out meanwhile. `reserved`: the swarm's reserved ranges, read before the
+    lock (`subnets_reserved`); read here when not given."""
+    floor = allocation_floor(cluster)
+    window = _window(count)
+    if held is None:
+        held = [(row["first"], row["last"]) for row in held_from_floor(cluster.pk, floor, count)]
+    rows = sorted(held)
     known_to = rows[-1][0] if len(rows) == window else None  # every held block starting up to here was read
-    held = ipam.IntervalIndex(rows)
+    index = ipam.IntervalIndex(rows)
     database = _held_overlap(cluster.pk)
 
     def overlap(lo: int, hi: int) -> int | None:
         if lo >= floor and (known_to is None or hi <= known_to):
-            return held.overlap(lo, hi)
-        return max((end for end in (held.overlap(lo, hi), database(lo, hi)) if end is not None), default=None)
+            return index.overlap(lo, hi)
+        return max((end for end in (index.overlap(lo, hi), database(lo, hi)) if end is not None), default=None)
 
-    reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
-    combined = ipam.combine(overlap, reserved.overlap)
+    if reserved is not None:
+        cluster._reserved_ranges = reserved  # type: ignore[attr-defined]
+    reserved_index = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
+    combined = ipam.combine(overlap, reserved_index.overlap)
     cluster._allocation_lookups = (combined, lambda x: combined(x, x))  # type: ignore[attr-defined]
-    cluster._batch_held = held  # type: ignore[attr-defined]
+    cluster._batch_held = index  # type: ignore[attr-defined]
     cluster._batch_pending = []  # type: ignore[attr-defined]
 
 

@@ -7,7 +7,8 @@ import ipaddress
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from networks import ipam
@@ -21,10 +22,15 @@ from plumbing.transactions import retried_on_deadlock
 from portal.actors import Actor
 
 from ..allocations import (
+    allocation_floor,
+    held_from_floor,
     subnet_choose,
-    subnet_hold,
+    subnet_hold_pending,
     subnet_release,
     subnet_release_in_consul,
+    subnets_batch_begin,
+    subnets_hold,
+    subnets_reserved,
 )
 from ..builds import network_build, network_reserve, network_unmake
 from ..grants import grant_check_room
@@ -32,7 +38,7 @@ from ..operations import operation_new, operation_progress, operation_succeed, o
 from ..operations_together import operations_succeed
 from ..records import operation_changes_record
 from ..state import state_network_write
-from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
+from .rules import check_mtu, check_name, check_name_free, mtu_warning, names_taken, set_status
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +117,38 @@ def network_create(
         mtu=mtu,
         attachable=attachable,
     )
+    reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
     cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
-    plan = network_plan(cluster=cluster, tenant=tenant, asked=asked)
+    taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved)
+    plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
     return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+
+
+def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved]) -> set[str]:
+    """Under the swarm's lock, in one statement: whether the name is taken (the names taken among [name]), and
+    the held blocks from the floor up, from which the block is then chosen in memory as a batch's are
+    (`subnets_batch_begin`). Every create on the swarm waits while the lock is held: each statement under it
+    costs them all a round trip to PostgreSQL, and the wait for a core and the interpreter after it."""
+    floor = allocation_floor(cluster)
+    if not connection.features.supports_slicing_ordering_in_compound or type(name) is not str:  # SQLite
+        subnets_batch_begin(cluster=cluster, count=1, reserved=reserved)
+        return names_taken(cluster, [name])
+    rows = _held_and_name(cluster=cluster.pk, floor=floor, name=name)
+    held = [(row["first"], row["last"]) for row in rows if row["first"] >= 0]
+    subnets_batch_begin(cluster=cluster, count=1, held=held, reserved=reserved)
+    return {name} if len(held) < len(rows) else set()
+
+
+# The held blocks from the floor up, and a row of -1s when a live network of the swarm has the name: compiled once.
+_held_and_name = PreparedRows(
+    lambda cluster, floor, name: held_from_floor(cluster, floor, 1).union(
+        Network.objects.filter(cluster_id=cluster, name=name).live().order_by().values(first=Value(-1), last=Value(-1)),
+        all=True,
+    ),
+    "cluster",
+    "floor",
+    text=("name",),
+)
 
 
 def network_asked(*, name: str, labels: dict | None = None, mtu: int | None = None, **fields) -> NetworkAsked:
@@ -144,10 +179,11 @@ def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan)
 
 
 def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
-    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken)."""
+    """Under the swarm's lock, its held blocks read (`_locked_reads`): the network's row and its block held."""
     network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
     network.save(force_insert=True)
-    subnet_hold(cluster=cluster, block=plan.block, network=network)
+    subnet_hold_pending(cluster=cluster, block=plan.block, network=network)
+    subnets_hold(cluster=cluster)
     return network
 
 
