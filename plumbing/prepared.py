@@ -187,6 +187,11 @@ class PreparedUpdate(PreparedRows):
     def decoder(self, query, compiler, alias: str):
         return None
 
+    def statement(self, using: str = "default", **values: Any) -> tuple[str, list]:
+        """The UPDATE and its parameters, to be sent with other statements (plumbing/writes.py)."""
+        sql, sent, _, _ = self.prepared(using, values)
+        return sql, sent
+
     def __call__(self, using: str = "default", **values: Any) -> int:  # type: ignore[override]
         sql, sent, _, _ = self.prepared(using, values)
         with connections[using].cursor() as cursor:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from django.db import transaction
 from django.db.models import Model
 
+from plumbing.writes import Writes
+
 from .actors import Actor
 from .audit import audit_details
 from .models import AuditEntry, Tenant
@@ -103,10 +105,15 @@ def change_new(
     )
 
 
-def changes_record(entries: list[AuditEntry]) -> list[AuditEntry]:
+def changes_record(entries: list[AuditEntry], *, writes: Writes | None = None) -> list[AuditEntry]:
     """Record several changes (from `change_new`) in one INSERT; each is one change, told as `change_record`
-    tells it."""
-    AuditEntry.objects.bulk_create(entries)
+    tells it. `writes`: the INSERT added to them and everything gathered sent (plumbing/writes.py), before
+    the outboxes' recorders, which may read what the change made."""
+    if writes is not None:
+        writes.insert(entries)
+        writes.send()
+    else:
+        AuditEntry.objects.bulk_create(entries)
     _recorded(entries)
     return entries
 

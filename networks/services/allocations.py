@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from networks import ipam
 from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
 from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
+from plumbing.writes import Writes
 
 # The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
 from .allocations_consul import (  # noqa: F401
@@ -53,8 +54,7 @@ _floor_persist = PreparedUpdate(
 
 
 def subnets_reserved(*, cluster_id: int) -> list[ipam.Reserved]:
-    """The swarm's reserved ranges. Staff change them without the swarm's lock (the admin), so a create reads
-    them before it takes the lock, and hands them to `subnets_batch_begin`."""
+    """The swarm's reserved ranges: staff change them without its lock (the admin), so a create reads them first."""
     return [
         ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster_id)
     ]
@@ -112,11 +112,15 @@ def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=No
     return [ipam.Taken(row.subnet, owner)]
 
 
-def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True) -> None:
+def _advance_floor(
+    cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True, writes: Writes | None = None
+) -> None:
     """Move the floor to the first address not known to be taken, and persist it (the row's value may lag
-    the in-memory one)."""
+    the in-memory one); with `writes`, among them."""
     floor = ipam.advance_floor(allocation_floor(cluster), cover=cover)
-    if persist:
+    if writes is not None:
+        writes.add(*_floor_persist.statement(pk=cluster.pk, floor=floor))
+    elif persist:
         _floor_persist(pk=cluster.pk, floor=floor)
     cluster.allocation_floor = floor
 
@@ -216,14 +220,9 @@ def _network_block(*, cluster: Cluster, block: ipaddress.IPv4Network, network, o
 
 
 def held_from_floor(cluster_id: int, floor: int, count: int):
-    """The held blocks (`first`, `last`) from `floor` up, as many as choosing `count` blocks may step over, in
-    order: what `subnets_batch_begin` reads (a queryset: a create reads it with its name's check, create.py)."""
+    """The held blocks from `floor` up that choosing `count` blocks may step over (create.py reads it with a name)."""
     rows = SubnetAllocation.objects.filter(cluster_id=cluster_id, last__gte=floor).order_by("first")
-    return rows.values("first", "last")[: _window(count)]
-
-
-def _window(count: int) -> int:
-    return 2 * count + 8
+    return rows.values("first", "last")[: 2 * count + 8]  # a few more than `count`: the batch's window
 
 
 def allocation_floor(cluster: Cluster) -> int:
@@ -238,19 +237,15 @@ def subnets_batch_begin(
     held: list[tuple[int, int]] | None = None,
     reserved: list[ipam.Reserved] | None = None,
 ) -> None:
-    """Under the swarm's lock (`cluster` is the locked row), before a batch of `count` networks chooses its
-    blocks: the held blocks from the floor up (`held_from_floor`, read here unless `held` holds them already)
-    in one query, so that choosing each block and moving the floor past it ask memory instead of the database.
-    Past the last block read, or below the floor, a choice asks the database as a single create's does. The
-    batch's blocks are added as they are chosen (`subnet_hold_pending`) and written together (`subnets_hold`);
-    the lock keeps every other writer out meanwhile. `reserved`: the swarm's reserved ranges, read before the
-    lock (`subnets_reserved`); read here when not given."""
+    """Under the swarm's lock (`cluster` the locked row), before `count` networks choose their blocks: the held
+    blocks from the floor up (`held_from_floor`, or `held` when read already) so that each choice and the floor's
+    moves ask memory (past the last block read, or below the floor, the database); the blocks are added as chosen
+    (`subnet_hold_pending`) and written together (`subnets_hold`). `reserved`: read before the lock, or here."""
     floor = allocation_floor(cluster)
-    window = _window(count)
     if held is None:
         held = [(row["first"], row["last"]) for row in held_from_floor(cluster.pk, floor, count)]
     rows = sorted(held)
-    known_to = rows[-1][0] if len(rows) == window else None  # every held block starting up to here was read
+    known_to = rows[-1][0] if len(rows) == 2 * count + 8 else None  # the window full: every block up to here read
     index = ipam.IntervalIndex(rows)
     database = _held_overlap(cluster.pk)
 
@@ -281,19 +276,22 @@ def subnet_hold_pending(*, cluster: Cluster, block: ipaddress.IPv4Network, netwo
     return allocation
 
 
-def subnets_hold(*, cluster: Cluster) -> list[SubnetAllocation]:
-    """The blocks a batch held in memory (`subnet_hold_pending`, their networks written), in one INSERT, and
-    the cluster's floor persisted, under the same lock."""
+def subnets_hold(*, cluster: Cluster, writes: Writes | None = None) -> list[SubnetAllocation]:
+    """The blocks held in memory (`subnet_hold_pending`, their networks written), in one INSERT, and the floor
+    persisted, under the same lock; with `writes`, among them (a violation then fails the whole when sent)."""
     allocations = cluster._batch_pending  # type: ignore[attr-defined]
     try:
-        SubnetAllocation.objects.bulk_create(allocations)  # no savepoint: a violation aborts the batch anyway
+        if writes is not None:
+            writes.insert(allocations)
+        else:  # no savepoint: a violation aborts the batch anyway
+            SubnetAllocation.objects.bulk_create(allocations)
     except IntegrityError as exc:
         # Only reachable when something bypassed the lock; the constraint keeps the promise.
         raise SubnetConflict(
             "subnet_taken", "A block was taken at the same moment by another request. Try again.", "subnet"
         ) from exc
     cluster._batch_pending = []  # type: ignore[attr-defined]
-    _advance_floor(cluster, _lookups(cluster)[1])
+    _advance_floor(cluster, _lookups(cluster)[1], writes=writes)
     return allocations
 
 

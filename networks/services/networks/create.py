@@ -19,7 +19,9 @@ from plumbing.bulk import rows_update
 from plumbing.errors import ServiceError
 from plumbing.prepared import PreparedRows
 from plumbing.transactions import retried_on_deadlock
+from plumbing.writes import Writes
 from portal.actors import Actor
+from portal.models import AuditEntry
 
 from ..allocations import (
     allocation_floor,
@@ -118,10 +120,11 @@ def network_create(
         attachable=attachable,
     )
     reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
+    writes = Writes.reserving(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before it too
     cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
     taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved)
     plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
-    return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+    return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
 
 
 def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved]) -> set[str]:
@@ -172,23 +175,18 @@ def network_plan(*, cluster: Cluster, tenant, asked: NetworkAsked, taken: set[st
     return NetworkPlan(asked=asked, block=block, gateway=gateway_address, ip_range=address_range, aux_addresses=aux)
 
 
-def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Operation:
-    """Under the same lock: the network, its block held, its operation and the change's record."""
-    network = network_hold(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
-    return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)])[0]
-
-
-def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
-    """Under the swarm's lock, its held blocks read (`_locked_reads`): the network's row and its block held."""
+def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, writes: Writes) -> Operation:
+    """Under the same lock: the network, its block held, its operation and the change's record, written in one
+    round trip (`writes`, its keys reserved for them)."""
     network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
-    network.save(force_insert=True)
+    writes.insert([network])
     subnet_hold_pending(cluster=cluster, block=plan.block, network=network)
-    subnets_hold(cluster=cluster)
-    return network
+    subnets_hold(cluster=cluster, writes=writes)
+    return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)], writes=writes)[0]
 
 
 def network_new(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
-    """The network's row as `network_hold` records it, not saved yet: a batch writes its rows together."""
+    """The network's row as `network_record` records it, not saved yet: a batch writes its rows together."""
     asked = plan.asked
     return Network(
         tenant=tenant,
@@ -208,10 +206,11 @@ def network_new(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) ->
 
 
 def networks_queue(
-    *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]]
+    *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]], writes: Writes | None = None
 ) -> list[Operation]:
-    """The networks held (`network_hold`): an operation each and a `network.create` change each, each kind in
-    one INSERT, their messages sent together when the transaction commits."""
+    """The networks held: an operation each and a `network.create` change each, each kind in one INSERT, their
+    messages sent together when the transaction commits. `writes`: the INSERTs among them, sent with the
+    changes (`changes_record`)."""
     operations = [
         operation_new(
             tenant=tenant,
@@ -237,8 +236,8 @@ def networks_queue(
         )
         for network, plan in held
     ]
-    operations_create(operations, together=RUN_TOGETHER)
-    operation_changes_record(actor=actor, action="network.create", operations=operations)
+    operations_create(operations, together=RUN_TOGETHER, writes=writes)
+    operation_changes_record(actor=actor, action="network.create", operations=operations, writes=writes)
     return operations
 
 
