@@ -15,6 +15,7 @@ import ipaddress
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.db.models.expressions import Combinable
 
 from networks import ipam
 from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
@@ -219,7 +220,7 @@ def _network_block(*, cluster: Cluster, block: ipaddress.IPv4Network, network, o
     )
 
 
-def held_from_floor(cluster_id: int, floor: int, count: int):
+def held_from_floor(cluster_id: int, floor: int | Combinable, count: int):
     """The held blocks from `floor` up that choosing `count` blocks may step over (create.py reads it with a name)."""
     rows = SubnetAllocation.objects.filter(cluster_id=cluster_id, last__gte=floor).order_by("first")
     return rows.values("first", "last")[: 2 * count + 8]  # a few more than `count`: the batch's window

@@ -8,7 +8,8 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Value
+from django.db.models import BigIntegerField, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from networks import ipam
@@ -17,14 +18,13 @@ from networks.engine import EngineError
 from networks.models import Cluster, Network, Operation, SubnetAllocation
 from plumbing.bulk import rows_update
 from plumbing.errors import ServiceError
-from plumbing.prepared import PreparedRows
+from plumbing.prepared import PreparedRows, Read
 from plumbing.transactions import retried_on_deadlock
 from plumbing.writes import Writes
 from portal.actors import Actor
 from portal.models import AuditEntry
 
 from ..allocations import (
-    allocation_floor,
     held_from_floor,
     subnet_choose,
     subnet_hold_pending,
@@ -121,37 +121,44 @@ def network_create(
     )
     reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
     writes = Writes.reserving(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before it too
-    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
-    taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved)
+    together = connection.features.supports_slicing_ordering_in_compound and type(asked.name) is str  # not SQLite
+    start = int(cluster.pool.network_address)
+    read = Read(_held_and_name, {"cluster": cluster.pk, "start": start, "name": asked.name}) if together else None
+    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1, then=read).cluster  # the swarm's lock
+    taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved, read=read)
     plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
     return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
 
 
-def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved]) -> set[str]:
-    """Under the swarm's lock, in one statement: whether the name is taken (the names taken among [name]), and
-    the held blocks from the floor up, from which the block is then chosen in memory as a batch's are
-    (`subnets_batch_begin`). Every create on the swarm waits while the lock is held: each statement under it
-    costs them all a round trip to PostgreSQL, and the wait for a core and the interpreter after it."""
-    floor = allocation_floor(cluster)
-    if not connection.features.supports_slicing_ordering_in_compound or type(name) is not str:  # SQLite
+def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved], read: Read | None) -> set[str]:
+    """Under the swarm's lock (until commit), from `read`, sent with the lock in one round trip: whether the name
+    is taken (the names taken among [name]), and the held blocks from the floor up, from which the block is
+    then chosen in memory as a batch's are (`subnets_batch_begin`). Every create on the swarm waits while the
+    lock is held: each round trip under it costs them all the trip, and the wait for a core and the interpreter
+    after it. Without `read` (SQLite), two statements."""
+    if read is None:
         subnets_batch_begin(cluster=cluster, count=1, reserved=reserved)
         return names_taken(cluster, [name])
-    rows = _held_and_name(cluster=cluster.pk, floor=floor, name=name)
+    rows = read.rows or []
     held = [(row["first"], row["last"]) for row in rows if row["first"] >= 0]
     subnets_batch_begin(cluster=cluster, count=1, held=held, reserved=reserved)
     return {name} if len(held) < len(rows) else set()
 
 
-# The held blocks from the floor up, and a row of -1s when a live network of the swarm has the name: compiled once.
-_held_and_name = PreparedRows(
-    lambda cluster, floor, name: held_from_floor(cluster, floor, 1).union(
-        Network.objects.filter(cluster_id=cluster, name=name).live().order_by().values(first=Value(-1), last=Value(-1)),
-        all=True,
-    ),
-    "cluster",
-    "floor",
-    text=("name",),
-)
+def _held_and_name_query(cluster: int, start: int, name: str):
+    """The held blocks from the swarm's floor up (its row read in the statement: sent after the lock, it sees
+    the floor the lock's last holder left; `start` the pool's first address when it has none), and a row of
+    -1s when a live network of the swarm has the name."""
+    floor = Coalesce(
+        Subquery(Cluster.objects.filter(pk=cluster).order_by().values("allocation_floor")[:1]),
+        Value(start),
+        output_field=BigIntegerField(),
+    )
+    named = Network.objects.filter(cluster_id=cluster, name=name).live().order_by()
+    return held_from_floor(cluster, floor, 1).union(named.values(first=Value(-1), last=Value(-1)), all=True)
+
+
+_held_and_name = PreparedRows(_held_and_name_query, "cluster", "start", text=("name",))  # compiled once
 
 
 def network_asked(*, name: str, labels: dict | None = None, mtu: int | None = None, **fields) -> NetworkAsked:

@@ -122,27 +122,27 @@ def create_queries(headers: dict) -> list[str]:
 
 def test_a_create_is_made_in_as_few_queries_as_it_needs():
     """The token, the membership, the cluster, the reserved ranges, the new rows' keys, the swarm's lock with the
-    grant, the name and the held blocks from the floor up in one statement, the network's and its block's rows,
+    grant and, in the same round trip, the name and the held blocks from the floor up, the network's and its block's rows,
     the floor moved, the operation and the change's audit entry sent together (plumbing/writes.py), and the team's
     webhooks that want it, in the service's transaction (here a savepoint of the test's). With an
     Idempotency-Key, its stored answer looked up and written too, and the whole is one transaction with no
     savepoint inside. SQLite: the name apart from the held blocks, each row written alone, no keys taken first."""
     plain = create_queries({})
     keyed = create_queries({"Idempotency-Key": "counted-once"})
-    assert len(plain) == (11 if connection.vendor == "postgresql" else 15), plain
+    assert len(plain) == (10 if connection.vendor == "postgresql" else 15), plain
     assert len(keyed) == len(plain) + 2, keyed  # the lookup and the INSERT
     assert sum("SAVEPOINT" in sql for sql in keyed) == 2, keyed  # the transaction's own (the test's savepoint)
 
 
 def under_the_lock(queries: list[str]) -> list[str]:
-    """What each round trip from the swarm's lock to the end of the transaction does: each statement's verb and
-    first table (statements sent together joined by " + ")."""
+    """What each round trip from the swarm's lock (its own first) to the end of the transaction does: each
+    statement's verb and first table (statements sent together joined by " + ")."""
     locked = next(i for i, sql in enumerate(queries) if "FOR UPDATE" in sql or "FOR NO KEY UPDATE" in sql)
     done = []
-    for sent in queries[locked + 1 :]:
+    for sent in queries[locked:]:
         if sent.startswith(("SAVEPOINT", "RELEASE")):
             continue
-        statements = re.split(r"; (?=INSERT|UPDATE|SELECT|DELETE)", sent)
+        statements = re.split(r"; (?=\(?(?:INSERT|UPDATE|SELECT|DELETE))", sent)
         done.append(" + ".join(_verb_and_table(sql) for sql in statements))
     return done
 
@@ -155,11 +155,11 @@ def _verb_and_table(sql: str) -> str:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row lock: it takes one writer at a time")
 def test_a_create_holds_the_swarms_lock_for_what_depends_on_the_block_only():
     """Every create on the swarm waits while one holds its lock: the idempotency key, the reserved ranges and the
-    new rows' keys are read before it; under it one statement reads the name and the held blocks, and the rows
-    are written in one round trip (the floor moved past the block among them)."""
+    new rows' keys are read before it; one statement sent with the lock, after it, reads the name and the held
+    blocks, and the rows are written in one round trip (the floor moved past the block among them)."""
     keyed = create_queries({"Idempotency-Key": "locked-briefly"})
     assert under_the_lock(keyed) == [
-        "SELECT networks_subnetallocation",  # with the name's check, in one statement
+        "SELECT networks_clustergrant + SELECT networks_subnetallocation",  # the lock, then the name and the blocks
         "INSERT networks_network + INSERT networks_subnetallocation + UPDATE networks_cluster"
         " + INSERT networks_operation + INSERT portal_auditentry",
         "SELECT webhooks_webhookendpoint",
