@@ -13,6 +13,8 @@ callback's failure fails the change.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 from collections.abc import Callable
@@ -33,14 +35,38 @@ OBJECT_REPR_MAX_LENGTH = 200  # the audit log's column
 
 listeners: list[Listener] = []
 recorders: list[Recorder] = []
+foreseers: dict[Recorder, Callable[[Tenant], object]] = {}
+_foreseen: contextvars.ContextVar[tuple[int, dict] | None] = contextvars.ContextVar("foreseen", default=None)
 
 
-def subscribe_in_transaction(callback: Recorder) -> Recorder:
+def subscribe_in_transaction(callback: Recorder, *, foresee: Callable[[Tenant], object] | None = None) -> Recorder:
     """Be called with the entries inside the transaction that records them (an outbox's rows go there):
-    `[entry]` for one change, a batch's entries together for `changes_record`."""
+    `[entry]` for one change, a batch's entries together for `changes_record`. `foresee(tenant)`: what the
+    callback reads of a team, read ahead by `changes_foreseen`."""
     if callback not in recorders:
         recorders.append(callback)
+    if foresee is not None:
+        foreseers[callback] = foresee
     return callback
+
+
+@contextlib.contextmanager
+def changes_foreseen(*, tenant: Tenant):
+    """The team's changes are recorded in this block under a lock that others wait for (a swarm's): what the
+    outboxes read of the team (its webhook endpoints) is read now, before it, and used as they record them."""
+    token = _foreseen.set((tenant.pk, {callback: foresee(tenant) for callback, foresee in foreseers.items()}))
+    try:
+        yield
+    finally:
+        _foreseen.reset(token)
+
+
+def foreseen(callback: Recorder, tenant_id: int) -> tuple[bool, object]:
+    """(True, what `changes_foreseen` read for `callback`) in its block, for its team; (False, None) elsewhere."""
+    ahead = _foreseen.get()
+    if ahead is None or ahead[0] != tenant_id or callback not in ahead[1]:
+        return False, None
+    return True, ahead[1][callback]
 
 
 def subscribe(callback: Listener) -> Listener:

@@ -22,6 +22,7 @@ from plumbing.prepared import PreparedRows, Read
 from plumbing.transactions import retried_on_deadlock
 from plumbing.writes import Writes
 from portal.actors import Actor
+from portal.changes import changes_foreseen
 from portal.models import AuditEntry
 
 from ..allocations import (
@@ -124,10 +125,11 @@ def network_create(
     together = connection.features.supports_slicing_ordering_in_compound and type(asked.name) is str  # not SQLite
     start = int(cluster.pool.network_address)
     read = Read(_held_and_name, {"cluster": cluster.pk, "start": start, "name": asked.name}) if together else None
-    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1, then=read).cluster  # the swarm's lock
-    taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved, read=read)
-    plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
-    return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
+    with changes_foreseen(tenant=tenant):  # what the change's outboxes read of the team, read before the lock too
+        cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1, then=read).cluster  # the swarm's lock
+        taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved, read=read)
+        plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
+        return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
 
 
 def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved], read: Read | None) -> set[str]:
