@@ -133,14 +133,15 @@ def change_new(
 
 def changes_record(entries: list[AuditEntry], *, writes: Writes | None = None) -> list[AuditEntry]:
     """Record several changes (from `change_new`) in one INSERT; each is one change, told as `change_record`
-    tells it. `writes`: the INSERT added to them and everything gathered sent (plumbing/writes.py), before
-    the outboxes' recorders, which may read what the change made."""
-    if writes is not None:
-        writes.insert(entries)
-        writes.send()
-    else:
+    tells it. `writes`: the INSERT added to them (plumbing/writes.py), and the outboxes' recorders, which may
+    read what the change made, called once they are sent (in the context of this call: `changes_foreseen`)."""
+    if writes is None:
         AuditEntry.objects.bulk_create(entries)
-    _recorded(entries)
+        _recorded(entries)
+        return entries
+    writes.insert(entries)
+    context = contextvars.copy_context()
+    writes.then(lambda: context.run(_recorded, entries))
     return entries
 
 

@@ -36,7 +36,8 @@ def stored(operation: Operation) -> dict:
 def test_rows_and_an_update_go_in_one_round_trip_and_are_stored_as_bulk_create_stores_them(team):
     other = make_operation(team, target="other")
     with CaptureQueriesContext(connection) as reserving:
-        writes = Writes.reserving(Operation, Operation)
+        writes = Writes()
+        writes.reserve(Operation, Operation)
     assert len(reserving) == (1 if TOGETHER else 0)
     gathered, alike = [new_operation(team, "a"), new_operation(team, "b")], [new_operation(team, "c")]
     with CaptureQueriesContext(connection) as queries:
@@ -54,9 +55,19 @@ def test_rows_and_an_update_go_in_one_round_trip_and_are_stored_as_bulk_create_s
     assert len(queries) == (1 if TOGETHER else 2)
 
 
+def test_rows_with_no_key_reserved_get_the_tables_own_and_callbacks_wait_for_the_send(team):
+    writes = Writes()
+    sent = []
+    writes.insert([new_operation(team, "a"), new_operation(team, "b")])
+    writes.then(lambda: sent.append(Operation.objects.filter(target__in=["a", "b"]).count()))
+    assert sent == ([] if TOGETHER else [2])
+    writes.send()
+    assert sent == [2]
+
+
 @pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once with its own key")
-def test_a_row_with_no_key_reserved_for_it_is_refused(team):
-    writes = Writes.reserving(Operation)
-    writes.insert([new_operation(team, "a")])
-    with pytest.raises(ValueError, match="no key reserved for another Operation"):
-        writes.insert([new_operation(team, "b")])
+def test_keys_reserved_for_some_rows_only_are_refused(team):
+    writes = Writes()
+    writes.reserve(Operation)
+    with pytest.raises(ValueError, match="keys reserved for some of these Operation rows only"):
+        writes.insert([new_operation(team, "a"), new_operation(team, "b")])

@@ -96,6 +96,7 @@ def network_create(
     aux_addresses: dict[str, str] | list[tuple[str, str]] | None = None,
     mtu: int | None = None,
     attachable: bool = True,
+    writes: Writes | None = None,
 ) -> Operation:
     """Validate, hold a subnet, record the network and its operation, and enqueue the work.
 
@@ -103,8 +104,10 @@ def network_create(
     `--aux-address`, `--opt com.docker.network.driver.mtu` and `--attachable`. A range or auxiliary
     addresses need the subnet given with them (a block the portal chose may move to the next free one).
 
-    Everything from the swarm's lock to the commit is a few index lookups and inserts: every
-    create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
+    Everything from the swarm's lock to the commit is a few index lookups and inserts: every create on
+    the swarm waits for it. So all that does not depend on the block is read before it, and under it go
+    three round trips: the lock with the held blocks' read, the rows (`writes`: with the caller's, when it
+    gives them and sends them), the commit. Made again when PostgreSQL chose it as a deadlock's victim.
     A batch (batch.py) takes the same steps for its networks, under one lock.
     """
     asked = network_asked(
@@ -121,7 +124,9 @@ def network_create(
         attachable=attachable,
     )
     reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
-    writes = Writes.reserving(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before it too
+    own = writes is None  # `writes`: the caller sends the rows, with its own (an API create's stored answer)
+    writes = Writes() if writes is None else writes
+    writes.reserve(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before the lock too
     together = connection.features.supports_slicing_ordering_in_compound and type(asked.name) is str  # not SQLite
     start = int(cluster.pool.network_address)
     read = Read(_held_and_name, {"cluster": cluster.pk, "start": start, "name": asked.name}) if together else None
@@ -129,7 +134,10 @@ def network_create(
         cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1, then=read).cluster  # the swarm's lock
         taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved, read=read)
         plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
-        return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
+        operation = network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
+        if own:
+            writes.send()
+        return operation
 
 
 def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved], read: Read | None) -> set[str]:
@@ -185,8 +193,8 @@ def network_plan(*, cluster: Cluster, tenant, asked: NetworkAsked, taken: set[st
 
 
 def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, writes: Writes) -> Operation:
-    """Under the same lock: the network, its block held, its operation and the change's record, written in one
-    round trip (`writes`, its keys reserved for them)."""
+    """Under the same lock: the network, its block held, its operation and the change's record, gathered in
+    `writes` (its keys reserved for them) to be sent in one round trip."""
     network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
     writes.insert([network])
     subnet_hold_pending(cluster=cluster, block=plan.block, network=network)
@@ -218,8 +226,7 @@ def networks_queue(
     *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]], writes: Writes | None = None
 ) -> list[Operation]:
     """The networks held: an operation each and a `network.create` change each, each kind in one INSERT, their
-    messages sent together when the transaction commits. `writes`: the INSERTs among them, sent with the
-    changes (`changes_record`)."""
+    messages sent together when the transaction commits. `writes`: the INSERTs among them (`changes_record`)."""
     operations = [
         operation_new(
             tenant=tenant,
