@@ -11,7 +11,8 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
                   (median of SINGLE runs)  vs  one `docker network create` (median of SINGLE)
   batch create    BATCH POSTs at once, until all succeeded (followed as a script follows many operations:
                   one GET every 10 ms of those still unfinished, by their ids, `?id=...&status=...`)  vs
-                  BATCH creates one after another
+                  BATCH creates one after another; and when the BATCH POSTs had all been answered (the
+                  web's part: their blocks are made one at a time under the swarm's lock)
   bulk create     one POST /api/v1/networks/batch/ of BATCH networks, then its operations followed the same
                   way until all succeeded  vs  the same BATCH creates one after another; and, for
                   comparison, a second batch followed one operation at a time (one GET every 10 ms, of the
@@ -170,12 +171,14 @@ def main() -> int:
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
             ids = list(pool.map(post, range(BATCH)))
+        answered = time.perf_counter() - began
         cpu_posted = meter.read()
         portal.wait(ids)
         portal_batch = portal.finished_at - began  # the last seen finished (not the read of their ends after)
         cpu_ended = meter.read()
         profile_end(spies)
         batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
+        print(f"  the {BATCH} POSTs all answered in {answered * 1000:.1f} ms")
         cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended, BATCH)
         bulk = bulk_create(portal, cluster, docker_batch, meter)
         if creates_only:

@@ -11,7 +11,8 @@ SQL statements of one POST; `--profile FILE` writes a cProfile of the timed POST
 `--served`: gunicorn as scripts/serve starts it (5 processes x 32 threads, the access log on) serves the same
 database instead, still without a worker; after a burst of 50 GETs at once (bench/e2e.py's warm-up), N
 rounds of 50 POSTs at once, then 50 one at a time, each measured as bench/e2e.py measures the web's part
-(user+system CPU of gunicorn's processes, /proc): the CPU per POST of each round and their median.
+(user+system CPU of gunicorn's processes, /proc): the CPU per POST of each round and their median, and each
+round's time from the first POST sent to the last answered (the swarm's lock makes the blocks one at a time).
 
 Run: `.venv/bin/python bench/web_create.py [N]` (default 200 POSTs; with --served, 5 rounds). BENCH_DATABASE (bench_web_create) and
 BENCH_REDIS_DB (11) name its database (made afresh, dropped at the end) and Redis database (flushed).
@@ -130,10 +131,14 @@ def served(token: str, cluster: int, rounds: int) -> None:
     def post(_=None) -> int:
         return call("POST", "networks/", json={"name": f"s{next(names)}", "cluster": cluster})["id"]
 
+    walls: list[float] = []
+
     def measured(make) -> float:
         pids = process_tree(server.pid)
         before = {pid: process_cpu(pid) for pid in pids}
+        began = time.monotonic()
         ids = make()
+        walls.append(time.monotonic() - began)
         spent = sum(process_cpu(pid) - before[pid] for pid in pids)
         Operation.objects.filter(pk__in=ids).update(status=Operation.Status.SUCCEEDED)  # as a worker would
         return spent / len(ids) * 1000
@@ -153,6 +158,7 @@ def served(token: str, cluster: int, rounds: int) -> None:
             bursts = [measured(lambda: list(pool.map(post, range(BURST)))) for _ in range(rounds)]
         in_turn = measured(lambda: [post() for _ in range(BURST)])
         print("50 at once, CPU per POST by round: " + ", ".join(f"{ms:.1f}" for ms in bursts) + " ms")
+        print("50 at once, each round's time: " + ", ".join(f"{s * 1000:.0f}" for s in walls[:-1]) + " ms")
         print(f"web create served: {BURST} at once {statistics.median(bursts):.1f} ms CPU per POST (median of "
               f"{rounds} rounds, first {bursts[0]:.1f}), one at a time {in_turn:.1f} ms")  # fmt: skip
     finally:

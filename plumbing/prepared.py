@@ -30,6 +30,7 @@ import copy
 import datetime
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -169,6 +170,37 @@ class PreparedRows:
         return self.decode(decoder, compiler.results_iter(results=[rows]))
 
 
+@dataclass
+class Read:
+    """A prepared read (`PreparedRows` or `PreparedObjects` and its values) to send with others in one round
+    trip (`reads_together`); `rows` once it was sent."""
+
+    prepared: PreparedRows
+    values: dict[str, Any]
+    rows: list | None = None
+
+
+def reads_together(*reads: Read, using: str = "default") -> None:
+    """Send `reads` in one round trip (psycopg's client-side binding, Django's default, takes several statements
+    in one query) and fill in their rows. PostgreSQL runs them in order, each seeing what had committed when it
+    began: a read sent after a lock (`select_for_update`) sees what the lock's last holder wrote. Anywhere else
+    (SQLite) each is sent alone, in the same order."""
+    if connections[using].vendor != "postgresql":
+        for read in reads:
+            read.rows = read.prepared(using, **read.values)
+        return
+    prepared = [read.prepared.prepared(using, read.values) for read in reads]
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "; ".join(sql for sql, _, _, _ in prepared), [value for _, sent, _, _ in prepared for value in sent]
+        )
+        for i, (read, (_, _, compiler, decoder)) in enumerate(zip(reads, prepared, strict=True)):
+            if i:
+                cursor.cursor.nextset()
+            rows = cursor.fetchall()
+            read.rows = read.prepared.decode(decoder, compiler.results_iter(results=[rows]))
+
+
 class PreparedObjects(PreparedRows):
     """PreparedRows for a queryset of model instances: the instances Django's ModelIterable makes of them."""
 
@@ -214,6 +246,16 @@ class PreparedUpdate(PreparedRows):
     def plain(self, using: str, values: dict[str, Any]):
         queryset, changes = self.build(**values)
         return queryset.using(using).update(**changes)
+
+    def statement(self, using: str = "default", **values: Any) -> tuple[str, list]:
+        """The UPDATE and its parameters, to be sent with other statements (plumbing/writes.py); compiled for
+        these values where it is not compiled once."""
+        prepared = self.prepared(using, values)
+        if prepared is None:
+            sql, params = self.query(values, using).get_compiler(using=using).as_sql()
+            return sql, list(params)
+        sql, sent, _, _ = prepared
+        return sql, sent
 
     def __call__(self, using: str = "default", **values: Any) -> int:  # type: ignore[override]
         prepared = self.prepared(using, values)

@@ -13,12 +13,16 @@ callback's failure fails the change.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Model
+
+from plumbing.writes import Writes
 
 from .actors import Actor
 from .audit import audit_details
@@ -31,14 +35,38 @@ OBJECT_REPR_MAX_LENGTH = 200  # the audit log's column
 
 listeners: list[Listener] = []
 recorders: list[Recorder] = []
+foreseers: dict[Recorder, Callable[[Tenant], object]] = {}
+_foreseen: contextvars.ContextVar[tuple[int, dict] | None] = contextvars.ContextVar("foreseen", default=None)
 
 
-def subscribe_in_transaction(callback: Recorder) -> Recorder:
+def subscribe_in_transaction(callback: Recorder, *, foresee: Callable[[Tenant], object] | None = None) -> Recorder:
     """Be called with the entries inside the transaction that records them (an outbox's rows go there):
-    `[entry]` for one change, a batch's entries together for `changes_record`."""
+    `[entry]` for one change, a batch's entries together for `changes_record`. `foresee(tenant)`: what the
+    callback reads of a team, read ahead by `changes_foreseen`."""
     if callback not in recorders:
         recorders.append(callback)
+    if foresee is not None:
+        foreseers[callback] = foresee
     return callback
+
+
+@contextlib.contextmanager
+def changes_foreseen(*, tenant: Tenant):
+    """The team's changes are recorded in this block under a lock that others wait for (a swarm's): what the
+    outboxes read of the team (its webhook endpoints) is read now, before it, and used as they record them."""
+    token = _foreseen.set((tenant.pk, {callback: foresee(tenant) for callback, foresee in foreseers.items()}))
+    try:
+        yield
+    finally:
+        _foreseen.reset(token)
+
+
+def foreseen(callback: Recorder, tenant_id: int) -> tuple[bool, object]:
+    """(True, what `changes_foreseen` read for `callback`) in its block, for its team; (False, None) elsewhere."""
+    ahead = _foreseen.get()
+    if ahead is None or ahead[0] != tenant_id or callback not in ahead[1]:
+        return False, None
+    return True, ahead[1][callback]
 
 
 def subscribe(callback: Listener) -> Listener:
@@ -103,11 +131,17 @@ def change_new(
     )
 
 
-def changes_record(entries: list[AuditEntry]) -> list[AuditEntry]:
+def changes_record(entries: list[AuditEntry], *, writes: Writes | None = None) -> list[AuditEntry]:
     """Record several changes (from `change_new`) in one INSERT; each is one change, told as `change_record`
-    tells it."""
-    AuditEntry.objects.bulk_create(entries)
-    _recorded(entries)
+    tells it. `writes`: the INSERT added to them (plumbing/writes.py), and the outboxes' recorders, which may
+    read what the change made, called once they are sent (in the context of this call: `changes_foreseen`)."""
+    if writes is None:
+        AuditEntry.objects.bulk_create(entries)
+        _recorded(entries)
+        return entries
+    writes.insert(entries)
+    context = contextvars.copy_context()
+    writes.then(lambda: context.run(_recorded, entries))
     return entries
 
 

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 
 from plumbing.errors import ServiceError
 from plumbing.prepared import PreparedObjects
+from plumbing.writes import Writes
 
 from .actors import Actor
 from .changes import change_record
@@ -201,28 +202,54 @@ def idempotency_find(*, user, key: str, fingerprint: Fingerprint) -> Idempotency
     return record
 
 
-def idempotency_save(*, user, key: str, fingerprint: Fingerprint, status_code: int, body, location: str = "") -> None:
+def idempotency_save(
+    *,
+    user,
+    key: str,
+    fingerprint: Fingerprint,
+    status_code: int,
+    body,
+    location: str = "",
+    writes: Writes | None = None,
+) -> None:
     """Store the answer inside the transaction that made the object, so both exist or neither does.
 
     A concurrent request with the same key that got there first makes this one fail and roll back (the
-    whole transaction: the refusal is its answer, so no savepoint is needed to go on after it).
+    whole transaction: the refusal is its answer, so no savepoint is needed to go on after it). `writes`: the
+    record sent with what they gathered (the object's rows, plumbing/writes.py), in one round trip.
     """
+    record = IdempotencyRecord(
+        **_idempotency_owner(user),
+        key=key,
+        fingerprint=fingerprint.stored,
+        status_code=status_code,
+        body=body,
+        location=location,
+    )
     try:
-        with transaction.atomic(savepoint=False):
-            IdempotencyRecord.objects.create(
-                **_idempotency_owner(user),
-                key=key,
-                fingerprint=fingerprint.stored,
-                status_code=status_code,
-                body=body,
-                location=location,
-            )
-    except IntegrityError:
+        if writes is None:
+            with transaction.atomic(savepoint=False):
+                record.save(force_insert=True)
+        else:
+            writes.insert([record])
+            writes.send()
+    except IntegrityError as error:
+        if writes is not None and not _key_taken(error):
+            raise
         raise ServiceError(
             "idempotency_conflict",
             "Another request with this Idempotency-Key is being handled. Retry in a moment to get its answer.",
             http_status=409,
         ) from None
+
+
+def _key_taken(error: IntegrityError) -> bool:
+    """Whether the error is a key stored by another request (not another of the statements sent with it)."""
+    constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    return constraint in KEY_CONSTRAINTS if constraint else "idempotencyrecord" in str(error)
+
+
+KEY_CONSTRAINTS = ("idempotencyrecord_unique_user_key", "idempotencyrecord_unique_token_key")
 
 
 def idempotency_expire() -> int:

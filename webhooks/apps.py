@@ -10,6 +10,6 @@ class WebhooksConfig(AppConfig):
         # Every change recorded (portal/changes.py) is matched against the endpoints in its own transaction.
         from portal.changes import subscribe_in_transaction
 
-        from .services.outbox import deliveries_record
+        from .services.outbox import deliveries_record, endpoints_foresee
 
-        subscribe_in_transaction(deliveries_record)
+        subscribe_in_transaction(deliveries_record, foresee=endpoints_foresee)

@@ -15,10 +15,12 @@ import ipaddress
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.db.models.expressions import Combinable
 
 from networks import ipam
 from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
 from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
+from plumbing.writes import Writes
 
 # The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
 from .allocations_consul import (  # noqa: F401
@@ -52,10 +54,16 @@ _floor_persist = PreparedUpdate(
 )
 
 
-def _reserved(cluster: Cluster) -> list[ipam.Reserved]:
+def subnets_reserved(*, cluster_id: int) -> list[ipam.Reserved]:
+    """The swarm's reserved ranges: staff change them without its lock (the admin), so a create reads them first."""
     return [
-        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster.pk)
+        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster_id)
     ]
+
+
+def _reserved(cluster: Cluster) -> list[ipam.Reserved]:
+    reserved = getattr(cluster, "_reserved_ranges", None)  # read before the lock (`subnets_batch_begin`)
+    return subnets_reserved(cluster_id=cluster.pk) if reserved is None else reserved
 
 
 def _held_overlap(cluster_id: int) -> ipam.OverlapFn:
@@ -105,12 +113,15 @@ def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=No
     return [ipam.Taken(row.subnet, owner)]
 
 
-def _advance_floor(cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True) -> None:
+def _advance_floor(
+    cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True, writes: Writes | None = None
+) -> None:
     """Move the floor to the first address not known to be taken, and persist it (the row's value may lag
-    the in-memory one)."""
-    start = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
-    floor = ipam.advance_floor(start, cover=cover)
-    if persist:
+    the in-memory one); with `writes`, among them."""
+    floor = ipam.advance_floor(allocation_floor(cluster), cover=cover)
+    if writes is not None:
+        writes.add(*_floor_persist.statement(pk=cluster.pk, floor=floor))
+    elif persist:
         _floor_persist(pk=cluster.pk, floor=floor)
     cluster.allocation_floor = floor
 
@@ -209,33 +220,47 @@ def _network_block(*, cluster: Cluster, block: ipaddress.IPv4Network, network, o
     )
 
 
-def subnets_batch_begin(*, cluster: Cluster, count: int) -> None:
-    """Under the swarm's lock (`cluster` is the locked row), before a batch of `count` networks chooses its
-    blocks: the held blocks from the floor up (a few more than the batch may step over) read in one query,
-    so that choosing each block and moving the floor past it ask memory instead of the database. Past the
-    last block read, or below the floor, a choice asks the database as a single create's does. The batch's
-    blocks are added as they are chosen (`subnet_hold_pending`) and written together (`subnets_hold`); the
-    lock keeps every other writer out meanwhile."""
-    floor = cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
-    window = 2 * count + 8
-    rows = list(
-        SubnetAllocation.objects.filter(cluster_id=cluster.pk, last__gte=floor)
-        .order_by("first")
-        .values_list("first", "last")[:window]
-    )
-    known_to = rows[-1][0] if len(rows) == window else None  # every held block starting up to here was read
-    held = ipam.IntervalIndex(rows)
+def held_from_floor(cluster_id: int, floor: int | Combinable, count: int):
+    """The held blocks from `floor` up that choosing `count` blocks may step over (create.py reads it with a name)."""
+    rows = SubnetAllocation.objects.filter(cluster_id=cluster_id, last__gte=floor).order_by("first")
+    return rows.values("first", "last")[: 2 * count + 8]  # a few more than `count`: the batch's window
+
+
+def allocation_floor(cluster: Cluster) -> int:
+    """The first address of the swarm's pool not known to be taken (`cluster` the locked row)."""
+    return cluster.allocation_floor if cluster.allocation_floor is not None else int(cluster.pool.network_address)
+
+
+def subnets_batch_begin(
+    *,
+    cluster: Cluster,
+    count: int,
+    held: list[tuple[int, int]] | None = None,
+    reserved: list[ipam.Reserved] | None = None,
+) -> None:
+    """Under the swarm's lock (`cluster` the locked row), before `count` networks choose their blocks: the held
+    blocks from the floor up (`held_from_floor`, or `held` when read already) so that each choice and the floor's
+    moves ask memory (past the last block read, or below the floor, the database); the blocks are added as chosen
+    (`subnet_hold_pending`) and written together (`subnets_hold`). `reserved`: read before the lock, or here."""
+    floor = allocation_floor(cluster)
+    if held is None:
+        held = [(row["first"], row["last"]) for row in held_from_floor(cluster.pk, floor, count)]
+    rows = sorted(held)
+    known_to = rows[-1][0] if len(rows) == 2 * count + 8 else None  # the window full: every block up to here read
+    index = ipam.IntervalIndex(rows)
     database = _held_overlap(cluster.pk)
 
     def overlap(lo: int, hi: int) -> int | None:
         if lo >= floor and (known_to is None or hi <= known_to):
-            return held.overlap(lo, hi)
-        return max((end for end in (held.overlap(lo, hi), database(lo, hi)) if end is not None), default=None)
+            return index.overlap(lo, hi)
+        return max((end for end in (index.overlap(lo, hi), database(lo, hi)) if end is not None), default=None)
 
-    reserved = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
-    combined = ipam.combine(overlap, reserved.overlap)
+    if reserved is not None:
+        cluster._reserved_ranges = reserved  # type: ignore[attr-defined]
+    reserved_index = ipam.IntervalIndex(ipam.to_range(r.network) for r in _reserved(cluster))
+    combined = ipam.combine(overlap, reserved_index.overlap)
     cluster._allocation_lookups = (combined, lambda x: combined(x, x))  # type: ignore[attr-defined]
-    cluster._batch_held = held  # type: ignore[attr-defined]
+    cluster._batch_held = index  # type: ignore[attr-defined]
     cluster._batch_pending = []  # type: ignore[attr-defined]
 
 
@@ -252,19 +277,22 @@ def subnet_hold_pending(*, cluster: Cluster, block: ipaddress.IPv4Network, netwo
     return allocation
 
 
-def subnets_hold(*, cluster: Cluster) -> list[SubnetAllocation]:
-    """The blocks a batch held in memory (`subnet_hold_pending`, their networks written), in one INSERT, and
-    the cluster's floor persisted, under the same lock."""
+def subnets_hold(*, cluster: Cluster, writes: Writes | None = None) -> list[SubnetAllocation]:
+    """The blocks held in memory (`subnet_hold_pending`, their networks written), in one INSERT, and the floor
+    persisted, under the same lock; with `writes`, among them (a violation then fails the whole when sent)."""
     allocations = cluster._batch_pending  # type: ignore[attr-defined]
     try:
-        SubnetAllocation.objects.bulk_create(allocations)  # no savepoint: a violation aborts the batch anyway
+        if writes is not None:
+            writes.insert(allocations)
+        else:  # no savepoint: a violation aborts the batch anyway
+            SubnetAllocation.objects.bulk_create(allocations)
     except IntegrityError as exc:
         # Only reachable when something bypassed the lock; the constraint keeps the promise.
         raise SubnetConflict(
             "subnet_taken", "A block was taken at the same moment by another request. Try again.", "subnet"
         ) from exc
     cluster._batch_pending = []  # type: ignore[attr-defined]
-    _advance_floor(cluster, _lookups(cluster)[1])
+    _advance_floor(cluster, _lookups(cluster)[1], writes=writes)
     return allocations
 
 

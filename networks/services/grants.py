@@ -14,7 +14,7 @@ from django.db import transaction
 from networks.models import Cluster, ClusterGrant, Container, Network, NetworkShare
 from networks.selectors.clusters import grant_usage
 from plumbing.errors import ServiceError, not_found
-from plumbing.prepared import PreparedObjects
+from plumbing.prepared import PreparedObjects, Read, reads_together
 from portal.actors import Actor
 from portal.changes import change_record
 from portal.models import Tenant
@@ -24,14 +24,18 @@ from .allocations import cluster_lock
 LIMIT_FIELDS = ("max_networks", "max_containers", "max_published_ports")
 
 
-def grant_get(*, cluster: Cluster, tenant: Tenant, lock: bool = False) -> ClusterGrant:
+def grant_get(*, cluster: Cluster, tenant: Tenant, lock: bool = False, then: Read | None = None) -> ClusterGrant:
     """The tenant's grant on the cluster; a cluster it was not granted looks exactly like a missing one.
 
     `lock`: in the same query, take the swarm's lock (the cluster row, as `cluster_lock` does) until
-    the transaction ends; `grant.cluster` is then the row as locked.
+    the transaction ends; `grant.cluster` is then the row as locked. `then`: a read sent in the same
+    round trip, after the lock (plumbing/prepared.py `reads_together`): it sees what the lock's last
+    holder wrote.
     """
     if lock:  # every create takes it: compiled once
-        grant = next(iter(_grant_locked_read(cluster=cluster.pk, tenant=tenant.pk)), None)
+        found = Read(_grant_locked_read, {"cluster": cluster.pk, "tenant": tenant.pk})
+        reads_together(found, *([then] if then else []))
+        grant = next(iter(found.rows or ()), None)
     else:
         grant = _grants(cluster=cluster.pk, tenant=tenant.pk).first()
     if grant is None:
@@ -62,14 +66,21 @@ def _refuse(tenant: Tenant, cluster: Cluster, what: str, limit: int, used: int, 
 
 
 def grant_check_room(
-    *, cluster: Cluster, tenant: Tenant, networks: int = 0, containers: int = 0, published_ports: int = 0
+    *,
+    cluster: Cluster,
+    tenant: Tenant,
+    networks: int = 0,
+    containers: int = 0,
+    published_ports: int = 0,
+    then: Read | None = None,
 ) -> ClusterGrant:
     """Take the swarm's lock and refuse what would pass one of the tenant's limits there.
 
     Call inside the transaction that then records the network or container: the lock is held
     until it commits, so the count cannot change in between. `grant.cluster` is the locked row.
+    `then`: a read to send with the lock, after it (`grant_get`).
     """
-    grant = _grant_locked(cluster=cluster, tenant=tenant)
+    grant = _grant_locked(cluster=cluster, tenant=tenant, then=then)
     asked = {"networks": networks, "containers": containers, "published ports": published_ports}
     limits = {
         "networks": grant.max_networks,
@@ -108,10 +119,10 @@ def grant_network_room(*, cluster: Cluster, tenant: Tenant) -> NetworkRoom:
     return NetworkRoom(grant=grant, used=used, free=max(0, grant.max_networks - used))
 
 
-def _grant_locked(*, cluster: Cluster, tenant: Tenant) -> ClusterGrant:
+def _grant_locked(*, cluster: Cluster, tenant: Tenant, then: Read | None = None) -> ClusterGrant:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("a grant's room must be checked inside the transaction that records the new objects")
-    return grant_get(cluster=cluster, tenant=tenant, lock=True)
+    return grant_get(cluster=cluster, tenant=tenant, lock=True, then=then)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.utils import timezone
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
 from plumbing.prepared import PreparedObjects, PreparedSave
+from plumbing.writes import Writes
 from portal.actors import Actor
 from portal.changes import change_record
 
@@ -76,15 +77,21 @@ def operation_new(
     )
 
 
-def operations_create(operations: list[Operation], *, together: int = 1) -> list[Operation]:
+def operations_create(
+    operations: list[Operation], *, together: int = 1, writes: Writes | None = None
+) -> list[Operation]:
     """Record a batch's operations (from `operation_new`) in one INSERT and send them together once the
     surrounding transaction commits. `together`: up to that many consecutive ones share a task id and
-    one message (`networks.run_operations`), so that one worker runs them side by side."""
+    one message (`networks.run_operations`), so that one worker runs them side by side. `writes`: the
+    INSERT among them (plumbing/writes.py)."""
     for start in range(0, len(operations), together) if together > 1 else ():
         task_id = str(uuid.uuid4())
         for operation in operations[start : start + together]:
             operation.celery_task_id = task_id
-    Operation.objects.bulk_create(operations)
+    if writes is not None:
+        writes.insert(operations)
+    else:
+        Operation.objects.bulk_create(operations)
     operations_send_on_commit(operations)
     return operations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db.models import Model
 
 from networks.models import Operation
+from plumbing.writes import Writes
 from portal.actors import Actor
 from portal.changes import change_new, change_record, changes_record
 from portal.models import AuditEntry, Tenant
@@ -23,9 +24,13 @@ def operation_change_record(
     return change_record(**_operation_change(actor, action, operation, obj, details))
 
 
-def operation_changes_record(*, actor: Actor, action: str, operations: list[Operation]) -> list[AuditEntry]:
-    """`operation_change_record` for each of a batch's operations, in one INSERT: one change each."""
-    return changes_record([change_new(**_operation_change(actor, action, operation)) for operation in operations])
+def operation_changes_record(
+    *, actor: Actor, action: str, operations: list[Operation], writes: Writes | None = None
+) -> list[AuditEntry]:
+    """`operation_change_record` for each of a batch's operations, in one INSERT: one change each. `writes`: the
+    INSERT sent among them (`changes_record`)."""
+    entries = [change_new(**_operation_change(actor, action, operation)) for operation in operations]
+    return changes_record(entries, writes=writes)
 
 
 def _operation_change(actor: Actor, action: str, operation: Operation, obj=None, details=None) -> dict:

@@ -4,12 +4,13 @@ change's own transaction (rolled back together), with the object as the API show
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from networks.models import Operation
 from networks.services.operations import operation_fail, operation_start, operation_succeed
 from portal.actors import Actor
-from portal.changes import change_record
+from portal.changes import change_record, changes_foreseen
 from tests.factories import make_operation
 from webhooks.models import WebhookDelivery
 from webhooks.services.endpoints import endpoint_create
@@ -69,3 +70,17 @@ def test_operations_that_finish_are_events(team):
     assert bodies[1]["data"]["object"]["status"] == Operation.Status.FAILED
     assert bodies[1]["data"]["object"]["error"] == "The cluster refused it."
     assert bodies[1]["data"]["details"]["error_code"] == "refused"
+
+
+def test_endpoints_read_ahead_serve_their_own_team_only(team, other_team):
+    """changes_foreseen reads the team's endpoints before a lock (a create's): its change reads none under it;
+    another team's change in the same block reads its own."""
+    hook, foreign = endpoint(team, ["network.*"]), endpoint(other_team, ["network.*"])
+    actor = Actor.system("tests")
+    with transaction.atomic(), changes_foreseen(tenant=team.tenant):
+        with CaptureQueriesContext(connection) as queries:
+            change_record(actor=actor, action="network.create", tenant=team.tenant)
+        assert not [query for query in queries if 'FROM "webhooks_webhookendpoint"' in query["sql"]]
+        change_record(actor=actor, action="network.create", tenant=other_team.tenant)
+    assert WebhookDelivery.objects.filter(endpoint=hook).count() == 1
+    assert WebhookDelivery.objects.filter(endpoint=foreign).count() == 1

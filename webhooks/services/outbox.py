@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +18,7 @@ from networks.selectors.networks import network_rows, network_rows_with_containe
 from networks.selectors.operations import operation_as_row
 from networks.services import queue
 from plumbing.prepared import PreparedObjects
+from portal.changes import foreseen
 from portal.models import AuditEntry, Tenant
 
 from ..events import event_matches
@@ -82,7 +84,8 @@ def deliveries_record(entries: list[AuditEntry]) -> None:
         if tenant is None or entry.action.startswith("webhook."):
             continue
         if tenant.pk not in endpoints_of:
-            endpoints_of[tenant.pk] = _endpoints(tenant=tenant.pk)
+            ahead, endpoints = foreseen(deliveries_record, tenant.pk)  # read before a lock (changes_foreseen)
+            endpoints_of[tenant.pk] = cast(list, endpoints) if ahead else _endpoints(tenant=tenant.pk)
         endpoints = [endpoint for endpoint in endpoints_of[tenant.pk] if event_matches(entry.action, endpoint.events)]
         if not endpoints:
             continue
@@ -97,6 +100,11 @@ def deliveries_record(entries: list[AuditEntry]) -> None:
     WebhookDelivery.objects.bulk_create(deliveries)
     for endpoint_id in dict.fromkeys(delivery.endpoint_id for delivery in deliveries):
         relay_wake(endpoint_id=endpoint_id)
+
+
+def endpoints_foresee(tenant: Tenant) -> list[WebhookEndpoint]:
+    """The team's endpoints, as `deliveries_record` reads them, read ahead (portal/changes.py `changes_foreseen`)."""
+    return _endpoints(tenant=tenant.pk)
 
 
 def delivery_add(*, endpoint: WebhookEndpoint, event_type: str, tenant: Tenant, data: dict, at=None) -> WebhookDelivery:

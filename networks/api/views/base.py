@@ -14,6 +14,7 @@ from networks.selectors.operations import operation_as_row, operation_find
 from networks.services import notices
 from plumbing.errors import ServiceError
 from plumbing.transactions import atomic_as_a_whole, atomic_with_retry
+from plumbing.writes import Writes
 from portal import services as portal_services
 from portal.api.base import TenantViewSet
 
@@ -98,21 +99,22 @@ class BaseViewSet(TenantViewSet):
             headers={"Location": body["url"], **(headers or {})},  # the operation's own url
         )
 
-    def idempotent_create(self, create) -> Response:
+    def idempotent_create(self, create, *, gathers: bool = False) -> Response:
         """Run `create()` (which returns an Operation) at most once per Idempotency-Key.
 
         The answer is stored in the transaction that creates the object, so a retry finds both or
         neither. A retry gets the stored 202 back; with ?wait= it waits for that operation instead.
         Without a key, the create is the service's alone (it retries a deadlock itself); with one, the
         create and the stored answer are one transaction, made again as a whole when it was a
-        deadlock's victim (the service's own retry defers to this outer one).
+        deadlock's victim (the service's own retry defers to this outer one). `gathers`: with a key,
+        `create(writes)` gathers its rows in `writes` (plumbing/writes.py), sent with the stored answer.
         """
         key = self.idempotency_key()
         if not key:
             return self.operation_answer(create())
 
-        def made():
-            operation = create()
+        def made(writes: Writes):
+            operation = create(writes) if gathers else create()
             body = dict(self.operation_body(operation))
             return operation, body, body["url"]  # the Location: the operation's own url
 
@@ -131,7 +133,7 @@ class BaseViewSet(TenantViewSet):
         key = self.idempotency_key()
         if not key:
             return Response(atomic_with_retry(create), status=status.HTTP_202_ACCEPTED)
-        record, _, body = self.made_once(key, lambda: (None, create(), ""))
+        record, _, body = self.made_once(key, lambda writes: (None, create(), ""))
         if record is None:
             return Response(body, status=status.HTTP_202_ACCEPTED)
         return Response(record.body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
@@ -143,8 +145,9 @@ class BaseViewSet(TenantViewSet):
         return key
 
     def made_once(self, key: str, make):
-        """`make()` (returning what it made, the answer's body and Location) and the stored answer, in one
-        transaction; or the answer stored for this key before: (record, None, None)."""
+        """`make(writes)` (returning what it made, the answer's body and Location; what it gathers in `writes`
+        is sent with the stored answer) and the stored answer, in one transaction; or the answer stored for
+        this key before: (record, None, None)."""
         fingerprint = portal_services.idempotency_fingerprint(
             method=self.request.method,
             path=self.request.path,
@@ -156,7 +159,8 @@ class BaseViewSet(TenantViewSet):
             found = portal_services.idempotency_find(user=self.request.user, key=key, fingerprint=fingerprint)
             if found is not None:
                 return found, None, None
-            made, body, location = make()
+            writes = Writes()
+            made, body, location = make(writes)
             portal_services.idempotency_save(
                 user=self.request.user,
                 key=key,
@@ -164,6 +168,7 @@ class BaseViewSet(TenantViewSet):
                 status_code=status.HTTP_202_ACCEPTED,
                 body=body,
                 location=location,
+                writes=writes,
             )
             return None, made, body
 

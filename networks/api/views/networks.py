@@ -34,6 +34,7 @@ from plumbing.api.schema import errors
 from plumbing.errors import ServiceError, not_found
 from plumbing.inputs import storable
 from plumbing.prepared import PreparedRows
+from plumbing.writes import Writes
 from portal.actors import Actor
 from portal.tenancy import require_manage
 
@@ -158,11 +159,13 @@ class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewS
     def create(self, request):
         data = valid(NetworkCreateSerializer, request)
 
-        def create():
+        def create(writes: Writes | None = None):
             cluster = references.cluster_named(tenant=request.tenant, pk=data.pop("cluster", None))
-            return network_create(actor=Actor.of(request), tenant=request.tenant, cluster=cluster, **data)
+            return network_create(
+                actor=Actor.of(request), tenant=request.tenant, cluster=cluster, writes=writes, **data
+            )
 
-        return self.idempotent_create(create)
+        return self.idempotent_create(create, gathers=True)  # the stored answer sent with the network's rows
 
     @extend_schema(
         summary="Create up to 100 overlay networks at once: one operation each; each refusal on its own network",

@@ -7,7 +7,9 @@ import ipaddress
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from networks import ipam
@@ -16,15 +18,22 @@ from networks.engine import EngineError
 from networks.models import Cluster, Network, Operation, SubnetAllocation
 from plumbing.bulk import rows_update
 from plumbing.errors import ServiceError
-from plumbing.prepared import PreparedRows
+from plumbing.prepared import PreparedRows, Read
 from plumbing.transactions import retried_on_deadlock
+from plumbing.writes import Writes
 from portal.actors import Actor
+from portal.changes import changes_foreseen
+from portal.models import AuditEntry
 
 from ..allocations import (
+    held_from_floor,
     subnet_choose,
-    subnet_hold,
+    subnet_hold_pending,
     subnet_release,
     subnet_release_in_consul,
+    subnets_batch_begin,
+    subnets_hold,
+    subnets_reserved,
 )
 from ..builds import network_build, network_reserve, network_unmake
 from ..grants import grant_check_room
@@ -32,7 +41,7 @@ from ..operations import operation_new, operation_progress, operation_succeed, o
 from ..operations_together import operations_succeed
 from ..records import operation_changes_record
 from ..state import state_network_write
-from .rules import check_mtu, check_name, check_name_free, mtu_warning, set_status
+from .rules import check_mtu, check_name, check_name_free, mtu_warning, names_taken, set_status
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +96,7 @@ def network_create(
     aux_addresses: dict[str, str] | list[tuple[str, str]] | None = None,
     mtu: int | None = None,
     attachable: bool = True,
+    writes: Writes | None = None,
 ) -> Operation:
     """Validate, hold a subnet, record the network and its operation, and enqueue the work.
 
@@ -94,8 +104,10 @@ def network_create(
     `--aux-address`, `--opt com.docker.network.driver.mtu` and `--attachable`. A range or auxiliary
     addresses need the subnet given with them (a block the portal chose may move to the next free one).
 
-    Everything from the swarm's lock to the commit is a few index lookups and inserts: every
-    create on the swarm waits for it. Made again when PostgreSQL chose it as a deadlock's victim.
+    Everything from the swarm's lock to the commit is a few index lookups and inserts: every create on
+    the swarm waits for it. So all that does not depend on the block is read before it, and under it go
+    three round trips: the lock with the held blocks' read, the rows (`writes`: with the caller's, when it
+    gives them and sends them), the commit. Made again when PostgreSQL chose it as a deadlock's victim.
     A batch (batch.py) takes the same steps for its networks, under one lock.
     """
     asked = network_asked(
@@ -111,9 +123,52 @@ def network_create(
         mtu=mtu,
         attachable=attachable,
     )
-    cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1).cluster  # the swarm's lock, until commit
-    plan = network_plan(cluster=cluster, tenant=tenant, asked=asked)
-    return network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
+    reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
+    own = writes is None  # `writes`: the caller sends the rows, with its own (an API create's stored answer)
+    writes = Writes() if writes is None else writes
+    writes.reserve(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before the lock too
+    together = connection.features.supports_slicing_ordering_in_compound and type(asked.name) is str  # not SQLite
+    start = int(cluster.pool.network_address)
+    read = Read(_held_and_name, {"cluster": cluster.pk, "start": start, "name": asked.name}) if together else None
+    with changes_foreseen(tenant=tenant):  # what the change's outboxes read of the team, read before the lock too
+        cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1, then=read).cluster  # the swarm's lock
+        taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved, read=read)
+        plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
+        operation = network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
+        if own:
+            writes.send()
+        return operation
+
+
+def _locked_reads(*, cluster: Cluster, name: str, reserved: list[ipam.Reserved], read: Read | None) -> set[str]:
+    """Under the swarm's lock (until commit), from `read`, sent with the lock in one round trip: whether the name
+    is taken (the names taken among [name]), and the held blocks from the floor up, from which the block is
+    then chosen in memory as a batch's are (`subnets_batch_begin`). Every create on the swarm waits while the
+    lock is held: each round trip under it costs them all the trip, and the wait for a core and the interpreter
+    after it. Without `read` (SQLite), two statements."""
+    if read is None:
+        subnets_batch_begin(cluster=cluster, count=1, reserved=reserved)
+        return names_taken(cluster, [name])
+    rows = read.rows or []
+    held = [(row["first"], row["last"]) for row in rows if row["first"] >= 0]
+    subnets_batch_begin(cluster=cluster, count=1, held=held, reserved=reserved)
+    return {name} if len(held) < len(rows) else set()
+
+
+def _held_and_name_query(cluster: int, start: int, name: str):
+    """The held blocks from the swarm's floor up (its row read in the statement: sent after the lock, it sees
+    the floor the lock's last holder left; `start` the pool's first address when it has none), and a row of
+    -1s when a live network of the swarm has the name."""
+    floor = Coalesce(
+        Subquery(Cluster.objects.filter(pk=cluster).order_by().values("allocation_floor")[:1]),
+        Value(start),
+        output_field=BigIntegerField(),
+    )
+    named = Network.objects.filter(cluster_id=cluster, name=name).live().order_by()
+    return held_from_floor(cluster, floor, 1).union(named.values(first=Value(-1), last=Value(-1)), all=True)
+
+
+_held_and_name = PreparedRows(_held_and_name_query, "cluster", "start", text=("name",))  # compiled once
 
 
 def network_asked(*, name: str, labels: dict | None = None, mtu: int | None = None, **fields) -> NetworkAsked:
@@ -137,22 +192,18 @@ def network_plan(*, cluster: Cluster, tenant, asked: NetworkAsked, taken: set[st
     return NetworkPlan(asked=asked, block=block, gateway=gateway_address, ip_range=address_range, aux_addresses=aux)
 
 
-def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Operation:
-    """Under the same lock: the network, its block held, its operation and the change's record."""
-    network = network_hold(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
-    return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)])[0]
-
-
-def network_hold(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
-    """Under the swarm's lock: the network's row and its block held (the next plan then sees it taken)."""
+def network_record(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan, writes: Writes) -> Operation:
+    """Under the same lock: the network, its block held, its operation and the change's record, gathered in
+    `writes` (its keys reserved for them) to be sent in one round trip."""
     network = network_new(actor=actor, tenant=tenant, cluster=cluster, plan=plan)
-    network.save(force_insert=True)
-    subnet_hold(cluster=cluster, block=plan.block, network=network)
-    return network
+    writes.insert([network])
+    subnet_hold_pending(cluster=cluster, block=plan.block, network=network)
+    subnets_hold(cluster=cluster, writes=writes)
+    return networks_queue(actor=actor, tenant=tenant, cluster=cluster, held=[(network, plan)], writes=writes)[0]
 
 
 def network_new(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) -> Network:
-    """The network's row as `network_hold` records it, not saved yet: a batch writes its rows together."""
+    """The network's row as `network_record` records it, not saved yet: a batch writes its rows together."""
     asked = plan.asked
     return Network(
         tenant=tenant,
@@ -172,10 +223,10 @@ def network_new(*, actor: Actor, tenant, cluster: Cluster, plan: NetworkPlan) ->
 
 
 def networks_queue(
-    *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]]
+    *, actor: Actor, tenant, cluster: Cluster, held: list[tuple[Network, NetworkPlan]], writes: Writes | None = None
 ) -> list[Operation]:
-    """The networks held (`network_hold`): an operation each and a `network.create` change each, each kind in
-    one INSERT, their messages sent together when the transaction commits."""
+    """The networks held: an operation each and a `network.create` change each, each kind in one INSERT, their
+    messages sent together when the transaction commits. `writes`: the INSERTs among them (`changes_record`)."""
     operations = [
         operation_new(
             tenant=tenant,
@@ -201,8 +252,8 @@ def networks_queue(
         )
         for network, plan in held
     ]
-    operations_create(operations, together=RUN_TOGETHER)
-    operation_changes_record(actor=actor, action="network.create", operations=operations)
+    operations_create(operations, together=RUN_TOGETHER, writes=writes)
+    operation_changes_record(actor=actor, action="network.create", operations=operations, writes=writes)
     return operations
 
 

@@ -7,6 +7,8 @@ LastPageCounted in plumbing/api/throttling.py), and 5 networks fit a page where 
 answer is counted here with the count a page with more after it reads, and what must not grow with the
 rows is the rest."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -134,13 +136,48 @@ def create_queries(headers: dict) -> list[str]:
 
 
 def test_a_create_is_made_in_as_few_queries_as_it_needs():
-    """The token, the membership, the cluster, the swarm's lock with the grant, the name, the reserved ranges,
-    the block below the floor, the network's and its block's rows, the floor moved (the looks past the block,
-    two on a new cluster, and its UPDATE), the operation, the change's audit entry and the team's webhooks
-    that want it, in the service's transaction (here a savepoint of the test's). With an Idempotency-Key,
-    its stored answer looked up and written too, and the whole is one transaction with no savepoint inside."""
+    """The token, the membership, the cluster, the reserved ranges, the new rows' keys, the team's webhooks (those
+    that want the change), the swarm's lock with the grant and, in the same round trip, the name and the held
+    blocks from the floor up, then the network's and its block's rows, the floor moved, the operation and the
+    change's audit entry sent together (plumbing/writes.py), in the service's transaction (here a savepoint of
+    the test's). With an Idempotency-Key, its stored answer looked up, and written with the rows, and the whole
+    is one transaction with no savepoint inside. SQLite: the name apart from the held blocks, each row written alone,
+    no keys taken first."""
     plain = create_queries({})
     keyed = create_queries({"Idempotency-Key": "counted-once"})
-    assert len(plain) == 17, plain
-    assert len(keyed) == len(plain) + 2, keyed  # the lookup and the INSERT
+    assert len(plain) == (10 if connection.vendor == "postgresql" else 15), plain
+    together = connection.vendor == "postgresql"
+    assert len(keyed) == len(plain) + (1 if together else 2), keyed  # the lookup (its INSERT goes with the rows)
     assert sum("SAVEPOINT" in sql for sql in keyed) == 2, keyed  # the transaction's own (the test's savepoint)
+
+
+def under_the_lock(queries: list[str]) -> list[str]:
+    """What each round trip from the swarm's lock (its own first) to the end of the transaction does: each
+    statement's verb and first table (statements sent together joined by " + ")."""
+    locked = next(i for i, sql in enumerate(queries) if "FOR UPDATE" in sql or "FOR NO KEY UPDATE" in sql)
+    done = []
+    for sent in queries[locked:]:
+        if sent.startswith(("SAVEPOINT", "RELEASE")):
+            continue
+        statements = re.split(r"; (?=\(?(?:INSERT|UPDATE|SELECT|DELETE))", sent)
+        done.append(" + ".join(_verb_and_table(sql) for sql in statements))
+    return done
+
+
+def _verb_and_table(sql: str) -> str:
+    table = re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', sql)
+    return f"{sql.lstrip('(').split()[0]} {table.group(1) if table else '?'}"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row lock: it takes one writer at a time")
+def test_a_create_holds_the_swarms_lock_for_what_depends_on_the_block_only():
+    """Every create on the swarm waits while one holds its lock: the idempotency key, the reserved ranges, the
+    new rows' keys and the team's webhook endpoints are read before it; one statement sent with the lock, after
+    it, reads the name and the held blocks, and the rows are written in one round trip (the floor moved past the
+    block and the Idempotency-Key's answer among them). Then the commit."""
+    keyed = create_queries({"Idempotency-Key": "locked-briefly"})
+    assert under_the_lock(keyed) == [
+        "SELECT networks_clustergrant + SELECT networks_subnetallocation",  # the lock, then the name and the blocks
+        "INSERT networks_network + INSERT networks_subnetallocation + UPDATE networks_cluster"
+        " + INSERT networks_operation + INSERT portal_auditentry + INSERT portal_idempotencyrecord",
+    ], keyed

@@ -1,0 +1,73 @@
+"""Writes: rows inserted with the keys reserved for them, and other statements, sent to PostgreSQL in one round
+trip; the rows stored as bulk_create stores them (text with quotes and semicolons, JSON, nulls, `auto_now`
+stamps). On SQLite each is written at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+
+from networks.models import Operation
+from networks.services.operations import operation_new
+from plumbing.writes import Writes
+from tests.factories import make_operation
+
+pytestmark = pytest.mark.django_db
+
+TOGETHER = connection.vendor == "postgresql"
+
+
+def new_operation(team, target: str) -> Operation:
+    params = {"note": 'it\'s "quoted"; INSERT INTO x VALUES (1); -- not a statement', "none": None}
+    operation = operation_new(
+        tenant=team.tenant, cluster=team.cluster, kind=Operation.Kind.NETWORK_CREATE, target=target, params=params
+    )
+    operation.progress = [{"at": "2026-01-01T10:00:00+00:00", "message": "Queued: waiting for a worker."}]
+    return operation
+
+
+def stored(operation: Operation) -> dict:
+    row = model_to_dict(Operation.objects.get(pk=operation.pk))
+    return {name: value for name, value in row.items() if name not in ("id", "celery_task_id")}
+
+
+def test_rows_and_an_update_go_in_one_round_trip_and_are_stored_as_bulk_create_stores_them(team):
+    other = make_operation(team, target="other")
+    with CaptureQueriesContext(connection) as reserving:
+        writes = Writes()
+        writes.reserve(Operation, Operation)
+    assert len(reserving) == (1 if TOGETHER else 0)
+    gathered, alike = [new_operation(team, "a"), new_operation(team, "b")], [new_operation(team, "c")]
+    with CaptureQueriesContext(connection) as queries:
+        writes.insert(gathered)
+        if TOGETHER:
+            assert all(operation.pk for operation in gathered) and not queries  # keys known, nothing sent yet
+        writes.add("UPDATE networks_operation SET target = %s WHERE id = %s", ["renamed", other.pk])
+        writes.send()
+    assert len(queries) == (1 if TOGETHER else 2)
+    Operation.objects.bulk_create(alike)
+    assert stored(gathered[0]) | {"target": "c"} == stored(alike[0]), "as bulk_create stores it"
+    assert gathered[0].created is not None and not gathered[0]._state.adding
+    assert Operation.objects.get(pk=other.pk).target == "renamed"
+    writes.send()  # nothing left: no statement
+    assert len(queries) == (1 if TOGETHER else 2)
+
+
+def test_rows_with_no_key_reserved_get_the_tables_own_and_callbacks_wait_for_the_send(team):
+    writes = Writes()
+    sent = []
+    writes.insert([new_operation(team, "a"), new_operation(team, "b")])
+    writes.then(lambda: sent.append(Operation.objects.filter(target__in=["a", "b"]).count()))
+    assert sent == ([] if TOGETHER else [2])
+    writes.send()
+    assert sent == [2]
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once with its own key")
+def test_keys_reserved_for_some_rows_only_are_refused(team):
+    writes = Writes()
+    writes.reserve(Operation)
+    with pytest.raises(ValueError, match="keys reserved for some of these Operation rows only"):
+        writes.insert([new_operation(team, "a"), new_operation(team, "b")])
