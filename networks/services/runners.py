@@ -17,7 +17,7 @@ from . import queue, reconcile
 from .containers.lifecycle import container_action_failed, container_action_run
 from .containers.run import container_launch_failed, container_launch_run
 from .networks.attach import network_connect_failed, network_connect_run, network_disconnect_run
-from .networks.create import network_create_failed, network_create_run
+from .networks.create_run import network_create_failed, network_create_run
 from .networks.remove import network_remove_failed, network_remove_run
 from .operations import operation_fail
 

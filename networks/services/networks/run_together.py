@@ -27,7 +27,7 @@ from ..builds import creating_note, network_build, network_create_sent, network_
 from ..operations import operations_progress
 from ..state import state_networks_write
 from ..watch import operation_watched
-from .create import WRITING_STATE, network_activate, networks_activate
+from .create_run import WRITING_STATE, network_activate, networks_activate
 
 logger = logging.getLogger(__name__)
 

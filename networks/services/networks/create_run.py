@@ -1,0 +1,107 @@
+"""A network create's run in the worker: Consul's reservation, Docker's network, the state store's record,
+then the network active and its operation succeeded together (a batch's slice: run_together.py); and what
+a create that failed leaves tidied up."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from networks.engine import EngineError
+from networks.models import Network, Operation, SubnetAllocation
+from plumbing.bulk import rows_update
+from plumbing.prepared import PreparedRows
+
+from ..allocations import subnet_release, subnet_release_in_consul
+from ..builds import network_build, network_reserve, network_unmake
+from ..operations import operation_progress, operation_succeed
+from ..operations_together import operations_succeed
+from ..state import state_network_write
+from .rules import set_status
+
+logger = logging.getLogger(__name__)
+
+WRITING_STATE = "Writing the network to the cluster's state store."
+
+
+def network_create_run(*, operation: Operation) -> None:
+    """Make the Docker network; a retried or duplicated run finds the one it made by its labels."""
+    network = operation.network_required()
+    if network.status == Network.Status.ACTIVE and network.docker_id:
+        operation_succeed(operation=operation, message="The network already exists.", result={"id": network.docker_id})
+        return
+    network_reserve(operation=operation, network=network)
+    attrs = network_build(operation=operation, network=network)
+    network.docker_id = attrs["Id"]
+    operation_progress(operation=operation, message=WRITING_STATE)
+    state_network_write(network=network)
+    with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
+        locked = _status_locked(pk=network.pk)
+        if not locked:
+            raise Network.DoesNotExist(f"network {network.pk} does not exist")
+        network.status = locked[0]["status"]
+        network_activate(operation=operation, network=network)
+
+
+# The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py).
+_status_locked = PreparedRows(lambda pk: Network.objects.filter(pk=pk).select_for_update().values("status"), "pk")
+
+
+def network_activate(*, operation: Operation, network: Network) -> None:
+    """In the transaction that locked the network's row and read its status into `network`: the network
+    active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
+    refuses, and the clean-up of the failure removes what was made)."""
+    set_status(network, Network.Status.ACTIVE)
+    operation_succeed(operation=operation, message=_active_message(network), result={"id": network.docker_id})
+
+
+def networks_activate(*, operations: list[Operation]) -> list[Operation]:
+    """network_activate for several creates together, in the transaction that locked their networks' rows and
+    read their statuses into them, each network one that may become active: the operations succeeded in a
+    few statements for all (operations_succeed) and their networks made active in one UPDATE. Returns, left
+    as they were, those whose operation was no longer running (network_activate refuses each alone)."""
+    finished = []
+    for operation in operations:
+        network = operation.network_required()
+        finished.append((operation, _active_message(network), {"id": network.docker_id}))
+    succeeded, refused = operations_succeed(finished=finished)
+    done = {operation.pk for operation in succeeded}
+    networks = [operation.network_required() for operation in operations if operation.pk in done]
+    now = timezone.now()
+    for network in networks:
+        network.status, network.updated = Network.Status.ACTIVE, now
+    rows_update(networks, ["status", "docker_id", "updated"])
+    return refused
+
+
+def _active_message(network: Network) -> str:
+    return f"Network {network.name} is active: {network.docker_id}"
+
+
+def network_create_failed(*, operation: Operation) -> None:
+    """A create that finally failed (or was given up) removes the Docker network it made, then gives its
+    subnet back. When the cluster cannot be asked, the block stays held by the failed network until
+    reconcile has seen the swarm without it (services/reconcile.py), so no one else is given a block the
+    swarm may still hold."""
+    network = operation.network
+    if network is None or network.status not in (Network.Status.CREATING, Network.Status.FAILED):
+        return
+    try:
+        network_unmake(network=network)
+        unmade = True
+    except EngineError as error:
+        logger.warning("could not remove what the failed create of network %s made: %s", network.pk, error)
+        unmade = False
+    with transaction.atomic():
+        network.status = Network.Status.FAILED
+        network.save(update_fields=["status", "updated"])
+        allocation = SubnetAllocation.objects.filter(network=network).first()
+        if allocation is None or not unmade:
+            return
+        subnet_release(allocation=allocation)
+    try:
+        subnet_release_in_consul(cluster=network.cluster, cidr=network.subnet)
+    except EngineError:
+        pass  # reconcile removes a stale key later
