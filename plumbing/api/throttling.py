@@ -110,3 +110,7 @@ class Pagination(PageNumberPagination):
     django_paginator_class = LastPageCounted
     page_size_query_param = "page_size"
     max_page_size = 1000  # every network of a busy tenant in one call, as `docker network ls` answers
+    # DRF's own is "Invalid page.": say which page, why (Django's sentence), and what to ask for instead.
+    invalid_page_message = (
+        "There is no page {page_number} of this list: {message}. Ask for page 1, then follow each answer's `next` link."
+    )

@@ -49,3 +49,14 @@ def test_the_only_page_reads_no_count():
         first = paginator.page(1)
         assert (len(first), paginator.count, first.has_next()) == (total - 2, total, True)
     assert len(queries) == 2  # the rows, then the count
+
+
+@pytest.mark.parametrize(
+    ("page", "why"), [("2", "That page contains no results"), ("x", "That page number is not an integer")]
+)
+def test_a_page_that_is_not_there_says_which_why_and_what_to_ask_for(api_team, page, why):
+    answer = api_team.api("member").get(f"/api/v1/networks/?page={page}")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == (
+        f"There is no page {page} of this list: {why}. Ask for page 1, then follow each answer's `next` link."
+    )
