@@ -193,6 +193,12 @@ class Api:
     def operation(self, operation_id: int) -> Operation:
         return cast(Operation, self.call("operations_retrieve", id=operation_id))
 
+    def operation_ended(self, operation_id: int, *, wait: float) -> tuple[Operation, bool]:
+        """The operation once it has ended, which the portal holds up to `wait` seconds (?wait= without a tag);
+        and whether the portal holds reads at all (its answer has an ETag): else it answered at once."""
+        response = self.send("operations_retrieve", id=operation_id, params={"wait": f"{wait:g}"})
+        return cast(Operation, self.answer(response)), "ETag" in response.headers
+
     def operation_changed(self, operation_id: int, tag: str, *, wait: float) -> tuple[Operation | None, str]:
         """The operation once it is no longer the answer tagged `tag` (an ETag; "" for none), which the portal
         holds up to `wait` seconds, and its new tag; None and the same tag when the wait ran out unchanged."""

@@ -90,12 +90,16 @@ def _followed(api: Api, operation: Operation, timeout: float, show) -> Operation
 
 
 def wait_all(api: Api, operations: list[Operation], *, timeout: float = 600) -> list[Operation]:
-    """Follow many operations to their ends in one request a round (those still unfinished, by their ids);
-    each one as it ended, in order (a failed one carries its `error`)."""
+    """Follow many operations to their ends: a read of the first still unfinished, held by the portal until it
+    has ended, then one request for those still unfinished (by their ids), a round at a time; each one as it
+    ended, in order (a failed one carries its `error`). A portal that holds no reads is asked every
+    POLL_SECONDS."""
     pending = [operation["id"] for operation in operations if operation["status"] not in FINISHED]
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
+    while pending and (left := deadline - time.monotonic()) > 0:
+        first, held = api.operation_ended(pending[0], wait=min(HOLD_SECONDS, left))
+        if not held and first["status"] not in FINISHED:
+            time.sleep(min(POLL_SECONDS, left))
         pending = [operation["id"] for operation in api.operations(pending, unfinished=True)]
     if pending:
         raise ApiError(
