@@ -274,7 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["plumbing.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["plumbing.api.parsers.JsonParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "plumbing.api.throttling.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "plumbing.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["plumbing.api.throttling.TokenRateThrottle"],
     "EXCEPTION_HANDLER": "plumbing.api.errors.exception_handler",

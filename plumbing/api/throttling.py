@@ -1,13 +1,12 @@
-"""Classes named in settings.REST_FRAMEWORK: kept apart from base.py, which imports DRF's views."""
+"""The API's rate limit (settings.REST_FRAMEWORK's throttle class) and the shared cache's counts it and the
+sign-in lockout keep: kept apart from base.py, which imports DRF's views. Its pages: pagination.py."""
 
 import logging
 import math
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.throttling import UserRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -88,29 +87,3 @@ class TokenRateThrottle(UserRateThrottle):
 
     def wait(self):
         return max(math.ceil(self.window_end - self.now), 1)
-
-
-class LastPageCounted(Paginator):
-    """Django's Paginator, without its count query when the first page is the only one (a list that fits one
-    page, such as every network of a team in one call, or the operations a script polls by id): one row
-    past the page is read, and when none is there, the count is the rows on the page, from the same query.
-    Any other page is counted (and a page past the end refused) first, as Django does."""
-
-    def page(self, number):
-        if number not in (1, "1") or self.orphans or "count" in self.__dict__:
-            return super().page(number)
-        rows = list(self.object_list[: self.per_page + 1])
-        if len(rows) > self.per_page:  # more after it: the count says how many pages
-            return Page(rows[: self.per_page], self.validate_number(1), self)
-        self.__dict__["count"] = len(rows)  # Paginator.count is a cached_property
-        return Page(rows, 1, self)
-
-
-class Pagination(PageNumberPagination):
-    django_paginator_class = LastPageCounted
-    page_size_query_param = "page_size"
-    max_page_size = 1000  # every network of a busy tenant in one call, as `docker network ls` answers
-    # DRF's own is "Invalid page.": say which page, why (Django's sentence), and what to ask for instead.
-    invalid_page_message = (
-        "There is no page {page_number} of this list: {message}. Ask for page 1, then follow each answer's `next` link."
-    )

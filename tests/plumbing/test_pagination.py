@@ -6,7 +6,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from plumbing.api.throttling import LastPageCounted
+from plumbing.api.pagination import LastPageCounted
 from portal.models import Tenant
 from portal.services import tenant_create
 

@@ -3,7 +3,7 @@ at the largest page size and with filters (tests/pages.py `populate` makes the r
 than they need.
 
 A list that fits its first page reads no count (the row past the page tells there is none:
-LastPageCounted in plumbing/api/throttling.py), and 5 networks fit a page where 200 do not: each such
+LastPageCounted in plumbing/api/pagination.py), and 5 networks fit a page where 200 do not: each such
 answer is counted here with the count a page with more after it reads, and what must not grow with the
 rows is the rest."""
 
