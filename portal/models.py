@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -210,7 +211,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path, tenant and body.")
     status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField(default=dict)
+    body = models.TextField(help_text="The answer's JSON as it was sent: a replay gives its keys in the same order.")
     location = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -230,6 +231,10 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user or self.token} {self.key}"
+
+    def answer(self) -> dict:
+        """The stored answer's body, its keys in the order they were sent."""
+        return json.loads(self.body)
 
 
 class AuditEntry(models.Model):

@@ -1,4 +1,5 @@
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -223,7 +224,7 @@ def idempotency_save(
         key=key,
         fingerprint=fingerprint.stored,
         status_code=status_code,
-        body=body,
+        body=json.dumps(body),  # as text: a jsonb column would give the keys back in its own order
         location=location,
     )
     try:

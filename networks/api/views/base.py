@@ -122,10 +122,11 @@ class BaseViewSet(TenantViewSet):
         if record is None:
             return self.operation_answer(operation, body=body)  # the answer stored is the answer given
         replayed = {"Idempotent-Replayed": "true"}
-        operation = operation_find(tenant=self.request.tenant, pk=record.body.get("id"))
+        answer = record.answer()
+        operation = operation_find(tenant=self.request.tenant, pk=answer.get("id"))
         if self.wait and operation is not None:
             return self.operation_answer(operation, headers=replayed)
-        return Response(record.body, status=record.status_code, headers={"Location": record.location, **replayed})
+        return Response(answer, status=record.status_code, headers={"Location": record.location, **replayed})
 
     def idempotent_batch(self, create) -> Response:
         """202 with the body `create()` returns (a batch's outcomes, serialized in its transaction), made
@@ -136,7 +137,7 @@ class BaseViewSet(TenantViewSet):
         record, _, body = self.made_once(key, lambda writes: (None, create(), ""))
         if record is None:
             return Response(body, status=status.HTTP_202_ACCEPTED)
-        return Response(record.body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+        return Response(record.answer(), status=record.status_code, headers={"Idempotent-Replayed": "true"})
 
     def idempotency_key(self) -> str:
         key = (self.request.headers.get("Idempotency-Key") or "").strip()

@@ -180,7 +180,7 @@ def test_idempotency_key_makes_the_batch_once_and_replays_its_answer(team):
     first = batch(api, items, headers={"Idempotency-Key": "batch-1"})
     again = batch(api, items, headers={"Idempotency-Key": "batch-1"})
     assert first.status_code == again.status_code == 202
-    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true" and again.content == first.content  # the same bytes
     assert Network.objects.filter(tenant=team.tenant).count() == 1
     assert_error(batch(api, [{"name": "b"}], headers={"Idempotency-Key": "batch-1"}), 422, "idempotency_key_reused")
     # a key of a single create is not a batch's

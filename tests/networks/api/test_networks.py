@@ -76,7 +76,8 @@ def test_idempotency_key_creates_once_and_replays_the_answer(team):
     first = api.post("networks/", {"name": "mynetwork"}, headers={"Idempotency-Key": "create-mynetwork-1"})
     again = api.post("networks/", {"name": "mynetwork"}, headers={"Idempotency-Key": "create-mynetwork-1"})
     assert first.status_code == again.status_code == 202
-    assert again.json() == first.json() and again["Location"] == first["Location"]
+    # the same bytes: the answer is stored as sent (jsonb would hand its keys back in its own order)
+    assert again.content == first.content and again["Location"] == first["Location"]
     assert again["Idempotent-Replayed"] == "true"
     assert Network.objects.filter(name="mynetwork").count() == 1
     assert Operation.objects.filter(kind="network.create", target="mynetwork").count() == 1
