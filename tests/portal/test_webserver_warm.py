@@ -1,6 +1,6 @@
 """What a web process builds before it serves (portal/webserver.py `warm`): every namespace's resolver, so
-that no request's reverse() builds one, and the objects built so far frozen out of the garbage collector's
-full collections."""
+that no request's reverse() builds one, the prepared queries a create reads with, and the objects built so far
+frozen out of the garbage collector's full collections."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 from django.urls.resolvers import get_ns_resolver
 
+from networks.selectors.clusters import _granted
+from plumbing.prepared import _every
 from portal.webserver import warm
 
 
@@ -40,3 +42,11 @@ def test_what_the_process_built_is_left_out_of_full_collections(warmed):
     frozen = gc.get_freeze_count()
     gc.collect()
     assert gc.get_freeze_count() == frozen  # a full collection does not walk them, nor unfreeze them
+
+
+def test_a_creates_prepared_queries_are_compiled_before_it_serves():
+    _granted.shared.clear()  # as a new process has it
+    warm()
+    gc.unfreeze()
+    assert "default" in _granted.shared
+    assert sum("default" in prepared.shared for prepared in _every) > 10
