@@ -11,6 +11,9 @@ ack follows the record on the same connection, so Redis never sees them the othe
 reads the records back (a restore at shutdown, a reject, the visibility sweep) first reads the answers
 still owed.
 
+Each new connection tells Redis who it is with the description made once per process
+(plumbing/redis_driver.py), not read again from redis-py's package metadata (about 0.3 ms of CPU each).
+
 Chosen by `CELERY_BROKER_TRANSPORT` (portal/settings_workers.py) for a redis:// broker.
 """
 
@@ -24,6 +27,7 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.json import dumps
 
+from .redis_driver import driver_info
 from .unanswered import Unanswered
 
 
@@ -74,6 +78,11 @@ class Channel(kombu_redis.Channel):
     QoS = QoS
     _reused_client = None
     _unanswered_writes = None
+
+    def _connparams(self, asynchronous=False):
+        params = super()._connparams(asynchronous)
+        params.setdefault("driver_info", driver_info())
+        return params
 
     @contextmanager
     def conn_or_acquire(self, client=None):

@@ -45,13 +45,47 @@ def warm() -> None:
 
     Django fills its URL resolvers' tables on the first `reverse()` (every answer's `url`), and each thread
     that reverses before the first has finished fills them again: a gunicorn process's first burst of
-    creates spent about a sixth of its CPU there (bench/e2e.py, issue 28). Celery imports the broker's
-    transport and builds its producer pool on the first send. Nothing here connects to anything."""
+    creates spent about a sixth of its CPU there (bench/e2e.py, issue 28). A namespaced name ("api:...")
+    is reversed by a resolver of its namespace, made and filled on its first use (about 4 ms of CPU), so
+    each namespace's is filled here too. Celery imports the broker's transport and builds its producer pool
+    on the first send, and the parts of a task's message that every send shares (its sender, the event
+    dispatcher it is handed, the routes) on the first send too, which was a create's. The services'
+    prepared queries (plumbing/prepared.py) are compiled here too, not in the process's first requests
+    (a create's eight cost it about 6 ms of CPU). Nothing here connects to anything.
+
+    Last, what the process holds by now (Django, the apps, the tables just built: some 150,000 objects)
+    is moved out of the garbage collector's sight (`gc.freeze`, after a collection of what the start left
+    over). Python's full collection walks every object it tracks; each process ran its first ones in its
+    first requests, about 55 ms of CPU each (a burst of 50 creates at once on 5 processes paid 5 of them,
+    about 5 ms a create), and again whenever the objects made since had grown by a quarter. What is
+    frozen is never freed: it lives as long as the process anyway."""
+    import gc
+
     from celery import current_app
     from django.urls import get_resolver
 
-    get_resolver().reverse_dict  # noqa: B018 (fills every resolver's tables for the default language)
-    current_app.producer_pool  # noqa: B018 (imports the transport; its connections open on first use)
+    from plumbing.prepared import compile_every
+
+    _fill_resolvers(get_resolver())  # imports the URLs, the views and the services they call
+    compile_every()  # their prepared queries, but those that lock
+    app = current_app._get_current_object()
+    app.producer_pool  # noqa: B018 (imports the transport; its connections open on first use)
+    app.amqp.send_task_message  # noqa: B018 (the sender, its event dispatcher, the router, the queues)
+    app.amqp.router  # noqa: B018
+    gc.collect()
+    gc.freeze()
+
+
+def _fill_resolvers(resolver, prefix: str = "", converters: dict | None = None) -> None:
+    """Fill `resolver`'s tables for the default language, and those of the resolver `reverse()` makes for each
+    namespace under it (`get_ns_resolver`, kept per process), as a reverse of a name in it would."""
+    from django.urls.resolvers import get_ns_resolver
+
+    resolver.reverse_dict  # noqa: B018 (fills reverse_dict, namespace_dict and app_dict)
+    for extra, child in resolver.namespace_dict.values():
+        pattern, found = prefix + extra, {**(converters or {}), **child.pattern.converters}
+        get_ns_resolver(pattern, child, tuple(found.items())).reverse_dict  # noqa: B018
+        _fill_resolvers(child, pattern, found)
 
 
 def on_starting(server) -> None:

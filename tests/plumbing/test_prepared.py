@@ -4,8 +4,9 @@ import threading
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F, signals
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from networks.api.views.networks import _network_row, _network_row_query
@@ -14,7 +15,7 @@ from networks.selectors.clusters import cluster_granted_find
 from networks.services.allocations import _held_last, _reserved_rows
 from networks.services.grants import grant_get
 from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
-from plumbing.prepared import PreparedObjects, PreparedRows, PreparedSave, PreparedUpdate
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedSave, PreparedUpdate, compile_every
 from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate
@@ -252,3 +253,18 @@ def test_where_a_datetime_is_written_as_text_the_query_is_the_orms_own(monkeypat
     ignored = PreparedUpdate(lambda pk, now: (Operation.objects.filter(pk=pk), {"sent": None}), "pk", moments=("now",))
     with pytest.raises(ImproperlyConfigured):  # a moment that reaches the query in no form is still refused
         ignored(pk=operation.pk, now=moment)
+
+
+def test_every_prepared_query_but_the_locking_ones_is_compiled_at_once_without_a_query():
+    plain = PreparedRows(lambda pk: Cluster.objects.filter(pk=pk).values("name"), "pk")
+    locking = PreparedRows(lambda pk: Cluster.objects.filter(pk=pk).select_for_update().values("name"), "pk")
+    with CaptureQueriesContext(connection) as sent:
+        compile_every()
+    assert len(sent) == 0
+    assert "default" in plain.shared  # compiled for the default database, before any call
+    assert "default" not in locking.shared  # compiled on its first call, inside its transaction
+    cluster = make_team("Compiled early").cluster
+    assert plain(pk=cluster.pk) == [{"name": cluster.name}]
+    with transaction.atomic():
+        assert locking(pk=cluster.pk) == [{"name": cluster.name}]
+    assert "default" in locking.shared
