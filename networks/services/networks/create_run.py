@@ -45,8 +45,12 @@ def network_create_run(*, operation: Operation) -> None:
         network_activate(operation=operation, network=network)
 
 
-# The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py).
-_status_locked = PreparedRows(lambda pk: Network.objects.filter(pk=pk).select_for_update().values("status"), "pk")
+# The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py). Unordered:
+# the model's ordering (by its cluster's name) would join the cluster's row and lock it too, and that row is the
+# swarm's lock (services/allocations.py): every create's end would wait for the web's allocations, and they for it.
+_status_locked = PreparedRows(
+    lambda pk: Network.objects.filter(pk=pk).order_by().select_for_update().values("status"), "pk"
+)
 
 
 def network_activate(*, operation: Operation, network: Network) -> None:

@@ -5,11 +5,13 @@ import json
 import re
 
 import pytest
+from django.db import connection
 
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
-from networks.models import Network, Operation, SubnetAllocation
+from networks.models import Cluster, Network, Operation, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
+from networks.services import queue
 from networks.services.containers.run import container_run
 from networks.services.networks.attach import network_connect, network_disconnect
 from networks.services.networks.create import network_create
@@ -18,7 +20,7 @@ from networks.services.networks.remove import network_remove
 from networks.tasks import run_operation_task
 from plumbing.errors import ServiceError
 from portal.actors import Actor
-from tests.support import consul_state, first_team, wait_for_operation, wait_until
+from tests.support import consul_state, first_team, row_locked_elsewhere, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 
@@ -272,3 +274,21 @@ class worker_paused:
 
     def __exit__(self, *exc):
         self.worker.start()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_a_create_runs_to_its_end_while_the_web_holds_the_swarms_lock(tenant_cluster, monkeypatch):
+    """The run's steps lock the operation's and the network's rows, never the cluster's: that row is the
+    swarm's lock, which every create in the web holds while it allocates, so a worker's run and the web's
+    creates never wait for each other (the network's ordering by its cluster's name took it with them).
+    Run here as a worker runs it, the message kept from any worker."""
+    cluster = tenant_cluster
+    monkeypatch.setattr(queue, "send", lambda *args, **kwargs: None)
+    operation = network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="aside")
+
+    with row_locked_elsewhere(Cluster, cluster.pk):
+        run_operation_task.apply((operation.pk,), task_id=Operation.objects.get(pk=operation.pk).celery_task_id)
+
+    operation.refresh_from_db()
+    assert operation.status == Operation.Status.SUCCEEDED, operation.progress
+    assert Network.objects.get(pk=operation.network_id).status == Network.Status.ACTIVE
