@@ -56,9 +56,12 @@ _status_locked = PreparedRows(
 def network_activate(*, operation: Operation, network: Network) -> None:
     """In the transaction that locked the network's row and read its status into `network`: the network
     active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
-    refuses, and the clean-up of the failure removes what was made)."""
+    refuses, and the clean-up of the failure removes what was made). A refusal ends that transaction (or
+    the caller's savepoint in it), so the operation's end takes no savepoint of its own."""
     set_status(network, Network.Status.ACTIVE)
-    operation_succeed(operation=operation, message=_active_message(network), result={"id": network.docker_id})
+    operation_succeed(
+        operation=operation, message=_active_message(network), result={"id": network.docker_id}, savepoint=False
+    )
 
 
 def networks_activate(*, operations: list[Operation]) -> list[Operation]:

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from networks.models import Cluster, Network, Operation
 from networks.services import notices
 from networks.services.networks.batch import BatchItem, networks_create_batch
+from networks.services.networks.create_run import network_activate
 from networks.services.networks.run_together import networks_activate_together
 from networks.services.operation_notes import operations_progress
 from networks.services.operations import OperationNotStartable, operation_fail, operations_start
@@ -169,3 +170,19 @@ def test_a_slice_is_made_active_while_the_web_holds_the_swarms_lock(team):
         assert activate(operations) == []
 
     assert {Network.objects.get(pk=op.network_id).status for op in operations} == {Network.Status.ACTIVE}
+
+
+def test_a_single_creates_end_takes_no_savepoint_of_its_own(team):
+    """create_run.network_activate, in the transaction that locked the network's row: the network made
+    active and its operation succeeded with its change, in that transaction's statements alone; a refusal
+    still leaves nothing of it behind (test_an_operation_no_longer_running_leaves_its_network_creating)."""
+    [operation] = started_slice(team, 1)
+    network = operation.network_required()
+
+    with CaptureQueriesContext(connection) as queries:
+        network_activate(operation=operation, network=network)
+
+    assert [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]] == []
+    assert Operation.objects.get(pk=operation.pk).status == Operation.Status.SUCCEEDED
+    assert Network.objects.get(pk=network.pk).status == Network.Status.ACTIVE
+    assert len(succeeded_changes([operation])) == 1
