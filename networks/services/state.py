@@ -6,7 +6,6 @@ Keys: <prefix>/networks/<network id>, <prefix>/endpoints/<network id>/<container
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 
 from networks.engine import consul as consul_engine
@@ -69,22 +68,6 @@ def _put(network: Network, key: str, document: dict) -> None:
 
 def state_network_write(*, network: Network) -> None:
     _put(network, network_key(network), network_document(network))
-
-
-# Consul's writes made beside a run (state_network_write_beside), made on first use (after the worker's fork).
-_beside: concurrent.futures.ThreadPoolExecutor | None = None
-
-
-def state_network_write_beside(*, network: Network) -> concurrent.futures.Future:
-    """state_network_write while the caller goes on (a create's end: its SQL meanwhile): the document made
-    here, in the caller's thread, and only its Consul write in a thread of the process's own, which touches
-    no database. The future's `result()` waits for the write and raises its error."""
-    global _beside
-    if _beside is None:
-        _beside = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="consul-write")
-    endpoint, key = network.cluster.consul, network_key(network)
-    value = json.dumps(network_document(network), sort_keys=True)
-    return _beside.submit(consul_engine.kv_put, endpoint, key, value)
 
 
 def state_networks_write(*, cluster: Cluster, networks: list[Network]) -> None:

@@ -1,10 +1,9 @@
-"""A network create's run in the worker: Consul's reservation, Docker's network, then the state store's record
-written while the network is made active and its operation succeeded in one transaction, committed once Consul
-has it (a batch's slice: run_together.py); and what a create that failed leaves tidied up."""
+"""A network create's run in the worker: Consul's reservation, Docker's network, the state store's record,
+then the network active and its operation succeeded together (a batch's slice: run_together.py); and what
+a create that failed leaves tidied up."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 
 from django.db import transaction
@@ -19,7 +18,7 @@ from ..allocations import subnet_release, subnet_release_in_consul
 from ..builds import network_build, network_reserve, network_unmake
 from ..operations import operation_progress, operation_succeed
 from ..operations_together import operations_succeed
-from ..state import state_network_write_beside
+from ..state import state_network_write
 from .rules import set_status
 
 logger = logging.getLogger(__name__)
@@ -37,17 +36,13 @@ def network_create_run(*, operation: Operation) -> None:
     attrs = network_build(operation=operation, network=network)
     network.docker_id = attrs["Id"]
     operation_progress(operation=operation, message=WRITING_STATE)
-    written = state_network_write_beside(network=network)  # Consul's round trip beside the end's SQL
-    try:
-        with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
-            locked = _status_locked(pk=network.pk)
-            if not locked:
-                raise Network.DoesNotExist(f"network {network.pk} does not exist")
-            network.status = locked[0]["status"]
-            network_activate(operation=operation, network=network)
-            written.result()  # Consul has the document before the commit; its error rolls the end back
-    finally:
-        concurrent.futures.wait([written])  # never left writing behind a refusal or a failure
+    state_network_write(network=network)
+    with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
+        locked = _status_locked(pk=network.pk)
+        if not locked:
+            raise Network.DoesNotExist(f"network {network.pk} does not exist")
+        network.status = locked[0]["status"]
+        network_activate(operation=operation, network=network)
 
 
 # The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py). Unordered:

@@ -297,9 +297,9 @@ def test_a_create_runs_to_its_end_while_the_web_holds_the_swarms_lock(tenant_clu
 
 
 def test_a_create_whose_document_consul_refuses_is_not_made_active(tenant_cluster, monkeypatch):
-    """The network's document is written to Consul beside the end's transaction, which commits only once
-    Consul has it: a refused write rolls the end back (the network not active, its operation not succeeded,
-    no document). Run here as a worker runs it, the message kept from any worker."""
+    """The network is made active and its operation succeeded only once Consul has its document: a refused
+    write leaves the network not active, its operation not succeeded and saying it waits on the state store,
+    and no document. Run here as a worker runs it, the message kept from any worker."""
     cluster = tenant_cluster
     monkeypatch.setattr(queue, "send", lambda *args, **kwargs: None)
     put = consul_engine.kv_put
