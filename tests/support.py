@@ -1,7 +1,8 @@
 """Helpers shared by the test modules that are not factories (tests/factories.py): waiting for the worker,
 the test database's URL, what Consul holds, bundle zips (honest and forged), certificates from openssl,
-query counts."""
+query counts, a row locked by another connection."""
 
+import contextlib
 import io
 import struct
 import subprocess
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
+from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 
 from networks.bundles import Bundle
@@ -241,3 +243,25 @@ def query_counts(requests: dict) -> dict:
             response = make()
         counts[name] = (response.status_code, len(queries))
     return counts
+
+
+@contextlib.contextmanager
+def row_locked_elsewhere(model: type[Model], pk: int, *, wait: str = "2s"):
+    """`model`'s row `pk` locked (FOR UPDATE) by another connection until the block ends, and this
+    connection's lock waits cut to `wait` meanwhile: what waits for that row fails with PostgreSQL's
+    "canceling statement due to lock timeout" instead of hanging. PostgreSQL only."""
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    parts = {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "password": settings_dict["PASSWORD"]}
+    parts |= {"host": settings_dict["HOST"], "port": str(settings_dict["PORT"] or "")}
+    with psycopg.connect(**{name: value for name, value in parts.items() if value}) as other:
+        other.execute(f'SELECT 1 FROM "{model._meta.db_table}" WHERE id = %s FOR UPDATE', [pk])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{wait}'")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+            other.rollback()

@@ -1,10 +1,12 @@
-"""Adapter over the docker SDK: one `DockerClient` per node endpoint (over mutual TLS), errors translated."""
+"""Adapter over the docker SDK: one `DockerClient` per node endpoint (over mutual TLS), errors translated. A
+network's create and inspect, made for every network create, go plainly (docker_plain.py)."""
 
 from __future__ import annotations
 
 import functools
 import os
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +14,7 @@ import docker
 import docker.errors
 import docker.tls
 
+from . import docker_plain
 from .call_times import timed_send
 from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
 from .errors import EngineError
@@ -93,19 +96,51 @@ def overlay_network_create(
         options["encrypted"] = ""
     if mtu is not None:
         options[MTU_OPTION] = str(mtu)
+    endpoint = docker_endpoint_of(manager_endpoint)
     with translated():
-        # The low-level call: the SDK's networks.create would inspect it once more than network_allocated does.
-        created = client(manager_endpoint).api.create_network(
-            name,
-            driver="overlay",
-            attachable=attachable,
-            internal=internal,
-            ipam=ipam_config,
-            labels=labels,
-            options=options or None,
-            check_duplicate=True,
-        )
+        api = client(endpoint).api
+        target = docker_plain.target_of(endpoint)
+        if target is None:
+            # The low-level call: the SDK's networks.create would inspect it once more than network_allocated does.
+            created = api.create_network(
+                name,
+                driver="overlay",
+                attachable=attachable,
+                internal=internal,
+                ipam=ipam_config,
+                labels=labels,
+                options=options or None,
+                check_duplicate=True,
+            )
+        else:
+            body = network_create_body(
+                name, ipam=ipam_config, labels=labels, options=options, internal=internal, attachable=attachable
+            )
+            created = docker_plain.call(
+                target, "POST", f"/v{api.api_version}/networks/create", body=body, **_plainly(endpoint, api)
+            )
     return created["Id"]
+
+
+def network_create_body(
+    name: str, *, ipam: dict, labels: dict[str, str], options: dict[str, str], internal: bool, attachable: bool
+) -> dict:
+    """The JSON body the SDK's `create_network` sends for an overlay network with these settings (its keys in
+    its order, those it leaves out left out: tests/networks/engine/test_docker_plain.py compares them)."""
+    body: dict = {"Name": name, "Driver": "overlay"}
+    if options:
+        body["Options"] = options
+    body.update(IPAM=ipam, CheckDuplicate=True, Labels=labels)
+    if internal:
+        body["Internal"] = True
+    body["Attachable"] = attachable
+    return body
+
+
+def _plainly(endpoint: DockerEndpoint, api: docker.APIClient) -> dict:
+    """docker_plain.call's settings for the endpoint: its client's timeout, the bundle's certificate and key."""
+    pem = pem_files(endpoint.tls)[1:] if endpoint.tls is not None else None
+    return {"timeout": api.timeout, "pem": pem}
 
 
 ALLOCATION_WAIT = 5.0  # seconds a new swarm network may stay unallocated before it is taken as broken
@@ -124,9 +159,16 @@ def network_allocated(
     cluster). One that overlaps another network stays so.
     """
     deadline, pause = time.monotonic() + wait, ALLOCATION_FIRST_PAUSE
+    endpoint = docker_endpoint_of(manager_endpoint)
     with translated():
+        api = client(endpoint).api
+        target = docker_plain.target_of(endpoint)
         while True:
-            attrs = client(manager_endpoint).api.inspect_network(network_id)
+            if target is None:
+                attrs = api.inspect_network(network_id)
+            else:
+                path = f"/v{api.api_version}/networks/{urllib.parse.quote(network_id, safe='/:')}"
+                attrs = docker_plain.call(target, "GET", path, **_plainly(endpoint, api))
             if not network_is_broken(attrs) or time.monotonic() >= deadline:
                 return attrs
             time.sleep(pause)

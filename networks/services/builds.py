@@ -227,7 +227,7 @@ def _step_past(
 
 
 # The network's block, read by a query compiled once per worker thread (plumbing/prepared.py).
-_allocation_of = PreparedObjects(lambda network: SubnetAllocation.objects.filter(network=network), "network")
+_allocation_of = PreparedObjects(lambda network: SubnetAllocation.objects.filter(network=network).order_by(), "network")
 
 
 def network_reserve(*, operation: Operation, network: Network) -> None:

@@ -45,16 +45,23 @@ def network_create_run(*, operation: Operation) -> None:
         network_activate(operation=operation, network=network)
 
 
-# The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py).
-_status_locked = PreparedRows(lambda pk: Network.objects.filter(pk=pk).select_for_update().values("status"), "pk")
+# The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py). Unordered:
+# the model's ordering (by its cluster's name) would join the cluster's row and lock it too, and that row is the
+# swarm's lock (services/allocations.py): every create's end would wait for the web's allocations, and they for it.
+_status_locked = PreparedRows(
+    lambda pk: Network.objects.filter(pk=pk).order_by().select_for_update().values("status"), "pk"
+)
 
 
 def network_activate(*, operation: Operation, network: Network) -> None:
     """In the transaction that locked the network's row and read its status into `network`: the network
     active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
-    refuses, and the clean-up of the failure removes what was made)."""
+    refuses, and the clean-up of the failure removes what was made). A refusal ends that transaction (or
+    the caller's savepoint in it), so the operation's end takes no savepoint of its own."""
     set_status(network, Network.Status.ACTIVE)
-    operation_succeed(operation=operation, message=_active_message(network), result={"id": network.docker_id})
+    operation_succeed(
+        operation=operation, message=_active_message(network), result={"id": network.docker_id}, savepoint=False
+    )
 
 
 def networks_activate(*, operations: list[Operation]) -> list[Operation]:

@@ -152,9 +152,10 @@ def networks_activate_together(*, operations: list[Operation], failed: Failed) -
     step alone, which refuses it with its reason, and goes to `failed`."""
     refused = []
     with transaction.atomic():
-        statuses = dict(
+        statuses = dict(  # by id, not by cluster's name: that would lock the cluster's row (create_run.py)
             Network.objects.select_for_update()
             .filter(pk__in=[operation.network_required().pk for operation in operations])
+            .order_by("pk")
             .values_list("pk", "status")
         )
         ready: list[Operation] = []

@@ -12,15 +12,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from networks.models import Network, Operation
+from networks.models import Cluster, Network, Operation
 from networks.services import notices
 from networks.services.networks.batch import BatchItem, networks_create_batch
+from networks.services.networks.create_run import network_activate
 from networks.services.networks.run_together import networks_activate_together
 from networks.services.operation_notes import operations_progress
 from networks.services.operations import OperationNotStartable, operation_fail, operations_start
 from plumbing.errors import ServiceError
 from portal.actors import Actor
 from portal.models import AuditEntry
+from tests.support import row_locked_elsewhere
 from webhooks.models import WebhookDelivery
 from webhooks.services.endpoints import endpoint_create
 
@@ -154,3 +156,33 @@ def test_each_step_of_a_slice_sends_its_words_to_redis_at_once(team, monkeypatch
         for name in (notices.channel("operation", op.pk), notices.channel("network", op.network_id))
     )
     assert sent == [words, words, words]
+
+
+@pytest.mark.django_db(transaction=True)  # the swarm's lock taken by another connection, as the web takes it
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_a_slice_is_made_active_while_the_web_holds_the_swarms_lock(team):
+    """The last step locks its networks' rows, not their cluster's: that row is the swarm's lock, which every
+    create in the web holds while it allocates, so the workers' ends and the web's creates never wait for
+    each other (the networks' ordering by their cluster's name took it with them)."""
+    operations = started_slice(team, 2)
+
+    with row_locked_elsewhere(Cluster, team.cluster.pk):
+        assert activate(operations) == []
+
+    assert {Network.objects.get(pk=op.network_id).status for op in operations} == {Network.Status.ACTIVE}
+
+
+def test_a_single_creates_end_takes_no_savepoint_of_its_own(team):
+    """create_run.network_activate, in the transaction that locked the network's row: the network made
+    active and its operation succeeded with its change, in that transaction's statements alone; a refusal
+    still leaves nothing of it behind (test_an_operation_no_longer_running_leaves_its_network_creating)."""
+    [operation] = started_slice(team, 1)
+    network = operation.network_required()
+
+    with CaptureQueriesContext(connection) as queries:
+        network_activate(operation=operation, network=network)
+
+    assert [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]] == []
+    assert Operation.objects.get(pk=operation.pk).status == Operation.Status.SUCCEEDED
+    assert Network.objects.get(pk=network.pk).status == Network.Status.ACTIVE
+    assert len(succeeded_changes([operation])) == 1

@@ -5,20 +5,24 @@ import json
 import re
 
 import pytest
+from django.db import connection
 
+from networks.engine import StateStoreUnavailable
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
-from networks.models import Network, Operation, SubnetAllocation
+from networks.models import Cluster, Network, Operation, SubnetAllocation
 from networks.selectors.allocations import cluster_capacity
+from networks.services import queue
 from networks.services.containers.run import container_run
 from networks.services.networks.attach import network_connect, network_disconnect
 from networks.services.networks.create import network_create
 from networks.services.networks.inspect import network_inspect
 from networks.services.networks.remove import network_remove
-from networks.tasks import run_operation_task
+from networks.services.state import network_key
+from networks.tasks import OperationTask, run_operation_task
 from plumbing.errors import ServiceError
 from portal.actors import Actor
-from tests.support import consul_state, first_team, wait_for_operation, wait_until
+from tests.support import consul_state, first_team, row_locked_elsewhere, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.worker]
 
@@ -272,3 +276,47 @@ class worker_paused:
 
     def __exit__(self, *exc):
         self.worker.start()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_a_create_runs_to_its_end_while_the_web_holds_the_swarms_lock(tenant_cluster, monkeypatch):
+    """The run's steps lock the operation's and the network's rows, never the cluster's: that row is the
+    swarm's lock, which every create in the web holds while it allocates, so a worker's run and the web's
+    creates never wait for each other (the network's ordering by its cluster's name took it with them).
+    Run here as a worker runs it, the message kept from any worker."""
+    cluster = tenant_cluster
+    monkeypatch.setattr(queue, "send", lambda *args, **kwargs: None)
+    operation = network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="aside")
+
+    with row_locked_elsewhere(Cluster, cluster.pk):
+        run_operation_task.apply((operation.pk,), task_id=Operation.objects.get(pk=operation.pk).celery_task_id)
+
+    operation.refresh_from_db()
+    assert operation.status == Operation.Status.SUCCEEDED, operation.progress
+    assert Network.objects.get(pk=operation.network_id).status == Network.Status.ACTIVE
+
+
+def test_a_create_whose_document_consul_refuses_is_not_made_active(tenant_cluster, monkeypatch):
+    """The network is made active and its operation succeeded only once Consul has its document: a refused
+    write leaves the network not active, its operation not succeeded and saying it waits on the state store,
+    and no document. Run here as a worker runs it, the message kept from any worker."""
+    cluster = tenant_cluster
+    monkeypatch.setattr(queue, "send", lambda *args, **kwargs: None)
+    put = consul_engine.kv_put
+
+    def refusing_documents(endpoint, key, value, **kwargs):
+        if "/networks/" in key:
+            raise StateStoreUnavailable(raw="the agent refused the write (test)")
+        return put(endpoint, key, value, **kwargs)
+
+    monkeypatch.setattr(consul_engine, "kv_put", refusing_documents)
+    operation = network_create(actor=Actor.system("tests"), tenant=first_team(cluster), cluster=cluster, name="nodoc")
+    task_id = Operation.objects.get(pk=operation.pk).celery_task_id
+
+    run_operation_task.apply((operation.pk,), task_id=task_id, retries=OperationTask.max_retries)
+
+    operation.refresh_from_db()
+    network = Network.objects.get(pk=operation.network_id)
+    assert operation.status != Operation.Status.SUCCEEDED and network.status != Network.Status.ACTIVE
+    assert any("state store" in note["message"] for note in operation.progress), operation.progress
+    assert consul_engine.kv_get(cluster.consul, network_key(network)) is None
