@@ -4,10 +4,13 @@ stamps). On SQLite each is written at once."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
+from psycopg import _queries as psycopg_queries
 
 from networks.models import Operation
 from networks.services.operations import operation_new
@@ -71,3 +74,21 @@ def test_keys_reserved_for_some_rows_only_are_refused(team):
     writes.reserve(Operation)
     with pytest.raises(ValueError, match="keys reserved for some of these Operation rows only"):
         writes.insert([new_operation(team, "a"), new_operation(team, "b")])
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once")
+def test_a_batch_past_psycopgs_cache_is_bound_statement_by_statement(team):
+    """psycopg keeps the parsing of a statement's placeholders only for one under 4 KB and 50 parameters: the
+    batch is bound statement by statement, so a create's is not parsed again on every send."""
+    writes = Writes()
+    writes.reserve(*[Operation] * 4)
+    rows = [new_operation(team, f"row-{number}") for number in range(4)]
+    for row in rows:
+        writes.insert([row])  # a statement each: each cached, all of them past the limits together
+    assert len(rows) * len(Operation._meta.concrete_fields) > psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
+    with mock.patch.object(
+        psycopg_queries, "_query2pg_client_nocache", wraps=psycopg_queries._query2pg_client_nocache
+    ) as parsed:
+        writes.send()
+    assert not parsed.called, "parsed again, uncached"
+    assert [Operation.objects.get(pk=row.pk).params for row in rows] == [row.params for row in rows]
