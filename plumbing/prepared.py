@@ -203,6 +203,11 @@ class Read:
     values: dict[str, Any]
     rows: list | None = None
 
+    def fill(self, prepared: tuple, rows: list) -> None:
+        """Its `rows`, decoded from what its statement (`prepared`: `self.prepared.prepared(...)`) answered."""
+        _, _, compiler, decoder = prepared
+        self.rows = self.prepared.decode(decoder, compiler.results_iter(results=[rows]))
+
 
 def reads_together(*reads: Read, using: str = "default") -> None:
     """Send `reads` in one round trip (psycopg's client-side binding, Django's default, takes several statements
@@ -218,11 +223,10 @@ def reads_together(*reads: Read, using: str = "default") -> None:
         cursor.execute(
             "; ".join(sql for sql, _, _, _ in prepared), [value for _, sent, _, _ in prepared for value in sent]
         )
-        for i, (read, (_, _, compiler, decoder)) in enumerate(zip(reads, prepared, strict=True)):
+        for i, (read, statement) in enumerate(zip(reads, prepared, strict=True)):
             if i:
                 cursor.cursor.nextset()
-            rows = cursor.fetchall()
-            read.rows = read.prepared.decode(decoder, compiler.results_iter(results=[rows]))
+            read.fill(statement, cursor.fetchall())
 
 
 class PreparedObjects(PreparedRows):

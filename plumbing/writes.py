@@ -5,7 +5,8 @@ process's interpreter when the answer comes: about 0.4 ms each for a create one 
 with 50 at once. Where every writer waits for one lock (a swarm's allocations), those waits add up for all.
 
 `Writes().reserve(*models)` takes a new primary key for one row of each model, in one statement (a sequence
-answers at once, whoever holds what lock: take them before the lock). `insert(rows)` gives each row
+answers at once, whoever holds what lock: take them before the lock); `read=` a prepared read (plumbing/prepared.py)
+sent before it in the same round trip. `insert(rows)` gives each row
 without one the key reserved for its model and compiles its INSERT as `bulk_create` would (Django's compiler:
 `auto_now` stamped, values prepared, no signals) without RETURNING; `add(sql, params)` adds any other
 statement; `then(callback)` waits for them to be sent (an outbox that reads the rows); `send()` sends them all
@@ -25,6 +26,8 @@ from django.db import connections, transaction
 from django.db.models import Model
 from django.db.models.sql import InsertQuery
 
+from plumbing.prepared import Read
+
 
 class Writes:
     def __init__(self, using: str = "default"):
@@ -34,8 +37,12 @@ class Writes:
         self.statements: list[tuple[str, Sequence]] = []
         self.after: list[Callable[[], None]] = []
 
-    def reserve(self, *models: type[Model]) -> None:
-        """Take a new primary key for one row of each of `models`, in one statement."""
+    def reserve(self, *models: type[Model], read: Read | None = None) -> None:
+        """Take a new primary key for one row of each of `models`, in one statement; `read` (its rows filled in)
+        sent first, in the same round trip (apart where the keys are not taken first, or it is not compiled)."""
+        statement = read.prepared.prepared(self.using, read.values) if read and self.together and models else None
+        if read is not None and statement is None:
+            read.rows = read.prepared(self.using, **read.values)
         if not (self.together and models):
             return
         connection = connections[self.using]
@@ -43,7 +50,12 @@ class Writes:
         keys = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models))
         params = [value for model in models for value in (quote(model._meta.db_table), model._meta.pk.column)]
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {keys}", params)
+            if read is not None and statement is not None:
+                cursor.execute(f"{statement[0]}; SELECT {keys}", [*statement[1], *params])
+                read.fill(statement, cursor.fetchall())
+                cursor.cursor.nextset()
+            else:
+                cursor.execute(f"SELECT {keys}", params)
             row = cursor.fetchone()
         for model, key in zip(models, row, strict=True):
             self.keys.setdefault(model, []).append(key)

@@ -12,7 +12,8 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from psycopg import _queries as psycopg_queries
 
-from networks.models import Operation
+from networks.models import Operation, ReservedRange
+from networks.services.allocations import subnets_reserved, subnets_reserved_of, subnets_reserved_read
 from networks.services.operations import operation_new
 from plumbing.writes import Writes
 from tests.factories import make_operation
@@ -92,3 +93,17 @@ def test_a_batch_past_psycopgs_cache_is_bound_statement_by_statement(team):
         writes.send()
     assert not parsed.called, "parsed again, uncached"
     assert [Operation.objects.get(pk=row.pk).params for row in rows] == [row.params for row in rows]
+
+
+def test_a_read_sent_with_the_keys_is_filled_as_it_alone_would_be(team):
+    """`reserve(read=)`: the read first, then the keys, in one round trip (PostgreSQL); its rows as the read
+    sent alone finds them. Elsewhere the read is sent alone and no key is taken."""
+    ReservedRange.objects.create(cluster=team.cluster, cidr="10.9.0.0/16", description="lab")
+    alone = subnets_reserved(cluster_id=team.cluster.pk)
+    writes = Writes()
+    read = subnets_reserved_read(cluster_id=team.cluster.pk)
+    with CaptureQueriesContext(connection) as queries:
+        writes.reserve(Operation, read=read)
+    assert subnets_reserved_of(read) == alone and "lab" in [r.description for r in alone]
+    assert len(queries) == 1
+    assert ("nextval(" in queries[0]["sql"]) is TOGETHER and bool(writes.keys) is TOGETHER

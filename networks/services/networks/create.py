@@ -28,7 +28,8 @@ from ..allocations import (
     subnet_hold_pending,
     subnets_batch_begin,
     subnets_hold,
-    subnets_reserved,
+    subnets_reserved_of,
+    subnets_reserved_read,
 )
 from ..grants import grant_check_room
 from ..operations import operation_new, operations_create
@@ -114,10 +115,12 @@ def network_create(
         mtu=mtu,
         attachable=attachable,
     )
-    reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
     own = writes is None  # `writes`: the caller sends the rows, with its own (an API create's stored answer)
     writes = Writes() if writes is None else writes
-    writes.reserve(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before the lock too
+    # The reserved ranges (staff change them without the lock) and the rows' keys: read before the lock, together.
+    reserved_read = subnets_reserved_read(cluster_id=cluster.pk)
+    writes.reserve(Network, SubnetAllocation, Operation, AuditEntry, read=reserved_read)
+    reserved = subnets_reserved_of(reserved_read)
     together = connection.features.supports_slicing_ordering_in_compound and type(asked.name) is str  # not SQLite
     start = int(cluster.pool.network_address)
     read = Read(_held_and_name, {"cluster": cluster.pk, "start": start, "name": asked.name}) if together else None
