@@ -107,3 +107,22 @@ def test_a_read_sent_with_the_keys_is_filled_as_it_alone_would_be(team):
     assert subnets_reserved_of(read) == alone and "lab" in [r.description for r in alone]
     assert len(queries) == 1
     assert ("nextval(" in queries[0]["sql"]) is TOGETHER and bool(writes.keys) is TOGETHER
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once, by bulk_create")
+def test_a_rows_insert_is_compiled_once_per_model_and_stored_as_bulk_create_stores_it(team):
+    """One row of plain values: the SQL Django compiled for the model's first such row, the values prepared as its
+    compiler prepares them (auto_now stamped, JSON dumped); stored as bulk_create stores it."""
+    writes = Writes()
+    writes.reserve(Operation, Operation)
+    first, second = new_operation(team, "one"), new_operation(team, "two")
+    writes.insert([first])
+    compiler = connection.ops.compiler("SQLInsertCompiler")
+    with mock.patch.object(compiler, "as_sql", autospec=True, side_effect=compiler.as_sql) as compiled:
+        writes.insert([second])
+    writes.send()
+    assert not compiled.called, "compiled again"
+    alike = new_operation(team, "alike")
+    Operation.objects.bulk_create([alike])
+    assert stored(second) | {"target": "alike"} == stored(alike), "as bulk_create stores it"
+    assert second.created is not None and Operation.objects.get(pk=second.pk).created == second.created
