@@ -214,6 +214,8 @@ def reads_together(*reads: Read, using: str = "default") -> None:
     in one query) and fill in their rows. PostgreSQL runs them in order, each seeing what had committed when it
     began: a read sent after a lock (`select_for_update`) sees what the lock's last holder wrote. Anywhere else
     (SQLite) each is sent alone, in the same order."""
+    if not reads:
+        return
     if connections[using].vendor != "postgresql":
         for read in reads:
             read.rows = read.prepared(using, **read.values)

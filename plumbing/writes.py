@@ -5,7 +5,7 @@ process's interpreter when the answer comes: about 0.4 ms each for a create one 
 with 50 at once. Where every writer waits for one lock (a swarm's allocations), those waits add up for all.
 
 `Writes().reserve(*models)` takes a new primary key for one row of each model, in one statement (a sequence
-answers at once, whoever holds what lock: take them before the lock); `read=` a prepared read
+answers at once, whoever holds what lock: take them before the lock); `reads=` prepared reads
 (plumbing/prepared.py) sent before it in the same round trip. `insert(rows)` gives each row without one the key
 reserved for its model and compiles its INSERT as `bulk_create` would (Django's compiler: `auto_now` stamped,
 values prepared, no signals) without RETURNING; a single row of plain values takes the SQL compiled for its
@@ -27,7 +27,7 @@ from django.db import connections, transaction
 from django.db.models import Model
 from django.db.models.sql import InsertQuery
 
-from plumbing.prepared import Read
+from plumbing.prepared import Read, reads_together
 
 # A one-row INSERT's SQL per (model, key given, database), as Django's compiler wrote it for a row of plain values
 # (`_plain`): the same for every such row. Compiling it cost each create's four rows ~0.2 ms of CPU.
@@ -53,25 +53,23 @@ class Writes:
         self.statements: list[tuple[str, Sequence]] = []
         self.after: list[Callable[[], None]] = []
 
-    def reserve(self, *models: type[Model], read: Read | None = None) -> None:
-        """Take a new primary key for one row of each of `models`, in one statement; `read` (its rows filled in)
-        sent first, in the same round trip (apart where the keys are not taken first, or it is not compiled)."""
-        statement = read.prepared.prepared(self.using, read.values) if read and self.together and models else None
-        if read is not None and statement is None:
-            read.rows = read.prepared(self.using, **read.values)
+    def reserve(self, *models: type[Model], reads: Sequence[Read] = ()) -> None:
+        """Take a new primary key for one row of each of `models`, in one statement; `reads` (their rows filled
+        in) sent first, in order, in the same round trip (apart where the keys are not taken first)."""
         if not (self.together and models):
+            reads_together(*reads, using=self.using)
             return
         connection = connections[self.using]
         quote = connection.ops.quote_name
         keys = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models))
         params = [value for model in models for value in (quote(model._meta.db_table), model._meta.pk.column)]
+        statements = [read.prepared.prepared(self.using, read.values) for read in reads]
+        sql = "; ".join([*(statement[0] for statement in statements), f"SELECT {keys}"])
         with connection.cursor() as cursor:
-            if read is not None and statement is not None:
-                cursor.execute(f"{statement[0]}; SELECT {keys}", [*statement[1], *params])
+            cursor.execute(sql, [*(value for statement in statements for value in statement[1]), *params])
+            for read, statement in zip(reads, statements, strict=True):
                 read.fill(statement, cursor.fetchall())
                 cursor.cursor.nextset()
-            else:
-                cursor.execute(f"SELECT {keys}", params)
             row = cursor.fetchone()
         for model, key in zip(models, row, strict=True):
             self.keys.setdefault(model, []).append(key)

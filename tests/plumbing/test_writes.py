@@ -96,14 +96,14 @@ def test_a_batch_past_psycopgs_cache_is_bound_statement_by_statement(team):
 
 
 def test_a_read_sent_with_the_keys_is_filled_as_it_alone_would_be(team):
-    """`reserve(read=)`: the read first, then the keys, in one round trip (PostgreSQL); its rows as the read
+    """`reserve(reads=)`: the read first, then the keys, in one round trip (PostgreSQL); its rows as the read
     sent alone finds them. Elsewhere the read is sent alone and no key is taken."""
     ReservedRange.objects.create(cluster=team.cluster, cidr="10.9.0.0/16", description="lab")
     alone = subnets_reserved(cluster_id=team.cluster.pk)
     writes = Writes()
     read = subnets_reserved_read(cluster_id=team.cluster.pk)
     with CaptureQueriesContext(connection) as queries:
-        writes.reserve(Operation, read=read)
+        writes.reserve(Operation, reads=[read])
     assert subnets_reserved_of(read) == alone and "lab" in [r.description for r in alone]
     assert len(queries) == 1
     assert ("nextval(" in queries[0]["sql"]) is TOGETHER and bool(writes.keys) is TOGETHER
