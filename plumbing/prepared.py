@@ -203,12 +203,19 @@ class Read:
     values: dict[str, Any]
     rows: list | None = None
 
+    def fill(self, prepared: tuple, rows: list) -> None:
+        """Its `rows`, decoded from what its statement (`prepared`: `self.prepared.prepared(...)`) answered."""
+        _, _, compiler, decoder = prepared
+        self.rows = self.prepared.decode(decoder, compiler.results_iter(results=[rows]))
+
 
 def reads_together(*reads: Read, using: str = "default") -> None:
     """Send `reads` in one round trip (psycopg's client-side binding, Django's default, takes several statements
     in one query) and fill in their rows. PostgreSQL runs them in order, each seeing what had committed when it
     began: a read sent after a lock (`select_for_update`) sees what the lock's last holder wrote. Anywhere else
     (SQLite) each is sent alone, in the same order."""
+    if not reads:
+        return
     if connections[using].vendor != "postgresql":
         for read in reads:
             read.rows = read.prepared(using, **read.values)
@@ -218,11 +225,10 @@ def reads_together(*reads: Read, using: str = "default") -> None:
         cursor.execute(
             "; ".join(sql for sql, _, _, _ in prepared), [value for _, sent, _, _ in prepared for value in sent]
         )
-        for i, (read, (_, _, compiler, decoder)) in enumerate(zip(reads, prepared, strict=True)):
+        for i, (read, statement) in enumerate(zip(reads, prepared, strict=True)):
             if i:
                 cursor.cursor.nextset()
-            rows = cursor.fetchall()
-            read.rows = read.prepared.decode(decoder, compiler.results_iter(results=[rows]))
+            read.fill(statement, cursor.fetchall())
 
 
 class PreparedObjects(PreparedRows):

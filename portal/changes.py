@@ -22,6 +22,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.db.models import Model
 
+from plumbing.prepared import Read, reads_together
 from plumbing.writes import Writes
 
 from .actors import Actor
@@ -42,7 +43,7 @@ _foreseen: contextvars.ContextVar[tuple[int, dict] | None] = contextvars.Context
 def subscribe_in_transaction(callback: Recorder, *, foresee: Callable[[Tenant], object] | None = None) -> Recorder:
     """Be called with the entries inside the transaction that records them (an outbox's rows go there):
     `[entry]` for one change, a batch's entries together for `changes_record`. `foresee(tenant)`: what the
-    callback reads of a team, read ahead by `changes_foreseen`."""
+    callback reads of a team, read ahead by `changes_foreseen` (a `Read`: its rows, sent with others)."""
     if callback not in recorders:
         recorders.append(callback)
     if foresee is not None:
@@ -51,10 +52,15 @@ def subscribe_in_transaction(callback: Recorder, *, foresee: Callable[[Tenant], 
 
 
 @contextlib.contextmanager
-def changes_foreseen(*, tenant: Tenant):
+def changes_foreseen(*, tenant: Tenant, send: Callable[..., None] = reads_together):
     """The team's changes are recorded in this block under a lock that others wait for (a swarm's): what the
-    outboxes read of the team (its webhook endpoints) is read now, before it, and used as they record them."""
-    token = _foreseen.set((tenant.pk, {callback: foresee(tenant) for callback, foresee in foreseers.items()}))
+    outboxes read of the team (its webhook endpoints) is read now, before it, and used as they record them.
+    `send(*reads)`: sends the prepared reads among them (by default together, `reads_together`), such as with
+    the caller's own statements in one round trip (plumbing/writes.py `Writes.reserve`)."""
+    ahead = {callback: foresee(tenant) for callback, foresee in foreseers.items()}
+    send(*[read for read in ahead.values() if isinstance(read, Read)])
+    ahead = {callback: read.rows if isinstance(read, Read) else read for callback, read in ahead.items()}
+    token = _foreseen.set((tenant.pk, ahead))
     try:
         yield
     finally:

@@ -19,7 +19,7 @@ from django.db.models.expressions import Combinable
 
 from networks import ipam
 from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
-from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate, Read
 from plumbing.writes import Writes
 
 # The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
@@ -56,9 +56,20 @@ _floor_persist = PreparedUpdate(
 
 def subnets_reserved(*, cluster_id: int) -> list[ipam.Reserved]:
     """The swarm's reserved ranges: staff change them without its lock (the admin), so a create reads them first."""
-    return [
-        ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in _reserved_rows(cluster=cluster_id)
-    ]
+    return subnets_reserved_of(subnets_reserved_read(cluster_id=cluster_id, sent=True))
+
+
+def subnets_reserved_read(*, cluster_id: int, sent: bool = False) -> Read:
+    """The read of `subnets_reserved`, to send with another statement (`Writes.reserve`); `sent`: read now."""
+    read = Read(_reserved_rows, {"cluster": cluster_id})
+    if sent:
+        read.rows = _reserved_rows(cluster=cluster_id)
+    return read
+
+
+def subnets_reserved_of(read: Read) -> list[ipam.Reserved]:
+    """The reserved ranges `read` (`subnets_reserved_read`, sent) found."""
+    return [ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in read.rows or []]
 
 
 def _reserved(cluster: Cluster) -> list[ipam.Reserved]:

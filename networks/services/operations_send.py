@@ -18,7 +18,7 @@ from networks.models import Operation
 from plumbing.prepared import PreparedUpdate
 
 from . import queue
-from .operation_notes import announce, appended, without_flush
+from .operation_notes import announce, appended, one_without_flush, without_flush
 
 logger = logging.getLogger(__name__)
 WAITING_FOR_QUEUE = (
@@ -99,12 +99,12 @@ def operations_stamp_sent(sent: list[tuple[Operation, str]], now) -> None:
     Without waiting for the disk: the worker that took the message waits for this row's lock meanwhile.
     Lost in a crash, `sent` is only empty again: the outbox sends the operation once more, and the
     message sent first is then a stale delivery (operation_start), or the operation has already started."""
+    if len(sent) == 1:  # every single create, removal, run...: compiled once, and one round trip after a commit
+        one_without_flush(*_stamp_one.statement(pk=sent[0][0].pk, task_id=sent[0][1], now=now))
+        return
     with without_flush():
-        if len(sent) == 1:  # every single create, removal, run...: compiled once
-            _stamp_one(pk=sent[0][0].pk, task_id=sent[0][1], now=now)
-        else:
-            operations, values = _stamp(_still_theirs(sent), now)
-            operations.update(**values)
+        operations, values = _stamp(_still_theirs(sent), now)
+        operations.update(**values)
 
 
 def _still_theirs(sent: list[tuple[Operation, str]]) -> Q:

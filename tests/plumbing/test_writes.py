@@ -4,12 +4,16 @@ stamps). On SQLite each is written at once."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
+from psycopg import _queries as psycopg_queries
 
-from networks.models import Operation
+from networks.models import Operation, ReservedRange
+from networks.services.allocations import subnets_reserved, subnets_reserved_of, subnets_reserved_read
 from networks.services.operations import operation_new
 from plumbing.writes import Writes
 from tests.factories import make_operation
@@ -71,3 +75,54 @@ def test_keys_reserved_for_some_rows_only_are_refused(team):
     writes.reserve(Operation)
     with pytest.raises(ValueError, match="keys reserved for some of these Operation rows only"):
         writes.insert([new_operation(team, "a"), new_operation(team, "b")])
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once")
+def test_a_batch_past_psycopgs_cache_is_bound_statement_by_statement(team):
+    """psycopg keeps the parsing of a statement's placeholders only for one under 4 KB and 50 parameters: the
+    batch is bound statement by statement, so a create's is not parsed again on every send."""
+    writes = Writes()
+    writes.reserve(*[Operation] * 4)
+    rows = [new_operation(team, f"row-{number}") for number in range(4)]
+    for row in rows:
+        writes.insert([row])  # a statement each: each cached, all of them past the limits together
+    assert len(rows) * len(Operation._meta.concrete_fields) > psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
+    with mock.patch.object(
+        psycopg_queries, "_query2pg_client_nocache", wraps=psycopg_queries._query2pg_client_nocache
+    ) as parsed:
+        writes.send()
+    assert not parsed.called, "parsed again, uncached"
+    assert [Operation.objects.get(pk=row.pk).params for row in rows] == [row.params for row in rows]
+
+
+def test_a_read_sent_with_the_keys_is_filled_as_it_alone_would_be(team):
+    """`reserve(reads=)`: the read first, then the keys, in one round trip (PostgreSQL); its rows as the read
+    sent alone finds them. Elsewhere the read is sent alone and no key is taken."""
+    ReservedRange.objects.create(cluster=team.cluster, cidr="10.9.0.0/16", description="lab")
+    alone = subnets_reserved(cluster_id=team.cluster.pk)
+    writes = Writes()
+    read = subnets_reserved_read(cluster_id=team.cluster.pk)
+    with CaptureQueriesContext(connection) as queries:
+        writes.reserve(Operation, reads=[read])
+    assert subnets_reserved_of(read) == alone and "lab" in [r.description for r in alone]
+    assert len(queries) == 1
+    assert ("nextval(" in queries[0]["sql"]) is TOGETHER and bool(writes.keys) is TOGETHER
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once, by bulk_create")
+def test_a_rows_insert_is_compiled_once_per_model_and_stored_as_bulk_create_stores_it(team):
+    """One row of plain values: the SQL Django compiled for the model's first such row, the values prepared as its
+    compiler prepares them (auto_now stamped, JSON dumped); stored as bulk_create stores it."""
+    writes = Writes()
+    writes.reserve(Operation, Operation)
+    first, second = new_operation(team, "one"), new_operation(team, "two")
+    writes.insert([first])
+    compiler = connection.ops.compiler("SQLInsertCompiler")
+    with mock.patch.object(compiler, "as_sql", autospec=True, side_effect=compiler.as_sql) as compiled:
+        writes.insert([second])
+    writes.send()
+    assert not compiled.called, "compiled again"
+    alike = new_operation(team, "alike")
+    Operation.objects.bulk_create([alike])
+    assert stored(second) | {"target": "alike"} == stored(alike), "as bulk_create stores it"
+    assert second.created is not None and Operation.objects.get(pk=second.pk).created == second.created

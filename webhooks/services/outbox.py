@@ -17,7 +17,7 @@ from networks.models import Container, Operation
 from networks.selectors.networks import network_rows, network_rows_with_containers
 from networks.selectors.operations import operation_as_row
 from networks.services import queue
-from plumbing.prepared import PreparedObjects
+from plumbing.prepared import PreparedObjects, Read
 from portal.changes import foreseen
 from portal.models import AuditEntry, Tenant
 
@@ -102,9 +102,10 @@ def deliveries_record(entries: list[AuditEntry]) -> None:
         relay_wake(endpoint_id=endpoint_id)
 
 
-def endpoints_foresee(tenant: Tenant) -> list[WebhookEndpoint]:
-    """The team's endpoints, as `deliveries_record` reads them, read ahead (portal/changes.py `changes_foreseen`)."""
-    return _endpoints(tenant=tenant.pk)
+def endpoints_foresee(tenant: Tenant) -> Read:
+    """The read of the team's endpoints, as `deliveries_record` reads them, to read ahead (portal/changes.py
+    `changes_foreseen`: sent with others)."""
+    return Read(_endpoints, {"tenant": tenant.pk})
 
 
 def delivery_add(*, endpoint: WebhookEndpoint, event_type: str, tenant: Tenant, data: dict, at=None) -> WebhookDelivery:

@@ -28,7 +28,8 @@ from ..allocations import (
     subnet_hold_pending,
     subnets_batch_begin,
     subnets_hold,
-    subnets_reserved,
+    subnets_reserved_of,
+    subnets_reserved_read,
 )
 from ..grants import grant_check_room
 from ..operations import operation_new, operations_create
@@ -114,14 +115,17 @@ def network_create(
         mtu=mtu,
         attachable=attachable,
     )
-    reserved = subnets_reserved(cluster_id=cluster.pk)  # staff change them without the lock: read before it
     own = writes is None  # `writes`: the caller sends the rows, with its own (an API create's stored answer)
     writes = Writes() if writes is None else writes
-    writes.reserve(Network, SubnetAllocation, Operation, AuditEntry)  # the rows' keys, before the lock too
+    # Read before the lock, in one round trip: the reserved ranges (staff change them without it), what the change's
+    # outboxes read of the team (changes_foreseen: its webhook endpoints), and the rows' keys.
+    reserved_read = subnets_reserved_read(cluster_id=cluster.pk)
     together = connection.features.supports_slicing_ordering_in_compound and type(asked.name) is str  # not SQLite
     start = int(cluster.pool.network_address)
     read = Read(_held_and_name, {"cluster": cluster.pk, "start": start, "name": asked.name}) if together else None
-    with changes_foreseen(tenant=tenant):  # what the change's outboxes read of the team, read before the lock too
+    keys = (Network, SubnetAllocation, Operation, AuditEntry)
+    with changes_foreseen(tenant=tenant, send=lambda *ahead: writes.reserve(*keys, reads=(reserved_read, *ahead))):
+        reserved = subnets_reserved_of(reserved_read)
         cluster = grant_check_room(cluster=cluster, tenant=tenant, networks=1, then=read).cluster  # the swarm's lock
         taken = _locked_reads(cluster=cluster, name=asked.name, reserved=reserved, read=read)
         plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)

@@ -136,16 +136,22 @@ def create_queries(headers: dict) -> list[str]:
 
 
 def test_a_create_is_made_in_as_few_queries_as_it_needs():
-    """The token, the membership, the cluster, the reserved ranges, the new rows' keys, the team's webhooks (those
-    that want the change), the swarm's lock with the grant and, in the same round trip, the name and the held
-    blocks from the floor up, then the network's and its block's rows, the floor moved, the operation and the
+    """The token, the membership, the cluster, then in one round trip the reserved ranges, the team's webhooks
+    (those that want the change) and the new rows' keys, the swarm's lock with the grant and, in the same round
+    trip, the name and the held blocks from the floor up, then the network's and its block's rows, the floor moved, the operation and the
     change's audit entry sent together (plumbing/writes.py), in the service's transaction (here a savepoint of
     the test's). With an Idempotency-Key, its stored answer looked up, and written with the rows, and the whole
     is one transaction with no savepoint inside. SQLite: the name apart from the held blocks, each row written alone,
     no keys taken first."""
     plain = create_queries({})
     keyed = create_queries({"Idempotency-Key": "counted-once"})
-    assert len(plain) == (10 if connection.vendor == "postgresql" else 15), plain
+    assert len(plain) == (8 if connection.vendor == "postgresql" else 15), plain
+    if connection.vendor == "postgresql":
+        ahead = next(sql for sql in plain if "nextval(" in sql)
+        assert [_verb_and_table(sql) for sql in ahead.split("; ")][:2] == [
+            "SELECT networks_reservedrange",
+            "SELECT webhooks_webhookendpoint",
+        ], ahead  # then the keys
     together = connection.vendor == "postgresql"
     assert len(keyed) == len(plain) + (1 if together else 2), keyed  # the lookup (its INSERT goes with the rows)
     assert sum("SAVEPOINT" in sql for sql in keyed) == 2, keyed  # the transaction's own (the test's savepoint)

@@ -3,6 +3,8 @@ a worker; one a worker has started meanwhile (the stamp can come after the start
 on nothing. The queue itself is stood in for: what is checked is the stamp."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from networks.models import Operation
 from networks.services import operations, queue
@@ -47,3 +49,21 @@ def test_one_operation_is_stamped_as_several_are(published):
         operation.refresh_from_db()
     assert (queued.waits_on, started.waits_on, resent.waits_on) == (WaitsOn.WORKER, WaitsOn.NOTHING, WaitsOn.NOTHING)
     assert queued.sent is not None and started.sent is not None and resent.sent is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no synchronous_commit")
+def test_one_operations_stamp_after_the_commit_is_one_round_trip_without_flush(published):
+    """After the commit (autocommit), the stamp and its SET LOCAL go as one query, which PostgreSQL runs as a
+    transaction of its own: no BEGIN, SET and COMMIT apart; the session keeps waiting for the disk after it."""
+    team = make_team("Amber")
+    queued = make_operation(team, celery_task_id="t-one")
+    with CaptureQueriesContext(connection) as queries:
+        assert operations.operations_send([(queued, "t-one")]) == 1
+    assert len(queries) == 1, [query["sql"] for query in queries]
+    assert queries[0]["sql"].startswith("SET LOCAL synchronous_commit TO OFF; UPDATE"), queries[0]["sql"]
+    queued.refresh_from_db()
+    assert queued.sent is not None and queued.waits_on == WaitsOn.WORKER
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
