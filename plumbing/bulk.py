@@ -14,7 +14,12 @@ from django.db.models import Field, Model
 def rows_update(rows: Sequence[Model], fields: Sequence[str]) -> int:
     """Write `fields` of `rows` (instances of one model, saved) as they are in memory, in one UPDATE (a few
     on SQLite when the parameters would pass its limit); how many rows were updated. Like bulk_update, it
-    neither sends signals nor stamps `auto_now` fields: set them on the rows first."""
+    neither sends signals nor stamps `auto_now` fields: set them on the rows first.
+
+    Where the database locks rows (PostgreSQL), they are locked in the order of their keys, as every statement
+    that locks several rows of a table should: an UPDATE alone takes them in the order its plan visits them
+    (the table's, for a few), and two such statements over the same rows in two orders wait for each other
+    until the database fails one (a batch's worker and the web stamping its operations sent did)."""
     if not rows:
         return 0
     meta = type(rows[0])._meta
@@ -42,8 +47,11 @@ def rows_update(rows: Sequence[Model], fields: Sequence[str]) -> int:
             for row in chunk:
                 params += [row.pk, field.get_db_prep_save(getattr(row, field.attname), connection)]
         params += [row.pk for row in chunk]
-        marks = ", ".join(["%s"] * len(chunk))
+        table, marks = quote(meta.db_table), ", ".join(["%s"] * len(chunk))
+        rows_of = f"{pk} IN ({marks})"
+        if connection.features.has_select_for_update:  # each row locked in the order of its key: see below
+            rows_of = f"{pk} IN (SELECT {pk} FROM {table} WHERE {rows_of} ORDER BY {pk} FOR UPDATE)"
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {pk} IN ({marks})", params)
+            cursor.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE {rows_of}", params)
             updated += cursor.rowcount
     return updated
