@@ -246,17 +246,19 @@ def query_counts(requests: dict) -> dict:
 
 
 @contextlib.contextmanager
-def row_locked_elsewhere(model: type[Model], pk: int, *, wait: str = "2s"):
-    """`model`'s row `pk` locked (FOR UPDATE) by another connection until the block ends, and this
-    connection's lock waits cut to `wait` meanwhile: what waits for that row fails with PostgreSQL's
+def row_locked_elsewhere(model: type[Model], pk: int, *, wait: str = "2s", strength: str = "UPDATE"):
+    """`model`'s row `pk` locked (FOR UPDATE, or FOR `strength`: "KEY SHARE" is what PostgreSQL's foreign-key
+    check takes on a row another transaction's new rows refer to) by another connection until the block ends,
+    and this connection's lock waits cut to `wait` meanwhile: what waits for that row fails with PostgreSQL's
     "canceling statement due to lock timeout" instead of hanging. PostgreSQL only."""
+    assert strength in ("UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"), strength
     import psycopg
 
     settings_dict = connection.settings_dict
     parts = {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "password": settings_dict["PASSWORD"]}
     parts |= {"host": settings_dict["HOST"], "port": str(settings_dict["PORT"] or "")}
     with psycopg.connect(**{name: value for name, value in parts.items() if value}) as other:
-        other.execute(f'SELECT 1 FROM "{model._meta.db_table}" WHERE id = %s FOR UPDATE', [pk])
+        other.execute(f'SELECT 1 FROM "{model._meta.db_table}" WHERE id = %s FOR {strength}', [pk])
         with connection.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = '{wait}'")
         try:

@@ -1,10 +1,9 @@
-"""Adapter over the docker SDK: one `DockerClient` per node endpoint (over mutual TLS), errors translated. A
-network's create and inspect, made for every network create, go plainly (docker_plain.py)."""
+"""Adapter over the docker SDK: one `DockerClient` per node endpoint (over mutual TLS), errors translated
+(the client itself: docker_client.py; a container's calls: docker_containers.py). A network's create and
+inspect, made for every network create, go plainly (docker_plain.py)."""
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -12,49 +11,25 @@ from typing import Any
 
 import docker
 import docker.errors
-import docker.tls
 
 from . import docker_plain
-from .call_times import timed_send
-from .endpoints import DockerEndpoint, TlsCredentials, docker_endpoint_of
+from .docker_client import DEFAULT_TIMEOUT, MIN_API_VERSION, client, pem_files  # noqa: F401
+
+# A container's calls come with the adapter (written in docker_containers.py).
+from .docker_containers import (  # noqa: F401
+    connect_container,
+    container_action,
+    disconnect_container,
+    exec_in_container,
+    inspect_container,
+    list_containers,
+    remove_container,
+    run_container,
+)
+from .endpoints import DockerEndpoint, docker_endpoint_of
 from .errors import EngineError
 from .inspect import MTU_OPTION
 from .refusals import translated
-from .sessions import lean
-
-DEFAULT_TIMEOUT = 30
-MIN_API_VERSION = "1.24"  # the oldest the SDK speaks; the portal asks for more (settings.DOCKER_MIN_API_VERSION)
-
-
-@functools.lru_cache(maxsize=64)
-def pem_files(tls: TlsCredentials) -> tuple[str, str, str]:
-    """The three PEMs as paths the SDK can load, each an anonymous in-memory file (memfd) that lives
-    as long as the process: the private key is never written to a disk."""
-    paths = []
-    for name, text in (("ca", tls.ca_pem), ("cert", tls.cert_pem), ("key", tls.key_pem)):
-        fd = os.memfd_create(f"overlay-portal-{name}", os.MFD_CLOEXEC)
-        os.write(fd, text.encode())
-        paths.append(f"/proc/self/fd/{fd}")
-    return paths[0], paths[1], paths[2]
-
-
-@functools.lru_cache(maxsize=64)
-def client(endpoint: DockerEndpoint | str, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
-    """A cached client per endpoint (and credentials); the SDK negotiates the API version with the engine."""
-    endpoint = docker_endpoint_of(endpoint)
-    tls = None
-    if endpoint.tls is not None:
-        ca, cert, key = pem_files(endpoint.tls)
-        tls = docker.tls.TLSConfig(client_cert=(cert, key), ca_cert=ca, verify=True)
-    with translated():
-        docker_client = docker.DockerClient(base_url=endpoint.url, version=MIN_API_VERSION, timeout=timeout, tls=tls)
-        # The client is a requests session: with trust_env, REQUESTS_CA_BUNDLE would replace the bundle's CA
-        # (requests #3829) and an HTTP(S)_PROXY would carry the cluster's traffic. Neither applies to a node.
-        docker_client.api.trust_env = False
-        lean(docker_client.api)  # its requests prepared without merging what it never holds (sessions.py)
-        docker_client.api.send = timed_send(docker_client.api.send)
-        docker_client.api._version = docker_client.api._retrieve_server_version()  # what "auto" does
-        return docker_client
 
 
 def network_is_broken(attrs: dict) -> bool:
@@ -226,124 +201,6 @@ def remove_network(endpoint: DockerEndpoint | str, network_id: str) -> None:
     except EngineError as error:
         if error.code != "not_found":
             raise
-
-
-def run_container(
-    endpoint: DockerEndpoint | str,
-    *,
-    name: str,
-    image: str,
-    command: list[str] | str | None = None,
-    network: str | None = None,
-    aliases: list[str] | None = None,
-    ipv4_address: str | None = None,
-    labels: dict[str, str] | None = None,
-    environment: dict[str, str] | None = None,
-    ports: dict[str, int | None] | None = None,
-    publish_all: bool = False,
-    restart_policy: str = "no",
-) -> dict:
-    """Start a detached container on one node, attached to `network` with its address and aliases."""
-    with translated():
-        docker_client = client(endpoint)
-        networking_config = None
-        if network and (aliases or ipv4_address):
-            networking_config = {
-                network: docker_client.api.create_endpoint_config(
-                    aliases=aliases or None, ipv4_address=ipv4_address or None
-                )
-            }
-        container = docker_client.containers.run(
-            image,
-            command or None,
-            name=name,
-            detach=True,
-            network=network,
-            networking_config=networking_config,
-            labels=labels or {},
-            environment=environment or {},
-            ports=ports or {},
-            publish_all_ports=publish_all,
-            restart_policy={"Name": restart_policy} if restart_policy and restart_policy != "no" else None,
-        )
-        container.reload()
-        return container.attrs
-
-
-def container_action(endpoint: DockerEndpoint | str, container: str, action: str, *, timeout: int = 10) -> dict | None:
-    """stop, start or restart a container; returns its inspect attributes, or None when it is gone."""
-    try:
-        with translated():
-            obj = client(endpoint).containers.get(container)
-            if action == "start":
-                obj.start()
-            else:
-                getattr(obj, action)(timeout=timeout)
-            obj.reload()
-            return obj.attrs
-    except EngineError as error:
-        if error.code == "not_found":
-            return None
-        raise
-
-
-def exec_in_container(endpoint: DockerEndpoint | str, container: str, command: list[str]) -> tuple[int, str]:
-    with translated():
-        result = client(endpoint).containers.get(container).exec_run(command, demux=False)
-    output = result.output.decode("utf-8", errors="replace") if result.output else ""
-    return result.exit_code, output
-
-
-def remove_container(endpoint: DockerEndpoint | str, container: str, *, force: bool = True) -> None:
-    try:
-        with translated():
-            client(endpoint).containers.get(container).remove(force=force)
-    except EngineError as error:
-        if error.code != "not_found":
-            raise
-
-
-def list_containers(endpoint: DockerEndpoint | str, *, all: bool = True, label: list[str] | None = None) -> list[dict]:
-    """Containers of one node with their full inspect attributes, filtered by every `key=value` label."""
-    filters = {"label": label} if label else {}
-    with translated():
-        return [c.attrs for c in client(endpoint).containers.list(all=all, filters=filters, sparse=False)]
-
-
-def connect_container(
-    endpoint: DockerEndpoint | str,
-    network_id: str,
-    container: str,
-    *,
-    aliases: list[str] | None = None,
-    ipv4_address: str | None = None,
-) -> None:
-    """Attach a container, on the node it runs on, to a network (the low-level call works on swarm workers)."""
-    with translated():
-        client(endpoint).api.connect_container_to_network(
-            container, network_id, aliases=aliases or None, ipv4_address=ipv4_address or None
-        )
-
-
-def disconnect_container(
-    endpoint: DockerEndpoint | str, network_id: str, container: str, *, force: bool = False
-) -> None:
-    try:
-        with translated():
-            client(endpoint).api.disconnect_container_from_network(container, network_id, force=force)
-    except EngineError as error:
-        if error.code != "not_found" and "is not connected" not in error.raw:
-            raise
-
-
-def inspect_container(endpoint: DockerEndpoint | str, container: str) -> dict | None:
-    try:
-        with translated():
-            return client(endpoint).api.inspect_container(container)
-    except EngineError as error:
-        if error.code == "not_found":
-            return None
-        raise
 
 
 # A read on the event stream waits at most this long; a window of events is shorter than it.

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from networks.models import Cluster, Operation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects, PreparedSave
+from plumbing.prepared import PreparedObjects, PreparedSave, Read
 from plumbing.writes import Writes
 from portal.actors import Actor
 from portal.changes import change_record
@@ -168,6 +168,12 @@ _start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=
 _locked_read = PreparedObjects(lambda pk: Operation.objects.filter(pk=pk).select_for_update(), "pk")
 
 
+def operation_locked_read(pk: int) -> Read:
+    """`operation_locked`'s read, to send with others in one round trip (plumbing/prepared.py `reads_together`);
+    its row, once sent, is what `operation_succeed(locked=...)` takes."""
+    return Read(_locked_read, {"pk": pk})
+
+
 def operation_locked(pk: int) -> Operation:
     """The operation, its row locked until the surrounding transaction ends (Operation.DoesNotExist if gone)."""
     found = _locked_read(pk=pk)
@@ -248,14 +254,21 @@ _succeed_save = PreparedSave(
 
 
 def operation_succeed(
-    *, operation: Operation, message: str, result: dict | None = None, savepoint: bool = True
+    *,
+    operation: Operation,
+    message: str,
+    result: dict | None = None,
+    savepoint: bool = True,
+    locked: Operation | None = None,
 ) -> Operation:
     """RUNNING -> SUCCEEDED with `message` and `result`, and its change recorded; OperationNotStartable when it
     is no longer running. `savepoint=False` inside a transaction that any error of this ends (rolled back, or
-    back to a savepoint of the caller's): none of its own, two round trips fewer (a create's end)."""
+    back to a savepoint of the caller's): none of its own, two round trips fewer (a create's end). `locked`:
+    the operation's row as this transaction already read it under its lock (`operation_locked_read`, sent
+    with the caller's own reads), not read again."""
     with transaction.atomic(savepoint=savepoint):
         run = operation
-        operation = operation_locked(run.pk)
+        operation = locked if locked is not None else operation_locked(run.pk)
         if operation.status != Operation.Status.RUNNING:
             raise OperationNotStartable(f"cannot succeed operation {operation.pk} from {operation.status}")
         if Operation.tenant.is_cached(run) and run.tenant_id == operation.tenant_id:

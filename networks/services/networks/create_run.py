@@ -12,11 +12,11 @@ from django.utils import timezone
 from networks.engine import EngineError
 from networks.models import Network, Operation, SubnetAllocation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedRows
+from plumbing.prepared import PreparedRows, Read, reads_together
 
 from ..allocations import subnet_release, subnet_release_in_consul
 from ..builds import network_build, network_reserve, network_unmake
-from ..operations import operation_progress, operation_succeed
+from ..operations import operation_locked_read, operation_progress, operation_succeed
 from ..operations_together import operations_succeed
 from ..state import state_network_write
 from .rules import set_status
@@ -37,12 +37,21 @@ def network_create_run(*, operation: Operation) -> None:
     network.docker_id = attrs["Id"]
     operation_progress(operation=operation, message=WRITING_STATE)
     state_network_write(network=network)
-    with transaction.atomic():  # active and succeeded together, once the cluster and Consul both have it
-        locked = _status_locked(pk=network.pk)
-        if not locked:
+    network_create_end(operation=operation, network=network)
+
+
+def network_create_end(*, operation: Operation, network: Network) -> None:
+    """Once the cluster and Consul both have it: the network active and its create succeeded, together. The
+    network's row and the operation's are locked and read in one round trip (plumbing/prepared.py)."""
+    with transaction.atomic():
+        status, locked = Read(_status_locked, {"pk": network.pk}), operation_locked_read(operation.pk)
+        reads_together(status, locked)
+        if not status.rows:
             raise Network.DoesNotExist(f"network {network.pk} does not exist")
-        network.status = locked[0]["status"]
-        network_activate(operation=operation, network=network)
+        if not locked.rows:
+            raise Operation.DoesNotExist(f"operation {operation.pk} does not exist")
+        network.status = status.rows[0]["status"]
+        network_activate(operation=operation, network=network, locked=locked.rows[0])
 
 
 # The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py). Unordered:
@@ -53,14 +62,19 @@ _status_locked = PreparedRows(
 )
 
 
-def network_activate(*, operation: Operation, network: Network) -> None:
+def network_activate(*, operation: Operation, network: Network, locked: Operation | None = None) -> None:
     """In the transaction that locked the network's row and read its status into `network`: the network
     active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
     refuses, and the clean-up of the failure removes what was made). A refusal ends that transaction (or
-    the caller's savepoint in it), so the operation's end takes no savepoint of its own."""
+    the caller's savepoint in it), so the operation's end takes no savepoint of its own. `locked`: the
+    operation's row as that transaction read it under its lock (operation_succeed's)."""
     set_status(network, Network.Status.ACTIVE)
     operation_succeed(
-        operation=operation, message=_active_message(network), result={"id": network.docker_id}, savepoint=False
+        operation=operation,
+        message=_active_message(network),
+        result={"id": network.docker_id},
+        savepoint=False,
+        locked=locked,
     )
 
 

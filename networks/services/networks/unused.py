@@ -50,7 +50,14 @@ def networks_remove_unused(*, actor: Actor, tenant, network_ids: list[int], days
     result = UnusedRemoval()
     for pk in ids:
         with transaction.atomic():  # each on its own: one kept never holds back the others
-            network = Network.objects.select_for_update().filter(pk=pk, tenant=tenant, is_external=False).first()
+            # By id: the model's ordering (by its cluster's name) would join the cluster's row and lock it too
+            # (the swarm's lock, services/allocations.py), waiting for every transaction adding rows of the cluster.
+            network = (
+                Network.objects.select_for_update()
+                .filter(pk=pk, tenant=tenant, is_external=False)
+                .order_by("pk")
+                .first()
+            )
             if network is None:
                 result.kept.append(
                     (pk, "", f"No network {pk} of your team's: only your own networks can be removed here.")

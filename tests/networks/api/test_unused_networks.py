@@ -5,11 +5,13 @@ team's, external and in-use networks never go, and one a container joined since 
 import datetime
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from networks.models import Network, Operation
+from networks.models import Cluster, Network, Operation
 from portal.models import AuditEntry
 from tests.apiclient import assert_error
+from tests.support import row_locked_elsewhere
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +111,21 @@ def test_the_page_removes_the_ticked_ones_and_says_what_it_kept(team, client):
     page = response.content.decode()
     assert "Removing 1 network(s): gone." in page and "A container joined stays after the preview" in page
     assert Network.objects.get(pk=gone.pk).status == Network.Status.REMOVING
+
+
+@pytest.mark.django_db(transaction=True)  # the cluster's row held by another connection
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_a_removal_locks_the_networks_row_not_its_clusters(team):
+    """Each chosen network is locked by its own row, not with its cluster's: that row is the swarm's lock, which
+    every create in the web takes while it allocates. Here another transaction holds what any transaction adding
+    rows of the cluster (an operation, a network) holds on it, its foreign-key check's FOR KEY SHARE: the
+    networks' ordering by their cluster's name locked the cluster's row FOR UPDATE too and waited for it."""
+    network = team.network("old")
+    age(network, 40)
+
+    with row_locked_elsewhere(Cluster, team.cluster.pk, strength="KEY SHARE"):
+        answer = team.api("member").post("networks/remove-unused/", {"networks": [network.pk], "days": 30})
+
+    assert answer.status_code == 200, answer.content
+    assert [r["name"] for r in answer.json()["removed"]] == ["old"]
+    assert Network.objects.get(pk=network.pk).status == Network.Status.REMOVING

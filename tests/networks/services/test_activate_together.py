@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from networks.models import Cluster, Network, Operation
 from networks.services import notices
 from networks.services.networks.batch import BatchItem, networks_create_batch
-from networks.services.networks.create_run import network_activate
+from networks.services.networks.create_run import network_activate, network_create_end
 from networks.services.networks.run_together import networks_activate_together
 from networks.services.operation_notes import operations_progress
 from networks.services.operations import OperationNotStartable, operation_fail, operations_start
@@ -185,4 +185,20 @@ def test_a_single_creates_end_takes_no_savepoint_of_its_own(team):
     assert [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]] == []
     assert Operation.objects.get(pk=operation.pk).status == Operation.Status.SUCCEEDED
     assert Network.objects.get(pk=network.pk).status == Network.Status.ACTIVE
+    assert len(succeeded_changes([operation])) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads go together on PostgreSQL only")
+def test_a_single_creates_end_locks_its_network_and_operation_in_one_round_trip(team):
+    """create_run.network_create_end: the network's row and the operation's locked and read in one statement
+    sent (each was a round trip of its own), then the network active and its operation succeeded."""
+    [operation] = started_slice(team, 1)
+
+    with CaptureQueriesContext(connection) as queries:
+        network_create_end(operation=operation, network=operation.network_required())
+
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 1 and '"networks_network"' in locks[0] and '"networks_operation"' in locks[0], locks
+    assert Operation.objects.get(pk=operation.pk).status == Operation.Status.SUCCEEDED
+    assert Network.objects.get(pk=operation.network_id).status == Network.Status.ACTIVE
     assert len(succeeded_changes([operation])) == 1
