@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.expressions import Combinable
 
 from networks import ipam
-from networks.models import Cluster, Network, ReservedRange, SubnetAllocation
-from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate, Read
+from networks.models import Cluster, Network, SubnetAllocation
+from plumbing.prepared import PreparedRows, PreparedUpdate
 from plumbing.writes import Writes
 
 # The Consul mirror of the blocks comes with the allocator (written in allocations_consul.py).
@@ -32,6 +32,9 @@ from .allocations_consul import (  # noqa: F401
     subnets_reserve_in_consul,
 )
 
+# The reserved ranges, read before the lock (allocations_reserved.py).
+from .allocations_reserved import subnets_reserved, subnets_reserved_of, subnets_reserved_read  # noqa: F401
+
 
 def cluster_lock(cluster_id: int) -> Cluster:
     """Take the swarm's allocation lock (its cluster row) until the transaction ends; every tenant's
@@ -40,7 +43,6 @@ def cluster_lock(cluster_id: int) -> Cluster:
 
 
 # Every create reads these and moves the floor under the swarm's lock: compiled once (plumbing/prepared.py).
-_reserved_rows = PreparedObjects(lambda cluster: ReservedRange.objects.filter(cluster=cluster), "cluster")
 _held_last = PreparedRows(
     lambda cluster, hi: SubnetAllocation.objects.filter(cluster_id=cluster, first__lte=hi)
     .order_by("-first")
@@ -52,24 +54,6 @@ _held_last = PreparedRows(
 _floor_persist = PreparedUpdate(
     lambda pk, floor: (Cluster.objects.filter(pk=pk), {"allocation_floor": floor}), "pk", "floor"
 )
-
-
-def subnets_reserved(*, cluster_id: int) -> list[ipam.Reserved]:
-    """The swarm's reserved ranges: staff change them without its lock (the admin), so a create reads them first."""
-    return subnets_reserved_of(subnets_reserved_read(cluster_id=cluster_id, sent=True))
-
-
-def subnets_reserved_read(*, cluster_id: int, sent: bool = False) -> Read:
-    """The read of `subnets_reserved`, to send with another statement (`Writes.reserve`); `sent`: read now."""
-    read = Read(_reserved_rows, {"cluster": cluster_id})
-    if sent:
-        read.rows = _reserved_rows(cluster=cluster_id)
-    return read
-
-
-def subnets_reserved_of(read: Read) -> list[ipam.Reserved]:
-    """The reserved ranges `read` (`subnets_reserved_read`, sent) found."""
-    return [ipam.Reserved(r.network, r.description, servicenet=r.is_servicenet) for r in read.rows or []]
 
 
 def _reserved(cluster: Cluster) -> list[ipam.Reserved]:

@@ -12,7 +12,8 @@ from django.utils import timezone
 from networks.api.views.networks import _network_row, _network_row_query
 from networks.models import Cluster, ClusterGrant, Network, Operation, ReservedRange, SubnetAllocation
 from networks.selectors.clusters import cluster_granted_find
-from networks.services.allocations import _held_last, _reserved_rows
+from networks.services.allocations import _held_last
+from networks.services.allocations_reserved import _reserved_rows
 from networks.services.grants import grant_get
 from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
 from plumbing.prepared import PreparedObjects, PreparedRows, PreparedSave, PreparedUpdate, compile_every
