@@ -19,7 +19,9 @@ def rows_update(rows: Sequence[Model], fields: Sequence[str]) -> int:
     Where the database locks rows (PostgreSQL), they are locked in the order of their keys, as every statement
     that locks several rows of a table should: an UPDATE alone takes them in the order its plan visits them
     (the table's, for a few), and two such statements over the same rows in two orders wait for each other
-    until the database fails one (a batch's worker and the web stamping its operations sent did)."""
+    until the database fails one (a batch's worker and the web stamping its operations sent did). The lock is
+    the one the UPDATE itself takes (FOR NO KEY UPDATE on PostgreSQL): a row that refers to one of them may
+    still be written meanwhile (its foreign key's check shares the row)."""
     if not rows:
         return 0
     meta = type(rows[0])._meta
@@ -50,7 +52,8 @@ def rows_update(rows: Sequence[Model], fields: Sequence[str]) -> int:
         table, marks = quote(meta.db_table), ", ".join(["%s"] * len(chunk))
         rows_of = f"{pk} IN ({marks})"
         if connection.features.has_select_for_update:  # each row locked in the order of its key: see below
-            rows_of = f"{pk} IN (SELECT {pk} FROM {table} WHERE {rows_of} ORDER BY {pk} FOR UPDATE)"
+            strength = "NO KEY UPDATE" if connection.features.has_select_for_no_key_update else "UPDATE"
+            rows_of = f"{pk} IN (SELECT {pk} FROM {table} WHERE {rows_of} ORDER BY {pk} FOR {strength})"
         with connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE {rows_of}", params)
             updated += cursor.rowcount

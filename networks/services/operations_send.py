@@ -107,7 +107,8 @@ def operations_stamp_sent(sent: list[tuple[Operation, str]], now) -> None:
         # Their rows locked in the order of their ids, as every statement that locks several operations does
         # (plumbing/bulk.py, operations_start): a worker already running a slice of them holds some, and rows
         # taken in the scan's order (the table's) made a cycle with it that PostgreSQL broke by failing the run.
-        Operation.objects.filter(pk__in=operations.order_by("pk").select_for_update().values("pk")).update(**values)
+        locked = operations.order_by("pk").select_for_update(no_key=True)  # the UPDATE's own lock, taken in order
+        Operation.objects.filter(pk__in=locked.values("pk")).update(**values)
 
 
 def _still_theirs(sent: list[tuple[Operation, str]]) -> Q:

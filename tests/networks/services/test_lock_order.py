@@ -85,3 +85,23 @@ def test_rows_update_locks_its_rows_in_id_order(team):
 
     both_go_through(team, progress)
     assert set(Operation.objects.values_list("attempts", flat=True)) == {3}
+
+
+def test_the_locks_leave_rows_that_refer_to_the_operations_free(team):
+    """The lock taken in order is the UPDATE's own (FOR NO KEY UPDATE): a transaction that holds an operation's
+    row as a new row referring to it does (its foreign key's check, FOR KEY SHARE) does not stop either."""
+    held, beside = make_operation(team, target="held"), make_operation(team, target="beside")
+    with psycopg.connect(database_url()) as other:
+        other.execute("SELECT id FROM networks_operation WHERE id = %s FOR KEY SHARE", [held.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            held.attempts = 5
+            rows_update([held], ["attempts"])
+            operations_stamp_sent([(held, held.celery_task_id), (beside, beside.celery_task_id)], timezone.now())
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+        other.rollback()
+    assert Operation.objects.get(pk=held.pk).attempts == 5
+    assert None not in Operation.objects.values_list("sent", flat=True)
