@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from networks.models import Cluster, Network, Operation
-from networks.services import notices
+from networks.services import notices, operations_send
 from networks.services.networks.batch import BatchItem, networks_create_batch
 from networks.services.networks.create_run import network_activate, network_create_end
 from networks.services.networks.run_together import networks_activate_together
@@ -160,10 +160,13 @@ def test_each_step_of_a_slice_sends_its_words_to_redis_at_once(team, monkeypatch
 
 @pytest.mark.django_db(transaction=True)  # the swarm's lock taken by another connection, as the web takes it
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
-def test_a_slice_is_made_active_while_the_web_holds_the_swarms_lock(team):
+def test_a_slice_is_made_active_while_the_web_holds_the_swarms_lock(team, monkeypatch):
     """The last step locks its networks' rows, not their cluster's: that row is the swarm's lock, which every
     create in the web holds while it allocates, so the workers' ends and the web's creates never wait for
     each other (the networks' ordering by their cluster's name took it with them)."""
+    # The batch commits here: its messages are kept from the session's worker (test_run_together.py's runs
+    # reach it), which would start the slice before this test does.
+    monkeypatch.setattr(operations_send, "operations_send", lambda sending: 0)
     operations = started_slice(team, 2)
 
     with row_locked_elsewhere(Cluster, team.cluster.pk):
