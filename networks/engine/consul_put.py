@@ -14,35 +14,18 @@ agent over HTTPS goes through py-consul (consul.py).
 from __future__ import annotations
 
 import http.client
-import os
-import select
-import threading
 import urllib.parse
 
 from consul.base import Response
 from consul.callback import CB
 
 from .endpoints import ConsulEndpoint
-
-_local = threading.local()
+from .kept_alive import kept_alive
 
 
 def _connection(endpoint: ConsulEndpoint, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
-    """The thread's connection to the agent, opened anew after a fork or once the agent closed it."""
-    held: dict = getattr(_local, "connections", None) or {}
-    if getattr(_local, "pid", None) != os.getpid():  # a forked child never writes on its parent's sockets
-        held = {}
-        _local.pid = os.getpid()
-    _local.connections = held
-    key = (endpoint.url, endpoint.token)
-    connection = held.get(key)
-    if connection is not None and connection.sock is not None:
-        readable, _, _ = select.select([connection.sock], [], [], 0)
-        if readable:  # an idle kept-alive connection has nothing to say but its end
-            connection.close()
-    if connection is None:
-        connection = held[key] = http.client.HTTPConnection(host, port, timeout=timeout)
-    return connection
+    """The thread's connection to the agent (kept_alive.py)."""
+    return kept_alive((endpoint.url, endpoint.token), lambda: http.client.HTTPConnection(host, port, timeout=timeout))
 
 
 def kv_put_plain(

@@ -19,11 +19,8 @@ from __future__ import annotations
 import functools
 import http.client
 import json
-import os
-import select
 import socket
 import ssl
-import threading
 import urllib.parse
 from dataclasses import dataclass
 
@@ -35,8 +32,7 @@ from requests.structures import CaseInsensitiveDict
 
 from .call_times import timed_call
 from .endpoints import DockerEndpoint, TlsCredentials
-
-_local = threading.local()
+from .kept_alive import kept_alive
 
 
 @dataclass(frozen=True)
@@ -95,27 +91,17 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 def _connection(target: Target, timeout: float, pem: tuple[str, str] | None) -> http.client.HTTPConnection:
-    """The thread's connection to the engine, opened anew after a fork or once the engine closed it."""
-    held: dict = getattr(_local, "connections", None) or {}
-    if getattr(_local, "pid", None) != os.getpid():  # a forked child never writes on its parent's sockets
-        held = {}
-        _local.pid = os.getpid()
-    _local.connections = held
-    connection = held.get(target)
-    if connection is not None and connection.sock is not None:
-        readable, _, _ = select.select([connection.sock], [], [], 0)
-        if readable:  # an idle kept-alive connection has nothing to say but its end
-            connection.close()
-    if connection is None:
+    """The thread's connection to the engine (kept_alive.py)."""
+
+    def opened() -> http.client.HTTPConnection:
         if target.socket_path:
-            connection = _UnixConnection(target.socket_path, timeout)
-        elif target.tls is not None and pem is not None:
+            return _UnixConnection(target.socket_path, timeout)
+        if target.tls is not None and pem is not None:
             context = tls_context(target.tls, *pem)
-            connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
-        else:
-            connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-        held[target] = connection
-    return connection
+            return http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
+        return http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+
+    return kept_alive(target, opened)
 
 
 def call(
