@@ -17,6 +17,7 @@ def test_a_worker_process_freezes_what_its_start_built(signal):
         frozen = gc.get_freeze_count()
         assert frozen > 10_000
         gc.collect()
-        assert gc.get_freeze_count() == frozen  # a full collection does not walk them, nor unfreeze them
+        # a full collection leaves them frozen; the count may still fall by the few freed by their last reference
+        assert gc.get_freeze_count() > max(10_000, frozen - 1_000)
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
