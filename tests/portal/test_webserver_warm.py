@@ -41,7 +41,8 @@ def test_what_the_process_built_is_left_out_of_full_collections(warmed):
     assert gc.get_freeze_count() > 10_000
     frozen = gc.get_freeze_count()
     gc.collect()
-    assert gc.get_freeze_count() == frozen  # a full collection does not walk them, nor unfreeze them
+    # a full collection leaves them frozen; the count may still fall by the few freed by their last reference
+    assert gc.get_freeze_count() > max(10_000, frozen - 1_000)
 
 
 def test_a_creates_prepared_queries_are_compiled_before_it_serves():
