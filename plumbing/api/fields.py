@@ -3,6 +3,8 @@ that its column cannot hold (too long, a NUL, a lone surrogate) is a 400 before 
 
 from __future__ import annotations
 
+import copy
+
 from rest_framework import serializers
 
 from plumbing.inputs import MAX_ID, bound_by_column, column_max_length, unstorable
@@ -60,16 +62,25 @@ class StrictSerializer(serializers.Serializer):
     """
 
     def get_fields(self):
-        fields = super().get_fields()
-        meta = getattr(self, "Meta", None)
-        model = getattr(meta, "model", None)
-        if model is not None:
-            columns = getattr(meta, "columns", {})
-            for name, field in fields.items():
-                limit = column_max_length(model, columns.get(name, name))
-                if isinstance(field, serializers.CharField) and limit and (field.max_length or limit + 1) > limit:
-                    bound_by_column(field, limit)
-        return fields
+        """The declared fields, bounded by their columns, made once per class; each instance binds copies.
+
+        DRF deep-copies every declared field for every instance, each copy made again by its `__init__`: a
+        create's validation spent more there than in validating. A field is the same for every request
+        (its bounds too), so each instance gets a shallow copy of the class's to bind (`_own_copy`)."""
+        cls = type(self)
+        made = cls.__dict__.get("_made_fields")
+        if made is None:
+            made = super().get_fields()
+            meta = getattr(self, "Meta", None)
+            model = getattr(meta, "model", None)
+            if model is not None:
+                columns = getattr(meta, "columns", {})
+                for name, field in made.items():
+                    limit = column_max_length(model, columns.get(name, name))
+                    if isinstance(field, serializers.CharField) and limit and (field.max_length or limit + 1) > limit:
+                        bound_by_column(field, limit)
+            cls._made_fields = made
+        return {name: _own_copy(field) for name, field in made.items()}
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -93,6 +104,23 @@ class StrictSerializer(serializers.Serializer):
                     code, sentence = refused
                     raise serializers.ValidationError({name: [serializers.ErrorDetail(sentence, code=code)]})
         return super().to_internal_value(data)
+
+
+def _own_copy(field: serializers.Field) -> serializers.Field:
+    """A copy of a made field for one serializer to bind: its own binding (name, parent, label), and its own
+    child (a list's or dict's, its parent this copy), sharing what never changes once made (arguments, validators).
+
+    A nested serializer, or a field of related objects, keeps state of its own while it validates: it is
+    deep-copied as DRF does (its fields have no column bounds to lose)."""
+    if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child_relation"):
+        return copy.deepcopy(field)
+    own = object.__new__(type(field))  # copy.copy, without its pickling protocol's detour
+    own.__dict__.update(field.__dict__)
+    child = getattr(field, "child", None)
+    if child is not None:
+        own.child = _own_copy(child)
+        own.child.parent = own  # bound as its parent's __init__ bound it, to this copy
+    return own
 
 
 def valid(serializer_class, request, **kwargs) -> dict:
