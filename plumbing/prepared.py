@@ -343,7 +343,9 @@ class PreparedSave:
             self.sql[alias] = f"UPDATE {quote(self.model._meta.db_table)} SET {columns} WHERE {quote(pk.column)} = %s"
         return self.sql[alias]
 
-    def __call__(self, instance, using: str = "default") -> None:
+    def statement(self, instance, using: str = "default") -> tuple[str, list] | None:
+        """The UPDATE and its values, to be sent with other statements (plumbing/writes.py: nobody then learns
+        whether it found the row, so the caller holds the row's lock); None where Django's own save must do it."""
         model = type(instance)
         if (
             model is not self.model
@@ -351,19 +353,30 @@ class PreparedSave:
             or signals.pre_save.has_listeners(model)
             or signals.post_save.has_listeners(model)
         ):
-            instance.save(using=using, update_fields=self.names)
-            return
+            return None
         connection = connections[using]
         values = []
         for field in self.fields:
             value = field.pre_save(instance, False)
             if hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save"):
-                instance.save(using=using, update_fields=self.names)
-                return
+                return None
             values.append(field.get_db_prep_save(value, connection=connection))
         values.append(self.model._meta.pk.get_db_prep_value(instance.pk, connection))
-        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(self.written(using), values)
+        instance._state.db, instance._state.adding = using, False
+        return self.written(using), values
+
+    def __call__(self, instance, using: str = "default", *, writes=None) -> None:
+        """The save; `writes` (plumbing/writes.py `Writes`): its UPDATE among them, sent with them (not checked
+        to have found the row: the caller holds its lock), where Django's own save need not do it now."""
+        using = writes.using if writes is not None else using
+        statement = self.statement(instance, using)
+        if statement is None:
+            instance.save(using=using, update_fields=self.names)
+            return
+        if writes is not None:
+            writes.add(*statement)
+            return
+        with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
+            cursor.execute(*statement)
             if cursor.rowcount == 0:
                 raise DatabaseError("Save with update_fields did not affect any rows.")
-        instance._state.db, instance._state.adding = using, False

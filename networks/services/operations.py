@@ -14,7 +14,7 @@ from plumbing.bulk import rows_update
 from plumbing.prepared import PreparedObjects, PreparedSave, Read
 from plumbing.writes import Writes
 from portal.actors import Actor
-from portal.changes import change_record
+from portal.changes import change_new, change_record, changes_record
 
 # The runners' progress notes come with the state machine (they are written in operation_notes.py).
 from .operation_notes import (  # noqa: F401
@@ -260,12 +260,15 @@ def operation_succeed(
     result: dict | None = None,
     savepoint: bool = True,
     locked: Operation | None = None,
+    writes: Writes | None = None,
 ) -> Operation:
     """RUNNING -> SUCCEEDED with `message` and `result`, and its change recorded; OperationNotStartable when it
     is no longer running. `savepoint=False` inside a transaction that any error of this ends (rolled back, or
     back to a savepoint of the caller's): none of its own, two round trips fewer (a create's end). `locked`:
     the operation's row as this transaction already read it under its lock (`operation_locked_read`, sent
-    with the caller's own reads), not read again."""
+    with the caller's own reads), not read again. `writes`: its UPDATE and its change's rows among them, for
+    the caller to send with its own (plumbing/writes.py; the change's key reserved, and its outboxes' reads
+    foreseen: `changes_foreseen`)."""
     with transaction.atomic(savepoint=savepoint):
         run = operation
         operation = locked if locked is not None else operation_locked(run.pk)
@@ -278,18 +281,23 @@ def operation_succeed(
         operation.result = result or {}
         operation.progress = progress_ending(run, written=operation.progress, message=message)
         operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
-        _succeed_save(operation)
-        _record_finish(operation, "operation.succeeded")
+        _succeed_save(operation, writes=writes)
+        _record_finish(operation, "operation.succeeded", writes=writes)
         announce(operation)
         return operation
 
 
-def _record_finish(operation: Operation, action: str) -> None:
+def _record_finish(operation: Operation, action: str, *, writes: Writes | None = None) -> None:
     """The end of an operation is a change of its own (webhooks hear of it as operation.succeeded/failed)."""
     details = {"kind": operation.kind, "target": operation.target}
     if operation.error_code and action == "operation.failed":
         details["error_code"] = operation.error_code
-    change_record(actor=Actor.system("worker"), action=action, tenant=operation.tenant, obj=operation, details=details)
+    worker = Actor.system("worker")
+    if writes is None:
+        change_record(actor=worker, action=action, tenant=operation.tenant, obj=operation, details=details)
+        return
+    change = change_new(actor=worker, action=action, tenant=operation.tenant, obj=operation, details=details)
+    changes_record([change], writes=writes)
 
 
 @transaction.atomic
