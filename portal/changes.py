@@ -43,7 +43,8 @@ _foreseen: contextvars.ContextVar[tuple[int, dict] | None] = contextvars.Context
 def subscribe_in_transaction(callback: Recorder, *, foresee: Callable[[Tenant], object] | None = None) -> Recorder:
     """Be called with the entries inside the transaction that records them (an outbox's rows go there):
     `[entry]` for one change, a batch's entries together for `changes_record`. `foresee(tenant)`: what the
-    callback reads of a team, read ahead by `changes_foreseen` (a `Read`: its rows, sent with others)."""
+    callback reads of a team, read ahead by `changes_foreseen` (a `Read`: its rows, sent with others); where it
+    read nothing (no rows), the callback has nothing to record of that team's changes and is not called."""
     if callback not in recorders:
         recorders.append(callback)
     if foresee is not None:
@@ -146,13 +147,27 @@ def changes_record(entries: list[AuditEntry], *, writes: Writes | None = None) -
         _recorded(entries)
         return entries
     writes.insert(entries)
-    context = contextvars.copy_context()
-    writes.then(lambda: context.run(_recorded, entries))
+    busy = [recorder for recorder in recorders if not _nothing_to_record(recorder, entries)]
+    if busy:
+        context = contextvars.copy_context()
+        writes.then(lambda: context.run(_recorded, entries, busy))
+    else:
+        _recorded(entries, busy)  # nothing waits for the rows: the transaction may end with them (`send(commit=True)`)
     return entries
 
 
-def _recorded(entries: list[AuditEntry]) -> None:
-    for recorder in list(recorders):
+def _nothing_to_record(recorder: Recorder, entries: list[AuditEntry]) -> bool:
+    """Whether `changes_foreseen` read, for `recorder`, nothing of the team of each of `entries` (a team without
+    webhook endpoints): then it has nothing to record of them, and is not called."""
+    for entry in entries:
+        ahead, rows = foreseen(recorder, entry.tenant_id) if entry.tenant_id is not None else (False, None)
+        if not ahead or rows:
+            return False
+    return True
+
+
+def _recorded(entries: list[AuditEntry], called: list[Recorder] | None = None) -> None:
+    for recorder in list(recorders) if called is None else called:
         recorder(entries)
     if listeners:  # listeners subscribe when their app loads; with none, nothing waits for the commit
         for entry in entries:

@@ -212,12 +212,14 @@ def idempotency_save(
     body,
     location: str = "",
     writes: Writes | None = None,
+    commit: bool = False,
 ) -> None:
     """Store the answer inside the transaction that made the object, so both exist or neither does.
 
     A concurrent request with the same key that got there first makes this one fail and roll back (the
     whole transaction: the refusal is its answer, so no savepoint is needed to go on after it). `writes`: the
-    record sent with what they gathered (the object's rows, plumbing/writes.py), in one round trip.
+    record sent with what they gathered (the object's rows, plumbing/writes.py), in one round trip; `commit`:
+    with the COMMIT too, when the caller's transaction ends with them (`Writes.send`).
     """
     record = IdempotencyRecord(
         **_idempotency_owner(user),
@@ -233,7 +235,7 @@ def idempotency_save(
                 record.save(force_insert=True)
         else:
             writes.insert([record])
-            writes.send()
+            writes.send(commit=commit)
     except IntegrityError as error:
         if writes is not None and not _key_taken(error):
             raise

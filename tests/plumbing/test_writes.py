@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from unittest import mock
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from psycopg import _queries as psycopg_queries
@@ -126,3 +127,68 @@ def test_a_rows_insert_is_compiled_once_per_model_and_stored_as_bulk_create_stor
     Operation.objects.bulk_create([alike])
     assert stored(second) | {"target": "alike"} == stored(alike), "as bulk_create stores it"
     assert second.created is not None and Operation.objects.get(pk=second.pk).created == second.created
+
+
+def executed(sqls: list[str]):
+    """A wrapper of `connection` that notes each SQL it sends (commits and rollbacks are not statements)."""
+
+    def note(execute, sql, params, many, context):
+        sqls.append(sql)
+        return execute(sql, params, many, context)
+
+    return connection.execute_wrapper(note)
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once")
+@pytest.mark.django_db(transaction=True)
+def test_the_commit_goes_with_the_last_statements_of_the_outermost_transaction(team):
+    """`send(commit=True)` ends the outermost transaction in the statements' round trip: the connection is idle
+    after it, Django's commit sends nothing more, and the on-commit callbacks run once, at the block's end."""
+    sqls: list[str] = []
+    committed: list[bool] = []
+    with executed(sqls), transaction.atomic():
+        writes = Writes()
+        writes.reserve(Operation)
+        writes.insert([operation := new_operation(team, "committed")])
+        transaction.on_commit(lambda: committed.append(True))
+        writes.send(commit=True)
+        assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert not committed
+    assert sqls[-1].endswith("; COMMIT") and committed == [True]
+    assert Operation.objects.filter(pk=operation.pk).exists()
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once")
+@pytest.mark.django_db(transaction=True)
+def test_no_commit_is_sent_inside_a_callers_transaction_or_before_a_callback(team):
+    """In a block nested in another transaction, a COMMIT would end the caller's too; with a callback waiting to
+    run in the transaction (an outbox), it would run after it: in both cases the statements go alone."""
+    sqls: list[str] = []
+    with executed(sqls), pytest.raises(RuntimeError), transaction.atomic():
+        with transaction.atomic():
+            writes = Writes()
+            writes.insert([new_operation(team, "nested")])
+            writes.send(commit=True)
+        raise RuntimeError("the caller's transaction fails after")
+    assert not Operation.objects.filter(target="nested").exists(), "the caller's rollback undid it"
+    with executed(sqls), transaction.atomic():
+        writes = Writes()
+        writes.insert([new_operation(team, "waited")])
+        writes.then(lambda: Operation.objects.filter(target="waited").update(target="waited-on"))
+        writes.send(commit=True)
+        assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    assert not any("COMMIT" in sql for sql in sqls)
+    assert Operation.objects.filter(target="waited-on").exists()
+
+
+@pytest.mark.skipif(not TOGETHER, reason="SQLite writes each row at once")
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_fails_skips_the_commit_and_the_transaction_is_rolled_back(team):
+    first = make_operation(team, target="first")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        writes = Writes()
+        writes.insert([new_operation(team, "lost")])
+        writes.add("INSERT INTO networks_operation (id) SELECT id FROM networks_operation WHERE id = %s", [first.pk])
+        writes.send(commit=True)
+    assert not Operation.objects.filter(target="lost").exists()
+    assert Operation.objects.filter(pk=first.pk).exists(), "the connection goes on"

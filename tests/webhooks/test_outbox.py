@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from networks.models import Operation
+from networks.services.networks.create import network_create
 from networks.services.operations import operation_fail, operation_start, operation_succeed
 from portal.actors import Actor
 from portal.changes import change_record, changes_foreseen
@@ -84,3 +85,27 @@ def test_endpoints_read_ahead_serve_their_own_team_only(team, other_team):
         change_record(actor=actor, action="network.create", tenant=other_team.tenant)
     assert WebhookDelivery.objects.filter(endpoint=hook).count() == 1
     assert WebhookDelivery.objects.filter(endpoint=foreign).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite writes each row at once")
+@pytest.mark.django_db(transaction=True)
+def test_a_create_commits_with_its_rows_only_when_no_outbox_waits_for_them(team, other_team):
+    """A create's rows go with its COMMIT (plumbing/writes.py `send(commit=True)`) when its team has no endpoint
+    to record a delivery for; with one, the delivery is written after the rows, in the same transaction."""
+    hook = endpoint(team, ["network.*"])
+    for owner, name in ((team, "hooked"), (other_team, "unhooked")):
+        sqls: list[str] = []
+
+        def note(execute, sql, params, many, context, sqls=sqls):
+            sqls.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(note):
+            network_create(actor=Actor.system("tests"), tenant=owner.tenant, cluster=owner.cluster, name=name)
+        folded = [sql for sql in sqls if sql.endswith("; COMMIT")]
+        if owner is team:
+            assert not folded and any('INSERT INTO "webhooks_webhookdelivery"' in sql for sql in sqls)
+        else:
+            assert len(folded) == 1 and 'INSERT INTO "networks_network"' in folded[0]
+    [delivery] = WebhookDelivery.objects.filter(endpoint=hook)
+    assert delivery.payload["data"]["object"]["name"] == "hooked"

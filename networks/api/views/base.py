@@ -170,6 +170,7 @@ class BaseViewSet(TenantViewSet):
                 body=body,
                 location=location,
                 writes=writes,
+                commit=True,  # the transaction ends with the stored answer
             )
             return None, made, body
 

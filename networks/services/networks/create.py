@@ -98,8 +98,8 @@ def network_create(
 
     Everything from the swarm's lock to the commit is a few index lookups and inserts: every create on
     the swarm waits for it. So all that does not depend on the block is read before it, and under it go
-    three round trips: the lock with the held blocks' read, the rows (`writes`: with the caller's, when it
-    gives them and sends them), the commit. Made again when PostgreSQL chose it as a deadlock's victim.
+    two round trips: the lock with the held blocks' read, then the rows with the commit (`writes`: with the
+    caller's, when it gives them and sends them). Made again when PostgreSQL chose it as a deadlock's victim.
     A batch (batch.py) takes the same steps for its networks, under one lock.
     """
     asked = network_asked(
@@ -131,7 +131,7 @@ def network_create(
         plan = network_plan(cluster=cluster, tenant=tenant, asked=asked, taken=taken)
         operation = network_record(actor=actor, tenant=tenant, cluster=cluster, plan=plan, writes=writes)
         if own:
-            writes.send()
+            writes.send(commit=True)  # the lock let go with the rows: nothing is sent in this transaction after them
         return operation
 
 
