@@ -47,7 +47,7 @@ def network_create_end(*, operation: Operation, network: Network) -> None:
     """Once the cluster and Consul both have it: the network active and its create succeeded, together. The
     network's row and the operation's are locked and read in one round trip, with what the change's outboxes
     read of the team and its audit entry's key (plumbing/writes.py `reserve`); the writes (the two rows, the
-    entry, its outboxes' rows) go in another (`send`)."""
+    entry, its outboxes' rows) go in another, with the COMMIT when no outbox waits to write (`send`)."""
     with transaction.atomic():
         status, locked = Read(_status_locked, {"pk": network.pk}), operation_locked_read(operation.pk)
         writes, tenant = Writes(), operation.tenant
@@ -63,7 +63,7 @@ def network_create_end(*, operation: Operation, network: Network) -> None:
                 raise Operation.DoesNotExist(f"operation {operation.pk} does not exist")
             network.status = status.rows[0]["status"]
             network_activate(operation=operation, network=network, locked=locked.rows[0], writes=writes)
-            writes.send()
+            writes.send(commit=True)
 
 
 # The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py). Unordered:
