@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from networks.models import Cluster, Operation
-from plumbing.prepared import PreparedObjects, PreparedSave, Read
+from plumbing.prepared import PreparedObjects, Read
+from plumbing.saves import PreparedSave
 from plumbing.writes import Writes
 from portal.actors import Actor
 from portal.changes import change_new, change_record, changes_record

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from networks.models import Operation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects, PreparedSave, Read
+from plumbing.prepared import PreparedObjects, Read
+from plumbing.saves import PreparedSave
 
 from .operation_notes import announce, appended
 
@@ -107,7 +108,7 @@ def _start_locked(*, operation_id: int, task_id: str, taken: datetime | None) ->
 
 
 START_FIELDS = ["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"]
-_start_save = PreparedSave(Operation, START_FIELDS)  # its UPDATE written once (plumbing/prepared.py)
+_start_save = PreparedSave(Operation, START_FIELDS)  # its UPDATE written once (plumbing/saves.py)
 
 
 @transaction.atomic

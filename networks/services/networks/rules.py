@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from networks.models import Cluster, Network
 from networks.models.network import MTU_MAX, MTU_MIN, NAME_MAX_LENGTH, VXLAN_OVERHEAD, validate_network_name
 from plumbing.errors import ServiceError
-from plumbing.prepared import PreparedRows, PreparedSave
+from plumbing.prepared import PreparedRows
+from plumbing.saves import PreparedSave
 from plumbing.writes import Writes
 
 
