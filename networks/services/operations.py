@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
-from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from networks.models import Cluster, Operation
-from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedObjects, PreparedSave, Read
+from plumbing.prepared import PreparedObjects, Read
+from plumbing.saves import PreparedSave
 from plumbing.writes import Writes
 from portal.actors import Actor
-from portal.changes import change_record
+from portal.changes import change_new, change_record, changes_record
 
 # The runners' progress notes come with the state machine (they are written in operation_notes.py).
 from .operation_notes import (  # noqa: F401
@@ -37,16 +35,17 @@ from .operations_send import (  # noqa: F401
     send_on_commit,
 )
 
-logger = logging.getLogger(__name__)
+# Its first move comes with it (operations_start.py: one operation's start, or a batch's slice's).
+from .operations_start import (  # noqa: F401
+    ENDED_BY_A_WORKER,
+    OperationNotStartable,
+    operation_start,
+    operations_start,
+)
+
 # A Docker call with no answer for this long makes a running operation say it waits for the cluster.
 STALL_SECONDS = 5.0
 WaitsOn = Operation.WaitsOn
-# Waits a worker ends by taking the operation; the others outlast a retry until what they name answers.
-ENDED_BY_A_WORKER = (WaitsOn.TASK_QUEUE, WaitsOn.WORKER, WaitsOn.DATABASE, WaitsOn.STATE_STORE)
-
-
-class OperationNotStartable(Exception):
-    """The operation is finished, or running under another task: this delivery has nothing to do."""
 
 
 def operation_create(**fields) -> Operation:
@@ -109,62 +108,7 @@ def operation_enqueue(*, operation: Operation) -> None:
     send_on_commit(operation)
 
 
-@transaction.atomic
-def operation_start(*, operation_id: int, task_id: str, taken: datetime | None = None) -> Operation:
-    """Move QUEUED -> RUNNING for the task that owns the operation; anything else is a stale delivery.
-
-    `taken`: when the worker's process began the task (by default now), its `started` on a first start: when
-    a worker took the message, not when its lock on the row was granted (bench/e2e.py's "take" is measured
-    to it). The operation comes with its cluster, team, network and container, read in the same query: every
-    runner needs them. The network's cluster and team are the operation's when they are the same rows (not
-    read twice: the cluster is the widest row, and its key is opened once per copy). That query is compiled
-    once per worker process (`_start_read`): compiling its four joins cost more than running it."""
-    found = _start_read(pk=operation_id)
-    if not found:
-        raise Operation.DoesNotExist(f"operation {operation_id} does not exist")
-    operation = found[0]
-    _start(operation, task_id=task_id, taken=taken)
-    _start_save(operation)
-    announce(operation)
-    return operation
-
-
-START_FIELDS = ["status", "attempts", "started", "progress", "waits_on", "waiting_since", "updated"]
-_start_save = PreparedSave(Operation, START_FIELDS)  # its UPDATE written once (plumbing/prepared.py)
-
-
-@transaction.atomic
-def operations_start(*, operation_ids: list[int], task_id: str, taken: datetime | None = None) -> list[Operation]:
-    """operation_start for the operations of one task (a batch's slice), in one read and one write: those
-    this task may start, in the order of their ids; the others (finished, running, or handed to another
-    task) are skipped as operation_start's stale deliveries are. Operations of one swarm and team share
-    its rows; `taken` is operation_start's."""
-    started: list[Operation] = []
-    rows: dict[tuple[str, int | None], object] = {}
-    for operation in _with_rows(Operation.objects.filter(pk__in=operation_ids).order_by("pk")):
-        operation.cluster = rows.setdefault(("cluster", operation.cluster_id), operation.cluster)
-        operation.tenant = rows.setdefault(("tenant", operation.tenant_id), operation.tenant)
-        try:
-            _start(operation, task_id=task_id, taken=taken)
-        except OperationNotStartable as exc:
-            logger.info("skipping delivery: %s", exc)
-            continue
-        started.append(operation)
-    now = timezone.now()
-    for operation in started:
-        operation.updated = now
-    rows_update(started, START_FIELDS)
-    announce(*started)
-    return started
-
-
-def _with_rows(operations):
-    """Operations locked, with their cluster, team, network and container read in the same query."""
-    return operations.select_related("cluster", "tenant", "network", "container").select_for_update(of=("self",))
-
-
-_start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk)), "pk")
-# Every other locked read of one operation (its waits, its end), compiled once per thread as well.
+# Every locked read of one operation but its start's (its waits, its end), compiled once per thread.
 _locked_read = PreparedObjects(lambda pk: Operation.objects.filter(pk=pk).select_for_update(), "pk")
 
 
@@ -180,27 +124,6 @@ def operation_locked(pk: int) -> Operation:
     if not found:
         raise Operation.DoesNotExist(f"operation {pk} does not exist")
     return found[0]
-
-
-def _start(operation: Operation, *, task_id: str, taken: datetime | None) -> None:
-    """QUEUED -> RUNNING in memory, for the task that owns it; OperationNotStartable otherwise."""
-    network = operation.network
-    if network is not None and network.cluster_id == operation.cluster_id:
-        network.cluster = operation.cluster
-    if network is not None and network.tenant_id == operation.tenant_id:
-        network.tenant = operation.tenant
-    if operation.status != Operation.Status.QUEUED or (
-        operation.celery_task_id and operation.celery_task_id != task_id
-    ):
-        raise OperationNotStartable(
-            f"operation {operation.pk} is {operation.status} under task {operation.celery_task_id}"
-        )
-    operation.status = Operation.Status.RUNNING
-    operation.attempts += 1
-    operation.started = operation.started or taken or timezone.now()
-    operation.progress = appended(operation, "Running.")
-    if operation.waits_on in ENDED_BY_A_WORKER:  # a worker took it, on a database that answers
-        operation.waits_on, operation.waiting_since = WaitsOn.NOTHING, None
 
 
 @transaction.atomic
@@ -260,12 +183,15 @@ def operation_succeed(
     result: dict | None = None,
     savepoint: bool = True,
     locked: Operation | None = None,
+    writes: Writes | None = None,
 ) -> Operation:
     """RUNNING -> SUCCEEDED with `message` and `result`, and its change recorded; OperationNotStartable when it
     is no longer running. `savepoint=False` inside a transaction that any error of this ends (rolled back, or
     back to a savepoint of the caller's): none of its own, two round trips fewer (a create's end). `locked`:
     the operation's row as this transaction already read it under its lock (`operation_locked_read`, sent
-    with the caller's own reads), not read again."""
+    with the caller's own reads), not read again. `writes`: its UPDATE and its change's rows among them, for
+    the caller to send with its own (plumbing/writes.py; the change's key reserved, and its outboxes' reads
+    foreseen: `changes_foreseen`)."""
     with transaction.atomic(savepoint=savepoint):
         run = operation
         operation = locked if locked is not None else operation_locked(run.pk)
@@ -278,18 +204,23 @@ def operation_succeed(
         operation.result = result or {}
         operation.progress = progress_ending(run, written=operation.progress, message=message)
         operation.waits_on, operation.waiting_since = Operation.WaitsOn.NOTHING, None
-        _succeed_save(operation)
-        _record_finish(operation, "operation.succeeded")
+        _succeed_save(operation, writes=writes)
+        _record_finish(operation, "operation.succeeded", writes=writes)
         announce(operation)
         return operation
 
 
-def _record_finish(operation: Operation, action: str) -> None:
+def _record_finish(operation: Operation, action: str, *, writes: Writes | None = None) -> None:
     """The end of an operation is a change of its own (webhooks hear of it as operation.succeeded/failed)."""
     details = {"kind": operation.kind, "target": operation.target}
     if operation.error_code and action == "operation.failed":
         details["error_code"] = operation.error_code
-    change_record(actor=Actor.system("worker"), action=action, tenant=operation.tenant, obj=operation, details=details)
+    worker = Actor.system("worker")
+    if writes is None:
+        change_record(actor=worker, action=action, tenant=operation.tenant, obj=operation, details=details)
+        return
+    change = change_new(actor=worker, action=action, tenant=operation.tenant, obj=operation, details=details)
+    changes_record([change], writes=writes)
 
 
 @transaction.atomic

@@ -16,7 +16,8 @@ from networks.services.allocations import _held_last
 from networks.services.allocations_reserved import _reserved_rows
 from networks.services.grants import grant_get
 from networks.services.networks.rules import _name_taken, _one_name_taken, names_taken
-from plumbing.prepared import PreparedObjects, PreparedRows, PreparedSave, PreparedUpdate, compile_every
+from plumbing.prepared import PreparedObjects, PreparedRows, PreparedUpdate, compile_every
+from plumbing.saves import PreparedSave
 from portal.actors import Actor
 from tests.factories import make_container, make_network, make_operation, make_team
 from tests.pages import populate

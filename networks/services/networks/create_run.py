@@ -12,7 +12,10 @@ from django.utils import timezone
 from networks.engine import EngineError
 from networks.models import Network, Operation, SubnetAllocation
 from plumbing.bulk import rows_update
-from plumbing.prepared import PreparedRows, Read, reads_together
+from plumbing.prepared import PreparedRows, Read
+from plumbing.writes import Writes
+from portal.changes import changes_foreseen
+from portal.models import AuditEntry
 
 from ..allocations import subnet_release, subnet_release_in_consul
 from ..builds import network_build, network_reserve, network_unmake
@@ -42,16 +45,25 @@ def network_create_run(*, operation: Operation) -> None:
 
 def network_create_end(*, operation: Operation, network: Network) -> None:
     """Once the cluster and Consul both have it: the network active and its create succeeded, together. The
-    network's row and the operation's are locked and read in one round trip (plumbing/prepared.py)."""
+    network's row and the operation's are locked and read in one round trip, with what the change's outboxes
+    read of the team and its audit entry's key (plumbing/writes.py `reserve`); the writes (the two rows, the
+    entry, its outboxes' rows) go in another, with the COMMIT when no outbox waits to write (`send`)."""
     with transaction.atomic():
         status, locked = Read(_status_locked, {"pk": network.pk}), operation_locked_read(operation.pk)
-        reads_together(status, locked)
-        if not status.rows:
-            raise Network.DoesNotExist(f"network {network.pk} does not exist")
-        if not locked.rows:
-            raise Operation.DoesNotExist(f"operation {operation.pk} does not exist")
-        network.status = status.rows[0]["status"]
-        network_activate(operation=operation, network=network, locked=locked.rows[0])
+        writes, tenant = Writes(), operation.tenant
+        assert tenant is not None, "the portal builds only a team's networks"
+
+        def ahead(*reads: Read) -> None:
+            writes.reserve(AuditEntry, reads=(status, locked, *reads))
+
+        with changes_foreseen(tenant=tenant, send=ahead):
+            if not status.rows:
+                raise Network.DoesNotExist(f"network {network.pk} does not exist")
+            if not locked.rows:
+                raise Operation.DoesNotExist(f"operation {operation.pk} does not exist")
+            network.status = status.rows[0]["status"]
+            network_activate(operation=operation, network=network, locked=locked.rows[0], writes=writes)
+            writes.send(commit=True)
 
 
 # The network's status under its row's lock, compiled once per worker thread (plumbing/prepared.py). Unordered:
@@ -62,19 +74,23 @@ _status_locked = PreparedRows(
 )
 
 
-def network_activate(*, operation: Operation, network: Network, locked: Operation | None = None) -> None:
+def network_activate(
+    *, operation: Operation, network: Network, locked: Operation | None = None, writes: Writes | None = None
+) -> None:
     """In the transaction that locked the network's row and read its status into `network`: the network
     active and its create succeeded. As it is now: staff may have given the create up meanwhile (then this
     refuses, and the clean-up of the failure removes what was made). A refusal ends that transaction (or
     the caller's savepoint in it), so the operation's end takes no savepoint of its own. `locked`: the
-    operation's row as that transaction read it under its lock (operation_succeed's)."""
-    set_status(network, Network.Status.ACTIVE)
+    operation's row as that transaction read it under its lock (operation_succeed's); `writes`: the writes
+    among them, for the caller to send (operation_succeed's)."""
+    set_status(network, Network.Status.ACTIVE, writes=writes)
     operation_succeed(
         operation=operation,
         message=_active_message(network),
         result={"id": network.docker_id},
         savepoint=False,
         locked=locked,
+        writes=writes,
     )
 
 

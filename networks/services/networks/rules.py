@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from networks.models import Cluster, Network
 from networks.models.network import MTU_MAX, MTU_MIN, NAME_MAX_LENGTH, VXLAN_OVERHEAD, validate_network_name
 from plumbing.errors import ServiceError
-from plumbing.prepared import PreparedRows, PreparedSave
+from plumbing.prepared import PreparedRows
+from plumbing.saves import PreparedSave
+from plumbing.writes import Writes
 
 
 def network_not_usable(ref, *, field: str | None = "networks") -> ServiceError:
@@ -128,7 +130,8 @@ def _name_taken(cluster: Cluster, name: str) -> set[str]:
 _status_save = PreparedSave(Network, ["status", "docker_id", "updated"])  # its UPDATE written once
 
 
-def set_status(network: Network, status: str) -> None:
+def set_status(network: Network, status: str, *, writes: Writes | None = None) -> None:
+    """`writes`: its UPDATE among them, sent by the caller (plumbing/writes.py), which holds the row's lock."""
     if network.status != status and not network.can_transition(status):
         raise ServiceError(
             "bad_state",
@@ -136,4 +139,4 @@ def set_status(network: Network, status: str) -> None:
             http_status=409,
         )
     network.status = status
-    _status_save(network)
+    _status_save(network, writes=writes)
