@@ -57,6 +57,17 @@ def environment(database_url: str, redis_db: int) -> dict[str, str]:
     )
 
 
+def in_process(database: str, redis_db: int) -> tuple[str, int]:
+    """A bench that runs the portal's code in its own process: its database and Redis database (BENCH_DATABASE
+    and BENCH_REDIS_DB, else `database` and `redis_db`) and `environment`'s settings put in this process's
+    environment where not set already, before Django is set up. Returns the database's name and Redis's."""
+    database = os.environ.get("BENCH_DATABASE", database)
+    redis_db = int(os.environ.get("BENCH_REDIS_DB", str(redis_db)))
+    for name, value in environment(f"postgres://postgres@127.0.0.1:5432/{database}", redis_db).items():
+        os.environ.setdefault(name, value)
+    return database, redis_db
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

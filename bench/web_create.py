@@ -39,12 +39,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import environment  # noqa: E402
+from bench.served import in_process  # noqa: E402
 
-DATABASE = os.environ.get("BENCH_DATABASE", "bench_web_create")
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "11"))
-for name, value in environment(f"postgres://postgres@127.0.0.1:5432/{DATABASE}", REDIS_DB).items():
-    os.environ.setdefault(name, value)
+DATABASE, REDIS_DB = in_process("bench_web_create", 11)
 os.environ.setdefault("DATABASE_POOL_SIZE", "8")
 
 import django  # noqa: E402

@@ -17,7 +17,6 @@ end) and Redis database (flushed). Last line: `worker create: <ms> ms CPU per ru
 from __future__ import annotations
 
 import cProfile
-import os
 import statistics
 import subprocess
 import sys
@@ -28,12 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import environment  # noqa: E402
+from bench.served import in_process  # noqa: E402
 
-DATABASE = os.environ.get("BENCH_DATABASE", "bench_worker_create")
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "11"))
-for name, value in environment(f"postgres://postgres@127.0.0.1:5432/{DATABASE}", REDIS_DB).items():
-    os.environ.setdefault(name, value)
+DATABASE, REDIS_DB = in_process("bench_worker_create", 11)
 
 import django  # noqa: E402
 
