@@ -40,6 +40,12 @@ def announce(*operations: Operation) -> None:
 class _Watched:
     run: Operation  # the run's copy of the operation: the whole of its progress while it is watched
     held: bool = False  # notes of the run wait to be written
+    # While the write of an end that carries held notes has not committed: those notes without the end's message,
+    # to be written instead, should that write fail (a batch of the end's writes refused, rolled back).
+    unended: list | None = None
+
+    def notes(self) -> list:
+        return self.run.progress if self.unended is None else self.unended
 
 
 # Watched runs by operation id; the run's thread and its watcher's share them under the lock.
@@ -78,7 +84,7 @@ def _notes_release(operation: Operation) -> None:
     with _watched_lock:
         watched = _watched.pop(operation.pk, None)
     if watched is not None and watched.held:
-        _write_running(watched.run, watched.run.progress)
+        _write_running(watched.run, watched.notes())
 
 
 def notes_write_held(operation: Operation) -> None:
@@ -87,7 +93,7 @@ def notes_write_held(operation: Operation) -> None:
         watched = _watched.get(operation.pk)
         if watched is None or not watched.held:
             return
-        watched.held, progress = False, watched.run.progress
+        watched.held, progress = False, watched.notes()
     _write_running(watched.run, progress)
 
 
@@ -102,14 +108,25 @@ def _write_running(operation: Operation, progress: list) -> None:
 def progress_ending(run: Operation, *, written: list, message: str) -> list:
     """The progress to write with a change of the operation's row (`written`: the row's, read under its lock)
     followed by `message`: while the run is watched, the run's copy (with its notes not yet written, or being
-    written by the watcher right now). `run`'s copy becomes it."""
+    written by the watcher right now). `run`'s copy becomes it. Its held notes count as written once the
+    change commits: until then (the change may be sent later with other writes, and refused with them), they
+    are still held, without `message`, and written at the run's end should the change not commit."""
     with _watched_lock:
         watched = _watched.get(run.pk)
         base = watched.run.progress if watched is not None else written
         run.progress = [*base, {"at": timezone.now().isoformat(), "message": message}]
         if watched is not None:
-            watched.run.progress, watched.held = run.progress, False
-        return run.progress
+            watched.unended = base if watched.held else None
+            watched.run.progress = run.progress
+    if watched is not None:
+        transaction.on_commit(lambda: _ended(watched))
+    return run.progress
+
+
+def _ended(watched: _Watched) -> None:
+    """The end carrying the run's notes committed: nothing is held any more."""
+    with _watched_lock:
+        watched.held, watched.unended = False, None
 
 
 def operation_transfer(*, operation: Operation, transfer: dict) -> None:

@@ -4,7 +4,7 @@ by its watcher when the step they name lasts; none is lost on the way to a wait,
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from networks.models import Operation
@@ -43,6 +43,19 @@ def test_a_quick_runs_notes_are_written_with_its_end_in_one_write(running):
 
     assert messages(running) == ["Queued: waiting for a worker.", "Running.", *STEPS, "Done."]
     assert [step["message"] for step in running.progress] == messages(running)
+
+
+def test_notes_held_by_an_end_that_is_rolled_back_are_written_without_its_message(running):
+    """An end may be sent with other writes and refused with them (a create's end: plumbing/writes.py): its
+    notes stay held until it commits, and the run's end writes them, not the end's message."""
+    with pytest.raises(RuntimeError), notes_held(running):
+        for step in STEPS:
+            operation_progress(operation=running, message=step)
+        with transaction.atomic():
+            operation_succeed(operation=running, message="Done.")
+            raise RuntimeError("the end's writes were refused")
+
+    assert messages(running) == ["Queued: waiting for a worker.", "Running.", *STEPS]
 
 
 def test_without_a_watcher_each_note_is_written_at_once(running):
