@@ -47,20 +47,17 @@ def manager_frozen():
         print(f"\nthe manager's dockerd was frozen {time.monotonic() - frozen:.1f} s")
 
 
-def running(ids: list[int], *, task_ids: set[str] | None = None) -> set[int]:
-    """Which of these operations are RUNNING (and, given `task_ids`, under one of those tasks)."""
+def running(ids: list[int], *, task_ids: set[str] | None = None, at_docker: bool = False) -> set[int]:
+    """Which of these operations are RUNNING (and, given `task_ids`, under one of those tasks). `at_docker`: only
+    those whose last note is Docker's create: with the manager frozen, hung in that call (the watcher writes a
+    held note when its step lasts). One merely RUNNING may be past Docker and end before a kill: a create's
+    run is a few ms."""
     found = Operation.objects.filter(pk__in=ids, status=Operation.Status.RUNNING)
     if task_ids is not None:
         found = found.filter(celery_task_id__in=task_ids)
-    return set(found.values_list("pk", flat=True))
-
-
-def at_docker(ids: list[int]) -> set[int]:
-    """Which of these operations are RUNNING with Docker's create as their last note: with the manager frozen,
-    hung in that call (the watcher writes a held note when its step lasts). One merely RUNNING may be past
-    Docker and end before a kill: a create's run is a few ms."""
-    found = Operation.objects.filter(pk__in=ids, status=Operation.Status.RUNNING).values_list("pk", "progress")
-    return {pk for pk, progress in found if progress and progress[-1]["message"].startswith("Creating overlay network")}
+    rows = found.values_list("pk", "progress")
+    docker = "Creating overlay network"
+    return {pk for pk, progress in rows if not at_docker or (progress and progress[-1]["message"].startswith(docker))}
 
 
 def active_task_ids(hostname_prefix: str) -> set[str]:
@@ -153,7 +150,9 @@ def test_two_workers_share_the_queue_and_one_killed_mid_run_leaves_the_other_to_
         # Once the second worker has done some of the work, it dies with -9 in the middle of its share.
         wait_until(lambda: "succeeded" in (second.log_path.read_text() if second.log_path.exists() else ""), timeout=60)
         with manager_frozen():
-            seen = wait_until(lambda: running(ids, task_ids=active_task_ids("second-")), timeout=20, interval=0.2)
+            seen = wait_until(
+                lambda: running(ids, task_ids=active_task_ids("second-"), at_docker=True), timeout=20, interval=0.2
+            )
             second.kill()
         mid_run = running(list(seen))  # what the dead worker left unfinished
         taken = wait_with_beat(ids, timeout=300)
@@ -182,7 +181,7 @@ def test_the_whole_worker_group_killed_with_minus_9_loses_nothing(celery_worker_
     ids = create_many(cluster, 50, "flight")
     wait_until(lambda: Operation.objects.filter(pk__in=ids, status=Operation.Status.SUCCEEDED).exists(), timeout=60)
     with manager_frozen():
-        seen = wait_until(lambda: at_docker(ids), timeout=20, interval=0.2)
+        seen = wait_until(lambda: running(ids, at_docker=True), timeout=20, interval=0.2)
         worker.kill()  # the main process and its pool, as an OOM kill or a crash would
     mid_run = running(list(seen))  # what the dead worker group left unfinished
     in_flight = Operation.objects.filter(pk__in=ids).unfinished().count()
