@@ -12,7 +12,9 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   batch create    BATCH POSTs at once, until all succeeded (followed as a script follows many operations:
                   one GET every 10 ms of those still unfinished, by their ids, `?id=...&status=...`)  vs
                   BATCH creates one after another; and when the BATCH POSTs had all been answered (the
-                  web's part: their blocks are made one at a time under the swarm's lock)
+                  web's part: their blocks are made one at a time under the swarm's lock). Each side is
+                  the median of ROUNDS batches (one batch's figures moved by up to a fifth from run to run
+                  on the 2-core development VM, raw Docker's as much as the portal's); each round is printed
   bulk create     one POST /api/v1/networks/batch/ of BATCH networks, then its operations followed the same
                   way until all succeeded  vs  the same BATCH creates one after another; and, for
                   comparison, a second batch followed one operation at a time (one GET every 10 ms, of the
@@ -23,10 +25,11 @@ Cases (portal, then raw Docker, then the ratio portal / Docker):
   inspect         GET /api/v1/networks/ID/  vs  `docker network inspect`
   container run   POST /api/v1/containers/ until running  vs  `docker run -d`
   remove          DELETE /api/v1/networks/ID/ until removed  vs  `docker network rm`
-  cpu per create  over the batch, the user+system CPU (/proc) per network of the web (gunicorn's master and
+  cpu per create  over a batch, the user+system CPU (/proc) per network of the web (gunicorn's master and
                   workers, while the POSTs are answered; the bench's polls after them are printed apart), the
                   worker (Celery's main process and pool children) and PostgreSQL (the backends of the bench's
-                  database); the figure is web + worker, in ms (the last line's). The same over the bulk
+                  database); the figure is web + worker, in ms, the median of the ROUNDS batches (the last
+                  line's). The same over the bulk
                   create's first batch is printed as `cpu per create, bulk ...` (the web's part: its one POST)
   worker's take   from an operation's commit to its task's start in the worker, median of the SINGLE creates:
                   `sent` (the web stamps it in the commit's on_commit hook, just before it publishes) to
@@ -64,7 +67,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.served import Portal, environment, pick_database, timed  # noqa: E402
 
-SINGLE, BATCH, LISTED, RUNS = 20, 50, 1000, 10
+SINGLE, LISTED, RUNS = 20, 1000, 10
+ROUNDS = 3  # batches of BATCH, each side
 REDIS_DB = 9
 RAW_POOL = "10.250.{}.0/24"  # raw Docker's networks keep clear of the portal's blocks (10.0.0.0 upwards)
 
@@ -82,7 +86,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.cpu import CpuMeter, cpu_per_create, profile, profile_end  # noqa: E402
+from bench.e2e_batches import BATCH, LOGS, batch_create, bulk_create, line  # noqa: E402
 from bench.portal_state import leave, prepare, settle  # noqa: E402
 from bench.take import redis_hop, worker_takes  # noqa: E402
 from networks.engine import docker as docker_engine  # noqa: E402
@@ -93,13 +97,6 @@ RUN = uuid.uuid4().hex[:6]
 # A kept-alive connection gunicorn dropped is sent again (Portal's retries); that is not worth a warning each.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 PASSWORD = uuid.uuid4().hex
-LOGS = "var/bench-e2e/log/"
-
-
-def line(case: str, portal: float, docker: float, unit: str = "ms") -> float:
-    ratio = portal / docker
-    print(f"{case:<34} portal {portal * 1000:9.1f} {unit}   docker {docker * 1000:9.1f} {unit}   ratio {ratio:6.2f}x")
-    return ratio
 
 
 def query_counts(tenant: Tenant, cluster: Cluster, user) -> dict[str, int]:
@@ -142,10 +139,11 @@ def main() -> int:
                 manager.networks.create(f"raw{RUN}-s{i}", driver="overlay", attachable=True,
                                         ipam=_ipam(len(raw_networks)))))
             for i in range(SINGLE)]  # fmt: skip
-        docker_batch = timed(lambda: [
-            raw_networks.append(manager.networks.create(f"raw{RUN}-b{i}", driver="overlay", attachable=True,
+        docker_batches = [timed(lambda r=r: [
+            raw_networks.append(manager.networks.create(f"raw{RUN}-b{r}-{i}", driver="overlay", attachable=True,
                                                         ipam=_ipam(len(raw_networks))))
-            for i in range(BATCH)])  # fmt: skip
+            for i in range(BATCH)]) for r in range(ROUNDS)]  # fmt: skip
+        docker_batch = statistics.median(docker_batches)
         settle(logs=LOGS)
         portal_times, single_ids = [], []
         for i in range(SINGLE):
@@ -159,28 +157,18 @@ def main() -> int:
         print(f"  the worker takes its message      {took * 1000:9.1f} ms after the commit (median of {SINGLE}); "
               f"one Redis hop between two processes {hop * 1000:.1f} ms")  # fmt: skip
 
-        # -- batch create
-        def post(i):
-            return portal.call("POST", "networks/", json={"name": f"b{RUN}-{i}", "cluster": cluster.pk})["id"]
-
-        settle(logs=LOGS)
-        warm(portal)
-        meter = CpuMeter(portal)
-        spies = profile(meter)
-        cpu_began = meter.read()
-        began = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
-            ids = list(pool.map(post, range(BATCH)))
-        answered = time.perf_counter() - began
-        cpu_posted = meter.read()
-        portal.wait(ids)
-        portal_batch = portal.finished_at - began  # the last seen finished (not the read of their ends after)
-        cpu_ended = meter.read()
-        profile_end(spies)
-        batch = line(f"batch create ({BATCH} at once / in a row)", portal_batch, docker_batch)
-        print(f"  the {BATCH} POSTs all answered in {answered * 1000:.1f} ms")
-        cpu = cpu_per_create(meter, cpu_began, cpu_posted, cpu_ended, BATCH)
-        bulk = bulk_create(portal, cluster, docker_batch, meter)
+        # -- batch create: ROUNDS batches, the median of each figure
+        rounds = [batch_create(portal, cluster, f"b{RUN}-{r}-", profiled=not r) for r in range(ROUNDS)]
+        walls, answers, cpus = ([one[k] for one in rounds] for k in range(3))
+        batch = line(f"batch create ({BATCH} at once / in a row)", statistics.median(walls), docker_batch)
+        print(f"  the {BATCH} POSTs all answered in {statistics.median(answers) * 1000:.1f} ms")
+        rows = zip(walls, docker_batches, cpus, strict=True)
+        print(
+            "  by round (portal / docker, cpu): "
+            + "; ".join(f"{p * 1000:.0f} / {d * 1000:.0f} ms, {c:.1f} ms" for p, d, c in rows)
+        )
+        cpu, meter = statistics.median(cpus), rounds[0][3]
+        bulk = bulk_create(portal, cluster, RUN, docker_batch, meter)
         if creates_only:
             print(
                 f"e2e: batch create {batch:.2f}x, single create {single:.2f}x, bulk create {bulk:.2f}x, "
@@ -270,57 +258,6 @@ def main() -> int:
         portal.stop()
         _clean(cluster, raw_networks)
     return 0
-
-
-def bulk_create(portal: Portal, cluster: Cluster, docker_batch: float, meter: CpuMeter) -> float:
-    """One POST /api/v1/networks/batch/ of BATCH networks, then its operations polled every POLL seconds until
-    all succeeded, against BATCH raw creates in a row; the ratio (the last line's).
-
-    Followed as a script follows a batch (`Portal.wait`): one GET every POLL seconds of its operations still
-    unfinished, by their ids. A second batch is then followed one operation at a time (one GET every POLL
-    seconds, of the first not yet seen finished), printed for comparison only."""
-
-    cpu = {}
-
-    def one(prefix: str, follow) -> tuple[float, float]:
-        settle(logs=LOGS)
-        body = [{"name": f"{prefix}{RUN}-{i}", "cluster": cluster.pk} for i in range(BATCH)]
-        cpu.setdefault(prefix, []).append(meter.read())
-        began = time.perf_counter()
-        answer = portal.call("POST", "networks/batch/", json=body)
-        posted = time.perf_counter() - began
-        cpu[prefix].append(meter.read())
-        refused = [result for result in answer["results"] if result["error"]]
-        if refused:
-            raise SystemExit(f"the bulk create refused {len(refused)} networks, the first: {refused[0]['error']}")
-        ended = follow([result["operation"]["id"] for result in answer["results"]]) - began
-        cpu[prefix].append(meter.read())
-        return posted, ended
-
-    def together(operation_ids: list[int]) -> float:
-        portal.wait(operation_ids)
-        return portal.finished_at
-
-    def in_turn(operation_ids: list[int]) -> float:
-        for pk in operation_ids:
-            portal.wait([pk])
-        return portal.finished_at
-
-    posted, followed = one("k", together)
-    print(f"  bulk create's POST answered in {posted * 1000:.1f} ms")
-    bulk = line(f"bulk create ({BATCH} in one POST / in a row)", followed, docker_batch)
-    cpu_per_create(meter, *cpu["k"], BATCH, case=f"cpu per create, bulk ({BATCH} in one POST)")
-    _, one_by_one = one("m", in_turn)
-    line("bulk create, followed one by one", one_by_one, docker_batch)
-    return bulk
-
-
-def warm(portal: Portal) -> None:
-    """A burst of reads at once, so that every web process has served a request before the batch's CPU is
-    read: a process imports the URLs, views and serializers on its first (the single creates, over one
-    kept-alive connection, reach only one), a cost of its start, not of a create."""
-    with concurrent.futures.ThreadPoolExecutor(BATCH) as pool:
-        list(pool.map(lambda _: portal.call("GET", "networks/"), range(BATCH)))
 
 
 def _ipam(index: int) -> docker.types.IPAMConfig:
