@@ -47,8 +47,10 @@ def _grants(*, cluster: int, tenant: int):
     return ClusterGrant.objects.filter(cluster=cluster, tenant=tenant).select_related("cluster", "tenant")
 
 
+# One grant per team and cluster (a named constraint): unordered, as the model's ordering (cluster and team names)
+# only gives PostgreSQL a sort to plan at each create.
 _grant_locked_read = PreparedObjects(
-    lambda cluster, tenant: _grants(cluster=cluster, tenant=tenant).select_for_update(of=("cluster",))[:1],
+    lambda cluster, tenant: _grants(cluster=cluster, tenant=tenant).select_for_update(of=("cluster",)).order_by()[:1],
     "cluster",
     "tenant",
 )
