@@ -108,8 +108,9 @@ def operation_enqueue(*, operation: Operation) -> None:
     send_on_commit(operation)
 
 
-# Every locked read of one operation but its start's (its waits, its end), compiled once per thread.
-_locked_read = PreparedObjects(lambda pk: Operation.objects.filter(pk=pk).select_for_update(), "pk")
+# Every locked read of one operation but its start's (its waits, its end), compiled once per thread; one row by its
+# key, unordered (the model's ordering is only a sort for PostgreSQL to plan).
+_locked_read = PreparedObjects(lambda pk: Operation.objects.filter(pk=pk).order_by().select_for_update(), "pk")
 
 
 def operation_locked_read(pk: int) -> Read:

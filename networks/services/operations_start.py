@@ -142,9 +142,10 @@ def _with_rows(operations, *, locked: bool = True):
     return operations.select_for_update(of=("self",)) if locked else operations
 
 
-_start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk)), "pk")
+# One row by its key: unordered (the model's ordering is only a sort for PostgreSQL to plan at each start).
+_start_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk).order_by()), "pk")
 # The row as the start's UPDATE wrote it, read in the same query (which holds its lock meanwhile).
-_started_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk), locked=False), "pk")
+_started_read = PreparedObjects(lambda pk: _with_rows(Operation.objects.filter(pk=pk).order_by(), locked=False), "pk")
 
 
 def _share_rows(operation: Operation) -> None:
