@@ -4,7 +4,8 @@
 A connection is opened the first time its address is asked for, and anew in a forked child (which never
 writes on its parent's sockets). Before it is reused it is checked: one the other end closed while it sat idle
 is readable with nothing asked (as urllib3 checks), so it is closed here and http.client opens it again on the
-next request; a request is never sent twice.
+next request; a request is never sent twice. Its answers are read as `LeanResponse`s (lean_response.py:
+http.client's own, their header lines split without the email package).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import os
 import select
 import threading
 from collections.abc import Callable, Hashable
+
+from .lean_response import LeanResponse
 
 _local = threading.local()
 
@@ -26,6 +29,7 @@ def kept_alive(address: Hashable, opened: Callable[[], http.client.HTTPConnectio
     connection = held.get(address)
     if connection is None:
         connection = held[address] = opened()
+        connection.response_class = LeanResponse
     elif connection.sock is not None:
         readable, _, _ = select.select([connection.sock], [], [], 0)
         if readable:  # an idle kept-alive connection has nothing to say but its end
