@@ -55,19 +55,22 @@ _every: list[PreparedRows] = []  # every one made (module-level queries), for `c
 
 
 def compile_every(using: str = "default") -> None:
-    """Compile for database `using`, once per process, every prepared query made so far, but those that lock
-    (`select_for_update`: Django compiles them only on a connection, inside a transaction), which still
-    compile on first use. A web process does it before it serves (portal/webserver.py): its first create
-    compiled eight, about 6 ms of CPU, in each process. One that cannot be compiled (wrongly made, or one
-    this database cannot run, such as a union of slices on SQLite, whose callers take another way there)
-    is left to its first call, which says why. Connects to nothing."""
+    """Compile for database `using`, once per process, every prepared query made so far. Those that lock
+    (`select_for_update`: Django compiles them only on a connection, inside a transaction) only when called
+    inside a transaction of `using`; outside one they are left to their first use, and nothing connects. A
+    web process does it before it serves (portal/webserver.py): its first create compiled eight, about 6 ms
+    of CPU, in each process, and the swarm's lock (services/grants.py) about 1.5 ms more, then, in the
+    process's ready(), inside a transaction. One that cannot be compiled (wrongly made, or one this database
+    cannot run, such as a union of slices on SQLite, whose callers take another way there) is left to its
+    first call, which says why."""
+    locks_too = connections[using].in_atomic_block
     for prepared in list(_every):
         with prepared.lock:
             if using in prepared.shared:
                 continue
             stand_ins = prepared.stand_ins()
             try:
-                if not prepared.query(stand_ins, using).select_for_update:
+                if locks_too or not prepared.query(stand_ins, using).select_for_update:
                     prepared.shared[using] = prepared.compiled(using, stand_ins)
             except (ImproperlyConfigured, DatabaseError):
                 continue

@@ -257,16 +257,20 @@ def test_where_a_datetime_is_written_as_text_the_query_is_the_orms_own(monkeypat
         ignored(pk=operation.pk, now=moment)
 
 
-def test_every_prepared_query_but_the_locking_ones_is_compiled_at_once_without_a_query():
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as a web process starts
+def test_every_prepared_query_is_compiled_at_once_without_a_query_those_that_lock_inside_a_transaction():
     plain = PreparedRows(lambda pk: Cluster.objects.filter(pk=pk).values("name"), "pk")
     locking = PreparedRows(lambda pk: Cluster.objects.filter(pk=pk).select_for_update().values("name"), "pk")
     with CaptureQueriesContext(connection) as sent:
         compile_every()
     assert len(sent) == 0
     assert "default" in plain.shared  # compiled for the default database, before any call
-    assert "default" not in locking.shared  # compiled on its first call, inside its transaction
+    assert "default" not in locking.shared  # Django compiles a lock only inside a transaction
+    with transaction.atomic(), CaptureQueriesContext(connection) as sent:
+        compile_every()  # as a web process's ready() does, before it serves
+    assert len(sent) == 0
+    assert "default" in locking.shared
     cluster = make_team("Compiled early").cluster
     assert plain(pk=cluster.pk) == [{"name": cluster.name}]
     with transaction.atomic():
         assert locking(pk=cluster.pk) == [{"name": cluster.name}]
-    assert "default" in locking.shared
