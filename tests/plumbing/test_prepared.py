@@ -174,6 +174,7 @@ def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
             (there,) = query(pk=network.pk)
             answers["there"] = (fields(there), fields(there.cluster), query.local.default[3].connection)
             answers["own"] = connections["default"]
+            answers["converters"] = query.local.default[3].converters
         finally:
             connections["default"].close()
 
@@ -183,6 +184,8 @@ def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
     assert answers["there"][:2] == (fields(here), fields(here.cluster))
     assert answers["there"][2] is answers["own"] and answers["own"] is not connections["default"]
     assert len(query.shared) == 1  # compiled once
+    # worked out once, when compiled: a new thread does not work them out again for its first answers
+    assert answers["converters"] and answers["converters"] is query.shared["default"][3].converters
 
 
 SAVED = ["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"]
