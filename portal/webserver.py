@@ -1,13 +1,14 @@
 """What the web server checks and prepares before it serves: its processes count the limits in one
-shared place, and each has built what its first requests would otherwise each build (`warm`).
+shared place, and each has built what its first requests would otherwise each build (`warm`) and connected
+what they would connect (`ready`).
 
 The API's rate limit and its wrong-token limit count in Django's cache (the login lockout counts in
 the database). The default cache is each process's own memory, so N gunicorn processes would each
 count a part and a client would get N times its limit. A web server of more than one process with
 such a cache is refused at start, with what to set.
 
-Used as gunicorn configuration (deploy/gunicorn.conf.py imports `on_starting`; scripts/serve passes
-`-c python:portal.webserver`), and before anything starts by scripts/serve:
+Used as gunicorn configuration (deploy/gunicorn.conf.py imports its hooks `on_starting` and
+`post_worker_init`; scripts/serve passes `-c python:portal.webserver`), and before anything starts by scripts/serve:
 `python -m portal.webserver WORKERS` exits 1 with the sentence.
 """
 
@@ -90,10 +91,10 @@ def ready(app=None) -> None:
     request) and, on that connection inside a transaction, the swarm's lock compiled (a prepared query that
     locks: plumbing/prepared.py `compile_every`, about 2 ms), the shared cache's first connection (about 2.5
     ms) and the task queue's (kombu connects, Redis is told who asks, the queues are declared on a producer's
-    first send: about 3 ms). Each waits at most READY_SECONDS; one that does not answer is logged and left to
-    the first request that needs it, which connects as it always did (the task queue's outbox keeps a create
-    that finds it down: 202 all the same). `app`: the Celery app whose task queue to connect (the process's
-    own by default)."""
+    first send: about 3 ms). The pool and the task queue wait at most READY_SECONDS, the cache its own connect
+    timeout (CACHES' OPTIONS); one that does not answer is logged and left to the first request that needs
+    it, which connects as it always did (the task queue's outbox keeps a create that finds it down: 202 all
+    the same). `app`: the Celery app whose task queue to connect (the process's own by default)."""
     from celery import current_app
 
     _database_ready()
