@@ -6,8 +6,9 @@ Every value can be changed from the environment (the systemd unit reads /etc/ove
 import multiprocessing
 import os
 
-# Refuses to start several processes whose limits would each count in their own memory (CACHE_URL).
-from portal.webserver import on_starting  # noqa: F401 (a gunicorn hook, found by its name)
+# Refuses to start several processes whose limits would each count in their own memory (CACHE_URL); each
+# process connects the database, the cache and the task queue before it serves (`ready`).
+from portal.webserver import on_starting, post_worker_init  # noqa: F401 (gunicorn hooks, found by their names)
 
 # Behind nginx on the same host; GUNICORN_BIND=0.0.0.0:8000 when the proxy is elsewhere.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

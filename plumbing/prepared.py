@@ -55,19 +55,22 @@ _every: list[PreparedRows] = []  # every one made (module-level queries), for `c
 
 
 def compile_every(using: str = "default") -> None:
-    """Compile for database `using`, once per process, every prepared query made so far, but those that lock
-    (`select_for_update`: Django compiles them only on a connection, inside a transaction), which still
-    compile on first use. A web process does it before it serves (portal/webserver.py): its first create
-    compiled eight, about 6 ms of CPU, in each process. One that cannot be compiled (wrongly made, or one
-    this database cannot run, such as a union of slices on SQLite, whose callers take another way there)
-    is left to its first call, which says why. Connects to nothing."""
+    """Compile for database `using`, once per process, every prepared query made so far. Those that lock
+    (`select_for_update`: Django compiles them only on a connection, inside a transaction) only when called
+    inside a transaction of `using`; outside one they are left to their first use, and nothing connects. A
+    web process does it before it serves (portal/webserver.py): its first create compiled eight, about 6 ms
+    of CPU, in each process, and the swarm's lock (services/grants.py) about 1.5 ms more, then, in the
+    process's ready(), inside a transaction. One that cannot be compiled (wrongly made, or one this database
+    cannot run, such as a union of slices on SQLite, whose callers take another way there) is left to its
+    first call, which says why."""
+    locks_too = connections[using].in_atomic_block
     for prepared in list(_every):
         with prepared.lock:
             if using in prepared.shared:
                 continue
             stand_ins = prepared.stand_ins()
             try:
-                if not prepared.query(stand_ins, using).select_for_update:
+                if locks_too or not prepared.query(stand_ins, using).select_for_update:
                     prepared.shared[using] = prepared.compiled(using, stand_ins)
             except (ImproperlyConfigured, DatabaseError):
                 continue
@@ -110,8 +113,9 @@ class PreparedRows:
         return queryset.query
 
     def compiled(self, alias: str, stand_ins: dict[str, Any] | None = None):
-        """(sql, params, slots, compiler, keys): `slots[i]` names the value that goes in params[i], if any; None
-        where a datetime does not reach the query as it is (SQLite writes it as text)."""
+        """(sql, params, slots, decoding, keys): `slots[i]` names the value that goes in params[i], if any; None
+        where a datetime does not reach the query as it is (SQLite writes it as text). `decoding`: its compiler
+        with the converters of its columns (`_Decoding`)."""
         stand_ins = stand_ins or self.stand_ins()
         query = self.query(stand_ins, alias)
         compiler = query.get_compiler(using=alias)
@@ -128,7 +132,7 @@ class PreparedRows:
             return None  # a datetime written as text (SQLite): the ORM's own query at each call (`plain`)
         if missing:
             raise ImproperlyConfigured(f"PreparedRows: not every one of {self.names} reached the query as it is.")
-        return sql, params, slots, compiler, self.decoder(query, compiler, alias)
+        return sql, params, slots, _Decoding(compiler), self.decoder(query, compiler, alias)
 
     def _as_text(self, name: str, stand_in, params, alias: str) -> bool:
         """Whether the moment `name` reached the query as the text its database writes a datetime as."""
@@ -164,8 +168,8 @@ class PreparedRows:
         return sql, sent, compiler, decoder
 
     def for_this_thread(self, using: str) -> tuple:
-        """The query compiled once for the process, its compiler copied onto this thread's connection (with
-        its converters: `_Decoding`)."""
+        """The query compiled once for the process, its compiler copied onto this thread's connection (its
+        converters shared: `_Decoding`)."""
         connection = connections[using]
         with self.lock:
             if using not in self.shared:
@@ -173,11 +177,8 @@ class PreparedRows:
             compiled = self.shared[using]
         if compiled is None:
             return None
-        sql, params, slots, compiler, decoder = compiled
-        if compiler.connection is not connection:  # what decoding reads of it: converters, the connection's
-            compiler = copy.copy(compiler)
-            compiler.connection = connection
-        return sql, params, slots, _Decoding(compiler), decoder
+        sql, params, slots, decoding, decoder = compiled
+        return sql, params, slots, decoding.on(connection), decoder
 
     def plain(self, using: str, values: dict[str, Any]):
         """What a call answers, by the ORM's own query."""
@@ -195,22 +196,34 @@ class PreparedRows:
 
 
 class _Decoding:
-    """A thread's compiler of a prepared read, with the converters its `results_iter` would work out again for
-    every answer (each column's field asked: ~0.1 ms of CPU for an operation read with its four related rows)."""
+    """A prepared read's compiler, with the converters its `results_iter` would work out again for every answer
+    (each column's field asked: ~0.1 ms of CPU for an operation read with its four related rows), worked out
+    once per process, when it is compiled: each new thread of a web process worked them out again for its
+    first answers, about 0.3 ms of CPU of its first create. A converter is given the connection when it is
+    called (`apply_converters`), so every thread shares them; each decodes with a copy of the compiler bound to
+    its own connection (`on`)."""
 
     def __init__(self, compiler):
         self.compiler, self.connection = compiler, compiler.connection
-        self.converters: dict | None = None  # worked out at the first answer (an UPDATE's compiler has none)
+        select = compiler.select  # None for an UPDATE's, which answers no rows
+        fields = [column[0] for column in select[0 : compiler.col_count]] if select else []
+        # None: composite fields, left to `results_iter` at each answer
+        self.converters = None if compiler.has_composite_fields(fields) else compiler.get_converters(fields)
+
+    def on(self, connection) -> _Decoding:
+        """This decoding for a thread whose connection is `connection`."""
+        if connection is self.connection:
+            return self
+        own = copy.copy(self)
+        own.compiler = copy.copy(self.compiler)
+        own.compiler.connection = own.connection = connection
+        return own
 
     def results(self, rows: list):
         """The rows as `results_iter(results=[rows])` gives them."""
-        compiler = self.compiler
         if self.converters is None:
-            fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
-            if compiler.has_composite_fields(fields):
-                return compiler.results_iter(results=[rows])
-            self.converters = compiler.get_converters(fields)
-        return compiler.apply_converters(rows, self.converters) if self.converters else rows
+            return self.compiler.results_iter(results=[rows])
+        return self.compiler.apply_converters(rows, self.converters) if self.converters else rows
 
 
 @dataclass

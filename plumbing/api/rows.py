@@ -200,14 +200,18 @@ class RowSerializer(serializers.ModelSerializer):
                 names += [f"s{index}"] + ([f"t{index}"] if as_is is not None else [])
         return names
 
+    @classmethod
+    def answerer(cls):
+        """`answer_source` compiled, once per class (a web process does it before it serves: portal/webserver.py)."""
+        if "_answerer" not in cls.__dict__:
+            namespace: dict[str, Any] = {}
+            exec(compile(cls.answer_source(), f"<{cls.__qualname__}.answer>", "exec"), namespace)  # noqa: S102
+            cls._answerer = namespace["answerer"]
+        return cls._answerer
+
     def to_representation(self, row: dict) -> dict:
         answer = self.__dict__.get("_answer")
         if answer is None:  # once per serializer (a list's one child serves every row): its methods bound
-            cls = type(self)
-            if "_answerer" not in cls.__dict__:
-                namespace: dict[str, Any] = {}
-                exec(compile(cls.answer_source(), f"<{cls.__qualname__}.answer>", "exec"), namespace)  # noqa: S102
-                cls._answerer = namespace["answerer"]
             given: dict[str, Any] = {}
             for index, (_, column, show, as_is) in enumerate(self.row_plan()):
                 if column is None:
@@ -216,5 +220,5 @@ class RowSerializer(serializers.ModelSerializer):
                     given[f"s{index}"] = show
                     if as_is is not None:
                         given[f"t{index}"] = as_is
-            answer = self.__dict__["_answer"] = cls._answerer(json_loads, **given)
+            answer = self.__dict__["_answer"] = self.answerer()(json_loads, **given)
         return answer(row)

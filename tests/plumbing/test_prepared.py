@@ -174,6 +174,7 @@ def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
             (there,) = query(pk=network.pk)
             answers["there"] = (fields(there), fields(there.cluster), query.local.default[3].connection)
             answers["own"] = connections["default"]
+            answers["converters"] = query.local.default[3].converters
         finally:
             connections["default"].close()
 
@@ -183,6 +184,8 @@ def test_compiled_once_per_process_each_thread_decodes_on_its_own_connection():
     assert answers["there"][:2] == (fields(here), fields(here.cluster))
     assert answers["there"][2] is answers["own"] and answers["own"] is not connections["default"]
     assert len(query.shared) == 1  # compiled once
+    # worked out once, when compiled: a new thread does not work them out again for its first answers
+    assert answers["converters"] and answers["converters"] is query.shared["default"][3].converters
 
 
 SAVED = ["status", "finished", "result", "progress", "waits_on", "waiting_since", "updated"]
@@ -257,16 +260,20 @@ def test_where_a_datetime_is_written_as_text_the_query_is_the_orms_own(monkeypat
         ignored(pk=operation.pk, now=moment)
 
 
-def test_every_prepared_query_but_the_locking_ones_is_compiled_at_once_without_a_query():
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as a web process starts
+def test_every_prepared_query_is_compiled_at_once_without_a_query_those_that_lock_inside_a_transaction():
     plain = PreparedRows(lambda pk: Cluster.objects.filter(pk=pk).values("name"), "pk")
     locking = PreparedRows(lambda pk: Cluster.objects.filter(pk=pk).select_for_update().values("name"), "pk")
     with CaptureQueriesContext(connection) as sent:
         compile_every()
     assert len(sent) == 0
     assert "default" in plain.shared  # compiled for the default database, before any call
-    assert "default" not in locking.shared  # compiled on its first call, inside its transaction
+    assert "default" not in locking.shared  # Django compiles a lock only inside a transaction
+    with transaction.atomic(), CaptureQueriesContext(connection) as sent:
+        compile_every()  # as a web process's ready() does, before it serves
+    assert len(sent) == 0
+    assert "default" in locking.shared
     cluster = make_team("Compiled early").cluster
     assert plain(pk=cluster.pk) == [{"name": cluster.name}]
     with transaction.atomic():
         assert locking(pk=cluster.pk) == [{"name": cluster.name}]
-    assert "default" in locking.shared

@@ -1,6 +1,6 @@
 """What a web process builds before it serves (portal/webserver.py `warm`): every namespace's resolver, so
-that no request's reverse() builds one, the prepared queries a create reads with, and the objects built so far
-frozen out of the garbage collector's full collections."""
+that no request's reverse() builds one, the prepared queries a create reads with, the serializers it reads and
+answers with, and the objects built so far frozen out of the garbage collector's full collections."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 from django.urls.resolvers import get_ns_resolver
 
+from networks.api.serializers.networks import NetworkCreateSerializer
+from networks.api.serializers.operations import OperationSerializer
 from networks.selectors.clusters import _granted
 from plumbing.prepared import _every
 from portal.webserver import warm
@@ -51,3 +53,13 @@ def test_a_creates_prepared_queries_are_compiled_before_it_serves():
     gc.unfreeze()
     assert "default" in _granted.shared
     assert sum("default" in prepared.shared for prepared in _every) > 10
+
+
+def test_a_creates_serializers_are_made_before_it_serves():
+    for serializer, made in ((NetworkCreateSerializer, "_made_fields"), (OperationSerializer, "_answerer")):
+        if made in serializer.__dict__:
+            delattr(serializer, made)  # as a new process has them
+    warm()
+    gc.unfreeze()
+    assert "_made_fields" in NetworkCreateSerializer.__dict__  # a create's body, read with these fields
+    assert "_answerer" in OperationSerializer.__dict__  # its answer, the operation, written by this
