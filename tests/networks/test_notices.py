@@ -243,10 +243,8 @@ def test_a_long_poll_on_something_removed_meanwhile_answers_404_not_500(rf):
 
 
 @pytest.fixture
-def listener(settings, monkeypatch):
-    """A subscriber on this test's channels, on the same Redis the words go to; the process's publishing
-    connections are this test's own."""
-    monkeypatch.setattr(notices, "_idle", {})
+def listener(settings):
+    """A subscriber on this test's channels, on the same Redis the words go to."""
     subscription = redis.Redis.from_url(settings.CELERY_BROKER_URL).pubsub(ignore_subscribe_messages=True)
     subscription.psubscribe(f"{CHANNELS}*")
     assert subscription.get_message(timeout=5) is None  # the confirmation, left out
@@ -259,27 +257,26 @@ def listener(settings, monkeypatch):
 
     yield heard
     subscription.close()
-    for publisher in notices._idle.get(settings.CELERY_BROKER_URL, []):
-        publisher.disconnect()
 
 
-def test_words_go_on_one_connection_of_the_process_kept_apart_from_the_pool(monkeypatch, listener, settings):
+def test_words_go_together_on_a_connection_of_the_pool_not_through_a_pipeline(monkeypatch, listener):
     def pipelined(self, *args, **kwargs):
-        raise AssertionError("published through a pipeline of the client's pool")
+        raise AssertionError("published through a pipeline")
 
     monkeypatch.setattr(redis.client.Pipeline, "execute", pipelined)
     channels = [notices.channel("operation", 1), notices.channel("network", 2)]
     for _ in range(3):
         notices.publish(channels)
     assert listener() == channels * 3
-    assert len(notices._idle[settings.CELERY_BROKER_URL]) == 1  # the one, free again after each
     assert notices._down_until == 0.0
 
 
 def test_a_connection_redis_ended_while_idle_is_opened_anew_and_the_word_goes(listener, settings):
     notices.publish([notices.channel("operation", 1)])
-    [publisher] = notices._idle[settings.CELERY_BROKER_URL]
+    pool = notices._client().connection_pool
+    publisher = pool.get_connection()  # the one the word went on, free again
     host, port = publisher._sock.getsockname()[:2]
+    pool.release(publisher)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).client_kill(f"{host}:{port}")
     time.sleep(0.2)  # the end reaches the idle connection
 
