@@ -6,9 +6,6 @@ starts all the same, then serves."""
 from __future__ import annotations
 
 import gc
-import socket
-import socketserver
-import threading
 import uuid
 
 import pytest
@@ -19,7 +16,7 @@ from django.conf import settings
 
 from portal.webserver import ready
 from tests.factories import make_team
-from tests.resilience.processes import OwnRedis, WebServer, free_port
+from tests.resilience.processes import OwnRedis, TcpRelay, WebServer, free_port
 from tests.support import database_url
 
 
@@ -58,49 +55,6 @@ def test_a_task_queue_that_does_not_answer_is_logged_and_left_to_the_first_send(
         assert not producer.connection.connected
 
 
-class LateDoor:
-    """A door to PostgreSQL on a free port, shut (nothing listens) until `open`: a database that is not up yet."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.server: socketserver.ThreadingTCPServer | None = None
-
-    def open(self) -> None:
-        database = settings.DATABASES["default"]
-        target = (database.get("HOST") or "127.0.0.1", int(database.get("PORT") or 5432))
-
-        class Relay(socketserver.BaseRequestHandler):
-            def handle(self):
-                with socket.create_connection(target) as upstream:
-                    back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
-                    back.start()
-                    pump(self.request, upstream)
-                    back.join()
-
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Relay)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-
-def pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        try:
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-
 class ServedAsScriptsServe(WebServer):
     """gunicorn as scripts/serve runs it (its hooks, threads sharing a pool of connections); ready once its
     process said that the database and the task queue did not answer before it served."""
@@ -126,8 +80,10 @@ WAITED_FOR = ("database", "task queue")
 @pytest.mark.django_db(transaction=True)
 def test_a_web_process_whose_database_and_task_queue_are_not_up_yet_starts_and_then_serves(tmp_path):
     team = make_team("Late start", api=True)
-    door, queue = LateDoor(), OwnRedis(tmp_path)
-    port = settings.DATABASES["default"].get("PORT") or 5432
+    database = settings.DATABASES["default"]
+    port = int(database.get("PORT") or 5432)
+    # PostgreSQL behind a door shut until it opens: a database that is not up yet
+    door, queue = TcpRelay((database.get("HOST") or "127.0.0.1", port)), OwnRedis(tmp_path)
     env = {
         "DATABASE_URL": database_url().replace(f":{port}/", f":{door.port}/"),
         "DATABASE_POOL_SIZE": "2",

@@ -1,5 +1,5 @@
 """Real processes the resilience tests start on their own: a Redis on a free port, a web server and a
-worker that use it. The machine's own Redis (6379) is never stopped."""
+worker that use it, and a TCP relay to a server. The machine's own Redis (6379) is never stopped."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -29,6 +30,50 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class TcpRelay:
+    """A relay from a free port of 127.0.0.1 to `target` (host, port), listening only once `open` is called: until
+    then a connection there is refused, as to a server that is not up yet. Each connection gets one to `target`."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target, self.port = target, free_port()
+        self.server: socketserver.ThreadingTCPServer | None = None
+
+    def open(self) -> None:
+        target = self.target
+
+        class Relay(socketserver.BaseRequestHandler):
+            def handle(self):
+                with socket.create_connection(target) as upstream:
+                    back = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+                    back.start()
+                    _pump(self.request, upstream)
+                    back.join()
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Relay)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """What `source` says, to `sink`, until it ends; then `sink` is told that no more comes."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
 
 class OwnRedis:

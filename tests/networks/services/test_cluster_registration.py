@@ -8,7 +8,6 @@ wrong address is a real port, the host name mismatch is a real TCP relay to the 
 from __future__ import annotations
 
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from networks.services.reconcile import cluster_reconcile_now
 from plumbing.errors import ServiceError
 from portal.actors import Actor
 from portal.services import tenant_create
+from tests.resilience.processes import TcpRelay
 from tests.support import first_team, openssl_client_certificate, wait_for_operation, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
@@ -119,33 +119,10 @@ def test_a_client_certificate_not_yet_valid_is_named_with_its_date(bundle, pki, 
 def relay_to_manager():
     """A TCP relay on 127.0.0.1 to the manager's TLS port: the real engine, at an address its certificate
     does not name."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def pipe(source, target):
-        try:
-            while chunk := source.recv(65536):
-                target.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            target.close()
-
-    def serve():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                client, _ = server.accept()
-            except TimeoutError:
-                continue
-            upstream = socket.create_connection(("192.168.250.11", 2376))
-            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    server.close()
+    relay = TcpRelay(("192.168.250.11", 2376))
+    relay.open()
+    yield f"tcp://127.0.0.1:{relay.port}"
+    relay.close()
 
 
 def test_an_address_the_engines_certificate_does_not_name_is_a_host_name_mismatch(bundle, relay_to_manager):
