@@ -39,6 +39,8 @@ from django.db import DatabaseError, connections
 from django.db.models import sql as models_sql
 from django.db.models.query import get_related_populators
 
+from plumbing.server_prepared import sent_as
+
 # Far outside any id a table holds, one per name.
 _STAND_IN = -(2**62)
 
@@ -165,7 +167,7 @@ class PreparedRows:
             param if slot is None else _rewrapped(param, values[slot])
             for param, slot in zip(params, slots, strict=True)
         ]
-        return sql, sent, compiler, decoder
+        return sent_as(connections[using], sql, sent), sent, compiler, decoder
 
     def for_this_thread(self, using: str) -> tuple:
         """The query compiled once for the process, its compiler copied onto this thread's connection (its

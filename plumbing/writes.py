@@ -29,6 +29,7 @@ from django.db.models import Model
 from django.db.models.sql import InsertQuery
 
 from plumbing.prepared import Read, reads_together
+from plumbing.server_prepared import sent_as
 
 # A one-row INSERT's SQL per (model, key given, database), as Django's compiler wrote it for a row of plain values
 # (`_plain`): the same for every such row. Compiling it cost each create's four rows ~0.2 ms of CPU.
@@ -65,7 +66,7 @@ class Writes:
         keys = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models))
         params = [value for model in models for value in (quote(model._meta.db_table), model._meta.pk.column)]
         statements = [read.prepared.prepared(self.using, read.values) for read in reads]
-        sql = "; ".join([*(statement[0] for statement in statements), f"SELECT {keys}"])
+        sql = "; ".join([*(statement[0] for statement in statements), sent_as(connection, f"SELECT {keys}", params)])
         with connection.cursor() as cursor:
             cursor.execute(sql, [*(value for statement in statements for value in statement[1]), *params])
             for read, statement in zip(reads, statements, strict=True):
@@ -118,13 +119,10 @@ class Writes:
         if any(hasattr(value, "resolve_expression") or hasattr(value, "as_sql") for value in values):
             return False
         connection = connections[self.using]
-        self.add(
-            sql,
-            [
-                field.get_db_prep_save(value, connection=connection)
-                for field, value in zip(fields, values, strict=False)
-            ],
-        )
+        params = [
+            field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=False)
+        ]
+        self.add(sent_as(connection, sql, params), params)  # prepared once per connection (plumbing/server_prepared.py)
         return True
 
     def add(self, sql: str, params: Sequence) -> None:

@@ -142,6 +142,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg_pool's check_connection), so one that a restart or a failover of PostgreSQL ended is
     # replaced instead of failing the request or task that gets it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot statements prepared once per PostgreSQL connection and sent as EXECUTEs (plumbing/server_prepared.py);
+# false behind a pooler that does not keep a session's prepared statements (PgBouncer in transaction mode).
+DATABASE_SERVER_PREPARE = env_bool("DATABASE_SERVER_PREPARE", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

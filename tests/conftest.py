@@ -31,6 +31,26 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: "tests/cluster/" in item.nodeid.replace(os.sep, "/"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _statements_captured_as_written():
+    """A query captured by a test (CaptureQueriesContext, Django's query log) shows each statement prepared on
+    the connection (plumbing/server_prepared.py: `EXECUTE portal_...(values)`) as the statement itself, so that
+    what a test reads of a create's SQL (the tables, FOR UPDATE, what goes with the COMMIT) is still there."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    from plumbing.server_prepared import readable
+
+    written = DatabaseOperations.last_executed_query
+
+    def last_executed_query(self, cursor, sql, params):
+        sent = written(self, cursor, sql, params)
+        return readable(sent) if sent else sent
+
+    DatabaseOperations.last_executed_query = last_executed_query
+    yield
+    DatabaseOperations.last_executed_query = written
+
+
 @pytest.fixture(scope="session")
 def cluster_description() -> dict:
     path = Path(settings.CLUSTER_DESCRIPTION_FILE)

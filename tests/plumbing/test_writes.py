@@ -16,6 +16,7 @@ from psycopg import _queries as psycopg_queries
 from networks.models import Operation, ReservedRange
 from networks.services.allocations import subnets_reserved, subnets_reserved_of, subnets_reserved_read
 from networks.services.operations import operation_new
+from plumbing.server_prepared import readable
 from plumbing.writes import Writes
 from tests.factories import make_operation
 
@@ -133,7 +134,7 @@ def executed(sqls: list[str]):
     """A wrapper of `connection` that notes each SQL it sends (commits and rollbacks are not statements)."""
 
     def note(execute, sql, params, many, context):
-        sqls.append(sql)
+        sqls.append(readable(sql))  # a prepared statement's EXECUTE as the statement
         return execute(sql, params, many, context)
 
     return connection.execute_wrapper(note)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from networks.models import Operation
 from networks.services.networks.create import network_create
 from networks.services.operations import operation_fail, operation_start, operation_succeed
+from plumbing.server_prepared import readable
 from portal.actors import Actor
 from portal.changes import change_record, changes_foreseen
 from tests.factories import make_operation
@@ -97,7 +98,7 @@ def test_a_create_commits_with_its_rows_only_when_no_outbox_waits_for_them(team,
         sqls: list[str] = []
 
         def note(execute, sql, params, many, context, sqls=sqls):
-            sqls.append(sql)
+            sqls.append(readable(sql))  # a prepared statement's EXECUTE as the statement
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(note):
