@@ -9,6 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Model, signals
 
+from plumbing.server_prepared import sent_as
+
 if TYPE_CHECKING:
     from plumbing.writes import Writes
 
@@ -59,7 +61,7 @@ class PreparedSave:
             values.append(field.get_db_prep_save(value, connection=connection))
         values.append(self.model._meta.pk.get_db_prep_value(instance.pk, connection))
         instance._state.db, instance._state.adding = using, False
-        return self.written(using), values
+        return sent_as(connection, self.written(using), values), values  # prepared once per connection
 
     def __call__(self, instance, using: str = "default", *, writes: Writes | None = None) -> None:
         """The save; `writes` (plumbing/writes.py `Writes`): its UPDATE among them, sent with them (not checked

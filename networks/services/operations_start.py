@@ -16,6 +16,7 @@ from networks.models import Operation
 from plumbing.bulk import rows_update
 from plumbing.prepared import PreparedObjects, Read
 from plumbing.saves import PreparedSave
+from plumbing.server_prepared import sent_as
 
 from .operation_notes import announce, appended
 
@@ -61,10 +62,10 @@ def operation_start(*, operation_id: int, task_id: str, taken: datetime | None =
         operation_id,
         Operation.Status.QUEUED,
         task_id,
-        *sent,
     ]
+    start = sent_as(connection, _start_sql(), params)  # prepared once per connection
     with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
-        cursor.execute(f"{_start_sql()}; {sql}", params)
+        cursor.execute(f"{start}; {sql}", [*params, *sent])
         started = cursor.rowcount
         cursor.cursor.nextset()
         read.fill(prepared, cursor.fetchall())
