@@ -125,6 +125,23 @@ def postgres_backends() -> list[int]:
         return [pid for (pid,) in cursor.fetchall()]
 
 
+def database_backends(name: str) -> list[int]:
+    """The PostgreSQL backends connected to database `name`, asked over a connection of the bench's own (a bench
+    whose Django connection is the portal's: bench/web_create.py)."""
+    import psycopg
+
+    settings = connection.settings_dict
+    where = {
+        "host": settings["HOST"],
+        "port": settings["PORT"],
+        "user": settings["USER"],
+        "password": settings["PASSWORD"],
+    }
+    with psycopg.connect(dbname="postgres", **{key: value for key, value in where.items() if value}) as own:
+        rows = own.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+    return [pid for (pid,) in rows]
+
+
 def program_pid(portal: Portal, name: str) -> int:
     """The pid of one of the programs supervisord runs (web: gunicorn's master; worker: Celery's main)."""
     conf = portal.home / "run" / "supervisord.conf"

@@ -16,7 +16,8 @@ round's time from the first POST sent to the last answered (the swarm's lock mak
 
 Run: `.venv/bin/python bench/web_create.py [N]` (default 200 POSTs; with --served, 5 rounds). BENCH_DATABASE (bench_web_create) and
 BENCH_REDIS_DB (11) name its database (made afresh, dropped at the end) and Redis database (flushed).
-Last line: `web create: <ms> ms CPU per POST (median of N), <q> SQL statements`.
+Last line: `web create: <ms> ms CPU per POST (median of N), <q> SQL statements, PostgreSQL <ms> ms` (the
+last: its backends' CPU over the timed POSTs, per POST, read from /proc in clock ticks: a mean, not a median).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.cpu import process_cpu, process_tree  # noqa: E402
+from bench.cpu import database_backends, process_cpu, process_tree  # noqa: E402
 from networks.models import Operation  # noqa: E402
 from tests.factories import make_team  # noqa: E402
 
@@ -179,8 +180,13 @@ def main() -> None:
         handler = WSGIHandler()
         profiler = cProfile.Profile(time.process_time) if profile_file else None
         times, queries = [], 0
+        backends: list[int] = []
+        postgres = 0.0  # PostgreSQL's CPU over the timed POSTs (its backends of this database, from /proc)
         for i in range(WARM + count):
             timed = i >= WARM
+            if i == WARM:
+                backends = database_backends(DATABASE)
+            before = sum(process_cpu(pid) for pid in backends)
             if timed and profiler:
                 profiler.enable()
             began = time.process_time()
@@ -192,6 +198,7 @@ def main() -> None:
                 raise SystemExit(f"POST answered {status}: {content[:300]!r}")
             if timed:
                 times.append(spent * 1000)
+                postgres += sum(process_cpu(pid) for pid in backends) - before
             Operation.objects.filter(pk=json.loads(content)["id"]).update(status=Operation.Status.SUCCEEDED)
         with CaptureQueriesContext(connection) as captured:
             post(handler, token, cluster, "counted")
@@ -206,7 +213,8 @@ def main() -> None:
             f"CPU per POST: median {statistics.median(times):.2f} ms, quartiles {quartiles[0]:.2f}-{quartiles[2]:.2f} ms"
         )
         print(
-            f"web create: {statistics.median(times):.2f} ms CPU per POST (median of {count}), {queries} SQL statements"
+            f"web create: {statistics.median(times):.2f} ms CPU per POST (median of {count}), {queries} SQL statements, "
+            f"PostgreSQL {postgres / count * 1000:.2f} ms"
         )
     finally:
         connection.close()
