@@ -76,7 +76,8 @@ RAW_POOL = "10.250.{}.0/24"  # raw Docker's networks keep clear of the portal's 
 # As in production (DEBUG off), but over plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies
 # that a plain-HTTP client keeps. This process and the served portal share the keys (the cluster's
 # key is sealed with them at registration).
-os.environ.update(environment(pick_database("bench_e2e"), REDIS_DB))
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", str(REDIS_DB)))
+os.environ.update(environment(pick_database(os.environ.get("BENCH_DATABASE", "bench_e2e")), REDIS_DB))
 
 import django  # noqa: E402
 

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task, bootsteps, shared_task, signals
+from celery import Task, bootsteps, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.worker import state as worker_state
-from celery.worker.request import Request as WorkerRequest
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from networks.engine import ClusterUnavailable, EngineError, StateStoreUnavailable
 from networks.models import Cluster, Operation
@@ -45,6 +42,7 @@ from plumbing.errors import ServiceError
 from portal.celery import app
 
 from . import question_tasks  # noqa: F401  (the answers to questions: registered with every worker)
+from .held_tasks import HeldTaskIds
 
 logger = logging.getLogger(__name__)
 
@@ -297,50 +295,6 @@ class RecoverOnConnect(bootsteps.StartStopStep):
 
 
 app.steps["consumer"].add(RecoverOnConnect)
-
-
-class HeldTaskIds(bootsteps.StartStopStep):
-    """Keep the ids of the tasks this worker holds (running, prefetched, waiting for a retry's countdown)
-    in the broker's Redis, refreshed every few seconds and at once when a message arrives: what
-    operations_recover reads instead of asking every worker by broadcast (three questions, each waiting
-    its full timeout, held a worker process ~60% of the time)."""
-
-    requires = {"celery.worker.consumer.tasks:Tasks"}
-
-    def start(self, parent):
-        self.consumer = parent
-        self.writes = queue.held_writes()
-        self.refresh = parent.timer.call_repeatedly(queue.HELD_REFRESH_SECONDS, self.publish)
-        signals.task_received.connect(self.received, sender=parent, weak=False)
-        self.publish()
-
-    def stop(self, parent):
-        signals.task_received.disconnect(self.received, sender=parent)
-        if getattr(self, "refresh", None) is not None:
-            self.refresh.cancel()
-        if getattr(self, "writes", None) is not None:
-            self.writes.close()
-            self.writes = None
-
-    def received(self, sender=None, request=None, **kwargs):
-        # Sent before the request is counted as reserved or scheduled: named here so it is never in neither.
-        self.publish(also=(request.id,) if request is not None else ())
-
-    def publish(self, also=()):
-        if self.writes is None:  # a broker that is not Redis
-            return
-        held = {request.id for request in (*worker_state.active_requests, *worker_state.reserved_requests)}
-        # The timer's heap as it is: its `queue` sorts a copy (O(n log n) in Python on every message), and the
-        # heap keeps each task's cancelled time-limit entry for the limit's length (hundreds on a busy worker).
-        for waiting in list(self.consumer.timer._queue):
-            entry = waiting.entry
-            args = () if entry.canceled else getattr(entry, "args", None) or ()
-            if args and isinstance(args[0], WorkerRequest):
-                held.add(args[0].id)
-        try:
-            queue.held_publish(writes=self.writes, worker=self.consumer.hostname, task_ids=held | set(also))
-        except RedisError as error:  # the queue is down too: nothing to recover meanwhile
-            logger.warning("could not record the tasks this worker holds: %s", error)
 
 
 app.steps["consumer"].add(HeldTaskIds)
