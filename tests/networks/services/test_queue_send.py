@@ -1,41 +1,43 @@
-"""A task sent (`queue.send`) on the tests' own Redis database: its message lands on its queue's list with the
-arguments' text Celery would have written, and Celery is asked to declare its queue with the process's first
-send of the task only."""
-
-import json
+"""A task sent (`queue.send`): its message carries the arguments' text Celery would have written, and Celery is
+asked to declare its queue with the process's first send of the task only. Sent over kombu's in-memory
+transport (a producer given to `send`, as a batch gives its own): the suite's live worker takes from the
+tests' Redis, and must neither take these messages nor run them."""
 
 import pytest
-import redis
 from celery.utils.saferepr import saferepr
-from django.conf import settings
+from kombu import Connection
 
 from networks.services import queue
 
 
 @pytest.fixture
-def broker(monkeypatch):
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
+def memory(monkeypatch):
     monkeypatch.setattr(queue, "_declared", set())  # as in a process that has sent nothing yet
-    yield client
-    client.flushdb()
+    with Connection("memory://") as connection:
+        yield connection
 
 
-def taken(broker, name="celery") -> dict:
-    raw = broker.rpop(name)
-    assert raw is not None, f"no message on {name}"
-    return json.loads(raw)
+def headers_taken(connection, name: str) -> list[dict]:
+    """The headers of the messages waiting on queue `name` of the in-memory transport, oldest first."""
+    taken = []
+    with connection.SimpleQueue(name) as simple:
+        while simple.qsize():
+            message = simple.get(timeout=1)
+            message.ack()
+            taken.append(message.headers)
+    return taken
 
 
-def test_a_message_carries_its_arguments_as_celery_writes_them(broker):
+def test_a_message_carries_its_arguments_as_celery_writes_them(memory):
+    producer = memory.Producer()
     for args in ((7,), ([3, 4, 5],), (2, "0123456789abcdef", True)):
-        queue.send(queue.RUN_OPERATION, *args, task_id="t-args")
-        headers = taken(broker)["headers"]
+        queue.send(queue.RUN_OPERATION, *args, task_id="t-args", producer=producer)
+        [headers] = headers_taken(memory, "celery")
         assert (headers["task"], headers["id"]) == (queue.RUN_OPERATION, "t-args")
         assert headers["argsrepr"] == saferepr(args) and headers["kwargsrepr"] == saferepr({})
 
 
-def test_a_queue_is_declared_with_the_first_send_of_its_task_only(broker, monkeypatch):
+def test_a_queue_is_declared_with_the_first_send_of_its_task_only(memory, monkeypatch):
     """What Celery is told to declare (None: the message's queue, as its default), each message still sent."""
     real, asked = queue.current_app.send_task, []
 
@@ -44,13 +46,11 @@ def test_a_queue_is_declared_with_the_first_send_of_its_task_only(broker, monkey
         return real(name, **options)
 
     monkeypatch.setattr(queue.current_app, "send_task", send_task)
-    queue.send(queue.FOLLOW_NETWORK, 1, "abc")
-    queue.send(queue.FOLLOW_NETWORK, 1, "def")
-    queue.send(queue.RUN_OPERATION, 5)
+    producer = memory.Producer()
+    queue.send(queue.FOLLOW_NETWORK, 1, "abc", producer=producer)
+    queue.send(queue.FOLLOW_NETWORK, 1, "def", producer=producer)
+    queue.send(queue.RUN_OPERATION, 5, producer=producer)
 
     assert asked == [(queue.FOLLOW_NETWORK, None), (queue.FOLLOW_NETWORK, []), (queue.RUN_OPERATION, None)]
-    assert [json.loads(raw)["headers"]["argsrepr"] for raw in broker.lrange("background", 0, -1)] == [
-        "(1, 'def')",
-        "(1, 'abc')",
-    ]
-    assert taken(broker)["headers"]["argsrepr"] == "(5,)"
+    assert [headers["argsrepr"] for headers in headers_taken(memory, "background")] == ["(1, 'abc')", "(1, 'def')"]
+    assert [headers["argsrepr"] for headers in headers_taken(memory, "celery")] == ["(5,)"]
