@@ -51,6 +51,17 @@ def _statements_captured_as_written():
     DatabaseOperations.last_executed_query = written
 
 
+@pytest.fixture
+def broker_redis():
+    """The tests' Redis database of the task queue, emptied before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
 @pytest.fixture(scope="session")
 def cluster_description() -> dict:
     path = Path(settings.CLUSTER_DESCRIPTION_FILE)

@@ -6,10 +6,8 @@ import types
 import uuid
 
 import pytest
-import redis
 from celery.worker import state as worker_state
 from celery.worker.request import Request as WorkerRequest
-from django.conf import settings
 from kombu.asynchronous.timer import Timer
 
 from networks.held_tasks import HeldTaskIds
@@ -17,11 +15,8 @@ from networks.services import queue
 
 
 @pytest.fixture
-def client():
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
+def client(broker_redis):
+    return broker_redis
 
 
 @pytest.fixture

@@ -15,11 +15,8 @@ from portal.celery import app
 
 
 @pytest.fixture
-def client():
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
+def client(broker_redis):
+    return broker_redis
 
 
 def test_writes_are_made_at_once_and_their_answers_read_later(client):
