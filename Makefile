@@ -27,9 +27,19 @@ run: setup
 # and the queries compiled once run again on SQLite, in their own test database.
 SQLITE_LANE := tests/test_committed_creates.py tests/plumbing/test_prepared.py
 
+# The suite runs in two lanes side by side: the quick lane's tests (CPU, no cluster) in the background, with a
+# test database and task queue of their own, beside the cluster, worker and browser tests, which mostly wait
+# on Docker, the worker and chromium. The quick lane's report follows the other's; a lane that PYTEST_ARGS
+# leaves empty (pytest's status 5) fails nothing.
+QUICK_LANE_LOG := var/log/test-quick-lane.log
+
 test: setup
-	@set -o pipefail; status=0; \
-	$(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	@set -o pipefail; status=0; mkdir -p var/log; \
+	TEST_RUN_ID=quick-lane CELERY_BROKER_URL=redis://127.0.0.1:6379/14 OVERLAY_PORTAL_CLUSTER_FILE=$(NO_CLUSTER) \
+	  $(VENV)/bin/pytest -m "$(QUICK_MARKERS)" $(PYTEST_ARGS) > $(QUICK_LANE_LOG) 2>&1 & quick=$$!; \
+	$(VENV)/bin/pytest -m "not ($(QUICK_MARKERS))" $(PYTEST_ARGS) || { code=$$?; [ $$code = 5 ] || status=$$code; }; \
+	wait $$quick || { code=$$?; [ $$code = 5 ] || status=$$code; }; \
+	echo "--- the quick lane, run beside it ($(QUICK_LANE_LOG)):"; cat $(QUICK_LANE_LOG); \
 	DATABASE_URL=sqlite:///$(CURDIR)/var/db-sqlite-lane.sqlite3 TEST_RUN_ID=sqlite-lane \
 	  OVERLAY_PORTAL_CLUSTER_FILE=$(NO_CLUSTER) $(VENV)/bin/pytest -q $(SQLITE_LANE) || status=$$?; \
 	cluster/cluster down || true; \
