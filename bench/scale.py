@@ -30,7 +30,8 @@ the portal did). The burst's reconciles do find changes, and compare the grown C
   follow 500      BURST changes made with the docker SDK straight against the swarm, as the CLI makes them:
                   BURST/2 `docker network create` (8 at a time), timed until the portal has imported every
                   one, then their BURST/2 `docker network rm`, timed until it has marked every one gone; the
-                  figure is the sum. Docker's part is the same at both sizes.
+                  figure is the sum, the fastest of BURSTS bursts (one burst's sum moved from 4.3 to 8.2 s at
+                  the same size from run to run). Docker's part is the same at both sizes.
 and the SQL queries of each case, counted in this process with CaptureQueriesContext (the pages with
 Django's test client, the create's POST, one reconcile, and the follower's part of one CLI network create:
 its check that the create is not the portal's own and the worker's network_follow), which must be the same
@@ -65,7 +66,7 @@ from bench.served import Portal, environment, pick_database, timed  # noqa: E402
 SIZES = (1000, 10000)
 REAL = int(os.environ.get("SCALE_REAL", "200"))
 BURST = int(os.environ.get("SCALE_BURST", "500"))
-RUNS, CREATES, RECONCILES = 15, 7, 7
+RUNS, CREATES, RECONCILES, BURSTS = 15, 7, 7, 3
 DATABASE = os.environ.get("SCALE_DATABASE", "bench_scale")
 REDIS_DB = int(os.environ.get("SCALE_REDIS_DB", "6"))
 CLI_POOL = "10.{}.{}.0/24"  # the burst's networks: 10.250.0.0/16 at 1,000 and 10.251.0.0/16 at 10,000
@@ -213,15 +214,18 @@ def measure(portal: Portal, browser, cluster: Cluster, tenant: Tenant, user, siz
         print(f"  reconcile at {size} changed {len(changes)} thing(s), e.g. {changes[0]}")
     figures["reconcile"] = steady(f"reconcile at {size}", lambda: cluster_reconcile_now(cluster=cluster), RECONCILES)
     settle(logs=LOGS)
-    figures[f"follow {BURST}"], counts[f"follow {BURST}"] = follow_burst(cluster, size)
+    bursts = [follow_burst(cluster, size, burst) for burst in range(BURSTS)]
+    figures[f"follow {BURST}"], counts[f"follow {BURST}"] = min(seconds for seconds, _ in bursts), bursts[0][1]
     return figures, counts
 
 
-def follow_burst(cluster: Cluster, size: int) -> tuple[float, int]:
+def follow_burst(cluster: Cluster, size: int, burst: int) -> tuple[float, int]:
     """BURST/2 CLI creates until all are imported, then their removes until all are gone; seconds, and the
-    follower's and worker's queries for one CLI create."""
+    follower's and worker's queries for one CLI create. Each burst of a size names its networks apart and
+    takes the same blocks again (the last burst's are gone)."""
+    settle(logs=LOGS)  # the last burst's echo over
     manager = docker_engine.client(cluster.docker)
-    prefix, half = f"cli{RUN}-{size}-", BURST // 2
+    prefix, half = f"cli{RUN}-{size}-{burst}-", BURST // 2
     second = 250 if size == SIZES[0] else 251
     rows = Network.objects.filter(cluster=cluster, name__startswith=prefix).live()
     made: list = []
@@ -259,7 +263,7 @@ def follow_burst(cluster: Cluster, size: int) -> tuple[float, int]:
         list(pool.map(lambda network: network.remove(), made))
     until(lambda: not rows.exists())
     removes = time.perf_counter() - began
-    print(f"  follow at {size}: {half} creates {creates:.2f} s, {half} removes {removes:.2f} s")
+    print(f"  follow at {size}, burst {burst + 1}: {half} creates {creates:.2f} s, {half} removes {removes:.2f} s")
     return creates + removes, len(queries)
 
 
