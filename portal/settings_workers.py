@@ -53,11 +53,21 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 _QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.3}
 CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+# A Redis that accepts connections but does not answer (hung, or behind a network that drops its packets)
+# holds a command no longer than this: a web request then answers as when the queue is down, and a
+# worker reconnects. Redis answers a broker's commands in well under a millisecond; a worker's BRPOP is
+# read only once Redis has answered it, so this does not bound its wait for work.
+REDIS_SOCKET_TIMEOUT = 1
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT  # the result store's (a question's answer): 120 s by default
 # A message delivered to a worker that died is redelivered after visibility_timeout; it must outlast
 # the longest task (CELERY_TASK_TIME_LIMIT) and retry countdown. operations_recover hands such
 # operations over sooner (after RECOVERY_GRACE_SECONDS), so this is only the broker's own safety net.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "socket_connect_timeout": 2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
 CELERY_BEAT_SCHEDULE = {
     "recover-operations": {
         "task": "networks.operations_recover",

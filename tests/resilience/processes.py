@@ -102,6 +102,16 @@ class OwnRedis:
                 time.sleep(0.1)
         raise AssertionError(f"redis-server on port {self.port} did not start")
 
+    def freeze(self) -> None:
+        """Stopped, not ended (SIGSTOP): connections are still accepted by the kernel and nothing answers,
+        as a hung Redis or a network that drops packets would."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         # Celery results read from it are let go while it answers: one collected later unsubscribes from
         # a Redis that is gone, and retries it for ~20 s (a test's teardown waited on that).

@@ -107,6 +107,31 @@ def test_a_change_made_while_the_queue_is_down_is_answered_202_and_sent_when_it_
     assert "Running." in messages and sent.celery_task_id
 
 
+def test_a_queue_that_accepts_but_never_answers_holds_no_request(own_redis, worker, api):
+    """A hung Redis (or a network that drops its packets) is not a refused connection: the kernel still
+    accepts and nothing answers. The POST is answered as when the queue is down, not held until it thaws,
+    and the operation is sent once the queue answers again; the worker comes through it."""
+    own_redis.freeze()
+    try:
+        asked = time.monotonic()
+        response = api.post(f"{api.base}/networks/", json={"name": "while-frozen"}, timeout=45)
+        answered = time.monotonic() - asked
+        page = api.get(f"{api.base}/operations/{response.json()['id']}/", timeout=45) if response.ok else None
+    finally:
+        own_redis.thaw()
+    print(f"POST while the task queue was frozen answered {response.status_code} in {answered:.2f} s")
+
+    assert response.status_code == 202, response.text[:2000]
+    body = response.json()
+    assert body["status"] == "queued" and body["progress"][-1]["message"] == WAITING_FOR_QUEUE
+    assert page is not None and page.status_code == 200 and "task queue" in page.json()["waiting_for"]
+    assert Operation.objects.get(pk=body["id"]).sent is None
+
+    started = wait_until(lambda: (op := Operation.objects.get(pk=body["id"])).attempts and op, timeout=120)
+    assert started.sent is not None and "Running." in [step["message"] for step in started.progress]
+    assert worker.process.poll() is None, worker.log_path.read_text()[-3000:]
+
+
 def test_a_queued_message_the_queue_lost_is_sent_again(own_redis, worker, api):
     """Sent, then lost: the worker was away and the task queue restarted without its data."""
     worker.stop()
