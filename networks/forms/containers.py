@@ -132,7 +132,11 @@ class ContainerRunForm(PortalForm):
         # templates/networks/_picked_network.html (which the picker's script copies too).
         # A network chosen in the picker's list without JavaScript but not added yet is picked too.
         posted = self.data.getlist("networks") if hasattr(self.data, "getlist") else self.data.get("networks", [])
+        if not self.is_bound:  # a link's `?network=` (a network's page: run a container on it)
+            posted = [str(pk) for pk in self.initial.get("networks", [])]
         self.picked = picked_networks(offered, [*posted, self.data.get(PICKER_CHOICE, "")])
+        if not self.is_bound and self.picked:
+            self.initial.setdefault("cluster", self.picked[0].cluster_id)
         self.picked_ids = {network.pk for network in self.picked}
         for network in self.picked:
             self.fields[f"aliases_{network.pk}"] = forms.CharField(

@@ -190,14 +190,18 @@ def network_share_candidates(*, network: Network) -> QuerySet[Tenant]:
     return teams.exclude(network_shares__network=network).order_by("name")
 
 
-def network_connect_candidates(*, tenant: Tenant, network: Network) -> QuerySet[Container]:
-    """The tenant's containers on the network's cluster that can be connected to it now."""
+def containers_connectable(*, tenant: Tenant, cluster: Cluster) -> QuerySet[Container]:
+    """The tenant's containers on the cluster that can be connected to a network now (on it or not)."""
     return (
-        Container.objects.filter(tenant=tenant, cluster=network.cluster, is_system=False)
+        Container.objects.filter(tenant=tenant, cluster=cluster, is_system=False)
         .exclude(status__in=[Container.Status.REMOVING, Container.Status.REMOVED, Container.Status.FAILED])
-        .exclude(endpoints__network=network)
         .order_by("name")
     )
+
+
+def network_connect_candidates(*, tenant: Tenant, network: Network) -> QuerySet[Container]:
+    """The tenant's containers on the network's cluster that can be connected to it now."""
+    return containers_connectable(tenant=tenant, cluster=network.cluster).exclude(endpoints__network=network)
 
 
 def network_find(*, tenant: Tenant, cluster: Cluster, ref: int | str) -> Network | None:

@@ -106,7 +106,9 @@ def container_run_view(request):
     step = network_picker_step(request.POST) if request.method == "POST" else None
     if step is not None:  # a network added or removed without JavaScript: the form again, unchecked
         data, focus = step
-    form = ContainerRunForm(data, tenant=request.tenant)
+    # `?network=ID`: the form opens with that network picked (a link from the network's page).
+    initial = {"networks": request.GET.getlist("network")} if data is None else None
+    form = ContainerRunForm(data, tenant=request.tenant, initial=initial)
     environment = EnvironmentFormSet(data, prefix="env")
     status, environment_error = 200, ""
     if step is not None:

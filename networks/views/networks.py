@@ -19,6 +19,7 @@ from networks.forms.networks import (
 from networks.models import Network, Operation
 from networks.selectors.containers import container_get
 from networks.selectors.networks import (
+    containers_connectable,
     network_connect_candidates,
     network_get,
     network_list_counted,
@@ -106,7 +107,10 @@ def detail_context(request, network: Network, **extra) -> dict:
         "usage_warns": usage_warns(usage),
         # The picker shows names only: the rest of each of the team's containers need not be read.
         "connect_form": extra.pop("connect_form", None) or ConnectForm(candidates=candidates.only("pk", "name")),
-        "has_candidates": candidates.exists(),
+        "has_candidates": (has_candidates := candidates.exists()),
+        # With none to connect: whether the team has any container here (else each is on the network already).
+        "has_containers": has_candidates
+        or containers_connectable(tenant=request.tenant, cluster=network.cluster).exists(),
         "remove_form": NetworkRemoveForm(),
         **extra,
     }

@@ -30,6 +30,18 @@ def test_a_thousand_networks_are_one_list_and_only_the_picked_ones_have_boxes(cl
     assert page.index(">net-0009</option>") < page.index(">net-0010</option>") < page.index(">net-0100</option>")
 
 
+def test_a_link_with_network_opens_the_form_with_that_network_picked_and_ignores_others(client, team, other_team):
+    mine, theirs = make_network(team, "front"), make_network(other_team, "rivals-db")
+    client.force_login(team.member)
+    page = client.get(f"/containers/run/?network={mine.pk}").content.decode()
+    assert f'<input type="hidden" name="networks" value="{mine.pk}">' in page and f'name="aliases_{mine.pk}"' in page
+    # another team's network, a network that is not, and a word: nothing picked, nothing told
+    for value in (theirs.pk, 999999, "x'><script>"):
+        page = client.get("/containers/run/", {"network": value}).content.decode()
+        assert page.count('type="hidden" name="networks"') == 1  # the template's row, for the script to copy
+        assert "rivals-db" not in page and "<script>" not in page
+
+
 def test_a_run_joins_the_networks_in_the_order_picked_with_their_aliases_and_addresses(client, team):
     first, second = make_network(team, "zz-front"), make_network(team, "aa-back")
     address = str(second.subnet_network.network_address + 7)

@@ -293,6 +293,19 @@ def test_connect_offers_only_this_clusters_containers_not_yet_on_it(client, team
     assert response.status_code == 400 and b"Select a valid choice" in response.content
 
 
+def test_with_nothing_to_connect_the_page_says_why_and_links_a_run_on_this_network(client, team, other_team):
+    web = make_network(team, "web")
+    make_container(other_team, "theirs")  # another team's container on the shared swarm counts for nothing
+    client.force_login(team.member)
+    page = client.get(f"/networks/{web.pk}/").content.decode()
+    assert "Your team has no container on cluster" in page and "already on it" not in page
+    assert f'href="/containers/run/?network={web.pk}"' in page
+
+    make_container(team, "on-it", networks=[web])
+    page = client.get(f"/networks/{web.pk}/").content.decode()
+    assert "Every container of your team on cluster" in page and "has no container" not in page
+
+
 def test_disconnect_and_remove(client, team):
     web = make_network(team, "web")
     db = make_container(team, "db", networks=[web])
