@@ -191,7 +191,8 @@ def rm(context: Context, containers: tuple[str, ...], force: bool, detach: bool)
     if not force:
         for name in containers:
             found: Container = api.call("containers_retrieve", id=api.container_id(name))
-            if found["status"] == "running":
+            # A protected system container is refused by the portal whatever the flag: its sentence, not docker's.
+            if found["status"] == "running" and not found.get("is_system"):
                 raise ApiError(
                     f"You cannot remove a running container {name}: stop it first (`overlay stop {name}`), "
                     "or remove it with `overlay rm -f`."

@@ -126,6 +126,10 @@ def test_the_tutorial_with_overlay(live_server, celery_worker_process, tenant_cl
     # Clean up: both containers (a running one only with -f, as docker), then the network
     running = overlay("rm", wordpress, ok=False)
     assert running.returncode == 1 and "You cannot remove a running container" in running.stderr
+    # the cluster's Consul agent: the portal's refusal, not docker's advice to stop it or use -f
+    for args in (["rm", "op-consul-node1"], ["rm", "-f", "op-consul-node1"], ["stop", "op-consul-node1"]):
+        system = overlay(*args, ok=False)
+        assert system.returncode == 1 and "protected system container" in system.stderr, (args, system.stderr)
     assert overlay("rm", "-f", wordpress, mysql).stdout.split() == [wordpress, mysql]
     assert overlay("network", "rm", net).stdout.strip() == net
     gone = overlay("network", "inspect", net, ok=False)
