@@ -6,6 +6,12 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+# The virtualenv's interpreter: Debian's python3.11 where the machine has it (scripts/install-system-packages
+# brings it with python3-venv), else the python3 on the PATH. Debian's is built with profile-guided and
+# link-time optimization and libpython linked into the binary; a default source build such as pyenv's (a
+# shared libpython, neither optimization) spent ~13% more CPU on the portal's code (docs/benchmarks.md).
+# A .venv made from another interpreter is kept: remove it to remake it.
+PYTHON ?= $(or $(shell dpkg-query -L python3.11-minimal 2>/dev/null | grep -m1 '/bin/python3\.11$$'),python3)
 NODES ?= 2
 export DEBUG ?= true
 export SECRET_KEY ?= insecure-development-key-do-not-use-in-production
@@ -66,7 +72,7 @@ venv: $(VENV)/.installed
 
 # The `overlay` client (client/) too, editable: .venv/bin/overlay runs the checkout's code.
 $(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
-	@test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --upgrade pip
 	@$(VENV)/bin/pip install -q -r requirements-dev.txt
 	@$(VENV)/bin/pip install -q -e ./client
