@@ -1,4 +1,6 @@
 """`Authorization: Token <key>` for the REST API, with per-user tokens made on the Tokens page or in the admin.
+`Bearer <key>` is taken too, as many HTTP clients send an API key by default; any other scheme (a proxy's
+Basic, say) is left to the session.
 
 Guessing keys is stopped per client address: after API_TOKEN_FAILURE_LIMIT wrong tokens within
 API_TOKEN_FAILURE_WINDOW seconds, every token from that address is refused with a 429 (without
@@ -31,6 +33,7 @@ from .team_token_user import TeamTokenUser
 from .tokens import api_token_authenticate
 
 KEYWORD = "Token"
+KEYWORDS = (b"token", b"bearer")  # matched without regard to case, as RFC 9110 has schemes
 # Refusals of keys that exist: they are not guesses, and do not count towards the limit.
 KNOWN_TOKEN_REFUSALS = ("expired_token", "read_only_token")
 # The window is counted in this many slices (a minute each for the default 15 minutes): a failure
@@ -106,7 +109,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD.lower().encode():
+        if not parts or parts[0].lower() not in KEYWORDS:
             return None
         limiter = FailedTokenThrottle(request)
         if not limiter.allow():
@@ -152,6 +155,6 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`: create a key on the portal's Tokens page, in the admin, "
+            "description": "`Token <key>` (or `Bearer <key>`): create a key on the portal's Tokens page, in the admin, "
             "or with `manage.py api_token_create`.",
         }

@@ -21,6 +21,8 @@ from plumbing.errors import USER_ERRORS, http_status_of
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+# DRF's "Authentication credentials were not provided." says neither what nor how.
+NOT_AUTHENTICATED = "Sign in, or send an API token as `Authorization: Token <key>` (make one on the Tokens page)."
 
 # DRF's default codes, named the way a script would match on them.
 CODES = {
@@ -116,6 +118,8 @@ def exception_handler(exc, context) -> Response | None:
         return Response(validation_error_body(exc.detail), status=exc.status_code, headers=headers)
     code = next((name for cls, name in CODES.items() if isinstance(exc, cls)), None)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if isinstance(exc, exceptions.NotAuthenticated) and detail == exceptions.NotAuthenticated.default_detail:
+        detail = NOT_AUTHENTICATED
     if code is None:
         code = getattr(exc.detail, "code", None) or exc.default_code
     elif getattr(exc.detail, "code", None) not in (None, exc.default_code):

@@ -10,6 +10,7 @@ import pytest
 from networks.models import Operation
 from networks.services.clusters.registration import cluster_record
 from networks.services.registries import registry_login_set
+from plumbing.api.errors import NOT_AUTHENTICATED
 from portal.actors import Actor
 from tests.apiclient import Api, assert_error
 from tests.factories import found_swarm, made_bundle, numbers
@@ -53,7 +54,7 @@ class ResourceContract:
 
     def test_unauthenticated_is_401(self, team):
         response = Api().get(f"{self.path}/")
-        assert_error(response, 401, "not_authenticated")
+        assert_error(response, 401, "not_authenticated", message=NOT_AUTHENTICATED)
         assert response["WWW-Authenticate"] == "Token"
 
     def test_ordering_and_pagination(self, team):

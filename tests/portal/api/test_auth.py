@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from plumbing.api.errors import NOT_AUTHENTICATED
 from portal.actors import Actor
 from portal.models import ApiToken
 from tests.apiclient import Api, assert_error
@@ -41,6 +42,18 @@ def test_wrong_and_revoked_tokens_are_401(team):
         "revoked_token",
         message="This API token was revoked. Create a new one on the Tokens page.",
     )
+
+
+@pytest.mark.parametrize("scheme", ["Token", "Bearer", "bearer"])
+def test_the_key_is_taken_as_token_or_bearer_and_another_scheme_is_left_to_the_session(team, scheme):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {team.keys['owner']}")
+    assert client.get("/api/v1/networks/").status_code == 200
+    # a proxy's Basic credentials: no token was sent, and the sentence says how to send one
+    client.credentials(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+    assert_error(client.get("/api/v1/networks/"), 401, "not_authenticated", message=NOT_AUTHENTICATED)
+    client.force_login(team.users["owner"])
+    assert client.get("/api/v1/networks/").status_code == 200
 
 
 def test_the_key_is_shown_once(team):
