@@ -33,6 +33,14 @@ class Integer(serializers.IntegerField):
 
 
 class Id(Integer):
+    """An object's id, as the API's lists and records give it: a JSON integer from 1 (a name is not taken)."""
+
+    default_error_messages = {
+        "invalid": "This field takes an id, a whole number such as 1, as the API's lists give it; not a name.",
+        "min_value": "This field takes an id, a whole number from 1 up.",
+        "max_value": "This field takes an id, and none is that large.",
+    }
+
     def __init__(self, **kwargs):
         super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
 

@@ -81,6 +81,20 @@ def test_wrong_types_are_400s_naming_the_field(team, path, body, field):
     assert_error(team.api().post(path, body), 400, field=field)
 
 
+@pytest.mark.parametrize(
+    "cluster, sentence",
+    [
+        ("local", "cluster: This field takes an id, a whole number such as 1, as the API's lists give it; not a name."),
+        (0, "cluster: This field takes an id, a whole number from 1 up."),
+        (2**70, "cluster: This field takes an id, and none is that large."),
+    ],
+)
+def test_an_id_that_is_not_one_says_what_an_id_is(team, cluster, sentence):
+    assert_error(
+        team.api().post("networks/", {"name": "n", "cluster": cluster}), 400, field="cluster", message=sentence
+    )
+
+
 def test_a_missing_field_says_which(team):
     assert_error(
         team.api().post("networks/", {}), 400, "required", field="name", message="name: This field is required."
