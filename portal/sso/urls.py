@@ -8,4 +8,5 @@ from . import views
 urlpatterns = [
     path("start/", views.SsoStartView.as_view(), name="sso_start"),
     path("callback/", views.sso_callback, name="sso_callback"),
+    path("no-team/", views.sso_no_team, name="sso_no_team"),
 ]

@@ -118,13 +118,25 @@ def sso_callback(request):
     return HttpResponseRedirect(next_url)
 
 
+NO_TEAM = "sso_no_team"  # the session's key for what the no-team page says
+
+
 def no_team_page(request, message: str, removed_from):
-    owners = {tenant.name: owner_names(tenant=tenant) for tenant in removed_from}
+    """To the no-team page, at an address of its own: a reload shows it again, where the callback's address
+    would send the used code again and say the sign-in cannot be finished."""
+    owners = {tenant.name: list(owner_names(tenant=tenant)) for tenant in removed_from}
+    request.session[NO_TEAM] = {"message": message, "owners": owners}
+    return HttpResponseRedirect(reverse("sso_no_team"))
+
+
+def sso_no_team(request):
+    """What the last sign-in of this browser was refused for; the login page when it was refused nothing."""
+    said = request.session.get(NO_TEAM)
+    if not settings.OIDC_ENABLED or not isinstance(said, dict):
+        return HttpResponseRedirect(reverse("login"))
+    context = {"message": said.get("message", ""), "owners": said.get("owners") or {}}
     return render(
-        request,
-        "registration/sso_no_team.html",
-        {"message": message, "owners": owners, "contact": settings.OIDC_HELP_CONTACT},
-        status=403,
+        request, "registration/sso_no_team.html", {**context, "contact": settings.OIDC_HELP_CONTACT}, status=403
     )
 
 

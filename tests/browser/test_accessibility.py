@@ -80,6 +80,7 @@ NOT_PAGES = {
     # single sign-on, where a branch has it: the way to the provider and its way back (404 when not set up)
     "sso_start",
     "sso_callback",
+    "sso_no_team",  # the login page unless a sign-in just ended there (tests/browser/test_single_sign_on.py)
 }
 # Staff's pages outside the portal's own patterns: the admin pages the portal customises, the API's docs.
 STAFF_PAGES = [

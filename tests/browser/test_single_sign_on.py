@@ -71,3 +71,6 @@ def test_a_person_with_no_mapped_group_is_told_whom_to_ask(open_page, sso_in_bro
     sign_in_at_provider(page, "carol", sso_in_browser)
     expect(page.get_by_role("heading", name="No team for you yet")).to_be_visible()
     expect(page.locator("#sso-no-team")).to_contain_text("none of the groups")
+    page.reload()  # says the same, at its own address: the used code is not sent again
+    expect(page.get_by_role("heading", name="No team for you yet")).to_be_visible()
+    expect(page.locator("#sso-no-team")).to_contain_text("none of the groups")

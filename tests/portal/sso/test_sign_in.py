@@ -80,18 +80,25 @@ def test_a_local_account_with_the_same_name_is_never_taken_over(client, sso):
 
 
 def test_no_mapped_group_gets_a_page_saying_whom_to_ask_and_no_account(client, sso):
-    response = sign_in(client, sso, "carol")
-    assert response.status_code == 403
-    assert "none of the groups" in response.content.decode()
+    callback = sign_in(client, sso, "carol")
+    assert callback.status_code == 302 and callback["Location"] == "/sso/no-team/"
+    for _ in range(2):  # a reload says the same, not that the sign-in cannot be finished
+        response = client.get("/sso/no-team/")
+        assert response.status_code == 403
+        assert "none of the groups" in response.content.decode()
     assert not User.objects.filter(username="carol").exists()
     assert "_auth_user_id" not in client.session
+    # a browser that was refused nothing is sent to the login page
+    client.logout()
+    assert client.get("/sso/no-team/")["Location"] == "/login/"
 
 
 def test_losing_every_group_removes_the_memberships_and_says_whom_to_ask(client, sso):
     sign_in(client, sso, "dave")
     client.logout()
     sso.set_claims("dave", {"preferred_username": "dave", "groups": []})
-    response = sign_in(client, sso, "dave")
+    assert sign_in(client, sso, "dave")["Location"] == "/sso/no-team/"
+    response = client.get("/sso/no-team/")
     assert response.status_code == 403
     page = response.content.decode()
     assert "Payments: no owner" in page and "none of the groups" in page
