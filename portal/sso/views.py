@@ -105,6 +105,7 @@ def sso_callback(request):
         return no_team_page(request, no_team(user.get_username()).message, removed_from=sign_in.removed_from)
     # Signing in as someone else than the session's user empties the session: keep what the sign-in needs.
     id_token, next_url = request.session.get("oidc_id_token"), _next_url(request)
+    request.session.pop(NO_TEAM, None)  # an earlier refusal of this browser is over
     auth.login(request, user, backend=BACKEND)
     if id_token:
         request.session["oidc_id_token"] = id_token

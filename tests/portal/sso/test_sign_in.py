@@ -104,6 +104,10 @@ def test_losing_every_group_removes_the_memberships_and_says_whom_to_ask(client,
     assert "Payments: no owner" in page and "none of the groups" in page
     assert roles_of("dave") == {}
     assert "_auth_user_id" not in client.session
+    # given a group again, the next sign-in goes through, and the refusal is not shown any more
+    sso.set_claims("dave", {"preferred_username": "dave", "groups": ["payments-developers"]})
+    assert sign_in(client, sso, "dave")["Location"] != "/sso/no-team/"
+    assert client.get("/sso/no-team/")["Location"] == "/login/"
 
 
 def test_sign_out_ends_the_session_at_the_provider_too(client, sso):
