@@ -62,6 +62,7 @@ def test_the_tutorial_in_a_browser(open_page, alice, tenant_cluster):
     # $ docker network create mynetwork — the form tells which block it will get before it is sent
     go(page, "Networks")
     page.get_by_role("link", name="Create network").first.click()
+    page.wait_for_url(re.compile(r"/networks/new/$"))  # loaded, its scripts too: the preview follows the form
     preview = page.locator("#subnet-preview")
     expect(preview).to_contain_text("will get")
     promised = re.search(r"will get (\S+), gateway (\S+)\.", preview.inner_text())
@@ -132,6 +133,7 @@ def test_the_tutorial_in_a_browser(open_page, alice, tenant_cluster):
 
     # $ docker port web 80, then a DNS diagnostic from web: db resolves over the overlay, 3306 answers
     page.get_by_role("link", name="web", exact=True).click()
+    page.wait_for_url(re.compile(r"/containers/\d+/$"))
     page.get_by_label("Port", exact=True).fill("80")
     page.get_by_role("button", name="Query").click()
     expect(page.locator("#port-answer")).to_contain_text(f"$ docker port web 80\n{node2}:{WEB_PORT}")
@@ -189,6 +191,8 @@ def go(page, section: str):
 def run_container(page, cluster, *, name, command, ports="", node="node1", env=None):
     go(page, "Containers")
     page.get_by_role("link", name="Run container").click()
+    # loaded: network-picker.js (deferred) has made the list a box to type in
+    page.wait_for_url(re.compile(r"/containers/run/$"))
     ports_field = page.get_by_label("Published ports")
     expect(ports_field).to_have_value("")  # private unless asked
     expect(page.locator("#publish-warning")).to_be_visible()
