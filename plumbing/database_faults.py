@@ -13,6 +13,7 @@ request itself did.
 from __future__ import annotations
 
 import select
+import sqlite3
 
 from django.db import InterfaceError, OperationalError, connections
 
@@ -21,6 +22,22 @@ DATABASE_FAULTS = (OperationalError, InterfaceError)
 
 def is_database_fault(error: BaseException) -> bool:
     return isinstance(error, DATABASE_FAULTS)
+
+
+# PostgreSQL's SQLSTATE for a statement that waited for a lock longer than its lock_timeout (lock_not_available).
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_lock_wait_given_up(error: BaseException) -> bool:
+    """A statement that waited for a lock longer than its connection allows: PostgreSQL's lock_timeout
+    (DATABASE_LOCK_TIMEOUT, settings.py) or SQLite's busy timeout. The database answers; another session
+    holds a record this one needs. The statement's transaction is rolled back, so what it did is undone."""
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return True
+    return (
+        isinstance(cause, sqlite3.OperationalError) and getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    )
 
 
 def reconnect() -> None:

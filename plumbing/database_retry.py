@@ -2,6 +2,10 @@
 safe, and is otherwise answered 503 with Retry-After: a restart or a failover of PostgreSQL is a
 wait for the user, never a 500.
 
+A request that waited too long for a record another session holds (a lock: DATABASE_LOCK_TIMEOUT,
+set for the web server) is answered 503 at once, saying that nothing was done: its transaction was
+rolled back, and waiting as long again would only hold another thread.
+
 Safe to make again: GET, HEAD and OPTIONS, and an API call sent with an Idempotency-Key (the API
 stores its answer in the transaction that makes the change, so the second run finds the first's
 answer or does the change once). Any other change may or may not have been committed when the
@@ -24,7 +28,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 
 from plumbing.api.errors import error_body
-from plumbing.database_faults import is_database_fault, reconnect
+from plumbing.database_faults import is_database_fault, is_lock_wait_given_up, reconnect
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,11 @@ CHANGE_UNKNOWN_API = (
 CHANGE_UNKNOWN_PAGE = (
     "The portal lost its database connection while handling this request, so it may or may not have been done. "
     f"In {RETRY_AFTER_SECONDS} seconds, look whether your change was made before making it again."
+)
+DATABASE_BUSY = (
+    "Another change holds a record this request needs and did not let go in time, so nothing was done. "
+    f"Try again in {RETRY_AFTER_SECONDS} seconds; if it keeps happening, an admin should look for a long "
+    "transaction in PostgreSQL (docs/operations.md)."
 )
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Try again in a moment · Overlay Portal</title></head>
@@ -65,11 +74,19 @@ def safe_to_repeat(request) -> bool:
 
 def unavailable(request, *, change_unknown: bool) -> HttpResponse:
     """The 503 for a request that could not reach the database: JSON under /api/, a short page elsewhere."""
+    unknown = CHANGE_UNKNOWN_API if request.path.startswith("/api/") else CHANGE_UNKNOWN_PAGE
+    return _answer(request, "database_unavailable", unknown if change_unknown else DATABASE_DOWN)
+
+
+def busy(request) -> HttpResponse:
+    """The 503 for a request that gave up waiting for a lock: nothing was done."""
+    return _answer(request, "database_busy", DATABASE_BUSY)
+
+
+def _answer(request, code: str, message: str) -> HttpResponse:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
-        message = CHANGE_UNKNOWN_API if change_unknown else DATABASE_DOWN
-        return JsonResponse(error_body("database_unavailable", message), status=503, headers=headers)
-    message = CHANGE_UNKNOWN_PAGE if change_unknown else DATABASE_DOWN
+        return JsonResponse(error_body(code, message), status=503, headers=headers)
     return HttpResponse(PAGE.format(message=html.escape(message)), status=503, headers=headers)
 
 
@@ -86,7 +103,7 @@ class DatabaseRetryMiddleware:
         if fault is None:
             return response
         reconnect()
-        if repeatable:
+        if repeatable and not is_lock_wait_given_up(fault):
             logger.warning("%s %s met a lost database connection; made again: %s", request.method, request.path, fault)
             request.database_fault = None
             response = self.get_response(request)
@@ -94,12 +111,17 @@ class DatabaseRetryMiddleware:
             if fault is None:
                 return response
             reconnect()
+        if is_lock_wait_given_up(fault):
+            logger.warning("%s %s answered 503, a lock was held too long: %s", request.method, request.path, fault)
+            return busy(request)
         logger.warning("%s %s answered 503, the database is not answering: %s", request.method, request.path, fault)
         return unavailable(request, change_unknown=not repeatable)
 
     def process_exception(self, request, exception):
         if is_database_fault(exception):
             request.database_fault = exception
+            if is_lock_wait_given_up(exception):
+                return busy(request)
             return unavailable(request, change_unknown=not safe_to_repeat(request))
         return None
 

@@ -7,7 +7,9 @@ runs around them (the cut itself, on PostgreSQL, is tests/resilience/test_databa
 from __future__ import annotations
 
 import json
+import sqlite3
 
+import psycopg.errors
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError
@@ -30,6 +32,29 @@ UNKNOWN_PAGE = (
     "The portal lost its database connection while handling this request, so it may or may not have been done. "
     "In 5 seconds, look whether your change was made before making it again."
 )
+
+BUSY = (
+    "Another change holds a record this request needs and did not let go in time, so nothing was done. Try again "
+    "in 5 seconds; if it keeps happening, an admin should look for a long transaction in PostgreSQL "
+    "(docs/operations.md)."
+)
+
+
+def lock_wait_given_up() -> OperationalError:
+    """What Django raises for PostgreSQL's "canceling statement due to lock timeout" (lock_not_available)."""
+    error = OperationalError("canceling statement due to lock timeout")
+    error.__cause__ = psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
+    return error
+
+
+def sqlite_busy() -> OperationalError:
+    """What Django raises when SQLite's busy timeout ran out."""
+    cause = sqlite3.OperationalError("database is locked")
+    cause.sqlite_errorcode = sqlite3.SQLITE_BUSY  # as sqlite3 sets it (3.11)
+    error = OperationalError("database is locked")
+    error.__cause__ = cause
+    return error
+
 
 runs: list[str] = []
 faults: list[BaseException] = []  # raised one by one, a run each, then the view answers
@@ -148,3 +173,28 @@ def test_an_error_of_the_request_itself_is_not_a_database_fault(client):
     faults.append(IntegrityError("duplicate key value violates unique constraint"))
     assert client.get("/api/v1/probe/").status_code == 500
     assert runs == ["GET"]
+
+
+@pytest.mark.parametrize("fault", [lock_wait_given_up, sqlite_busy])
+def test_a_lock_waited_out_is_not_made_again_and_says_nothing_was_done(client, fault):
+    """Its transaction was rolled back; waiting as long again would only hold another thread meanwhile."""
+    faults.append(fault())
+    response = client.post(
+        "/api/v1/probe/", {"name": "web"}, content_type="application/json", headers={"Idempotency-Key": "k-2"}
+    )
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert error_of(response) == {"code": "database_busy", "message": BUSY, "field": None}
+    assert runs == ["POST"]
+
+    faults.append(fault())
+    response = client.get("/probe/")
+    assert response.status_code == 503 and BUSY in response.content.decode()
+    assert runs == ["POST", "GET"]
+
+
+def test_a_lock_waited_out_in_the_second_run_says_so_too(client):
+    faults.extend([LOST, lock_wait_given_up()])
+    response = client.get("/api/v1/probe/")
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "database_busy"
+    assert runs == ["GET", "GET"]
