@@ -6,6 +6,13 @@ Every value can be changed from the environment (the systemd unit reads /etc/ove
 import multiprocessing
 import os
 
+# The database as scripts/serve gives it to `make run`'s web server, unless the environment says otherwise (read
+# when the portal's settings load, after this file): each process's threads share a pool of 8 connections (so
+# processes x threads never become as many PostgreSQL connections), and a request never waits more than 10 s
+# for a row another session holds (then 503, nothing done: plumbing/database_retry.py).
+os.environ.setdefault("DATABASE_POOL_SIZE", "8")
+os.environ.setdefault("DATABASE_LOCK_TIMEOUT", "10")
+
 # Refuses to start several processes whose limits would each count in their own memory (CACHE_URL); each
 # process connects the database, the cache and the task queue before it serves (`ready`).
 from portal.webserver import on_starting, post_worker_init  # noqa: F401 (gunicorn hooks, found by their names)

@@ -142,6 +142,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg_pool's check_connection), so one that a restart or a failover of PostgreSQL ended is
     # replaced instead of failing the request or task that gets it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # How long a statement waits for a row another session holds before PostgreSQL gives it up (seconds; unset
+    # or 0: as long as it takes). The web server sets it (scripts/serve, deploy/gunicorn.conf.py): a request
+    # held by a lock nobody lets go (a transaction left open in psql) is answered 503 after it, nothing done
+    # (plumbing/database_retry.py), instead of holding its thread and its pooled connection meanwhile.
+    lock_timeout = float(os.environ.get("DATABASE_LOCK_TIMEOUT") or 0)
+    if lock_timeout > 0:
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c lock_timeout={round(lock_timeout * 1000)}".strip()
 # The hot statements prepared once per PostgreSQL connection and sent as EXECUTEs (plumbing/server_prepared.py);
 # false behind a pooler that does not keep a session's prepared statements (PgBouncer in transaction mode).
 DATABASE_SERVER_PREPARE = env_bool("DATABASE_SERVER_PREPARE", True)

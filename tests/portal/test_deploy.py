@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "overlay-portal.env.example"
@@ -82,3 +83,25 @@ def test_gunicorn_loads_its_configuration_and_the_portal_with_the_example_enviro
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db  # the test database's name in its settings
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pool and lock_timeout are PostgreSQL's")
+def test_the_web_servers_connections_are_pooled_and_wait_for_a_lock_at_most_10_seconds():
+    """deploy/gunicorn.conf.py, read before the portal's settings as gunicorn reads it, gives production's web
+    server what scripts/serve gives `make run`'s: a pool of 8 connections a process, and PostgreSQL's lock_timeout
+    (a request behind a lock nobody lets go is answered 503: plumbing/database_retry.py)."""
+    database = connection.settings_dict
+    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
+    url = f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+    script = (
+        "import runpy, django; runpy.run_path('deploy/gunicorn.conf.py'); django.setup(); "
+        "from django.db import connection; cursor = connection.cursor(); cursor.execute('SHOW lock_timeout'); "
+        "print(cursor.fetchone()[0], connection.settings_dict['OPTIONS']['pool']['max_size'])"
+    )
+    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "portal.settings", "DEBUG": "true"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env={**env, "DATABASE_URL": url}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["10s", "8"]
