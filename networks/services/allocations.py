@@ -19,6 +19,7 @@ from django.db.models.expressions import Combinable
 
 from networks import ipam
 from networks.models import Cluster, Network, SubnetAllocation
+from networks.models.network import PREDEFINED_NAMES
 from plumbing.prepared import PreparedRows, PreparedUpdate
 from plumbing.writes import Writes
 
@@ -100,12 +101,19 @@ def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=No
         return []
     owner = row.owner
     if tenant is not None and not (row.network and row.network.is_usable_by(tenant)):
-        owner = (
-            "a network made outside the portal"
-            if row.kind == SubnetAllocation.Kind.EXTERNAL
-            else "another team's network"
-        )
+        owner = _unusable_owner(row)
     return [ipam.Taken(row.subnet, owner)]
+
+
+def _unusable_owner(row: SubnetAllocation) -> str:
+    """The holder of a block as a team that may not use it is told of it: one of Docker's own networks by its
+    name (every swarm has an ingress, 10.0.0.0/24 unless told otherwise: the first block a user tries), any
+    other unnamed."""
+    if row.kind != SubnetAllocation.Kind.EXTERNAL:
+        return "another team's network"
+    if row.network is not None and row.network.name in PREDEFINED_NAMES:
+        return f'Docker\'s "{row.network.name}" network'
+    return "a network made outside the portal"
 
 
 def _advance_floor(

@@ -56,6 +56,19 @@ def test_both_teams_allocate_from_one_pool_under_one_lock(team, other_team, shar
     assert refused.value.message.startswith("10.0.0.0/24 overlaps another team's network (10.0.0.0/24).")
 
 
+def test_a_block_held_outside_the_portal_is_named_only_when_it_is_one_of_dockers_own(team):
+    """Every swarm has an ingress, on 10.0.0.0/24 unless told otherwise: the first block a user tries."""
+    make_network(team, "ingress", subnet="10.0.0.0/24", is_external=True, tenant=None)
+    make_network(team, "cli-made", subnet="10.0.1.0/24", is_external=True, tenant=None)
+    for subnet, holder in [("10.0.0.0/24", 'Docker\'s "ingress" network'), ("10.0.1.0/25", "a network made outside")]:
+        with pytest.raises(ipam.IpamError) as refused:
+            network_create(
+                actor=Actor.system("tests"), tenant=team.tenant, cluster=team.cluster, name="x", subnet=subnet
+            )
+        assert refused.value.message.startswith(f"{subnet} overlaps {holder}"), refused.value.message
+        assert "cli-made" not in refused.value.message
+
+
 def test_another_teams_networks_never_show_on_list_topology_map_or_api(client, team, other_team, shared):
     theirs = make_network(team, "payments-db")
     mine = make_network(other_team, "mine")
