@@ -12,6 +12,12 @@ from .output import finish, print_json, print_table, stderr, wait
 from .types import Container, ContainerRunBody, Diagnostics, EnvironmentBody, NetworkAttachBody, PortAnswer
 
 
+def command_column(command: list[str] | None) -> str:
+    """`docker ps`'s COMMAND: the words as they were given, cut to 20 characters with an ellipsis, quoted."""
+    words = " ".join(command or [])
+    return '"' + (words if len(words) <= 20 else words[:19] + "…") + '"'
+
+
 def short(container: Container) -> str:
     return (container.get("docker_id") or str(container["id"]))[:12]
 
@@ -96,6 +102,7 @@ def ps(context: Context, show_all: bool, filters: tuple[str, ...], quiet: bool, 
     rows: list[Container] = (
         api.results("containers_list", **wanted) if "status" in wanted else api.live("containers_list", **wanted)
     )
+    rows.sort(key=lambda row: row["created"], reverse=True)  # docker's order: the newest first
     if quiet:
         for row in rows:
             click.echo(short(row))
@@ -108,7 +115,7 @@ def ps(context: Context, show_all: bool, filters: tuple[str, ...], quiet: bool, 
                 [
                     short(row),
                     row["image"],
-                    '"' + " ".join(row["command"] or [])[:20] + '"',
+                    command_column(row["command"]),
                     row["created"][:19].replace("T", " "),
                     row["status"],
                     ", ".join(row["exposure"]),

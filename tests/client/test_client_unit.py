@@ -197,3 +197,19 @@ def test_a_plan_creates_shares_notes_and_never_prunes_a_network_in_use():
     same = [{"name": "web", "labels": {}, "shared_with": ["green"]}, {"name": "busy"}, {"name": "idle"}]
     assert make_plan(api, same, prune=True) == ([], [])
     assert make_plan(api, [], prune=False) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("command", "column"),
+    [
+        (["sh", "-c", "while true; do echo ok; done"], '"sh -c while true; d…"'),
+        (["sleep", "600"], '"sleep 600"'),
+        (["twenty-characters-ok"], '"twenty-characters-ok"'),
+        ([], '""'),
+        (None, '""'),
+    ],
+)
+def test_ps_writes_the_command_as_docker_ps_does(command, column):
+    from overlay_cli.containers import command_column
+
+    assert command_column(command) == column
