@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # naturaltime: "now", "2 minutes ago"
     "rest_framework",
     "django_filters",
     "drf_spectacular",
