@@ -105,8 +105,9 @@ class Portal:
             PORTAL_ADDR=f"127.0.0.1:{self.port}",
             PORTAL_RUN_DIR=str(self.home / "run"),
             PORTAL_LOG_DIR=str(self.home / "log"),
-            # its own sign-in provider: one that `make run` serves may hold the default port
+            # its own sign-in provider and webhook receiver: those `make run` serves may hold the default ports
             OIDC_PROVIDER_ADDR=f"127.0.0.1:{free_port()}",
+            WEBHOOK_RECEIVER_ADDR=f"127.0.0.1:{free_port()}",
         )
         self.process = subprocess.Popen(
             [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True

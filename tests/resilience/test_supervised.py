@@ -31,6 +31,7 @@ class Served:
             CACHE_URL=url.rsplit("/", 1)[0] + "/1",  # the test's Redis, as scripts/serve uses the machine's
             PORTAL_ADDR=f"127.0.0.1:{self.port}",
             OIDC_PROVIDER_ADDR=f"127.0.0.1:{free_port()}",  # the local identity provider, a port of its own
+            WEBHOOK_RECEIVER_ADDR=f"127.0.0.1:{free_port()}",  # and the local webhook receiver
             PORTAL_RUN_DIR=str(tmp_path / "run"),
             PORTAL_LOG_DIR=str(tmp_path / "log"),
             WEB_WORKERS="2",
@@ -79,7 +80,9 @@ def served(tmp_path):
 
 def test_a_killed_worker_and_a_killed_web_master_come_back_while_the_others_keep_serving(served):
     wait_until(lambda: served.web_answers() and served.worker_answers(), timeout=90)
-    programs = {name: served.pid(name) for name in ("web", "worker", "beat", "events", "oidc-provider")}
+    programs = {
+        name: served.pid(name) for name in ("web", "worker", "beat", "events", "oidc-provider", "webhook-receiver")
+    }
     assert all(programs.values()), programs
 
     os.kill(programs["worker"], signal.SIGKILL)
