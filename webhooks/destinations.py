@@ -23,6 +23,13 @@ def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(item, strict=False) for item in settings.WEBHOOK_ALLOWED_NETWORKS]
 
 
+def destinations_allowed() -> str:
+    """Where a webhook may go, in words, as the settings have it (the URL field's help)."""
+    schemes = "http:// or https://" if settings.WEBHOOK_ALLOW_HTTP else "https://"
+    allowed = ", ".join(str(network) for network in allowed_networks())
+    return f"Where deliveries are POSTed: {schemes}, to a public address{f' or in {allowed}' if allowed else ''}."
+
+
 def node_addresses() -> set[str]:
     """The cluster nodes' own addresses: never a destination, unless staff allow their range."""
     return {address for address in Node.objects.values_list("address", flat=True) if address}

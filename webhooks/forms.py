@@ -6,6 +6,7 @@ from django import forms
 
 from plumbing.forms import PortalForm
 
+from .destinations import destinations_allowed
 from .events import EVENT_TYPES, PATTERNS
 from .models import WebhookEndpoint
 
@@ -22,7 +23,6 @@ class WebhookEndpointForm(PortalForm):
     url = forms.CharField(
         required=False,
         label="URL",
-        help_text="Where deliveries are POSTed: https://, to a public address.",
         widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     description = forms.CharField(required=False, help_text="Optional: what receives them, for your team.")
@@ -32,3 +32,7 @@ class WebhookEndpointForm(PortalForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="A pattern such as network.* covers every event of that kind, those added later too.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["url"].help_text = destinations_allowed()

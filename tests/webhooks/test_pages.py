@@ -42,6 +42,26 @@ def test_refusals_are_sentences_on_their_field(client, team):
     assert not WebhookEndpoint.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("allow_http", "allowed", "help_text"),
+    [
+        (False, [], "Where deliveries are POSTed: https://, to a public address."),
+        (
+            True,
+            ["127.0.0.1/32"],
+            "Where deliveries are POSTed: http:// or https://, to a public address or in 127.0.0.1/32.",
+        ),
+    ],
+)
+def test_the_url_field_says_where_a_webhook_may_go_as_the_settings_have_it(
+    client, team, allow_http, allowed, help_text
+):
+    """`make run` lets its portal send http to its local receiver (scripts/serve): the form says so."""
+    client.force_login(team.owner)
+    with override_settings(WEBHOOK_ALLOW_HTTP=allow_http, WEBHOOK_ALLOWED_NETWORKS=allowed):
+        assert help_text in client.get(PAGE).content.decode()
+
+
 def test_members_read_only_owners_act_and_other_teams_get_404(client, team, other_team):
     endpoint, _ = endpoint_create(actor=Actor.system("tests"), tenant=team.tenant, url=URL, events=["network.*"])
     client.force_login(team.member)
