@@ -37,10 +37,19 @@ code{{font-size:.85em}}.ok{{color:#116329}}.bad{{color:#a40e26}}input{{width:28r
 answers 500, to watch the portal retry). Paste the secret it showed to check each delivery's signature.</p>
 <form method="post" action="/secrets"><label>Secret <input name="secret" placeholder="whsec_..."
 autocomplete="off" required></label> <button>Check signatures with it</button></form>
-<p>{secrets} secret(s) given. {count} delivery(ies) kept, newest first; this page does not reload by itself.</p>
-<table><thead><tr><th>Received</th><th>Path</th><th>Answered</th><th>Event</th><th>Team</th><th>Object</th>
-<th>webhook-id</th><th>Signature</th></tr></thead><tbody>{rows}</tbody></table></body></html>
+<div id="kept">{kept}</div>
+<script>
+// What arrived since, every 2 seconds, without reloading the page (the secret being typed stays).
+setInterval(function () {{
+  fetch("/kept").then(function (answer) {{ return answer.ok ? answer.text() : null; }})
+    .then(function (kept) {{ if (kept !== null) document.getElementById("kept").innerHTML = kept; }})
+    .catch(function () {{}});
+}}, 2000);
+</script></body></html>
 """
+KEPT_PART = """<p>{secrets} secret(s) given. {count} delivery(ies) kept, newest first; the list follows by itself.</p>
+<table><thead><tr><th>Received</th><th>Path</th><th>Answered</th><th>Event</th><th>Team</th><th>Object</th>
+<th>webhook-id</th><th>Signature</th></tr></thead><tbody>{rows}</tbody></table>"""
 
 
 class Receiver:
@@ -120,11 +129,10 @@ def application(receiver: Receiver, host: str):
             return Response(status=303, headers={"Location": "/"})
         if request.method == "GET" and request.path == "/deliveries.json":
             return Response(json.dumps(receiver.described()), content_type="application/json")
-        if request.method == "GET" and request.path == "/":
-            rows = "".join(_row(delivery) for delivery in receiver.described())
-            page = PAGE.format(
-                host=html.escape(host), secrets=len(receiver.secrets), count=len(receiver.deliveries), rows=rows
-            )
+        if request.method == "GET" and request.path in ("/", "/kept"):
+            rows = receiver.described()
+            kept = KEPT_PART.format(secrets=len(receiver.secrets), count=len(rows), rows="".join(map(_row, rows)))
+            page = kept if request.path == "/kept" else PAGE.format(host=html.escape(host), kept=kept)
             return Response(page, content_type="text/html; charset=utf-8")
         return Response("Nothing here: POST to /hooks/NAME, or open /.", status=404)
 

@@ -78,3 +78,5 @@ def test_it_keeps_deliveries_and_checks_their_signatures_with_a_pasted_secret(re
     assert rows[-1]["type"] == "network.create" and rows[-1]["object"] == "web" and rows[-1]["team"] == "blue"
     page = session.get(f"{url}/", timeout=5).text
     assert "verified with the secret ending" in page and "2 secret(s) given. 4 delivery(ies) kept" in page
+    kept = session.get(f"{url}/kept", timeout=5).text  # what the page fetches every 2 s to follow
+    assert kept in page and kept.count("<tr>") == 5
