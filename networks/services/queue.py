@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from networks.engine import EngineError
 from plumbing.errors import USER_ERRORS, ServiceError
+from plumbing.turns import turn_given_back
 from plumbing.unanswered import Unanswered
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,12 @@ def send_on_commit(name: str, *args, task_id: str | None = None, robust: bool = 
 
 
 def ask(name: str, *args, timeout: float):
-    """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer."""
-    return current_app.send_task(name, args=args).get(timeout=timeout)
+    """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer. A request gives
+    its turn back while it waits (plumbing/turns.py): it computes nothing meanwhile, and a cluster that is slow
+    to answer would otherwise hold one of its web process's few turns for the whole timeout."""
+    asked = current_app.send_task(name, args=args)
+    with turn_given_back():
+        return asked.get(timeout=timeout)
 
 
 def worker_failure_sentence(error: BaseException) -> str:
