@@ -3,8 +3,10 @@
 gunicorn's gthread workers run many threads so that each long poll and each `?wait=` can hold one
 while it waits. Threads that all compute at once only trade the GIL back and forth, and one that
 holds the swarm's allocation lock then holds it longer for everyone: 50 creates at once finished
-in 6.2 s with 32 threads computing per process, 4.9 s with 4 (bench/e2e.py). So a request takes a
-turn for its whole life, and a request that waits (plumbing's callers: the notices' long polls and
+in 6.2 s with 32 threads computing per process, 4.9 s with 4 (bench/e2e.py). With 2, against 4 in turns on
+the 2-core VM (four pairs, session 26): 50 creates at once 3.0-3.9x raw Docker against 3.6-4.9x, CPU per create
+16.0-18.4 ms against 18.2-18.4; `bench/load.py` read p95 118 ms against 187. So a request takes a turn for its
+whole life, and a request that waits (plumbing's callers: the notices' long polls and
 `?wait=`) gives its turn back while it waits.
 """
 

@@ -105,7 +105,7 @@ MIDDLEWARE = [
 ]
 
 # How many requests a web process computes at once (plumbing/turns.py); waiting ones do not count.
-WEB_ACTIVE_REQUESTS = int(os.environ.get("WEB_ACTIVE_REQUESTS", "4"))
+WEB_ACTIVE_REQUESTS = int(os.environ.get("WEB_ACTIVE_REQUESTS", "2"))
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
