@@ -1,5 +1,5 @@
-"""Subnet allocation: never two holders of one block, in Carina's order (addresses inside a network:
-addresses.py).
+"""Subnet allocation: never two holders of one block, in Carina's order (who holds a block, as a team is told
+of it: allocations_holders.py; addresses inside a network: addresses.py).
 
 Every allocation runs inside a per-cluster lock (the cluster row, `select_for_update`), computes
 its answer inside the lock, and is backed by the database (unique start address everywhere, an
@@ -19,7 +19,6 @@ from django.db.models.expressions import Combinable
 
 from networks import ipam
 from networks.models import Cluster, Network, SubnetAllocation
-from networks.models.network import PREDEFINED_NAMES
 from plumbing.prepared import PreparedRows, PreparedUpdate
 from plumbing.writes import Writes
 
@@ -34,6 +33,7 @@ from .allocations_consul import (  # noqa: F401
 )
 
 # The reserved ranges, read before the lock (allocations_reserved.py).
+from .allocations_holders import held_overlapping
 from .allocations_reserved import subnets_reserved, subnets_reserved_of, subnets_reserved_read  # noqa: F401
 
 
@@ -85,37 +85,6 @@ def _lookups(cluster: Cluster) -> tuple[ipam.OverlapFn, Callable[[int], int | No
     return lookups
 
 
-def _held_overlapping(cluster: Cluster, subnet: ipaddress.IPv4Network, tenant=None) -> list[ipam.Taken]:
-    """The held block overlapping `subnet`, named as `tenant` may see it (another team's is not named)."""
-    lo, hi = ipam.to_range(subnet)
-    for pending in getattr(cluster, "_batch_pending", ()):  # a batch's own blocks, not written yet: its team's
-        if pending.first <= hi and pending.last >= lo:
-            return [ipam.Taken(ipaddress.IPv4Network(pending.cidr), pending.owner)]
-    row = (
-        SubnetAllocation.objects.filter(cluster=cluster, first__lte=hi)
-        .select_related("network")
-        .order_by("-first")
-        .first()
-    )
-    if row is None or row.last < lo:
-        return []
-    owner = row.owner
-    if tenant is not None and not (row.network and row.network.is_usable_by(tenant)):
-        owner = _unusable_owner(row)
-    return [ipam.Taken(row.subnet, owner)]
-
-
-def _unusable_owner(row: SubnetAllocation) -> str:
-    """The holder of a block as a team that may not use it is told of it: one of Docker's own networks by its
-    name (every swarm has an ingress, 10.0.0.0/24 unless told otherwise: the first block a user tries), any
-    other unnamed."""
-    if row.kind != SubnetAllocation.Kind.EXTERNAL:
-        return "another team's network"
-    if row.network is not None and row.network.name in PREDEFINED_NAMES:
-        return f'Docker\'s "{row.network.name}" network'
-    return "a network made outside the portal"
-
-
 def _advance_floor(
     cluster: Cluster, cover: Callable[[int], int | None], *, persist: bool = True, writes: Writes | None = None
 ) -> None:
@@ -142,7 +111,7 @@ def subnet_check(*, cluster: Cluster, subnet: str, tenant=None) -> ipaddress.IPv
     A refusal names the holder only when it is the asking tenant's own (or shared) network.
     """
     block = ipam.parse_subnet(subnet)
-    taken = _held_overlapping(cluster, block, tenant)
+    taken = held_overlapping(cluster, block, tenant)
     ipam.check_subnet(block, pool=cluster.pool, reserved=_reserved(cluster), taken=taken)
     return block
 
@@ -307,7 +276,7 @@ def subnet_import_external(*, cluster: Cluster, cidr: str, owner: str) -> Subnet
     """
     cluster = cluster_lock(cluster.pk)
     block = ipaddress.IPv4Network(cidr, strict=False)
-    if _held_overlapping(cluster, block):
+    if held_overlapping(cluster, block):
         return None
     first, last = ipam.to_range(block)
     allocation = SubnetAllocation.objects.create(
@@ -333,7 +302,7 @@ def subnet_step_past(*, network: Network, taken: list[ipaddress.IPv4Network], ow
     old.delete()
     for block in taken:
         subnet_import_external(cluster=cluster, cidr=str(block), owner=owner)
-    if not _held_overlapping(cluster, old_block):
+    if not held_overlapping(cluster, old_block):
         subnet_import_external(cluster=cluster, cidr=old.cidr, owner=owner)
     cluster = cluster_lock(cluster.pk)  # the floor as the imports left it
     block = subnet_choose(cluster=cluster, prefixlen=old_block.prefixlen)
