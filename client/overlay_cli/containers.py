@@ -8,7 +8,7 @@ import click
 
 from .api import Api, ApiError
 from .context import Context, detach_option, format_option, pass_context
-from .output import finish, print_json, print_table, stderr, wait
+from .output import ago, finish, print_json, print_table, stderr, wait
 from .types import Container, ContainerRunBody, Diagnostics, EnvironmentBody, NetworkAttachBody, PortAnswer
 
 
@@ -116,7 +116,7 @@ def ps(context: Context, show_all: bool, filters: tuple[str, ...], quiet: bool, 
                     short(row),
                     row["image"],
                     command_column(row["command"]),
-                    row["created"][:19].replace("T", " "),
+                    ago(row["created"]),
                     row["status"],
                     ", ".join(row["exposure"]),
                     row["name"],

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -40,6 +41,38 @@ def human_bytes(count: int) -> str:
             return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
         size /= 1000
     return f"{size:.1f}GB"
+
+
+def human_duration(seconds: float) -> str:
+    """A duration as docker says it (go-units' HumanDuration): "Less than a second", "About a minute",
+    "3 hours", "2 weeks"; hours are rounded, everything else cut down."""
+    if (whole := int(seconds)) < 1:
+        return "Less than a second"
+    if whole == 1:
+        return "1 second"
+    if whole < 60:
+        return f"{whole} seconds"
+    if (minutes := whole // 60) == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    if (hours := int(seconds / 3600 + 0.5)) == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{whole // 3600 // 24 // 365} years"
+
+
+def ago(timestamp: str, now: datetime | None = None) -> str:
+    """`docker ps`'s CREATED: how long ago an ISO 8601 time of the portal's was, "5 minutes ago"."""
+    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return human_duration(max(0.0, ((now or datetime.now(UTC)) - then).total_seconds())) + " ago"
 
 
 def describe(operation: Operation) -> str:

@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -213,3 +214,45 @@ def test_ps_writes_the_command_as_docker_ps_does(command, column):
     from overlay_cli.containers import command_column
 
     assert command_column(command) == column
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0.4, "Less than a second"),
+        (1, "1 second"),
+        (59.9, "59 seconds"),
+        (60, "About a minute"),
+        (119, "About a minute"),
+        (120, "2 minutes"),
+        (3599, "59 minutes"),
+        (3600, "About an hour"),
+        (5399, "About an hour"),
+        (5400, "2 hours"),
+        (47 * 3600, "47 hours"),
+        (48 * 3600, "2 days"),
+        (13 * 86400, "13 days"),
+        (14 * 86400, "2 weeks"),
+        (59 * 86400, "8 weeks"),
+        (60 * 86400, "2 months"),
+        (729 * 86400, "24 months"),
+        (730 * 86400, "2 years"),
+    ],
+)
+def test_ps_says_how_long_ago_as_docker_does(seconds, said):
+    from datetime import datetime, timedelta
+
+    from overlay_cli.output import ago, human_duration
+
+    assert human_duration(seconds) == said
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    created = (now - timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+    assert ago(created, now) == f"{said} ago"
+
+
+def test_a_time_a_little_ahead_of_this_clock_is_less_than_a_second_ago():
+    from datetime import datetime
+
+    from overlay_cli.output import ago
+
+    assert ago("2026-12-06T12:00:03Z", datetime(2026, 12, 6, 12, 0, tzinfo=UTC)) == "Less than a second ago"
