@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 
 import redis
 from celery import current_app
@@ -98,10 +99,25 @@ def send_on_commit(name: str, *args, task_id: str | None = None, robust: bool = 
     transaction.on_commit(lambda: send(name, *args, task_id=task_id), robust=robust)
 
 
+class NoWorker(WorkerTimeout):
+    """No worker is running (none has recorded what it holds for HELD_TTL_SECONDS): a question would only wait
+    out its timeout. A timeout of its own kind, so whoever handles a worker that does not answer handles it."""
+
+
+# How long a question waits for a worker's record when none is there: a running worker writes it again within
+# HELD_REFRESH_SECONDS of its loss (the broker's Redis restarted or emptied), so none by then means none runs.
+NO_WORKER_SECONDS = HELD_REFRESH_SECONDS + 1.0
+
+
 def ask(name: str, *args, timeout: float):
-    """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer. A request gives
-    its turn back while it waits (plumbing/turns.py): it computes nothing meanwhile, and a cluster that is slow
-    to answer would otherwise hold one of its web process's few turns for the whole timeout."""
+    """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer; NoWorker within
+    NO_WORKER_SECONDS when no worker runs (`workers_running`), not after the whole timeout. A request gives its
+    turn back while it waits (plumbing/turns.py): it computes nothing meanwhile, and a cluster that is slow to
+    answer would otherwise hold one of its web process's few turns for the whole timeout."""
+    if workers_running() is False:
+        with turn_given_back():
+            if not _worker_seen_within(min(timeout, NO_WORKER_SECONDS)):
+                raise NoWorker(f"no worker runs to answer {name}")
     asked = current_app.send_task(name, args=args)
     with turn_given_back():
         return asked.get(timeout=timeout)
@@ -111,6 +127,11 @@ def worker_failure_sentence(error: BaseException) -> str:
     """What to tell a user when a question sent to a worker (inspect, diagnostics) got no usable answer."""
     if isinstance(error, USER_ERRORS):
         return error.message
+    if isinstance(error, NoWorker):
+        return (
+            "The portal's worker is not running, so nothing can ask the cluster. An admin should start it "
+            "(make run starts one; in production, its service: overlay-portal-worker)."
+        )
     if isinstance(error, WorkerTimeout):
         return "The portal's worker did not answer in time. The cluster may be busy: try again in a moment."
     if isinstance(error, BrokerDown):
@@ -165,11 +186,37 @@ def held_publish(*, writes: Unanswered, worker: str, task_ids) -> None:
 def held_task_ids() -> set[str] | None:
     """The ids of the tasks every live worker holds, as they last recorded them; None when the broker is
     not Redis (then who holds what cannot be told). Two reads, no broadcast, no waiting for answers."""
+    held = _held_by_worker()
+    return None if held is None else {task_id for task_ids in held.values() for task_id in task_ids}
+
+
+def workers_running() -> bool | None:
+    """Whether a worker runs (one has recorded what it holds within HELD_TTL_SECONDS); None when the broker is
+    not Redis, or does not answer (the question sent then says what is wrong)."""
+    try:
+        held = _held_by_worker()
+    except redis.RedisError:
+        return None
+    return None if held is None else bool(held)
+
+
+def _worker_seen_within(seconds: float) -> bool:
+    """Whether a worker's record appears within `seconds` (looked for every quarter of a second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        if workers_running() is not False:
+            return True
+    return False
+
+
+def _held_by_worker() -> dict[str, list[str]] | None:
+    """What each live worker holds, by its name; a worker whose record expired (stopped or dead) is forgotten."""
     client = broker_redis()
     if client is None:
         return None
     workers = sorted(name.decode() if isinstance(name, bytes) else name for name in client.smembers(HELD_WORKERS_KEY))
-    held: set[str] = set()
+    held: dict[str, list[str]] = {}
     gone = []
     for worker, raw in zip(
         workers, client.mget([HELD_KEY_PREFIX + w for w in workers]) if workers else [], strict=True
@@ -177,7 +224,7 @@ def held_task_ids() -> set[str] | None:
         if raw is None:
             gone.append(worker)  # stopped or dead: its key expired
         else:
-            held.update(json.loads(raw))
+            held[worker] = json.loads(raw)
     if gone:
         client.srem(HELD_WORKERS_KEY, *gone)
     return held

@@ -2,6 +2,7 @@
 that arrives is named at once, beside what runs or is prefetched and what the last look found in the timer;
 a countdown's (in the timer) stays named until a look; what ended is named no more."""
 
+import threading
 import types
 import uuid
 
@@ -68,3 +69,31 @@ def test_a_look_names_a_countdown_waiting_in_the_timer(step, client, monkeypatch
     step.received(request=_Request("next"))
     step.writes.collect()
     assert queue.held_task_ids() == {"later", "next"}
+
+
+def test_a_worker_runs_while_its_record_lives_and_nothing_is_asked_of_none(step, client, monkeypatch):
+    step.writes.collect()
+    assert queue.workers_running() is True
+    client.delete(queue.HELD_KEY_PREFIX + step.consumer.hostname)  # as its expiry does, once the worker stopped
+    assert queue.workers_running() is False
+    sent = []
+    monkeypatch.setattr(queue.current_app, "send_task", lambda *args, **kwargs: sent.append(args))
+    with pytest.raises(queue.NoWorker):
+        queue.ask(queue.NETWORK_INSPECT, 1, timeout=30)
+    assert sent == []
+    assert queue.worker_failure_sentence(queue.NoWorker()).startswith("The portal's worker is not running")
+
+
+def test_a_question_waits_a_moment_for_a_record_lost_with_the_brokers_data(step, client, monkeypatch):
+    """The broker's Redis restarted or emptied: a running worker writes its record again at its next look
+    (every HELD_REFRESH_SECONDS), and a question asked meanwhile goes to it."""
+    step.writes.collect()
+    client.flushdb()
+    threading.Timer(0.5, step.publish).start()  # the worker's next look
+
+    class Asked:
+        def get(self, timeout):
+            return "answered"
+
+    monkeypatch.setattr(queue.current_app, "send_task", lambda name, args: Asked())
+    assert queue.ask(queue.NETWORK_INSPECT, 1, timeout=30) == "answered"

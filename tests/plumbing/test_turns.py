@@ -28,6 +28,7 @@ def test_a_request_waiting_for_a_workers_answer_gives_its_turn_back(monkeypatch)
             free_while_waiting.append(turns_free())
             return "answered"
 
+    monkeypatch.setattr(queue, "workers_running", lambda: True)
     monkeypatch.setattr(queue.current_app, "send_task", lambda name, args: Asked())
     request_in_turn = turns.TurnsMiddleware(lambda request: (turns_free(), queue.ask("question", timeout=1)))
 

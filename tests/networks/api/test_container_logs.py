@@ -9,6 +9,7 @@ from django.test import Client
 
 from networks.api.views import containers as container_views
 from networks.models import Container
+from networks.services import queue
 from networks.services.grants import cluster_grant
 from networks.services.shares import network_share
 from portal.actors import Actor
@@ -80,6 +81,7 @@ def test_a_removed_or_never_started_container_has_no_log_and_no_worker_is_asked(
 @pytest.mark.django_db
 def test_no_worker_answering_is_a_503_with_retry_after(team, monkeypatch):
     monkeypatch.setattr(container_views, "WORKER_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(queue, "workers_running", lambda: True)  # one runs, and does not answer
     container = team.container("web")
     answer = team.api("viewer").get(f"containers/{container.pk}/logs/?tail=5")
     error = assert_error(answer, 503, "worker_unavailable")
@@ -88,6 +90,24 @@ def test_no_worker_answering_is_a_503_with_retry_after(team, monkeypatch):
         error["message"]
         == "The portal's worker did not answer in time. The cluster may be busy: try again in a moment."
     )
+
+
+@pytest.mark.django_db
+def test_no_worker_running_is_a_503_at_once_that_says_to_start_it(team, broker_redis):
+    """No worker has recorded what it holds in the task queue's Redis (emptied): the question is not sent to
+    wait out its timeout (20 s on the page); within NO_WORKER_SECONDS, the answer says what is wrong and who
+    can mend it."""
+    container = team.container("web")
+    started = time.monotonic()
+    answer = team.api("viewer").get(f"containers/{container.pk}/logs/?tail=5")
+    waited = time.monotonic() - started
+    error = assert_error(answer, 503, "worker_unavailable")
+    assert error["message"] == (
+        "The portal's worker is not running, so nothing can ask the cluster. An admin should start it "
+        "(make run starts one; in production, its service: overlay-portal-worker)."
+    )
+    assert broker_redis.llen("celery") == 0, "nothing was sent for no one to take"
+    assert waited < container_views.WORKER_TIMEOUT_SECONDS
 
 
 # --- the real worker and the real cluster ---------------------------------------------------------
