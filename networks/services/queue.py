@@ -113,7 +113,8 @@ def ask(name: str, *args, timeout: float):
     """Have a worker answer a question (inspect, health, diagnostics) and wait for its answer; NoWorker within
     NO_WORKER_SECONDS when no worker runs (`workers_running`), not after the whole timeout. A request gives its
     turn back while it waits (plumbing/turns.py): it computes nothing meanwhile, and a cluster that is slow to
-    answer would otherwise hold one of its web process's few turns for the whole timeout."""
+    answer would otherwise hold one of its web process's few turns for the whole timeout. BrokerDown when the
+    task queue does not answer."""
     if workers_running() is False:
         with turn_given_back():
             if not _worker_seen_within(min(timeout, NO_WORKER_SECONDS)):
@@ -192,11 +193,11 @@ def held_task_ids() -> set[str] | None:
 
 def workers_running() -> bool | None:
     """Whether a worker runs (one has recorded what it holds within HELD_TTL_SECONDS); None when the broker is
-    not Redis, or does not answer (the question sent then says what is wrong)."""
+    not Redis. BrokerDown when its Redis does not answer: no question could be sent either."""
     try:
         held = _held_by_worker()
-    except redis.RedisError:
-        return None
+    except redis.RedisError as error:
+        raise BrokerDown(f"the task queue's Redis did not answer: {error}") from error
     return None if held is None else bool(held)
 
 

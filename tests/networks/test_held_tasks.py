@@ -7,6 +7,7 @@ import types
 import uuid
 
 import pytest
+import redis
 from celery.worker import state as worker_state
 from celery.worker.request import Request as WorkerRequest
 from kombu.asynchronous.timer import Timer
@@ -97,3 +98,16 @@ def test_a_question_waits_a_moment_for_a_record_lost_with_the_brokers_data(step,
 
     monkeypatch.setattr(queue.current_app, "send_task", lambda name, args: Asked())
     assert queue.ask(queue.NETWORK_INSPECT, 1, timeout=30) == "answered"
+
+
+def test_a_question_is_not_sent_when_the_task_queue_does_not_answer(monkeypatch):
+    nowhere = redis.Redis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
+    monkeypatch.setattr(queue, "broker_redis", lambda: nowhere)
+    sent = []
+    monkeypatch.setattr(queue.current_app, "send_task", lambda *args, **kwargs: sent.append(args))
+    with pytest.raises(queue.BrokerDown) as refused:
+        queue.ask(queue.NETWORK_INSPECT, 1, timeout=30)
+    assert sent == []
+    assert queue.worker_failure_sentence(refused.value) == (
+        "The portal cannot reach its task queue right now, so no worker can ask the cluster. Try again later."
+    )
