@@ -69,11 +69,29 @@ class DaysFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+def _invalid_choice(name: str, each: django_filters.Filter) -> str | None:
+    """What a value that is not one of a filter's choices is told: the choices there are, or how to pick a
+    team's object (Django's own sentence names neither)."""
+    if isinstance(each, django_filters.MultipleChoiceFilter):
+        values = ", ".join(str(value) for value, _ in each.extra["choices"])
+        return f'"%(value)s" is not a {name}: use one of {values}.'
+    if isinstance(each, django_filters.ModelChoiceFilter):
+        return f'Your team has no {name} with the id "%(value)s": use the id of one of its own, or leave {name} out.'
+    return None
+
+
 class SortedFilterSet(django_filters.FilterSet):
     """A filterset whose results come sorted by `?ordering=` (unknown terms left out; the API's
     ordering backend refuses them with a sentence), else by its `sorting`'s default."""
 
     sorting: Sorting
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, each in self.filters.items():  # each instance's own copies
+            refusal = _invalid_choice(name, each)
+            if refusal:
+                each.extra["error_messages"] = {**each.extra.get("error_messages", {}), "invalid_choice": refusal}
 
     def filter_queryset(self, queryset):
         return self.sorting.apply(super().filter_queryset(queryset), self.data.get(ORDERING))

@@ -118,8 +118,30 @@ def test_unknown_urls_and_methods_answer_in_the_error_shape(team):
 
 
 def test_bad_filters_are_400s(team, other_team):
-    assert_error(team.api().get("networks/", {"status": "sleeping"}), 400, field="status")
-    assert_error(team.api().get("networks/", {"cluster": other_team.cluster.pk}), 400, field="cluster")
+    assert_error(
+        team.api().get("networks/", {"status": "sleeping"}),
+        400,
+        "invalid_choice",
+        field="status",
+        message='"sleeping" is not a status: use one of creating, active, removing, removed, failed.',
+    )
+    assert_error(
+        team.api().get("operations/", {"kind": ["network.create", "network.explode"]}),
+        400,
+        "invalid_choice",
+        field="kind",
+        message='"network.explode" is not a kind: use one of network.create, network.remove, network.connect, '
+        "network.disconnect, container.run, container.stop, container.start, container.restart, container.remove, "
+        "cluster.reconcile.",
+    )
+    assert_error(
+        team.api().get("networks/", {"cluster": other_team.cluster.pk}),
+        400,
+        "invalid_choice",
+        field="cluster",
+        message=f'Your team has no cluster with the id "{other_team.cluster.pk}": use the id of one of its own, '
+        "or leave cluster out.",
+    )
     assert_error(team.api().get("containers/", {"network": "x"}), 400, field="network")
     assert_error(
         team.api().get("networks/", {"ordering": "-subnet,nonsense"}),
