@@ -10,6 +10,16 @@ from plumbing.errors import USER_ERRORS, http_status_of
 from plumbing.inputs import bound_by_column, column_max_length, unstorable
 
 
+def _says_djangos_invalid_choice(field: forms.Field) -> bool:
+    """A field picking one object whose refusal of another is still Django's "Select a valid choice. That choice
+    is not one of the available choices."."""
+    return (
+        isinstance(field, forms.ModelChoiceField)
+        and not isinstance(field, forms.ModelMultipleChoiceField)
+        and field.error_messages["invalid_choice"] == forms.ModelChoiceField.default_error_messages["invalid_choice"]
+    )
+
+
 class PortalForm(forms.Form):
     """Labels without Django's trailing colon, as the rest of the portal writes them.
 
@@ -32,10 +42,16 @@ class PortalForm(forms.Form):
                 limit = column_max_length(model, columns.get(name, name))
                 if isinstance(field, forms.CharField) and limit and (field.max_length or limit + 1) > limit:
                     bound_by_column(field, limit)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             # A browser cuts what is pasted into a box to its maxlength, silently (a 300-character network
             # name was made as its first 63): the field refuses it instead, with a sentence naming the limit.
             field.widget.attrs.pop("maxlength", None)
+            if _says_djangos_invalid_choice(field):
+                # It says neither why nor what to do: the page was older than the object's removal, most often.
+                field.error_messages["invalid_choice"] = (
+                    f"That {(field.label or name.replace('_', ' ')).lower()} cannot be picked (removed since the "
+                    "page was shown, or not your team's): pick one from the list."
+                )
 
     def full_clean(self):
         refused = {}
