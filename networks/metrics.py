@@ -24,6 +24,7 @@ from networks.selectors.allocations import cluster_capacity
 from networks.selectors.clusters import grant_usage
 from networks.selectors.health import ClusterHealth
 from networks.selectors.usage import USAGE_COLUMNS, network_usages
+from networks.services import queue
 
 PREFIX = "overlay_portal"
 # Seconds: an operation is a Docker or Consul call or a few, so most end within a minute.
@@ -88,7 +89,7 @@ def queue_depth() -> list[GaugeMetricFamily]:
         up = GaugeMetricFamily(f"{PREFIX}_broker_up", "1 when the task queue's Redis answered this scrape.")
         client = redis.Redis.from_url(broker, socket_timeout=0.5, socket_connect_timeout=0.5)
         try:
-            length = client.llen(CELERY_QUEUE)
+            length, running = client.llen(CELERY_QUEUE), queue.workers_counted(client)
         except redis.RedisError:
             up.add_metric([], 0)
         else:
@@ -98,6 +99,13 @@ def queue_depth() -> list[GaugeMetricFamily]:
                     f"{PREFIX}_queue_length",
                     "Tasks waiting in the broker's queue for a worker to take them.",
                     value=length,
+                )
+            )
+            families.append(
+                GaugeMetricFamily(
+                    f"{PREFIX}_workers_running",
+                    "Workers that recorded what they hold in the last 10 s: 0 means nothing runs operations.",
+                    value=running or 0,
                 )
             )
         finally:

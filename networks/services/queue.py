@@ -192,13 +192,20 @@ def held_task_ids() -> set[str] | None:
 
 
 def workers_running() -> bool | None:
-    """Whether a worker runs (one has recorded what it holds within HELD_TTL_SECONDS); None when the broker is
-    not Redis. BrokerDown when its Redis does not answer: no question could be sent either."""
+    """Whether a worker runs; None when the broker is not Redis. BrokerDown when its Redis does not answer: no
+    question could be sent either."""
     try:
-        held = _held_by_worker()
+        count = workers_counted()
     except redis.RedisError as error:
         raise BrokerDown(f"the task queue's Redis did not answer: {error}") from error
-    return None if held is None else bool(held)
+    return None if count is None else count > 0
+
+
+def workers_counted(client: redis.Redis | None = None) -> int | None:
+    """How many workers run (each has recorded what it holds within HELD_TTL_SECONDS), read on `client` (the
+    broker's Redis by default); None when the broker is not Redis. Raises redis.RedisError."""
+    held = _held_by_worker(client)
+    return None if held is None else len(held)
 
 
 def _worker_seen_within(seconds: float) -> bool:
@@ -211,9 +218,9 @@ def _worker_seen_within(seconds: float) -> bool:
     return False
 
 
-def _held_by_worker() -> dict[str, list[str]] | None:
+def _held_by_worker(client: redis.Redis | None = None) -> dict[str, list[str]] | None:
     """What each live worker holds, by its name; a worker whose record expired (stopped or dead) is forgotten."""
-    client = broker_redis()
+    client = client or broker_redis()
     if client is None:
         return None
     workers = sorted(name.decode() if isinstance(name, bytes) else name for name in client.smembers(HELD_WORKERS_KEY))

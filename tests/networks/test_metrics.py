@@ -18,6 +18,8 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from networks.models import Container, Node, Operation
+from networks.services import queue
+from plumbing.unanswered import Unanswered
 from tests.factories import make_network, make_operation, make_system_container
 
 pytestmark = pytest.mark.django_db
@@ -174,6 +176,13 @@ def test_the_queue_length_is_read_from_the_broker(client, settings, own_redis, d
     families = scrape(client)
     assert value(families, "overlay_portal_broker_up") == 1
     assert value(families, "overlay_portal_queue_length") == 3
+    assert value(families, "overlay_portal_workers_running") == 0  # nothing takes them: the figure to alert on
+    writes = Unanswered(broker.connection_pool)
+    for worker in ("celery@a", "celery@b"):  # as each running worker records itself (networks/held_tasks.py)
+        queue.held_publish(writes=writes, worker=worker, task_ids=["task-1"])
+    writes.collect()
+    broker.delete(queue.HELD_KEY_PREFIX + "celery@b")  # the second stopped: its record expired
+    assert value(scrape(client), "overlay_portal_workers_running") == 1
 
 
 def test_a_broker_that_does_not_answer_is_a_zero_not_an_error(client, settings, db):
