@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 import click
 
 from .api import Api, ApiError
 from .context import Context, detach_option, format_option, pass_context
-from .output import ago, finish, print_json, print_table, stderr, wait
+from .output import ago, finish, print_json, print_table, since, stderr, wait
 from .types import Container, ContainerRunBody, Diagnostics, EnvironmentBody, NetworkAttachBody, PortAnswer
 
 
@@ -16,6 +17,17 @@ def command_column(command: list[str] | None) -> str:
     """`docker ps`'s COMMAND: the words as they were given, cut to 20 characters with an ellipsis, quoted."""
     words = " ".join(command or [])
     return '"' + (words if len(words) <= 20 else words[:19] + "…") + '"'
+
+
+def status_column(container: Container, now: datetime | None = None) -> str:
+    """`docker ps`'s STATUS: "Up 5 minutes", "Exited (0) 3 minutes ago"; the portal's word for a container
+    Docker does not hold yet or any more (creating, removing, failed), or whose times the portal has not read."""
+    status, started, finished = container["status"], container.get("started_at"), container.get("finished_at")
+    if status == "running" and started:
+        return f"Up {since(started, now)}"
+    if status == "exited" and finished:
+        return f"Exited ({container.get('exit_code')}) {ago(finished, now)}"
+    return status
 
 
 def short(container: Container) -> str:
@@ -117,7 +129,7 @@ def ps(context: Context, show_all: bool, filters: tuple[str, ...], quiet: bool, 
                     row["image"],
                     command_column(row["command"]),
                     ago(row["created"]),
-                    row["status"],
+                    status_column(row),
                     ", ".join(row["exposure"]),
                     row["name"],
                 ]

@@ -69,10 +69,15 @@ def human_duration(seconds: float) -> str:
     return f"{whole // 3600 // 24 // 365} years"
 
 
-def ago(timestamp: str, now: datetime | None = None) -> str:
-    """`docker ps`'s CREATED: how long ago an ISO 8601 time of the portal's was, "5 minutes ago"."""
+def since(timestamp: str, now: datetime | None = None) -> str:
+    """How long it is since an ISO 8601 time of the portal's, as docker says it: "5 minutes"."""
     then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    return human_duration(max(0.0, ((now or datetime.now(UTC)) - then).total_seconds())) + " ago"
+    return human_duration(max(0.0, ((now or datetime.now(UTC)) - then).total_seconds()))
+
+
+def ago(timestamp: str, now: datetime | None = None) -> str:
+    """`docker ps`'s CREATED: "5 minutes ago"."""
+    return since(timestamp, now) + " ago"
 
 
 def describe(operation: Operation) -> str:

@@ -149,6 +149,9 @@ class Container(TypedDict):
     exposure: list[str]
     docker_id: NotRequired[str]
     status: str
+    started_at: NotRequired[str | None]  # Docker's, as the portal last read it (portals before session 27: none)
+    finished_at: NotRequired[str | None]
+    exit_code: NotRequired[int | None]
     networks: list[ContainerEndpoint]
     created: str
 

@@ -54,6 +54,11 @@ class Container(models.Model):
     is_system = models.BooleanField(default=False, help_text="Protected: tenants can neither change nor remove it.")
     docker_id = models.CharField(max_length=64, blank=True, verbose_name="Docker container ID")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
+    # Docker's State, as the portal last read it: what `docker ps` says "Up 5 minutes" and "Exited (0) 3 minutes
+    # ago" with.
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When Docker last started it.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When it last stopped; empty if it never has.")
+    exit_code = models.IntegerField(null=True, blank=True, help_text="How its main process ended when it last stopped.")
     labels = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

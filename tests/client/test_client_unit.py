@@ -256,3 +256,24 @@ def test_a_time_a_little_ahead_of_this_clock_is_less_than_a_second_ago():
     from overlay_cli.output import ago
 
     assert ago("2026-12-06T12:00:03Z", datetime(2026, 12, 6, 12, 0, tzinfo=UTC)) == "Less than a second ago"
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ({"status": "running", "started_at": "2026-12-06T11:55:00Z"}, "Up 5 minutes"),
+        ({"status": "running", "started_at": "2026-12-06T11:59:59.5Z"}, "Up Less than a second"),
+        ({"status": "exited", "finished_at": "2026-12-06T09:00:00Z", "exit_code": 137}, "Exited (137) 3 hours ago"),
+        ({"status": "exited", "finished_at": "2026-12-06T11:59:00Z", "exit_code": 0}, "Exited (0) About a minute ago"),
+        ({"status": "running", "started_at": None}, "running"),  # not read from Docker yet
+        ({"status": "running"}, "running"),  # a portal from before the times
+        ({"status": "creating", "started_at": None}, "creating"),
+        ({"status": "failed", "finished_at": None}, "failed"),
+    ],
+)
+def test_ps_writes_the_status_as_docker_ps_does(row, said):
+    from datetime import UTC, datetime
+
+    from overlay_cli.containers import status_column
+
+    assert status_column(row, datetime(2026, 12, 6, 12, 0, tzinfo=UTC)) == said

@@ -105,7 +105,7 @@ class ContainerSerializer(serializers.ModelSerializer):
         model = Container
         fields = ["id", "name", "cluster", "node", "node_address", "image", "command", "environment", "ports"]
         fields += ["publish_all", "published_ports", "exposure", "is_exposed", "is_system", "docker_id", "status"]
-        fields += ["restart_policy", "networks", "created", "updated"]
+        fields += ["started_at", "finished_at", "exit_code", "restart_policy", "networks", "created", "updated"]
 
     @extend_schema_field(MaskedEnvironmentSerializer(many=True))
     def get_environment(self, container) -> list[dict]:

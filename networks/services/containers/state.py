@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Container
@@ -22,13 +24,42 @@ def published_ports_of(attrs: dict) -> list[dict]:
     return rows
 
 
+def docker_state_of(attrs: dict) -> dict:
+    """Docker's State as a row keeps it: running or exited, when it last started and stopped (Docker's zero
+    time, 0001-01-01, is none), and its exit code once it has stopped."""
+    state = attrs.get("State") or {}
+    finished = _docker_time(state.get("FinishedAt"))
+    return {
+        "status": Container.Status.RUNNING if state.get("Running") else Container.Status.EXITED,
+        "started_at": _docker_time(state.get("StartedAt")),
+        "finished_at": finished,
+        "exit_code": state.get("ExitCode") if finished is not None else None,
+    }
+
+
+def _docker_time(text: str | None) -> datetime | None:
+    """One of Docker's RFC 3339 times (nanoseconds cut to microseconds), or None for its zero time or none."""
+    if not text or text.startswith("0001-"):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def container_record_state(container: Container, attrs: dict) -> None:
-    """Copy Docker's inspect into the row (id, running or exited, published ports) and follow it in Consul."""
+    """Copy Docker's inspect into the row (id, running or exited and since when, published ports) and follow it
+    in Consul."""
     container.docker_id = attrs["Id"]
-    container.status = Container.Status.RUNNING if attrs["State"]["Running"] else Container.Status.EXITED
-    container.published_ports = published_ports_of(attrs) if attrs["State"]["Running"] else container.published_ports
-    container.save(update_fields=["docker_id", "status", "environment", "published_ports", "updated"])
+    for name, value in docker_state_of(attrs).items():
+        setattr(container, name, value)
+    running = container.status == Container.Status.RUNNING
+    container.published_ports = published_ports_of(attrs) if running else container.published_ports
+    container.save(update_fields=["docker_id", *DOCKER_STATE_FIELDS, "environment", "published_ports", "updated"])
     container_sync_service(container)
+
+
+DOCKER_STATE_FIELDS = ["status", "started_at", "finished_at", "exit_code"]
 
 
 def _agent_address(container: Container) -> str:

@@ -7,6 +7,8 @@ from networks import labels as docker_labels
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container
 
+from .state import docker_state_of
+
 
 def system_containers_sync(*, cluster: Cluster) -> int:
     """Record the cluster's system containers (its Consul agents), labelled as system on every node."""
@@ -25,7 +27,7 @@ def system_containers_sync(*, cluster: Cluster) -> int:
                     "tenant": None,
                     "image": attrs["Config"]["Image"],
                     "docker_id": attrs["Id"],
-                    "status": Container.Status.RUNNING if attrs["State"]["Running"] else Container.Status.EXITED,
+                    **docker_state_of(attrs),
                     "labels": attrs["Config"].get("Labels") or {},
                 },
             )

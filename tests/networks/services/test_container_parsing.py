@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from networks.services.containers.specs import PublishedPort, parse_environment, parse_ports
-from networks.services.containers.state import published_ports_of
+from networks.services.containers.state import docker_state_of, published_ports_of
 from networks.services.diagnostics import resolved_addresses
 from plumbing.errors import ServiceError
 
@@ -55,6 +55,36 @@ def test_published_ports_as_docker_port_lists_them():
         }
     }
     assert published_ports_of(attrs) == [{"port": "80/tcp", "host_ip": "0.0.0.0", "host_port": "80"}]
+
+
+def test_dockers_state_as_a_row_keeps_it():
+    from datetime import UTC, datetime
+
+    never_stopped = {
+        "Running": True,
+        "StartedAt": "2026-12-06T12:56:24.123456789Z",
+        "FinishedAt": "0001-01-01T00:00:00Z",
+    }
+    assert docker_state_of({"State": {**never_stopped, "ExitCode": 0}}) == {
+        "status": "running",
+        "started_at": datetime(2026, 12, 6, 12, 56, 24, 123456, tzinfo=UTC),  # nanoseconds cut
+        "finished_at": None,  # Docker's zero time: it never stopped
+        "exit_code": None,
+    }
+    killed = {
+        "Running": False,
+        "StartedAt": "2026-12-06T12:00:00Z",
+        "FinishedAt": "2026-12-06T12:05:00Z",
+        "ExitCode": 137,
+    }
+    assert docker_state_of({"State": killed}) == {
+        "status": "exited",
+        "started_at": datetime(2026, 12, 6, 12, tzinfo=UTC),
+        "finished_at": datetime(2026, 12, 6, 12, 5, tzinfo=UTC),
+        "exit_code": 137,
+    }
+    assert docker_state_of({"State": {"Running": True, "StartedAt": "yesterday"}})["started_at"] is None
+    assert docker_state_of({})["status"] == "exited"
 
 
 def test_nslookup_answer_not_the_server():

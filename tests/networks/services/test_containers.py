@@ -120,11 +120,17 @@ def test_the_tutorial(celery_worker_process, tenant_cluster):
     assert "protected system container" in excinfo.value.message
 
     # $ docker rm $(docker ps -qf "status=exited"): running and system containers stay.
+    running = Container.objects.get(pk=mysql.pk)
+    assert running.started_at is not None and running.finished_at is None and running.exit_code is None
     succeed(
         container_action_request(
             actor=Actor.system("tests"), tenant=first_team(cluster), container=mysql, action="stop"
         )
     )
+    stopped = Container.objects.get(pk=mysql.pk)  # what `docker ps -a` says "Exited (N) ... ago" with
+    state = docker_engine.inspect_container(mysql.node.docker, mysql.docker_id)["State"]
+    assert stopped.status == Container.Status.EXITED and stopped.exit_code == state["ExitCode"]
+    assert stopped.started_at == running.started_at and stopped.finished_at >= stopped.started_at
     removals = container_remove_exited(actor=Actor.system("tests"), tenant=first_team(cluster))
     assert [op.target for op in removals] == ["mysql"]
     for op in removals:

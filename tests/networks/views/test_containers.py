@@ -377,3 +377,26 @@ def test_a_running_container_shows_no_old_failure(client, team):
     )
     client.force_login(team.viewer)
     assert "It failed:" not in client.get(f"/containers/{web.pk}/").content.decode()
+
+
+def test_the_page_says_since_when_a_container_is_up_or_how_it_exited(client, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    up = make_container(team, "up")
+    Container.objects.filter(pk=up.pk).update(started_at=now - timedelta(minutes=5, seconds=3))
+    down = make_container(team, "down")
+    Container.objects.filter(pk=down.pk).update(
+        status=Container.Status.EXITED,
+        started_at=now - timedelta(hours=3),
+        finished_at=now - timedelta(hours=2),
+        exit_code=137,
+    )
+    client.force_login(team.viewer)
+    assert "<dt>Up</dt><dd>for 5\xa0minutes" in client.get(f"/containers/{up.pk}/").content.decode()
+    assert (
+        "<dt>Exited</dt><dd>with code 137, 2\xa0hours ago</dd>"
+        in client.get(f"/containers/{down.pk}/").content.decode()
+    )
