@@ -28,16 +28,16 @@ def docker_state_of(attrs: dict) -> dict:
     """Docker's State as a row keeps it: running or exited, when it last started and stopped (Docker's zero
     time, 0001-01-01, is none), and its exit code once it has stopped."""
     state = attrs.get("State") or {}
-    finished = _docker_time(state.get("FinishedAt"))
+    finished = docker_time(state.get("FinishedAt"))
     return {
         "status": Container.Status.RUNNING if state.get("Running") else Container.Status.EXITED,
-        "started_at": _docker_time(state.get("StartedAt")),
+        "started_at": docker_time(state.get("StartedAt")),
         "finished_at": finished,
         "exit_code": state.get("ExitCode") if finished is not None else None,
     }
 
 
-def _docker_time(text: str | None) -> datetime | None:
+def docker_time(text: str | None) -> datetime | None:
     """One of Docker's RFC 3339 times (nanoseconds cut to microseconds), or None for its zero time or none."""
     if not text or text.startswith("0001-"):
         return None

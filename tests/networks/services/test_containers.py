@@ -14,7 +14,7 @@ from networks.services.clusters.health import cluster_refresh_health
 from networks.services.containers.lifecycle import container_action_request, container_remove_exited
 from networks.services.containers.run import container_run
 from networks.services.containers.specs import masked_environment
-from networks.services.containers.state import container_port_query
+from networks.services.containers.state import container_port_query, docker_time
 from networks.services.diagnostics import container_diagnose
 from networks.services.networks.attach import network_disconnect
 from networks.services.networks.create import network_create
@@ -207,6 +207,8 @@ def test_system_containers_are_listed_but_untouchable(celery_worker_process, ten
     system = list(container_list(tenant=first_team(cluster)).filter(is_system=True))
     assert sorted(c.name for c in system) == sorted(f"op-consul-{n.name}" for n in cluster.nodes.all())
     consul = system[0]
+    made = docker_engine.inspect_container(consul.node.docker, consul.docker_id)["Created"]
+    assert consul.created == docker_time(made)  # as docker ps says CREATED, not when the portal first saw it
     for action in ("stop", "restart", "remove"):
         with pytest.raises(ServiceError) as excinfo:
             container_action_request(
