@@ -38,6 +38,13 @@ def test_search_filter_and_pagination(client, team):
     assert "gone" in page and "database" not in page
     page = client.get("/networks/?q=10.0.5.").content.decode()
     assert "svc-05" in page  # the search also matches subnets
+    page = client.get("/networks/?status=sleeping&q=data").content.decode()  # a hand-made address
+    assert "database" in page and "svc-01" not in page  # the search still narrows, the status is dropped
+    assert (
+        "A filter of this address was left out, so the list is not narrowed by it: &quot;sleeping&quot; is not a "
+        "status: use one of creating, active, removing, removed, failed." in page
+    )
+    assert "left out" not in client.get("/networks/?status=active").content.decode()
 
 
 def test_htmx_asks_for_the_results_only(client, team):
