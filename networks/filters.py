@@ -92,6 +92,9 @@ class SortedFilterSet(django_filters.FilterSet):
             refusal = _invalid_choice(name, each)
             if refusal:
                 each.extra["error_messages"] = {**each.extra.get("error_messages", {}), "invalid_choice": refusal}
+                # A form field built before (the class's own filter's, copied with it: the API's schema builds
+                # them) would keep Django's sentence: it is built again from `extra`.
+                each.__dict__.pop("_field", None)
 
     def filter_queryset(self, queryset):
         return self.sorting.apply(super().filter_queryset(queryset), self.data.get(ORDERING))
