@@ -86,15 +86,16 @@ class SortedFilterSet(django_filters.FilterSet):
 
     sorting: Sorting
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, each in self.filters.items():  # each instance's own copies
+    @classmethod
+    def get_filters(cls):
+        """The class's filters (django-filter's metaclass asks once, for `base_filters`), each choice's refusal
+        with its sentence before any form field is built from them (every request's and the API schema's)."""
+        filters = super().get_filters()
+        for name, each in filters.items():
             refusal = _invalid_choice(name, each)
             if refusal:
                 each.extra["error_messages"] = {**each.extra.get("error_messages", {}), "invalid_choice": refusal}
-                # A form field built before (the class's own filter's, copied with it: the API's schema builds
-                # them) would keep Django's sentence: it is built again from `extra`.
-                each.__dict__.pop("_field", None)
+        return filters
 
     def filter_queryset(self, queryset):
         return self.sorting.apply(super().filter_queryset(queryset), self.data.get(ORDERING))

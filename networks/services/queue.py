@@ -220,7 +220,7 @@ def _worker_seen_within(seconds: float) -> bool:
 
 def _held_by_worker(client: redis.Redis | None = None) -> dict[str, list[str]] | None:
     """What each live worker holds, by its name; a worker whose record expired (stopped or dead) is forgotten."""
-    client = client or broker_redis()
+    client = broker_redis() if client is None else client
     if client is None:
         return None
     workers = sorted(name.decode() if isinstance(name, bytes) else name for name in client.smembers(HELD_WORKERS_KEY))
