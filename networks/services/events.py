@@ -26,7 +26,7 @@ from networks.models import Cluster, Container, Network, Node, Operation
 from .containers.state import container_refresh
 from .containers.system import system_containers_sync
 from .endpoints import endpoint_refresh, endpoint_remove
-from .reconcile import cluster_reconcile_request
+from .reconcile import NETWORKS, cluster_reconcile_request
 
 # "die" covers stop, kill and a crash; "destroy" is `docker rm`.
 CONTAINER_ACTIONS = frozenset({"start", "die", "destroy", "pause", "unpause", "rename"})
@@ -157,7 +157,8 @@ def container_follow(*, cluster: Cluster, docker_id: str, is_system: bool = Fals
 
 
 def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
-    """A network appeared or went away on the cluster: reconcile, unless the portal did it itself."""
+    """A network appeared or went away on the cluster: reconcile its networks (a reconcile of scope
+    NETWORKS), unless the portal did it itself."""
     network = Network.objects.filter(cluster=cluster, docker_id=docker_id).first()
     if network is not None:
         _wait_for_operations(network=network)
@@ -177,4 +178,4 @@ def network_follow(*, cluster: Cluster, docker_id: str) -> Operation | None:
         return None  # an event about a network the portal already knows as it is
     if network is None and (not found or (found[0].get("Labels") or {}).get(docker_labels.CLUSTER) == str(cluster.uid)):
         return None  # gone again, or the portal's own create before it recorded the id
-    return cluster_reconcile_request(cluster=cluster)
+    return cluster_reconcile_request(cluster=cluster, scope=NETWORKS)

@@ -7,23 +7,19 @@ three agree.
 
 from __future__ import annotations
 
-import json
-import time
-
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Max, Q
 
 from networks import labels as docker_labels
-from networks.engine import consul as consul_engine
 from networks.engine import docker as docker_engine
 from networks.models import Cluster, Container, Endpoint, Network, Operation, SubnetAllocation
 
 from .allocations import (
+    SubnetConflict,
     cluster_lock,
     subnet_import_external,
     subnet_release,
     subnet_reserve_in_consul,
+    subnets_reserve_in_consul,
 )
 from .containers.state import container_refresh
 from .containers.system import system_containers_sync
@@ -36,40 +32,55 @@ from .orphans import (
     portal_network_id,
     stale_holds_free,
 )
-from .state import (
-    network_document,
-    network_key,
-    network_key_of,
-    state_network_delete,
-    state_network_write,
-    subnet_key,
-)
+from .reconcile_consul import reconcile_consul
+from .state import state_network_delete, state_networks_write
+
+# A reconcile's scope (its operation's params): everything, or the swarm's networks only (the events
+# follower's, after networks made or removed outside the portal).
+EVERYTHING, NETWORKS = "everything", "networks"
 
 
-def cluster_reconcile_request(*, cluster: Cluster, user=None) -> Operation:
+def cluster_reconcile_request(*, cluster: Cluster, user=None, scope: str = EVERYTHING) -> Operation:
     """The cluster's own upkeep: no tenant's operation (its report names every team's networks).
 
     A reconcile of the cluster still waiting for a worker is the answer to every request made
-    meanwhile: it will read the cluster after them all (seventy networks made on the CLI at once are
-    one or two reconciles, not seventy). One already running may have read the cluster: a new one is made.
+    meanwhile that it covers: it will read the cluster after them all (seventy networks made on the CLI
+    at once are one or two reconciles, not seventy). One already running may have read the cluster: a
+    new one is made. `scope` NETWORKS: the swarm's networks only (`cluster_reconcile_now`), which a
+    waiting reconcile of either scope answers; one of everything is answered only by another.
     """
     with transaction.atomic():
         cluster_lock(cluster.pk)  # two requests at once make one operation
         waiting = Operation.objects.filter(
             cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, status=Operation.Status.QUEUED
-        ).first()
-        if waiting is not None:
-            return waiting
+        )
+        if scope == EVERYTHING:
+            waiting = waiting.exclude(params__scope=NETWORKS)
+        if (found := waiting.first()) is not None:
+            return found
         return operation_create(
-            tenant=None, cluster=cluster, kind=Operation.Kind.CLUSTER_RECONCILE, target=cluster.name, user=user
+            tenant=None,
+            cluster=cluster,
+            kind=Operation.Kind.CLUSTER_RECONCILE,
+            target=cluster.name,
+            params={"scope": scope},
+            user=user,
         )
 
 
 def cluster_reconcile_run(*, operation: Operation) -> None:
+    scope = operation.params.get("scope", EVERYTHING)
     changes = cluster_reconcile_now(
-        cluster=operation.cluster, progress=lambda m: operation_progress(operation=operation, message=m)
+        cluster=operation.cluster,
+        progress=lambda m: operation_progress(operation=operation, message=m),
+        networks_only=scope == NETWORKS,
     )
-    summary = f"{len(changes)} change(s)." if changes else "Database, Docker and Consul agree; nothing changed."
+    if changes:
+        summary = f"{len(changes)} change(s)."
+    elif scope == NETWORKS:
+        summary = "The swarm's networks and the portal's agree; nothing changed."
+    else:
+        summary = "Database, Docker and Consul agree; nothing changed."
     operation_succeed(operation=operation, message=summary, result={"changes": changes})
 
 
@@ -83,6 +94,8 @@ def _overlay_networks(cluster: Cluster) -> dict[str, dict]:
 
 
 def _mark_gone(network: Network) -> None:
+    """The network removed in the database, its block freed; then its keys in Consul, its block's
+    reservation with them when it held the block (the Consul pass would find them stale)."""
     with transaction.atomic():
         for endpoint in network.endpoints.all():
             endpoint.delete()
@@ -92,12 +105,22 @@ def _mark_gone(network: Network) -> None:
             subnet_release(allocation=allocation)
         network.status = Network.Status.REMOVED
         network.save(update_fields=["status", "updated"])
+    state_network_delete(network=network, release_subnet=allocation is not None)
 
 
 def cluster_reconcile_now(
-    *, cluster: Cluster, progress=lambda message: None, orphan_grace: float = ORPHAN_GRACE_SECONDS
+    *,
+    cluster: Cluster,
+    progress=lambda message: None,
+    orphan_grace: float = ORPHAN_GRACE_SECONDS,
+    networks_only: bool = False,
 ) -> list[str]:
-    """Reconcile in this process (a worker's operation, or a command); returns every change, in words."""
+    """Reconcile in this process (a worker's operation, or a command); returns every change, in words.
+
+    `networks_only`: the swarm's networks against the database (what the events follower asks for after
+    networks made or removed on the CLI), each change's Consul keys written with it. The Consul pass,
+    which reads every key when anything moved (a swarm of ten thousand networks: twenty thousand keys),
+    the endpoints and the containers are left to the periodic reconcile."""
     progress("Reading the cluster's networks.")
     docker_networks = _overlay_networks(cluster)
     known = _known_networks(cluster, docker_networks)
@@ -106,9 +129,13 @@ def cluster_reconcile_now(
     changes += orphans_remove(cluster, docker_networks, known, grace=orphan_grace)
     changes += _reconcile_broken(cluster, docker_networks, known)
     changes += _reconcile_removed(cluster, docker_networks)
-    changes += _reconcile_made_outside(cluster, docker_networks, known)
+    made_outside, imported = _reconcile_made_outside(cluster, docker_networks, known)
+    _imported_keys_write(cluster, imported)
+    changes += made_outside
+    if networks_only:
+        return changes
     progress("Comparing the cluster's state store with the portal.")
-    changes += _reconcile_consul(cluster)
+    changes += reconcile_consul(cluster)
     progress("Refreshing container endpoints.")
     changes += _reconcile_endpoints(cluster)
     progress("Refreshing containers.")
@@ -143,7 +170,6 @@ def _reconcile_broken(cluster: Cluster, docker_networks: dict, known: dict) -> l
             continue
         docker_engine.remove_network(cluster.docker, docker_id)
         _mark_gone(network)
-        state_network_delete(network=network)
         changes.append(
             f'Network "{network.name}" was broken in the swarm (no driver, no address configuration: its subnet '
             f"overlaps another network): removed, {network.subnet} freed. Its team can create it again."
@@ -165,14 +191,18 @@ def _reconcile_removed(cluster: Cluster, docker_networks: dict) -> list[str]:
     for network in missing:
         network.cluster = cluster
         _mark_gone(network)
-        state_network_delete(network=network)
         changes.append(f'Network "{network.name}" was removed outside the portal: marked gone, {network.subnet} freed.')
     return changes
 
 
-def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict) -> list[str]:
-    """Networks Docker has but the database does not (ingress, the docker CLI): imported as no team's."""
-    changes = []
+def _reconcile_made_outside(
+    cluster: Cluster, docker_networks: dict, known: dict
+) -> tuple[list[str], list[tuple[Network, SubnetAllocation | None]]]:
+    """Networks Docker has but the database does not (ingress, the docker CLI): imported as no team's.
+    Returns the changes and what was imported, each network with the block it was given (or None when
+    it overlaps one held already), for `_imported_keys_write`."""
+    changes: list[str] = []
+    imported: list[tuple[Network, SubnetAllocation | None]] = []
     for docker_id, attrs in docker_networks.items():
         if docker_id in known:
             continue
@@ -208,8 +238,27 @@ def _reconcile_made_outside(cluster: Cluster, docker_networks: dict, known: dict
             if allocation is not None:
                 allocation.network = network
                 allocation.save(update_fields=["network"])
+        imported.append((network, allocation))
         changes.append(f'Network "{name}" was made outside the portal: imported as external, {subnet} blocked.')
-    return changes
+    return changes, imported
+
+
+def _imported_keys_write(cluster: Cluster, imported: list[tuple[Network, SubnetAllocation | None]]) -> None:
+    """The Consul keys of the networks just imported, as a create writes its own: their documents, and their
+    blocks' reservations, in transactions. A reservation is only created where no key is: one another
+    writer made (another portal on the swarm) stays theirs, and the Consul pass, which wants a key there,
+    finds one."""
+    if not imported:
+        return
+    state_networks_write(cluster=cluster, networks=[network for network, _ in imported])
+    allocations = [allocation for _, allocation in imported if allocation is not None]
+    if not allocations or subnets_reserve_in_consul(cluster=cluster, allocations=allocations):
+        return
+    for allocation in allocations:
+        try:
+            subnet_reserve_in_consul(allocation=allocation)
+        except SubnetConflict:
+            pass
 
 
 def _reconcile_endpoints(cluster: Cluster) -> list[str]:
@@ -263,76 +312,4 @@ def _reconcile_unowned_containers(cluster: Cluster) -> list[str]:
             changes.append(
                 f"Container {name} on {node.name} had no live record in the portal (a failed run left it): removed."
             )
-    return changes
-
-
-# The Consul pass is skipped while neither side has changed since a pass found them in agreement, but
-# never for longer than this (a team's renamed slug, say, changes what its keys should read, not its rows).
-CONSUL_FULL_PASS_SECONDS = 3600
-
-
-def _consul_mark(cluster: Cluster) -> dict:
-    """What the Consul pass compares, summed up in three cheap reads: Consul's index of the cluster's prefix
-    (it moves on any write or delete under it), and how many rows stand behind its keys and their latest change."""
-    # A network row changed or made moves the latest change (an index probe); rows are deleted only with
-    # their blocks (a cascade), which the blocks' count shows.
-    latest = Network.objects.filter(cluster=cluster).aggregate(latest=Max("updated"))["latest"]
-    blocks = SubnetAllocation.objects.filter(cluster=cluster).aggregate(count=Count("pk"), last=Max("pk"))
-    return {
-        "index": consul_engine.kv_index(cluster.consul, f"{cluster.consul_prefix}/"),
-        "latest": latest,
-        "blocks": blocks["count"],
-        "last_block": blocks["last"],
-    }
-
-
-def _reconcile_consul(cluster: Cluster) -> list[str]:
-    """Rewrite missing and stale keys, remove keys of nothing: as cheap on ten thousand networks (twenty
-    thousand keys) as on a thousand. Each pass leaves its starting point (`_consul_mark`) in the cache; the
-    next one, when nothing has moved since, reads nothing more, and otherwise compares every key's presence
-    but only the documents of rows changed, and of keys written, since that point. At least once every
-    CONSUL_FULL_PASS_SECONDS it compares every document (a team's renamed slug changes what its keys
-    should read without changing their rows)."""
-    mark, key, now = _consul_mark(cluster), f"reconcile:consul:{cluster.pk}", time.time()
-    last = cache.get(key)
-    if last is not None and last["mark"] == mark:
-        return []
-    since = last["mark"] if last is not None and now - last["full_at"] < CONSUL_FULL_PASS_SECONDS else None
-    changes = _consul_compare(cluster, since)
-    cache.set(key, {"mark": mark, "full_at": now if since is None else last["full_at"]}, timeout=None)
-    return changes
-
-
-def _consul_compare(cluster: Cluster, since: dict | None) -> list[str]:
-    changes = []
-    address = cluster.consul
-    tree = consul_engine.kv_get_tree_changes(address, f"{cluster.consul_prefix}/")
-    active = Network.objects.filter(cluster=cluster, status=Network.Status.ACTIVE)
-    wanted_network_keys = {network_key_of(cluster, pk): pk for pk in active.values_list("pk", flat=True)}
-    compared = active
-    if since is not None:
-        written = {pk for key, pk in wanted_network_keys.items() if key in tree and tree[key][1] > since["index"]}
-        absent = {pk for key, pk in wanted_network_keys.items() if key not in tree}
-        changed = Q(updated__gte=since["latest"]) if since["latest"] is not None else Q()
-        compared = active.filter(Q(pk__in=written | absent) | changed)
-    for network in compared.select_related("tenant"):
-        network.cluster = cluster  # one row for all: its Consul address and prefix
-        current, document = tree.get(network_key(network), (None, 0))[0], network_document(network)
-        # The key is written as sorted JSON: the same text is the same document, without parsing it.
-        if current is None or (current != json.dumps(document, sort_keys=True) and json.loads(current) != document):
-            state_network_write(network=network)
-            changes.append(
-                f'Consul key for network "{network.name}" was {"missing" if current is None else "stale"}: rewritten.'
-            )
-    blocks = SubnetAllocation.objects.filter(cluster=cluster)
-    cidrs = {subnet_key(cluster, cidr): cidr for cidr in blocks.values_list("cidr", flat=True)}
-    missing = [cidr for key, cidr in cidrs.items() if key not in tree]
-    for allocation in blocks.filter(cidr__in=missing).select_related("cluster", "network__tenant") if missing else []:
-        subnet_reserve_in_consul(allocation=allocation)
-        changes.append(f"Consul reservation for {allocation.cidr} was missing: rewritten.")
-    for key in tree:
-        kind = key[len(cluster.consul_prefix) + 1 :].split("/", 1)[0]
-        if (kind == "networks" and key not in wanted_network_keys) or (kind == "subnets" and key not in cidrs):
-            consul_engine.kv_delete(address, key)
-            changes.append(f"Stale Consul key {key} removed.")
     return changes
