@@ -62,7 +62,7 @@ def cluster_reconcile_request(*, cluster: Cluster, user=None, scope: str = EVERY
             tenant=None,
             cluster=cluster,
             kind=Operation.Kind.CLUSTER_RECONCILE,
-            target=cluster.name,
+            target=cluster.name if scope == EVERYTHING else f"{cluster.name} (its networks only)",
             params={"scope": scope},
             user=user,
         )

@@ -23,10 +23,11 @@ def test_a_waiting_reconcile_answers_every_request_until_a_worker_starts_it(team
 
 def test_a_waiting_reconcile_of_the_networks_answers_only_requests_it_covers(team):
     networks = cluster_reconcile_request(cluster=team.cluster, scope=NETWORKS)
-    assert networks.params == {"scope": "networks"}
+    assert networks.params == {"scope": "networks"} and networks.target == f"{team.cluster.name} (its networks only)"
     assert cluster_reconcile_request(cluster=team.cluster, scope=NETWORKS) == networks
     everything = cluster_reconcile_request(cluster=team.cluster)  # staff's button, the periodic one
     assert everything != networks and everything.params == {"scope": "everything"}
+    assert everything.target == team.cluster.name
     assert cluster_reconcile_request(cluster=team.cluster) == everything
     assert cluster_reconcile_request(cluster=team.cluster, scope=NETWORKS) in (networks, everything)
     assert Operation.objects.filter(kind=Operation.Kind.CLUSTER_RECONCILE).count() == 2
