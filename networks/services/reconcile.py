@@ -182,9 +182,8 @@ def _reconcile_removed(cluster: Cluster, docker_networks: dict) -> list[str]:
     among the rows with a Docker id that Docker did not list; one still creating is left to its run)."""
     changes = []
     missing = (
-        Network.objects.filter(cluster=cluster)
+        Network.objects.filter(cluster=cluster, docker_id__gt="")  # the (cluster, docker_id) index's range
         .live()
-        .exclude(docker_id="")
         .exclude(docker_id__in=list(docker_networks))
         .exclude(status=Network.Status.CREATING)
     )

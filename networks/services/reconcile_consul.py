@@ -24,14 +24,15 @@ CONSUL_FULL_PASS_SECONDS = 3600
 
 
 def _consul_mark(cluster: Cluster) -> dict:
-    """What the Consul pass compares, summed up in three cheap reads: Consul's index of the cluster's prefix
-    (it moves on any write or delete under it), and how many rows stand behind its keys and their latest change."""
+    """What the Consul pass compares, summed up in three cheap reads: Consul's index of its whole store (it
+    moves on any write or delete, under the cluster's prefix or not: at worst a pass too many, never one too
+    few), and how many rows stand behind its keys and their latest change."""
     # A network row changed or made moves the latest change (an index probe); rows are deleted only with
     # their blocks (a cascade), which the blocks' count shows.
     latest = Network.objects.filter(cluster=cluster).aggregate(latest=Max("updated"))["latest"]
     blocks = SubnetAllocation.objects.filter(cluster=cluster).aggregate(count=Count("pk"), last=Max("pk"))
     return {
-        "index": consul_engine.kv_index(cluster.consul, f"{cluster.consul_prefix}/"),
+        "index": consul_engine.kv_index(cluster.consul, cluster.consul_prefix),  # the prefix's own name: no key
         "latest": latest,
         "blocks": blocks["count"],
         "last_block": blocks["last"],
