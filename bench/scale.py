@@ -13,7 +13,8 @@ row with Docker by its Docker id, so to it they are networks it cannot look up a
 the swarm, and their Consul keys agree with the rows: a reconcile at either size finds nothing to change, over
 a database ten times fuller at 10,000 while Docker holds the same real networks at both sizes (making 10,000
 real ones would take the swarm most of an hour, and Docker's own listing of them would grow tenfold whatever
-the portal did). The burst's reconciles do find changes, and compare the grown Consul tree each time.
+the portal did). The burst's reconciles (of the swarm's networks only, as the follower asks for them) do find
+changes, and write or remove the Consul keys of what they change; the periodic one compares the grown tree.
 
 "The same case" at both sizes:
   API page 1      GET /api/v1/networks/ (the first page of 50) as the viewed team, which holds the same
