@@ -1,7 +1,7 @@
 """How fast the REST API reads, against a bare Django reading the same rows, in the same run; and how the
 networks page compares with the API's first page. No cluster needed.
 
-The portal is served as scripts/serve serves it (gunicorn gthread, 2 x cores + 1 workers at most 12, 32
+The portal is served as scripts/serve serves it (gunicorn gthread, cores + 1 workers at most 12, 32
 threads each, a PostgreSQL pool of 8 per process, the access log on) with DEBUG off and the Redis
 cache, on a PostgreSQL database of the benchmark's own holding one tenant with LISTED networks made as
 rows (tests/pages.py `populate`: their blocks, containers on a third of them, shares both ways; the
@@ -75,6 +75,7 @@ from networks.bundles import bundle_seal  # noqa: E402
 from networks.models import Cluster, Network  # noqa: E402
 from portal.actors import Actor  # noqa: E402
 from portal.services import api_token_create  # noqa: E402
+from portal.webserver import default_workers  # noqa: E402
 from tests.factories import made_bundle, make_team  # noqa: E402
 from tests.pages import populate  # noqa: E402
 
@@ -136,7 +137,7 @@ def prepare() -> tuple[str, str, int, int]:
 
 def serve(application: str, port: int, tenant: int, log) -> subprocess.Popen:
     """gunicorn as scripts/serve starts it (its `web` program), serving `application`."""
-    workers = min(2 * (os.cpu_count() or 1) + 1, 12)
+    workers = default_workers()
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), application, "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", "32", "--timeout", "150"]
     command += ["--graceful-timeout", "20", "--access-logfile", "-", "--reuse-port", "--no-control-socket"]

@@ -2,7 +2,7 @@
 
 A tenant with 50 networks (rows only) and an API token in a database of the benchmark's own
 (var/bench-web.sqlite3, made afresh); both servers run the portal with DEBUG off, as in production,
-and the API throttle lifted. gunicorn is started as scripts/serve starts it (gthread, 2 x cores + 1
+and the API throttle lifted. gunicorn is started as scripts/serve starts it (gthread, cores + 1
 workers, at most 12, 4 threads each); runserver is the baseline. Load: wrk (Debian's `wrk`), 8
 connections for 10 s each, after a short warm-up; the two alternate three times and the
 medians are compared.
@@ -44,6 +44,7 @@ from networks.models import Cluster, ClusterGrant, Network, Node  # noqa: E402
 from networks.services.allocations import subnet_allocate  # noqa: E402
 from portal.models import Membership  # noqa: E402
 from portal.services import api_token_create, membership_set, tenant_create  # noqa: E402
+from portal.webserver import default_workers  # noqa: E402
 
 NETWORKS = 50
 CLIENTS = 8
@@ -103,7 +104,7 @@ def server_env() -> dict:
 
 
 def gunicorn_command(port: int) -> tuple[list[str], str]:
-    workers = min(2 * (os.cpu_count() or 1) + 1, 12)
+    workers = default_workers()
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(THREADS)]
     command += ["--no-control-socket"]

@@ -3,7 +3,6 @@
 Every value can be changed from the environment (the systemd unit reads /etc/overlay-portal/env).
 """
 
-import multiprocessing
 import os
 
 # The database as scripts/serve gives it to `make run`'s web server, unless the environment says otherwise (read
@@ -15,17 +14,17 @@ os.environ.setdefault("DATABASE_LOCK_TIMEOUT", "10")
 
 # Refuses to start several processes whose limits would each count in their own memory (CACHE_URL); each
 # process connects the database, the cache and the task queue before it serves (`ready`).
-from portal.webserver import on_starting, post_worker_init  # noqa: F401 (gunicorn hooks, found by their names)
+from portal.webserver import default_workers, on_starting, post_worker_init  # noqa: F401 (gunicorn hooks, by name)
 
 # Behind nginx on the same host; GUNICORN_BIND=0.0.0.0:8000 when the proxy is elsewhere.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Sized to the machine: (2 x cores) + 1 processes, each with many threads, since requests that wait
-# hold a thread without using the CPU: API calls with ?wait= (up to 120 s, while a worker does the
-# job) and every open detail page's long poll (up to 20 s at a time, then asked again). Waiting
-# requests give their database connection back while they wait, so threads do not cost connections.
-# Raise GUNICORN_THREADS with the number of pages open at once: processes x threads is the limit.
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Sized to the machine: cores + 1 processes (at most 12: `default_workers`), each with many threads,
+# since requests that wait hold a thread without using the CPU: API calls with ?wait= (up to 120 s,
+# while a worker does the job) and every open detail page's long poll (up to 20 s at a time, then asked
+# again). Waiting requests give their database connection back while they wait, so threads do not cost
+# connections. Raise GUNICORN_THREADS with the number of pages open at once: processes x threads is the limit.
+workers = int(os.environ.get("GUNICORN_WORKERS", default_workers()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 
