@@ -23,8 +23,6 @@ from pathlib import Path
 
 import requests
 
-from portal.actors import Actor
-
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = ROOT / "var" / "bench-web.sqlite3"
 sys.path.insert(0, str(ROOT))
@@ -42,6 +40,7 @@ from django.core.management import call_command  # noqa: E402
 
 from networks.models import Cluster, ClusterGrant, Network, Node  # noqa: E402
 from networks.services.allocations import subnet_allocate  # noqa: E402
+from portal.actors import Actor  # noqa: E402
 from portal.models import Membership  # noqa: E402
 from portal.services import api_token_create, membership_set, tenant_create  # noqa: E402
 from portal.webserver import default_workers  # noqa: E402

@@ -1,0 +1,46 @@
+"""`make bench` runs each bench as `python bench/<name>.py`: Python then looks for imports in bench/, not in the
+repository, until the script puts the repository on its path. An import of the portal's own packages above that
+line fails only when the bench runs (bench/web.py did from b8e99be on, and `make bench` stopped there)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {"portal", "networks", "webhooks", "plumbing", "client", "bench"}
+SCRIPTS = sorted(path for path in (ROOT / "bench").glob("*.py") if "__main__" in path.read_text())
+
+
+def _module_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        return [node.module or ""]
+    return []
+
+
+def _puts_repository_on_path(node: ast.stmt) -> bool:
+    return "sys.path.insert" in ast.unparse(node)
+
+
+def _imported_before_path(source: str) -> list[str]:
+    """The portal's packages a script imports at its top before the line that puts the repository on its path."""
+    early = []
+    for node in ast.parse(source).body:
+        if _puts_repository_on_path(node):
+            return early
+        early += [name for name in _module_names(node) if name.split(".")[0] in PACKAGES]
+    return [*early, "(the script never puts the repository on its path)"]
+
+
+def test_the_rule_sees_an_early_import():
+    source = "import sys\nfrom portal.actors import Actor\nsys.path.insert(0, 'x')\nimport networks\n"
+    assert _imported_before_path(source) == ["portal.actors"]
+    assert _imported_before_path("import sys\nsys.path.insert(0, 'x')\nimport networks\n") == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[path.name for path in SCRIPTS])
+def test_a_bench_imports_the_portal_after_putting_it_on_the_path(script):
+    assert SCRIPTS, "no bench scripts found"
+    assert _imported_before_path(script.read_text()) == [], f"move these imports below sys.path.insert in {script}"
