@@ -34,10 +34,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from cryptography.fernet import Fernet  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.served import environment  # noqa: E402
 from networks.models import Cluster, ClusterGrant, Network, Node  # noqa: E402
 from networks.services.allocations import subnet_allocate  # noqa: E402
 from portal.actors import Actor  # noqa: E402
@@ -46,6 +46,7 @@ from portal.services import api_token_create, membership_set, tenant_create  # n
 from portal.webserver import default_workers  # noqa: E402
 
 NETWORKS = 50
+REDIS_DB = 5  # the servers' cache (the throttles' counts), flushed by nothing: its keys expire
 CLIENTS = 8
 SECONDS = 10
 THREADS = 4
@@ -91,15 +92,8 @@ def prepare() -> str:
 
 
 def server_env() -> dict:
-    return dict(
-        os.environ,
-        DEBUG="false",
-        SECRET_KEY=Fernet.generate_key().decode() * 2,
-        ALLOWED_HOSTS="127.0.0.1",
-        PORTAL_SECRETS_KEYS=Fernet.generate_key().decode(),
-        API_THROTTLE_RATE="100000000/minute",
-        LOG_LEVEL="WARNING",
-    )
+    """As bench/served.py serves the portal: DEBUG off, over plain HTTP on 127.0.0.1 (no redirect to HTTPS)."""
+    return dict(os.environ, **environment(os.environ["DATABASE_URL"], REDIS_DB))
 
 
 def gunicorn_command(port: int) -> tuple[list[str], str]:
