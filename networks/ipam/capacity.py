@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -128,15 +129,27 @@ def address_usage_of_text(
 ) -> AddressUsage:
     """`address_usage` of a network as the database holds it (text in canonical form, checked when it was
     written): the same answer, parsed about ten times faster than through `ipaddress`, for pages and
-    API lists of a thousand networks."""
+    API lists of a thousand networks; and kept (`_usage_of_text`)."""
+    return _usage_of_text(subnet, gateway, ip_range, tuple(taken), pending)
+
+
+# A process keeps the usages it worked out last, by the text they were worked out from: the same networks
+# come back on every page and live refresh, and a key is cheaper than the count (an API page of 1,000
+# networks: 1.9 -> 0.5 ms). An answer is frozen, so every caller may share it. About 250 bytes an entry.
+USAGES_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=USAGES_KEPT)
+def _usage_of_text(subnet: str, gateway: str, ip_range: str, taken: tuple[str, ...], pending: int) -> AddressUsage:
     subnet_range = _text_range(subnet)
     addresses = {_text_int(address) for address in (gateway, *taken)}
     return _usage(_text_range(ip_range) if ip_range else subnet_range, subnet_range, addresses, pending)
 
 
+@functools.lru_cache(maxsize=USAGES_KEPT)
 def gateway_usage_of_text(subnet: str, gateway: str) -> AddressUsage:
     """`address_usage_of_text` of a network with no IP range and no address taken but its gateway's (most
-    networks of a page): the same answer, without the general count."""
+    networks of a page): the same answer, without the general count; kept as `_usage_of_text` is."""
     first, last = _text_range(subnet)
     usable = max(0, last - first - 1)  # without the network and broadcast addresses
     return AddressUsage(used=min(usable, int(first < _text_int(gateway) < last)), usable=usable)

@@ -29,7 +29,7 @@ def usage_of(
         subnet,
         gateway=gateway,
         ip_range=ip_range,
-        taken=[*(aux_addresses or {}).values(), *(a for a in addresses if a)],
+        taken=(*(aux_addresses or {}).values(), *(a for a in addresses if a)),
         pending=sum(1 for a in addresses if not a),
     )
 

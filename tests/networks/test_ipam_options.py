@@ -286,3 +286,11 @@ def test_usage_of_a_network_with_its_gateway_alone_is_its_usage(data, subnet):
     expected = address_usage(subnet, gateway=gateway)
     assert gateway_usage_of_text(str(subnet), str(gateway)) == expected
     assert address_usage_of_text(str(subnet), gateway=str(gateway)) == expected
+
+
+def test_a_usage_of_text_is_kept_by_its_text_whatever_iterable_held_the_addresses():
+    first = address_usage_of_text("10.9.0.0/24", gateway="10.9.0.1", taken=iter(["10.9.0.2", "10.9.0.2"]))
+    again = address_usage_of_text("10.9.0.0/24", gateway="10.9.0.1", taken=["10.9.0.2", "10.9.0.2"])
+    assert first is again
+    assert (first.used, first.usable) == (2, 254)
+    assert gateway_usage_of_text("10.9.1.0/24", "10.9.1.1") is gateway_usage_of_text("10.9.1.0/24", "10.9.1.1")
