@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.paginator import Page, Paginator
 from rest_framework.pagination import PageNumberPagination
 
+from plumbing.errors import ServiceError
+
 
 class LastPageCounted(Paginator):
     """Django's Paginator, without its count query when the first page is the only one (a list that fits one
@@ -31,3 +33,20 @@ class Pagination(PageNumberPagination):
     invalid_page_message = (
         "There is no page {page_number} of this list: {message}. Ask for page 1, then follow each answer's `next` link."
     )
+
+    def get_page_size(self, request):
+        """`?page_size=` as a whole number from 1, or left out or blank: DRF answered a page of 50 to `abc`, `0`
+        and `-1`, saying nothing. Above `max_page_size`, the largest page, whose `next` link leads on."""
+        asked = request.query_params.get(self.page_size_query_param, "")
+        if not asked:  # left out, or blank as a filter left blank
+            return self.page_size
+        if not (asked.isascii() and asked.isdigit()) or not asked.strip("0"):
+            shown = asked if len(asked) <= 40 else asked[:40] + "…"
+            raise ServiceError(
+                "bad_page_size",
+                f'"{shown}" is not a page size: use a whole number from 1 to {self.max_page_size}, or leave '
+                f"page_size out for pages of {self.page_size}.",
+                field=self.page_size_query_param,
+            )
+        digits = asked.lstrip("0")
+        return self.max_page_size if len(digits) > 6 else min(int(digits), self.max_page_size)

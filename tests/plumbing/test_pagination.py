@@ -6,9 +6,10 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from plumbing.api.pagination import LastPageCounted
+from plumbing.api.pagination import LastPageCounted, Pagination
 from portal.models import Tenant
 from portal.services import tenant_create
+from tests.factories import make_team
 
 
 def outcome(paginator: Paginator, number):
@@ -60,3 +61,33 @@ def test_a_page_that_is_not_there_says_which_why_and_what_to_ask_for(api_team, p
     assert answer.json()["error"]["message"] == (
         f"There is no page {page} of this list: {why}. Ask for page 1, then follow each answer's `next` link."
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("asked", "size"),
+    [(None, 50), ("", 50), ("1", 1), ("007", 7), ("1000", 1000), ("1001", 1000), ("9" * 5000, 1000)],
+)
+def test_a_page_size_is_a_whole_number_from_1_and_the_largest_page_caps_it(asked, size):
+    team = make_team("Pages", api=True)
+    answer = team.api().get("networks/", {} if asked is None else {"page_size": asked})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["count"] == 0
+    assert Pagination().get_page_size(_Asked(asked)) == size
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("asked", ["abc", "0", "000", "-1", "1.5", " 5", "٣", "1e3"])
+def test_a_page_size_that_is_not_one_is_refused_with_what_to_send(asked):
+    answer = make_team("Pages", api=True).api().get("networks/", {"page_size": asked})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert (error["code"], error["field"]) == ("bad_page_size", "page_size")
+    assert error["message"] == (
+        f'"{asked}" is not a page size: use a whole number from 1 to 1000, or leave page_size out for pages of 50.'
+    )
+
+
+class _Asked:
+    def __init__(self, asked):
+        self.query_params = {} if asked is None else {"page_size": asked}
