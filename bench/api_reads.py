@@ -44,7 +44,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import environment  # noqa: E402
+from bench.served import in_process  # noqa: E402
 
 LISTED = 1000
 ROUNDS = 3
@@ -52,13 +52,9 @@ ROUNDS = 3
 # so that other load on the machine weighs on each alike.
 SAMPLES = {"inspect": 60, "list all": 10, "first page": 40}
 HTML_ROWS = 25  # the networks page's page size (plumbing/live.py)
-DATABASE = os.environ.get("BENCH_DATABASE", "bench_api_reads")
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "10"))
-
-# As in production (bench/served.py's environment). setdefault: the gunicorn processes import this module
-# too (for `floor`) and must see the same values, keys among them, as the process that started them.
-for name, value in environment(f"postgres://postgres@127.0.0.1:5432/{DATABASE}", REDIS_DB).items():
-    os.environ.setdefault(name, value)
+# As in production (bench/served.py's environment), on a database of its own whatever DATABASE_URL the shell has;
+# the gunicorn processes import this module too (for `floor`) and keep the keys of the process that started them.
+DATABASE, REDIS_DB = in_process("bench_api_reads", 10)
 
 import django  # noqa: E402
 
