@@ -58,23 +58,25 @@ def environment(database_url: str, redis_db: int) -> dict[str, str]:
 
 
 # Made afresh by each `environment()`: a process a bench starts (gunicorn's, which import the bench for its
-# floor) keeps its parent's, as the keys sealed in the database must match.
+# floor) keeps its parent's (KEYS_MADE says the parent made them), as the keys sealed in the database must match.
 KEYS = ("SECRET_KEY", "PORTAL_SECRETS_KEYS")
+KEYS_MADE = "BENCH_KEYS_MADE"
 
 
 def in_process(database: str, redis_db: int) -> tuple[str, int]:
     """A bench that runs the portal's code in its own process: its database and Redis database (BENCH_DATABASE
     and BENCH_REDIS_DB, else `database` and `redis_db`) and `environment`'s settings put in this process's
-    environment before Django is set up; the keys where not set already (`KEYS`). The database is always the
-    bench's own, never a DATABASE_URL of the shell (`make bench DATABASE_URL=...` passes one on): a bench
-    fills its database with rows of its own, and drops it at the end. Returns the database's name and Redis's."""
+    environment before Django is set up, whatever the shell has (`make bench` passes on its DEBUG, its
+    development key and any DATABASE_URL: a bench fills its database with rows of its own, and drops it at the
+    end); the keys of the bench that started this process are kept (`KEYS`). Returns the database's name and
+    Redis's."""
     database = os.environ.get("BENCH_DATABASE", database)
     redis_db = int(os.environ.get("BENCH_REDIS_DB", str(redis_db)))
+    inherited = os.environ.get(KEYS_MADE) == "yes"
     for name, value in environment(f"postgres://postgres@127.0.0.1:5432/{database}", redis_db).items():
-        if name in KEYS:
-            os.environ.setdefault(name, value)
-        else:
+        if not (inherited and name in KEYS):
             os.environ[name] = value
+    os.environ[KEYS_MADE] = "yes"
     return database, redis_db
 
 

@@ -48,20 +48,24 @@ def test_a_bench_imports_the_portal_after_putting_it_on_the_path(script):
 
 
 def test_a_bench_in_process_takes_its_own_database_whatever_the_shell_has(monkeypatch):
-    """`make bench DATABASE_URL=...` hands DATABASE_URL to every bench: bench/api_reads.py then filled that
-    database with its team of 1,000 networks (and dropped its own, unused), and bench/allocator.py failed on
-    them in the next `make bench`."""
-    from bench.served import environment, in_process
+    """`make bench DATABASE_URL=...` hands DATABASE_URL, DEBUG=true and its development key to every bench:
+    bench/api_reads.py kept them, so it filled that database with its team of 1,000 networks (and dropped its
+    own, unused), bench/allocator.py failed on them in the next `make bench`, and its figures were DEBUG's."""
+    from bench.served import KEYS_MADE, environment, in_process
 
     # Each variable the bench sets is put back as it was after the test (monkeypatch keeps it): the suite's
     # worker and web processes would start with a bench's settings otherwise.
-    for name in ("BENCH_DATABASE", "BENCH_REDIS_DB", *environment("sqlite://", 0)):
+    for name in ("BENCH_DATABASE", "BENCH_REDIS_DB", KEYS_MADE, *environment("sqlite://", 0)):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/somebodys")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    monkeypatch.setenv("SECRET_KEY", "the parent's key")
+    monkeypatch.setenv("DEBUG", "true")
+    monkeypatch.setenv("SECRET_KEY", "insecure-development-key-do-not-use-in-production")  # make's
     assert in_process("bench_mine", 12) == ("bench_mine", 12)
     assert os.environ["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/bench_mine"
     assert os.environ["CELERY_BROKER_URL"] == os.environ["CACHE_URL"] == "redis://127.0.0.1:6379/12"
-    assert os.environ["SECRET_KEY"] == "the parent's key"  # a process the bench started keeps its parent's keys
-    assert os.environ["PORTAL_SECRETS_KEYS"]
+    assert os.environ["DEBUG"] == "false"
+    made = os.environ["SECRET_KEY"], os.environ["PORTAL_SECRETS_KEYS"]
+    assert "insecure" not in made[0]
+    assert in_process("bench_mine", 12) == ("bench_mine", 12)  # as a process the bench started runs it
+    assert (os.environ["SECRET_KEY"], os.environ["PORTAL_SECRETS_KEYS"]) == made
