@@ -2,8 +2,9 @@
 
 A tenant with 50 networks (rows only) and an API token in a database of the benchmark's own
 (var/bench-web.sqlite3, made afresh); both servers run the portal as bench/served.py serves it: DEBUG
-off, as in production, over plain HTTP on 127.0.0.1, the cache in Redis (database 5), the API throttle lifted. gunicorn is started as scripts/serve starts it (gthread, cores + 1
-workers, at most 12, 4 threads each); runserver is the baseline. Load: wrk (Debian's `wrk`), 8
+off, as in production, over plain HTTP on 127.0.0.1, the cache in Redis (database 5), the API throttle
+lifted. gunicorn is started as scripts/serve starts it (gthread, cores + 1 workers, at most 12, 4 threads
+each); runserver is the baseline. Load: wrk (Debian's `wrk`), 8
 connections for 10 s each, after a short warm-up; the two alternate three times and the
 medians are compared.
 
